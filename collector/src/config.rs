@@ -1,0 +1,400 @@
+//! The collector's configuration: one TOML file declaring the county, its sites, the ten
+//! websites, the indicator thresholds and (optionally) the database.
+//!
+//! Reading happens in two steps: serde reads [`file::ConfigFile`] (unknown keys are refused, so a
+//! typo fails loudly), then [`CollectorConfig::from_file`] checks it and builds the typed config
+//! the rest of the collector sees.
+
+use chrono_tz::Tz;
+use fathom_shared::{Meets5gThresholds, SiteCategory, SiteId};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Default path of the configuration file.
+pub const DEFAULT_CONFIG_PATH: &str = "collector.toml";
+/// Default database, relative to the configuration file's folder.
+pub const DEFAULT_DB_FILE: &str = "fathom.db";
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What TOML or serde said, on one line.
+        message: String,
+    },
+    /// The file parses but a value is wrong.
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The serde shapes of the TOML file.
+pub mod file {
+    use fathom_shared::SiteCategory;
+    use serde::Deserialize;
+
+    /// The whole file.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConfigFile {
+        /// The county.
+        pub county: County,
+        /// Sites, each a `[[site]]` table.
+        #[serde(default, rename = "site")]
+        pub sites: Vec<Site>,
+        /// Websites, each a `[[website]]` table.
+        #[serde(default, rename = "website")]
+        pub websites: Vec<Website>,
+        /// Indicator thresholds; every key optional.
+        #[serde(default)]
+        pub indicators: Indicators,
+        /// Database; optional.
+        #[serde(default)]
+        pub database: Database,
+    }
+
+    /// `[county]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct County {
+        /// Name, as reports print it.
+        pub name: String,
+        /// IANA time zone of the reporting week.
+        #[serde(default = "default_timezone")]
+        pub timezone: String,
+    }
+
+    fn default_timezone() -> String {
+        "Asia/Shanghai".to_owned()
+    }
+
+    /// `[[site]]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Site {
+        /// Id used by probes and results.
+        pub id: String,
+        /// Name, as reports print it.
+        pub name: String,
+        /// Category.
+        pub category: SiteCategory,
+    }
+
+    /// `[[website]]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Website {
+        /// Home page URL.
+        pub url: String,
+        /// Which of the ten it is.
+        pub kind: super::WebsiteKind,
+        /// Name, as reports print it.
+        #[serde(default)]
+        pub name: Option<String>,
+    }
+
+    /// `[indicators]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Indicators {
+        /// I26 target, Mbit/s.
+        pub i26_target_mbps: Option<f64>,
+        /// I33 target, a fraction.
+        pub i33_target: Option<f64>,
+        /// I32 target, a fraction.
+        pub i32_target: Option<f64>,
+        /// Lowest SS-RSRP that meets 5G, dBm.
+        pub min_rsrp_dbm: Option<f64>,
+        /// Lowest SS-SINR that meets 5G, dB.
+        pub min_sinr_db: Option<f64>,
+        /// Fewest radio samples for a (site, carrier) to be judged.
+        pub i33_min_samples: Option<u32>,
+        /// Share of samples that must meet 5G.
+        pub i33_min_share: Option<f64>,
+        /// Share of links that must load over IPv6.
+        pub i32_min_link_share: Option<f64>,
+    }
+
+    /// `[database]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Database {
+        /// `sqlite://PATH` (relative to the config file) or `postgres://…`.
+        pub url: Option<String>,
+    }
+}
+
+/// Which of the ten main websites a site is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebsiteKind {
+    /// The government portal.
+    GovPortal,
+    /// One of the three most visited local news sites.
+    News,
+    /// One of the six most visited other local commercial sites.
+    Commercial,
+}
+
+/// A site where probes are installed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// Id.
+    pub id: SiteId,
+    /// Name.
+    pub name: String,
+    /// Category.
+    pub category: SiteCategory,
+}
+
+/// One of the main websites.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Website {
+    /// Home page URL.
+    pub url: String,
+    /// Which of the ten it is.
+    pub kind: WebsiteKind,
+    /// Name for reports (the URL's host when not given).
+    pub name: String,
+}
+
+/// Thresholds of the indicator rules. Defaults are the county standard's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorSettings {
+    /// I26 target, Mbit/s.
+    pub i26_target_mbps: f64,
+    /// I33 target, fraction of key public areas.
+    pub i33_target: f64,
+    /// I32 target, fraction of websites.
+    pub i32_target: f64,
+    /// The signal a sample needs to meet 5G.
+    pub meets_5g: Meets5gThresholds,
+    /// Fewest samples for a (site, carrier) to count as covered.
+    pub i33_min_samples: u32,
+    /// Share of samples that must meet 5G.
+    pub i33_min_share: f64,
+    /// Share of links that must load over IPv6.
+    pub i32_min_link_share: f64,
+}
+
+impl Default for IndicatorSettings {
+    fn default() -> Self {
+        Self {
+            i26_target_mbps: 25.0,
+            i33_target: 0.5,
+            i32_target: 0.3,
+            meets_5g: Meets5gThresholds::default(),
+            i33_min_samples: 10,
+            i33_min_share: 0.9,
+            i32_min_link_share: 0.9,
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    /// The county's name.
+    pub county_name: String,
+    /// The county's time zone: reporting weeks run Monday to Monday there.
+    pub timezone: Tz,
+    /// Sites, in file order.
+    pub sites: Vec<Site>,
+    /// Websites, in file order.
+    pub websites: Vec<Website>,
+    /// Indicator thresholds.
+    pub indicators: IndicatorSettings,
+    /// Database URL from the file, already resolved against the file's folder.
+    pub database_url: Option<String>,
+    /// The folder the file is in.
+    pub base_dir: PathBuf,
+}
+
+impl CollectorConfig {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let base_dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        Self::from_toml(&text, path, base_dir)
+    }
+
+    /// Reads and checks TOML text; `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path, base_dir: PathBuf) -> Result<Self, ConfigError> {
+        let file: file::ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: one_line(&e.to_string()),
+        })?;
+        Self::from_file(file, path, base_dir)
+    }
+
+    /// Checks a parsed file and builds the typed config.
+    pub fn from_file(file: file::ConfigFile, path: &Path, base_dir: PathBuf) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message };
+        let timezone: Tz = file
+            .county
+            .timezone
+            .parse()
+            .map_err(|_| invalid(format!("county.timezone {:?} is not an IANA time zone", file.county.timezone)))?;
+        let mut seen = HashSet::new();
+        let mut sites = Vec::with_capacity(file.sites.len());
+        for s in file.sites {
+            let id = SiteId::parse(&s.id).map_err(|e| invalid(format!("site: {e}")))?;
+            if !seen.insert(id.clone()) {
+                return Err(invalid(format!("site id {id} is declared twice")));
+            }
+            sites.push(Site { id, name: s.name, category: s.category });
+        }
+        let mut websites = Vec::with_capacity(file.websites.len());
+        let mut seen_urls = HashSet::new();
+        for w in file.websites {
+            let host = url_host(&w.url)
+                .ok_or_else(|| invalid(format!("website url {:?} is not an http or https URL", w.url)))?;
+            if !seen_urls.insert(w.url.clone()) {
+                return Err(invalid(format!("website {} is declared twice", w.url)));
+            }
+            let name = w.name.unwrap_or_else(|| host.to_owned());
+            websites.push(Website { url: w.url, kind: w.kind, name });
+        }
+        let d = IndicatorSettings::default();
+        let i = file.indicators;
+        let indicators = IndicatorSettings {
+            i26_target_mbps: i.i26_target_mbps.unwrap_or(d.i26_target_mbps),
+            i33_target: i.i33_target.unwrap_or(d.i33_target),
+            i32_target: i.i32_target.unwrap_or(d.i32_target),
+            meets_5g: fathom_shared::Meets5gThresholds {
+                min_rsrp_dbm: i.min_rsrp_dbm.unwrap_or(d.meets_5g.min_rsrp_dbm),
+                min_sinr_db: i.min_sinr_db.unwrap_or(d.meets_5g.min_sinr_db),
+            },
+            i33_min_samples: i.i33_min_samples.unwrap_or(d.i33_min_samples),
+            i33_min_share: i.i33_min_share.unwrap_or(d.i33_min_share),
+            i32_min_link_share: i.i32_min_link_share.unwrap_or(d.i32_min_link_share),
+        };
+        for (name, v) in [
+            ("i33_target", indicators.i33_target),
+            ("i32_target", indicators.i32_target),
+            ("i33_min_share", indicators.i33_min_share),
+            ("i32_min_link_share", indicators.i32_min_link_share),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(invalid(format!("indicators.{name} = {v} is not a fraction between 0 and 1")));
+            }
+        }
+        let database_url = file.database.url.map(|u| resolve_sqlite_path(&u, &base_dir));
+        Ok(Self {
+            county_name: file.county.name,
+            timezone,
+            sites,
+            websites,
+            indicators,
+            database_url,
+            base_dir,
+        })
+    }
+
+    /// The database to use: `--db` if given, else the file's `[database] url`, else
+    /// `sqlite://fathom.db` beside the config file.
+    pub fn database_url(&self, cli: Option<&str>) -> String {
+        match cli {
+            Some(url) => url.to_owned(),
+            None => self.database_url.clone().unwrap_or_else(|| {
+                format!("sqlite://{}", self.base_dir.join(DEFAULT_DB_FILE).display())
+            }),
+        }
+    }
+
+    /// The site with id `id`.
+    pub fn site(&self, id: &SiteId) -> Option<&Site> {
+        self.sites.iter().find(|s| &s.id == id)
+    }
+}
+
+/// A relative `sqlite://` path in the file is taken relative to the file's folder, so a config
+/// and its database can move together.
+fn resolve_sqlite_path(url: &str, base: &Path) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.starts_with('/') && !path.starts_with(':') && !base.as_os_str().is_empty() => {
+            format!("sqlite://{}", base.join(path).display())
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then_some(host)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../collector.example.toml");
+
+    fn parse(text: &str) -> Result<CollectorConfig, ConfigError> {
+        CollectorConfig::from_toml(text, Path::new("test.toml"), PathBuf::from("/etc/fathom"))
+    }
+
+    #[test]
+    fn the_example_config_parses_with_the_documented_defaults() {
+        let c = parse(SAMPLE).unwrap();
+        assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
+        assert!(c.sites.len() >= 6);
+        assert_eq!(c.websites.len(), 10);
+        assert_eq!(c.indicators, IndicatorSettings::default());
+        assert_eq!(c.database_url(None), "sqlite:///etc/fathom/fathom.db");
+        assert_eq!(c.database_url(Some("sqlite://x.db")), "sqlite://x.db");
+    }
+
+    #[test]
+    fn an_unknown_key_in_any_table_is_refused() {
+        for (table, key) in [("[county]", "naem = 1"), ("[[site]]", "categroy = 1"), ("[[website]]", "knd = 1")] {
+            let text = SAMPLE.replacen(table, &format!("{table}\n{key}"), 1);
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains("unknown field"), "{table}: {err}");
+        }
+        let err = parse(&format!("{SAMPLE}\n[indicators]\ni26_target = 30\n")).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_reason() {
+        let twice = format!("{SAMPLE}\n[[site]]\nid = \"county-hospital\"\nname = \"x\"\ncategory = \"park\"\n");
+        assert!(parse(&twice).unwrap_err().to_string().contains("declared twice"));
+        let tz = SAMPLE.replace("Asia/Shanghai", "Mars/Olympus");
+        assert!(parse(&tz).unwrap_err().to_string().contains("Mars/Olympus"));
+        let cat = SAMPLE.replacen("category = \"hospital\"", "category = \"zoo\"", 1);
+        assert!(parse(&cat).unwrap_err().to_string().contains("zoo"));
+        let share = format!("{SAMPLE}\n[indicators]\ni33_target = 50\n");
+        assert!(parse(&share).unwrap_err().to_string().contains("i33_target"));
+    }
+
+    #[test]
+    fn relative_sqlite_paths_follow_the_config_file() {
+        assert_eq!(resolve_sqlite_path("sqlite://data/f.db", Path::new("/srv")), "sqlite:///srv/data/f.db");
+        assert_eq!(resolve_sqlite_path("sqlite:///abs.db", Path::new("/srv")), "sqlite:///abs.db");
+        assert_eq!(resolve_sqlite_path("postgres://db/fathom", Path::new("/srv")), "postgres://db/fathom");
+    }
+}

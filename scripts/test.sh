@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Fathom's whole gate, the same locally and in CI: installs what the tests need when it is missing,
+# then rustfmt, clippy (-D warnings), the I/O-free guard on fathom-shared, every test, and the docs.
+#
+#   ./scripts/test.sh
+#
+# Environment:
+#   FATHOM_REQUIRE_NETLAB=1   lab tests (network namespaces, root) must run: a skip is a failure.
+#                             CI sets it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- What the tests need ----------------------------------------------------------------------
+# A C compiler (SQLite is compiled in through libsqlite3-sys), and for the network lab iproute2.
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v kill >/dev/null 2>&1 || missing+=(procps)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "missing: ${missing[*]} (run as root to install them with apt-get)" >&2
+    exit 1
+  fi
+fi
+
+if [ "${FATHOM_REQUIRE_NETLAB:-0}" = 1 ]; then
+  step "checking the network lab's prerequisites (FATHOM_REQUIRE_NETLAB=1)"
+  [ "$(id -u)" = 0 ] || { echo "the network lab needs root" >&2; exit 1; }
+  ip netns add fathom-check-$$ && ip netns del fathom-check-$$ || {
+    echo "cannot create network namespaces" >&2; exit 1; }
+  [ -c /dev/net/tun ] || { echo "/dev/net/tun is missing (the lab's delay line needs TUN)" >&2; exit 1; }
+fi
+
+# --- The gate ---------------------------------------------------------------------------------
+step "rustfmt"
+cargo fmt --all --check
+
+step "clippy (-D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "fathom-shared stays free of I/O"
+if cargo tree -p fathom-shared -e normal --locked | grep -Eq '^.*\b(tokio|sqlx|reqwest|hyper|axum)\b'; then
+  echo "fathom-shared depends on an I/O crate:" >&2
+  cargo tree -p fathom-shared -e normal --locked | grep -E '\b(tokio|sqlx|reqwest|hyper|axum)\b' >&2
+  exit 1
+fi
+
+step "build (the end-to-end tests start these binaries)"
+cargo build --workspace --bins --locked
+
+step "tests"
+cargo test --workspace --locked
+
+step "docs (-D warnings)"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --document-private-items --locked
+
+printf '\nAll checks passed.\n'

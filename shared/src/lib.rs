@@ -1,0 +1,37 @@
+//! The domain model and wire types of Fathom, shared by `fathom-agent` and `fathom-collector`.
+//!
+//! This crate does no I/O: it holds what both sides must agree on, and the rules both apply.
+//!
+//! Layout:
+//! - [`carrier`]: the four mobile carriers and the PLMN codes that identify them.
+//! - [`site`]: site categories and which indicator scenes they belong to.
+//! - [`ids`]: validated identifiers (probe, site, result, interface).
+//! - [`time`]: UTC instants as they travel on the wire.
+//! - [`result`]: one measurement result in wire format schema 1, with its validation.
+//! - [`radio`]: radio access technologies and the "meets 5G" rule.
+//! - [`week`]: the ISO-week reporting window in the county's time zone.
+//! - [`api`]: the upload request, its answer and error bodies, and the OpenAPI description.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod carrier;
+pub mod ids;
+pub mod radio;
+pub mod result;
+pub mod site;
+pub mod time;
+pub mod week;
+
+pub use carrier::Carrier;
+pub use ids::{InterfaceName, ProbeId, ResultId, SiteId};
+pub use radio::{Meets5gThresholds, Rat};
+pub use result::{
+    Ipv6Check, Measurement, RadioSample, ResultHeader, ResultKind, ResultRecord, SpeedProtocol,
+    SpeedTest, ValidationError, WireError,
+};
+pub use site::SiteCategory;
+pub use time::UtcTime;
+pub use week::IsoWeek;
+
+/// The version of the result wire format this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,103 @@
+//! A probe's results travel from its spool to the collector exactly once.
+
+use fathom_e2e::{Agent, Collector};
+use std::collections::BTreeSet;
+
+#[test]
+fn results_are_uploaded_exactly_once() {
+    let mut collector = Collector::new();
+    collector.start();
+    let token = collector.add_probe("hosp-01", "county-hospital");
+    let mut agent = Agent::new(&collector.url, "hosp-01", "county-hospital", &token);
+
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "run --once failed:\n{log}");
+    let first: BTreeSet<_> = agent.spooled_ids();
+    // One radio sample and one speed test per modem, three modems.
+    assert_eq!(first.len(), 6, "log:\n{log}");
+    let stored = collector.stored_ids();
+    assert_eq!(stored.len(), 6);
+    assert_eq!(stored.iter().cloned().collect::<BTreeSet<_>>(), first);
+    assert_eq!(
+        agent.spool_counts(),
+        (0, 0),
+        "the spool is empty once acknowledged"
+    );
+
+    // A second run adds six new results and uploads none of the first six again.
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "second run --once failed:\n{log}");
+    let stored = collector.stored_ids();
+    let unique: BTreeSet<_> = stored.iter().cloned().collect();
+    assert_eq!(stored.len(), 12);
+    assert_eq!(unique.len(), 12);
+    assert_eq!(unique, agent.spooled_ids());
+
+    // What was stored is what the probe measured: its identity, kinds and carriers.
+    let results = collector.export();
+    for r in &results {
+        assert_eq!(r["probe_id"], "hosp-01");
+        assert_eq!(r["site_id"], "county-hospital");
+        assert_eq!(r["schema"], 1);
+    }
+    let speed: Vec<_> = results.iter().filter(|r| r["kind"] == "speed").collect();
+    assert_eq!(speed.len(), 6);
+    for s in &speed {
+        let mbps = s["download_mbps"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("a loopback test completes: {s}"));
+        assert!(s["bytes_downloaded"].as_u64().unwrap() > 0);
+        // The simulated links are 60, 40 and 25 Mbit/s; loopback itself is far faster.
+        let limit = match s["carrier"].as_str().unwrap() {
+            "cmcc" => 60.0,
+            "cu" => 40.0,
+            _ => 25.0,
+        };
+        assert!(
+            mbps <= limit * 1.15,
+            "{} measured {mbps} Mbit/s on a {limit} Mbit/s link",
+            s["carrier"]
+        );
+    }
+    let radio: BTreeSet<_> = results
+        .iter()
+        .filter(|r| r["kind"] == "radio")
+        .map(|r| {
+            (
+                r["carrier"].as_str().unwrap().to_owned(),
+                r["rat"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<_> = [("cmcc", "nr_sa"), ("ct", "lte"), ("cu", "nr_nsa")]
+        .into_iter()
+        .map(|(c, r)| (c.to_owned(), r.to_owned()))
+        .collect();
+    assert_eq!(radio, expected);
+}
+
+#[test]
+fn run_once_exits_1_and_keeps_results_when_the_collector_is_unreachable() {
+    let mut collector = Collector::new();
+    collector.start();
+    let token = collector.add_probe("hosp-02", "county-hospital");
+    let url = collector.url.clone();
+    collector.kill9();
+    let mut agent = Agent::new(&url, "hosp-02", "county-hospital", &token);
+
+    let (status, log) = agent.run_once();
+    assert_eq!(status.code(), Some(1), "log:\n{log}");
+    let spooled = agent.spooled_ids();
+    assert_eq!(spooled.len(), 6);
+    assert_eq!(agent.spool_counts().0, 6, "every result waits in the spool");
+
+    collector.start();
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "log:\n{log}");
+    let stored: BTreeSet<_> = collector.stored_ids().into_iter().collect();
+    assert!(
+        spooled.is_subset(&stored),
+        "results measured while the collector was down arrived"
+    );
+    assert_eq!(stored.len(), 12);
+}
