@@ -5,6 +5,8 @@
 //! The binaries are looked up beside the test executable (`target/<profile>/`), so build them
 //! first: `cargo build --workspace --bins` (`./scripts/test.sh` does).
 
+pub mod netlab;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -86,6 +88,17 @@ impl Proc {
             },
             Some(rx),
         )
+    }
+
+    /// Starts `cmd` and waits up to 30 s for its first stdout line (a readiness line such as
+    /// `listening on http://…`), which it returns.
+    pub fn start_ready(name: &str, cmd: Command, log: &Path) -> (Self, String) {
+        let (proc, rx) = Self::spawn(name, cmd, log);
+        let line = rx
+            .expect("stdout read")
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{name} printed no readiness line; log:\n{}", proc.log()));
+        (proc, line)
     }
 
     /// The process id.
@@ -224,17 +237,8 @@ impl Collector {
         assert!(self.proc.is_none(), "collector already running");
         let mut cmd = self.command();
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)]);
-        let (proc, rx) = Proc::spawn(
-            "fathom-collector",
-            cmd,
-            &self.dir.path().join("collector.log"),
-        );
-        let line = rx
-            .expect("stdout read")
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                panic!("collector printed no readiness line; log:\n{}", proc.log())
-            });
+        let log = self.dir.path().join("collector.log");
+        let (proc, line) = Proc::start_ready("fathom-collector", cmd, &log);
         let url = line
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected readiness line {line:?}"))

@@ -22,7 +22,10 @@ struct Case {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "one table of bad requests reads best in one place")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table of bad requests reads best in one place"
+)]
 async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
     let mut collector = Collector::new();
     collector.start();

@@ -3,5 +3,6 @@
 
 mod bad_uploads;
 mod kill9;
+mod netlab;
 mod outage;
 mod pipeline;

@@ -1,0 +1,153 @@
+//! The network lab (DESIGN.md, Test lab): Linux network namespaces joined by veth pairs, shaped
+//! with `tc … tbf`, addressed from `198.18.0.0/15` and `fd00::/8` only, torn down when dropped.
+//!
+//! Lab tests need root. Without it they skip with a message, unless `FATHOM_REQUIRE_NETLAB=1`
+//! (set by CI), which turns the skip into a failure.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Whether lab tests can run here; `Err` says why not.
+pub fn available() -> Result<(), String> {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map_err(|e| format!("cannot run id: {e}"))?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Err("the network lab needs root".to_owned());
+    }
+    if Command::new("ip")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        return Err("the network lab needs iproute2 (ip, tc)".to_owned());
+    }
+    Ok(())
+}
+
+/// Returns true when the lab can run; prints why and returns false (a skip) when it cannot, or
+/// panics when `FATHOM_REQUIRE_NETLAB=1` forbids skipping.
+pub fn require(test: &str) -> bool {
+    match available() {
+        Ok(()) => true,
+        Err(why) => {
+            let required = std::env::var("FATHOM_REQUIRE_NETLAB").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{test}: {why}, and FATHOM_REQUIRE_NETLAB=1 forbids skipping"
+            );
+            eprintln!("SKIPPED {test}: {why} (set FATHOM_REQUIRE_NETLAB=1 to make this a failure)");
+            false
+        }
+    }
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("lab command starts");
+    assert!(
+        out.status.success(),
+        "lab command failed: {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+
+/// Two namespaces, `server` and `probe`, joined by one veth pair whose probe-side download
+/// direction is shaped to a rate.
+pub struct Lab {
+    /// Name of the server namespace.
+    pub server_ns: String,
+    /// Name of the probe namespace.
+    pub probe_ns: String,
+    /// The server's address, seen from the probe.
+    pub server_ip: String,
+    /// The probe-side interface name.
+    pub probe_if: String,
+}
+
+impl Lab {
+    /// Builds the lab; the server→probe direction is limited to `rate_mbit` Mbit/s by tbf.
+    pub fn new(rate_mbit: u32) -> Self {
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}x{n}", std::process::id() % 100_000);
+        let server_ns = format!("fs{tag}");
+        let probe_ns = format!("fp{tag}");
+        let lab = Self {
+            server_ns: server_ns.clone(),
+            probe_ns: probe_ns.clone(),
+            server_ip: format!("198.18.{}.1", n % 250),
+            probe_if: "wwan0".to_owned(),
+        };
+        let probe_ip = format!("198.18.{}.2/24", n % 250);
+        sh(&["ip", "netns", "add", &server_ns]);
+        sh(&["ip", "netns", "add", &probe_ns]);
+        let s_if = format!("vs{tag}");
+        let p_if = format!("vp{tag}");
+        sh(&[
+            "ip", "link", "add", &s_if, "type", "veth", "peer", "name", &p_if,
+        ]);
+        sh(&["ip", "link", "set", &s_if, "netns", &server_ns]);
+        sh(&["ip", "link", "set", &p_if, "netns", &probe_ns]);
+        let in_s = |args: &[&str]| {
+            let mut v = vec!["ip", "netns", "exec", &server_ns];
+            v.extend_from_slice(args);
+            sh(&v);
+        };
+        let in_p = |args: &[&str]| {
+            let mut v = vec!["ip", "netns", "exec", &probe_ns];
+            v.extend_from_slice(args);
+            sh(&v);
+        };
+        in_p(&["ip", "link", "set", &p_if, "name", "wwan0"]);
+        in_s(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", lab.server_ip),
+            "dev",
+            &s_if,
+        ]);
+        in_p(&["ip", "addr", "add", &probe_ip, "dev", "wwan0"]);
+        in_s(&["ip", "link", "set", &s_if, "up"]);
+        in_s(&["ip", "link", "set", "lo", "up"]);
+        in_p(&["ip", "link", "set", "wwan0", "up"]);
+        in_p(&["ip", "link", "set", "lo", "up"]);
+        // Shape what the server sends (the probe's download direction).
+        let rate = format!("{rate_mbit}mbit");
+        in_s(&[
+            "tc", "qdisc", "add", "dev", &s_if, "root", "tbf", "rate", &rate, "burst", "32kb",
+            "latency", "50ms",
+        ]);
+        lab
+    }
+
+    /// A command run inside the server namespace.
+    pub fn in_server(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.server_ns]).arg(program);
+        c
+    }
+
+    /// A command run inside the probe namespace.
+    pub fn in_probe(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.probe_ns]).arg(program);
+        c
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its end of the veth pair, and with it the other end.
+        for ns in [&self.server_ns, &self.probe_ns] {
+            let _ignored = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
