@@ -1,1 +1,114 @@
-//! (being written)
+//! The command line of `fathom-collector`.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Fathom's collector: stores the probes' results, computes the county's network indicators
+/// (I26 download speed, I33 5G coverage, I32 IPv6 websites), draws the weekly report, and serves
+/// the speed-test endpoints.
+///
+/// Exit status: 0 success; 2 bad usage or bad input; 1 other failure.
+#[derive(Debug, Parser)]
+#[command(name = "fathom-collector", version, propagate_version = true)]
+pub struct Cli {
+    /// The collector's configuration: county, sites, websites, thresholds.
+    #[arg(long, global = true, value_name = "FILE", default_value = crate::config::DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+
+    /// Database URL: `sqlite://PATH` (created if missing) or `postgres://…`. Default: the config's
+    /// `[database] url`, else `sqlite://fathom.db` beside the config file.
+    #[arg(long, global = true, value_name = "URL")]
+    pub db: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the upload API, the health check and the speed-test endpoints on one port.
+    ///
+    /// Prints `listening on http://ADDR` on stdout once bound. Stops cleanly on SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8787")]
+        listen: SocketAddr,
+    },
+    /// Serve only the speed-test endpoints (download and ping), for a test server placed
+    /// elsewhere in the network. Needs no configuration or database.
+    Testserver {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8787")]
+        listen: SocketAddr,
+    },
+    /// Register and list probes.
+    #[command(subcommand)]
+    Probe(ProbeCommand),
+    /// Load results from a file of JSON lines in wire format (`-` reads stdin).
+    ///
+    /// All or nothing: the first bad line stops the import with `FILE:LINE: reason` and nothing is
+    /// stored. Ids already stored are skipped and counted.
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Print stored results as JSON lines in wire format, by measurement time.
+    Export(ExportArgs),
+    /// Compute the week's indicators.
+    Indicators {
+        /// ISO week, like 2026-W48. Default: the current week in the county's time zone.
+        #[arg(long, value_name = "YYYY-Www")]
+        week: Option<String>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the week's report: index.html, charts (PNG and SVG), CSV and JSON.
+    Report {
+        /// ISO week, like 2026-W48. Default: the current week in the county's time zone.
+        #[arg(long, value_name = "YYYY-Www")]
+        week: Option<String>,
+        /// Folder to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Print the OpenAPI description of the upload API.
+    Openapi,
+}
+
+/// `probe …`.
+#[derive(Debug, Subcommand)]
+pub enum ProbeCommand {
+    /// Register a probe at a site and print its token (one line; only its hash is stored, so
+    /// keep it: it is shown once).
+    Add {
+        /// The probe's id, e.g. yy-hosp-01.
+        #[arg(long)]
+        id: String,
+        /// The id of a site declared in the configuration.
+        #[arg(long)]
+        site: String,
+    },
+    /// List registered probes.
+    List,
+}
+
+/// `export` filters.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this probe's results.
+    #[arg(long, value_name = "ID")]
+    pub probe: Option<String>,
+    /// Only results of this kind: speed, radio or ipv6.
+    #[arg(long, value_parser = ["speed", "radio", "ipv6"])]
+    pub kind: Option<String>,
+    /// Only results measured at or after this UTC time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only results measured before this UTC time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}

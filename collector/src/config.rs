@@ -230,8 +230,10 @@ pub struct CollectorConfig {
 impl CollectorConfig {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let base_dir = path.parent().map(Path::to_owned).unwrap_or_default();
         Self::from_toml(&text, path, base_dir)
     }
@@ -246,13 +248,21 @@ impl CollectorConfig {
     }
 
     /// Checks a parsed file and builds the typed config.
-    pub fn from_file(file: file::ConfigFile, path: &Path, base_dir: PathBuf) -> Result<Self, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message };
-        let timezone: Tz = file
-            .county
-            .timezone
-            .parse()
-            .map_err(|_| invalid(format!("county.timezone {:?} is not an IANA time zone", file.county.timezone)))?;
+    pub fn from_file(
+        file: file::ConfigFile,
+        path: &Path,
+        base_dir: PathBuf,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let timezone: Tz = file.county.timezone.parse().map_err(|_| {
+            invalid(format!(
+                "county.timezone {:?} is not an IANA time zone",
+                file.county.timezone
+            ))
+        })?;
         let mut seen = HashSet::new();
         let mut sites = Vec::with_capacity(file.sites.len());
         for s in file.sites {
@@ -260,18 +270,30 @@ impl CollectorConfig {
             if !seen.insert(id.clone()) {
                 return Err(invalid(format!("site id {id} is declared twice")));
             }
-            sites.push(Site { id, name: s.name, category: s.category });
+            sites.push(Site {
+                id,
+                name: s.name,
+                category: s.category,
+            });
         }
         let mut websites = Vec::with_capacity(file.websites.len());
         let mut seen_urls = HashSet::new();
         for w in file.websites {
-            let host = url_host(&w.url)
-                .ok_or_else(|| invalid(format!("website url {:?} is not an http or https URL", w.url)))?;
+            let host = url_host(&w.url).ok_or_else(|| {
+                invalid(format!(
+                    "website url {:?} is not an http or https URL",
+                    w.url
+                ))
+            })?;
             if !seen_urls.insert(w.url.clone()) {
                 return Err(invalid(format!("website {} is declared twice", w.url)));
             }
             let name = w.name.unwrap_or_else(|| host.to_owned());
-            websites.push(Website { url: w.url, kind: w.kind, name });
+            websites.push(Website {
+                url: w.url,
+                kind: w.kind,
+                name,
+            });
         }
         let d = IndicatorSettings::default();
         let i = file.indicators;
@@ -279,7 +301,7 @@ impl CollectorConfig {
             i26_target_mbps: i.i26_target_mbps.unwrap_or(d.i26_target_mbps),
             i33_target: i.i33_target.unwrap_or(d.i33_target),
             i32_target: i.i32_target.unwrap_or(d.i32_target),
-            meets_5g: fathom_shared::Meets5gThresholds {
+            meets_5g: Meets5gThresholds {
                 min_rsrp_dbm: i.min_rsrp_dbm.unwrap_or(d.meets_5g.min_rsrp_dbm),
                 min_sinr_db: i.min_sinr_db.unwrap_or(d.meets_5g.min_sinr_db),
             },
@@ -294,10 +316,15 @@ impl CollectorConfig {
             ("i32_min_link_share", indicators.i32_min_link_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(invalid(format!("indicators.{name} = {v} is not a fraction between 0 and 1")));
+                return Err(invalid(format!(
+                    "indicators.{name} = {v} is not a fraction between 0 and 1"
+                )));
             }
         }
-        let database_url = file.database.url.map(|u| resolve_sqlite_path(&u, &base_dir));
+        let database_url = file
+            .database
+            .url
+            .map(|u| resolve_sqlite_path(&u, &base_dir));
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -330,7 +357,9 @@ impl CollectorConfig {
 /// and its database can move together.
 fn resolve_sqlite_path(url: &str, base: &Path) -> String {
     match url.strip_prefix("sqlite://") {
-        Some(path) if !path.starts_with('/') && !path.starts_with(':') && !base.as_os_str().is_empty() => {
+        Some(path)
+            if !path.starts_with('/') && !path.starts_with(':') && !base.as_os_str().is_empty() =>
+        {
             format!("sqlite://{}", base.join(path).display())
         }
         _ => url.to_owned(),
@@ -338,7 +367,9 @@ fn resolve_sqlite_path(url: &str, base: &Path) -> String {
 }
 
 fn url_host(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
     let host = rest.split(['/', '?', '#']).next()?;
     (!host.is_empty()).then_some(host)
 }
@@ -370,7 +401,11 @@ mod tests {
 
     #[test]
     fn an_unknown_key_in_any_table_is_refused() {
-        for (table, key) in [("[county]", "naem = 1"), ("[[site]]", "categroy = 1"), ("[[website]]", "knd = 1")] {
+        for (table, key) in [
+            ("[county]", "naem = 1"),
+            ("[[site]]", "categroy = 1"),
+            ("[[website]]", "knd = 1"),
+        ] {
             let text = SAMPLE.replacen(table, &format!("{table}\n{key}"), 1);
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains("unknown field"), "{table}: {err}");
@@ -381,20 +416,41 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_reason() {
-        let twice = format!("{SAMPLE}\n[[site]]\nid = \"county-hospital\"\nname = \"x\"\ncategory = \"park\"\n");
-        assert!(parse(&twice).unwrap_err().to_string().contains("declared twice"));
+        let twice = format!(
+            "{SAMPLE}\n[[site]]\nid = \"county-hospital\"\nname = \"x\"\ncategory = \"park\"\n"
+        );
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("declared twice")
+        );
         let tz = SAMPLE.replace("Asia/Shanghai", "Mars/Olympus");
         assert!(parse(&tz).unwrap_err().to_string().contains("Mars/Olympus"));
         let cat = SAMPLE.replacen("category = \"hospital\"", "category = \"zoo\"", 1);
         assert!(parse(&cat).unwrap_err().to_string().contains("zoo"));
         let share = format!("{SAMPLE}\n[indicators]\ni33_target = 50\n");
-        assert!(parse(&share).unwrap_err().to_string().contains("i33_target"));
+        assert!(
+            parse(&share)
+                .unwrap_err()
+                .to_string()
+                .contains("i33_target")
+        );
     }
 
     #[test]
     fn relative_sqlite_paths_follow_the_config_file() {
-        assert_eq!(resolve_sqlite_path("sqlite://data/f.db", Path::new("/srv")), "sqlite:///srv/data/f.db");
-        assert_eq!(resolve_sqlite_path("sqlite:///abs.db", Path::new("/srv")), "sqlite:///abs.db");
-        assert_eq!(resolve_sqlite_path("postgres://db/fathom", Path::new("/srv")), "postgres://db/fathom");
+        assert_eq!(
+            resolve_sqlite_path("sqlite://data/f.db", Path::new("/srv")),
+            "sqlite:///srv/data/f.db"
+        );
+        assert_eq!(
+            resolve_sqlite_path("sqlite:///abs.db", Path::new("/srv")),
+            "sqlite:///abs.db"
+        );
+        assert_eq!(
+            resolve_sqlite_path("postgres://db/fathom", Path::new("/srv")),
+            "postgres://db/fathom"
+        );
     }
 }

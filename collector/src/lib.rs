@@ -2,12 +2,12 @@
 //! indicators, draws the weekly report, and serves the speed-test endpoints.
 //!
 //! Layout:
-//! - [`cli`]: the command line; [`run`] dispatches it.
+//! - [`cli`]: the command line; [`run`] carries it out.
 //! - [`config`]: the collector's TOML configuration.
 //! - [`store`]: probes and results in SQLite (PostgreSQL later), through sqlx.
 //! - [`api`]: the HTTP API (`/api/v1/…`): upload, health, OpenAPI, and its error type.
 //! - [`testserver`]: the speed-test endpoints (download and ping).
-//! - [`probes`]: probe registration and bearer tokens.
+//! - [`probes`]: probe tokens.
 //! - [`import`]: loading and exporting results as JSON lines.
 //! - [`indicators`]: the I26, I33 and I32 rules.
 //! - [`report`]: the weekly report: charts, HTML and CSV.
@@ -21,3 +21,182 @@ pub mod probes;
 pub mod report;
 pub mod store;
 pub mod testserver;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use cli::{Cli, Command, ProbeCommand};
+use config::CollectorConfig;
+use fathom_shared::{IsoWeek, ProbeId, SiteId};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use store::{ExportFilter, Store, StoreError};
+use tokio_util::sync::CancellationToken;
+
+/// Bad usage or bad input: the command exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit status for an error: 2 for bad usage or bad input, 1 for anything else.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    let usage = err.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.is::<config::ConfigError>()
+            || matches!(
+                e.downcast_ref::<StoreError>(),
+                Some(StoreError::BadUrl(_) | StoreError::Unsupported(_))
+            )
+            || matches!(
+                e.downcast_ref::<import::ImportError>(),
+                Some(import::ImportError::BadLine { .. })
+            )
+    });
+    if usage { 2 } else { 1 }
+}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
+pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    if let Command::Testserver { listen } = cli.command {
+        serve_app(listen, testserver::router(), shutdown).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Openapi = cli.command {
+        println!("{}", fathom_shared::api::OPENAPI_JSON.trim_end());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = CollectorConfig::load(&cli.config)?;
+    let store = Store::open(&config.database_url(cli.db.as_deref())).await?;
+    store.sync_sites(&config.sites).await?;
+    match cli.command {
+        Command::Serve { listen } => {
+            let app = api::router(api::AppState { store });
+            serve_app(listen, app, shutdown).await?;
+        }
+        Command::Probe(ProbeCommand::Add { id, site }) => {
+            add_probe(&store, &config, &id, &site).await?;
+        }
+        Command::Probe(ProbeCommand::List) => {
+            for p in store.probes().await? {
+                let created = DateTime::from_timestamp_millis(p.created_at_ms).unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}",
+                    p.id,
+                    p.site_id,
+                    created.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+        }
+        Command::Import { file } => {
+            let name = file.display().to_string();
+            let counts = if name == "-" {
+                import::import(&store, std::io::stdin().lock(), "-").await?
+            } else {
+                let f = std::fs::File::open(&file)
+                    .map_err(|e| usage(format!("cannot open {name}: {e}")))?;
+                import::import(&store, std::io::BufReader::new(f), &name).await?
+            };
+            println!(
+                "imported {} results ({} duplicates skipped) from {name}",
+                counts.accepted, counts.duplicate
+            );
+        }
+        Command::Export(args) => {
+            let filter = ExportFilter {
+                probe_id: args.probe,
+                kind: args.kind,
+                since_ms: args.since.as_deref().map(parse_time).transpose()?,
+                until_ms: args.until.as_deref().map(parse_time).transpose()?,
+            };
+            import::export(&store, &filter, std::io::stdout().lock()).await?;
+        }
+        Command::Indicators { week, json } => {
+            let week = pick_week(week.as_deref(), &config)?;
+            let result = indicators::compute_week(&store, &config, week).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
+            } else {
+                write!(out, "{}", result.to_text())?;
+            }
+        }
+        Command::Report { week, out } => {
+            let week = pick_week(week.as_deref(), &config)?;
+            let summary = report::write_report(&store, &config, week, &out).await?;
+            println!("{summary}");
+        }
+        Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn add_probe(
+    store: &Store,
+    config: &CollectorConfig,
+    id: &str,
+    site: &str,
+) -> anyhow::Result<()> {
+    let id = ProbeId::parse(id).map_err(|e| usage(e.to_string()))?;
+    let site = SiteId::parse(site).map_err(|e| usage(e.to_string()))?;
+    if config.site(&site).is_none() {
+        let known: Vec<_> = config.sites.iter().map(|s| s.id.as_str()).collect();
+        return Err(usage(format!(
+            "unknown site {site}; the config declares: {}",
+            known.join(", ")
+        )));
+    }
+    let token = probes::new_token();
+    let added = store
+        .add_probe(
+            id.as_str(),
+            site.as_str(),
+            &probes::token_sha256(&token),
+            Utc::now().timestamp_millis(),
+        )
+        .await?;
+    if !added {
+        return Err(usage(format!("probe {id} is already registered")));
+    }
+    tracing::info!(probe = %id, site = %site, "Probe registered.");
+    println!("{token}");
+    Ok(())
+}
+
+fn parse_time(s: &str) -> anyhow::Result<i64> {
+    fathom_shared::UtcTime::parse(s)
+        .map(|t| t.unix_ms())
+        .map_err(|e| usage(e.to_string()))
+}
+
+fn pick_week(week: Option<&str>, config: &CollectorConfig) -> anyhow::Result<IsoWeek> {
+    match week {
+        Some(w) => w
+            .parse()
+            .map_err(|e: fathom_shared::week::WeekError| usage(e.to_string())),
+        None => Ok(IsoWeek::containing(Utc::now(), config.timezone)),
+    }
+}
+
+async fn serve_app(
+    listen: SocketAddr,
+    app: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    // The one machine-readable line on stdout: scripts and tests learn the port from it.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{local}")?;
+    stdout.flush()?;
+    drop(stdout);
+    tracing::info!(%local, "Serving.");
+    api::serve(listener, app, shutdown).await?;
+    tracing::info!("Stopped.");
+    Ok(())
+}

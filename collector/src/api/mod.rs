@@ -1,1 +1,85 @@
-//! (being written)
+//! The collector's HTTP API under `/api/v1/`: result upload, health, the OpenAPI description,
+//! and (from [`crate::testserver`]) the speed-test endpoints, all on one port.
+
+mod error;
+mod results;
+
+pub use error::ApiError;
+
+use crate::store::Store;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Uri, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fathom_shared::SCHEMA_VERSION;
+use fathom_shared::api::{
+    HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, OPENAPI_JSON, OPENAPI_PATH, RESULTS_PATH,
+};
+use std::future::IntoFuture;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) use error::one_line;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+}
+
+/// The whole API of `fathom-collector serve`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            RESULTS_PATH,
+            post(results::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route(HEALTH_PATH, get(health))
+        .route(OPENAPI_PATH, get(openapi))
+        .merge(crate::testserver::routes())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(HealthResponse {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        schema: SCHEMA_VERSION,
+    }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(uri.path().chars().take(200).collect())
+}
+
+/// How long in-flight requests may run on after shutdown is asked for.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves `app` on `listener` until `shutdown` is cancelled, then lets in-flight requests finish
+/// for at most [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown.cancelled() => {}
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "In-flight requests did not finish in time; closing.");
+    }
+    Ok(())
+}

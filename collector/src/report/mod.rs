@@ -34,7 +34,12 @@ pub struct ReportSummary {
 
 impl fmt::Display for ReportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wrote {} files to {}", self.files.len(), self.out.display())
+        write!(
+            f,
+            "wrote {} files to {}",
+            self.files.len(),
+            self.out.display()
+        )
     }
 }
 
@@ -45,5 +50,8 @@ pub async fn write_report(
     _week: IsoWeek,
     out: &Path,
 ) -> Result<ReportSummary, ReportError> {
-    Ok(ReportSummary { out: out.to_owned(), files: Vec::new() })
+    Ok(ReportSummary {
+        out: out.to_owned(),
+        files: Vec::new(),
+    })
 }

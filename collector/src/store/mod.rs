@@ -8,7 +8,10 @@
 //! Ingest is idempotent: the result id is the primary key and inserts use
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
 
+mod ingest;
 mod sqlite;
+
+pub use ingest::{ExportFilter, InsertCounts, ProbeRow, ResultWriter};
 
 use sqlx::SqlitePool;
 

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 /// Opens the database, creating it if missing, and runs the migrations.
 pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
-    let open_err = |source| StoreError::Open { url: url.to_owned(), source };
+    let open_err = |source| StoreError::Open {
+        url: url.to_owned(),
+        source,
+    };
     let options = SqliteConnectOptions::from_str(url)
         .map_err(open_err)?
         .create_if_missing(true)
@@ -28,6 +31,9 @@ pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
     sqlx::migrate!("./migrations/sqlite")
         .run(&pool)
         .await
-        .map_err(|source| StoreError::Migrate { url: url.to_owned(), source })?;
+        .map_err(|source| StoreError::Migrate {
+            url: url.to_owned(),
+            source,
+        })?;
     Ok(pool)
 }

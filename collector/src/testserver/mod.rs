@@ -1,1 +1,120 @@
-//! (being written)
+//! The speed-test endpoints: a download of N incompressible bytes made on the fly, and an empty
+//! ping for latency. Served by `fathom-collector serve` beside the API, and alone by
+//! `fathom-collector testserver` for a test server placed elsewhere in the network.
+//!
+//! The payload comes from a fast non-cryptographic generator: it only has to defeat compression
+//! on the path (some carriers' proxies compress), not an adversary, and it must keep up with
+//! several Gbit/s on a small CPU. Nothing touches the disk and memory per download is one buffer.
+
+use crate::api::ApiError;
+use axum::body::{Body, Bytes};
+use axum::extract::Query;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use fathom_shared::SCHEMA_VERSION;
+use fathom_shared::api::{
+    DOWNLOAD_PATH, HEALTH_PATH, HealthResponse, MAX_DOWNLOAD_BYTES, PING_PATH,
+};
+use rand::rngs::SmallRng;
+use rand::{RngCore, SeedableRng};
+use serde::Deserialize;
+
+/// Size of each generated chunk: large enough for few syscalls, small enough for many clients.
+const CHUNK: usize = 64 * 1024;
+
+/// The speed-test routes, for any router state.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route(DOWNLOAD_PATH, get(download))
+        .route(PING_PATH, get(ping))
+}
+
+/// The router of `fathom-collector testserver`: the speed-test routes and a health check.
+pub fn router() -> Router {
+    routes()
+        .route(HEALTH_PATH, get(health))
+        .fallback(crate::api::not_found)
+}
+
+#[derive(Debug, Deserialize)]
+struct DownloadQuery {
+    bytes: Option<String>,
+}
+
+/// Reads `bytes=N` and checks it against the cap.
+fn requested_bytes(raw: Option<&str>) -> Result<u64, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::BadRequest("missing ?bytes=N".to_owned()))?;
+    let n: u64 = raw.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "bytes={:?} is not a whole number",
+            raw.chars().take(32).collect::<String>()
+        ))
+    })?;
+    if n == 0 || n > MAX_DOWNLOAD_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "bytes={n} is outside 1..={MAX_DOWNLOAD_BYTES}"
+        )));
+    }
+    Ok(n)
+}
+
+async fn download(
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let raw = query.map_err(|e| ApiError::BadRequest(crate::api::one_line(&e.body_text())))?;
+    let total = requested_bytes(raw.0.bytes.as_deref())?;
+    let mut rng = SmallRng::from_rng(&mut rand::rng());
+    let mut left = total;
+    let stream = futures_util::stream::poll_fn(move |_| {
+        if left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+        let mut buf = vec![0u8; n];
+        rng.fill_bytes(&mut buf);
+        left -= n as u64;
+        std::task::Poll::Ready(Some(Ok::<_, std::io::Error>(Bytes::from(buf))))
+    });
+    let mut response = Body::from_stream(stream).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn ping() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "no-store")],
+    )
+}
+
+async fn health() -> Json<HealthResponse> {
+    Json(HealthResponse {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        schema: SCHEMA_VERSION,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_requested_size_is_checked() {
+        assert_eq!(requested_bytes(Some("1000")).unwrap(), 1000);
+        assert!(requested_bytes(None).is_err());
+        assert!(requested_bytes(Some("0")).is_err());
+        assert!(requested_bytes(Some("-5")).is_err());
+        assert!(requested_bytes(Some("1e6")).is_err());
+        assert!(requested_bytes(Some(&(MAX_DOWNLOAD_BYTES + 1).to_string())).is_err());
+        assert!(requested_bytes(Some(&MAX_DOWNLOAD_BYTES.to_string())).is_ok());
+    }
+}

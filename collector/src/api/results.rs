@@ -1,0 +1,144 @@
+//! `POST /api/v1/results`: a probe's batch of results.
+//!
+//! A batch is all or nothing: every result is read, validated and checked against the token's
+//! probe and its registered site before any is stored, and the first refused result is named by
+//! its index, so the probe can set that one aside and send the rest again.
+
+use super::{ApiError, AppState};
+use crate::probes::token_sha256;
+use crate::store::ProbeRow;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::{Json, body::Bytes};
+use chrono::Utc;
+use fathom_shared::api::{MAX_RESULTS_PER_UPLOAD, MAX_UPLOAD_BYTES, UploadRequest, UploadResponse};
+use fathom_shared::{ResultRecord, WireError};
+
+/// Handles an upload.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<UploadResponse>, ApiError> {
+    let probe = authenticate(&state, &headers).await?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be application/json",
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("the body is larger than {MAX_UPLOAD_BYTES} bytes"))
+        } else {
+            ApiError::BadRequest(format!("cannot read the body: {e}"))
+        }
+    })?;
+    let results = read_batch(&body, &probe)?;
+    let now_ms = Utc::now().timestamp_millis();
+    let counts = state.store.insert_results(&results, now_ms).await?;
+    tracing::info!(
+        probe = %probe.id,
+        accepted = counts.accepted,
+        duplicate = counts.duplicate,
+        "Upload stored."
+    );
+    Ok(Json(UploadResponse {
+        accepted: counts.accepted,
+        duplicate: counts.duplicate,
+    }))
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProbeRow, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized(
+            "missing bearer token (Authorization: Bearer <probe token>)",
+        ))?;
+    state
+        .store
+        .probe_by_token(&token_sha256(token))
+        .await?
+        .ok_or(ApiError::Unauthorized(
+            "unknown token: no registered probe holds it",
+        ))
+}
+
+/// Reads and checks a batch. Pure apart from the clock, which is read once by the caller's
+/// `validate` call through `Utc::now()`.
+fn read_batch(body: &[u8], probe: &ProbeRow) -> Result<Vec<ResultRecord>, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    let request: UploadRequest = serde_json::from_value(value).map_err(|e| {
+        ApiError::BadRequest(format!("the body must be {{\"results\": [...]}}: {e}"))
+    })?;
+    if request.results.len() > MAX_RESULTS_PER_UPLOAD {
+        return Err(ApiError::TooLarge(format!(
+            "an upload holds at most {MAX_RESULTS_PER_UPLOAD} results; this one has {}",
+            request.results.len()
+        )));
+    }
+    let now = Utc::now();
+    let mut results = Vec::with_capacity(request.results.len());
+    for (index, value) in request.results.iter().enumerate() {
+        let id = value
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .map(|s| s.chars().take(64).collect());
+        let invalid = |message: String| ApiError::InvalidResult {
+            message,
+            index,
+            id: id.clone(),
+        };
+        let record = ResultRecord::from_json(value).map_err(|e| match e {
+            WireError::NotAnObject | WireError::Json(_) => {
+                invalid(format!("results[{index}]: {e}"))
+            }
+            _ => invalid(format!("results[{index}].{e}")),
+        })?;
+        record
+            .validate(now)
+            .map_err(|e| invalid(format!("results[{index}].{e}")))?;
+        check_owner(&record, probe, index)?;
+        results.push(record);
+    }
+    Ok(results)
+}
+
+/// A result must be the token's probe's, measured at the probe's registered site.
+fn check_owner(record: &ResultRecord, probe: &ProbeRow, index: usize) -> Result<(), ApiError> {
+    let h = &record.header;
+    let forbidden = |message: String| ApiError::Forbidden {
+        message,
+        index,
+        id: Some(h.id.to_string()),
+    };
+    if h.probe_id.as_str() != probe.id {
+        return Err(forbidden(format!(
+            "results[{index}].probe_id {:?} is not this token's probe {:?}",
+            h.probe_id.as_str(),
+            probe.id
+        )));
+    }
+    if h.site_id.as_str() != probe.site_id {
+        return Err(forbidden(format!(
+            "results[{index}].site_id {:?} is not the site probe {:?} is registered at ({:?})",
+            h.site_id.as_str(),
+            probe.id,
+            probe.site_id
+        )));
+    }
+    Ok(())
+}
