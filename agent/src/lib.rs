@@ -1,1 +1,248 @@
-//! agent
+//! Fathom's probe agent: measures each carrier through its own modem, keeps every result in a
+//! spool until the collector has it.
+//!
+//! Layout:
+//! - [`cli`]: the command line; [`run`] carries it out.
+//! - [`config`]: the probe's TOML configuration.
+//! - [`scheduler`]: the daemon and `run --once`.
+//! - [`speed`]: the download test (pure arithmetic in `speed`, I/O in `speed::http`).
+//! - [`radio`]: modem backends (`radio::sim` for simulated modems).
+//! - [`spool`]: the SQLite spool and its durability promise.
+//! - [`uploader`] and [`backoff`]: sending the spool to the collector.
+//! - [`backfill`]: simulated history for demos.
+
+pub mod backfill;
+pub mod backoff;
+pub mod cli;
+pub mod config;
+pub mod radio;
+pub mod scheduler;
+pub mod speed;
+pub mod spool;
+pub mod uploader;
+
+use anyhow::Context as _;
+use chrono::{Duration as ChronoDuration, Utc};
+use cli::{Cli, Command, Protocol};
+use config::{AgentConfig, Backend};
+use fathom_shared::{Carrier, InterfaceName, Meets5gThresholds};
+use radio::Radio;
+use radio::sim::{SimError, SimFile};
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// Bad usage or bad input: the command exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit status for an error: 2 for bad usage or bad input, 1 for anything else.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    let usage = err
+        .chain()
+        .any(|e| e.is::<UsageError>() || e.is::<config::ConfigError>() || e.is::<SimError>());
+    if usage { 2 } else { 1 }
+}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
+pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { config, once } => run_probe(&config, once, shutdown).await,
+        Command::Speedtest { server, interface, protocol, max_duration, max_bytes, limit_mbps, json } => {
+            if protocol == Protocol::Quic {
+                return Err(usage("QUIC tests are not in this build yet (issue 3); use --protocol http"));
+            }
+            if !(server.starts_with("http://") || server.starts_with("https://")) {
+                return Err(usage(format!("--server {server:?} is not an http:// or https:// URL")));
+            }
+            let interface = interface.as_deref().map(InterfaceName::parse).transpose().map_err(|e| usage(e.to_string()))?;
+            if limit_mbps.is_some_and(|l| !(l > 0.0 && l.is_finite())) {
+                return Err(usage("--limit-mbps must be above 0"));
+            }
+            if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
+                return Err(usage(format!("--max-bytes must be within 1..={}", fathom_shared::api::MAX_DOWNLOAD_BYTES)));
+            }
+            let opts = speed::http::SpeedOptions {
+                server: server.trim_end_matches('/').to_owned(),
+                interface: interface.clone(),
+                max_duration,
+                max_bytes,
+                limit_mbps,
+            };
+            let test = speed::http::run(&opts).await;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let mut v = serde_json::to_value(&test)?;
+                v["interface"] = serde_json::json!(interface.as_ref().map(InterfaceName::as_str));
+                writeln!(out, "{v}")?;
+            } else if let Some(mbps) = test.download_mbps {
+                writeln!(
+                    out,
+                    "{mbps:.1} Mbit/s  ({} bytes in {} ms; idle latency {}; loaded latency {})",
+                    test.bytes_downloaded,
+                    test.duration_ms,
+                    ms(test.latency_idle_ms),
+                    ms(test.latency_loaded_ms)
+                )?;
+            }
+            match &test.error {
+                None => Ok(ExitCode::SUCCESS),
+                Some(e) => {
+                    if !json {
+                        eprintln!("error: speed test failed: {e}");
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Modem { backend, config, json } => modem(backend.as_deref(), config.as_deref(), json),
+        Command::Spool { config, json } => {
+            let config = AgentConfig::load(&config)?;
+            let counts = spool::Spool::open(&config.spool).await?.counts().await?;
+            let oldest = counts.oldest_pending_ms.and_then(chrono::DateTime::from_timestamp_millis);
+            if json {
+                let v = serde_json::json!({
+                    "pending": counts.pending,
+                    "quarantined": counts.quarantined,
+                    "oldest_pending": oldest.map(|t| fathom_shared::UtcTime::from(t).to_string()),
+                });
+                println!("{v}");
+            } else {
+                println!("pending: {}\nquarantined: {}", counts.pending, counts.quarantined);
+                if let Some(t) = oldest {
+                    println!("oldest pending: {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill { config, weeks, out, seed } => backfill(&config, weeks, &out, seed),
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ms"))
+}
+
+async fn run_probe(path: &Path, once: bool, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    let config = AgentConfig::load(path)?;
+    for m in config.modems.iter().filter(|m| m.interface.is_none()) {
+        tracing::warn!(carrier = %m.carrier, "Modem has no interface: its tests are not bound and may leave through any route.");
+    }
+    let mut radios = scheduler::open_radios(&config)?;
+    let spool = spool::Spool::open(&config.spool).await?;
+    let probe = scheduler::Probe::new(config, spool);
+    if once {
+        match scheduler::run_once(&probe, &mut radios).await {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    } else {
+        scheduler::run_daemon(probe, radios, shutdown).await?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let mut radios: Vec<(Carrier, Radio)> = Vec::new();
+    match (backend, config) {
+        (Some(b), _) => match Backend::parse(b, Path::new("")).map_err(usage)? {
+            Backend::Sim(path) => {
+                let file = SimFile::load(&path)?;
+                for m in file.modems {
+                    radios.push((m.carrier, Radio::Sim { modem: m, taken: 0 }));
+                }
+            }
+            Backend::Mmcli | Backend::At(_) => {
+                anyhow::bail!("the {b} backend is not in this build yet (issue 4); use sim:FILE")
+            }
+        },
+        (None, Some(path)) => {
+            let config = AgentConfig::load(path)?;
+            for m in &config.modems {
+                radios.push((m.carrier, Radio::open(m.carrier, &m.backend)?));
+            }
+        }
+        (None, None) => return Err(usage("give --backend or --config")),
+    }
+    let thresholds = Meets5gThresholds::default();
+    let samples: Vec<serde_json::Value> = radios
+        .iter_mut()
+        .map(|(carrier, radio)| {
+            let mut v = serde_json::to_value(radio.sample().to_sample(&thresholds)).unwrap_or_default();
+            v["carrier"] = serde_json::json!(carrier.id());
+            v
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::Value::Array(samples))?;
+    } else {
+        writeln!(out, "{:<6} {:<6} {:<7} {:>9} {:>8} {:>8} {:<6} 5G", "carrier", "plmn", "rat", "rsrp", "rsrq", "sinr", "band")?;
+        for s in &samples {
+            let num = |k: &str| s[k].as_f64().map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+            let text = |k: &str| s[k].as_str().unwrap_or("-").to_owned();
+            writeln!(
+                out,
+                "{:<6} {:<6} {:<7} {:>9} {:>8} {:>8} {:<6} {}{}",
+                text("carrier"),
+                text("plmn"),
+                text("rat"),
+                num("rsrp_dbm"),
+                num("rsrq_db"),
+                num("sinr_db"),
+                text("band"),
+                if s["meets_5g"].as_bool() == Some(true) { "yes" } else { "no" },
+                s["reason"].as_str().map(|r| format!("  ({r})")).unwrap_or_default(),
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backfill(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::Result<ExitCode> {
+    let config = AgentConfig::load(path)?;
+    let mut modems = Vec::new();
+    let mut websites = Vec::new();
+    for m in &config.modems {
+        let Backend::Sim(sim_path) = &m.backend else {
+            return Err(usage(format!("modem {} is not simulated: backfill only simulates sim: modems", m.carrier)));
+        };
+        let file = SimFile::load(sim_path)?;
+        let sim = file.modem(m.carrier).cloned().ok_or_else(|| {
+            usage(format!("{} has no [[modem]] for carrier {}", sim_path.display(), m.carrier))
+        })?;
+        for w in file.websites {
+            if !websites.iter().any(|x: &radio::sim::SimWebsite| x.url == w.url) {
+                websites.push(w);
+            }
+        }
+        modems.push(backfill::BackfillModem { interface: m.interface.clone(), sim });
+    }
+    let plan = backfill::BackfillPlan {
+        probe_id: config.probe_id.clone(),
+        site_id: config.site_id.clone(),
+        server: config.speed_server.clone(),
+        modems,
+        websites,
+    };
+    let to = Utc::now();
+    let from = to - ChronoDuration::weeks(i64::from(weeks));
+    let results = backfill::generate(&plan, from, to, seed);
+    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    for r in &results {
+        writeln!(w, "{}", r.to_json())?;
+    }
+    w.flush()?;
+    tracing::info!(results = results.len(), out = %out.display(), "Simulated history written.");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,59 @@
-fn main() {}
+//! `fathom-agent`: parse the command line, set up logging and the runtime, run, map errors
+//! to the exit-status contract (0 ok, 2 bad usage or input, 1 other failure).
+
+use clap::Parser as _;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = fathom_agent::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = CancellationToken::new();
+    runtime.spawn(cancel_on_signal(shutdown.clone()));
+    match runtime.block_on(fathom_agent::run(cli, shutdown)) {
+        Ok(code) => code,
+        Err(err) => {
+            let reason = format!("{err:#}");
+            eprintln!(
+                "error: {}",
+                reason.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            ExitCode::from(fathom_agent::exit_code_for(&err))
+        }
+    }
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot watch SIGTERM; only SIGINT stops cleanly.");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shutdown.cancel();
+            }
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("Shutdown requested.");
+    shutdown.cancel();
+}

@@ -154,6 +154,11 @@ impl ResultId {
         Self(Uuid::new_v7(ts))
     }
 
+    /// A v7 id from a time and given random bits, for generators that must be repeatable.
+    pub fn from_parts(unix_ms: u64, random: &[u8; 10]) -> Self {
+        Self(uuid::Builder::from_unix_timestamp_millis(unix_ms, random).into_uuid())
+    }
+
     /// Parses a UUID string; the nil UUID is refused.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         match Uuid::parse_str(s) {
@@ -226,5 +231,9 @@ mod tests {
         let b = ResultId::at(1_700_000_001_000);
         assert!(a < b);
         assert_eq!(a.uuid().get_version_num(), 7);
+        let c = ResultId::from_parts(1_700_000_000_000, &[7; 10]);
+        assert_eq!(c, ResultId::from_parts(1_700_000_000_000, &[7; 10]));
+        assert_ne!(c, ResultId::from_parts(1_700_000_000_000, &[8; 10]));
+        assert_eq!(c.uuid().get_version_num(), 7);
     }
 }

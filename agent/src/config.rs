@@ -1,0 +1,363 @@
+//! The probe's configuration: one TOML file per probe (`fathom-agent run --config FILE`).
+//!
+//! serde reads [`file::ConfigFile`] (unknown keys are refused, so `inteface = "wwan0"` fails
+//! loudly instead of quietly running an unbound test), then [`AgentConfig::from_file`] checks it
+//! and builds the typed config the rest of the agent sees. Relative paths are taken from the
+//! config file's folder. Defaults are the constants at the top.
+
+use fathom_shared::{Carrier, InterfaceName, ProbeId, SiteId};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default cadence of speed tests: hourly keeps a SIM's monthly data in budget.
+pub const DEFAULT_SPEED_EVERY: Duration = Duration::from_secs(3600);
+/// Default cadence of radio samples.
+pub const DEFAULT_RADIO_EVERY: Duration = Duration::from_secs(60);
+/// Default cadence of IPv6 website checks.
+pub const DEFAULT_IPV6_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Default most results per upload.
+pub const DEFAULT_BATCH: usize = 500;
+/// Default first retry delay after a failed upload.
+pub const DEFAULT_RETRY_MIN: Duration = Duration::from_secs(1);
+/// Default longest retry delay.
+pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(300);
+/// Default longest speed test.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10);
+/// Default most bytes one speed test downloads.
+pub const DEFAULT_MAX_BYTES: u64 = 200_000_000;
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not TOML of the expected shape, or a value is wrong.
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The serde shapes of the TOML file.
+pub mod file {
+    use serde::Deserialize;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    /// The whole file.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ConfigFile {
+        /// Collector base URL.
+        pub collector: String,
+        /// This probe's id.
+        pub probe_id: String,
+        /// The site it is installed at.
+        pub site_id: String,
+        /// Bearer token from `fathom-collector probe add`.
+        pub token: String,
+        /// Spool file.
+        pub spool: PathBuf,
+        /// Cadences.
+        #[serde(default)]
+        pub schedule: Schedule,
+        /// Upload settings.
+        #[serde(default)]
+        pub upload: Upload,
+        /// Speed-test settings.
+        #[serde(default)]
+        pub speedtest: Speedtest,
+        /// One table per modem.
+        #[serde(default, rename = "modem")]
+        pub modems: Vec<Modem>,
+    }
+
+    /// `[schedule]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Schedule {
+        /// Speed test cadence per modem.
+        #[serde(default, with = "humantime_serde")]
+        pub speed_every: Option<Duration>,
+        /// Radio sample cadence per modem.
+        #[serde(default, with = "humantime_serde")]
+        pub radio_every: Option<Duration>,
+        /// IPv6 check cadence.
+        #[serde(default, with = "humantime_serde")]
+        pub ipv6_every: Option<Duration>,
+    }
+
+    /// `[upload]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Upload {
+        /// Most results per upload.
+        pub batch: Option<usize>,
+        /// First retry delay.
+        #[serde(default, with = "humantime_serde")]
+        pub retry_min: Option<Duration>,
+        /// Longest retry delay.
+        #[serde(default, with = "humantime_serde")]
+        pub retry_max: Option<Duration>,
+    }
+
+    /// `[speedtest]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Speedtest {
+        /// Test server base URL (default: the collector).
+        pub server: Option<String>,
+        /// Longest test.
+        #[serde(default, with = "humantime_serde")]
+        pub max_duration: Option<Duration>,
+        /// Most bytes per test.
+        pub max_bytes: Option<u64>,
+    }
+
+    /// `[[modem]]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Modem {
+        /// Carrier id.
+        pub carrier: String,
+        /// Data interface; tests for this carrier leave through it only.
+        pub interface: Option<String>,
+        /// `mmcli`, `at:DEVICE` or `sim:FILE`.
+        pub backend: String,
+    }
+}
+
+/// Where a modem's radio state is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// ModemManager's `mmcli`.
+    Mmcli,
+    /// A serial AT port.
+    At(PathBuf),
+    /// A simulated modem file.
+    Sim(PathBuf),
+}
+
+impl Backend {
+    /// Parses `mmcli`, `at:DEVICE` or `sim:FILE`; relative sim files are taken from `base`.
+    pub fn parse(s: &str, base: &Path) -> Result<Self, String> {
+        if s == "mmcli" {
+            Ok(Backend::Mmcli)
+        } else if let Some(dev) = s.strip_prefix("at:").filter(|d| !d.is_empty()) {
+            Ok(Backend::At(PathBuf::from(dev)))
+        } else if let Some(file) = s.strip_prefix("sim:").filter(|f| !f.is_empty()) {
+            Ok(Backend::Sim(base.join(file)))
+        } else {
+            Err(format!("backend {s:?} is not mmcli, at:DEVICE or sim:FILE"))
+        }
+    }
+}
+
+/// One modem: a carrier, its interface and its backend.
+#[derive(Debug, Clone)]
+pub struct ModemConfig {
+    /// The carrier of its SIM.
+    pub carrier: Carrier,
+    /// The data interface, when tests are bound.
+    pub interface: Option<InterfaceName>,
+    /// Where radio state is read from.
+    pub backend: Backend,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Collector base URL (no trailing slash).
+    pub collector: String,
+    /// This probe.
+    pub probe_id: ProbeId,
+    /// Its site.
+    pub site_id: SiteId,
+    /// Its bearer token.
+    pub token: String,
+    /// Spool file.
+    pub spool: PathBuf,
+    /// Speed test cadence per modem.
+    pub speed_every: Duration,
+    /// Radio sample cadence per modem.
+    pub radio_every: Duration,
+    /// IPv6 check cadence.
+    pub ipv6_every: Duration,
+    /// Most results per upload.
+    pub batch: usize,
+    /// First retry delay.
+    pub retry_min: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Speed test server base URL.
+    pub speed_server: String,
+    /// Longest speed test.
+    pub max_duration: Duration,
+    /// Most bytes per speed test.
+    pub max_bytes: u64,
+    /// The modems, one per carrier.
+    pub modems: Vec<ModemConfig>,
+}
+
+fn check_url(what: &str, url: &str) -> Result<String, String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!("{what} {url:?} is not an http:// or https:// URL"))
+    }
+}
+
+impl AgentConfig {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        Self::from_toml(&text, &base).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
+    }
+
+    /// Reads and checks TOML text; relative paths are taken from `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, String> {
+        let file: file::ConfigFile =
+            toml::from_str(text).map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))?;
+        Self::from_file(file, base)
+    }
+
+    /// Checks a parsed file and builds the typed config.
+    pub fn from_file(f: file::ConfigFile, base: &Path) -> Result<Self, String> {
+        let collector = check_url("collector", &f.collector)?;
+        let probe_id = ProbeId::parse(&f.probe_id).map_err(|e| e.to_string())?;
+        let site_id = SiteId::parse(&f.site_id).map_err(|e| e.to_string())?;
+        if f.token.trim().is_empty() {
+            return Err("token is empty; use the one printed by `fathom-collector probe add`".to_owned());
+        }
+        if f.modems.is_empty() {
+            return Err("no [[modem]]: a probe needs at least one modem".to_owned());
+        }
+        let mut carriers = HashSet::new();
+        let mut modems = Vec::with_capacity(f.modems.len());
+        for m in f.modems {
+            let carrier: Carrier = m.carrier.parse().map_err(|e| format!("modem: {e}"))?;
+            if !carriers.insert(carrier) {
+                return Err(format!("two modems for carrier {carrier}: one modem per carrier"));
+            }
+            let interface = m
+                .interface
+                .as_deref()
+                .map(InterfaceName::parse)
+                .transpose()
+                .map_err(|e| format!("modem {carrier}: {e}"))?;
+            let backend = Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
+            modems.push(ModemConfig { carrier, interface, backend });
+        }
+        let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
+            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+            Some(d) => Ok(d),
+            None => Ok(default),
+        };
+        let retry_min = positive("upload.retry_min", f.upload.retry_min, DEFAULT_RETRY_MIN)?;
+        let retry_max = positive("upload.retry_max", f.upload.retry_max, DEFAULT_RETRY_MAX)?;
+        if retry_min > retry_max {
+            return Err("upload.retry_min is longer than upload.retry_max".to_owned());
+        }
+        let batch = f.upload.batch.unwrap_or(DEFAULT_BATCH);
+        if !(1..=fathom_shared::api::MAX_RESULTS_PER_UPLOAD).contains(&batch) {
+            return Err(format!(
+                "upload.batch = {batch} is outside 1..={}",
+                fathom_shared::api::MAX_RESULTS_PER_UPLOAD
+            ));
+        }
+        let speed_server = match f.speedtest.server {
+            Some(s) => check_url("speedtest.server", &s)?,
+            None => collector.clone(),
+        };
+        let max_bytes = f.speedtest.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
+        if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
+            return Err(format!("speedtest.max_bytes = {max_bytes} is outside 1..={}", fathom_shared::api::MAX_DOWNLOAD_BYTES));
+        }
+        Ok(Self {
+            collector,
+            probe_id,
+            site_id,
+            token: f.token.trim().to_owned(),
+            spool: base.join(f.spool),
+            speed_every: positive("schedule.speed_every", f.schedule.speed_every, DEFAULT_SPEED_EVERY)?,
+            radio_every: positive("schedule.radio_every", f.schedule.radio_every, DEFAULT_RADIO_EVERY)?,
+            ipv6_every: positive("schedule.ipv6_every", f.schedule.ipv6_every, DEFAULT_IPV6_EVERY)?,
+            batch,
+            retry_min,
+            retry_max,
+            speed_server,
+            max_duration: positive("speedtest.max_duration", f.speedtest.max_duration, DEFAULT_MAX_DURATION)?,
+            max_bytes,
+            modems,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../agent.example.toml");
+
+    #[test]
+    fn the_example_config_parses_with_the_documented_defaults() {
+        let c = AgentConfig::from_toml(SAMPLE, Path::new("/etc/fathom")).unwrap();
+        assert_eq!(c.collector, "https://collector.example.cn:8787");
+        assert_eq!(c.speed_server, c.collector);
+        assert_eq!(c.speed_every, DEFAULT_SPEED_EVERY);
+        assert_eq!(c.radio_every, DEFAULT_RADIO_EVERY);
+        assert_eq!(c.batch, DEFAULT_BATCH);
+        assert_eq!(c.modems.len(), 3);
+        assert_eq!(c.modems[0].backend, Backend::At(PathBuf::from("/dev/ttyUSB2")));
+        assert_eq!(c.modems[0].interface.as_ref().map(InterfaceName::as_str), Some("wwan0"));
+        assert_eq!(c.spool, PathBuf::from("/var/lib/fathom/spool.db"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_any_table_is_refused() {
+        for (table, key) in [
+            ("probe_id", "probe = 1\nprobe_id"),
+            ("[[modem]]", "[[modem]]\ninteface = \"wwan0\""),
+        ] {
+            let text = SAMPLE.replacen(table, key, 1);
+            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            assert!(err.contains("unknown field"), "{err}");
+        }
+        for table in ["schedule", "upload", "speedtest"] {
+            let text = SAMPLE.replacen("\n[[modem]]", &format!("\n[{table}]\nbogus = 1\n\n[[modem]]"), 1);
+            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            assert!(err.contains("unknown field"), "{table}: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_reason() {
+        let two = SAMPLE.replace("carrier = \"cu\"", "carrier = \"cmcc\"");
+        assert!(AgentConfig::from_toml(&two, Path::new("/")).unwrap_err().contains("two modems"));
+        let bad = SAMPLE.replace("carrier = \"cu\"", "carrier = \"verizon\"");
+        assert!(AgentConfig::from_toml(&bad, Path::new("/")).unwrap_err().contains("verizon"));
+        let url = SAMPLE.replace("https://collector.example.cn:8787", "collector.example.cn");
+        assert!(AgentConfig::from_toml(&url, Path::new("/")).unwrap_err().contains("collector"));
+        let backend = SAMPLE.replace("backend = \"mmcli\"", "backend = \"serial\"");
+        assert!(AgentConfig::from_toml(&backend, Path::new("/")).unwrap_err().contains("serial"));
+    }
+
+    #[test]
+    fn sim_files_are_found_beside_the_config() {
+        assert_eq!(Backend::parse("sim:m.toml", Path::new("/p")), Ok(Backend::Sim(PathBuf::from("/p/m.toml"))));
+        assert!(Backend::parse("sim:", Path::new("/p")).is_err());
+    }
+}

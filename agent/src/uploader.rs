@@ -1,0 +1,140 @@
+//! The uploader: sends the spool's oldest results to the collector and deletes exactly what the
+//! collector acknowledged.
+//!
+//! Answers and what they do:
+//! - 200: every result of the batch is stored (new or duplicate): [`Spool::ack`] them.
+//! - 403 or 422 naming a result (`index`): that result can never be accepted; it moves to
+//!   quarantine with the reason and the rest is sent again at once.
+//! - 413, or 400 without an index: the batch is halved; a single result that is still refused
+//!   goes to quarantine.
+//! - 401, 5xx, other answers, connection errors: retried later with backoff; nothing changes.
+
+use crate::spool::{Pending, Spool, SpoolError};
+use fathom_shared::api::{ErrorBody, RESULTS_PATH, UploadResponse};
+use std::time::Duration;
+
+/// Why an upload pass stopped before the spool was empty.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The collector could not be reached or answered with a server error: retry later.
+    #[error("collector unreachable: {0}")]
+    Unreachable(String),
+    /// The collector refused the probe's token: an operator must fix the config.
+    #[error("the collector refused this probe's token ({0}); check `token` in the config")]
+    Unauthorized(String),
+    /// The spool failed.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+}
+
+/// Sends spooled results.
+#[derive(Debug, Clone)]
+pub struct Uploader {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    spool: Spool,
+    batch: usize,
+}
+
+/// What one POST achieved.
+enum Step {
+    /// Some results left the spool (acknowledged or quarantined).
+    Progress,
+    /// The batch was too large; try a smaller one.
+    Shrink,
+}
+
+impl Uploader {
+    /// An uploader to `collector` (base URL) with `token`, sending up to `batch` results a POST.
+    pub fn new(collector: &str, token: &str, spool: Spool, batch: usize) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Self { client, url: format!("{collector}{RESULTS_PATH}"), token: token.to_owned(), spool, batch })
+    }
+
+    /// Uploads until the spool is empty; returns how many results were acknowledged.
+    pub async fn drain(&self) -> Result<u64, UploadError> {
+        let mut batch = self.batch;
+        let mut acked = 0;
+        loop {
+            let pending = self.spool.oldest(batch).await?;
+            if pending.is_empty() {
+                return Ok(acked);
+            }
+            let n = pending.len() as u64;
+            match self.post(&pending).await? {
+                Step::Progress => {
+                    acked += n;
+                    batch = self.batch;
+                }
+                Step::Shrink if pending.len() > 1 => batch = (pending.len() / 2).max(1),
+                Step::Shrink => {
+                    let reason = "the collector refuses this result on its own (too large or unreadable)";
+                    self.quarantine(&pending[0].id, reason).await?;
+                }
+            }
+        }
+    }
+
+    async fn quarantine(&self, id: &str, reason: &str) -> Result<(), SpoolError> {
+        tracing::error!(id, reason, "Result refused by the collector for good; kept in quarantine.");
+        self.spool.quarantine(id, reason, chrono::Utc::now().timestamp_millis()).await
+    }
+
+    async fn post(&self, pending: &[Pending]) -> Result<Step, UploadError> {
+        let mut body = String::with_capacity(pending.iter().map(|p| p.body.len() + 1).sum::<usize>() + 16);
+        body.push_str("{\"results\":[");
+        for (i, p) in pending.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&p.body);
+        }
+        body.push_str("]}");
+        let resp = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| UploadError::Unreachable(one_line(&e)))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| UploadError::Unreachable(one_line(&e)))?;
+        if status.is_success() {
+            let answer: UploadResponse = serde_json::from_str(&text)
+                .map_err(|e| UploadError::Unreachable(format!("unreadable answer to an upload: {e}")))?;
+            let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
+            self.spool.ack(&ids).await?;
+            tracing::info!(accepted = answer.accepted, duplicate = answer.duplicate, "Uploaded.");
+            return Ok(Step::Progress);
+        }
+        let error: Option<ErrorBody> = serde_json::from_str(&text).ok();
+        let reason = error.as_ref().map_or_else(|| text.chars().take(200).collect(), |e| e.error.clone());
+        match (status.as_u16(), error.as_ref().and_then(|e| e.index)) {
+            (403 | 422, Some(index)) if index < pending.len() => {
+                self.quarantine(&pending[index].id, &reason).await?;
+                Ok(Step::Progress)
+            }
+            (400 | 413, None) => Ok(Step::Shrink),
+            (401, _) => Err(UploadError::Unauthorized(reason)),
+            (code, _) => Err(UploadError::Unreachable(format!("the collector answered {code}: {reason}"))),
+        }
+    }
+}
+
+fn one_line(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
