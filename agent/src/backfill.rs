@@ -8,8 +8,8 @@ use crate::radio::sim::{SimModem, SimWebsite};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use fathom_shared::result::{Ipv6Check, RadioSample, SpeedTest, limits};
 use fathom_shared::{
-    InterfaceName, Measurement, Meets5gThresholds, ProbeId, Rat, ResultHeader, ResultId, ResultRecord,
-    SCHEMA_VERSION, SiteId, SpeedProtocol, radio::meets_5g,
+    InterfaceName, Measurement, Meets5gThresholds, ProbeId, Rat, ResultHeader, ResultId,
+    ResultRecord, SCHEMA_VERSION, SiteId, SpeedProtocol, radio::meets_5g,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -51,7 +51,12 @@ fn id(rng: &mut StdRng, t: DateTime<Utc>) -> ResultId {
     ResultId::from_parts(u64::try_from(t.timestamp_millis()).unwrap_or(0), &random)
 }
 
-fn header(plan: &BackfillPlan, m: &BackfillModem, rng: &mut StdRng, t: DateTime<Utc>) -> ResultHeader {
+fn header(
+    plan: &BackfillPlan,
+    m: &BackfillModem,
+    rng: &mut StdRng,
+    t: DateTime<Utc>,
+) -> ResultHeader {
     ResultHeader {
         schema: SCHEMA_VERSION,
         id: id(rng, t),
@@ -65,17 +70,32 @@ fn header(plan: &BackfillPlan, m: &BackfillModem, rng: &mut StdRng, t: DateTime<
     }
 }
 
-fn speed(plan: &BackfillPlan, link: f64, progress: f64, t: DateTime<Utc>, rng: &mut StdRng) -> SpeedTest {
+fn speed(
+    plan: &BackfillPlan,
+    link: f64,
+    progress: f64,
+    t: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> SpeedTest {
     let failed = rng.random_bool(0.02);
     // Evening busy hours (19–22 in China, 11–14 UTC) are slower.
-    let busy = if (11..=14).contains(&t.hour()) { 0.8 } else { 1.0 };
-    let factor = (OLDEST_FACTOR + (1.0 - OLDEST_FACTOR) * progress) * busy * rng.random_range(0.85..1.15);
+    let busy = if (11..=14).contains(&t.hour()) {
+        0.8
+    } else {
+        1.0
+    };
+    let factor =
+        (OLDEST_FACTOR + (1.0 - OLDEST_FACTOR) * progress) * busy * rng.random_range(0.85..1.15);
     let mbps = (link * factor).clamp(0.1, limits::MAX_DOWNLOAD_MBPS);
     let duration_ms: u32 = rng.random_range(6000..10_000);
     let idle = rng.random_range(18.0..45.0);
     SpeedTest {
         download_mbps: (!failed).then_some((mbps * 100.0).round() / 100.0),
-        bytes_downloaded: if failed { rng.random_range(0..200_000) } else { (mbps * 1e6 / 8.0 * f64::from(duration_ms) / 1000.0) as u64 },
+        bytes_downloaded: if failed {
+            rng.random_range(0..200_000)
+        } else {
+            (mbps * 1e6 / 8.0 * f64::from(duration_ms) / 1000.0) as u64
+        },
         duration_ms: u64::from(duration_ms),
         latency_idle_ms: Some(idle),
         latency_loaded_ms: (!failed).then(|| idle * rng.random_range(1.5..4.0)),
@@ -93,13 +113,17 @@ fn radio(sim: &SimModem, n: u64, progress: f64, rng: &mut StdRng) -> RadioSample
         r.band = Some("B3".to_owned());
     }
     let wobble = |v: Option<f64>, (lo, hi): (f64, f64), rng: &mut StdRng| {
-        v.map(|x| ((x + rng.random_range(-2.0..2.0)) * 10.0).round() / 10.0).map(|x| x.clamp(lo, hi))
+        v.map(|x| ((x + rng.random_range(-2.0..2.0)) * 10.0).round() / 10.0)
+            .map(|x| x.clamp(lo, hi))
     };
     r.rsrp_dbm = wobble(r.rsrp_dbm, limits::RSRP_DBM, rng);
     r.rsrq_db = wobble(r.rsrq_db, limits::RSRQ_DB, rng);
     r.sinr_db = wobble(r.sinr_db, limits::SINR_DB, rng);
     let s = r.to_sample(&Meets5gThresholds::default());
-    debug_assert_eq!(s.meets_5g, meets_5g(s.rat, s.rsrp_dbm, s.sinr_db, &Meets5gThresholds::default()));
+    debug_assert_eq!(
+        s.meets_5g,
+        meets_5g(s.rat, s.rsrp_dbm, s.sinr_db, &Meets5gThresholds::default())
+    );
     s
 }
 
@@ -115,7 +139,15 @@ fn ipv6(site: &SimWebsite, i: usize) -> Ipv6Check {
     Ipv6Check {
         url: site.url.clone(),
         host,
-        aaaa: if ok { vec![format!("fd00::1:{:x}", i + 1).parse().unwrap_or(std::net::Ipv6Addr::LOCALHOST)] } else { Vec::new() },
+        aaaa: if ok {
+            vec![
+                format!("fd00::1:{:x}", i + 1)
+                    .parse()
+                    .unwrap_or(std::net::Ipv6Addr::LOCALHOST),
+            ]
+        } else {
+            Vec::new()
+        },
         home_ok_v6: Some(ok),
         links_checked: if ok { 20 } else { 0 },
         links_ok_v6: if ok { 20 } else { 0 },
@@ -126,7 +158,12 @@ fn ipv6(site: &SimWebsite, i: usize) -> Ipv6Check {
 }
 
 /// Every result of `plan` between `from` and `to`, in time order.
-pub fn generate(plan: &BackfillPlan, from: DateTime<Utc>, to: DateTime<Utc>, seed: u64) -> Vec<ResultRecord> {
+pub fn generate(
+    plan: &BackfillPlan,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    seed: u64,
+) -> Vec<ResultRecord> {
     let mut rng = StdRng::seed_from_u64(seed);
     let span = (to - from).num_seconds().max(1) as f64;
     let progress = |t: DateTime<Utc>| ((t - from).num_seconds() as f64 / span).clamp(0.0, 1.0);
@@ -137,7 +174,10 @@ pub fn generate(plan: &BackfillPlan, from: DateTime<Utc>, to: DateTime<Utc>, see
         while t < to {
             if let Some(link) = m.sim.link_mbps {
                 let test = speed(plan, link, progress(t), t, &mut rng);
-                out.push(ResultRecord { header: header(plan, m, &mut rng, t), measurement: Measurement::Speed(test) });
+                out.push(ResultRecord {
+                    header: header(plan, m, &mut rng, t),
+                    measurement: Measurement::Speed(test),
+                });
             }
             t += Duration::minutes(SPEED_EVERY_MIN);
         }
@@ -145,7 +185,10 @@ pub fn generate(plan: &BackfillPlan, from: DateTime<Utc>, to: DateTime<Utc>, see
         let mut n = 0;
         while t < to {
             let sample = radio(&m.sim, n, progress(t), &mut rng);
-            out.push(ResultRecord { header: header(plan, m, &mut rng, t), measurement: Measurement::Radio(sample) });
+            out.push(ResultRecord {
+                header: header(plan, m, &mut rng, t),
+                measurement: Measurement::Radio(sample),
+            });
             n += 1;
             t += Duration::minutes(RADIO_EVERY_MIN);
         }
@@ -155,7 +198,10 @@ pub fn generate(plan: &BackfillPlan, from: DateTime<Utc>, to: DateTime<Utc>, see
         while day < to {
             for (i, w) in plan.websites.iter().enumerate() {
                 let t = day + Duration::minutes(i as i64);
-                out.push(ResultRecord { header: header(plan, first, &mut rng, t), measurement: Measurement::Ipv6(ipv6(w, i)) });
+                out.push(ResultRecord {
+                    header: header(plan, first, &mut rng, t),
+                    measurement: Measurement::Ipv6(ipv6(w, i)),
+                });
             }
             day += Duration::days(1);
         }
@@ -195,13 +241,18 @@ supports_ipv6 = false
             probe_id: ProbeId::parse("p1").unwrap(),
             site_id: SiteId::parse("s1").unwrap(),
             server: "http://127.0.0.1:8787".to_owned(),
-            modems: vec![BackfillModem { interface: None, sim: file.modems[0].clone() }],
+            modems: vec![BackfillModem {
+                interface: None,
+                sim: file.modems[0].clone(),
+            }],
             websites: file.websites,
         }
     }
 
     fn span() -> (DateTime<Utc>, DateTime<Utc>) {
-        let to = DateTime::parse_from_rfc3339("2026-11-29T00:00:00Z").unwrap().with_timezone(&Utc);
+        let to = DateTime::parse_from_rfc3339("2026-11-29T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         (to - Duration::weeks(4), to)
     }
 
@@ -213,18 +264,27 @@ supports_ipv6 = false
         assert_eq!(results.len(), 28 * (12 + 48 + 2));
         let mut ids = std::collections::HashSet::new();
         for r in &results {
-            r.validate(to).unwrap_or_else(|e| panic!("{e}: {:?}", r.to_json()));
+            r.validate(to)
+                .unwrap_or_else(|e| panic!("{e}: {:?}", r.to_json()));
             assert!(r.header.simulated);
             assert!(ids.insert(r.header.id));
-            assert!(r.header.measured_at.datetime() >= from && r.header.measured_at.datetime() < to);
+            assert!(
+                r.header.measured_at.datetime() >= from && r.header.measured_at.datetime() < to
+            );
         }
     }
 
     #[test]
     fn the_same_seed_gives_the_same_history() {
         let (from, to) = span();
-        assert_eq!(generate(&plan(), from, to, 3), generate(&plan(), from, to, 3));
-        assert_ne!(generate(&plan(), from, to, 3), generate(&plan(), from, to, 4));
+        assert_eq!(
+            generate(&plan(), from, to, 3),
+            generate(&plan(), from, to, 3)
+        );
+        assert_ne!(
+            generate(&plan(), from, to, 3),
+            generate(&plan(), from, to, 4)
+        );
     }
 
     #[test]
@@ -243,7 +303,12 @@ supports_ipv6 = false
                 .collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
-        assert!(mean(false) > mean(true) * 1.05, "late {} vs early {}", mean(false), mean(true));
+        assert!(
+            mean(false) > mean(true) * 1.05,
+            "late {} vs early {}",
+            mean(false),
+            mean(true)
+        );
         let share_5g = |early: bool| {
             let v: Vec<bool> = results
                 .iter()

@@ -29,12 +29,19 @@ impl Backoff {
         if min.is_zero() || min > max {
             return Err(BackoffError { min, max });
         }
-        Ok(Self { min, max, attempt: 0 })
+        Ok(Self {
+            min,
+            max,
+            attempt: 0,
+        })
     }
 
     /// The delay before the next retry; `unit` is a uniform draw from `[0, 1)`.
     pub fn next_delay(&mut self, unit: f64) -> Duration {
-        let ceiling = self.min.saturating_mul(2u32.saturating_pow(self.attempt)).min(self.max);
+        let ceiling = self
+            .min
+            .saturating_mul(2u32.saturating_pow(self.attempt))
+            .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         let span = ceiling.saturating_sub(self.min);
         self.min + span.mul_f64(unit.clamp(0.0, 1.0))

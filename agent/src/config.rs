@@ -221,16 +221,25 @@ fn check_url(what: &str, url: &str) -> Result<String, String> {
 impl AgentConfig {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
-        Self::from_toml(&text, &base).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
+        Self::from_toml(&text, &base).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
     }
 
     /// Reads and checks TOML text; relative paths are taken from `base`.
     pub fn from_toml(text: &str, base: &Path) -> Result<Self, String> {
-        let file: file::ConfigFile =
-            toml::from_str(text).map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))?;
+        let file: file::ConfigFile = toml::from_str(text).map_err(|e| {
+            e.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })?;
         Self::from_file(file, base)
     }
 
@@ -240,7 +249,9 @@ impl AgentConfig {
         let probe_id = ProbeId::parse(&f.probe_id).map_err(|e| e.to_string())?;
         let site_id = SiteId::parse(&f.site_id).map_err(|e| e.to_string())?;
         if f.token.trim().is_empty() {
-            return Err("token is empty; use the one printed by `fathom-collector probe add`".to_owned());
+            return Err(
+                "token is empty; use the one printed by `fathom-collector probe add`".to_owned(),
+            );
         }
         if f.modems.is_empty() {
             return Err("no [[modem]]: a probe needs at least one modem".to_owned());
@@ -250,7 +261,9 @@ impl AgentConfig {
         for m in f.modems {
             let carrier: Carrier = m.carrier.parse().map_err(|e| format!("modem: {e}"))?;
             if !carriers.insert(carrier) {
-                return Err(format!("two modems for carrier {carrier}: one modem per carrier"));
+                return Err(format!(
+                    "two modems for carrier {carrier}: one modem per carrier"
+                ));
             }
             let interface = m
                 .interface
@@ -258,8 +271,13 @@ impl AgentConfig {
                 .map(InterfaceName::parse)
                 .transpose()
                 .map_err(|e| format!("modem {carrier}: {e}"))?;
-            let backend = Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
-            modems.push(ModemConfig { carrier, interface, backend });
+            let backend =
+                Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
+            modems.push(ModemConfig {
+                carrier,
+                interface,
+                backend,
+            });
         }
         let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
             Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
@@ -284,7 +302,10 @@ impl AgentConfig {
         };
         let max_bytes = f.speedtest.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
         if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
-            return Err(format!("speedtest.max_bytes = {max_bytes} is outside 1..={}", fathom_shared::api::MAX_DOWNLOAD_BYTES));
+            return Err(format!(
+                "speedtest.max_bytes = {max_bytes} is outside 1..={}",
+                fathom_shared::api::MAX_DOWNLOAD_BYTES
+            ));
         }
         Ok(Self {
             collector,
@@ -292,14 +313,30 @@ impl AgentConfig {
             site_id,
             token: f.token.trim().to_owned(),
             spool: base.join(f.spool),
-            speed_every: positive("schedule.speed_every", f.schedule.speed_every, DEFAULT_SPEED_EVERY)?,
-            radio_every: positive("schedule.radio_every", f.schedule.radio_every, DEFAULT_RADIO_EVERY)?,
-            ipv6_every: positive("schedule.ipv6_every", f.schedule.ipv6_every, DEFAULT_IPV6_EVERY)?,
+            speed_every: positive(
+                "schedule.speed_every",
+                f.schedule.speed_every,
+                DEFAULT_SPEED_EVERY,
+            )?,
+            radio_every: positive(
+                "schedule.radio_every",
+                f.schedule.radio_every,
+                DEFAULT_RADIO_EVERY,
+            )?,
+            ipv6_every: positive(
+                "schedule.ipv6_every",
+                f.schedule.ipv6_every,
+                DEFAULT_IPV6_EVERY,
+            )?,
             batch,
             retry_min,
             retry_max,
             speed_server,
-            max_duration: positive("speedtest.max_duration", f.speedtest.max_duration, DEFAULT_MAX_DURATION)?,
+            max_duration: positive(
+                "speedtest.max_duration",
+                f.speedtest.max_duration,
+                DEFAULT_MAX_DURATION,
+            )?,
             max_bytes,
             modems,
         })
@@ -321,8 +358,14 @@ mod tests {
         assert_eq!(c.radio_every, DEFAULT_RADIO_EVERY);
         assert_eq!(c.batch, DEFAULT_BATCH);
         assert_eq!(c.modems.len(), 3);
-        assert_eq!(c.modems[0].backend, Backend::At(PathBuf::from("/dev/ttyUSB2")));
-        assert_eq!(c.modems[0].interface.as_ref().map(InterfaceName::as_str), Some("wwan0"));
+        assert_eq!(
+            c.modems[0].backend,
+            Backend::At(PathBuf::from("/dev/ttyUSB2"))
+        );
+        assert_eq!(
+            c.modems[0].interface.as_ref().map(InterfaceName::as_str),
+            Some("wwan0")
+        );
         assert_eq!(c.spool, PathBuf::from("/var/lib/fathom/spool.db"));
     }
 
@@ -337,7 +380,11 @@ mod tests {
             assert!(err.contains("unknown field"), "{err}");
         }
         for table in ["schedule", "upload", "speedtest"] {
-            let text = SAMPLE.replacen("\n[[modem]]", &format!("\n[{table}]\nbogus = 1\n\n[[modem]]"), 1);
+            let text = SAMPLE.replacen(
+                "\n[[modem]]",
+                &format!("\n[{table}]\nbogus = 1\n\n[[modem]]"),
+                1,
+            );
             let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
             assert!(err.contains("unknown field"), "{table}: {err}");
         }
@@ -346,18 +393,37 @@ mod tests {
     #[test]
     fn bad_values_are_refused_with_the_reason() {
         let two = SAMPLE.replace("carrier = \"cu\"", "carrier = \"cmcc\"");
-        assert!(AgentConfig::from_toml(&two, Path::new("/")).unwrap_err().contains("two modems"));
+        assert!(
+            AgentConfig::from_toml(&two, Path::new("/"))
+                .unwrap_err()
+                .contains("two modems")
+        );
         let bad = SAMPLE.replace("carrier = \"cu\"", "carrier = \"verizon\"");
-        assert!(AgentConfig::from_toml(&bad, Path::new("/")).unwrap_err().contains("verizon"));
+        assert!(
+            AgentConfig::from_toml(&bad, Path::new("/"))
+                .unwrap_err()
+                .contains("verizon")
+        );
         let url = SAMPLE.replace("https://collector.example.cn:8787", "collector.example.cn");
-        assert!(AgentConfig::from_toml(&url, Path::new("/")).unwrap_err().contains("collector"));
+        assert!(
+            AgentConfig::from_toml(&url, Path::new("/"))
+                .unwrap_err()
+                .contains("collector")
+        );
         let backend = SAMPLE.replace("backend = \"mmcli\"", "backend = \"serial\"");
-        assert!(AgentConfig::from_toml(&backend, Path::new("/")).unwrap_err().contains("serial"));
+        assert!(
+            AgentConfig::from_toml(&backend, Path::new("/"))
+                .unwrap_err()
+                .contains("serial")
+        );
     }
 
     #[test]
     fn sim_files_are_found_beside_the_config() {
-        assert_eq!(Backend::parse("sim:m.toml", Path::new("/p")), Ok(Backend::Sim(PathBuf::from("/p/m.toml"))));
+        assert_eq!(
+            Backend::parse("sim:m.toml", Path::new("/p")),
+            Ok(Backend::Sim(PathBuf::from("/p/m.toml")))
+        );
         assert!(Backend::parse("sim:", Path::new("/p")).is_err());
     }
 }

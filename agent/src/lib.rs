@@ -54,19 +54,38 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config, once } => run_probe(&config, once, shutdown).await,
-        Command::Speedtest { server, interface, protocol, max_duration, max_bytes, limit_mbps, json } => {
+        Command::Speedtest {
+            server,
+            interface,
+            protocol,
+            max_duration,
+            max_bytes,
+            limit_mbps,
+            json,
+        } => {
             if protocol == Protocol::Quic {
-                return Err(usage("QUIC tests are not in this build yet (issue 3); use --protocol http"));
+                return Err(usage(
+                    "QUIC tests are not in this build yet (issue 3); use --protocol http",
+                ));
             }
             if !(server.starts_with("http://") || server.starts_with("https://")) {
-                return Err(usage(format!("--server {server:?} is not an http:// or https:// URL")));
+                return Err(usage(format!(
+                    "--server {server:?} is not an http:// or https:// URL"
+                )));
             }
-            let interface = interface.as_deref().map(InterfaceName::parse).transpose().map_err(|e| usage(e.to_string()))?;
+            let interface = interface
+                .as_deref()
+                .map(InterfaceName::parse)
+                .transpose()
+                .map_err(|e| usage(e.to_string()))?;
             if limit_mbps.is_some_and(|l| !(l > 0.0 && l.is_finite())) {
                 return Err(usage("--limit-mbps must be above 0"));
             }
             if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
-                return Err(usage(format!("--max-bytes must be within 1..={}", fathom_shared::api::MAX_DOWNLOAD_BYTES)));
+                return Err(usage(format!(
+                    "--max-bytes must be within 1..={}",
+                    fathom_shared::api::MAX_DOWNLOAD_BYTES
+                )));
             }
             let opts = speed::http::SpeedOptions {
                 server: server.trim_end_matches('/').to_owned(),
@@ -101,35 +120,55 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 }
             }
         }
-        Command::Modem { backend, config, json } => modem(backend.as_deref(), config.as_deref(), json),
-        Command::Spool { config, json } => {
-            let config = AgentConfig::load(&config)?;
-            let counts = spool::Spool::open(&config.spool).await?.counts().await?;
-            let oldest = counts.oldest_pending_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            if json {
-                let v = serde_json::json!({
-                    "pending": counts.pending,
-                    "quarantined": counts.quarantined,
-                    "oldest_pending": oldest.map(|t| fathom_shared::UtcTime::from(t).to_string()),
-                });
-                println!("{v}");
-            } else {
-                println!("pending: {}\nquarantined: {}", counts.pending, counts.quarantined);
-                if let Some(t) = oldest {
-                    println!("oldest pending: {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Backfill { config, weeks, out, seed } => backfill(&config, weeks, &out, seed),
+        Command::Modem {
+            backend,
+            config,
+            json,
+        } => modem(backend.as_deref(), config.as_deref(), json),
+        Command::Spool { config, json } => spool_command(&config, json).await,
+        Command::Backfill {
+            config,
+            weeks,
+            out,
+            seed,
+        } => backfill(&config, weeks, &out, seed),
     }
+}
+
+async fn spool_command(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let config = AgentConfig::load(config)?;
+    let counts = spool::Spool::open(&config.spool).await?.counts().await?;
+    let oldest = counts
+        .oldest_pending_ms
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    if json {
+        let v = serde_json::json!({
+            "pending": counts.pending,
+            "quarantined": counts.quarantined,
+            "oldest_pending": oldest.map(|t| fathom_shared::UtcTime::from(t).to_string()),
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "pending: {}\nquarantined: {}",
+            counts.pending, counts.quarantined
+        );
+        if let Some(t) = oldest {
+            println!("oldest pending: {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ms"))
 }
 
-async fn run_probe(path: &Path, once: bool, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+async fn run_probe(
+    path: &Path,
+    once: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ExitCode> {
     let config = AgentConfig::load(path)?;
     for m in config.modems.iter().filter(|m| m.interface.is_none()) {
         tracing::warn!(carrier = %m.carrier, "Modem has no interface: its tests are not bound and may leave through any route.");
@@ -177,7 +216,8 @@ fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Re
     let samples: Vec<serde_json::Value> = radios
         .iter_mut()
         .map(|(carrier, radio)| {
-            let mut v = serde_json::to_value(radio.sample().to_sample(&thresholds)).unwrap_or_default();
+            let mut v =
+                serde_json::to_value(radio.sample().to_sample(&thresholds)).unwrap_or_default();
             v["carrier"] = serde_json::json!(carrier.id());
             v
         })
@@ -186,9 +226,16 @@ fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Re
     if json {
         writeln!(out, "{}", serde_json::Value::Array(samples))?;
     } else {
-        writeln!(out, "{:<6} {:<6} {:<7} {:>9} {:>8} {:>8} {:<6} 5G", "carrier", "plmn", "rat", "rsrp", "rsrq", "sinr", "band")?;
+        writeln!(
+            out,
+            "{:<6} {:<6} {:<7} {:>9} {:>8} {:>8} {:<6} 5G",
+            "carrier", "plmn", "rat", "rsrp", "rsrq", "sinr", "band"
+        )?;
         for s in &samples {
-            let num = |k: &str| s[k].as_f64().map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+            let num = |k: &str| {
+                s[k].as_f64()
+                    .map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
+            };
             let text = |k: &str| s[k].as_str().unwrap_or("-").to_owned();
             writeln!(
                 out,
@@ -200,8 +247,15 @@ fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Re
                 num("rsrq_db"),
                 num("sinr_db"),
                 text("band"),
-                if s["meets_5g"].as_bool() == Some(true) { "yes" } else { "no" },
-                s["reason"].as_str().map(|r| format!("  ({r})")).unwrap_or_default(),
+                if s["meets_5g"].as_bool() == Some(true) {
+                    "yes"
+                } else {
+                    "no"
+                },
+                s["reason"]
+                    .as_str()
+                    .map(|r| format!("  ({r})"))
+                    .unwrap_or_default(),
             )?;
         }
     }
@@ -214,18 +268,31 @@ fn backfill(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::Result<Ex
     let mut websites = Vec::new();
     for m in &config.modems {
         let Backend::Sim(sim_path) = &m.backend else {
-            return Err(usage(format!("modem {} is not simulated: backfill only simulates sim: modems", m.carrier)));
+            return Err(usage(format!(
+                "modem {} is not simulated: backfill only simulates sim: modems",
+                m.carrier
+            )));
         };
         let file = SimFile::load(sim_path)?;
         let sim = file.modem(m.carrier).cloned().ok_or_else(|| {
-            usage(format!("{} has no [[modem]] for carrier {}", sim_path.display(), m.carrier))
+            usage(format!(
+                "{} has no [[modem]] for carrier {}",
+                sim_path.display(),
+                m.carrier
+            ))
         })?;
         for w in file.websites {
-            if !websites.iter().any(|x: &radio::sim::SimWebsite| x.url == w.url) {
+            if !websites
+                .iter()
+                .any(|x: &radio::sim::SimWebsite| x.url == w.url)
+            {
                 websites.push(w);
             }
         }
-        modems.push(backfill::BackfillModem { interface: m.interface.clone(), sim });
+        modems.push(backfill::BackfillModem {
+            interface: m.interface.clone(),
+            sim,
+        });
     }
     let plan = backfill::BackfillPlan {
         probe_id: config.probe_id.clone(),
@@ -237,7 +304,8 @@ fn backfill(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::Result<Ex
     let to = Utc::now();
     let from = to - ChronoDuration::weeks(i64::from(weeks));
     let results = backfill::generate(&plan, from, to, seed);
-    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     for r in &results {
         writeln!(w, "{}", r.to_json())?;

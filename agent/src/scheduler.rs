@@ -13,7 +13,9 @@ use crate::speed::http::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
 use crate::uploader::{UploadError, Uploader};
 use chrono::Utc;
-use fathom_shared::{Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord, SCHEMA_VERSION};
+use fathom_shared::{
+    Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord, SCHEMA_VERSION,
+};
 use rand::Rng as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +48,13 @@ impl Probe {
         }
     }
 
-    fn record(&self, modem: &ModemConfig, measurement: Measurement, measured_at: chrono::DateTime<Utc>, simulated: bool) -> ResultRecord {
+    fn record(
+        &self,
+        modem: &ModemConfig,
+        measurement: Measurement,
+        measured_at: chrono::DateTime<Utc>,
+        simulated: bool,
+    ) -> ResultRecord {
         ResultRecord {
             header: ResultHeader {
                 schema: SCHEMA_VERSION,
@@ -73,15 +81,28 @@ impl Probe {
     }
 
     /// Takes one radio sample of `modem` and spools it.
-    pub async fn radio_job(&self, modem: &ModemConfig, radio: &mut Radio) -> Result<(), SpoolError> {
+    pub async fn radio_job(
+        &self,
+        modem: &ModemConfig,
+        radio: &mut Radio,
+    ) -> Result<(), SpoolError> {
         let at = Utc::now();
         let reading = radio.sample();
-        let r = self.record(modem, Measurement::Radio(reading.to_sample(&self.thresholds)), at, radio.is_simulated());
+        let r = self.record(
+            modem,
+            Measurement::Radio(reading.to_sample(&self.thresholds)),
+            at,
+            radio.is_simulated(),
+        );
         self.spool(&r).await
     }
 
     /// Runs one speed test through `modem` and spools it.
-    pub async fn speed_job(&self, modem: &ModemConfig, link_mbps: Option<f64>) -> Result<(), SpoolError> {
+    pub async fn speed_job(
+        &self,
+        modem: &ModemConfig,
+        link_mbps: Option<f64>,
+    ) -> Result<(), SpoolError> {
         let opts = SpeedOptions {
             server: self.config.speed_server.clone(),
             interface: modem.interface.clone(),
@@ -99,13 +120,22 @@ impl Probe {
     }
 
     fn uploader(&self) -> Result<Uploader, reqwest::Error> {
-        Uploader::new(&self.config.collector, &self.config.token, self.spool.clone(), self.config.batch)
+        Uploader::new(
+            &self.config.collector,
+            &self.config.token,
+            self.spool.clone(),
+            self.config.batch,
+        )
     }
 }
 
 /// Opens each modem's radio.
 pub fn open_radios(config: &AgentConfig) -> Result<Vec<Radio>, crate::radio::sim::SimError> {
-    config.modems.iter().map(|m| Radio::open(m.carrier, &m.backend)).collect()
+    config
+        .modems
+        .iter()
+        .map(|m| Radio::open(m.carrier, &m.backend))
+        .collect()
 }
 
 /// Why `run --once` could not finish.
@@ -136,7 +166,11 @@ pub async fn run_once(probe: &Probe, radios: &mut [Radio]) -> Result<(), OnceErr
     let uploader = probe.uploader()?;
     let mut last = None;
     // A few quick tries: a probe run from cron should not hang on a collector that is down.
-    for delay in [Duration::ZERO, Duration::from_millis(500), Duration::from_millis(1500)] {
+    for delay in [
+        Duration::ZERO,
+        Duration::from_millis(500),
+        Duration::from_millis(1500),
+    ] {
         tokio::time::sleep(delay).await;
         match uploader.drain().await {
             Ok(_) => return Ok(()),
@@ -147,7 +181,10 @@ pub async fn run_once(probe: &Probe, radios: &mut [Radio]) -> Result<(), OnceErr
             }
         }
     }
-    Err(last.map_or_else(|| OnceError::Upload(UploadError::Unreachable("no attempt".into())), OnceError::Upload))
+    Err(last.map_or_else(
+        || OnceError::Upload(UploadError::Unreachable("no attempt".into())),
+        OnceError::Upload,
+    ))
 }
 
 fn jittered(period: Duration) -> Duration {
@@ -155,7 +192,9 @@ fn jittered(period: Duration) -> Duration {
 }
 
 fn first_offset(period: Duration) -> Duration {
-    period.min(Duration::from_secs(5)).mul_f64(rand::rng().random_range(0.0..1.0))
+    period
+        .min(Duration::from_secs(5))
+        .mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
 /// Sleeps `d` unless shutdown comes first; returns false on shutdown.
@@ -167,7 +206,11 @@ async fn pause(d: Duration, shutdown: &CancellationToken) -> bool {
 }
 
 /// The daemon: runs until `shutdown` is cancelled, then lets in-flight work finish.
-pub async fn run_daemon(probe: Probe, radios: Vec<Radio>, shutdown: CancellationToken) -> Result<(), OnceError> {
+pub async fn run_daemon(
+    probe: Probe,
+    radios: Vec<Radio>,
+    shutdown: CancellationToken,
+) -> Result<(), OnceError> {
     let tracker = TaskTracker::new();
     let speed_lock = Arc::new(Mutex::new(()));
     let modems = probe.config.modems.clone();
@@ -228,14 +271,20 @@ pub async fn run_daemon(probe: Probe, radios: Vec<Radio>, shutdown: Cancellation
             }
         }
         // One last pass for what was measured just before the shutdown.
-        if tokio::time::timeout(Duration::from_secs(5), uploader.drain()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), uploader.drain())
+            .await
+            .is_err()
+        {
             tracing::warn!("Final upload did not finish in time; results stay in the spool.");
         }
     });
     tracker.close();
     shutdown.cancelled().await;
     tracing::info!("Shutting down: waiting for in-flight work.");
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(grace = ?SHUTDOWN_GRACE, "In-flight work did not finish in time.");
     }
     probe.spool.close().await;

@@ -73,7 +73,10 @@ pub struct Spool {
 impl Spool {
     /// Opens the spool at `path`, creating it (and its folder) if missing.
     pub async fn open(path: &Path) -> Result<Self, SpoolError> {
-        let open_err = |source| SpoolError::Open { path: path.to_owned(), source };
+        let open_err = |source| SpoolError::Open {
+            path: path.to_owned(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
         }
@@ -93,7 +96,10 @@ impl Spool {
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
-            .map_err(|source| SpoolError::Migrate { path: path.to_owned(), source })?;
+            .map_err(|source| SpoolError::Migrate {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(Self { pool })
     }
 
@@ -116,7 +122,10 @@ impl Spool {
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows.into_iter().map(|(id, body)| Pending { id, body }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, body)| Pending { id, body })
+            .collect())
     }
 
     /// Deletes the acknowledged results; returns how many were deleted.
@@ -146,7 +155,10 @@ impl Spool {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM pending WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM pending WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -157,8 +169,9 @@ impl Spool {
             sqlx::query_as("SELECT COUNT(*), MIN(created_at_ms) FROM pending")
                 .fetch_one(&self.pool)
                 .await?;
-        let (quarantined,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM quarantine").fetch_one(&self.pool).await?;
+        let (quarantined,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM quarantine")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(SpoolCounts {
             pending: pending.unsigned_abs(),
             quarantined: quarantined.unsigned_abs(),
@@ -199,8 +212,14 @@ mod tests {
         let spool = Spool::open(&path).await.unwrap();
         let pending = spool.oldest(10).await.unwrap();
         let ids: Vec<_> = (0..3).map(|n| record(n).header.id.to_string()).collect();
-        assert_eq!(pending.iter().map(|p| p.id.clone()).collect::<Vec<_>>(), ids);
-        assert_eq!(ResultRecord::from_json_str(&pending[0].body).unwrap(), record(0));
+        assert_eq!(
+            pending.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+            ids
+        );
+        assert_eq!(
+            ResultRecord::from_json_str(&pending[0].body).unwrap(),
+            record(0)
+        );
     }
 
     #[tokio::test]
@@ -211,8 +230,20 @@ mod tests {
             spool.push(&record(n), 0).await.unwrap();
         }
         let first = record(0).header.id.to_string();
-        assert_eq!(spool.ack(&[first.clone(), "not-there".into()]).await.unwrap(), 1);
-        let left: Vec<_> = spool.oldest(10).await.unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(
+            spool
+                .ack(&[first.clone(), "not-there".into()])
+                .await
+                .unwrap(),
+            1
+        );
+        let left: Vec<_> = spool
+            .oldest(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
         assert_eq!(left.len(), 2);
         assert!(!left.contains(&first));
     }
@@ -224,9 +255,15 @@ mod tests {
         spool.push(&record(0), 5).await.unwrap();
         spool.push(&record(1), 6).await.unwrap();
         let id = record(0).header.id.to_string();
-        spool.quarantine(&id, "results[0].rsrp_dbm: out of range", 7).await.unwrap();
+        spool
+            .quarantine(&id, "results[0].rsrp_dbm: out of range", 7)
+            .await
+            .unwrap();
         let c = spool.counts().await.unwrap();
-        assert_eq!((c.pending, c.quarantined, c.oldest_pending_ms), (1, 1, Some(6)));
+        assert_eq!(
+            (c.pending, c.quarantined, c.oldest_pending_ms),
+            (1, 1, Some(6))
+        );
     }
 
     #[tokio::test]
@@ -237,6 +274,9 @@ mod tests {
         let b = Spool::open(&path).await.unwrap();
         a.push(&record(0), 0).await.unwrap();
         assert_eq!(b.counts().await.unwrap().pending, 1);
-        assert!(a.push(&record(0), 0).await.is_err(), "an id is spooled once");
+        assert!(
+            a.push(&record(0), 0).await.is_err(),
+            "an id is spooled once"
+        );
     }
 }

@@ -48,12 +48,23 @@ enum Step {
 
 impl Uploader {
     /// An uploader to `collector` (base URL) with `token`, sending up to `batch` results a POST.
-    pub fn new(collector: &str, token: &str, spool: Spool, batch: usize) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        collector: &str,
+        token: &str,
+        spool: Spool,
+        batch: usize,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .build()?;
-        Ok(Self { client, url: format!("{collector}{RESULTS_PATH}"), token: token.to_owned(), spool, batch })
+        Ok(Self {
+            client,
+            url: format!("{collector}{RESULTS_PATH}"),
+            token: token.to_owned(),
+            spool,
+            batch,
+        })
     }
 
     /// Uploads until the spool is empty; returns how many results were acknowledged.
@@ -73,7 +84,8 @@ impl Uploader {
                 }
                 Step::Shrink if pending.len() > 1 => batch = (pending.len() / 2).max(1),
                 Step::Shrink => {
-                    let reason = "the collector refuses this result on its own (too large or unreadable)";
+                    let reason =
+                        "the collector refuses this result on its own (too large or unreadable)";
                     self.quarantine(&pending[0].id, reason).await?;
                 }
             }
@@ -81,12 +93,19 @@ impl Uploader {
     }
 
     async fn quarantine(&self, id: &str, reason: &str) -> Result<(), SpoolError> {
-        tracing::error!(id, reason, "Result refused by the collector for good; kept in quarantine.");
-        self.spool.quarantine(id, reason, chrono::Utc::now().timestamp_millis()).await
+        tracing::error!(
+            id,
+            reason,
+            "Result refused by the collector for good; kept in quarantine."
+        );
+        self.spool
+            .quarantine(id, reason, chrono::Utc::now().timestamp_millis())
+            .await
     }
 
     async fn post(&self, pending: &[Pending]) -> Result<Step, UploadError> {
-        let mut body = String::with_capacity(pending.iter().map(|p| p.body.len() + 1).sum::<usize>() + 16);
+        let mut body =
+            String::with_capacity(pending.iter().map(|p| p.body.len() + 1).sum::<usize>() + 16);
         body.push_str("{\"results\":[");
         for (i, p) in pending.iter().enumerate() {
             if i > 0 {
@@ -105,17 +124,27 @@ impl Uploader {
             .await
             .map_err(|e| UploadError::Unreachable(one_line(&e)))?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| UploadError::Unreachable(one_line(&e)))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| UploadError::Unreachable(one_line(&e)))?;
         if status.is_success() {
-            let answer: UploadResponse = serde_json::from_str(&text)
-                .map_err(|e| UploadError::Unreachable(format!("unreadable answer to an upload: {e}")))?;
+            let answer: UploadResponse = serde_json::from_str(&text).map_err(|e| {
+                UploadError::Unreachable(format!("unreadable answer to an upload: {e}"))
+            })?;
             let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
             self.spool.ack(&ids).await?;
-            tracing::info!(accepted = answer.accepted, duplicate = answer.duplicate, "Uploaded.");
+            tracing::info!(
+                accepted = answer.accepted,
+                duplicate = answer.duplicate,
+                "Uploaded."
+            );
             return Ok(Step::Progress);
         }
         let error: Option<ErrorBody> = serde_json::from_str(&text).ok();
-        let reason = error.as_ref().map_or_else(|| text.chars().take(200).collect(), |e| e.error.clone());
+        let reason = error
+            .as_ref()
+            .map_or_else(|| text.chars().take(200).collect(), |e| e.error.clone());
         match (status.as_u16(), error.as_ref().and_then(|e| e.index)) {
             (403 | 422, Some(index)) if index < pending.len() => {
                 self.quarantine(&pending[index].id, &reason).await?;
@@ -123,7 +152,9 @@ impl Uploader {
             }
             (400 | 413, None) => Ok(Step::Shrink),
             (401, _) => Err(UploadError::Unauthorized(reason)),
-            (code, _) => Err(UploadError::Unreachable(format!("the collector answered {code}: {reason}"))),
+            (code, _) => Err(UploadError::Unreachable(format!(
+                "the collector answered {code}: {reason}"
+            ))),
         }
     }
 }

@@ -82,14 +82,21 @@ impl Radio {
         match backend {
             Backend::Sim(path) => {
                 let file = sim::SimFile::load(path)?;
-                let modem = file.modem(carrier).cloned().ok_or_else(|| sim::SimError::Invalid {
-                    path: path.display().to_string(),
-                    message: format!("no [[modem]] for carrier {carrier}"),
-                })?;
+                let modem = file
+                    .modem(carrier)
+                    .cloned()
+                    .ok_or_else(|| sim::SimError::Invalid {
+                        path: path.display().to_string(),
+                        message: format!("no [[modem]] for carrier {carrier}"),
+                    })?;
                 Ok(Radio::Sim { modem, taken: 0 })
             }
-            Backend::Mmcli => Ok(Radio::Unavailable("the mmcli backend is not in this build yet")),
-            Backend::At(_) => Ok(Radio::Unavailable("the AT backend is not in this build yet")),
+            Backend::Mmcli => Ok(Radio::Unavailable(
+                "the mmcli backend is not in this build yet",
+            )),
+            Backend::At(_) => Ok(Radio::Unavailable(
+                "the AT backend is not in this build yet",
+            )),
         }
     }
 

@@ -132,19 +132,32 @@ fn check_range(what: &str, v: Option<f64>, (lo, hi): (f64, f64)) -> Result<(), S
 impl SimFile {
     /// Parses and checks sim file text.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: SimFile = toml::from_str(text).map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))?;
+        let file: SimFile = toml::from_str(text).map_err(|e| {
+            e.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })?;
         for m in &file.modems {
             if m.states.is_empty() {
                 return Err(format!("modem {} has no [[modem.state]]", m.carrier));
             }
             if let Some(plmn) = &m.plmn {
-                if !(plmn.len() == 5 || plmn.len() == 6) || !plmn.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("modem {}: plmn {plmn:?} is not 5 or 6 digits", m.carrier));
+                if !(plmn.len() == 5 || plmn.len() == 6)
+                    || !plmn.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return Err(format!(
+                        "modem {}: plmn {plmn:?} is not 5 or 6 digits",
+                        m.carrier
+                    ));
                 }
             }
             if let Some(rate) = m.link_mbps {
                 if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(format!("modem {}: link_mbps {rate} must be above 0", m.carrier));
+                    return Err(format!(
+                        "modem {}: link_mbps {rate} must be above 0",
+                        m.carrier
+                    ));
                 }
             }
             for s in &m.states {
@@ -167,9 +180,14 @@ impl SimFile {
 
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, SimError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SimError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text).map_err(|message| SimError::Invalid { path: path.display().to_string(), message })
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| SimError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
     }
 
     /// The modem of `carrier`.
@@ -198,14 +216,26 @@ impl SimModem {
         let s = self.state_at(n);
         let registered = s.rat != Rat::None;
         RadioReading {
-            plmn: registered.then(|| self.plmn.clone().unwrap_or_else(|| default_plmn(self.carrier).to_owned())),
+            plmn: registered.then(|| {
+                self.plmn
+                    .clone()
+                    .unwrap_or_else(|| default_plmn(self.carrier).to_owned())
+            }),
             rat: s.rat,
             rsrp_dbm: s.rsrp_dbm.filter(|_| registered),
             rsrq_db: s.rsrq_db.filter(|_| registered),
             sinr_db: s.sinr_db.filter(|_| registered),
             band: s.band.clone().filter(|_| registered),
             cell_id: s.cell_id.clone().filter(|_| registered),
-            reason: if registered { None } else { Some(s.reason.clone().unwrap_or_else(|| "not registered".to_owned())) },
+            reason: if registered {
+                None
+            } else {
+                Some(
+                    s.reason
+                        .clone()
+                        .unwrap_or_else(|| "not registered".to_owned()),
+                )
+            },
         }
     }
 }
@@ -240,7 +270,17 @@ supports_ipv6 = true
         let f = SimFile::parse(FILE).unwrap();
         let m = f.modem(Carrier::Cmcc).unwrap();
         let rats: Vec<_> = (0..6).map(|n| m.state_at(n).rat).collect();
-        assert_eq!(rats, [Rat::NrSa, Rat::NrSa, Rat::None, Rat::NrSa, Rat::NrSa, Rat::None]);
+        assert_eq!(
+            rats,
+            [
+                Rat::NrSa,
+                Rat::NrSa,
+                Rat::None,
+                Rat::NrSa,
+                Rat::NrSa,
+                Rat::None
+            ]
+        );
         assert!(f.modem(Carrier::Ct).is_none());
         assert_eq!(f.websites.len(), 1);
     }

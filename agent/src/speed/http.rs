@@ -42,7 +42,14 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = s.source();
     }
-    parts.join(": ").split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect()
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(400)
+        .collect()
 }
 
 fn client(opts: &SpeedOptions) -> Result<reqwest::Client, String> {
@@ -95,7 +102,9 @@ async fn measure(opts: &SpeedOptions, result: &mut SpeedTest) -> Result<(), Stri
     let ping_url = format!("{}{PING_PATH}", opts.server);
     let idle_client = client(opts)?;
     // The first ping opens the connection; only pings on the warm connection count.
-    ping_once(&idle_client, &ping_url).await.map_err(|e| format!("cannot reach the test server: {e}"))?;
+    ping_once(&idle_client, &ping_url)
+        .await
+        .map_err(|e| format!("cannot reach the test server: {e}"))?;
     let mut idle = Vec::with_capacity(IDLE_PINGS);
     for _ in 0..IDLE_PINGS {
         idle.push(ping_once(&idle_client, &ping_url).await?);
@@ -140,9 +149,14 @@ async fn measure(opts: &SpeedOptions, result: &mut SpeedTest) -> Result<(), Stri
         if elapsed >= opts.max_duration || bytes >= opts.max_bytes {
             break Ok(());
         }
-        match tokio::time::timeout(opts.max_duration - elapsed, stream.next()).await {
+        match tokio::time::timeout(opts.max_duration.saturating_sub(elapsed), stream.next()).await {
             Err(_) | Ok(None) => break Ok(()),
-            Ok(Some(Err(e))) => break Err(format!("the download broke after {bytes} bytes: {}", describe(&e))),
+            Ok(Some(Err(e))) => {
+                break Err(format!(
+                    "the download broke after {bytes} bytes: {}",
+                    describe(&e)
+                ));
+            }
             Ok(Some(Ok(chunk))) => bytes += chunk.len() as u64,
         }
         if let Some(limit) = opts.limit_mbps {

@@ -22,7 +22,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 0 { f64::midpoint(v[mid - 1], v[mid]) } else { v[mid] })
+    Some(if v.len() % 2 == 0 {
+        f64::midpoint(v[mid - 1], v[mid])
+    } else {
+        v[mid]
+    })
 }
 
 /// How long a reader limited to `limit_mbps` must wait, having read `total_bytes` in `elapsed`,
@@ -57,6 +61,9 @@ mod tests {
         // 5 MB at 40 Mbit/s take one second; after 0.25 s the reader waits 0.75 s.
         let d = throttle_delay(5_000_000, Duration::from_millis(250), 40.0);
         assert!((d.as_secs_f64() - 0.75).abs() < 1e-9);
-        assert_eq!(throttle_delay(1_000, Duration::from_secs(1), 40.0), Duration::ZERO);
+        assert_eq!(
+            throttle_delay(1_000, Duration::from_secs(1), 40.0),
+            Duration::ZERO
+        );
     }
 }
