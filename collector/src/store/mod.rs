@@ -9,9 +9,11 @@
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
 
 mod ingest;
+mod report;
 mod sqlite;
 
 pub use ingest::{ExportFilter, InsertCounts, ProbeRow, ResultWriter};
+pub use report::{LatestIpv6, RadioGroup, SpeedGroup, WindowCounts};
 
 use sqlx::SqlitePool;
 
