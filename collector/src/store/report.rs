@@ -161,7 +161,7 @@ impl Store {
                             }
                         }
                         Err(e) => {
-                            tracing::warn!(url, error = %e, "Stored IPv6 result does not read.")
+                            tracing::warn!(url, error = %e, "Stored IPv6 result does not read.");
                         }
                     }
                 }

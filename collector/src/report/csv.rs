@@ -1,0 +1,167 @@
+//! CSV files of the report's tables (RFC 4180 quoting).
+
+use crate::indicators::WeekIndicators;
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn row(fields: &[String]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.4}")).unwrap_or_default()
+}
+
+/// `(file name, contents)` of every table.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table after another reads best in one place"
+)]
+pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
+    let mut indicators = row(&["id", "name", "value", "target", "met"].map(String::from));
+    for (id, name, value, target, met) in [
+        (
+            "I26",
+            "移动通信网络平均下载速率 (Mbit/s)",
+            w.i26.value,
+            w.i26.target,
+            w.i26.met,
+        ),
+        (
+            "I33",
+            "城区重点公共区域5G网络覆盖率",
+            w.i33.value,
+            w.i33.target,
+            w.i33.met,
+        ),
+        (
+            "I32",
+            "IPv6网站支持率",
+            w.i32.value,
+            w.i32.target,
+            w.i32.met,
+        ),
+    ] {
+        indicators.push_str(&row(&[
+            id.into(),
+            name.into(),
+            opt(value),
+            format!("{target}"),
+            met.to_string(),
+        ]));
+    }
+    let mut i26 = row(&[
+        "site_id",
+        "site_name",
+        "category",
+        "carrier",
+        "tests",
+        "mean_mbps",
+    ]
+    .map(String::from));
+    for r in &w.i26.sites {
+        i26.push_str(&row(&[
+            r.site_id.clone(),
+            r.site_name.clone(),
+            r.category.clone(),
+            r.carrier.clone(),
+            r.tests.to_string(),
+            format!("{:.2}", r.mean_mbps),
+        ]));
+    }
+    let mut i33 = row(&[
+        "site_id",
+        "site_name",
+        "category",
+        "site_covered",
+        "no_data",
+        "carrier",
+        "samples",
+        "meeting_5g",
+        "share",
+        "carrier_covers",
+    ]
+    .map(String::from));
+    for r in &w.i33.sites {
+        let site = [
+            r.site_id.clone(),
+            r.site_name.clone(),
+            r.category.clone(),
+            r.covered.to_string(),
+            r.no_data.to_string(),
+        ];
+        if r.carriers.is_empty() {
+            i33.push_str(&row(&[
+                &site[..],
+                &[
+                    String::new(),
+                    "0".into(),
+                    "0".into(),
+                    String::new(),
+                    "false".into(),
+                ],
+            ]
+            .concat()));
+        }
+        for c in &r.carriers {
+            let cell = [
+                c.carrier.clone(),
+                c.samples.to_string(),
+                c.meeting.to_string(),
+                format!("{:.4}", c.share),
+                c.covered.to_string(),
+            ];
+            i33.push_str(&row(&[&site[..], &cell[..]].concat()));
+        }
+    }
+    let mut i32 = row(&["url", "name", "kind", "status", "reason", "checked_at"].map(String::from));
+    for r in &w.i32.sites {
+        let kind = serde_json::to_value(r.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let status = serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        i32.push_str(&row(&[
+            r.url.clone(),
+            r.name.clone(),
+            kind,
+            status,
+            r.reason.clone().unwrap_or_default(),
+            r.checked_at.clone().unwrap_or_default(),
+        ]));
+    }
+    vec![
+        ("indicators.csv", indicators),
+        ("i26_sites.csv", i26),
+        ("i33_sites.csv", i33),
+        ("i32_websites.csv", i32),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_with_commas_and_quotes_are_quoted() {
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(row(&["x".into(), "y,z".into()]), "x,\"y,z\"\r\n");
+    }
+}

@@ -1,0 +1,231 @@
+//! `index.html`: the week's report for the bureau, self-contained, in Chinese with English beside.
+
+use crate::indicators::WeekIndicators;
+use crate::indicators::i32::Ipv6Status;
+use fathom_shared::Carrier;
+use std::fmt::Write as _;
+
+/// Appends a line to a `String`, which cannot fail.
+macro_rules! put {
+    ($($arg:tt)*) => {
+        writeln!($($arg)*).expect("writing to a String cannot fail")
+    };
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn carrier_name(id: &str) -> String {
+    id.parse::<Carrier>()
+        .map_or_else(|_| id.to_owned(), |c| format!("{} ({id})", c.name_zh()))
+}
+
+fn category_name(id: &str) -> String {
+    fathom_shared::SiteCategory::ALL
+        .iter()
+        .find(|c| c.id() == id)
+        .map_or_else(|| id.to_owned(), |c| c.name_zh().to_owned())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(
+        || "无数据 no data".to_owned(),
+        |v| format!("{:.1} %", v * 100.0),
+    )
+}
+
+fn met(m: bool) -> &'static str {
+    if m {
+        "<td class=ok>达标 met</td>"
+    } else {
+        "<td class=no>未达标 not met</td>"
+    }
+}
+
+/// The page. `charts` are (file name, caption) of PNG charts beside it.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table after another reads best in one place"
+)]
+pub fn page(w: &WeekIndicators, charts: &[(String, String)]) -> String {
+    let mut h = String::new();
+    let i26v = w
+        .i26
+        .value
+        .map_or_else(|| "无数据 no data".to_owned(), |v| format!("{v:.1} Mbit/s"));
+    put!(
+        h,
+        r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{county} {week} 网络指标周报 · network indicators</title>
+<style>
+body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:left}}
+th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;font-weight:bold}}
+.note{{color:#666;font-size:90%}}img{{max-width:100%;border:1px solid #ddd;margin:.5em 0}}
+</style></head><body>
+<h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
+<p class=note>统计周期 Window: {start} — {end} (UTC; 周一00:00至下周一00:00, 县时区)</p>
+<h2>指标 Indicators</h2>
+<table><tr><th>指标 id</th><th>名称 name</th><th>公式 formula</th><th>数值 value</th><th>目标 target</th><th>是否达标 met</th></tr>
+<tr><td>I26</td><td>移动通信网络平均下载速率</td><td>{r26}</td><td>{i26v}</td><td>≥ {t26} Mbit/s</td>{m26}</tr>
+<tr><td>I33</td><td>城区重点公共区域5G网络覆盖率</td><td>{r33}</td><td>{i33v}</td><td>≥ {t33:.0} %</td>{m33}</tr>
+<tr><td>I32</td><td>IPv6网站支持率</td><td>{r32}</td><td>{i32v}</td><td>≥ {t32:.0} %</td>{m32}</tr>
+</table>
+"#,
+        county = esc(&w.county),
+        week = w.week,
+        start = esc(&w.window_start),
+        end = esc(&w.window_end),
+        r26 = esc(w.i26.rule),
+        r33 = esc(w.i33.rule),
+        r32 = esc(w.i32.rule),
+        t26 = w.i26.target,
+        t33 = w.i33.target * 100.0,
+        t32 = w.i32.target * 100.0,
+        m26 = met(w.i26.met),
+        m33 = met(w.i33.met),
+        m32 = met(w.i32.met),
+        i33v = pct(w.i33.value),
+        i32v = pct(w.i32.value),
+    );
+    put!(
+        h,
+        "<h2>分运营商 By carrier</h2><table><tr><th>运营商 carrier</th><th>I26 Mbit/s</th><th>I33</th></tr>"
+    );
+    let mut carriers: Vec<&String> = w
+        .i26
+        .by_carrier
+        .keys()
+        .chain(w.i33.by_carrier.keys())
+        .collect();
+    carriers.sort();
+    carriers.dedup();
+    for c in carriers {
+        let speed = w
+            .i26
+            .by_carrier
+            .get(c)
+            .map_or_else(|| "—".to_owned(), |v| format!("{v:.1}"));
+        put!(
+            h,
+            "<tr><td>{}</td><td>{speed}</td><td>{}</td></tr>",
+            esc(&carrier_name(c)),
+            pct(w.i33.by_carrier.get(c).copied())
+        );
+    }
+    put!(h, "</table>\n<h2>图表 Charts</h2>");
+    for (file, caption) in charts {
+        put!(
+            h,
+            "<figure><img src=\"{0}\" alt=\"{1}\"><figcaption>{1} (<a href=\"{2}\">SVG</a>)</figcaption></figure>",
+            esc(file),
+            esc(caption),
+            esc(&file.replace(".png", ".svg"))
+        );
+    }
+    put!(
+        h,
+        "<h2>I26 分站点 By site</h2><table><tr><th>站点 site</th><th>类别 category</th><th>运营商 carrier</th><th>测试次数 tests</th><th>平均速率 mean Mbit/s</th></tr>"
+    );
+    for r in &w.i26.sites {
+        put!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+            esc(&r.site_name),
+            esc(&category_name(&r.category)),
+            esc(&carrier_name(&r.carrier)),
+            r.tests,
+            r.mean_mbps
+        );
+    }
+    put!(
+        h,
+        "</table><h2>I33 重点公共区域 Key public areas</h2><table><tr><th>站点 site</th><th>类别 category</th><th>覆盖 covered</th><th>各运营商 carriers (5G samples / all)</th></tr>"
+    );
+    for r in &w.i33.sites {
+        let cells: Vec<String> = r
+            .carriers
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {}/{} ({:.0} %){}",
+                    c.carrier,
+                    c.meeting,
+                    c.samples,
+                    c.share * 100.0,
+                    if c.covered { " ✓" } else { "" }
+                )
+            })
+            .collect();
+        let state = if r.no_data {
+            "<td class=no>无数据 no data</td>"
+        } else if r.covered {
+            "<td class=ok>是 yes</td>"
+        } else {
+            "<td class=no>否 no</td>"
+        };
+        put!(
+            h,
+            "<tr><td>{}</td><td>{}</td>{state}<td>{}</td></tr>",
+            esc(&r.site_name),
+            esc(&category_name(&r.category)),
+            esc(&cells.join("; "))
+        );
+    }
+    put!(
+        h,
+        "</table><h2>I32 网站 Websites</h2><table><tr><th>网站 website</th><th>状态 status</th><th>原因 reason</th><th>检测时间 checked</th></tr>"
+    );
+    for r in &w.i32.sites {
+        let status = match r.status {
+            Ipv6Status::Supports => "<td class=ok>支持 supports</td>",
+            Ipv6Status::No => "<td class=no>不支持 no</td>",
+            Ipv6Status::Unknown => "<td class=no>未知 unknown</td>",
+        };
+        put!(
+            h,
+            "<tr><td>{} <span class=note>{}</span></td>{status}<td>{}</td><td>{}</td></tr>",
+            esc(&r.name),
+            esc(&r.url),
+            esc(r.reason.as_deref().unwrap_or("")),
+            esc(r.checked_at.as_deref().unwrap_or(""))
+        );
+    }
+    let c = w.completeness;
+    put!(
+        h,
+        "</table><h2>数据完整性 Data completeness</h2><p>本周结果 results: {} · 模拟数据 simulated: {} · 时钟未同步 unsynchronised clocks: {} · 无数据重点区域 key areas without data: {} · 未知网站 websites unknown: {}</p>",
+        c.results,
+        c.simulated,
+        c.clock_unsynced,
+        w.i33.no_data_sites,
+        w.i32.unknown
+    );
+    if c.simulated > 0 {
+        put!(
+            h,
+            "<p class=no>注意 Note: {} results of this week are simulated (demo or backfill), not field measurements.</p>",
+            c.simulated
+        );
+    }
+    put!(
+        h,
+        "<p class=note>Tables as CSV: indicators.csv, i26_sites.csv, i33_sites.csv, i32_websites.csv; all values: indicators.json. Generated by fathom-collector {}.</p></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    h
+}
