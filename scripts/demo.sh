@@ -25,7 +25,7 @@ started=$(date +%s)
 
 rm -rf "$OUT"
 mkdir -p "$OUT/probes" "$OUT/logs"
-cp collector.example.toml "$OUT/collector.toml"
+cp collector/collector.example.toml "$OUT/collector.toml"
 
 pids=()
 cleanup() {
@@ -82,7 +82,7 @@ probe() {
   mkdir -p "$dir"
   cat >"$dir/modems.toml"
   local token
-  token=$("${COLLECTOR[@]}" probe add --id "$id" --site "$site")
+  token=$("${COLLECTOR[@]}" probe add --id "$id" --site "$site" 2>>"$OUT/logs/collector-cli.log")
   cat >"$dir/probe.toml" <<TOML
 # Probe $id at $site (written by scripts/demo.sh)
 collector = "$URL"
@@ -140,7 +140,7 @@ for dir in "$OUT"/probes/*/; do
   id=$(basename "$dir")
   "$BIN/fathom-agent" backfill --config "$dir/probe.toml" --weeks "$HISTORY_WEEKS" --seed "${#id}$RANDOM" \
     --out "$dir/history.jsonl" 2>>"$OUT/logs/backfill.log"
-  "${COLLECTOR[@]}" import "$dir/history.jsonl" | sed 's/^/    /'
+  "${COLLECTOR[@]}" import "$dir/history.jsonl" 2>>"$OUT/logs/collector-cli.log" | sed 's/^/    /'
 done
 
 say "running the six probes against the collector for ${RUN_SECONDS}s (real downloads over loopback)"

@@ -47,7 +47,8 @@ pub struct I32Row {
 /// I32 for one window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct I32 {
-    /// Supporting websites / all configured websites; null when none is configured.
+    /// Supporting websites / all configured websites; null when none is configured or none
+    /// has a valid check in the window.
     pub value: Option<f64>,
     /// Target fraction.
     pub target: f64,
@@ -123,7 +124,12 @@ pub fn compute(
         .iter()
         .filter(|s| s.status == Ipv6Status::Supports)
         .count() as u64;
-    let value = (total > 0).then(|| supporting as f64 / total as f64);
+    let unknown = sites
+        .iter()
+        .filter(|s| s.status == Ipv6Status::Unknown)
+        .count() as u64;
+    // A week without a single valid check has no value, rather than a measured 0 %.
+    let value = (total > 0 && unknown < total).then(|| supporting as f64 / total as f64);
     I32 {
         value,
         target,
@@ -209,8 +215,7 @@ mod tests {
         assert_eq!(i.unknown, 2);
         assert_eq!(i.sites[1].status, Ipv6Status::Unknown);
         let i = compute(&sites, &[], 0.3, 0.9);
-        assert_eq!(i.value, Some(0.0));
-        assert!(!i.met);
+        assert_eq!((i.value, i.met, i.unknown), (None, false, 3));
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub struct I33Row {
 /// I33 for one window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct I33 {
-    /// Covered key sites / all key sites; null when the config has no key public area.
+    /// Covered key sites / all key sites; null when the config has no key public area or no
+    /// key public area has any radio sample in the window.
     pub value: Option<f64>,
     /// Target fraction.
     pub target: f64,
@@ -109,7 +110,9 @@ pub fn compute(groups: &[RadioGroup], sites: &[Site], s: &IndicatorSettings) -> 
     }
     let total = key.len() as u64;
     let covered = rows.iter().filter(|r| r.covered).count() as u64;
-    let value = (total > 0).then(|| covered as f64 / total as f64);
+    let no_data = rows.iter().filter(|r| r.no_data).count() as u64;
+    // A week without a single radio sample has no value, rather than a measured 0 %.
+    let value = (total > 0 && no_data < total).then(|| covered as f64 / total as f64);
     I33 {
         value,
         target: s.i33_target,
@@ -121,7 +124,7 @@ pub fn compute(groups: &[RadioGroup], sites: &[Site], s: &IndicatorSettings) -> 
             .collect(),
         key_sites: total,
         covered_sites: covered,
-        no_data_sites: rows.iter().filter(|r| r.no_data).count() as u64,
+        no_data_sites: no_data,
         sites: rows,
         rule: RULE,
     }
@@ -186,6 +189,9 @@ mod tests {
         assert!(!i.met);
         assert_eq!(i.no_data_sites, 2);
         assert!(i.sites.iter().find(|r| r.site_id == "lib").unwrap().no_data);
+        // Without any sample at all there is no value, and the target is not met.
+        let none = compute(&[], &sites(), &s);
+        assert_eq!((none.value, none.met, none.no_data_sites), (None, false, 3));
     }
 
     #[test]

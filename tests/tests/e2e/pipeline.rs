@@ -101,3 +101,62 @@ fn run_once_exits_1_and_keeps_results_when_the_collector_is_unreachable() {
     );
     assert_eq!(stored.len(), 12);
 }
+
+#[test]
+fn speedtest_measures_a_rate_limited_link_and_reports_failures_as_results() {
+    use fathom_e2e::{Proc, bin, run};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(bin("fathom-collector"));
+    cmd.args(["testserver", "--listen", "127.0.0.1:0"]);
+    let (mut server, line) = Proc::start_ready("testserver", cmd, &dir.path().join("ts.log"));
+    let url = line
+        .strip_prefix("listening on ")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (status, out, err) = run(std::process::Command::new(bin("fathom-agent")).args([
+        "speedtest",
+        "--server",
+        &url,
+        "--json",
+        "--limit-mbps",
+        "40",
+        "--max-duration",
+        "2s",
+    ]));
+    assert!(status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let mbps = v["download_mbps"].as_f64().unwrap();
+    assert!(
+        (mbps - 40.0).abs() < 4.0,
+        "measured {mbps} Mbit/s through a 40 Mbit/s limit"
+    );
+    assert_eq!(v["protocol"], "http");
+    assert_eq!(v["streams"], 1);
+    assert!(v["interface"].is_null());
+    assert!(v["latency_loaded_ms"].as_f64().is_some(), "{v}");
+
+    // The server gone: a result with a reason and exit 1, not a number.
+    server.kill9();
+    let (status, out, _) = run(std::process::Command::new(bin("fathom-agent")).args([
+        "speedtest",
+        "--server",
+        &url,
+        "--json",
+    ]));
+    assert_eq!(status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["download_mbps"].is_null());
+    assert!(v["error"].as_str().unwrap().contains("cannot reach"), "{v}");
+
+    // Bad usage exits 2 with a one-line reason.
+    let (status, _, err) = run(std::process::Command::new(bin("fathom-agent")).args([
+        "speedtest",
+        "--server",
+        &url,
+        "--protocol",
+        "quic",
+    ]));
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
