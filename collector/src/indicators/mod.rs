@@ -1,4 +1,4 @@
-//! The county's indicators for one ISO week: I26 ([`i26`]), I33 ([`i33`]) and I32 ([`i32`]).
+//! The county's indicators for one ISO week: I26 ([`i26`]), I33 ([`i33`]) and I32 ([`i32`](mod@i32)).
 //!
 //! Each rule is a pure function over per-group aggregates that the store computes in SQL for the
 //! week's window (Monday 00:00 to Monday 00:00 in the county's time zone). This module only wires
