@@ -43,7 +43,7 @@ const RADIO_EVERY_MIN: i64 = 30;
 /// Speed factor of the oldest week; rises linearly to 1.0 now.
 const OLDEST_FACTOR: f64 = 0.7;
 /// Chance that an NR state shows as LTE in the oldest week; falls to 0 now.
-const OLDEST_NR_LOSS: f64 = 0.35;
+const OLDEST_NR_LOSS: f64 = 0.15;
 
 fn id(rng: &mut StdRng, t: DateTime<Utc>) -> ResultId {
     let mut random = [0u8; 10];
@@ -88,7 +88,7 @@ fn speed(
         (OLDEST_FACTOR + (1.0 - OLDEST_FACTOR) * progress) * busy * rng.random_range(0.85..1.15);
     let mbps = (link * factor).clamp(0.1, limits::MAX_DOWNLOAD_MBPS);
     let duration_ms: u32 = rng.random_range(6000..10_000);
-    let idle = rng.random_range(18.0..45.0);
+    let idle: f64 = (rng.random_range(18.0..45.0_f64) * 10.0).round() / 10.0;
     SpeedTest {
         download_mbps: (!failed).then_some((mbps * 100.0).round() / 100.0),
         bytes_downloaded: if failed {
@@ -98,7 +98,8 @@ fn speed(
         },
         duration_ms: u64::from(duration_ms),
         latency_idle_ms: Some(idle),
-        latency_loaded_ms: (!failed).then(|| idle * rng.random_range(1.5..4.0)),
+        latency_loaded_ms: (!failed)
+            .then(|| (idle * rng.random_range(1.5..4.0) * 10.0).round() / 10.0),
         streams: u32::from(!failed),
         protocol: SpeedProtocol::Http,
         server: plan.server.clone(),
@@ -128,13 +129,7 @@ fn radio(sim: &SimModem, n: u64, progress: f64, rng: &mut StdRng) -> RadioSample
 }
 
 fn ipv6(site: &SimWebsite, i: usize) -> Ipv6Check {
-    let host = site
-        .url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("unknown")
-        .to_owned();
+    let host = site.host().to_owned();
     let ok = site.supports_ipv6;
     Ipv6Check {
         url: site.url.clone(),

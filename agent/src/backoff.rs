@@ -3,7 +3,9 @@
 //! Full jitter (a uniform draw between the floor and the exponential ceiling) spreads the retries
 //! of a whole fleet after an outage, so the collector does not see every probe at once.
 
+use rand::Rng as _;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Backoff settings that make no sense.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +49,21 @@ impl Backoff {
         self.min + span.mul_f64(unit.clamp(0.0, 1.0))
     }
 
+    /// Sleeps for the next delay, with a fresh jitter draw, unless `shutdown` comes first.
+    /// Returns the delay slept, or `None` on shutdown.
+    pub async fn wait(&mut self, shutdown: &CancellationToken) -> Option<Duration> {
+        let delay = self.next_delay(rand::rng().random_range(0.0..1.0));
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Some(delay),
+            () = shutdown.cancelled() => None,
+        }
+    }
+
+    /// How many delays were handed out since the last success.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
     /// Back to the floor after a success.
     pub fn reset(&mut self) {
         self.attempt = 0;
@@ -83,5 +100,44 @@ mod tests {
         let mut lo = b.clone();
         assert_eq!(lo.next_delay(0.0), Duration::from_secs(1));
         assert_eq!(b.next_delay(0.5), Duration::from_millis(4500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_grow_within_their_bounds_and_reset_after_success() {
+        let mut b = Backoff::try_new(Duration::from_secs(1), Duration::from_secs(4)).unwrap();
+        let shutdown = CancellationToken::new();
+        for ceiling in [1, 2, 4, 4, 4] {
+            let start = tokio::time::Instant::now();
+            let slept = b.wait(&shutdown).await.unwrap();
+            let elapsed = start.elapsed();
+            // The timer wheel rounds up to the millisecond.
+            assert!(
+                elapsed >= slept && elapsed <= slept + Duration::from_millis(1),
+                "slept {elapsed:?} for a delay of {slept:?}"
+            );
+            assert!(
+                slept >= Duration::from_secs(1),
+                "{slept:?} is below the floor"
+            );
+            assert!(
+                slept <= Duration::from_secs(ceiling),
+                "{slept:?} above {ceiling} s"
+            );
+        }
+        assert_eq!(b.attempt(), 5);
+        b.reset();
+        let start = tokio::time::Instant::now();
+        b.wait(&shutdown).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "back to the floor");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shutdown_ends_the_wait_at_once() {
+        let mut b = Backoff::try_new(Duration::from_secs(60), Duration::from_secs(60)).unwrap();
+        let shutdown = CancellationToken::new();
+        shutdown.cancel();
+        let start = tokio::time::Instant::now();
+        assert_eq!(b.wait(&shutdown).await, None);
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 }

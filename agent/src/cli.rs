@@ -30,9 +30,19 @@ pub enum Protocol {
 pub enum Command {
     /// The daemon: radio samples and speed tests on their cadences, uploaded as they come.
     ///
-    /// Stops cleanly on SIGINT or SIGTERM. With --once, runs each measurement once per modem,
-    /// uploads, and exits: 0 when the spool is empty, 1 when the collector cannot be reached (the
-    /// results then wait in the spool).
+    /// Every result is written to the spool before it is uploaded, and logged as
+    /// `Result spooled. id=… kind=… carrier=…`. Speed tests of different modems never run at the
+    /// same time. Stops cleanly on SIGINT or SIGTERM (exit 0).
+    ///
+    /// With --once: a radio sample per modem, then a speed test per modem one after another, then
+    /// uploads until the spool is empty (exit 0); when the collector cannot be reached after a few
+    /// quick tries, exit 1 and the results wait in the spool for the next run.
+    ///
+    /// Examples:
+    ///
+    /// `fathom-agent run --config /etc/fathom/agent.toml`
+    ///
+    /// `fathom-agent run --config agent.toml --once`
     Run {
         /// The probe's configuration file.
         #[arg(long, value_name = "FILE")]
@@ -41,8 +51,18 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// One download test against a test server, e.g.
-    /// `fathom-agent speedtest --server https://collector.example.cn:8787 --interface wwan0 --json`.
+    /// One download test against a test server (single stream, HTTP).
+    ///
+    /// Idle latency: median of 5 pings before the load. Loaded latency: median of pings every
+    /// 200 ms during the download, on their own connection. Rate: payload bits / seconds / 10^6.
+    /// A failed test prints its reason and exits 1; with --json it is still one object, with
+    /// `download_mbps: null` and `error`.
+    ///
+    /// Examples:
+    ///
+    /// `fathom-agent speedtest --server https://collector.example.cn:8787 --interface wwan0 --json`
+    ///
+    /// `fathom-agent speedtest --server http://127.0.0.1:8787 --limit-mbps 40 --max-duration 5s`
     Speedtest {
         /// Test server base URL (a collector or `fathom-collector testserver`).
         #[arg(long, value_name = "URL")]
@@ -57,7 +77,7 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
         max_duration: Duration,
         /// Most bytes to download.
-        #[arg(long, value_name = "BYTES", default_value_t = crate::config::DEFAULT_MAX_BYTES)]
+        #[arg(long, value_name = "BYTES", default_value_t = crate::defaults::DEFAULT_MAX_BYTES)]
         max_bytes: u64,
         /// Read no faster than this (Mbit/s), as if the link were that slow; used by simulated
         /// modems.
@@ -67,9 +87,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// One radio sample per modem.
+    /// One radio sample per modem: carrier, PLMN, RAT, RSRP/RSRQ/SINR, band, cell, 5G or not.
+    ///
+    /// Reads the modems of --backend, or every `[[modem]]` of --config. The mmcli and at: backends
+    /// are not in this build: --backend with them is an error (exit 1), and a `[[modem]]` using them
+    /// gives `rat: none` with that reason, never made-up numbers.
+    ///
+    /// Examples:
+    ///
+    /// `fathom-agent modem --config /etc/fathom/agent.toml`
+    ///
+    /// `fathom-agent modem --backend sim:modems.toml --json`
     Modem {
-        /// `mmcli`, `at:DEVICE` or `sim:FILE`. Default: each [[modem]] of --config.
+        /// `mmcli`, `at:DEVICE` or `sim:FILE`. Default: each `[[modem]]` of --config.
         #[arg(long, value_name = "BACKEND")]
         backend: Option<String>,
         /// The probe's configuration file.
@@ -80,6 +110,12 @@ pub enum Command {
         json: bool,
     },
     /// What waits in the spool: pending and quarantined results.
+    ///
+    /// With --json: `{"pending": N, "quarantined": M, "oldest_pending": "RFC 3339 time" | null}`.
+    ///
+    /// Example:
+    ///
+    /// `fathom-agent spool --config /etc/fathom/agent.toml --json`
     Spool {
         /// The probe's configuration file.
         #[arg(long, value_name = "FILE")]
@@ -89,13 +125,22 @@ pub enum Command {
         json: bool,
     },
     /// Write simulated history for this probe's simulated modems, as JSON lines for
-    /// `fathom-collector import`. Every result is marked `"simulated": true`.
+    /// `fathom-collector import`.
+    ///
+    /// From --weeks before now until now: a speed test every 2 h per modem with a `link_mbps`, a
+    /// radio sample every 30 min per modem, an IPv6 check a day per `[[website]]` of the sim file;
+    /// speeds and 5G coverage improve week by week. Every result is marked `"simulated": true`.
+    /// The same --seed gives the same history.
+    ///
+    /// Example:
+    ///
+    /// `fathom-agent backfill --config agent.toml --weeks 8 --out history.jsonl --seed 7`
     Backfill {
         /// The probe's configuration file (its modems must be sim: backends).
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
-        /// How many weeks back from now.
-        #[arg(long, default_value_t = 8)]
+        /// How many weeks back from now (1 to 260).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=260))]
         weeks: u32,
         /// Output file.
         #[arg(long, value_name = "FILE")]

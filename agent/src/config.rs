@@ -3,29 +3,16 @@
 //! serde reads [`file::ConfigFile`] (unknown keys are refused, so `inteface = "wwan0"` fails
 //! loudly instead of quietly running an unbound test), then [`AgentConfig::from_file`] checks it
 //! and builds the typed config the rest of the agent sees. Relative paths are taken from the
-//! config file's folder. Defaults are the constants at the top.
+//! config file's folder. Defaults are the constants of [`crate::defaults`].
 
+use crate::defaults::{
+    DEFAULT_BATCH, DEFAULT_IPV6_EVERY, DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION,
+    DEFAULT_RADIO_EVERY, DEFAULT_RETRY_MAX, DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY,
+};
 use fathom_shared::{Carrier, InterfaceName, ProbeId, SiteId};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Default cadence of speed tests: hourly keeps a SIM's monthly data in budget.
-pub const DEFAULT_SPEED_EVERY: Duration = Duration::from_secs(3600);
-/// Default cadence of radio samples.
-pub const DEFAULT_RADIO_EVERY: Duration = Duration::from_secs(60);
-/// Default cadence of IPv6 website checks.
-pub const DEFAULT_IPV6_EVERY: Duration = Duration::from_secs(24 * 3600);
-/// Default most results per upload.
-pub const DEFAULT_BATCH: usize = 500;
-/// Default first retry delay after a failed upload.
-pub const DEFAULT_RETRY_MIN: Duration = Duration::from_secs(1);
-/// Default longest retry delay.
-pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(300);
-/// Default longest speed test.
-pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10);
-/// Default most bytes one speed test downloads.
-pub const DEFAULT_MAX_BYTES: u64 = 200_000_000;
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -367,6 +354,27 @@ mod tests {
             Some("wwan0")
         );
         assert_eq!(c.spool, PathBuf::from("/var/lib/fathom/spool.db"));
+    }
+
+    #[test]
+    fn the_defaults_written_in_the_example_are_the_real_defaults() {
+        // Uncomment the optional tables: the config must not change.
+        let uncommented: String = SAMPLE
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(uncommented.contains("\n[upload]\n"), "{uncommented}");
+        let plain = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
+        let spelled = AgentConfig::from_toml(&uncommented, Path::new("/")).unwrap();
+        assert_eq!(format!("{plain:?}"), format!("{spelled:?}"));
+        assert_eq!(spelled.retry_max, DEFAULT_RETRY_MAX);
+        assert_eq!(spelled.ipv6_every, DEFAULT_IPV6_EVERY);
+        assert_eq!(spelled.max_duration, DEFAULT_MAX_DURATION);
+        assert_eq!(spelled.max_bytes, DEFAULT_MAX_BYTES);
     }
 
     #[test]

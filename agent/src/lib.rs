@@ -3,7 +3,7 @@
 //!
 //! Layout:
 //! - [`cli`]: the command line; [`run`] carries it out.
-//! - [`config`]: the probe's TOML configuration.
+//! - [`config`] and [`defaults`]: the probe's TOML configuration.
 //! - [`scheduler`]: the daemon and `run --once`.
 //! - [`speed`]: the download test (pure arithmetic in `speed`, I/O in `speed::http`).
 //! - [`radio`]: modem backends (`radio::sim` for simulated modems).
@@ -15,6 +15,7 @@ pub mod backfill;
 pub mod backoff;
 pub mod cli;
 pub mod config;
+pub mod defaults;
 pub mod radio;
 pub mod scheduler;
 pub mod speed;
@@ -44,6 +45,22 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
         .chain()
         .any(|e| e.is::<UsageError>() || e.is::<config::ConfigError>() || e.is::<SimError>());
     if usage { 2 } else { 1 }
+}
+
+/// The error and its causes on one line, each cause once (error types here already quote
+/// their source in their own message).
+pub fn one_line_reason(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -131,7 +148,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             weeks,
             out,
             seed,
-        } => backfill(&config, weeks, &out, seed),
+        } => backfill_command(&config, weeks, &out, seed),
     }
 }
 
@@ -177,7 +194,7 @@ async fn run_probe(
     let spool = spool::Spool::open(&config.spool).await?;
     let probe = scheduler::Probe::new(config, spool);
     if once {
-        match scheduler::run_once(&probe, &mut radios).await {
+        match scheduler::run_once(&probe, &mut radios, &shutdown).await {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -262,7 +279,7 @@ fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-fn backfill(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::Result<ExitCode> {
+fn backfill_command(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::Result<ExitCode> {
     let config = AgentConfig::load(path)?;
     let mut modems = Vec::new();
     let mut websites = Vec::new();

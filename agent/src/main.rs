@@ -7,7 +7,26 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
-    let cli = fathom_agent::cli::Cli::parse();
+    let cli = match fathom_agent::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: clap prints them to stdout.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // No subcommand: the help, on stderr, as bad usage.
+            e.print().ok();
+            return ExitCode::from(2);
+        }
+        Err(e) if !e.use_stderr() => {
+            return if e.print().is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+        Err(e) => {
+            eprintln!("{}", one_line_usage_error(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -28,11 +47,7 @@ fn main() -> ExitCode {
     match runtime.block_on(fathom_agent::run(cli, shutdown)) {
         Ok(code) => code,
         Err(err) => {
-            let reason = format!("{err:#}");
-            eprintln!(
-                "error: {}",
-                reason.split_whitespace().collect::<Vec<_>>().join(" ")
-            );
+            eprintln!("error: {}", fathom_agent::one_line_reason(&err));
             ExitCode::from(fathom_agent::exit_code_for(&err))
         }
     }
@@ -56,4 +71,20 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("Shutdown requested.");
     shutdown.cancel();
+}
+
+/// clap's usage error as one `error: …` line: its text up to the usage hint, lines joined.
+fn one_line_usage_error(rendered: &str) -> String {
+    let text = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.starts_with("error:") {
+        text
+    } else {
+        format!("error: {text}")
+    }
 }

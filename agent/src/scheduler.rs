@@ -5,6 +5,11 @@
 //! (one lock per probe), so two SIMs never compete for the probe's CPU and USB bus. The first run
 //! of each job comes after a short random offset and later runs at the cadence ±10 %, so a fleet
 //! started together does not test in lockstep.
+//!
+//! Shutdown (SIGINT/SIGTERM cancel the token): no new jobs start, a speed test in progress is
+//! abandoned (a cut-short download would understate the link), a radio sample being written
+//! finishes; then the uploader stops: an upload in flight finishes and one last bounded pass
+//! sends what the jobs spooled while stopping. Whatever is not acknowledged stays in the spool.
 
 use crate::backoff::Backoff;
 use crate::config::{AgentConfig, ModemConfig};
@@ -25,8 +30,6 @@ use tokio_util::task::TaskTracker;
 
 /// How long the daemon waits for in-flight work after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
-/// How often the uploader looks at the spool when nothing wakes it.
-const UPLOAD_IDLE_CHECK: Duration = Duration::from_secs(30);
 
 /// What every job shares.
 #[derive(Debug, Clone)]
@@ -97,11 +100,13 @@ impl Probe {
         self.spool(&r).await
     }
 
-    /// Runs one speed test through `modem` and spools it.
+    /// Runs one speed test through `modem` and spools it. A shutdown during the test abandons it
+    /// (no result: a cut-short download would understate the link).
     pub async fn speed_job(
         &self,
         modem: &ModemConfig,
         link_mbps: Option<f64>,
+        shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
         let opts = SpeedOptions {
             server: self.config.speed_server.clone(),
@@ -111,7 +116,13 @@ impl Probe {
             limit_mbps: link_mbps,
         };
         let at = Utc::now();
-        let test = run_speed_test(&opts).await;
+        let test = tokio::select! {
+            t = run_speed_test(&opts) => t,
+            () = shutdown.cancelled() => {
+                tracing::info!(carrier = %modem.carrier, "Speed test abandoned: shutting down.");
+                return Ok(());
+            }
+        };
         if let Some(e) = &test.error {
             tracing::warn!(carrier = %modem.carrier, error = %e, "Speed test failed.");
         }
@@ -154,13 +165,17 @@ pub enum OnceError {
 }
 
 /// `run --once`: every job once per modem, then upload until the spool is empty.
-pub async fn run_once(probe: &Probe, radios: &mut [Radio]) -> Result<(), OnceError> {
+pub async fn run_once(
+    probe: &Probe,
+    radios: &mut [Radio],
+    shutdown: &CancellationToken,
+) -> Result<(), OnceError> {
     let modems = probe.config.modems.clone();
     for (modem, radio) in modems.iter().zip(radios.iter_mut()) {
         probe.radio_job(modem, radio).await?;
     }
     for (modem, radio) in modems.iter().zip(radios.iter()) {
-        probe.speed_job(modem, radio.link_mbps()).await?;
+        probe.speed_job(modem, radio.link_mbps(), shutdown).await?;
     }
     tracing::info!("IPv6 checks are not in this build yet (issue 5); no IPv6 results are made.");
     let uploader = probe.uploader()?;
@@ -187,14 +202,21 @@ pub async fn run_once(probe: &Probe, radios: &mut [Radio]) -> Result<(), OnceErr
     ))
 }
 
-fn jittered(period: Duration) -> Duration {
-    period.mul_f64(rand::rng().random_range(0.9..1.1))
+/// Longest wait before the first run of a job.
+const FIRST_RUN_WITHIN: Duration = Duration::from_secs(5);
+
+/// The wait before the next run: the cadence ±10 %, from a uniform draw `unit` in `[0, 1)`.
+fn jittered(period: Duration, unit: f64) -> Duration {
+    period.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
 }
 
-fn first_offset(period: Duration) -> Duration {
-    period
-        .min(Duration::from_secs(5))
-        .mul_f64(rand::rng().random_range(0.0..1.0))
+/// The wait before the first run: soon after start (within 5 s, or the cadence if shorter).
+fn first_offset(period: Duration, unit: f64) -> Duration {
+    period.min(FIRST_RUN_WITHIN).mul_f64(unit.clamp(0.0, 1.0))
+}
+
+fn unit() -> f64 {
+    rand::rng().random_range(0.0..1.0)
 }
 
 /// Sleeps `d` unless shutdown comes first; returns false on shutdown.
@@ -211,6 +233,13 @@ pub async fn run_daemon(
     radios: Vec<Radio>,
     shutdown: CancellationToken,
 ) -> Result<(), OnceError> {
+    tracing::info!(
+        probe_id = %probe.config.probe_id,
+        site_id = %probe.config.site_id,
+        modems = probe.config.modems.len(),
+        collector = %probe.config.collector,
+        "Probe agent running."
+    );
     let tracker = TaskTracker::new();
     let speed_lock = Arc::new(Mutex::new(()));
     let modems = probe.config.modems.clone();
@@ -219,65 +248,40 @@ pub async fn run_daemon(
         let (p, m, s) = (probe.clone(), modem.clone(), shutdown.clone());
         let every = probe.config.radio_every;
         tracker.spawn(async move {
-            let mut wait = first_offset(every);
+            let mut wait = first_offset(every, unit());
             while pause(wait, &s).await {
                 if let Err(e) = p.radio_job(&m, &mut radio).await {
                     tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
                 }
-                wait = jittered(every);
+                wait = jittered(every, unit());
             }
         });
         let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
         let every = probe.config.speed_every;
         tracker.spawn(async move {
-            let mut wait = first_offset(every);
+            let mut wait = first_offset(every, unit());
             while pause(wait, &s).await {
                 let _one_test_at_a_time = lock.lock().await;
                 if s.is_cancelled() {
                     break;
                 }
-                if let Err(e) = p.speed_job(&modem, link).await {
+                if let Err(e) = p.speed_job(&modem, link, &s).await {
                     tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
                 }
-                wait = jittered(every);
+                wait = jittered(every, unit());
             }
         });
     }
     tracing::info!(every = ?probe.config.ipv6_every, "IPv6 checks are not in this build yet (issue 5); no IPv6 results are made.");
 
     let uploader = probe.uploader()?;
-    let mut backoff = Backoff::try_new(probe.config.retry_min, probe.config.retry_max)
+    let backoff = Backoff::try_new(probe.config.retry_min, probe.config.retry_max)
         .map_err(|e| UploadError::Unreachable(e.to_string()))?;
-    let (wake, s) = (probe.wake_uploader.clone(), shutdown.clone());
-    tracker.spawn(async move {
-        loop {
-            let wait = match uploader.drain().await {
-                Ok(_) => {
-                    backoff.reset();
-                    tokio::select! {
-                        () = wake.notified() => continue,
-                        () = tokio::time::sleep(UPLOAD_IDLE_CHECK) => continue,
-                        () = s.cancelled() => break,
-                    }
-                }
-                Err(e) => {
-                    let wait = backoff.next_delay(rand::rng().random_range(0.0..1.0));
-                    tracing::warn!(error = %e, retry_in = ?wait, "Upload failed; will retry.");
-                    wait
-                }
-            };
-            if !pause(wait, &s).await {
-                break;
-            }
-        }
-        // One last pass for what was measured just before the shutdown.
-        if tokio::time::timeout(Duration::from_secs(5), uploader.drain())
-            .await
-            .is_err()
-        {
-            tracing::warn!("Final upload did not finish in time; results stay in the spool.");
-        }
-    });
+    // The uploader stops after the measurement jobs, so its last pass sends what they spooled
+    // while stopping.
+    let stop_uploading = CancellationToken::new();
+    let upload_task =
+        tokio::spawn(uploader.run(backoff, probe.wake_uploader.clone(), stop_uploading.clone()));
     tracker.close();
     shutdown.cancelled().await;
     tracing::info!("Shutting down: waiting for in-flight work.");
@@ -285,8 +289,39 @@ pub async fn run_daemon(
         .await
         .is_err()
     {
-        tracing::warn!(grace = ?SHUTDOWN_GRACE, "In-flight work did not finish in time.");
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "Measurements did not finish in time.");
+    }
+    stop_uploading.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, upload_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?SHUTDOWN_GRACE, "The upload did not finish in time; results stay in the spool.");
     }
     probe.spool.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_runs_keep_the_cadence_within_ten_percent() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(jittered(hour, 0.0), Duration::from_secs(3240));
+        assert_eq!(jittered(hour, 0.5), hour);
+        assert_eq!(jittered(hour, 1.0), Duration::from_secs(3960));
+    }
+
+    #[test]
+    fn first_runs_come_soon_after_start() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(first_offset(hour, 0.0), Duration::ZERO);
+        assert_eq!(first_offset(hour, 1.0), FIRST_RUN_WITHIN);
+        assert_eq!(
+            first_offset(Duration::from_secs(2), 0.5),
+            Duration::from_secs(1)
+        );
+    }
 }

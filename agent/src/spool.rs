@@ -53,6 +53,15 @@ pub struct Pending {
     pub body: String,
 }
 
+/// A result the collector refused for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The result id.
+    pub id: String,
+    /// The collector's reason.
+    pub reason: String,
+}
+
 /// What the spool holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SpoolCounts {
@@ -163,6 +172,18 @@ impl Spool {
         Ok(())
     }
 
+    /// The quarantined results, oldest first.
+    pub async fn quarantined(&self) -> Result<Vec<Quarantined>, SpoolError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, reason FROM quarantine ORDER BY at_ms, id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, reason)| Quarantined { id, reason })
+            .collect())
+    }
+
     /// What the spool holds.
     pub async fn counts(&self) -> Result<SpoolCounts, SpoolError> {
         let (pending, oldest): (i64, Option<i64>) =
@@ -263,6 +284,13 @@ mod tests {
         assert_eq!(
             (c.pending, c.quarantined, c.oldest_pending_ms),
             (1, 1, Some(6))
+        );
+        assert_eq!(
+            spool.quarantined().await.unwrap(),
+            [Quarantined {
+                id,
+                reason: "results[0].rsrp_dbm: out of range".to_owned()
+            }]
         );
     }
 

@@ -9,9 +9,19 @@
 //!   goes to quarantine.
 //! - 401, 5xx, other answers, connection errors: retried later with backoff; nothing changes.
 
+use crate::backoff::Backoff;
 use crate::spool::{Pending, Spool, SpoolError};
 use fathom_shared::api::{ErrorBody, RESULTS_PATH, UploadResponse};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How often the uploader looks at the spool when nothing wakes it (results spooled by another
+/// process, or left from an earlier run).
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+/// How long the last upload pass after a shutdown request may take.
+const FINAL_PASS: Duration = Duration::from_secs(5);
 
 /// Why an upload pass stopped before the spool was empty.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +50,10 @@ pub struct Uploader {
 
 /// What one POST achieved.
 enum Step {
-    /// Some results left the spool (acknowledged or quarantined).
-    Progress,
+    /// The collector stored the whole batch (this many results).
+    Acked(u64),
+    /// One result of the batch moved to quarantine; the rest waits for the next POST.
+    Quarantined,
     /// The batch was too large; try a smaller one.
     Shrink,
 }
@@ -67,7 +79,8 @@ impl Uploader {
         })
     }
 
-    /// Uploads until the spool is empty; returns how many results were acknowledged.
+    /// Uploads until the spool is empty; returns how many results the collector acknowledged
+    /// (quarantined ones not counted).
     pub async fn drain(&self) -> Result<u64, UploadError> {
         let mut batch = self.batch;
         let mut acked = 0;
@@ -76,12 +89,12 @@ impl Uploader {
             if pending.is_empty() {
                 return Ok(acked);
             }
-            let n = pending.len() as u64;
             match self.post(&pending).await? {
-                Step::Progress => {
+                Step::Acked(n) => {
                     acked += n;
                     batch = self.batch;
                 }
+                Step::Quarantined => {}
                 Step::Shrink if pending.len() > 1 => batch = (pending.len() / 2).max(1),
                 Step::Shrink => {
                     let reason =
@@ -89,6 +102,45 @@ impl Uploader {
                     self.quarantine(&pending[0].id, reason).await?;
                 }
             }
+        }
+    }
+
+    /// The daemon's upload loop: drains the spool whenever `wake` is notified (after each spooled
+    /// result) or every 30 s; after a failure (401, 5xx, no connection) waits with `backoff`,
+    /// which is reset by a success. On `shutdown` an upload in flight finishes, one last bounded
+    /// pass sends what was measured just before, and the loop returns.
+    pub async fn run(self, mut backoff: Backoff, wake: Arc<Notify>, shutdown: CancellationToken) {
+        loop {
+            match self.drain().await {
+                Ok(_) => {
+                    backoff.reset();
+                    tokio::select! {
+                        () = wake.notified() => {}
+                        () = tokio::time::sleep(IDLE_CHECK) => {}
+                        () = shutdown.cancelled() => break,
+                    }
+                }
+                Err(e) => {
+                    if matches!(e, UploadError::Unauthorized(_) | UploadError::Spool(_)) {
+                        // An operator must act; the results wait in the spool meanwhile.
+                        tracing::error!(error = %e, attempt = backoff.attempt() + 1, "Upload failed; will retry with backoff.");
+                    } else {
+                        tracing::warn!(error = %e, attempt = backoff.attempt() + 1, "Upload failed; will retry with backoff.");
+                    }
+                    if backoff.wait(&shutdown).await.is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+        match tokio::time::timeout(FINAL_PASS, self.drain()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Last upload before shutdown failed; results stay in the spool.");
+            }
+            Err(_) => tracing::warn!(
+                "Last upload before shutdown did not finish in time; results stay in the spool."
+            ),
         }
     }
 
@@ -133,13 +185,13 @@ impl Uploader {
                 UploadError::Unreachable(format!("unreadable answer to an upload: {e}"))
             })?;
             let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
-            self.spool.ack(&ids).await?;
+            let deleted = self.spool.ack(&ids).await?;
             tracing::info!(
                 accepted = answer.accepted,
                 duplicate = answer.duplicate,
                 "Uploaded."
             );
-            return Ok(Step::Progress);
+            return Ok(Step::Acked(deleted));
         }
         let error: Option<ErrorBody> = serde_json::from_str(&text).ok();
         let reason = error
@@ -148,7 +200,7 @@ impl Uploader {
         match (status.as_u16(), error.as_ref().and_then(|e| e.index)) {
             (403 | 422, Some(index)) if index < pending.len() => {
                 self.quarantine(&pending[index].id, &reason).await?;
-                Ok(Step::Progress)
+                Ok(Step::Quarantined)
             }
             (400 | 413, None) => Ok(Step::Shrink),
             (401, _) => Err(UploadError::Unauthorized(reason)),

@@ -90,6 +90,17 @@ pub struct SimWebsite {
     pub supports_ipv6: bool,
 }
 
+impl SimWebsite {
+    /// The host of its URL (empty when the URL is not http or https).
+    pub fn host(&self) -> &str {
+        self.url
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))
+            .and_then(|rest| rest.split(['/', '?', '#']).next())
+            .unwrap_or("")
+    }
+}
+
 /// Why a sim file cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -168,11 +179,42 @@ impl SimFile {
                 if s.weight == 0 {
                     return Err(ctx("weight 0: a state must show at least once".to_owned()));
                 }
+                for (what, text) in [("band", &s.band), ("cell_id", &s.cell_id)] {
+                    if text
+                        .as_ref()
+                        .is_some_and(|t| t.len() > limits::MAX_SHORT_LEN)
+                    {
+                        return Err(ctx(format!(
+                            "{what} is longer than {} characters",
+                            limits::MAX_SHORT_LEN
+                        )));
+                    }
+                }
+                if s.reason.as_ref().is_some_and(|r| {
+                    r.len() > limits::MAX_REASON_LEN || r.contains('\n') || r.trim().is_empty()
+                }) {
+                    return Err(ctx(format!(
+                        "reason must be one line of at most {} characters",
+                        limits::MAX_REASON_LEN
+                    )));
+                }
                 if let Some(cell) = &s.cell_id {
                     if cell.is_empty() || !cell.bytes().all(|b| b.is_ascii_hexdigit()) {
                         return Err(ctx(format!("cell_id {cell:?} is not hexadecimal")));
                     }
                 }
+            }
+        }
+        for w in &file.websites {
+            let host = w.host();
+            if host.is_empty()
+                || host.len() > limits::MAX_HOST_LEN
+                || w.url.len() > limits::MAX_URL_LEN
+            {
+                return Err(format!(
+                    "website {:?} is not an http:// or https:// URL with a host",
+                    w.url
+                ));
             }
         }
         Ok(file)
@@ -308,5 +350,11 @@ supports_ipv6 = true
         assert!(SimFile::parse(&rat).is_err());
         let w = FILE.replace("weight = 2", "weight = 0");
         assert!(SimFile::parse(&w).unwrap_err().contains("weight 0"));
+        let long_band = FILE.replace("\"n41\"", &format!("\"{}\"", "n".repeat(33)));
+        assert!(SimFile::parse(&long_band).unwrap_err().contains("band"));
+        let url = FILE.replace("https://a.example/", "a.example");
+        assert!(SimFile::parse(&url).unwrap_err().contains("a.example"));
+        let cell = FILE.replace("1A2B", "XYZ");
+        assert!(SimFile::parse(&cell).unwrap_err().contains("hexadecimal"));
     }
 }

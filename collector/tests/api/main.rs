@@ -23,7 +23,9 @@ async fn start() -> Server {
     let store = Store::open(&format!("sqlite://{}", dir.path().join("c.db").display()))
         .await
         .expect("store opens");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("bound address"));
     let shutdown = CancellationToken::new();
     let app = api::router(AppState { store });

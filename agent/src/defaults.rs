@@ -1,0 +1,21 @@
+//! Defaults of the probe configuration, in one place so the docs, the example file and the code
+//! agree (the example config test checks them).
+
+use std::time::Duration;
+
+/// Default cadence of speed tests: hourly keeps a SIM's monthly data in budget.
+pub const DEFAULT_SPEED_EVERY: Duration = Duration::from_secs(3600);
+/// Default cadence of radio samples.
+pub const DEFAULT_RADIO_EVERY: Duration = Duration::from_secs(60);
+/// Default cadence of IPv6 website checks.
+pub const DEFAULT_IPV6_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Default most results per upload.
+pub const DEFAULT_BATCH: usize = 500;
+/// Default first retry delay after a failed upload.
+pub const DEFAULT_RETRY_MIN: Duration = Duration::from_secs(1);
+/// Default longest retry delay.
+pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(300);
+/// Default longest speed test.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10);
+/// Default most bytes one speed test downloads.
+pub const DEFAULT_MAX_BYTES: u64 = 200_000_000;
