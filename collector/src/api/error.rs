@@ -27,6 +27,14 @@ pub enum ApiError {
     /// 404: no such path.
     #[error("no such endpoint: {0}")]
     NotFound(String),
+    /// 405: the path exists but not for this method.
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The path.
+        path: String,
+    },
     /// 413: too large.
     #[error("{0}")]
     TooLarge(String),
@@ -55,6 +63,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidResult { .. } => StatusCode::UNPROCESSABLE_ENTITY,

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route(OPENAPI_PATH, get(openapi))
         .merge(crate::testserver::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -59,6 +60,13 @@ async fn openapi() -> impl IntoResponse {
 
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(uri.path().chars().take(200).collect())
+}
+
+pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().chars().take(200).collect(),
+    }
 }
 
 /// How long in-flight requests may run on after shutdown is asked for.

@@ -110,6 +110,12 @@ async fn ping_health_openapi_and_unknown_paths() {
         .await
         .unwrap();
     assert_eq!(spec, fathom_shared::api::OPENAPI_JSON);
+    let wrong_method = reqwest::get(format!("{}/api/v1/results", s.url))
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let v: serde_json::Value = wrong_method.json().await.unwrap();
+    assert_eq!(v["error"], "GET is not allowed on /api/v1/results");
     let missing = reqwest::get(format!("{}/nope", s.url)).await.unwrap();
     assert_eq!(missing.status(), 404);
     let v: serde_json::Value = missing.json().await.unwrap();
