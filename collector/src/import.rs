@@ -34,6 +34,9 @@ pub enum ImportError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Writing the export failed (a closed pipe included: the caller decides what that means).
+    #[error("cannot write the export: {0}")]
+    Write(#[source] std::io::Error),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -94,22 +97,20 @@ pub async fn import(
     Ok(writer.commit().await?)
 }
 
-/// Writes the stored results matching `filter` to `out`, one JSON object a line.
+/// Writes the stored results matching `filter` to `out`, one JSON object a line; returns how
+/// many.
 pub async fn export(
     store: &Store,
     filter: &ExportFilter,
     mut out: impl Write,
-) -> Result<usize, ImportError> {
-    let rows = store.export(filter).await?;
-    let write_err = |source| ImportError::Read {
-        source_name: "stdout".to_owned(),
-        source,
-    };
-    for body in &rows {
-        writeln!(out, "{body}").map_err(write_err)?;
-    }
-    out.flush().map_err(write_err)?;
-    Ok(rows.len())
+) -> Result<u64, ImportError> {
+    let n = store
+        .export(filter, |body| {
+            writeln!(out, "{body}").map_err(ImportError::Write)
+        })
+        .await?;
+    out.flush().map_err(ImportError::Write)?;
+    Ok(n)
 }
 
 #[cfg(test)]

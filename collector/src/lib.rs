@@ -38,6 +38,15 @@ use tokio_util::sync::CancellationToken;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Whether the error is stdout closed by the reader (`fathom-collector export | head`): that is
+/// the reader's choice, not a failure, so the binary exits 0.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The exit status for an error: 2 for bad usage or bad input, 1 for anything else.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     let usage = err.chain().any(|e| {
@@ -59,6 +68,14 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
+/// Prints one line on stdout and flushes it. Unlike `println!`, a closed stdout is an error to
+/// return, not a panic.
+fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
 /// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     if let Command::Testserver { listen } = cli.command {
@@ -66,7 +83,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Openapi = cli.command {
-        println!("{}", fathom_shared::api::OPENAPI_JSON.trim_end());
+        say(fathom_shared::api::OPENAPI_JSON.trim_end())?;
         return Ok(ExitCode::SUCCESS);
     }
     let config = CollectorConfig::load(&cli.config)?;
@@ -83,12 +100,12 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Probe(ProbeCommand::List) => {
             for p in store.probes().await? {
                 let created = DateTime::from_timestamp_millis(p.created_at_ms).unwrap_or_default();
-                println!(
+                say(format_args!(
                     "{}\t{}\t{}",
                     p.id,
                     p.site_id,
                     created.format("%Y-%m-%d %H:%M UTC")
-                );
+                ))?;
             }
         }
         Command::Import { file } => {
@@ -100,10 +117,10 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                     .map_err(|e| usage(format!("cannot open {name}: {e}")))?;
                 import::import(&store, std::io::BufReader::new(f), &name).await?
             };
-            println!(
+            say(format_args!(
                 "imported {} results ({} duplicates skipped) from {name}",
                 counts.accepted, counts.duplicate
-            );
+            ))?;
         }
         Command::Export(args) => {
             let filter = ExportFilter {
@@ -123,11 +140,12 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             } else {
                 write!(out, "{}", result.to_text())?;
             }
+            out.flush()?;
         }
         Command::Report { week, out } => {
             let week = pick_week(week.as_deref(), &config)?;
             let summary = report::write_report(&store, &config, week, &out).await?;
-            println!("{summary}");
+            say(summary)?;
         }
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }
@@ -162,7 +180,7 @@ async fn add_probe(
         return Err(usage(format!("probe {id} is already registered")));
     }
     tracing::info!(probe = %id, site = %site, "Probe registered.");
-    println!("{token}");
+    say(token)?;
     Ok(())
 }
 
@@ -191,10 +209,7 @@ async fn serve_app(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     // The one machine-readable line on stdout: scripts and tests learn the port from it.
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{local}")?;
-    stdout.flush()?;
-    drop(stdout);
+    say(format_args!("listening on http://{local}"))?;
     tracing::info!(%local, "Serving.");
     api::serve(listener, app, shutdown).await?;
     tracing::info!("Stopped.");

@@ -27,6 +27,8 @@ fn main() -> ExitCode {
     runtime.spawn(cancel_on_signal(shutdown.clone()));
     match runtime.block_on(fathom_collector::run(cli, shutdown)) {
         Ok(code) => code,
+        // The reader closed stdout (`export | head`): it has what it wanted.
+        Err(err) if fathom_collector::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let reason = format!("{err:#}");
             eprintln!(

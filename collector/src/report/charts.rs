@@ -5,6 +5,7 @@
 //! issue swaps in a CJK font and Chinese labels through [`Labels`].
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -129,55 +130,104 @@ fn y_top(values: impl Iterator<Item = f64>, target: f64) -> f64 {
 }
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+type Frame<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-fn draw_trend<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    c: &TrendChart,
-    labels: &Labels,
-) -> Drawn<DB> {
+/// The frame both kinds share: title, a y axis from 0 to `top`, and one x position per name
+/// (weeks or carriers) at 0, 1, 2, ….
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    names: &[String],
+    top: f64,
+) -> Result<Frame<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
-    let n = c.weeks.len().max(1);
-    let top = y_top(
-        c.series
-            .iter()
-            .flat_map(|s| s.values.iter().flatten().copied()),
-        c.target,
-    );
+    let n = names.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, (FONT_FAMILY, 26))
+        .caption(title, (FONT_FAMILY, 26))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(64)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
-    let weeks = c.weeks.clone();
     chart
         .configure_mesh()
         .x_labels(n.min(12))
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() < 0.01 && i >= 0.0 {
-                weeks.get(i as usize).cloned().unwrap_or_default()
+                names.get(i as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
             }
         })
-        .y_desc(c.y_label.as_str())
+        .y_desc(y_label)
         .label_style((FONT_FAMILY, 14))
         .draw()?;
-    let target_style = ShapeStyle {
+    Ok(chart)
+}
+
+/// The target as a dashed red line across the chart, in the legend with its value.
+fn draw_target<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Frame<'a, DB>,
+    target: f64,
+    n: usize,
+    labels: &Labels,
+) -> Drawn<DB> {
+    let style = ShapeStyle {
         color: RGBColor(200, 0, 0).to_rgba(),
         filled: false,
         stroke_width: 2,
     };
     chart
         .draw_series(DashedLineSeries::new(
-            vec![(-0.5, c.target), (n as f64 - 0.5, c.target)],
+            vec![(-0.5, target), (n.max(1) as f64 - 0.5, target)],
             8,
             6,
-            target_style,
+            style,
         ))?
-        .label(format!("{} {}", labels.target, fmt_value(c.target)))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], target_style));
+        .label(format!("{} {}", labels.target, fmt_value(target)))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
+/// The legend, and "no data" across an empty chart.
+fn finish<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, Shift>,
+    chart: &mut Frame<'a, DB>,
+    empty: bool,
+    position: SeriesLabelPosition,
+    labels: &Labels,
+) -> Drawn<DB> {
+    if empty {
+        root.draw(&Text::new(
+            labels.no_data,
+            (SIZE.0 as i32 / 2 - 40, SIZE.1 as i32 / 2),
+            (FONT_FAMILY, 28),
+        ))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT_FAMILY, 14))
+        .draw()?;
+    root.present()
+}
+
+fn draw_trend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &TrendChart,
+    labels: &Labels,
+) -> Drawn<DB> {
+    let top = y_top(
+        c.series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied()),
+        c.target,
+    );
+    let mut chart = frame(root, &c.title, &c.y_label, &c.weeks, top)?;
+    draw_target(&mut chart, c.target, c.weeks.len(), labels)?;
     let mut any = false;
     for s in &c.series {
         let color = s.color;
@@ -211,21 +261,13 @@ fn draw_trend<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
             });
     }
-    if !any {
-        root.draw(&Text::new(
-            labels.no_data,
-            (SIZE.0 as i32 / 2 - 40, SIZE.1 as i32 / 2),
-            (FONT_FAMILY, 28),
-        ))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT_FAMILY, 14))
-        .draw()?;
-    root.present()
+    finish(
+        root,
+        &mut chart,
+        !any,
+        SeriesLabelPosition::LowerRight,
+        labels,
+    )
 }
 
 fn fmt_value(v: f64) -> String {
@@ -241,31 +283,9 @@ fn draw_bars<DB: DrawingBackend>(
     c: &BarChart,
     labels: &Labels,
 ) -> Drawn<DB> {
-    root.fill(&WHITE)?;
-    let n = c.bars.len().max(1);
     let top = y_top(c.bars.iter().map(|b| b.1), c.target);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, (FONT_FAMILY, 26))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
     let names: Vec<String> = c.bars.iter().map(|b| b.0.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 0.01 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc(c.y_label.as_str())
-        .label_style((FONT_FAMILY, 14))
-        .draw()?;
+    let mut chart = frame(root, &c.title, &c.y_label, &names, top)?;
     chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, v, color))| {
         let x = i as f64;
         Rectangle::new([(x - 0.3, 0.0), (x + 0.3, *v)], color.filled())
@@ -277,34 +297,14 @@ fn draw_bars<DB: DrawingBackend>(
             (FONT_FAMILY, 16),
         )
     }))?;
-    let target_style = ShapeStyle {
-        color: RGBColor(200, 0, 0).to_rgba(),
-        filled: false,
-        stroke_width: 2,
-    };
-    chart
-        .draw_series(DashedLineSeries::new(
-            vec![(-0.5, c.target), (n as f64 - 0.5, c.target)],
-            8,
-            6,
-            target_style,
-        ))?
-        .label(format!("{} {}", labels.target, fmt_value(c.target)))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], target_style));
-    if c.bars.is_empty() {
-        root.draw(&Text::new(
-            labels.no_data,
-            (SIZE.0 as i32 / 2 - 40, SIZE.1 as i32 / 2),
-            (FONT_FAMILY, 28),
-        ))?;
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT_FAMILY, 14))
-        .draw()?;
-    root.present()
+    draw_target(&mut chart, c.target, names.len(), labels)?;
+    finish(
+        root,
+        &mut chart,
+        c.bars.is_empty(),
+        SeriesLabelPosition::UpperRight,
+        labels,
+    )
 }
 
 /// A chart of either kind.

@@ -174,11 +174,12 @@ fn charts(trend: &[WeekIndicators], labels: &Labels) -> Vec<(&'static str, Strin
             Chart::Bars(BarChart {
                 title: labels.i26_by_carrier.to_owned(),
                 y_label: labels.mbps.to_owned(),
-                bars: this
-                    .i26
-                    .by_carrier
-                    .iter()
-                    .map(|(c, v)| (c.clone(), *v, carrier_color(c)))
+                bars: carriers_in(std::slice::from_ref(this))
+                    .into_iter()
+                    .filter_map(|c| {
+                        let v = this.i26.by_carrier.get(&c).copied()?;
+                        Some((c.clone(), v, carrier_color(&c)))
+                    })
                     .collect(),
                 target: this.i26.target,
             }),

@@ -37,71 +37,85 @@ pub struct ExportFilter {
     pub until_ms: Option<i64>,
 }
 
-const INSERT_RESULT: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, interface, \
+/// Columns of `results` written by ingest, in bind order.
+const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, interface, \
      measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, \
-     url, supports_ipv6, probe_ipv6, error, body) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
+     url, supports_ipv6, probe_ipv6, error, body) ";
+
+/// Rows per multi-row `INSERT`. One statement per row costs a round trip to SQLite's worker
+/// thread each; 200 rows of 19 values stay far below SQLite's 32766 bound parameters.
+const ROWS_PER_STATEMENT: usize = 200;
 
 enum WriterTx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
 }
 
-/// Stores results in one transaction (see [`Store::writer`]).
+/// Stores results in one transaction (see [`Store::writer`]). Rows are buffered and written
+/// in multi-row statements; [`ResultWriter::commit`] writes the rest and commits.
 pub struct ResultWriter {
     tx: WriterTx,
+    pending: Vec<Row>,
     counts: InsertCounts,
 }
 
 impl ResultWriter {
-    /// Stores `r` unless its id is stored already.
+    /// Stores `r` unless its id is stored already (or comes earlier in this transaction).
     pub async fn insert(
         &mut self,
         r: &ResultRecord,
         received_at_ms: i64,
     ) -> Result<(), StoreError> {
-        let h = &r.header;
-        let c = columns(&r.measurement);
-        let body = r.to_json().to_string();
-        let done = match &mut self.tx {
-            WriterTx::Sqlite(tx) => {
-                sqlx::query(INSERT_RESULT)
-                    .bind(h.id.to_string())
-                    .bind(r.kind().id())
-                    .bind(h.probe_id.as_str())
-                    .bind(h.site_id.as_str())
-                    .bind(h.carrier.id())
-                    .bind(
-                        h.interface
-                            .as_ref()
-                            .map(fathom_shared::InterfaceName::as_str),
-                    )
-                    .bind(h.measured_at.unix_ms())
-                    .bind(received_at_ms)
-                    .bind(h.clock_synced)
-                    .bind(h.simulated)
-                    .bind(c.download_mbps)
-                    .bind(c.rat)
-                    .bind(c.rsrp_dbm)
-                    .bind(c.sinr_db)
-                    .bind(c.url)
-                    .bind(c.supports_ipv6)
-                    .bind(c.probe_ipv6)
-                    .bind(c.error)
-                    .bind(body)
-                    .execute(&mut **tx)
-                    .await?
-            }
-        };
-        if done.rows_affected() == 1 {
-            self.counts.accepted += 1;
-        } else {
-            self.counts.duplicate += 1;
+        self.pending.push(Row::new(r, received_at_ms));
+        if self.pending.len() >= ROWS_PER_STATEMENT {
+            self.flush().await?;
         }
         Ok(())
     }
 
-    /// Makes everything inserted durable and visible; returns the counts.
-    pub async fn commit(self) -> Result<InsertCounts, StoreError> {
+    /// Writes the buffered rows. `ON CONFLICT DO NOTHING` also skips an id repeated within one
+    /// statement, since SQLite inserts its rows in order.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let n = rows.len() as u64;
+        let inserted = match &mut self.tx {
+            WriterTx::Sqlite(tx) => {
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(RESULT_COLUMNS);
+                q.push_values(rows, |mut b, row| {
+                    b.push_bind(row.id)
+                        .push_bind(row.kind)
+                        .push_bind(row.probe_id)
+                        .push_bind(row.site_id)
+                        .push_bind(row.carrier)
+                        .push_bind(row.interface)
+                        .push_bind(row.measured_at_ms)
+                        .push_bind(row.received_at_ms)
+                        .push_bind(row.clock_synced)
+                        .push_bind(row.simulated)
+                        .push_bind(row.download_mbps)
+                        .push_bind(row.rat)
+                        .push_bind(row.rsrp_dbm)
+                        .push_bind(row.sinr_db)
+                        .push_bind(row.url)
+                        .push_bind(row.supports_ipv6)
+                        .push_bind(row.probe_ipv6)
+                        .push_bind(row.error)
+                        .push_bind(row.body);
+                });
+                q.push(" ON CONFLICT (id) DO NOTHING");
+                q.build().execute(&mut **tx).await?.rows_affected()
+            }
+        };
+        self.counts.accepted += inserted;
+        self.counts.duplicate += n.saturating_sub(inserted);
+        Ok(())
+    }
+
+    /// Writes what is buffered, makes everything durable and visible, and returns the counts.
+    pub async fn commit(mut self) -> Result<InsertCounts, StoreError> {
+        self.flush().await?;
         match self.tx {
             WriterTx::Sqlite(tx) => tx.commit().await?,
         }
@@ -109,49 +123,74 @@ impl ResultWriter {
     }
 }
 
-/// The typed columns of one result, so that indicators are SQL over columns, not over JSON.
-struct Columns<'a> {
+/// One `results` row: the header, the typed columns that indicators query (so that they are
+/// SQL over columns, not over JSON), and the whole result as `body`.
+struct Row {
+    id: String,
+    kind: &'static str,
+    probe_id: String,
+    site_id: String,
+    carrier: &'static str,
+    interface: Option<String>,
+    measured_at_ms: i64,
+    received_at_ms: i64,
+    clock_synced: bool,
+    simulated: bool,
     download_mbps: Option<f64>,
     rat: Option<&'static str>,
     rsrp_dbm: Option<f64>,
     sinr_db: Option<f64>,
-    url: Option<&'a str>,
+    url: Option<String>,
     supports_ipv6: Option<bool>,
     probe_ipv6: Option<bool>,
-    error: Option<&'a str>,
+    /// Speed `error`, radio or ipv6 `reason`.
+    error: Option<String>,
+    body: String,
 }
 
-fn columns(m: &Measurement) -> Columns<'_> {
-    let none = Columns {
-        download_mbps: None,
-        rat: None,
-        rsrp_dbm: None,
-        sinr_db: None,
-        url: None,
-        supports_ipv6: None,
-        probe_ipv6: None,
-        error: None,
-    };
-    match m {
-        Measurement::Speed(s) => Columns {
-            download_mbps: s.download_mbps,
-            error: s.error.as_deref(),
-            ..none
-        },
-        Measurement::Radio(r) => Columns {
-            rat: Some(r.rat.id()),
-            rsrp_dbm: r.rsrp_dbm,
-            sinr_db: r.sinr_db,
-            error: r.reason.as_deref(),
-            ..none
-        },
-        Measurement::Ipv6(c) => Columns {
-            url: Some(&c.url),
-            supports_ipv6: c.supports_ipv6,
-            probe_ipv6: Some(c.probe_ipv6),
-            error: c.reason.as_deref(),
-            ..none
-        },
+impl Row {
+    fn new(r: &ResultRecord, received_at_ms: i64) -> Self {
+        let h = &r.header;
+        let mut row = Row {
+            id: h.id.to_string(),
+            kind: r.kind().id(),
+            probe_id: h.probe_id.as_str().to_owned(),
+            site_id: h.site_id.as_str().to_owned(),
+            carrier: h.carrier.id(),
+            interface: h.interface.as_ref().map(|i| i.as_str().to_owned()),
+            measured_at_ms: h.measured_at.unix_ms(),
+            received_at_ms,
+            clock_synced: h.clock_synced,
+            simulated: h.simulated,
+            download_mbps: None,
+            rat: None,
+            rsrp_dbm: None,
+            sinr_db: None,
+            url: None,
+            supports_ipv6: None,
+            probe_ipv6: None,
+            error: None,
+            body: r.to_json().to_string(),
+        };
+        match &r.measurement {
+            Measurement::Speed(s) => {
+                row.download_mbps = s.download_mbps;
+                row.error.clone_from(&s.error);
+            }
+            Measurement::Radio(m) => {
+                row.rat = Some(m.rat.id());
+                row.rsrp_dbm = m.rsrp_dbm;
+                row.sinr_db = m.sinr_db;
+                row.error.clone_from(&m.reason);
+            }
+            Measurement::Ipv6(c) => {
+                row.url = Some(c.url.clone());
+                row.supports_ipv6 = c.supports_ipv6;
+                row.probe_ipv6 = Some(c.probe_ipv6);
+                row.error.clone_from(&c.reason);
+            }
+        }
+        row
     }
 }
 
@@ -269,16 +308,24 @@ impl Store {
         match self {
             Store::Sqlite(pool) => Ok(ResultWriter {
                 tx: WriterTx::Sqlite(pool.begin().await?),
+                pending: Vec::with_capacity(ROWS_PER_STATEMENT),
                 counts: InsertCounts::default(),
             }),
         }
     }
 
-    /// Stored results (wire format JSON text) matching `filter`, by measurement time then id.
-    pub async fn export(&self, filter: &ExportFilter) -> Result<Vec<String>, StoreError> {
+    /// Hands each stored result (wire format JSON text) matching `filter` to `each`, by
+    /// measurement time then id, streaming: memory stays flat however many results are stored.
+    pub async fn export<E: From<StoreError>>(
+        &self,
+        filter: &ExportFilter,
+        mut each: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        use futures_util::TryStreamExt as _;
+        let mut n = 0;
         match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String,)> = sqlx::query_as(
+                let mut rows = sqlx::query_as::<_, (String,)>(
                     "SELECT body FROM results \
                      WHERE (?1 IS NULL OR probe_id = ?1) AND (?2 IS NULL OR kind = ?2) \
                        AND (?3 IS NULL OR measured_at_ms >= ?3) AND (?4 IS NULL OR measured_at_ms < ?4) \
@@ -288,10 +335,13 @@ impl Store {
                 .bind(filter.kind.as_deref())
                 .bind(filter.since_ms)
                 .bind(filter.until_ms)
-                .fetch_all(pool)
-                .await?;
-                Ok(rows.into_iter().map(|(b,)| b).collect())
+                .fetch(pool);
+                while let Some((body,)) = rows.try_next().await.map_err(StoreError::from)? {
+                    each(&body)?;
+                    n += 1;
+                }
             }
         }
+        Ok(n)
     }
 }
