@@ -4,6 +4,8 @@
 //! simulated backend is in this build; the ModemManager and AT backends arrive with issue 4, and
 //! until then a modem configured with them gives `rat: none` with that reason, never a number.
 
+pub mod at;
+pub mod mmcli;
 pub mod sim;
 
 use crate::config::Backend;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The rule, as the report prints it.
-pub const RULE: &str = "mean over (site, carrier) pairs of the mean of completed download tests at hospitals, transit hubs, shopping districts, parks and residential areas";
+pub const RULE: &str = "mean of per-(site, carrier) means of completed download tests over the I26 scenes (hospitals, transit hubs, shopping districts, parks, residential areas); each pair weighs the same however often it tests";
 
 /// One (site, carrier) row.
 #[derive(Debug, Clone, PartialEq, Serialize)]

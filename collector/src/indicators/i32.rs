@@ -7,13 +7,20 @@
 //! as such, and counts as not supporting. The denominator is every configured website.
 
 use crate::config::Website;
-use crate::store::LatestIpv6;
+use crate::store::Ipv6CheckRow;
 use chrono::DateTime;
-use fathom_shared::result::Ipv6Check;
+use fathom_shared::UtcTime;
 use serde::Serialize;
 
-/// The rule, as the report prints it.
-pub const RULE: &str = "websites whose latest valid check has an AAAA record, a home page that loads over IPv6 and >= 90 % of up to 20 same-site links loading over IPv6, over all ten websites (unknown = not supporting)";
+/// The rule, as the report prints it, for the configured link share.
+pub fn rule(min_link_share: f64) -> String {
+    format!(
+        "websites whose latest valid check (probe IPv6 path working) has an AAAA record, a home \
+         page that loads over IPv6 and >= {:.0} % of the same-site links loading over IPv6, over \
+         all configured websites (unknown = not supporting)",
+        min_link_share * 100.0
+    )
+}
 
 /// A website's standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,7 +47,8 @@ pub struct I32Row {
     pub status: Ipv6Status,
     /// Why not, or why unknown.
     pub reason: Option<String>,
-    /// When the check was made (UTC, RFC 3339).
+    /// When the check behind the status was made (UTC, RFC 3339); for an unknown website, the
+    /// latest invalid check if there was one.
     pub checked_at: Option<String>,
 }
 
@@ -61,12 +69,23 @@ pub struct I32 {
     /// The rows behind the value.
     pub sites: Vec<I32Row>,
     /// The rule applied.
-    pub rule: &'static str,
+    pub rule: String,
 }
 
-/// Whether one valid check shows IPv6 support, and if not why.
-pub fn judge(check: &Ipv6Check, min_link_share: f64) -> Result<(), String> {
-    if check.aaaa.is_empty() {
+/// Whether one valid check shows IPv6 support, and if not why. The collector judges from the
+/// raw values with its own link share; only when the stored check lacks them (no AAAA count)
+/// does the probe's own verdict stand.
+pub fn judge(check: &Ipv6CheckRow, min_link_share: f64) -> Result<(), String> {
+    let Some(aaaa) = check.aaaa else {
+        return match check.supports_ipv6 {
+            Some(true) => Ok(()),
+            _ => Err(check
+                .reason
+                .clone()
+                .unwrap_or_else(|| "the probe found no IPv6 support".to_owned())),
+        };
+    };
+    if aaaa == 0 {
         return Err("no AAAA record".to_owned());
     }
     if check.home_ok_v6 != Some(true) {
@@ -75,59 +94,73 @@ pub fn judge(check: &Ipv6Check, min_link_share: f64) -> Result<(), String> {
             .clone()
             .unwrap_or_else(|| "home page does not load over IPv6".to_owned()));
     }
-    if check.links_checked > 0
-        && f64::from(check.links_ok_v6) < min_link_share * f64::from(check.links_checked) - 1e-9
-    {
-        return Err(format!(
-            "{} of {} links load over IPv6",
-            check.links_ok_v6, check.links_checked
-        ));
+    let checked = check.links_checked.unwrap_or(0);
+    let ok = check.links_ok_v6.unwrap_or(0);
+    // The 1e-9 keeps "exactly the share" on the supporting side despite binary fractions.
+    if checked > 0 && f64::from(ok) < min_link_share * f64::from(checked) - 1e-9 {
+        return Err(format!("{ok} of {checked} links load over IPv6"));
     }
     Ok(())
 }
 
-/// Computes I32 from the configured websites and their latest valid checks in the window.
+/// Trailing slashes aside, the same home page.
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+fn utc(ms: i64) -> Option<String> {
+    DateTime::from_timestamp_millis(ms).map(|t| UtcTime::from(t).to_string())
+}
+
+fn row(w: &Website, checks: &[Ipv6CheckRow], min_link_share: f64) -> I32Row {
+    let mine = || checks.iter().filter(|c| same_url(&c.url, &w.url));
+    let latest_valid = mine()
+        .filter(|c| c.probe_ipv6)
+        .max_by_key(|c| c.measured_at_ms);
+    let (status, reason, at) = match latest_valid {
+        Some(c) => match judge(c, min_link_share) {
+            Ok(()) => (Ipv6Status::Supports, None, Some(c.measured_at_ms)),
+            Err(why) => (Ipv6Status::No, Some(why), Some(c.measured_at_ms)),
+        },
+        None => match mine().max_by_key(|c| c.measured_at_ms) {
+            Some(c) => (
+                Ipv6Status::Unknown,
+                Some("no valid check this week: the probe had no working IPv6 path".to_owned()),
+                Some(c.measured_at_ms),
+            ),
+            None => (
+                Ipv6Status::Unknown,
+                Some("no check this week".to_owned()),
+                None,
+            ),
+        },
+    };
+    I32Row {
+        url: w.url.clone(),
+        name: w.name.clone(),
+        kind: w.kind,
+        status,
+        reason,
+        checked_at: at.and_then(utc),
+    }
+}
+
+/// Computes I32 from the configured websites and the window's checks. `checks` may hold several
+/// checks per website, valid or not: the latest valid one decides.
 pub fn compute(
     websites: &[Website],
-    latest: &[LatestIpv6],
+    checks: &[Ipv6CheckRow],
     target: f64,
     min_link_share: f64,
 ) -> I32 {
     let sites: Vec<I32Row> = websites
         .iter()
-        .map(|w| {
-            let found = latest.iter().find(|l| l.url == w.url);
-            let (status, reason) = match found {
-                None => (
-                    Ipv6Status::Unknown,
-                    Some("no valid check this week".to_owned()),
-                ),
-                Some(l) => match judge(&l.check, min_link_share) {
-                    Ok(()) => (Ipv6Status::Supports, None),
-                    Err(why) => (Ipv6Status::No, Some(why)),
-                },
-            };
-            I32Row {
-                url: w.url.clone(),
-                name: w.name.clone(),
-                kind: w.kind,
-                status,
-                reason,
-                checked_at: found
-                    .and_then(|l| DateTime::from_timestamp_millis(l.measured_at_ms))
-                    .map(|t| fathom_shared::UtcTime::from(t).to_string()),
-            }
-        })
+        .map(|w| row(w, checks, min_link_share))
         .collect();
     let total = sites.len() as u64;
-    let supporting = sites
-        .iter()
-        .filter(|s| s.status == Ipv6Status::Supports)
-        .count() as u64;
-    let unknown = sites
-        .iter()
-        .filter(|s| s.status == Ipv6Status::Unknown)
-        .count() as u64;
+    let count = |s: Ipv6Status| sites.iter().filter(|r| r.status == s).count() as u64;
+    let supporting = count(Ipv6Status::Supports);
+    let unknown = count(Ipv6Status::Unknown);
     // A week without a single valid check has no value, rather than a measured 0 %.
     let value = (total > 0 && unknown < total).then(|| supporting as f64 / total as f64);
     I32 {
@@ -135,12 +168,9 @@ pub fn compute(
         target,
         met: value.is_some_and(|v| v >= target),
         supporting,
-        unknown: sites
-            .iter()
-            .filter(|s| s.status == Ipv6Status::Unknown)
-            .count() as u64,
+        unknown,
         sites,
-        rule: RULE,
+        rule: rule(min_link_share),
     }
 }
 
@@ -148,6 +178,8 @@ pub fn compute(
 mod tests {
     use super::*;
     use crate::config::WebsiteKind;
+
+    const T0: i64 = 1_764_000_000_000;
 
     fn site(url: &str) -> Website {
         Website {
@@ -157,72 +189,129 @@ mod tests {
         }
     }
 
-    fn check(aaaa: bool, home: bool, links: (u32, u32)) -> Ipv6Check {
-        Ipv6Check {
-            url: "https://a/".into(),
-            host: "a".into(),
-            aaaa: if aaaa {
-                vec!["fd00::1".parse().unwrap()]
-            } else {
-                vec![]
-            },
-            home_ok_v6: Some(home),
-            links_checked: links.0,
-            links_ok_v6: links.1,
-            supports_ipv6: Some(aaaa && home),
+    /// A valid check of `url` at `T0 + at_ms` with its raw values.
+    fn check(url: &str, at_ms: i64, aaaa: u32, home: bool, links: (u32, u32)) -> Ipv6CheckRow {
+        Ipv6CheckRow {
+            url: url.into(),
+            measured_at_ms: T0 + at_ms,
             probe_ipv6: true,
+            supports_ipv6: Some(aaaa > 0 && home),
+            aaaa: Some(aaaa),
+            home_ok_v6: Some(home),
+            links_checked: Some(links.0),
+            links_ok_v6: Some(links.1),
             reason: None,
         }
     }
 
-    fn latest(url: &str, c: Ipv6Check) -> LatestIpv6 {
-        LatestIpv6 {
-            url: url.into(),
-            measured_at_ms: 1_764_000_000_000,
-            check: c,
-        }
+    fn good(url: &str, at_ms: i64) -> Ipv6CheckRow {
+        check(url, at_ms, 1, true, (20, 20))
+    }
+
+    fn bad(url: &str, at_ms: i64) -> Ipv6CheckRow {
+        check(url, at_ms, 0, false, (0, 0))
     }
 
     #[test]
     fn support_needs_aaaa_home_page_and_90_percent_of_links() {
-        assert!(judge(&check(true, true, (20, 18)), 0.9).is_ok());
+        let j = |c: &Ipv6CheckRow| judge(c, 0.9);
+        assert!(j(&check("u", 0, 1, true, (20, 18))).is_ok(), "exactly 90 %");
         assert_eq!(
-            judge(&check(true, true, (20, 17)), 0.9).unwrap_err(),
+            j(&check("u", 0, 1, true, (20, 17))).unwrap_err(),
             "17 of 20 links load over IPv6"
         );
-        assert_eq!(
-            judge(&check(false, false, (0, 0)), 0.9).unwrap_err(),
-            "no AAAA record"
-        );
-        assert!(judge(&check(true, false, (0, 0)), 0.9).is_err());
+        assert_eq!(j(&bad("u", 0)).unwrap_err(), "no AAAA record");
+        assert!(j(&check("u", 0, 1, false, (0, 0))).is_err());
         assert!(
-            judge(&check(true, true, (0, 0)), 0.9).is_ok(),
+            j(&check("u", 0, 1, true, (0, 0))).is_ok(),
             "a home page without links"
         );
     }
 
     #[test]
-    fn unknown_websites_count_as_not_supporting_and_are_shown() {
-        let sites = [site("https://a/"), site("https://b/"), site("https://c/")];
-        let i = compute(
-            &sites,
-            &[latest("https://a/", check(true, true, (20, 20)))],
-            0.3,
-            0.9,
-        );
-        assert_eq!(i.value, Some(1.0 / 3.0));
-        assert!(i.met);
-        assert_eq!(i.unknown, 2);
-        assert_eq!(i.sites[1].status, Ipv6Status::Unknown);
-        let i = compute(&sites, &[], 0.3, 0.9);
-        assert_eq!((i.value, i.met, i.unknown), (None, false, 3));
+    fn the_collector_recomputes_rather_than_trusting_the_probe() {
+        let mut c = check("https://a/", 0, 1, true, (20, 10));
+        c.supports_ipv6 = Some(true);
+        let i = compute(&[site("https://a/")], &[c.clone()], 0.3, 0.9);
+        assert_eq!(i.sites[0].status, Ipv6Status::No);
+        // The link share is a collector setting.
+        let i = compute(&[site("https://a/")], &[c], 0.3, 0.5);
+        assert_eq!(i.sites[0].status, Ipv6Status::Supports);
+        assert!(i.rule.contains(">= 50 %"), "{}", i.rule);
     }
 
     #[test]
-    fn the_collector_recomputes_rather_than_trusting_the_probe() {
-        let mut c = check(true, true, (20, 10));
-        c.supports_ipv6 = Some(true);
-        let i = compute(&[site("https://a/")], &[latest("https://a/", c)], 0.3, 0.9);
-        assert_eq!(i.sites[0].status, Ipv6Status::No);
+    fn without_raw_values_the_probe_verdict_stands() {
+        let mut c = good("https://a/", 0);
+        (c.aaaa, c.home_ok_v6, c.links_checked, c.links_ok_v6) = (None, None, None, None);
+        assert!(judge(&c, 0.9).is_ok());
+        c.supports_ipv6 = Some(false);
+        c.reason = Some("TLS failed over IPv6".into());
+        assert_eq!(judge(&c, 0.9).unwrap_err(), "TLS failed over IPv6");
+    }
+
+    #[test]
+    fn the_latest_valid_check_wins_over_an_older_one() {
+        let sites = [site("https://a/"), site("https://b/")];
+        let checks = [
+            good("https://a/", 0),
+            bad("https://a/", 1_000),
+            bad("https://b/", 0),
+            good("https://b/", 1_000),
+        ];
+        let i = compute(&sites, &checks, 0.3, 0.9);
+        assert_eq!(i.sites[0].status, Ipv6Status::No, "a: newer check fails");
+        assert_eq!(i.sites[1].status, Ipv6Status::Supports, "b: newer passes");
+        assert_eq!(i.sites[1].checked_at, utc(T0 + 1_000));
+        assert_eq!(i.value, Some(0.5));
+    }
+
+    #[test]
+    fn a_check_without_a_probe_ipv6_path_is_not_valid() {
+        let sites = [site("https://a/"), site("https://b/")];
+        let mut newer = bad("https://a/", 1_000);
+        newer.probe_ipv6 = false;
+        let mut only_invalid = good("https://b/", 0);
+        only_invalid.probe_ipv6 = false;
+        let i = compute(
+            &sites,
+            &[good("https://a/", 0), newer, only_invalid],
+            0.3,
+            0.9,
+        );
+        assert_eq!(
+            i.sites[0].status,
+            Ipv6Status::Supports,
+            "the newer invalid check does not override the valid one"
+        );
+        assert_eq!(i.sites[1].status, Ipv6Status::Unknown, "never supports");
+        assert!(
+            i.sites[1]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("no valid check")
+        );
+        assert_eq!((i.supporting, i.unknown), (1, 1));
+    }
+
+    #[test]
+    fn unknown_websites_count_as_not_supporting_and_are_shown() {
+        let sites = [site("https://a/"), site("https://b/"), site("https://c")];
+        let i = compute(
+            &sites,
+            &[good("https://a", 0), good("https://c/", 0)],
+            0.3,
+            0.9,
+        );
+        assert_eq!(i.value, Some(2.0 / 3.0), "trailing slashes do not matter");
+        assert!(i.met);
+        assert_eq!(i.unknown, 1);
+        assert_eq!(i.sites[1].status, Ipv6Status::Unknown);
+        assert_eq!(i.sites[1].reason.as_deref(), Some("no check this week"));
+        let i = compute(&sites, &[], 0.3, 0.9);
+        assert_eq!((i.value, i.met, i.unknown), (None, false, 3));
+        let i = compute(&sites, &[good("https://a/", 0)], 0.5, 0.9);
+        assert_eq!((i.value, i.met), (Some(1.0 / 3.0), false));
     }
 }

@@ -11,8 +11,18 @@ use crate::store::RadioGroup;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The rule, as the report prints it.
-pub const RULE: &str = "key public areas where some carrier has >= 90 % of >= 10 radio samples on 5G NR with SS-RSRP >= -105 dBm and SS-SINR >= -3 dB, over all key public areas (no data = not covered)";
+/// The rule, as the report prints it, for the configured thresholds.
+pub fn rule(s: &IndicatorSettings) -> String {
+    format!(
+        "key public areas where some carrier has >= {:.0} % of >= {} radio samples on 5G NR \
+         (SA, or NSA with the NR leg) with SS-RSRP >= {} dBm and SS-SINR >= {} dB, over all key \
+         public areas of the configuration (no data = not covered)",
+        s.i33_min_share * 100.0,
+        s.i33_min_samples,
+        s.meets_5g.min_rsrp_dbm,
+        s.meets_5g.min_sinr_db
+    )
+}
 
 /// One carrier at one site.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,7 +77,7 @@ pub struct I33 {
     /// The rows behind the value.
     pub sites: Vec<I33Row>,
     /// The rule applied.
-    pub rule: &'static str,
+    pub rule: String,
 }
 
 /// Computes I33 from per-(site, carrier) sample counts of the window.
@@ -126,7 +136,7 @@ pub fn compute(groups: &[RadioGroup], sites: &[Site], s: &IndicatorSettings) -> 
         covered_sites: covered,
         no_data_sites: no_data,
         sites: rows,
-        rule: RULE,
+        rule: rule(s),
     }
 }
 
@@ -223,5 +233,15 @@ mod tests {
         };
         let i = compute(&[g("hub", "cmcc", 2, 1)], &sites(), &s);
         assert!(i.sites[0].covered);
+        assert!(
+            i.rule.contains(">= 50 % of >= 2 radio samples"),
+            "{}",
+            i.rule
+        );
+        let d = compute(&[], &sites(), &IndicatorSettings::default()).rule;
+        assert!(
+            d.contains(">= 90 % of >= 10") && d.contains(">= -105 dBm") && d.contains(">= -3 dB"),
+            "{d}"
+        );
     }
 }

@@ -10,7 +10,7 @@ pub mod i33;
 
 use crate::config::CollectorConfig;
 use crate::store::{Store, StoreError, WindowCounts};
-use fathom_shared::{IsoWeek, UtcTime};
+use fathom_shared::{Carrier, IsoWeek, UtcTime};
 use serde::Serialize;
 
 /// The indicators of one week: what `fathom-collector indicators --json` prints.
@@ -30,6 +30,9 @@ pub struct WeekIndicators {
     pub i33: i33::I33,
     /// IPv6 website support rate.
     pub i32: i32::I32,
+    /// Results of the window marked simulated (demo or backfill). They count in the
+    /// indicators like field results; the report says how many there are.
+    pub simulated_results: u64,
     /// What the window holds.
     pub completeness: WindowCounts,
 }
@@ -43,6 +46,18 @@ fn yes(met: bool) -> &'static str {
 }
 
 impl WeekIndicators {
+    /// The carriers with an I26 or I33 value this week, in the standard order (cmcc, cu, ct,
+    /// cbn), then any other id alphabetically.
+    pub fn carriers(&self) -> Vec<String> {
+        carrier_order(
+            self.i26
+                .by_carrier
+                .keys()
+                .chain(self.i33.by_carrier.keys())
+                .cloned(),
+        )
+    }
+
     /// A plain-text table for a terminal.
     pub fn to_text(&self) -> String {
         let mut lines = Vec::new();
@@ -75,10 +90,12 @@ impl WeekIndicators {
             self.i32.sites.len(),
             self.i32.unknown
         ));
-        for (carrier, v) in &self.i26.by_carrier {
-            let cov = self.i33.by_carrier.get(carrier).copied();
+        for carrier in self.carriers() {
+            let speed = self.i26.by_carrier.get(&carrier).copied();
+            let cov = self.i33.by_carrier.get(&carrier).copied();
             lines.push(format!(
-                "  {carrier:<5} I26 {v:>7.1} Mbit/s   I33 {}",
+                "  {carrier:<5} I26 {:>14}   I33 {}",
+                mbps(speed),
                 pct(cov)
             ));
         }
@@ -92,6 +109,22 @@ impl WeekIndicators {
     }
 }
 
+/// Sorts and dedups carrier ids: the standard order first, then unknown ids alphabetically.
+pub fn carrier_order(ids: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.into_iter().collect();
+    ids.sort_by_key(|c| {
+        (
+            Carrier::ALL
+                .iter()
+                .position(|k| k.id() == c)
+                .unwrap_or(usize::MAX),
+            c.clone(),
+        )
+    });
+    ids.dedup();
+    ids
+}
+
 /// Computes the indicators of `week` from the stored results.
 pub async fn compute_week(
     store: &Store,
@@ -103,7 +136,8 @@ pub async fn compute_week(
     let settings = &config.indicators;
     let speed = store.speed_groups(s, e).await?;
     let radio = store.radio_groups(s, e, &settings.meets_5g).await?;
-    let ipv6 = store.latest_ipv6(s, e).await?;
+    let ipv6 = store.ipv6_checks(s, e).await?;
+    let completeness = store.window_counts(s, e).await?;
     Ok(WeekIndicators {
         week,
         county: config.county_name.clone(),
@@ -117,26 +151,99 @@ pub async fn compute_week(
             settings.i32_target,
             settings.i32_min_link_share,
         ),
-        completeness: store.window_counts(s, e).await?,
+        simulated_results: completeness.simulated,
+        completeness,
     })
 }
 
-/// The indicators of the `n` weeks ending with `last`, oldest first.
+/// The `n` weeks ending with `last`, oldest first.
+pub fn last_weeks(last: IsoWeek, n: usize) -> Vec<IsoWeek> {
+    let mut weeks: Vec<IsoWeek> = std::iter::successors(Some(last), |w| Some(w.previous()))
+        .take(n)
+        .collect();
+    weeks.reverse();
+    weeks
+}
+
+/// The indicators of the `n` weeks ending with `last`, oldest first: the trend charts' data.
 pub async fn compute_trend(
     store: &Store,
     config: &CollectorConfig,
     last: IsoWeek,
     n: usize,
 ) -> Result<Vec<WeekIndicators>, StoreError> {
-    let mut weeks = vec![last];
-    while weeks.len() < n {
-        let prev = weeks.last().copied().unwrap_or(last).previous();
-        weeks.push(prev);
-    }
-    weeks.reverse();
     let mut out = Vec::with_capacity(n);
-    for w in weeks {
+    for w in last_weeks(last, n) {
         out.push(compute_week(store, config, w).await?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SpeedGroup;
+
+    #[test]
+    fn last_weeks_run_oldest_first_across_the_year_end() {
+        let w = |s: &str| s.parse::<IsoWeek>().unwrap();
+        assert_eq!(
+            last_weeks(w("2026-W02"), 3),
+            vec![w("2025-W52"), w("2026-W01"), w("2026-W02")]
+        );
+        assert!(last_weeks(w("2026-W02"), 0).is_empty());
+    }
+
+    #[test]
+    fn the_text_table_says_no_data_and_counts_simulated_results() {
+        let config = CollectorConfig::from_toml(
+            include_str!("../../collector.example.toml"),
+            std::path::Path::new("c.toml"),
+            std::path::PathBuf::new(),
+        )
+        .unwrap();
+        let s = &config.indicators;
+        let speed = [SpeedGroup {
+            site_id: "county-hospital".into(),
+            carrier: "cu".into(),
+            tests: 4,
+            sum_mbps: 100.0,
+        }];
+        let w = WeekIndicators {
+            week: "2026-W48".parse().unwrap(),
+            county: config.county_name.clone(),
+            window_start: String::new(),
+            window_end: String::new(),
+            i26: i26::compute(&speed, &config.sites, s.i26_target_mbps),
+            i33: i33::compute(&[], &config.sites, s),
+            i32: i32::compute(&config.websites, &[], s.i32_target, s.i32_min_link_share),
+            simulated_results: 3,
+            completeness: WindowCounts {
+                results: 7,
+                simulated: 3,
+                clock_unsynced: 0,
+            },
+        };
+        let text = w.to_text();
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for line in [
+            "I26 download speed 25.0 Mbit/s target 25.0 Mbit/s met",
+            "I33 5G coverage no data target 50.0 % NOT met (0 of 5 key areas, 5 without data)",
+            "I32 IPv6 websites no data target 30.0 % NOT met (0 of 10, 10 unknown)",
+            "cu I26 25.0 Mbit/s I33 no data",
+            "results 7 (3 simulated",
+        ] {
+            assert!(flat.contains(line), "{line:?} not in\n{text}");
+        }
+        let json = serde_json::to_value(&w).unwrap();
+        assert_eq!(json["i26"]["by_carrier"]["cu"], 25.0);
+        assert!(json["i33"]["value"].is_null() && json["i32"]["value"].is_null());
+        assert_eq!(json["simulated_results"], 3);
+    }
+
+    #[test]
+    fn carriers_come_in_the_standard_order_once() {
+        let ids = ["zz", "ct", "cmcc", "ct", "cu"].map(String::from);
+        assert_eq!(carrier_order(ids), ["cmcc", "cu", "ct", "zz"]);
+    }
 }

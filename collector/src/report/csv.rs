@@ -30,11 +30,13 @@ fn opt(v: Option<f64>) -> String {
     reason = "one table after another reads best in one place"
 )]
 pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
-    let mut indicators = row(&["id", "name", "value", "target", "met"].map(String::from));
-    for (id, name, value, target, met) in [
+    let mut indicators =
+        row(&["id", "name", "formula", "value", "target", "met"].map(String::from));
+    for (id, name, rule, value, target, met) in [
         (
             "I26",
             "移动通信网络平均下载速率 (Mbit/s)",
+            w.i26.rule,
             w.i26.value,
             w.i26.target,
             w.i26.met,
@@ -42,6 +44,7 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
         (
             "I33",
             "城区重点公共区域5G网络覆盖率",
+            w.i33.rule.as_str(),
             w.i33.value,
             w.i33.target,
             w.i33.met,
@@ -49,6 +52,7 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
         (
             "I32",
             "IPv6网站支持率",
+            w.i32.rule.as_str(),
             w.i32.value,
             w.i32.target,
             w.i32.met,
@@ -57,6 +61,7 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
         indicators.push_str(&row(&[
             id.into(),
             name.into(),
+            rule.into(),
             opt(value),
             format!("{target}"),
             met.to_string(),
@@ -145,8 +150,15 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
             r.checked_at.clone().unwrap_or_default(),
         ]));
     }
+    let mut carriers = row(&["carrier", "i26_mbps", "i33_share"].map(String::from));
+    for c in w.carriers() {
+        let speed = opt(w.i26.by_carrier.get(&c).copied());
+        let coverage = opt(w.i33.by_carrier.get(&c).copied());
+        carriers.push_str(&row(&[c, speed, coverage]));
+    }
     vec![
         ("indicators.csv", indicators),
+        ("by_carrier.csv", carriers),
         ("i26_sites.csv", i26),
         ("i33_sites.csv", i33),
         ("i32_websites.csv", i32),

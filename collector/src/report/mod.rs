@@ -10,7 +10,7 @@ use crate::config::CollectorConfig;
 use crate::indicators::{self, WeekIndicators};
 use crate::store::Store;
 use charts::{BarChart, Chart, Series, TrendChart, carrier_color};
-use fathom_shared::{Carrier, IsoWeek};
+use fathom_shared::IsoWeek;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,9 @@ pub enum ReportError {
     /// Drawing a chart failed.
     #[error(transparent)]
     Chart(#[from] ChartError),
+    /// The indicators could not be written as JSON.
+    #[error("cannot encode indicators.json: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// What the report wrote.
@@ -59,29 +62,9 @@ impl fmt::Display for ReportSummary {
     }
 }
 
+/// Every carrier seen in the trend, in the standard order.
 fn carriers_in(trend: &[WeekIndicators]) -> Vec<String> {
-    let mut seen: Vec<String> = trend
-        .iter()
-        .flat_map(|w| {
-            w.i26
-                .by_carrier
-                .keys()
-                .chain(w.i33.by_carrier.keys())
-                .cloned()
-        })
-        .collect();
-    // Report order: the carriers' standard order, then anything unknown.
-    seen.sort_by_key(|c| {
-        (
-            Carrier::ALL
-                .iter()
-                .position(|k| k.id() == c)
-                .unwrap_or(usize::MAX),
-            c.clone(),
-        )
-    });
-    seen.dedup();
-    seen
+    indicators::carrier_order(trend.iter().flat_map(WeekIndicators::carriers))
 }
 
 /// A week's value for one carrier.
@@ -223,7 +206,7 @@ pub async fn write_report(
         path: out.to_owned(),
         source: std::io::Error::other("no week to report"),
     })?;
-    let json = serde_json::to_string_pretty(this).unwrap_or_default();
+    let json = serde_json::to_string_pretty(this)?;
     write_file(out, "indicators.json", &json, &mut files)?;
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
@@ -239,43 +222,126 @@ pub async fn write_report(
 mod tests {
     use super::*;
     use crate::config::CollectorConfig;
+    use sqlx::SqlitePool;
 
     const CONFIG: &str = include_str!("../../collector.example.toml");
+    const HOUR: i64 = 3_600_000;
 
-    async fn store_with_results(dir: &Path, week: IsoWeek, config: &CollectorConfig) -> Store {
+    fn config(dir: &Path) -> CollectorConfig {
+        CollectorConfig::from_toml(CONFIG, Path::new("c.toml"), dir.to_owned()).unwrap()
+    }
+
+    async fn open(dir: &Path) -> (Store, SqlitePool) {
         let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
             .await
             .unwrap();
         let Store::Sqlite(pool) = &store;
-        let (start, _) = week.window(config.timezone);
-        let t = start.timestamp_millis() + 3_600_000;
-        for (i, (site, carrier, mbps)) in [
-            ("county-hospital", "cmcc", 80.0),
-            ("county-hospital", "cu", 30.0),
-            ("lakeside-park", "ct", 12.0),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        let pool = pool.clone();
+        (store, pool)
+    }
+
+    /// One speed test; `None` is a failed test.
+    async fn speed(
+        pool: &SqlitePool,
+        at: i64,
+        site: &str,
+        carrier: &str,
+        mbps: Option<f64>,
+        sim: bool,
+    ) {
+        sqlx::query(
+            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+             received_at_ms, clock_synced, simulated, download_mbps, error, body) \
+             VALUES (?, 'speed', 'p', ?, ?, ?, ?, 1, ?, ?, ?, '{}')",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(site)
+        .bind(carrier)
+        .bind(at)
+        .bind(at)
+        .bind(sim)
+        .bind(mbps)
+        .bind(mbps.is_none().then_some("timeout"))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    async fn radio(pool: &SqlitePool, at: i64, site: &str, carrier: &str, n: usize, rsrp: f64) {
+        for i in 0..n {
             sqlx::query(
-                "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, received_at_ms, \
-                 clock_synced, simulated, download_mbps, body) VALUES (?, 'speed', 'p', ?, ?, ?, ?, 1, 0, ?, '{}')",
+                "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+                 received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
+                 VALUES (?, 'radio', 'p', ?, ?, ?, ?, 1, 'nr_sa', ?, 8.0, '{}')",
             )
-            .bind(format!("id-{i}"))
+            .bind(uuid::Uuid::now_v7().to_string())
             .bind(site)
             .bind(carrier)
-            .bind(t)
-            .bind(t)
-            .bind(mbps)
+            .bind(at + i as i64)
+            .bind(at)
+            .bind(rsrp)
             .execute(pool)
             .await
             .unwrap();
         }
+    }
+
+    async fn ipv6(pool: &SqlitePool, at: i64, url: &str, probe_ipv6: bool) {
+        let body = format!(
+            r#"{{"url":"{url}","aaaa":["fd00::1"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":19,"probe_ipv6":{probe_ipv6}}}"#
+        );
+        sqlx::query(
+            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+             received_at_ms, clock_synced, url, supports_ipv6, probe_ipv6, body) \
+             VALUES (?, 'ipv6', 'p', 'county-hospital', 'cmcc', ?, ?, 1, ?, ?, ?, ?)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(at)
+        .bind(at)
+        .bind(url)
+        .bind(probe_ipv6.then_some(true))
+        .bind(probe_ipv6)
+        .bind(body)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    /// A week with speed tests (one failed, one simulated), radio samples at two of the five key
+    /// areas, and IPv6 checks of two of the ten websites (one valid); the week before has a
+    /// speed test too, so the trend has two points.
+    async fn store_with_results(dir: &Path, week: IsoWeek, config: &CollectorConfig) -> Store {
+        let (store, pool) = open(dir).await;
+        let (start, _) = week.window(config.timezone);
+        let t = start.timestamp_millis() + HOUR;
+        speed(&pool, t, "county-hospital", "cmcc", Some(80.0), false).await;
+        speed(&pool, t, "county-hospital", "cmcc", None, false).await;
+        speed(&pool, t, "county-hospital", "cu", Some(30.0), false).await;
+        speed(&pool, t, "lakeside-park", "ct", Some(12.0), true).await;
+        speed(
+            &pool,
+            t - 7 * 24 * HOUR,
+            "county-hospital",
+            "cmcc",
+            Some(20.0),
+            false,
+        )
+        .await;
+        radio(&pool, t, "bus-station", "cu", 10, -90.0).await;
+        radio(&pool, t, "county-library", "cmcc", 9, -90.0).await;
+        ipv6(&pool, t, "https://www.yiyuan.gov.cn/", true).await;
+        ipv6(&pool, t + HOUR, "https://news.yiyuan.example.cn/", false).await;
         store
     }
 
     fn png_is_a_real_chart(path: &Path) {
-        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+        let bytes = std::fs::read(path).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{}",
+            path.display()
+        );
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();
@@ -287,22 +353,25 @@ mod tests {
             "{} is nearly one flat colour",
             path.display()
         );
-        // Coloured (non-grey) pixels: the carriers' lines or bars were drawn.
+        // Coloured (non-grey) pixels: at least the red target line was drawn.
         assert!(
             pixels.chunks(3).any(|p| p[0].abs_diff(p[2]) > 60),
-            "{} has no coloured series",
+            "{} has no coloured line",
             path.display()
         );
+    }
+
+    fn read(out: &Path, name: &str) -> String {
+        std::fs::read_to_string(out.join(name)).unwrap()
     }
 
     #[tokio::test]
     async fn the_report_has_html_json_csv_and_decodable_charts() {
         let dir = tempfile::tempdir().unwrap();
-        let config =
-            CollectorConfig::from_toml(CONFIG, Path::new("c.toml"), dir.path().to_owned()).unwrap();
+        let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
         let store = store_with_results(dir.path(), week, &config).await;
-        let out = dir.path().join("report");
+        let out = dir.path().join("new").join("report");
         let summary = write_report(&store, &config, week, &out).await.unwrap();
         for f in [
             "index.html",
@@ -311,50 +380,112 @@ mod tests {
             "i26_sites.csv",
             "i33_sites.csv",
             "i32_websites.csv",
+            "by_carrier.csv",
         ] {
             assert!(summary.files.contains(&PathBuf::from(f)), "{f} missing");
+            assert!(out.join(f).exists(), "{f} not on disk");
         }
         let pngs: Vec<_> = summary
             .files
             .iter()
             .filter(|f| f.extension().is_some_and(|e| e == "png"))
             .collect();
-        assert!(pngs.len() >= 4);
+        assert_eq!(pngs.len(), 4);
         for p in &pngs {
             png_is_a_real_chart(&out.join(p));
-            assert!(out.join(p.with_extension("svg")).exists());
+            assert!(read(&out, &p.with_extension("svg").to_string_lossy()).contains("<svg"));
         }
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("indicators.json")).unwrap())
-                .unwrap();
-        // Hospital: (80 + 30) / 2 pairs with the park's 12 → (80 + 30 + 12) / 3.
-        assert!((json["i26"]["value"].as_f64().unwrap() - 122.0 / 3.0).abs() < 1e-9);
+
+        let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
         assert_eq!(json["week"], "2026-W48");
-        let html = std::fs::read_to_string(out.join("index.html")).unwrap();
-        assert!(html.contains("移动通信网络平均下载速率"));
-        assert!(html.contains("i26_trend.png"));
+        // Pairs: hospital/cmcc 80 (the failed test left out), hospital/cu 30, park/ct 12.
+        let i26 = &json["i26"];
+        assert!((i26["value"].as_f64().unwrap() - 122.0 / 3.0).abs() < 1e-9);
+        assert_eq!(i26["tests"], 3);
+        assert_eq!(i26["met"], true);
+        assert_eq!(i26["by_carrier"]["cu"], 30.0);
+        assert_eq!(i26["sites"].as_array().unwrap().len(), 3);
+        // Five key areas; the bus station is covered, the library has only 9 samples.
+        let i33 = &json["i33"];
+        assert_eq!(i33["value"], 0.2);
+        assert_eq!(
+            (i33["key_sites"].as_u64(), i33["no_data_sites"].as_u64()),
+            (Some(5), Some(3))
+        );
+        assert_eq!(i33["by_carrier"]["cu"], 0.2);
+        assert_eq!(i33["met"], false);
+        // Ten websites; one supports, one had only a check without a probe IPv6 path.
+        let i32 = &json["i32"];
+        assert_eq!(i32["value"], 0.1);
+        assert_eq!(
+            (i32["supporting"].as_u64(), i32["unknown"].as_u64()),
+            (Some(1), Some(9))
+        );
+        for k in ["i26", "i33", "i32"] {
+            assert!(json[k]["rule"].as_str().is_some_and(|r| !r.is_empty()));
+            assert!(json[k]["target"].is_number());
+        }
+        assert_eq!(json["simulated_results"], 1);
+
+        let html = read(&out, "index.html");
+        assert!(html.contains(r#"<html lang="zh-CN">"#));
+        for word in [
+            "指标",
+            "公式",
+            "数值",
+            "目标",
+            "是否达标",
+            "移动通信网络平均下载速率",
+            "无数据",
+        ] {
+            assert!(html.contains(word), "{word} missing from the page");
+        }
         assert!(
-            html.contains("无数据"),
-            "key areas without data are flagged"
+            html.contains(r#"src="i26_trend.png""#) && html.contains(r#"href="i26_trend.svg""#)
+        );
+        assert!(html.contains("1 results of this week are simulated"));
+
+        let i26_csv = read(&out, "i26_sites.csv");
+        assert!(i26_csv.starts_with("site_id,site_name,category,carrier,tests,mean_mbps\r\n"));
+        assert!(i26_csv.contains("county-hospital,沂源县人民医院,hospital,cmcc,1,80.00\r\n"));
+        assert_eq!(read(&out, "i33_sites.csv").lines().count(), 1 + 5);
+        assert_eq!(read(&out, "i32_websites.csv").lines().count(), 1 + 10);
+        let indicators_csv = read(&out, "indicators.csv");
+        assert!(indicators_csv.starts_with("id,name,formula,value,target,met\r\n"));
+        assert!(
+            indicators_csv.contains(",0.2000,0.5,false\r\n"),
+            "{indicators_csv}"
+        );
+        assert_eq!(
+            read(&out, "by_carrier.csv"),
+            "carrier,i26_mbps,i33_share\r\ncmcc,80.0000,0.0000\r\ncu,30.0000,0.2000\r\nct,12.0000,\r\n"
         );
     }
 
     #[tokio::test]
-    async fn an_empty_database_still_gives_a_report() {
+    async fn an_empty_database_still_gives_a_report_that_says_no_data() {
         let dir = tempfile::tempdir().unwrap();
-        let config =
-            CollectorConfig::from_toml(CONFIG, Path::new("c.toml"), dir.path().to_owned()).unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("e.db").display()))
+        let config = config(dir.path());
+        let (store, _) = open(dir.path()).await;
+        let out = dir.path().join("r");
+        let summary = write_report(&store, &config, "2026-W01".parse().unwrap(), &out)
             .await
             .unwrap();
-        let summary = write_report(
-            &store,
-            &config,
-            "2026-W01".parse().unwrap(),
-            &dir.path().join("r"),
-        )
-        .await
-        .unwrap();
-        assert!(summary.files.len() >= 12);
+        assert_eq!(summary.files.len(), 4 * 2 + 7);
+        for p in summary
+            .files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        {
+            png_is_a_real_chart(&out.join(p));
+        }
+        let svg = read(&out, "i26_by_carrier.svg");
+        assert!(svg.contains(EN.no_data), "the empty chart says so");
+        let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
+        for k in ["i26", "i33", "i32"] {
+            assert!(json[k]["value"].is_null(), "{k} has no value without data");
+            assert_eq!(json[k]["met"], false);
+        }
+        assert!(read(&out, "index.html").contains("无数据"));
     }
 }

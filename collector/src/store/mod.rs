@@ -13,7 +13,7 @@ mod report;
 mod sqlite;
 
 pub use ingest::{ExportFilter, InsertCounts, ProbeRow, ResultWriter};
-pub use report::{LatestIpv6, RadioGroup, SpeedGroup, WindowCounts};
+pub use report::{Ipv6CheckRow, RadioGroup, SpeedGroup, WindowCounts};
 
 use sqlx::SqlitePool;
 

@@ -1,9 +1,9 @@
-//! The aggregate queries behind the indicators: one GROUP BY per indicator over a week window,
-//! so a week of millions of results never travels into memory.
+//! The aggregate queries behind the indicators: one GROUP BY per indicator over a week window
+//! `[start_ms, end_ms)`, so a week of millions of results never travels into memory. The rules
+//! themselves are pure functions in [`crate::indicators`]; these queries only count.
 
 use super::{Store, StoreError};
-use fathom_shared::Meets5gThresholds;
-use fathom_shared::result::Ipv6Check;
+use fathom_shared::{Meets5gThresholds, Rat};
 
 /// Completed download tests of one (site, carrier) in a window.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,15 +31,29 @@ pub struct RadioGroup {
     pub meeting: u64,
 }
 
-/// The latest valid IPv6 check of one website in a window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LatestIpv6 {
+/// One IPv6 website check: the raw values the collector judges again with its own thresholds.
+/// Raw values are `None` when the stored body lacks them; the rule then falls back on the
+/// probe's own verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6CheckRow {
     /// The website's URL.
     pub url: String,
     /// When it was measured, Unix ms.
     pub measured_at_ms: i64,
-    /// The check.
-    pub check: Ipv6Check,
+    /// Whether the probe's own IPv6 path worked: only such checks are valid.
+    pub probe_ipv6: bool,
+    /// The probe's verdict.
+    pub supports_ipv6: Option<bool>,
+    /// How many AAAA addresses the host had.
+    pub aaaa: Option<u32>,
+    /// Whether the home page loaded over IPv6.
+    pub home_ok_v6: Option<bool>,
+    /// Same-site links tried over IPv6.
+    pub links_checked: Option<u32>,
+    /// Of those, how many loaded.
+    pub links_ok_v6: Option<u32>,
+    /// The probe's one-line reason.
+    pub reason: Option<String>,
 }
 
 /// How many results a window holds, and how many are simulated or from unsynchronised clocks.
@@ -55,6 +69,21 @@ pub struct WindowCounts {
 
 fn count(v: i64) -> u64 {
     v.unsigned_abs()
+}
+
+fn small(v: Option<i64>) -> Option<u32> {
+    v.and_then(|v| u32::try_from(v).ok())
+}
+
+/// `'nr_sa', 'nr_nsa'`: the registrations that can meet 5G, from [`Rat::is_nr`] so that the SQL
+/// and `fathom_shared::radio::meets_5g` cannot drift apart. The ids are constants, not input.
+fn nr_ids_sql() -> String {
+    Rat::ALL
+        .iter()
+        .filter(|r| r.is_nr())
+        .map(|r| format!("'{}'", r.id()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Store {
@@ -92,27 +121,30 @@ impl Store {
 
     /// Radio samples per (site, carrier) in the window, with how many meet 5G: the rule is
     /// recomputed from the raw values with the collector's thresholds, not taken from the probe.
+    /// A missing RSRP or SINR compares as NULL in SQL and so never meets the rule, as in
+    /// `fathom_shared::radio::meets_5g`.
     pub async fn radio_groups(
         &self,
         start_ms: i64,
         end_ms: i64,
         t: &Meets5gThresholds,
     ) -> Result<Vec<RadioGroup>, StoreError> {
+        let sql = format!(
+            "SELECT site_id, carrier, COUNT(*), \
+               SUM(CASE WHEN rat IN ({}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
+             FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? \
+             GROUP BY site_id, carrier ORDER BY site_id, carrier",
+            nr_ids_sql()
+        );
         match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-                    "SELECT site_id, carrier, COUNT(*), \
-                       SUM(CASE WHEN rat IN ('nr_sa', 'nr_nsa') AND rsrp_dbm >= ? AND sinr_db >= ? \
-                           THEN 1 ELSE 0 END) \
-                     FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? \
-                     GROUP BY site_id, carrier ORDER BY site_id, carrier",
-                )
-                .bind(t.min_rsrp_dbm)
-                .bind(t.min_sinr_db)
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?;
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(&sql)
+                    .bind(t.min_rsrp_dbm)
+                    .bind(t.min_sinr_db)
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .fetch_all(pool)
+                    .await?;
                 Ok(rows
                     .into_iter()
                     .map(|(site_id, carrier, n, m)| RadioGroup {
@@ -126,46 +158,78 @@ impl Store {
         }
     }
 
-    /// Per website, the latest check in the window made while the probe had a working IPv6 path.
-    pub async fn latest_ipv6(
+    /// Per website, the latest check in the window made with a working probe IPv6 path and the
+    /// latest made without one (at most two rows per URL; the I32 rule picks the valid one and
+    /// uses the other only to say why a website is unknown). Raw values come from the stored
+    /// body through `json_extract`; a body that is not JSON gives `None`s, never an error.
+    pub async fn ipv6_checks(
         &self,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<LatestIpv6>, StoreError> {
+    ) -> Result<Vec<Ipv6CheckRow>, StoreError> {
+        type Raw = (
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
         match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String, i64, String)> = sqlx::query_as(
-                    "SELECT url, measured_at_ms, body FROM ( \
-                       SELECT url, measured_at_ms, body, ROW_NUMBER() OVER ( \
-                         PARTITION BY url ORDER BY measured_at_ms DESC, id DESC) AS rank \
-                       FROM results WHERE kind = 'ipv6' AND probe_ipv6 = 1 \
+                let rows: Vec<Raw> = sqlx::query_as(
+                    "SELECT url, measured_at_ms, valid, supports_ipv6, \
+                       CASE WHEN json_valid(body) AND json_type(body, '$.aaaa') = 'array' \
+                         THEN json_array_length(body, '$.aaaa') END, \
+                       CASE WHEN json_valid(body) THEN json_extract(body, '$.home_ok_v6') END, \
+                       CASE WHEN json_valid(body) THEN json_extract(body, '$.links_checked') END, \
+                       CASE WHEN json_valid(body) THEN json_extract(body, '$.links_ok_v6') END, \
+                       error \
+                     FROM ( \
+                       SELECT url, measured_at_ms, supports_ipv6, body, error, \
+                         COALESCE(probe_ipv6, 0) AS valid, \
+                         ROW_NUMBER() OVER ( \
+                           PARTITION BY url, COALESCE(probe_ipv6, 0) \
+                           ORDER BY measured_at_ms DESC, id DESC) AS rank \
+                       FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
                          AND measured_at_ms >= ? AND measured_at_ms < ?) \
-                     WHERE rank = 1 ORDER BY url",
+                     WHERE rank = 1 ORDER BY url, valid DESC",
                 )
                 .bind(start_ms)
                 .bind(end_ms)
                 .fetch_all(pool)
                 .await?;
-                let mut out = Vec::with_capacity(rows.len());
-                for (url, measured_at_ms, body) in rows {
-                    // Bodies were validated on the way in; one that no longer reads is skipped
-                    // with a log line rather than failing the week.
-                    match fathom_shared::ResultRecord::from_json_str(&body) {
-                        Ok(r) => {
-                            if let fathom_shared::Measurement::Ipv6(check) = r.measurement {
-                                out.push(LatestIpv6 {
-                                    url,
-                                    measured_at_ms,
-                                    check,
-                                });
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(
+                            url,
+                            measured_at_ms,
+                            valid,
+                            supports,
+                            aaaa,
+                            home,
+                            checked,
+                            ok,
+                            reason,
+                        )| {
+                            Ipv6CheckRow {
+                                url,
+                                measured_at_ms,
+                                probe_ipv6: valid != 0,
+                                supports_ipv6: supports.map(|v| v != 0),
+                                aaaa: small(aaaa),
+                                home_ok_v6: home.map(|v| v != 0),
+                                links_checked: small(checked),
+                                links_ok_v6: small(ok),
+                                reason,
                             }
-                        }
-                        Err(e) => {
-                            tracing::warn!(url, error = %e, "Stored IPv6 result does not read.");
-                        }
-                    }
-                }
-                Ok(out)
+                        },
+                    )
+                    .collect())
             }
         }
     }
@@ -180,8 +244,8 @@ impl Store {
             Store::Sqlite(pool) => {
                 let (results, simulated, unsynced): (i64, Option<i64>, Option<i64>) =
                     sqlx::query_as(
-                        "SELECT COUNT(*), SUM(simulated), SUM(1 - clock_synced) FROM results \
-                     WHERE measured_at_ms >= ? AND measured_at_ms < ?",
+                        "SELECT COUNT(*), SUM(simulated != 0), SUM(clock_synced = 0) FROM results \
+                         WHERE measured_at_ms >= ? AND measured_at_ms < ?",
                     )
                     .bind(start_ms)
                     .bind(end_ms)
@@ -194,5 +258,188 @@ impl Store {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fathom_shared::radio::meets_5g;
+    use sqlx::SqlitePool;
+
+    const HOUR: i64 = 3_600_000;
+
+    async fn store(dir: &tempfile::TempDir) -> (Store, SqlitePool) {
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("r.db").display()))
+            .await
+            .unwrap();
+        let Store::Sqlite(pool) = &store;
+        let pool = pool.clone();
+        (store, pool)
+    }
+
+    async fn speed(pool: &SqlitePool, id: &str, at: i64, site: &str, mbps: Option<f64>) {
+        sqlx::query(
+            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+             received_at_ms, clock_synced, simulated, download_mbps, error, body) \
+             VALUES (?, 'speed', 'p', ?, 'cmcc', ?, ?, 1, 0, ?, ?, '{}')",
+        )
+        .bind(id)
+        .bind(site)
+        .bind(at)
+        .bind(at)
+        .bind(mbps)
+        .bind(mbps.is_none().then_some("timeout"))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    async fn ipv6(pool: &SqlitePool, id: &str, at: i64, probe_ipv6: bool, body: &str) {
+        sqlx::query(
+            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+             received_at_ms, clock_synced, simulated, url, supports_ipv6, probe_ipv6, body) \
+             VALUES (?, 'ipv6', 'p', 's', 'ct', ?, ?, 1, 1, 'https://a/', ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(at)
+        .bind(probe_ipv6.then_some(true))
+        .bind(probe_ipv6)
+        .bind(body)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn failed_tests_and_tests_outside_the_window_are_not_valid_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, pool) = store(&dir).await;
+        let (start, end) = (100 * HOUR, 200 * HOUR);
+        speed(&pool, "a", start, "h", Some(10.0)).await;
+        speed(&pool, "b", start + HOUR, "h", Some(20.0)).await;
+        speed(&pool, "c", start + 2 * HOUR, "h", None).await;
+        speed(&pool, "d", start - 1, "h", Some(999.0)).await;
+        speed(&pool, "e", end, "h", Some(999.0)).await;
+        let groups = store.speed_groups(start, end).await.unwrap();
+        assert_eq!(
+            groups,
+            vec![SpeedGroup {
+                site_id: "h".into(),
+                carrier: "cmcc".into(),
+                tests: 2,
+                sum_mbps: 30.0,
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn meets_5g_is_recomputed_in_sql_exactly_as_the_shared_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, pool) = store(&dir).await;
+        let t = Meets5gThresholds::default();
+        // (rat, rsrp, sinr); the probe's own flag is stored as "meets" for every row and must
+        // not matter.
+        let samples = [
+            (Rat::NrSa, Some(-105.0), Some(-3.0)),
+            (Rat::NrNsa, Some(-90.0), Some(12.0)),
+            (Rat::NrSa, Some(-105.5), Some(10.0)),
+            (Rat::NrSa, Some(-80.0), Some(-3.5)),
+            (Rat::Lte, Some(-70.0), Some(20.0)),
+            (Rat::NrSa, None, Some(20.0)),
+            (Rat::NrNsa, Some(-80.0), None),
+            (Rat::None, None, None),
+        ];
+        for (i, (rat, rsrp, sinr)) in samples.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+                 received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
+                 VALUES (?, 'radio', 'p', 'hub', 'cu', ?, ?, 1, ?, ?, ?, '{\"meets_5g\":true}')",
+            )
+            .bind(format!("r{i}"))
+            .bind(HOUR)
+            .bind(HOUR)
+            .bind(rat.id())
+            .bind(rsrp)
+            .bind(sinr)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let expected = samples
+            .iter()
+            .filter(|(r, p, s)| meets_5g(*r, *p, *s, &t))
+            .count() as u64;
+        assert_eq!(expected, 2, "the table covers both outcomes");
+        let groups = store.radio_groups(0, 2 * HOUR, &t).await.unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!((groups[0].samples, groups[0].meeting), (8, expected));
+        // Stricter collector thresholds count fewer, whatever the probe said.
+        let strict = Meets5gThresholds {
+            min_rsrp_dbm: -95.0,
+            min_sinr_db: 0.0,
+        };
+        let groups = store.radio_groups(0, 2 * HOUR, &strict).await.unwrap();
+        assert_eq!(groups[0].meeting, 1);
+    }
+
+    #[tokio::test]
+    async fn the_latest_check_of_each_validity_is_returned_with_its_raw_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, pool) = store(&dir).await;
+        let body = |links_ok: u32| {
+            format!(
+                r#"{{"aaaa":["fd00::1","fd00::2"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":{links_ok}}}"#
+            )
+        };
+        ipv6(&pool, "old", HOUR, true, &body(20)).await;
+        ipv6(&pool, "new", 2 * HOUR, true, &body(17)).await;
+        ipv6(&pool, "newer-invalid", 3 * HOUR, false, "{}").await;
+        ipv6(&pool, "broken", 2 * HOUR + 1, false, "not json").await;
+        ipv6(&pool, "next-week", 10 * HOUR, true, &body(20)).await;
+        let rows = store.ipv6_checks(0, 5 * HOUR).await.unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let valid = &rows[0];
+        assert!(valid.probe_ipv6);
+        assert_eq!(valid.measured_at_ms, 2 * HOUR, "the latest valid check");
+        assert_eq!(valid.aaaa, Some(2));
+        assert_eq!(valid.home_ok_v6, Some(true));
+        assert_eq!(
+            (valid.links_checked, valid.links_ok_v6),
+            (Some(20), Some(17))
+        );
+        let invalid = &rows[1];
+        assert!(!invalid.probe_ipv6);
+        assert_eq!(invalid.measured_at_ms, 3 * HOUR);
+        assert_eq!((invalid.aaaa, invalid.home_ok_v6), (None, None));
+        // A body that is not JSON gives no raw values rather than failing the query.
+        let rows = store.ipv6_checks(2 * HOUR + 1, 3 * HOUR).await.unwrap();
+        assert_eq!((rows.len(), rows[0].aaaa), (1, None));
+    }
+
+    #[tokio::test]
+    async fn window_counts_count_simulated_and_unsynchronised_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, pool) = store(&dir).await;
+        speed(&pool, "a", HOUR, "h", Some(1.0)).await;
+        ipv6(&pool, "b", HOUR, true, "{}").await;
+        sqlx::query("UPDATE results SET clock_synced = 0 WHERE id = 'a'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let c = store.window_counts(0, 2 * HOUR).await.unwrap();
+        assert_eq!(
+            c,
+            WindowCounts {
+                results: 2,
+                simulated: 1,
+                clock_unsynced: 1
+            }
+        );
+        assert_eq!(
+            store.window_counts(2 * HOUR, 3 * HOUR).await.unwrap(),
+            WindowCounts::default()
+        );
     }
 }

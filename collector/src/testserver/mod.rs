@@ -36,6 +36,7 @@ pub fn router() -> Router {
     routes()
         .route(HEALTH_PATH, get(health))
         .fallback(crate::api::not_found)
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
 }
 
 #[derive(Debug, Deserialize)]

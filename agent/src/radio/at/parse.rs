@@ -1,0 +1,1521 @@
+//! Pure parsers of AT-command answers: Quectel `AT+QENG="servingcell"`, SIMCom `AT+CPSI?`, the
+//! generic TS 27.007 `AT+COPS?` and `AT+CESQ`, final result codes, and the module's dialect.
+//!
+//! Each parser takes the whole answer as read from the serial port: the echoed command, blank
+//! lines, unsolicited result codes (`RDY`, `+QIURC: …`, `+CREG: …`) and the final result may be
+//! interleaved with the lines it wants; it picks its own lines by prefix and ignores the rest. No
+//! parser does I/O or reads the clock, and none panics on any input.
+//!
+//! Signal values follow the wire rules: with an NR leg active the three values are the NR leg's;
+//! a value the module marks as unknown (`-`, `-32768`) or one outside
+//! [`limits`](fathom_shared::result::limits) is absent, with the reason noted in
+//! [`RadioReading::reason`], never clamped.
+
+use crate::radio::RadioReading;
+use fathom_shared::Rat;
+use fathom_shared::result::limits;
+
+/// Longest piece of modem output an error or reason quotes.
+const MAX_QUOTE: usize = 120;
+
+/// Why an answer could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The modem answered `ERROR`.
+    #[error("the modem answered ERROR ({line:?})")]
+    Error {
+        /// The offending line.
+        line: String,
+    },
+    /// The modem answered `+CME ERROR: <n>` (or `+CMS ERROR: <n>`).
+    #[error("the modem answered {line:?} (error code {code:?})")]
+    CmeError {
+        /// The numeric code, `None` when the module gave verbose text instead of a number.
+        code: Option<u32>,
+        /// The offending line.
+        line: String,
+    },
+    /// The answer has no final result code: it was cut off.
+    #[error("the answer has no final OK, ERROR or +CME ERROR; its last line is {last_line:?}")]
+    NoFinalResult {
+        /// The answer's last non-empty line (empty for an empty answer).
+        last_line: String,
+    },
+    /// The answer lacks the line the command should produce.
+    #[error("the answer has no {prefix} line; its last line is {last_line:?}")]
+    Missing {
+        /// The expected line's prefix.
+        prefix: &'static str,
+        /// The answer's last non-empty line (empty for an empty answer).
+        last_line: String,
+    },
+    /// A line has fewer fields than its format needs.
+    #[error("{line:?} has {found} fields, its format needs {needed}")]
+    TooFewFields {
+        /// Fields the format needs.
+        needed: usize,
+        /// Fields found.
+        found: usize,
+        /// The offending line.
+        line: String,
+    },
+    /// A field is malformed.
+    #[error("{field} {value:?} is not valid in {line:?}")]
+    BadField {
+        /// The field's name.
+        field: &'static str,
+        /// The field as printed.
+        value: String,
+        /// The offending line.
+        line: String,
+    },
+    /// A mode, state or access technology this parser does not know.
+    #[error("unknown {what} {value:?} in {line:?}")]
+    Unknown {
+        /// What kind of value.
+        what: &'static str,
+        /// The value as printed.
+        value: String,
+        /// The offending line.
+        line: String,
+    },
+}
+
+/// How a Quectel module prints the LTE `<SINR>` of `AT+QENG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LteSinrScale {
+    /// Directly in dB.
+    Db,
+    /// Raw 0–250 in 1/5 dB steps from −20 dB: dB = raw/5 − 20 (several `RM50xQ` firmwares).
+    QuectelRaw,
+}
+
+/// How one SIMCom `AT+CPSI?` value is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Whole dB or dBm.
+    Whole,
+    /// Tenths of a dB or dBm (−1013 is −101.3).
+    Tenths,
+}
+
+impl Unit {
+    fn apply(self, v: f64) -> f64 {
+        match self {
+            Unit::Whole => v,
+            Unit::Tenths => v / 10.0,
+        }
+    }
+}
+
+/// How a SIMCom module prints the values of `AT+CPSI?`; they differ between firmwares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimcomScale {
+    /// RSRP and RSRQ (LTE and NR lines).
+    pub rsrp_rsrq: Unit,
+    /// The LTE line's RSSNR.
+    pub lte_snr: Unit,
+    /// The NR lines' (`NR5G_SA`, `NR5G_NSA`) SNR.
+    pub nr_snr: Unit,
+}
+
+impl SimcomScale {
+    /// SIM8200/SIM8262 as in the SIM8200 AT manual v1.01: RSRP, RSRQ and NR SNR in tenths, the
+    /// LTE RSSNR in dB.
+    pub const SIM8200: Self = Self {
+        rsrp_rsrq: Unit::Tenths,
+        lte_snr: Unit::Whole,
+        nr_snr: Unit::Tenths,
+    };
+}
+
+impl Default for SimcomScale {
+    fn default() -> Self {
+        Self::SIM8200
+    }
+}
+
+/// The AT dialect a module speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleDialect {
+    /// Quectel: `AT+QENG="servingcell"`.
+    Quectel,
+    /// SIMCom: `AT+CPSI?`.
+    Simcom,
+    /// Anything else: `AT+COPS?` and `AT+CESQ` only.
+    Generic,
+}
+
+/// `AT+CESQ` values converted from TS 27.007 indices, each the lower edge of its step (index 0,
+/// "below the lowest step", is reported one step below that step). `None` where the module says
+/// unknown (99 for rxlev and ber, 255 for the others) or does not print the field.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CesqValues {
+    /// GSM received level, dBm (index − 111).
+    pub rxlev_dbm: Option<f64>,
+    /// GSM bit error rate class, 0–7.
+    pub ber: Option<u8>,
+    /// UTRAN RSCP, dBm (index − 121).
+    pub rscp_dbm: Option<f64>,
+    /// UTRAN Ec/No, dB (index/2 − 24.5).
+    pub ecno_db: Option<f64>,
+    /// E-UTRAN RSRQ, dB (index/2 − 20).
+    pub rsrq_db: Option<f64>,
+    /// E-UTRAN RSRP, dBm (index − 141).
+    pub rsrp_dbm: Option<f64>,
+    /// NR SS-RSRQ, dB (index/2 − 43.5).
+    pub ss_rsrq_db: Option<f64>,
+    /// NR SS-RSRP, dBm (index − 157).
+    pub ss_rsrp_dbm: Option<f64>,
+    /// NR SS-SINR, dB (index/2 − 23.5).
+    pub ss_sinr_db: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines and fields
+
+/// At most `MAX_QUOTE` characters of `s`, marked when cut.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTE) {
+        None => s.to_owned(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+/// The answer's non-empty lines, trimmed.
+fn lines(answer: &str) -> impl Iterator<Item = &str> {
+    answer
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c.is_whitespace() || c.is_control()))
+        .filter(|l| !l.is_empty())
+}
+
+fn last_line(answer: &str) -> String {
+    lines(answer).last().map(clip).unwrap_or_default()
+}
+
+/// One response line split into its fields, quotes and spaces removed.
+struct Line<'a> {
+    text: &'a str,
+    fields: Vec<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    fn new(text: &'a str, rest: &'a str) -> Self {
+        let fields = rest
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').trim())
+            .collect();
+        Self { text, fields }
+    }
+
+    /// Lines of the answer that start with `prefix`.
+    fn all(answer: &'a str, prefix: &str) -> Vec<Self> {
+        lines(answer)
+            .filter_map(|l| l.strip_prefix(prefix).map(|rest| Line::new(l, rest)))
+            .collect()
+    }
+
+    fn field(&self, i: usize) -> &'a str {
+        self.fields.get(i).copied().unwrap_or("")
+    }
+
+    fn need(&self, needed: usize) -> Result<(), ParseError> {
+        if self.fields.len() < needed {
+            return Err(ParseError::TooFewFields {
+                needed,
+                found: self.fields.len(),
+                line: clip(self.text),
+            });
+        }
+        Ok(())
+    }
+
+    fn bad(&self, field: &'static str, value: &str) -> ParseError {
+        ParseError::BadField {
+            field,
+            value: clip(value),
+            line: clip(self.text),
+        }
+    }
+
+    fn unknown(&self, what: &'static str, value: &str) -> ParseError {
+        ParseError::Unknown {
+            what,
+            value: clip(value),
+            line: clip(self.text),
+        }
+    }
+}
+
+fn is_unknown(raw: &str) -> bool {
+    matches!(raw, "" | "-" | "--")
+}
+
+/// Whether `raw` is a plain decimal number: optional sign, digits, optional fraction.
+fn is_decimal(raw: &str) -> bool {
+    let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Notes on absent values, joined into the reading's reason.
+#[derive(Default)]
+struct Notes(Vec<String>);
+
+impl Notes {
+    fn add(&mut self, note: impl Into<String>) {
+        self.0.push(note.into());
+    }
+
+    fn reason(self, first: Option<String>) -> Option<String> {
+        let all: Vec<String> = first.into_iter().chain(self.0).collect();
+        if all.is_empty() {
+            None
+        } else {
+            let joined = all.join("; ");
+            Some(match joined.char_indices().nth(limits::MAX_REASON_LEN) {
+                None => joined,
+                Some((i, _)) => joined[..i].to_owned(),
+            })
+        }
+    }
+}
+
+/// Which signal value, with its name and its range in `limits`.
+#[derive(Clone, Copy)]
+enum Signal {
+    Rsrp,
+    Rsrq,
+    Sinr,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Rsrp => "RSRP",
+            Signal::Rsrq => "RSRQ",
+            Signal::Sinr => "SINR",
+        }
+    }
+
+    fn range(self) -> (f64, f64) {
+        match self {
+            Signal::Rsrp => limits::RSRP_DBM,
+            Signal::Rsrq => limits::RSRQ_DB,
+            Signal::Sinr => limits::SINR_DB,
+        }
+    }
+}
+
+/// A signal value: absent when unknown, a placeholder or out of range (noted), an error when not
+/// a number at all.
+fn signal(
+    line: &Line<'_>,
+    which: Signal,
+    raw: &str,
+    scale: impl Fn(f64) -> f64,
+    notes: &mut Notes,
+) -> Result<Option<f64>, ParseError> {
+    if is_unknown(raw) {
+        notes.add(format!("{} not reported", which.name()));
+        return Ok(None);
+    }
+    if !is_decimal(raw) {
+        return Err(line.bad(which.name(), raw));
+    }
+    let Ok(v) = raw.parse::<f64>() else {
+        return Err(line.bad(which.name(), raw));
+    };
+    if is_placeholder(raw) {
+        notes.add(format!("{} not measured (-32768)", which.name()));
+        return Ok(None);
+    }
+    let v = scale(v);
+    let (lo, hi) = which.range();
+    if !v.is_finite() || v < lo || v > hi {
+        notes.add(format!(
+            "{} {} outside {lo}..{hi}",
+            which.name(),
+            clip_number(raw)
+        ));
+        return Ok(None);
+    }
+    Ok(Some(v))
+}
+
+fn clip_number(raw: &str) -> String {
+    if raw.len() > 16 {
+        format!("{}…", &raw[..16])
+    } else {
+        raw.to_owned()
+    }
+}
+
+/// Whether a number is the firmware's "no measurement" value, −32768.
+fn is_placeholder(raw: &str) -> bool {
+    raw.parse::<f64>().is_ok_and(|v| (v + 32768.0).abs() < 0.5)
+}
+
+/// Whether a signal field holds a measurement (not `-`, not `-32768`).
+fn measured(raw: &str) -> bool {
+    !is_unknown(raw) && is_decimal(raw) && !is_placeholder(raw)
+}
+
+/// MCC and MNC as the module prints them, zero-padded to three and two digits (a test network
+/// prints MCC 001 as `1`).
+fn plmn(line: &Line<'_>, mcc: &str, mnc: &str) -> Result<Option<String>, ParseError> {
+    if is_unknown(mcc) || is_unknown(mnc) {
+        return Ok(None);
+    }
+    if !(1..=3).contains(&mcc.len()) || !mcc.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(line.bad("MCC", mcc));
+    }
+    if !(1..=3).contains(&mnc.len()) || !mnc.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(line.bad("MNC", mnc));
+    }
+    Ok(Some(format!("{mcc:0>3}{mnc:0>2}")))
+}
+
+/// A hexadecimal cell id, upper case.
+fn hex_cell(line: &Line<'_>, raw: &str) -> Result<Option<String>, ParseError> {
+    if is_unknown(raw) {
+        return Ok(None);
+    }
+    let digits = raw
+        .strip_prefix("0x")
+        .or_else(|| raw.strip_prefix("0X"))
+        .unwrap_or(raw);
+    if digits.is_empty() || digits.len() > 16 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(line.bad("cell id", raw));
+    }
+    Ok(Some(digits.to_ascii_uppercase()))
+}
+
+/// A decimal cell id (SIMCom), as upper-case hex; `0x…` is taken as hex already.
+fn decimal_cell(line: &Line<'_>, raw: &str) -> Result<Option<String>, ParseError> {
+    if raw.starts_with("0x") || raw.starts_with("0X") || is_unknown(raw) {
+        return hex_cell(line, raw);
+    }
+    raw.parse::<u64>()
+        .map(|n| Some(format!("{n:X}")))
+        .map_err(|_| line.bad("cell id", raw))
+}
+
+/// A band number with its prefix (`n78`, `B3`).
+fn band(line: &Line<'_>, prefix: &str, raw: &str) -> Result<Option<String>, ParseError> {
+    if is_unknown(raw) {
+        return Ok(None);
+    }
+    match raw.parse::<u16>() {
+        Ok(n) if raw.len() <= 4 && raw.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(format!("{prefix}{n}")))
+        }
+        _ => Err(line.bad("band", raw)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Final result
+
+/// The answer's final result code: `Ok(())` for `OK`; `ERROR` and `+CME ERROR: <n>` (also
+/// `+CMS ERROR`) as errors carrying the code; no final result at all (a cut-off answer) is
+/// [`ParseError::NoFinalResult`]. When several appear, the last one counts.
+pub fn final_result(answer: &str) -> Result<(), ParseError> {
+    let mut last: Option<&str> = None;
+    for l in lines(answer) {
+        if l == "OK" || l == "ERROR" || l.starts_with("+CME ERROR:") || l.starts_with("+CMS ERROR:")
+        {
+            last = Some(l);
+        }
+    }
+    match last {
+        Some("OK") => Ok(()),
+        Some("ERROR") => Err(ParseError::Error {
+            line: "ERROR".to_owned(),
+        }),
+        Some(l) => {
+            let code = l
+                .split_once(':')
+                .and_then(|(_, c)| c.trim().parse::<u32>().ok());
+            Err(ParseError::CmeError {
+                code,
+                line: clip(l),
+            })
+        }
+        None => Err(ParseError::NoFinalResult {
+            last_line: last_line(answer),
+        }),
+    }
+}
+
+fn missing(prefix: &'static str, answer: &str) -> ParseError {
+    ParseError::Missing {
+        prefix,
+        last_line: last_line(answer),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quectel AT+QENG="servingcell"
+
+/// One leg's values, before the NR-leg rule picks the reading's values.
+#[derive(Default)]
+struct Leg {
+    plmn: Option<String>,
+    cell_id: Option<String>,
+    band: Option<String>,
+    rsrp: Option<f64>,
+    rsrq: Option<f64>,
+    sinr: Option<f64>,
+    notes: Notes,
+}
+
+impl Leg {
+    fn reading(self, rat: Rat, first_reason: Option<String>) -> RadioReading {
+        RadioReading {
+            plmn: self.plmn,
+            rat,
+            rsrp_dbm: self.rsrp,
+            rsrq_db: self.rsrq,
+            sinr_db: self.sinr,
+            band: self.band,
+            cell_id: self.cell_id,
+            reason: self.notes.reason(first_reason),
+        }
+    }
+}
+
+/// Parses the answer to Quectel `AT+QENG="servingcell"`: SA, EN-DC (three lines), LTE only,
+/// WCDMA, and SEARCH / LIMSRV (rat `none`, with the reason). `lte_sinr` says how this module's
+/// firmware prints the LTE SINR; the NR SINR is always in dB.
+///
+/// In EN-DC the NR leg counts as active only when its RSRP is a measurement; its values (and its
+/// band) then make the reading, with the LTE anchor's PLMN and cell id. Without a measured NR leg
+/// the reading is LTE, with the anchor's values and the reason.
+pub fn quectel_servingcell(
+    answer: &str,
+    lte_sinr: LteSinrScale,
+) -> Result<RadioReading, ParseError> {
+    final_result(answer)?;
+    let qeng = Line::all(answer, "+QENG:");
+    let head = qeng
+        .iter()
+        .find(|l| l.field(0) == "servingcell")
+        .ok_or_else(|| missing("+QENG: \"servingcell\"", answer))?;
+    head.need(2)?;
+    let state = head.field(1);
+    let not_registered = match state {
+        "NOCONN" | "CONNECT" => None,
+        "SEARCH" => Some("searching for a network (SEARCH)"),
+        "LIMSRV" => Some("camped on a cell without registration (LIMSRV, limited service)"),
+        other => return Err(head.unknown("state", other)),
+    };
+    let reading = if head.fields.len() == 2 {
+        if let Some(why) = not_registered {
+            return Ok(RadioReading::unavailable(why));
+        }
+        quectel_endc(answer, &qeng, lte_sinr)?
+    } else {
+        match head.field(2) {
+            "NR5G-SA" => quectel_sa(head, 3)?.reading(Rat::NrSa, None),
+            "LTE" => quectel_lte(head, 3, lte_sinr)?.reading(Rat::Lte, None),
+            "WCDMA" => {
+                head.need(7)?;
+                let leg = Leg {
+                    plmn: plmn(head, head.field(3), head.field(4))?,
+                    cell_id: hex_cell(head, head.field(6))?,
+                    ..Leg::default()
+                };
+                leg.reading(Rat::Wcdma, Some("WCDMA has no RSRP, RSRQ or SINR".into()))
+            }
+            "GSM" => Leg::default().reading(Rat::Gsm, Some("GSM has no RSRP, RSRQ or SINR".into())),
+            mode @ ("CDMA" | "HDR" | "CDMA-HDR") => RadioReading::unavailable(format!(
+                "registered on {mode}, which is neither LTE nor NR"
+            )),
+            other => return Err(head.unknown("mode", other)),
+        }
+    };
+    Ok(match not_registered {
+        None => reading,
+        Some(why) => RadioReading {
+            plmn: None,
+            rat: Rat::None,
+            reason: Some(match (&reading.plmn, &reading.reason) {
+                (Some(p), Some(r)) => format!("{why} on PLMN {p}; {r}"),
+                (Some(p), None) => format!("{why} on PLMN {p}"),
+                (None, Some(r)) => format!("{why}; {r}"),
+                (None, None) => why.to_owned(),
+            }),
+            ..reading
+        },
+    })
+}
+
+/// The SA fields from `<duplex_mode>` at index `at`.
+fn quectel_sa(line: &Line<'_>, at: usize) -> Result<Leg, ParseError> {
+    line.need(at + 12)?;
+    let f = |i: usize| line.field(at + i);
+    let mut notes = Notes::default();
+    Ok(Leg {
+        plmn: plmn(line, f(1), f(2))?,
+        cell_id: hex_cell(line, f(3))?,
+        band: band(line, "n", f(7))?,
+        rsrp: signal(line, Signal::Rsrp, f(9), |v| v, &mut notes)?,
+        rsrq: signal(line, Signal::Rsrq, f(10), |v| v, &mut notes)?,
+        sinr: signal(line, Signal::Sinr, f(11), |v| v, &mut notes)?,
+        notes,
+    })
+}
+
+/// The LTE fields from `<is_tdd>` at index `at`.
+fn quectel_lte(line: &Line<'_>, at: usize, lte_sinr: LteSinrScale) -> Result<Leg, ParseError> {
+    line.need(at + 14)?;
+    let f = |i: usize| line.field(at + i);
+    let mut notes = Notes::default();
+    let sinr_scale = |v: f64| match lte_sinr {
+        LteSinrScale::Db => v,
+        LteSinrScale::QuectelRaw => (v - 100.0) / 5.0,
+    };
+    Ok(Leg {
+        plmn: plmn(line, f(1), f(2))?,
+        cell_id: hex_cell(line, f(3))?,
+        band: band(line, "B", f(6))?,
+        rsrp: signal(line, Signal::Rsrp, f(10), |v| v, &mut notes)?,
+        rsrq: signal(line, Signal::Rsrq, f(11), |v| v, &mut notes)?,
+        sinr: signal(line, Signal::Sinr, f(13), sinr_scale, &mut notes)?,
+        notes,
+    })
+}
+
+/// EN-DC: the `"LTE"` anchor line and, when present, the `"NR5G-NSA"` line.
+fn quectel_endc(
+    answer: &str,
+    qeng: &[Line<'_>],
+    lte_sinr: LteSinrScale,
+) -> Result<RadioReading, ParseError> {
+    let lte_line = qeng
+        .iter()
+        .find(|l| l.field(0) == "LTE")
+        .ok_or_else(|| missing("+QENG: \"LTE\"", answer))?;
+    let anchor = quectel_lte(lte_line, 1, lte_sinr)?;
+    let Some(nr) = qeng.iter().find(|l| l.field(0) == "NR5G-NSA") else {
+        return Ok(anchor.reading(Rat::Lte, Some("EN-DC anchor without an NR leg".into())));
+    };
+    // "NR5G-NSA",<MCC>,<MNC>,<PCID>,<RSRP>,<SINR>,<RSRQ>[,<ARFCN>,<band>,<NR_DL_bandwidth>,<scs>]
+    nr.need(7)?;
+    if !measured(nr.field(4)) {
+        return Ok(anchor.reading(Rat::Lte, Some("EN-DC anchor, NR leg not measured".into())));
+    }
+    // The short form of old RM500Q firmwares (no ARFCN and band) gives the SINR in 0.1 dB.
+    let short = nr.fields.len() < 9;
+    let mut notes = Notes::default();
+    let leg = Leg {
+        plmn: anchor.plmn,
+        cell_id: anchor.cell_id,
+        band: if short {
+            None
+        } else {
+            band(nr, "n", nr.field(8))?
+        },
+        rsrp: signal(nr, Signal::Rsrp, nr.field(4), |v| v, &mut notes)?,
+        sinr: signal(
+            nr,
+            Signal::Sinr,
+            nr.field(5),
+            |v| if short { v / 10.0 } else { v },
+            &mut notes,
+        )?,
+        rsrq: signal(nr, Signal::Rsrq, nr.field(6), |v| v, &mut notes)?,
+        notes,
+    };
+    Ok(leg.reading(Rat::NrNsa, None))
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIMCom AT+CPSI?
+
+/// Parses the answer to SIMCom `AT+CPSI?`: `LTE`, `NR5G_SA`, EN-DC (an `LTE` and an `NR5G_NSA`
+/// line), `WCDMA`, and `NO SERVICE` (rat `none`). `scale` says which values the firmware prints
+/// in tenths. Cell ids are printed in decimal and returned as upper-case hex.
+pub fn simcom_cpsi(answer: &str, scale: SimcomScale) -> Result<RadioReading, ParseError> {
+    final_result(answer)?;
+    let cpsi = Line::all(answer, "+CPSI:");
+    let first = cpsi.first().ok_or_else(|| missing("+CPSI:", answer))?;
+    if first.field(0) == "NO SERVICE" {
+        return Ok(RadioReading::unavailable("no service (NO SERVICE)"));
+    }
+    let lte = cpsi.iter().find(|l| l.field(0) == "LTE");
+    let nsa = cpsi.iter().find(|l| l.field(0) == "NR5G_NSA");
+    if let Some(sa) = cpsi.iter().find(|l| l.field(0) == "NR5G_SA") {
+        return Ok(simcom_sa(sa, scale)?.reading(Rat::NrSa, None));
+    }
+    if let Some(lte) = lte {
+        let anchor = simcom_lte(lte, scale)?;
+        let Some(nsa) = nsa else {
+            return Ok(anchor.reading(Rat::Lte, None));
+        };
+        // NR5G_NSA,<PCellID>,<FrequencyBand>,<ssb>,<RSRP>,<RSRQ>,<SNR>[,<scs>,<NR_dl_bw>]
+        nsa.need(7)?;
+        if !measured(nsa.field(4)) {
+            return Ok(anchor.reading(Rat::Lte, Some("EN-DC anchor, NR leg not measured".into())));
+        }
+        let mut notes = Notes::default();
+        let leg = Leg {
+            plmn: anchor.plmn,
+            cell_id: anchor.cell_id,
+            band: simcom_band(nsa, nsa.field(2))?,
+            rsrp: signal(
+                nsa,
+                Signal::Rsrp,
+                nsa.field(4),
+                |v| scale.rsrp_rsrq.apply(v),
+                &mut notes,
+            )?,
+            rsrq: signal(
+                nsa,
+                Signal::Rsrq,
+                nsa.field(5),
+                |v| scale.rsrp_rsrq.apply(v),
+                &mut notes,
+            )?,
+            sinr: signal(
+                nsa,
+                Signal::Sinr,
+                nsa.field(6),
+                |v| scale.nr_snr.apply(v),
+                &mut notes,
+            )?,
+            notes,
+        };
+        return Ok(leg.reading(Rat::NrNsa, None));
+    }
+    if nsa.is_some() {
+        return Err(missing("+CPSI: LTE", answer));
+    }
+    match first.field(0) {
+        "WCDMA" => {
+            first.need(5)?;
+            let (mcc, mnc) = first.field(2).split_once('-').unwrap_or(("", ""));
+            let leg = Leg {
+                plmn: plmn(first, mcc, mnc)?,
+                cell_id: decimal_cell(first, first.field(4))?,
+                ..Leg::default()
+            };
+            Ok(leg.reading(Rat::Wcdma, Some("WCDMA has no RSRP, RSRQ or SINR".into())))
+        }
+        "GSM" => Ok(Leg::default().reading(Rat::Gsm, Some("GSM has no RSRP, RSRQ or SINR".into()))),
+        other => Err(first.unknown("system mode", other)),
+    }
+}
+
+/// `EUTRAN-BAND3` → `B3`, `NR5G_BAND78` → `n78`.
+fn simcom_band(line: &Line<'_>, raw: &str) -> Result<Option<String>, ParseError> {
+    if let Some(n) = raw.strip_prefix("EUTRAN-BAND") {
+        band(line, "B", n).map_err(|_| line.bad("band", raw))
+    } else if let Some(n) = raw.strip_prefix("NR5G_BAND") {
+        band(line, "n", n).map_err(|_| line.bad("band", raw))
+    } else if is_unknown(raw) {
+        Ok(None)
+    } else {
+        Err(line.bad("band", raw))
+    }
+}
+
+/// `<MCC>-<MNC>` as a PLMN.
+fn simcom_plmn(line: &Line<'_>, raw: &str) -> Result<Option<String>, ParseError> {
+    if is_unknown(raw) {
+        return Ok(None);
+    }
+    let (mcc, mnc) = raw
+        .split_once('-')
+        .ok_or_else(|| line.bad("MCC-MNC", raw))?;
+    plmn(line, mcc, mnc)
+}
+
+/// `LTE,<Mode>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<Band>,<earfcn>,<dlbw>,<ulbw>,<RSRQ>,<RSRP>,<RSSI>,<RSSNR>`
+fn simcom_lte(line: &Line<'_>, scale: SimcomScale) -> Result<Leg, ParseError> {
+    line.need(14)?;
+    let mut notes = Notes::default();
+    let rr = |v: f64| scale.rsrp_rsrq.apply(v);
+    Ok(Leg {
+        plmn: simcom_plmn(line, line.field(2))?,
+        cell_id: decimal_cell(line, line.field(4))?,
+        band: simcom_band(line, line.field(6))?,
+        rsrq: signal(line, Signal::Rsrq, line.field(10), rr, &mut notes)?,
+        rsrp: signal(line, Signal::Rsrp, line.field(11), rr, &mut notes)?,
+        sinr: signal(
+            line,
+            Signal::Sinr,
+            line.field(13),
+            |v| scale.lte_snr.apply(v),
+            &mut notes,
+        )?,
+        notes,
+    })
+}
+
+/// `NR5G_SA,<Mode>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<Band>,<arfcn>,<RSRP>,<RSRQ>,<SNR>`
+fn simcom_sa(line: &Line<'_>, scale: SimcomScale) -> Result<Leg, ParseError> {
+    line.need(11)?;
+    let mut notes = Notes::default();
+    let rr = |v: f64| scale.rsrp_rsrq.apply(v);
+    Ok(Leg {
+        plmn: simcom_plmn(line, line.field(2))?,
+        cell_id: decimal_cell(line, line.field(4))?,
+        band: simcom_band(line, line.field(6))?,
+        rsrp: signal(line, Signal::Rsrp, line.field(8), rr, &mut notes)?,
+        rsrq: signal(line, Signal::Rsrq, line.field(9), rr, &mut notes)?,
+        sinr: signal(
+            line,
+            Signal::Sinr,
+            line.field(10),
+            |v| scale.nr_snr.apply(v),
+            &mut notes,
+        )?,
+        notes,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic 3GPP: AT+COPS?, AT+CESQ
+
+/// Parses `AT+COPS?`: the registered PLMN (when the operator is in numeric format 2; set
+/// `AT+COPS=3,2` first) and the access technology. Only `<mode>` means not registered
+/// (`(None, Rat::None)`). `AcT` 0, 1, 3, 8 are GSM; 2, 4, 5, 6 WCDMA; 7, 9, 10 LTE; 11, 12 NR SA;
+/// 13 (EN-DC) NR NSA — note that 13 only says the anchor offers EN-DC, not that an NR leg is up.
+pub fn cops(answer: &str) -> Result<(Option<String>, Rat), ParseError> {
+    final_result(answer)?;
+    let all = Line::all(answer, "+COPS:");
+    let line = all.first().ok_or_else(|| missing("+COPS:", answer))?;
+    let mode = line.field(0);
+    if !matches!(mode, "0" | "1" | "2" | "3" | "4") {
+        return Err(line.bad("mode", mode));
+    }
+    if line.fields.len() < 3 || is_unknown(line.field(2)) {
+        return Ok((None, Rat::None));
+    }
+    let oper = line.field(2);
+    let plmn = match line.field(1) {
+        "2" => {
+            if !(5..=6).contains(&oper.len()) || !oper.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(line.bad("operator", oper));
+            }
+            Some(oper.to_owned())
+        }
+        "0" | "1" => None,
+        other => return Err(line.bad("format", other)),
+    };
+    line.need(4)?;
+    let rat = match line.field(3) {
+        "0" | "1" | "3" | "8" => Rat::Gsm,
+        "2" | "4" | "5" | "6" => Rat::Wcdma,
+        "7" | "9" | "10" => Rat::Lte,
+        "11" | "12" => Rat::NrSa,
+        "13" => Rat::NrNsa,
+        other => return Err(line.unknown("AcT", other)),
+    };
+    Ok((plmn, rat))
+}
+
+/// One `+CESQ` index: `None` when it is the unknown value, an error when outside `0..=max`.
+fn cesq_index(
+    line: &Line<'_>,
+    field: &'static str,
+    i: usize,
+    max: u8,
+    unknown: u8,
+) -> Result<Option<u8>, ParseError> {
+    let raw = line.field(i);
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<u8>() {
+        Ok(v) if v == unknown => Ok(None),
+        Ok(v) if v <= max && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(v)),
+        _ => Err(line.bad(field, raw)),
+    }
+}
+
+/// Parses `AT+CESQ` (TS 27.007 §8.69) into values; the Release 15 NR fields are optional.
+pub fn cesq(answer: &str) -> Result<CesqValues, ParseError> {
+    final_result(answer)?;
+    let all = Line::all(answer, "+CESQ:");
+    let line = all.first().ok_or_else(|| missing("+CESQ:", answer))?;
+    line.need(6)?;
+    let step = |idx: Option<u8>, offset: f64| idx.map(|v| f64::from(v) + offset);
+    let half = |idx: Option<u8>, offset: f64| idx.map(|v| f64::from(v) / 2.0 + offset);
+    Ok(CesqValues {
+        rxlev_dbm: step(cesq_index(line, "rxlev", 0, 63, 99)?, -111.0),
+        ber: cesq_index(line, "ber", 1, 7, 99)?,
+        rscp_dbm: step(cesq_index(line, "rscp", 2, 96, 255)?, -121.0),
+        ecno_db: half(cesq_index(line, "ecno", 3, 49, 255)?, -24.5),
+        rsrq_db: half(cesq_index(line, "rsrq", 4, 34, 255)?, -20.0),
+        rsrp_dbm: step(cesq_index(line, "rsrp", 5, 97, 255)?, -141.0),
+        ss_rsrq_db: half(cesq_index(line, "ss_rsrq", 6, 127, 255)?, -43.5),
+        ss_rsrp_dbm: step(cesq_index(line, "ss_rsrp", 7, 127, 255)?, -157.0),
+        ss_sinr_db: half(cesq_index(line, "ss_sinr", 8, 127, 255)?, -23.5),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialect
+
+/// The module's dialect from its answers to `ATI`, `AT+CGMI` and `AT+CGMM` (any may be empty):
+/// the manufacturer's name, else a known model prefix.
+#[expect(
+    clippy::similar_names,
+    reason = "named after the AT commands they answer"
+)]
+pub fn identify(ati_answer: &str, cgmi: &str, cgmm: &str) -> ModuleDialect {
+    let all = format!("{ati_answer}\n{cgmi}\n{cgmm}").to_ascii_uppercase();
+    if all.contains("QUECTEL") {
+        return ModuleDialect::Quectel;
+    }
+    if all.contains("SIMCOM") {
+        return ModuleDialect::Simcom;
+    }
+    let models: Vec<&str> = lines(&all)
+        .map(|l| l.trim_start_matches("+CGMM:").trim())
+        .collect();
+    let model_is = |prefixes: &[&str]| {
+        models
+            .iter()
+            .any(|m| prefixes.iter().any(|p| m.starts_with(p)))
+    };
+    if model_is(&[
+        "RM50", "RM52", "RG50", "RG52", "EM12", "EM06", "EC2", "EG06", "EG12",
+    ]) {
+        ModuleDialect::Quectel
+    } else if model_is(&["SIM82", "SIM83", "SIM76", "SIM75"]) {
+        ModuleDialect::Simcom
+    } else {
+        ModuleDialect::Generic
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!("../../../tests/fixtures/modem/", $name))
+        };
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field keeps tables short"
+    )]
+    fn reading(
+        plmn: Option<&str>,
+        rat: Rat,
+        rsrp_dbm: Option<f64>,
+        rsrq_db: Option<f64>,
+        sinr_db: Option<f64>,
+        band: Option<&str>,
+        cell_id: Option<&str>,
+        reason: Option<&str>,
+    ) -> RadioReading {
+        RadioReading {
+            plmn: plmn.map(str::to_owned),
+            rat,
+            rsrp_dbm,
+            rsrq_db,
+            sinr_db,
+            band: band.map(str::to_owned),
+            cell_id: cell_id.map(str::to_owned),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    use LteSinrScale::{Db, QuectelRaw};
+
+    #[test]
+    #[expect(clippy::too_many_lines, reason = "one table row per fixture")]
+    fn quectel_fixtures_give_every_field() {
+        let limsrv =
+            "camped on a cell without registration (LIMSRV, limited service) on PLMN 46000";
+        let cases: Vec<(&str, &str, LteSinrScale, RadioReading)> = vec![
+            (
+                "SA CT n78 RM500U (Unisoc, CONNECT)",
+                fixture!("quectel_sa_ct_n78_rm500u.txt"),
+                Db,
+                reading(
+                    Some("46011"),
+                    Rat::NrSa,
+                    Some(-89.0),
+                    Some(-8.0),
+                    Some(15.0),
+                    Some("n78"),
+                    Some("760BF0114"),
+                    None,
+                ),
+            ),
+            (
+                "SA CMCC n41 RM520N, no space after the colon",
+                fixture!("quectel_sa_cmcc_n41_rm520n.txt"),
+                QuectelRaw,
+                reading(
+                    Some("46000"),
+                    Rat::NrSa,
+                    Some(-99.0),
+                    Some(-13.0),
+                    Some(0.0),
+                    Some("n41"),
+                    Some("A0117F003"),
+                    None,
+                ),
+            ),
+            (
+                "SA CT n1 with - placeholders",
+                fixture!("quectel_sa_ct_n1_invalid.txt"),
+                Db,
+                reading(
+                    Some("46011"),
+                    Rat::NrSa,
+                    None,
+                    None,
+                    Some(25.0),
+                    Some("n1"),
+                    Some("24211A484"),
+                    Some("RSRP not reported; RSRQ not reported"),
+                ),
+            ),
+            (
+                "SA LIMSRV: not registered, values kept",
+                fixture!("quectel_sa_cmcc_limsrv.txt"),
+                Db,
+                reading(
+                    None,
+                    Rat::None,
+                    Some(-84.0),
+                    Some(-2.0),
+                    Some(8.0),
+                    Some("n41"),
+                    Some("31494F003"),
+                    Some(limsrv),
+                ),
+            ),
+            (
+                "NSA doc example, dB LTE SINR",
+                fixture!("quectel_nsa_doc.txt"),
+                Db,
+                reading(
+                    Some("46001"),
+                    Rat::NrNsa,
+                    Some(-71.0),
+                    Some(-11.0),
+                    Some(33.0),
+                    Some("n78"),
+                    Some("5F1EA15"),
+                    None,
+                ),
+            ),
+            (
+                "NSA doc example, raw LTE SINR does not touch the NR SINR",
+                fixture!("quectel_nsa_doc.txt"),
+                QuectelRaw,
+                reading(
+                    Some("46001"),
+                    Rat::NrNsa,
+                    Some(-71.0),
+                    Some(-11.0),
+                    Some(33.0),
+                    Some("n78"),
+                    Some("5F1EA15"),
+                    None,
+                ),
+            ),
+            (
+                "weak NSA with unsolicited lines: NR order RSRP, SINR, RSRQ",
+                fixture!("quectel_nsa_weak_constructed.txt"),
+                Db,
+                reading(
+                    Some("46001"),
+                    Rat::NrNsa,
+                    Some(-112.0),
+                    Some(-15.0),
+                    Some(-5.0),
+                    Some("n78"),
+                    Some("5F1EA15"),
+                    None,
+                ),
+            ),
+            (
+                "NSA with unmeasured NR leg is LTE (dB)",
+                fixture!("quectel_nsa_unmeasured_ct.txt"),
+                Db,
+                reading(
+                    Some("46011"),
+                    Rat::Lte,
+                    Some(-107.0),
+                    Some(-12.0),
+                    Some(10.0),
+                    Some("B1"),
+                    Some("D196A00"),
+                    Some("EN-DC anchor, NR leg not measured"),
+                ),
+            ),
+            (
+                "NSA with unmeasured NR leg is LTE (raw SINR)",
+                fixture!("quectel_nsa_unmeasured_ct.txt"),
+                QuectelRaw,
+                reading(
+                    Some("46011"),
+                    Rat::Lte,
+                    Some(-107.0),
+                    Some(-12.0),
+                    Some(-18.0),
+                    Some("B1"),
+                    Some("D196A00"),
+                    Some("EN-DC anchor, NR leg not measured"),
+                ),
+            ),
+            (
+                "LTE CT (dB)",
+                fixture!("quectel_lte_ct.txt"),
+                Db,
+                reading(
+                    Some("46011"),
+                    Rat::Lte,
+                    Some(-109.0),
+                    Some(-11.0),
+                    Some(11.0),
+                    Some("B1"),
+                    Some("D196A00"),
+                    None,
+                ),
+            ),
+            (
+                "LTE CT (raw SINR)",
+                fixture!("quectel_lte_ct.txt"),
+                QuectelRaw,
+                reading(
+                    Some("46011"),
+                    Rat::Lte,
+                    Some(-109.0),
+                    Some(-11.0),
+                    Some(-17.8),
+                    Some("B1"),
+                    Some("D196A00"),
+                    None,
+                ),
+            ),
+            (
+                "LTE doc example with RDY (dB)",
+                fixture!("quectel_lte_doc.txt"),
+                Db,
+                reading(
+                    Some("46001"),
+                    Rat::Lte,
+                    Some(-100.0),
+                    Some(-12.0),
+                    Some(11.0),
+                    Some("B3"),
+                    Some("5F1EA15"),
+                    None,
+                ),
+            ),
+            (
+                "LTE doc example with RDY (raw SINR)",
+                fixture!("quectel_lte_doc.txt"),
+                QuectelRaw,
+                reading(
+                    Some("46001"),
+                    Rat::Lte,
+                    Some(-100.0),
+                    Some(-12.0),
+                    Some(-17.8),
+                    Some("B3"),
+                    Some("5F1EA15"),
+                    None,
+                ),
+            ),
+            (
+                "SEARCH",
+                fixture!("quectel_search.txt"),
+                Db,
+                RadioReading::unavailable("searching for a network (SEARCH)"),
+            ),
+        ];
+        for (name, answer, scale, want) in cases {
+            assert_eq!(quectel_servingcell(answer, scale), Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn quectel_inline_answers() {
+        let wrap = |l: &str| format!("AT+QENG=\"servingcell\"\r\n{l}\r\n\r\nOK\r\n");
+        // Old RM500Q short NSA form (libqmi PR #2): SINR in 0.1 dB, no band.
+        let old = "+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\",\"FDD\",1,01,1A2D001,1,1575,3,3,3,1,-70,-9,-46,25,-\r\n+QENG:\"NR5G-NSA\",1,01,500,-75,180,-11";
+        assert_eq!(
+            quectel_servingcell(&wrap(old), Db),
+            Ok(reading(
+                Some("00101"),
+                Rat::NrNsa,
+                Some(-75.0),
+                Some(-11.0),
+                Some(18.0),
+                None,
+                Some("1A2D001"),
+                None
+            ))
+        );
+        // Out of shared limits: absent with the reason, not clamped.
+        let out = "+QENG: \"servingcell\",\"CONNECT\",\"NR5G-SA\",\"TDD\",460,1,abc,1,1,1,78,12,-200,-13,99,1,-";
+        assert_eq!(
+            quectel_servingcell(&wrap(out), Db),
+            Ok(reading(
+                Some("46001"),
+                Rat::NrSa,
+                None,
+                Some(-13.0),
+                None,
+                Some("n78"),
+                Some("ABC"),
+                Some("RSRP -200 outside -156..-31; SINR 99 outside -23..40")
+            ))
+        );
+        // An LTE anchor with no NR line.
+        let anchor = "+QENG: \"servingcell\",\"NOCONN\"\n+QENG: \"LTE\",\"TDD\",460,00,ABC,1,1,41,5,5,1,-90,-10,-60,10,-,-,-";
+        assert_eq!(
+            quectel_servingcell(&wrap(anchor), Db),
+            Ok(reading(
+                Some("46000"),
+                Rat::Lte,
+                Some(-90.0),
+                Some(-10.0),
+                Some(10.0),
+                Some("B41"),
+                Some("ABC"),
+                Some("EN-DC anchor without an NR leg")
+            ))
+        );
+        // The module refused.
+        assert_eq!(
+            quectel_servingcell("AT+QENG=\"servingcell\"\r\n+CME ERROR: 10\r\n", Db),
+            Err(ParseError::CmeError {
+                code: Some(10),
+                line: "+CME ERROR: 10".into()
+            })
+        );
+    }
+
+    #[test]
+    fn quectel_garbage_fixture_is_an_error() {
+        assert_eq!(
+            quectel_servingcell(fixture!("quectel_garbage_constructed.txt"), Db),
+            Err(ParseError::TooFewFields {
+                needed: 15,
+                found: 7,
+                line: "+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,A0117F".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn simcom_fixtures_give_every_field() {
+        let s = SimcomScale::SIM8200;
+        let whole = SimcomScale {
+            rsrp_rsrq: Unit::Whole,
+            lte_snr: Unit::Whole,
+            nr_snr: Unit::Whole,
+        };
+        let cases: Vec<(&str, &str, SimcomScale, RadioReading)> = vec![
+            (
+                "LTE CU, tenths",
+                fixture!("simcom_lte_cu.txt"),
+                s,
+                reading(
+                    Some("46001"),
+                    Rat::Lte,
+                    Some(-67.2),
+                    Some(-9.2),
+                    Some(14.0),
+                    Some("B8"),
+                    Some("F045467"),
+                    None,
+                ),
+            ),
+            (
+                "NR5G_SA, tenths",
+                fixture!("simcom_sa_n78.txt"),
+                s,
+                reading(
+                    Some("24212"),
+                    Rat::NrSa,
+                    Some(-77.0),
+                    Some(-11.0),
+                    Some(29.0),
+                    Some("n78"),
+                    Some("4B9C90"),
+                    None,
+                ),
+            ),
+            (
+                "NR5G_SA read as whole units: out of limits, absent",
+                fixture!("simcom_sa_n78.txt"),
+                whole,
+                reading(
+                    Some("24212"),
+                    Rat::NrSa,
+                    None,
+                    None,
+                    None,
+                    Some("n78"),
+                    Some("4B9C90"),
+                    Some(
+                        "RSRP -770 outside -156..-31; RSRQ -110 outside -43..20; SINR 290 outside -23..40",
+                    ),
+                ),
+            ),
+            (
+                "EN-DC CT: NR values, LTE anchor's PLMN and cell",
+                fixture!("simcom_endc_ct.txt"),
+                s,
+                reading(
+                    Some("46011"),
+                    Rat::NrNsa,
+                    Some(-96.0),
+                    Some(-12.0),
+                    Some(9.5),
+                    Some("n78"),
+                    Some("B28ABBC"),
+                    None,
+                ),
+            ),
+            (
+                "NO SERVICE",
+                fixture!("simcom_no_service.txt"),
+                s,
+                RadioReading::unavailable("no service (NO SERVICE)"),
+            ),
+        ];
+        for (name, answer, scale, want) in cases {
+            assert_eq!(simcom_cpsi(answer, scale), Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn cops_access_technologies() {
+        assert_eq!(
+            cops(fixture!("generic_cops_sa_ct.txt")),
+            Ok((Some("46011".into()), Rat::NrSa))
+        );
+        let cases = [
+            ("+COPS: 0,2,\"46000\",7", Some("46000"), Rat::Lte),
+            ("+COPS: 0,2,\"46001\",13", Some("46001"), Rat::NrNsa),
+            ("+COPS: 0,2,\"46015\",12", Some("46015"), Rat::NrSa),
+            ("+COPS: 0,2,\"46001\",2", Some("46001"), Rat::Wcdma),
+            ("+COPS: 0,2,\"46000\",0", Some("46000"), Rat::Gsm),
+            ("+COPS: 0,0,\"CHN-UNICOM\",7", None, Rat::Lte),
+            ("+COPS: 0", None, Rat::None),
+            ("+COPS: 2", None, Rat::None),
+        ];
+        for (line, plmn, rat) in cases {
+            let answer = format!("AT+COPS?\r\n{line}\r\n\r\nOK\r\n");
+            assert_eq!(cops(&answer), Ok((plmn.map(str::to_owned), rat)), "{line}");
+        }
+        assert!(matches!(
+            cops("+COPS: 0,2,\"46000\",99\r\nOK"),
+            Err(ParseError::Unknown { what: "AcT", .. })
+        ));
+        assert!(matches!(
+            cops("+COPS: 0,2,\"4600x\",7\r\nOK"),
+            Err(ParseError::BadField {
+                field: "operator",
+                ..
+            })
+        ));
+        assert!(matches!(cops("OK"), Err(ParseError::Missing { .. })));
+    }
+
+    #[test]
+    fn cesq_index_tables() {
+        assert_eq!(
+            cesq(fixture!("generic_cesq_lte.txt")),
+            Ok(CesqValues {
+                rsrq_db: Some(-10.5),
+                rsrp_dbm: Some(-90.0),
+                ..CesqValues::default()
+            })
+        );
+        assert_eq!(
+            cesq("+CESQ: 63,7,96,49,34,97,127,126,127\r\nOK\r\n"),
+            Ok(CesqValues {
+                rxlev_dbm: Some(-48.0),
+                ber: Some(7),
+                rscp_dbm: Some(-25.0),
+                ecno_db: Some(0.0),
+                rsrq_db: Some(-3.0),
+                rsrp_dbm: Some(-44.0),
+                ss_rsrq_db: Some(20.0),
+                ss_rsrp_dbm: Some(-31.0),
+                ss_sinr_db: Some(40.0),
+            })
+        );
+        assert_eq!(
+            cesq("+CESQ: 1,0,1,1,1,1,1,1,1\r\nOK\r\n"),
+            Ok(CesqValues {
+                rxlev_dbm: Some(-110.0),
+                ber: Some(0),
+                rscp_dbm: Some(-120.0),
+                ecno_db: Some(-24.0),
+                rsrq_db: Some(-19.5),
+                rsrp_dbm: Some(-140.0),
+                ss_rsrq_db: Some(-43.0),
+                ss_rsrp_dbm: Some(-156.0),
+                ss_sinr_db: Some(-23.0),
+            })
+        );
+        assert_eq!(
+            cesq("+CESQ: 99,99,255,255,255,255,255,255,255\r\nOK\r\n"),
+            Ok(CesqValues::default())
+        );
+        assert!(matches!(
+            cesq("+CESQ: 99,99,255,255,35,51\r\nOK"),
+            Err(ParseError::BadField { field: "rsrq", .. })
+        ));
+        assert!(matches!(
+            cesq("+CESQ: 99,99,255\r\nOK"),
+            Err(ParseError::TooFewFields {
+                needed: 6,
+                found: 3,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn final_results() {
+        assert_eq!(final_result("AT\r\nOK\r\n"), Ok(()));
+        assert_eq!(
+            final_result("ATI\r\nERROR\r\n"),
+            Err(ParseError::Error {
+                line: "ERROR".into()
+            })
+        );
+        assert_eq!(
+            final_result("+CME ERROR: 10\r\n"),
+            Err(ParseError::CmeError {
+                code: Some(10),
+                line: "+CME ERROR: 10".into()
+            })
+        );
+        assert_eq!(
+            final_result("+CME ERROR: SIM not inserted"),
+            Err(ParseError::CmeError {
+                code: None,
+                line: "+CME ERROR: SIM not inserted".into()
+            })
+        );
+        assert_eq!(
+            final_result("AT+CPSI?\r\n+CPSI: LTE,Onl"),
+            Err(ParseError::NoFinalResult {
+                last_line: "+CPSI: LTE,Onl".into()
+            })
+        );
+        assert_eq!(
+            final_result(""),
+            Err(ParseError::NoFinalResult {
+                last_line: String::new()
+            })
+        );
+        // An unsolicited line after OK does not hide it; the last final result counts.
+        assert_eq!(final_result("OK\r\n+QIURC: \"pdpdeact\",1\r\n"), Ok(()));
+        assert!(final_result("OK\r\nERROR\r\n").is_err());
+    }
+
+    #[test]
+    fn dialects() {
+        assert_eq!(
+            identify("Quectel\r\nRM520N-GL\r\nRevision: X\r\n\r\nOK", "", ""),
+            ModuleDialect::Quectel
+        );
+        assert_eq!(
+            identify("", "SIMCOM INCORPORATED\r\nOK", "SIMCOM_SIM8200EA-M2\r\nOK"),
+            ModuleDialect::Simcom
+        );
+        assert_eq!(
+            identify("", "", "+CGMM: RM500Q-GL\r\nOK"),
+            ModuleDialect::Quectel
+        );
+        assert_eq!(identify("", "", "SIM8262E-M2"), ModuleDialect::Simcom);
+        assert_eq!(
+            identify("Telit\r\nLE910C4-WWXD\r\nOK", "Telit", "LE910C4-WWXD"),
+            ModuleDialect::Generic
+        );
+        assert_eq!(identify("", "", ""), ModuleDialect::Generic);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let huge = format!("-{}", "9".repeat(400));
+        let inputs: Vec<String> = vec![
+            String::new(),
+            "\r\n\r\n".into(),
+            "OK".into(),
+            "ERROR".into(),
+            "\u{0}\u{1}\u{7f}ÿþ\u{fffd}\r\nOK".into(),
+            "+QENG:\r\nOK".into(),
+            "+QENG: \"servingcell\"\r\nOK".into(),
+            "+QENG: \"servingcell\",\"NOCONN\"\r\nOK".into(),
+            "+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\"\r\n+QENG: \"NR5G-NSA\"\r\nOK".into(),
+            "+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",,,,,,,,,,,,,,,\r\nOK".into(),
+            format!("+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,1,1,1,1,78,12,{huge},{huge},{huge},1,1\r\nOK"),
+            "+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,1,1,1,1,99999999999,12,inf,NaN,1e9,1,1\r\nOK".into(),
+            "+QENG: \"servingcell\",\"NOCONN\",\"LTE\",\"FDD\",4600,0,Z,1,1,1,1,1,1,-1.,.5,--5,1\r\nOK".into(),
+            "+CPSI: \r\nOK".into(),
+            "+CPSI: NR5G_NSA,1,2,3\r\nOK".into(),
+            format!("+CPSI: LTE,Online,460-01,0x1,{huge},1,EUTRAN-BAND,1,1,1,1,1,1,1\r\nOK"),
+            "+CPSI: NR5G_SA,Online,46001,0x1,99999999999999999999999,1,NR5G_BAND78,1,1,1,1\r\nOK".into(),
+            format!("+COPS: 0,2,\"{huge}\",7\r\nOK"),
+            "+COPS: ,,,,\r\nOK".into(),
+            format!("+CESQ: {huge},300,-1,,,\r\nOK"),
+            "+CME ERROR: 99999999999999999999\r\n".into(),
+            "é".repeat(10_000),
+        ];
+        for input in &inputs {
+            for scale in [Db, QuectelRaw] {
+                if let Ok(r) = quectel_servingcell(input, scale) {
+                    check_in_limits(&r);
+                }
+            }
+            if let Ok(r) = simcom_cpsi(input, SimcomScale::default()) {
+                check_in_limits(&r);
+            }
+            let errors = [
+                cops(input).err(),
+                cesq(input).err(),
+                final_result(input).err(),
+            ];
+            for e in errors.into_iter().flatten() {
+                assert!(e.to_string().chars().count() < 500, "{e}");
+            }
+            identify(input, input, input);
+        }
+        // Errors quote at most a clipped line.
+        let long = format!("+QENG: \"servingcell\",\"{}\"\r\nOK", "X".repeat(5000));
+        let err = quectel_servingcell(&long, Db).unwrap_err().to_string();
+        assert!(err.len() < 500, "{err}");
+    }
+
+    fn check_in_limits(r: &RadioReading) {
+        let within = |v: Option<f64>, (lo, hi): (f64, f64)| {
+            v.is_none_or(|v| v.is_finite() && v >= lo && v <= hi)
+        };
+        assert!(within(r.rsrp_dbm, limits::RSRP_DBM), "{r:?}");
+        assert!(within(r.rsrq_db, limits::RSRQ_DB), "{r:?}");
+        assert!(within(r.sinr_db, limits::SINR_DB), "{r:?}");
+        assert!(
+            r.reason
+                .as_ref()
+                .is_none_or(|s| s.chars().count() <= limits::MAX_REASON_LEN)
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! A collector on a real socket with a real SQLite file, and results to send it.
+
+use fathom_collector::api::{self, AppState};
+use fathom_collector::probes::{new_token, token_sha256};
+use fathom_collector::store::{ExportFilter, Store, StoreError};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// A running in-process collector; stops when dropped.
+pub(crate) struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) url: String,
+    /// The store the server writes to, for checking what was stored.
+    pub(crate) store: Store,
+    shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub(crate) async fn start() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("c.db").display()))
+        .await
+        .expect("store opens");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    let shutdown = CancellationToken::new();
+    let app = api::router(AppState {
+        store: store.clone(),
+    });
+    tokio::spawn(api::serve(listener, app, shutdown.clone()));
+    Server {
+        url,
+        store,
+        shutdown,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    /// Registers a probe as `probe add` does and returns its token.
+    pub(crate) async fn add_probe(&self, id: &str, site: &str) -> String {
+        let token = new_token();
+        let added = self
+            .store
+            .add_probe(id, site, &token_sha256(&token), 0)
+            .await
+            .expect("probe stored");
+        assert!(added);
+        token
+    }
+
+    /// Every stored result, as `export` prints them.
+    pub(crate) async fn stored(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        self.store
+            .export(&ExportFilter::default(), |body| {
+                out.push(serde_json::from_str(body).expect("stored body is JSON"));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .expect("export");
+        out
+    }
+
+    pub(crate) fn results_url(&self) -> String {
+        format!("{}/api/v1/results", self.url)
+    }
+
+    pub(crate) async fn health_status(&self) -> u16 {
+        reqwest::get(format!("{}/api/v1/health", self.url))
+            .await
+            .expect("health answers")
+            .status()
+            .as_u16()
+    }
+}
+
+/// The example result of `kind` from openapi.json, made the given probe's at the given site,
+/// with the id's last digits replaced by `n` so that each call can make a new result.
+pub(crate) fn result(kind: &str, n: u32, probe: &str, site: &str) -> Value {
+    let spec: Value = serde_json::from_str(fathom_shared::api::OPENAPI_JSON).expect("spec");
+    let mut r = spec["components"]["examples"][kind]["value"].clone();
+    assert!(r.is_object(), "no example of kind {kind}");
+    r["id"] = Value::from(format!("0192b6e2-7c1a-7d3e-9f00-{n:012x}"));
+    r["probe_id"] = Value::from(probe);
+    r["site_id"] = Value::from(site);
+    r
+}
+
+/// An upload body.
+pub(crate) fn batch(results: &[Value]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "results": results })).expect("serialises")
+}
