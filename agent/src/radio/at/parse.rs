@@ -8,7 +8,7 @@
 //!
 //! Signal values follow the wire rules: with an NR leg active the three values are the NR leg's;
 //! a value the module marks as unknown (`-`, `-32768`) or one outside
-//! [`limits`](fathom_shared::result::limits) is absent, with the reason noted in
+//! [`limits`] is absent, with the reason noted in
 //! [`RadioReading::reason`], never clamped.
 
 use crate::radio::RadioReading;
