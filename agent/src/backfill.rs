@@ -152,6 +152,15 @@ fn ipv6(site: &SimWebsite, i: usize) -> Ipv6Check {
     }
 }
 
+/// Where `weeks` weeks of history before `to` start: the Monday 00:00 UTC of the week `weeks`
+/// weeks back, so the oldest week is (nearly) whole in any time zone east of UTC and the trend
+/// does not begin with a half-empty week.
+pub fn history_start(to: DateTime<Utc>, weeks: u32) -> DateTime<Utc> {
+    let back = to - Duration::weeks(i64::from(weeks));
+    let monday = back.date_naive().week(chrono::Weekday::Mon).first_day();
+    monday.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 /// Every result of `plan` between `from` and `to`, in time order.
 pub fn generate(
     plan: &BackfillPlan,
@@ -267,6 +276,26 @@ supports_ipv6 = false
                 r.header.measured_at.datetime() >= from && r.header.measured_at.datetime() < to
             );
         }
+    }
+
+    #[test]
+    fn history_starts_on_the_monday_of_the_oldest_week() {
+        let to = DateTime::parse_from_rfc3339("2026-11-29T01:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // Eight weeks before Sunday 29 November is Sunday 4 October; its week began Monday 28 September.
+        let from = history_start(to, 8);
+        assert_eq!(
+            from,
+            DateTime::parse_from_rfc3339("2026-09-28T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc)
+        );
+        assert_eq!(
+            history_start(from, 0),
+            from,
+            "a Monday midnight is its own start"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod spool;
 pub mod uploader;
 
 use anyhow::Context as _;
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Utc;
 use cli::{Cli, Command, Protocol};
 use config::{AgentConfig, Backend};
 use fathom_shared::{Carrier, InterfaceName, Meets5gThresholds};
@@ -319,7 +319,7 @@ fn backfill_command(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::R
         websites,
     };
     let to = Utc::now();
-    let from = to - ChronoDuration::weeks(i64::from(weeks));
+    let from = backfill::history_start(to, weeks);
     let results = backfill::generate(&plan, from, to, seed);
     let file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
