@@ -141,7 +141,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             backend,
             config,
             json,
-        } => modem(backend.as_deref(), config.as_deref(), json),
+        } => modem(backend.as_deref(), config.as_deref(), json).await,
         Command::Spool { config, json } => spool_command(&config, json).await,
         Command::Backfill {
             config,
@@ -207,7 +207,18 @@ async fn run_probe(
     }
 }
 
-fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+async fn modem(
+    backend: Option<&str>,
+    config: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let thresholds = Meets5gThresholds::default();
+    let mut samples: Vec<serde_json::Value> = Vec::new();
+    let mut push = |carrier: Option<Carrier>, reading: &radio::RadioReading| {
+        let mut v = serde_json::to_value(reading.to_sample(&thresholds)).unwrap_or_default();
+        v["carrier"] = serde_json::json!(carrier.map(Carrier::id));
+        samples.push(v);
+    };
     let mut radios: Vec<(Carrier, Radio)> = Vec::new();
     match (backend, config) {
         (Some(b), _) => match Backend::parse(b, Path::new("")).map_err(usage)? {
@@ -217,8 +228,16 @@ fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Re
                     radios.push((m.carrier, Radio::Sim { modem: m, taken: 0 }));
                 }
             }
-            Backend::Mmcli | Backend::At(_) => {
-                anyhow::bail!("the {b} backend is not in this build yet (issue 4); use sim:FILE")
+            // Every modem ModemManager knows, whatever its carrier.
+            Backend::Mmcli => {
+                for (carrier, reading) in radio::mmcli::sample_all().await? {
+                    push(carrier, &reading);
+                }
+            }
+            Backend::At(_) => {
+                anyhow::bail!(
+                    "the AT backend is not in this build yet (issue 4); use mmcli or sim:FILE"
+                )
             }
         },
         (None, Some(path)) => {
@@ -229,16 +248,10 @@ fn modem(backend: Option<&str>, config: Option<&Path>, json: bool) -> anyhow::Re
         }
         (None, None) => return Err(usage("give --backend or --config")),
     }
-    let thresholds = Meets5gThresholds::default();
-    let samples: Vec<serde_json::Value> = radios
-        .iter_mut()
-        .map(|(carrier, radio)| {
-            let mut v =
-                serde_json::to_value(radio.sample().to_sample(&thresholds)).unwrap_or_default();
-            v["carrier"] = serde_json::json!(carrier.id());
-            v
-        })
-        .collect();
+    for (carrier, radio) in &mut radios {
+        let reading = radio.sample().await;
+        push(Some(*carrier), &reading);
+    }
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::Value::Array(samples))?;

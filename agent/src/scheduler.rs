@@ -90,7 +90,7 @@ impl Probe {
         radio: &mut Radio,
     ) -> Result<(), SpoolError> {
         let at = Utc::now();
-        let reading = radio.sample();
+        let reading = radio.sample().await;
         let r = self.record(
             modem,
             Measurement::Radio(reading.to_sample(&self.thresholds)),

@@ -1,8 +1,9 @@
 //! Radio sampling: reading each modem's registration and signal.
 //!
-//! A backend gives a [`RadioReading`]; [`RadioReading::to_sample`] applies the 5G rule. Only the
-//! simulated backend is in this build; the ModemManager and AT backends arrive with issue 4, and
-//! until then a modem configured with them gives `rat: none` with that reason, never a number.
+//! A backend gives a [`RadioReading`]; [`RadioReading::to_sample`] applies the 5G rule. This build
+//! has the simulated backend ([`sim`]) and ModemManager ([`mmcli`]); the AT parsers ([`at`]) are
+//! written but the serial transport is not, so a modem configured with `at:` gives `rat: none`
+//! with that reason, never a number.
 
 pub mod at;
 pub mod mmcli;
@@ -74,6 +75,11 @@ pub enum Radio {
         /// Samples taken so far.
         taken: u64,
     },
+    /// ModemManager, matching the modem to the carrier by its PLMN at every sample.
+    Mmcli {
+        /// The carrier whose modem this is.
+        carrier: Carrier,
+    },
     /// A backend this build does not have yet.
     Unavailable(&'static str),
 }
@@ -93,9 +99,7 @@ impl Radio {
                     })?;
                 Ok(Radio::Sim { modem, taken: 0 })
             }
-            Backend::Mmcli => Ok(Radio::Unavailable(
-                "the mmcli backend is not in this build yet",
-            )),
+            Backend::Mmcli => Ok(Radio::Mmcli { carrier }),
             Backend::At(_) => Ok(Radio::Unavailable(
                 "the AT backend is not in this build yet",
             )),
@@ -103,8 +107,9 @@ impl Radio {
     }
 
     /// Takes the next sample.
-    pub fn sample(&mut self) -> RadioReading {
+    pub async fn sample(&mut self) -> RadioReading {
         match self {
+            Radio::Mmcli { carrier } => mmcli::sample(*carrier).await,
             Radio::Sim { modem, taken } => {
                 let r = modem.reading(*taken);
                 *taken += 1;
@@ -123,7 +128,7 @@ impl Radio {
     pub fn link_mbps(&self) -> Option<f64> {
         match self {
             Radio::Sim { modem, .. } => modem.link_mbps,
-            Radio::Unavailable(_) => None,
+            Radio::Mmcli { .. } | Radio::Unavailable(_) => None,
         }
     }
 }
@@ -145,12 +150,12 @@ mod tests {
         assert!(!r.to_sample(&t).meets_5g);
     }
 
-    #[test]
-    fn backends_not_in_this_build_say_so_instead_of_inventing_numbers() {
-        let mut radio = Radio::open(Carrier::Cu, &Backend::Mmcli).unwrap();
-        let r = radio.sample();
+    #[tokio::test]
+    async fn backends_not_in_this_build_say_so_instead_of_inventing_numbers() {
+        let mut radio = Radio::open(Carrier::Cu, &Backend::At("/dev/ttyUSB2".into())).unwrap();
+        let r = radio.sample().await;
         assert_eq!(r.rat, Rat::None);
         assert!(r.rsrp_dbm.is_none());
-        assert!(r.reason.unwrap().contains("mmcli"));
+        assert!(r.reason.unwrap().contains("AT backend"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod bad_uploads;
 mod kill9;
+mod modem;
 mod netlab;
 mod outage;
 mod pipeline;

@@ -1,0 +1,131 @@
+//! `fathom-agent modem` through ModemManager: a fake `mmcli` first on `PATH` (the edge of the
+//! machine) answers with captured JSON of two modems; the real agent binary reads them.
+
+use fathom_e2e::{bin, run};
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures/modem")
+}
+
+/// A folder with an executable `mmcli` that answers like ModemManager with two modems: a Telit
+/// on a German LTE network and an FM350 on China Mobile's 5G NSA. `broken` makes it print junk.
+fn fake_mmcli(broken: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = fixtures().display().to_string();
+    let body = if broken {
+        "echo '{\"modem-list\": [' ; exit 0".to_owned()
+    } else {
+        format!(
+            r#"case "$*" in
+  "-L -J") cat "{f}/mmcli_list_two.json" ;;
+  "-m 0 -J") cat "{f}/mmcli_modem0_telit_lte.json" ;;
+  "-m 1 -J") cat "{f}/mmcli_modem1_fm350_nsa_constructed.json" ;;
+  "-m 0 --signal-setup=10"|"-m 1 --signal-setup=10") echo "successfully setup signal quality information" ;;
+  "-m 0 --signal-get -J") cat "{f}/mmcli_signal0_telit_lte.json" ;;
+  "-m 1 --signal-get -J") cat "{f}/mmcli_signal1_fm350_nsa_constructed.json" ;;
+  *) echo "error: unexpected arguments: $*" >&2; exit 1 ;;
+esac"#
+        )
+    };
+    let path = dir.path().join("mmcli");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("fake mmcli executable");
+    dir
+}
+
+fn agent_with_path(path_dir: &Path) -> Command {
+    let mut cmd = Command::new(bin("fathom-agent"));
+    let old = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{old}", path_dir.display()));
+    cmd
+}
+
+#[test]
+fn modem_reads_every_modemmanager_modem_and_maps_plmn_to_carrier() {
+    let fake = fake_mmcli(false);
+    let (status, out, err) =
+        run(agent_with_path(fake.path()).args(["modem", "--backend", "mmcli", "--json"]));
+    assert!(status.success(), "{err}");
+    let v: Value = serde_json::from_str(out.trim()).expect("a JSON array");
+    let modems = v.as_array().unwrap();
+    assert_eq!(modems.len(), 2, "{v}");
+    // The German network is not one of the four carriers: no carrier, but the reading is kept.
+    assert!(modems[0]["carrier"].is_null());
+    assert_eq!(modems[0]["plmn"], "26202");
+    assert_eq!(modems[0]["rat"], "lte");
+    assert_eq!(modems[0]["meets_5g"], false);
+    assert_eq!(modems[1]["carrier"], "cmcc");
+    assert_eq!(modems[1]["plmn"], "46000");
+    assert_eq!(modems[1]["rat"], "nr_nsa");
+    assert_eq!(modems[1]["rsrp_dbm"], -89.0);
+    assert_eq!(modems[1]["sinr_db"], 15.0);
+    assert_eq!(modems[1]["meets_5g"], true);
+}
+
+#[test]
+fn a_probe_config_matches_modems_to_carriers_and_says_why_one_is_missing() {
+    let fake = fake_mmcli(false);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probe.toml");
+    std::fs::write(
+        &config,
+        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\nspool = \"spool.db\"\n\
+         [[modem]]\ncarrier = \"cmcc\"\nbackend = \"mmcli\"\n[[modem]]\ncarrier = \"cu\"\nbackend = \"mmcli\"\n",
+    )
+    .unwrap();
+    let mut cmd = agent_with_path(fake.path());
+    cmd.args(["modem", "--json", "--config"]).arg(&config);
+    let (status, out, err) = run(&mut cmd);
+    assert!(status.success(), "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v[0]["carrier"], "cmcc");
+    assert_eq!(v[0]["rat"], "nr_nsa");
+    assert_eq!(v[1]["carrier"], "cu");
+    assert_eq!(v[1]["rat"], "none");
+    assert!(v[1]["rsrp_dbm"].is_null());
+    assert!(
+        v[1]["reason"].as_str().unwrap().contains("China Unicom"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_missing_or_broken_mmcli_gives_a_reason_not_numbers() {
+    // Junk from mmcli: `--backend mmcli` fails with a one-line reason (exit 1)…
+    let broken = fake_mmcli(true);
+    let (status, _, err) =
+        run(agent_with_path(broken.path()).args(["modem", "--backend", "mmcli", "--json"]));
+    assert_eq!(status.code(), Some(1));
+    assert!(err.contains("mmcli -L -J"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // …and a probe whose mmcli is not installed samples `rat: none` with the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probe.toml");
+    std::fs::write(
+        &config,
+        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\nspool = \"spool.db\"\n\
+         [[modem]]\ncarrier = \"ct\"\nbackend = \"mmcli\"\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin("fathom-agent"));
+    cmd.env("PATH", dir.path())
+        .args(["modem", "--json", "--config"])
+        .arg(&config);
+    let (status, out, err) = run(&mut cmd);
+    assert!(status.success(), "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v[0]["rat"], "none");
+    assert!(
+        v[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cannot run mmcli"),
+        "{v}"
+    );
+}
