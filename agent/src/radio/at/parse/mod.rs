@@ -736,48 +736,63 @@ fn simcom_plmn(line: &Line<'_>, raw: &str) -> Result<Option<String>, ParseError>
     plmn(line, mcc, mnc)
 }
 
+/// Where a SIMCom `+CPSI:` line keeps its signal values; the leading fields (`<MCC>-<MNC>` at 2,
+/// `<SCellID>` at 4, `<Band>` at 6) are the same in every system mode.
+struct CpsiLayout {
+    fields: usize,
+    rsrp: usize,
+    rsrq: usize,
+    sinr: usize,
+}
+
 /// `LTE,<Mode>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<Band>,<earfcn>,<dlbw>,<ulbw>,<RSRQ>,<RSRP>,<RSSI>,<RSSNR>`
-fn simcom_lte(line: &Line<'_>, scale: SimcomScale) -> Result<Leg, ParseError> {
-    line.need(14)?;
+const CPSI_LTE: CpsiLayout = CpsiLayout {
+    fields: 14,
+    rsrp: 11,
+    rsrq: 10,
+    sinr: 13,
+};
+/// `NR5G_SA,<Mode>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<Band>,<arfcn>,<RSRP>,<RSRQ>,<SNR>`
+const CPSI_NR_SA: CpsiLayout = CpsiLayout {
+    fields: 11,
+    rsrp: 8,
+    rsrq: 9,
+    sinr: 10,
+};
+
+/// One `+CPSI:` serving-cell line read with `layout`; `snr` is the scale of its SNR field.
+fn simcom_leg(
+    line: &Line<'_>,
+    layout: &CpsiLayout,
+    scale: SimcomScale,
+    snr: Unit,
+) -> Result<Leg, ParseError> {
+    line.need(layout.fields)?;
     let mut notes = Notes::default();
     let rr = |v: f64| scale.rsrp_rsrq.apply(v);
     Ok(Leg {
         plmn: simcom_plmn(line, line.field(2))?,
         cell_id: decimal_cell(line, line.field(4))?,
         band: simcom_band(line, line.field(6))?,
-        rsrq: signal(line, Signal::Rsrq, line.field(10), rr, &mut notes)?,
-        rsrp: signal(line, Signal::Rsrp, line.field(11), rr, &mut notes)?,
+        rsrp: signal(line, Signal::Rsrp, line.field(layout.rsrp), rr, &mut notes)?,
+        rsrq: signal(line, Signal::Rsrq, line.field(layout.rsrq), rr, &mut notes)?,
         sinr: signal(
             line,
             Signal::Sinr,
-            line.field(13),
-            |v| scale.lte_snr.apply(v),
+            line.field(layout.sinr),
+            |v| snr.apply(v),
             &mut notes,
         )?,
         notes,
     })
 }
 
-/// `NR5G_SA,<Mode>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<Band>,<arfcn>,<RSRP>,<RSRQ>,<SNR>`
+fn simcom_lte(line: &Line<'_>, scale: SimcomScale) -> Result<Leg, ParseError> {
+    simcom_leg(line, &CPSI_LTE, scale, scale.lte_snr)
+}
+
 fn simcom_sa(line: &Line<'_>, scale: SimcomScale) -> Result<Leg, ParseError> {
-    line.need(11)?;
-    let mut notes = Notes::default();
-    let rr = |v: f64| scale.rsrp_rsrq.apply(v);
-    Ok(Leg {
-        plmn: simcom_plmn(line, line.field(2))?,
-        cell_id: decimal_cell(line, line.field(4))?,
-        band: simcom_band(line, line.field(6))?,
-        rsrp: signal(line, Signal::Rsrp, line.field(8), rr, &mut notes)?,
-        rsrq: signal(line, Signal::Rsrq, line.field(9), rr, &mut notes)?,
-        sinr: signal(
-            line,
-            Signal::Sinr,
-            line.field(10),
-            |v| scale.nr_snr.apply(v),
-            &mut notes,
-        )?,
-        notes,
-    })
+    simcom_leg(line, &CPSI_NR_SA, scale, scale.nr_snr)
 }
 
 // ---------------------------------------------------------------------------------------------
