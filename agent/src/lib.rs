@@ -234,10 +234,11 @@ async fn modem(
                     push(carrier, &reading);
                 }
             }
-            Backend::At(_) => {
-                anyhow::bail!(
-                    "the AT backend is not in this build yet (issue 4); use mmcli or sim:FILE"
-                )
+            // One modem; its carrier is the network it is registered on.
+            Backend::At(path) => {
+                let reading = radio::at::AtModem::new(path).sample().await;
+                let carrier = reading.plmn.as_deref().and_then(Carrier::from_plmn);
+                push(carrier, &reading);
             }
         },
         (None, Some(path)) => {

@@ -507,13 +507,13 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
 }
 
 fn validate_radio(r: &RadioSample) -> Result<(), ValidationError> {
-    if let Some(plmn) = &r.plmn {
-        if !(plmn.len() == 5 || plmn.len() == 6) || !plmn.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
-                "plmn",
-                format!("{:?} is not 5 or 6 digits (MCC+MNC)", shorten(plmn)),
-            ));
-        }
+    if let Some(plmn) = &r.plmn
+        && (!(plmn.len() == 5 || plmn.len() == 6) || !plmn.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid(
+            "plmn",
+            format!("{:?} is not 5 or 6 digits (MCC+MNC)", shorten(plmn)),
+        ));
     }
     check_opt_range("rsrp_dbm", r.rsrp_dbm, limits::RSRP_DBM, "dBm")?;
     check_opt_range("rsrq_db", r.rsrq_db, limits::RSRQ_DB, "dB")?;

@@ -1,9 +1,8 @@
 //! Radio sampling: reading each modem's registration and signal.
 //!
-//! A backend gives a [`RadioReading`]; [`RadioReading::to_sample`] applies the 5G rule. This build
-//! has the simulated backend ([`sim`]) and ModemManager ([`mmcli`]); the AT parsers ([`at`]) are
-//! written but the serial transport is not, so a modem configured with `at:` gives `rat: none`
-//! with that reason, never a number.
+//! A backend gives a [`RadioReading`]; [`RadioReading::to_sample`] applies the 5G rule. Backends:
+//! a serial AT port ([`at`]), ModemManager ([`mmcli`]) and scripted simulated modems ([`sim`]).
+//! A backend that cannot read its modem gives `rat: none` with the reason, never a number.
 
 pub mod at;
 pub mod mmcli;
@@ -80,8 +79,8 @@ pub enum Radio {
         /// The carrier whose modem this is.
         carrier: Carrier,
     },
-    /// A backend this build does not have yet.
-    Unavailable(&'static str),
+    /// A modem on a serial AT port.
+    At(Box<at::AtModem>),
 }
 
 impl Radio {
@@ -100,9 +99,7 @@ impl Radio {
                 Ok(Radio::Sim { modem, taken: 0 })
             }
             Backend::Mmcli => Ok(Radio::Mmcli { carrier }),
-            Backend::At(_) => Ok(Radio::Unavailable(
-                "the AT backend is not in this build yet",
-            )),
+            Backend::At(path) => Ok(Radio::At(Box::new(at::AtModem::new(path)))),
         }
     }
 
@@ -115,7 +112,7 @@ impl Radio {
                 *taken += 1;
                 r
             }
-            Radio::Unavailable(why) => RadioReading::unavailable(*why),
+            Radio::At(modem) => modem.sample().await,
         }
     }
 
@@ -128,7 +125,7 @@ impl Radio {
     pub fn link_mbps(&self) -> Option<f64> {
         match self {
             Radio::Sim { modem, .. } => modem.link_mbps,
-            Radio::Mmcli { .. } | Radio::Unavailable(_) => None,
+            Radio::Mmcli { .. } | Radio::At(_) => None,
         }
     }
 }
@@ -151,11 +148,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn backends_not_in_this_build_say_so_instead_of_inventing_numbers() {
-        let mut radio = Radio::open(Carrier::Cu, &Backend::At("/dev/ttyUSB2".into())).unwrap();
+    async fn an_at_modem_that_is_not_there_says_so_instead_of_inventing_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = dir.path().join("ttyUSB2");
+        let mut radio = Radio::open(Carrier::Cu, &Backend::At(port)).unwrap();
         let r = radio.sample().await;
         assert_eq!(r.rat, Rat::None);
         assert!(r.rsrp_dbm.is_none());
-        assert!(r.reason.unwrap().contains("AT backend"));
+        assert!(r.reason.unwrap().starts_with("modem not found"));
     }
 }

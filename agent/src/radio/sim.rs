@@ -153,23 +153,22 @@ impl SimFile {
             if m.states.is_empty() {
                 return Err(format!("modem {} has no [[modem.state]]", m.carrier));
             }
-            if let Some(plmn) = &m.plmn {
-                if !(plmn.len() == 5 || plmn.len() == 6)
-                    || !plmn.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return Err(format!(
-                        "modem {}: plmn {plmn:?} is not 5 or 6 digits",
-                        m.carrier
-                    ));
-                }
+            if let Some(plmn) = &m.plmn
+                && (!(plmn.len() == 5 || plmn.len() == 6)
+                    || !plmn.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Err(format!(
+                    "modem {}: plmn {plmn:?} is not 5 or 6 digits",
+                    m.carrier
+                ));
             }
-            if let Some(rate) = m.link_mbps {
-                if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(format!(
-                        "modem {}: link_mbps {rate} must be above 0",
-                        m.carrier
-                    ));
-                }
+            if let Some(rate) = m.link_mbps
+                && !(rate > 0.0 && rate.is_finite())
+            {
+                return Err(format!(
+                    "modem {}: link_mbps {rate} must be above 0",
+                    m.carrier
+                ));
             }
             for s in &m.states {
                 let ctx = |e: String| format!("modem {}: {e}", m.carrier);
@@ -198,10 +197,10 @@ impl SimFile {
                         limits::MAX_REASON_LEN
                     )));
                 }
-                if let Some(cell) = &s.cell_id {
-                    if cell.is_empty() || !cell.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(ctx(format!("cell_id {cell:?} is not hexadecimal")));
-                    }
+                if let Some(cell) = &s.cell_id
+                    && (cell.is_empty() || !cell.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(ctx(format!("cell_id {cell:?} is not hexadecimal")));
                 }
             }
         }

@@ -427,8 +427,7 @@ fn band(line: &Line<'_>, prefix: &str, raw: &str) -> Result<Option<String>, Pars
 pub fn final_result(answer: &str) -> Result<(), ParseError> {
     let mut last: Option<&str> = None;
     for l in lines(answer) {
-        if l == "OK" || l == "ERROR" || l.starts_with("+CME ERROR:") || l.starts_with("+CMS ERROR:")
-        {
+        if is_final_result(l) {
             last = Some(l);
         }
     }
@@ -450,6 +449,95 @@ pub fn final_result(answer: &str) -> Result<(), ParseError> {
             last_line: last_line(answer),
         }),
     }
+}
+
+/// Whether `received` (what the port has given so far) holds a whole answer: a final result code
+/// (`OK`, `ERROR`, `+CME ERROR: …`, `+CMS ERROR: …`) on a line of its own, ended by its line break.
+/// The reader stops there; anything after it belongs to no command.
+pub fn answer_complete(received: &str) -> bool {
+    let Some(end) = received.rfind(['\r', '\n']) else {
+        return false;
+    };
+    lines(&received[..end]).any(is_final_result)
+}
+
+fn is_final_result(l: &str) -> bool {
+    l == "OK" || l == "ERROR" || l.starts_with("+CME ERROR:") || l.starts_with("+CMS ERROR:")
+}
+
+/// What `AT+CPIN?` says of the SIM card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimState {
+    /// `+CPIN: READY`: the SIM is usable.
+    Ready,
+    /// No SIM, a locked SIM or a broken one: the reason, in plain words, for the sample.
+    NotReady(String),
+}
+
+/// Reads the answer to `AT+CPIN?`. `+CME ERROR` 10, 13 and 14 (TS 27.007 §9.2.1), numeric or
+/// verbose, are a missing, failed or busy SIM rather than an unreadable answer.
+pub fn sim_state(answer: &str) -> Result<SimState, ParseError> {
+    match final_result(answer) {
+        Ok(()) => {}
+        Err(ParseError::CmeError { code, line }) => {
+            let verbose = line.to_ascii_lowercase();
+            let why = match code {
+                Some(10) => "no SIM card (SIM not inserted)",
+                Some(13) => "the SIM card failed (SIM failure)",
+                Some(14) => "the SIM card is busy",
+                _ if verbose.contains("not inserted") => "no SIM card (SIM not inserted)",
+                _ if verbose.contains("failure") => "the SIM card failed (SIM failure)",
+                _ => return Err(ParseError::CmeError { code, line }),
+            };
+            return Ok(SimState::NotReady(why.to_owned()));
+        }
+        Err(e) => return Err(e),
+    }
+    let all = Line::all(answer, "+CPIN:");
+    let line = all.first().ok_or_else(|| missing("+CPIN:", answer))?;
+    Ok(match line.field(0) {
+        "READY" => SimState::Ready,
+        "SIM PIN" => SimState::NotReady("the SIM card is locked by a PIN (SIM PIN)".to_owned()),
+        "SIM PUK" => SimState::NotReady("the SIM card is blocked (SIM PUK)".to_owned()),
+        other => SimState::NotReady(format!("the SIM card is not ready ({})", clip(other))),
+    })
+}
+
+/// The reading a generic 3GPP module gives: registration from `AT+COPS?`, signal from `AT+CESQ`.
+/// On NR the SS- values are used; `AcT` 13 (EN-DC) counts as NSA only when `+CESQ` has a measured
+/// NR RSRP, otherwise it is LTE with the reason. `+CESQ` carries no LTE SINR, so LTE readings have
+/// none (and cannot meet 5G anyway).
+pub fn generic_reading(cops_answer: &str, cesq_answer: &str) -> Result<RadioReading, ParseError> {
+    let (plmn, rat) = cops(cops_answer)?;
+    let mut reading =
+        RadioReading::unavailable("not registered on any network (AT+COPS? has no operator)");
+    if rat == Rat::None {
+        return Ok(reading);
+    }
+    let v = cesq(cesq_answer)?;
+    reading.plmn = plmn;
+    reading.reason = None;
+    reading.rat = rat;
+    match rat {
+        Rat::NrSa => {
+            (reading.rsrp_dbm, reading.rsrq_db, reading.sinr_db) =
+                (v.ss_rsrp_dbm, v.ss_rsrq_db, v.ss_sinr_db);
+        }
+        Rat::NrNsa if v.ss_rsrp_dbm.is_some() => {
+            (reading.rsrp_dbm, reading.rsrq_db, reading.sinr_db) =
+                (v.ss_rsrp_dbm, v.ss_rsrq_db, v.ss_sinr_db);
+        }
+        Rat::NrNsa | Rat::Lte => {
+            if rat == Rat::NrNsa {
+                reading.rat = Rat::Lte;
+                reading.reason =
+                    Some("EN-DC anchor (AcT 13) but no measured NR leg in +CESQ".to_owned());
+            }
+            (reading.rsrp_dbm, reading.rsrq_db) = (v.rsrp_dbm, v.rsrq_db);
+        }
+        Rat::Wcdma | Rat::Gsm | Rat::None => {}
+    }
+    Ok(reading)
 }
 
 fn missing(prefix: &'static str, answer: &str) -> ParseError {
@@ -910,6 +998,37 @@ pub fn identify(ati_answer: &str, cgmi: &str, cgmm: &str) -> ModuleDialect {
     } else {
         ModuleDialect::Generic
     }
+}
+
+/// How a Quectel module of this model (`AT+CGMM`) prints the LTE SINR of `AT+QENG`: the
+/// Qualcomm-based `RM5xxQ`, `RM520N`, `RG5xxQ`, `EM…` and `EG…` families print the raw 0–250
+/// value, the Unisoc-based `RM500U` and `RG500U` print dB. Unknown models are taken as dB, so an unknown scale can
+/// only understate a 5G-irrelevant LTE value, never invent one out of range.
+pub fn quectel_lte_sinr_scale(model: &str) -> LteSinrScale {
+    let m = model.trim().to_ascii_uppercase();
+    if m.starts_with("RM500U") || m.starts_with("RG500U") {
+        LteSinrScale::Db
+    } else if [
+        "RM50", "RM51", "RM52", "RM53", "RG50", "RG52", "EM1", "EG1", "EM06", "EG06",
+    ]
+    .iter()
+    .any(|p| m.starts_with(p))
+    {
+        LteSinrScale::QuectelRaw
+    } else {
+        LteSinrScale::Db
+    }
+}
+
+/// The model name in an `AT+CGMM` answer (its first line that is neither the echo nor a result
+/// code), or an empty string.
+pub fn model_name(cgmm_answer: &str) -> String {
+    lines(cgmm_answer)
+        .filter(|l| !is_final_result(l) && !l.to_ascii_uppercase().starts_with("AT"))
+        .map(|l| l.trim_start_matches("+CGMM:").trim())
+        .next()
+        .map(clip)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

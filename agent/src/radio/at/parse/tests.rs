@@ -618,3 +618,110 @@ fn check_in_limits(r: &RadioReading) {
             .is_none_or(|s| s.chars().count() <= limits::MAX_REASON_LEN)
     );
 }
+
+#[test]
+fn answers_are_complete_only_at_a_whole_final_result_line() {
+    assert!(!answer_complete(""));
+    assert!(!answer_complete("AT+CPIN?\r\r\n+CPIN: READY\r\n"));
+    // A final result code without its line break may still grow ("OK" of "OKAY").
+    assert!(!answer_complete("+CPIN: READY\r\n\r\nOK"));
+    assert!(answer_complete("+CPIN: READY\r\n\r\nOK\r\n"));
+    assert!(answer_complete("AT+X\r\nERROR\r\n"));
+    assert!(answer_complete("+CME ERROR: 10\r\n"));
+    // An unsolicited line alone, or a line merely starting with OK, is not the end.
+    assert!(!answer_complete("+QIURC: \"pdpdeact\",1\r\n"));
+    assert!(!answer_complete("OKAY\r\n"));
+}
+
+#[test]
+fn sim_states() {
+    let ready = "AT+CPIN?\r\n+CPIN: READY\r\n\r\nOK\r\n";
+    assert_eq!(sim_state(ready), Ok(SimState::Ready));
+    let cases = [
+        ("+CME ERROR: 10\r\n", "no SIM card (SIM not inserted)"),
+        (
+            "+CME ERROR: SIM not inserted\r\n",
+            "no SIM card (SIM not inserted)",
+        ),
+        ("+CME ERROR: 13\r\n", "the SIM card failed (SIM failure)"),
+        (
+            "+CPIN: SIM PIN\r\nOK\r\n",
+            "the SIM card is locked by a PIN (SIM PIN)",
+        ),
+    ];
+    for (answer, why) in cases {
+        assert_eq!(
+            sim_state(answer),
+            Ok(SimState::NotReady(why.to_owned())),
+            "{answer}"
+        );
+    }
+    assert!(matches!(
+        sim_state("ERROR\r\n"),
+        Err(ParseError::Error { .. })
+    ));
+    assert!(matches!(
+        sim_state("+CME ERROR: 3\r\n"),
+        Err(ParseError::CmeError { code: Some(3), .. })
+    ));
+    assert!(matches!(
+        sim_state("OK\r\n"),
+        Err(ParseError::Missing { .. })
+    ));
+}
+
+#[test]
+fn generic_readings_from_cops_and_cesq() {
+    let cesq_lte = fixture!("generic_cesq_lte.txt");
+    let lte = generic_reading("+COPS: 0,2,\"46001\",7\r\nOK\r\n", cesq_lte).expect("reads");
+    assert_eq!(
+        lte,
+        reading(
+            Some("46001"),
+            Rat::Lte,
+            Some(-90.0),
+            Some(-10.5),
+            None,
+            None,
+            None,
+            None
+        )
+    );
+    // EN-DC anchor without an NR measurement is LTE, and says why.
+    let endc = generic_reading("+COPS: 0,2,\"46001\",13\r\nOK\r\n", cesq_lte).expect("reads");
+    assert_eq!(endc.rat, Rat::Lte);
+    assert!(endc.reason.expect("reason").contains("no measured NR leg"));
+    // SA with the Release 15 fields: the SS- values.
+    let cesq_nr = "+CESQ: 99,99,255,255,255,255,80,60,50\r\nOK\r\n";
+    let sa = generic_reading(fixture!("generic_cops_sa_ct.txt"), cesq_nr).expect("reads");
+    assert_eq!(
+        sa,
+        reading(
+            Some("46011"),
+            Rat::NrSa,
+            Some(-97.0),
+            Some(-3.5),
+            Some(1.5),
+            None,
+            None,
+            None
+        )
+    );
+    // Not registered: no operator, and no CESQ needed.
+    let none = generic_reading("+COPS: 0\r\nOK\r\n", "").expect("reads");
+    assert_eq!(none.rat, Rat::None);
+    assert!(none.reason.is_some());
+}
+
+#[test]
+fn quectel_models_and_their_lte_sinr_scale() {
+    assert_eq!(quectel_lte_sinr_scale("RM500U-CN"), Db);
+    assert_eq!(quectel_lte_sinr_scale("RM520N-GL"), QuectelRaw);
+    assert_eq!(quectel_lte_sinr_scale("something else"), Db);
+    assert_eq!(
+        model_name("AT+CGMM\r\nRM520N-GL\r\n\r\nOK\r\n"),
+        "RM520N-GL"
+    );
+    assert_eq!(model_name("+CGMM: SIM8262E-M2\r\nOK\r\n"), "SIM8262E-M2");
+    assert_eq!(model_name("ERROR\r\n"), "");
+}
