@@ -101,6 +101,18 @@ impl Proc {
         (proc, line)
     }
 
+    /// Starts `cmd` with its stderr in `log`, without waiting for anything.
+    pub fn start(name: &str, cmd: Command, log: &Path) -> Self {
+        Self::spawn(name, cmd, log).0
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()

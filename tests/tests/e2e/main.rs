@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binaries, real SQLite files, real HTTP over loopback.
 //! One test binary for the whole suite keeps link time down.
 
+mod at_modem;
 mod bad_uploads;
 mod kill9;
 mod modem;

@@ -3,14 +3,12 @@
 //!
 //! The port is opened for each sample and closed after it, so a modem that was unplugged and
 //! plugged back (a new `/dev/ttyUSBn`, the same `/dev/serial/by-id/…` link) is found again
-//! without restarting the daemon. While open, the port is held exclusively (`TIOCEXCL`, set by
-//! `serialport`) and with an advisory `flock`, so two programs never interleave their commands.
+//! without restarting the daemon. While open, `serialport` holds it exclusively (`TIOCEXCL` and an
+//! exclusive `flock`), so two programs never interleave their commands.
 
 use super::parse;
 use serialport::{ClearBuffer, SerialPort};
-use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -90,8 +88,6 @@ pub trait AtLink {
 /// An open AT port.
 pub struct AtPort {
     port: Box<dyn SerialPort>,
-    /// Held for its `flock`; released when the port is dropped.
-    _lock: File,
     timeout: Duration,
 }
 
@@ -107,63 +103,29 @@ impl std::fmt::Debug for AtPort {
 impl AtPort {
     /// Opens `path` (115200 8N1; USB modems ignore the rate) with `timeout` per command.
     pub fn open(path: &Path, timeout: Duration) -> Result<Self, PortError> {
-        let open_error = |e: &std::io::Error| match e.kind() {
-            std::io::ErrorKind::NotFound => PortError::NotFound {
-                path: path.to_owned(),
-            },
-            _ if e.raw_os_error() == Some(nix::errno::Errno::EBUSY as i32) => PortError::Busy {
-                path: path.to_owned(),
-            },
-            // A pseudo-terminal or USB device whose other end is gone answers ENXIO or EIO.
-            _ if matches!(
-                e.raw_os_error(),
-                Some(x) if x == nix::errno::Errno::ENXIO as i32 || x == nix::errno::Errno::EIO as i32
-            ) =>
-            {
-                PortError::NotFound {
-                    path: path.to_owned(),
-                }
-            }
-            _ => PortError::Open {
-                path: path.to_owned(),
-                message: e.to_string(),
-            },
-        };
-        // O_NOCTTY: a daemon opening a tty must not acquire it as its controlling terminal.
-        let lock = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
-            .open(path)
-            .map_err(|e| open_error(&e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(PortError::Busy {
-                    path: path.to_owned(),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(open_error(&e)),
-        }
         let port = serialport::new(path.to_string_lossy(), 115_200)
             .timeout(READ_SLICE)
             .open()
-            .map_err(|e| match e.kind {
-                serialport::ErrorKind::NoDevice => PortError::NotFound {
-                    path: path.to_owned(),
-                },
-                serialport::ErrorKind::Io(kind) => {
-                    open_error(&std::io::Error::new(kind, e.description))
-                }
-                _ => PortError::Open {
-                    path: path.to_owned(),
-                    message: e.description,
-                },
-            })?;
-        Ok(Self {
-            port,
-            _lock: lock,
-            timeout,
-        })
+            .map_err(|e| open_error(path, e))?;
+        Ok(Self { port, timeout })
+    }
+}
+
+/// What an open failure means for the technician. `serialport` reports a port held by another
+/// program (`TIOCEXCL` gives `EBUSY`, or its `flock` would block) as `NoDevice`; a pty or USB
+/// device whose other end is gone answers `ENXIO` or `EIO`.
+fn open_error(path: &Path, e: serialport::Error) -> PortError {
+    let path = path.to_owned();
+    match e.kind {
+        serialport::ErrorKind::NoDevice => PortError::Busy { path },
+        serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => PortError::NotFound { path },
+        _ if e.description.starts_with("ENXIO") || e.description.starts_with("EIO") => {
+            PortError::NotFound { path }
+        }
+        _ => PortError::Open {
+            path,
+            message: e.description,
+        },
     }
 }
 

@@ -1020,13 +1020,19 @@ pub fn quectel_lte_sinr_scale(model: &str) -> LteSinrScale {
     }
 }
 
-/// The model name in an `AT+CGMM` answer (its first line that is neither the echo nor a result
-/// code), or an empty string.
+/// The model name in an `AT+CGMM` answer, or an empty string: the `+CGMM:` line, else the first
+/// line of plain printable text that is not the echo, a result code or an unsolicited `+…:` line.
 pub fn model_name(cgmm_answer: &str) -> String {
+    if let Some(l) = lines(cgmm_answer).find_map(|l| l.strip_prefix("+CGMM:")) {
+        return clip(l.trim().trim_matches('"'));
+    }
     lines(cgmm_answer)
-        .filter(|l| !is_final_result(l) && !l.to_ascii_uppercase().starts_with("AT"))
-        .map(|l| l.trim_start_matches("+CGMM:").trim())
-        .next()
+        .find(|l| {
+            !is_final_result(l)
+                && !l.to_ascii_uppercase().starts_with("AT")
+                && !l.starts_with('+')
+                && l.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        })
         .map(clip)
         .unwrap_or_default()
 }

@@ -724,4 +724,7 @@ fn quectel_models_and_their_lte_sinr_scale() {
     );
     assert_eq!(model_name("+CGMM: SIM8262E-M2\r\nOK\r\n"), "SIM8262E-M2");
     assert_eq!(model_name("ERROR\r\n"), "");
+    let noisy =
+        "AT+CGMM\r\r\n\r\n+QIURC: \"pdpdeact\",1\r\n\u{fffd}\u{fffd}~~\r\nRM500U-CN\r\nOK\r\n";
+    assert_eq!(model_name(noisy), "RM500U-CN");
 }
