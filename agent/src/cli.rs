@@ -89,9 +89,11 @@ pub enum Command {
     },
     /// One radio sample per modem: carrier, PLMN, RAT, RSRP/RSRQ/SINR, band, cell, 5G or not.
     ///
-    /// Reads the modems of --backend, or every `[[modem]]` of --config. The mmcli and at: backends
-    /// are not in this build: --backend with them is an error (exit 1), and a `[[modem]]` using them
-    /// gives `rat: none` with that reason, never made-up numbers.
+    /// Reads the modems of --backend, or every `[[modem]]` of --config. `at:DEVICE` talks to the
+    /// modem's AT port (Quectel, SIMCom or generic 3GPP, found out with ATI/AT+CGMI/AT+CGMM);
+    /// `mmcli` reads every modem ModemManager knows. A modem that cannot be read (unplugged, port
+    /// busy, no SIM, no service, silent, garbage) gives `rat: none` and the reason, never made-up
+    /// numbers.
     ///
     /// Examples:
     ///
@@ -108,6 +110,27 @@ pub enum Command {
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
+    },
+    /// The on-site check: is this probe ready? In plain words, Chinese and English.
+    ///
+    /// Checks, in order: the config; each modem (SIM, registration, carrier, 5G or not, signal
+    /// good/fair/poor with RSRP/RSRQ/SINR); each modem's interface (up, IPv4, IPv6); the collector
+    /// (reachable, token accepted); the clock (NTP synchronised); the spool; a short speed check
+    /// per carrier (2 s, at most 5 MB, not stored). Every line that is not OK says what to do.
+    ///
+    /// Exit status: 0 when the probe is ready (warnings allowed), 1 when something must be fixed,
+    /// 2 when the config cannot be read.
+    ///
+    /// Example:
+    ///
+    /// `fathom-agent doctor --config /etc/fathom/agent.toml`
+    Doctor {
+        /// The probe's configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Skip the speed check (it uses a few MB of each SIM's data).
+        #[arg(long)]
+        no_speed: bool,
     },
     /// What waits in the spool: pending and quarantined results.
     ///

@@ -136,6 +136,16 @@ pub enum Backend {
     Sim(PathBuf),
 }
 
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Mmcli => f.write_str("mmcli"),
+            Backend::At(dev) => write!(f, "at:{}", dev.display()),
+            Backend::Sim(file) => write!(f, "sim:{}", file.display()),
+        }
+    }
+}
+
 impl Backend {
     /// Parses `mmcli`, `at:DEVICE` or `sim:FILE`; relative sim files are taken from `base`.
     pub fn parse(s: &str, base: &Path) -> Result<Self, String> {

@@ -6,7 +6,9 @@
 //! - [`config`] and [`defaults`]: the probe's TOML configuration.
 //! - [`scheduler`]: the daemon and `run --once`.
 //! - [`speed`]: the download test (pure arithmetic in `speed`, I/O in `speed::http`).
-//! - [`radio`]: modem backends (`radio::sim` for simulated modems).
+//! - [`radio`]: modem backends: `radio::at` (serial AT port and its parsers), `radio::mmcli`,
+//!   `radio::sim` (simulated modems).
+//! - [`doctor`]: the on-site readiness check.
 //! - [`spool`]: the SQLite spool and its durability promise.
 //! - [`uploader`] and [`backoff`]: sending the spool to the collector.
 //! - [`backfill`]: simulated history for demos.
@@ -16,6 +18,7 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod defaults;
+pub mod doctor;
 pub mod radio;
 pub mod scheduler;
 pub mod speed;
@@ -143,6 +146,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             json,
         } => modem(backend.as_deref(), config.as_deref(), json).await,
         Command::Spool { config, json } => spool_command(&config, json).await,
+        Command::Doctor { config, no_speed } => doctor_command(&config, !no_speed).await,
         Command::Backfill {
             config,
             weeks,
@@ -150,6 +154,17 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             seed,
         } => backfill_command(&config, weeks, &out, seed),
     }
+}
+
+async fn doctor_command(path: &Path, speed: bool) -> anyhow::Result<ExitCode> {
+    let config = AgentConfig::load(path)?;
+    let findings = doctor::examine(path, &config, doctor::DoctorOptions { speed }).await;
+    let ready = doctor::report(&findings, &mut std::io::stdout().lock())?;
+    Ok(if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn spool_command(config: &Path, json: bool) -> anyhow::Result<ExitCode> {

@@ -31,6 +31,12 @@ pub struct SpeedOptions {
     pub limit_mbps: Option<f64>,
 }
 
+/// One line from an error and its causes (reqwest hides the useful part, "connection refused",
+/// three sources deep).
+pub fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
+    describe(e)
+}
+
 /// One line from an error and its causes.
 fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];

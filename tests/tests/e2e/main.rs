@@ -3,6 +3,7 @@
 
 mod at_modem;
 mod bad_uploads;
+mod doctor;
 mod kill9;
 mod modem;
 mod netlab;
