@@ -11,8 +11,8 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures/modem")
 }
 
-/// A folder with an executable `mmcli` that answers like ModemManager with two modems: a Telit
-/// on a German LTE network and an FM350 on China Mobile's 5G NSA. `broken` makes it print junk.
+/// A folder with an executable `mmcli` that answers like ModemManager with three modems: a Telit
+/// on a German LTE network, an FM350 on China Mobile's 5G NSA and an RM520N on China Telecom's SA. `broken` makes it print junk.
 fn fake_mmcli(broken: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let f = fixtures().display().to_string();
@@ -21,12 +21,14 @@ fn fake_mmcli(broken: bool) -> tempfile::TempDir {
     } else {
         format!(
             r#"case "$*" in
-  "-L -J") cat "{f}/mmcli_list_two.json" ;;
+  "-L -J") cat "{f}/mmcli_list_three.json" ;;
   "-m 0 -J") cat "{f}/mmcli_modem0_telit_lte.json" ;;
   "-m 1 -J") cat "{f}/mmcli_modem1_fm350_nsa_constructed.json" ;;
-  "-m 0 --signal-setup=10"|"-m 1 --signal-setup=10") echo "successfully setup signal quality information" ;;
+  "-m 2 -J") cat "{f}/mmcli_modem2_rm520n_sa_constructed.json" ;;
+  "-m 0 --signal-setup=10"|"-m 1 --signal-setup=10"|"-m 2 --signal-setup=10") echo "successfully setup signal quality information" ;;
   "-m 0 --signal-get -J") cat "{f}/mmcli_signal0_telit_lte.json" ;;
   "-m 1 --signal-get -J") cat "{f}/mmcli_signal1_fm350_nsa_constructed.json" ;;
+  "-m 2 --signal-get -J") cat "{f}/mmcli_signal2_rm520n_sa_constructed.json" ;;
   *) echo "error: unexpected arguments: $*" >&2; exit 1 ;;
 esac"#
         )
@@ -53,7 +55,7 @@ fn modem_reads_every_modemmanager_modem_and_maps_plmn_to_carrier() {
     assert!(status.success(), "{err}");
     let v: Value = serde_json::from_str(out.trim()).expect("a JSON array");
     let modems = v.as_array().unwrap();
-    assert_eq!(modems.len(), 2, "{v}");
+    assert_eq!(modems.len(), 3, "{v}");
     // The German network is not one of the four carriers: no carrier, but the reading is kept.
     assert!(modems[0]["carrier"].is_null());
     assert_eq!(modems[0]["plmn"], "26202");
@@ -65,6 +67,12 @@ fn modem_reads_every_modemmanager_modem_and_maps_plmn_to_carrier() {
     assert_eq!(modems[1]["rsrp_dbm"], -89.0);
     assert_eq!(modems[1]["sinr_db"], 15.0);
     assert_eq!(modems[1]["meets_5g"], true);
+    assert_eq!(modems[2]["carrier"], "ct");
+    assert_eq!(modems[2]["plmn"], "46011");
+    assert_eq!(modems[2]["rat"], "nr_sa");
+    assert_eq!(modems[2]["rsrp_dbm"], -97.0);
+    assert_eq!(modems[2]["sinr_db"], 4.0);
+    assert_eq!(modems[2]["meets_5g"], true);
 }
 
 #[test]
