@@ -8,4 +8,5 @@ mod kill9;
 mod modem;
 mod netlab;
 mod outage;
+mod packaging;
 mod pipeline;
