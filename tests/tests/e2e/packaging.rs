@@ -23,10 +23,11 @@ fn check_unit(name: &str, binary: &str) -> f64 {
         .join("../packaging/systemd")
         .join(name);
     let text = std::fs::read_to_string(&unit).expect("unit readable");
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
     let local = dir.path().join(name);
     let exec = bin(binary).display().to_string();
-    std::fs::write(&local, text.replace(&format!("/usr/bin/{binary}"), &exec)).unwrap();
+    std::fs::write(&local, text.replace(&format!("/usr/bin/{binary}"), &exec))
+        .expect("unit copied");
     let (status, out, err) = run(Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .arg(&local));
@@ -38,8 +39,7 @@ fn check_unit(name: &str, binary: &str) -> f64 {
         .args(["security", "--offline=true", "--no-pager"])
         .arg(&local));
     assert!(status.success(), "{name}: {err}");
-    let overall = out
-        .lines()
+    out.lines()
         .find_map(|l| {
             l.split_once("Overall exposure level for ")?
                 .1
@@ -50,8 +50,7 @@ fn check_unit(name: &str, binary: &str) -> f64 {
                 .parse::<f64>()
                 .ok()
         })
-        .unwrap_or_else(|| panic!("{name}: no overall exposure level in:\n{out}"));
-    overall
+        .unwrap_or_else(|| panic!("{name}: no overall exposure level in:\n{out}"))
 }
 
 #[test]
