@@ -92,8 +92,25 @@ pub enum ProbeCommand {
         #[arg(long)]
         site: String,
     },
-    /// List registered probes.
+    /// List registered probes: id, site, registration time, and `revoked` with its time.
     List,
+    /// Revoke a probe's token: its uploads are refused from the next request on. Its results stay.
+    ///
+    /// Example: `fathom-collector probe revoke --id yy-hosp-01`
+    Revoke {
+        /// The probe's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Give a probe a new token and print it (one line); the old token is refused at once, and a
+    /// revoked probe may upload again with the new one.
+    ///
+    /// Example: `fathom-collector probe rotate --id yy-hosp-01`
+    Rotate {
+        /// The probe's id.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 /// `export` filters.

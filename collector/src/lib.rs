@@ -98,15 +98,44 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             add_probe(&store, &config, &id, &site).await?;
         }
         Command::Probe(ProbeCommand::List) => {
+            let time = |ms: i64| {
+                DateTime::from_timestamp_millis(ms)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string()
+            };
             for p in store.probes().await? {
-                let created = DateTime::from_timestamp_millis(p.created_at_ms).unwrap_or_default();
+                let status = p
+                    .revoked_at_ms
+                    .map_or_else(|| "active".to_owned(), |t| format!("revoked {}", time(t)));
                 say(format_args!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{status}",
                     p.id,
                     p.site_id,
-                    created.format("%Y-%m-%d %H:%M UTC")
+                    time(p.created_at_ms)
                 ))?;
             }
+        }
+        Command::Probe(ProbeCommand::Revoke { id }) => {
+            if !store
+                .revoke_probe(&id, Utc::now().timestamp_millis())
+                .await?
+            {
+                return Err(usage(format!("no probe {id:?} is registered")));
+            }
+            tracing::info!(probe = %id, "Probe token revoked.");
+            say(format_args!("revoked the token of probe {id}"))?;
+        }
+        Command::Probe(ProbeCommand::Rotate { id }) => {
+            let token = probes::new_token();
+            if !store
+                .rotate_probe_token(&id, &probes::token_sha256(&token))
+                .await?
+            {
+                return Err(usage(format!("no probe {id:?} is registered")));
+            }
+            tracing::info!(probe = %id, "Probe token rotated.");
+            say(token)?;
         }
         Command::Import { file } => {
             let name = file.display().to_string();

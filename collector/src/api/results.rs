@@ -67,13 +67,20 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProbeRow,
         .ok_or(ApiError::Unauthorized(
             "missing bearer token (Authorization: Bearer <probe token>)",
         ))?;
-    state
+    let probe = state
         .store
         .probe_by_token(&token_sha256(token))
         .await?
         .ok_or(ApiError::Unauthorized(
             "unknown token: no registered probe holds it",
-        ))
+        ))?;
+    if probe.revoked_at_ms.is_some() {
+        tracing::warn!(probe = %probe.id, "Upload with a revoked token refused.");
+        return Err(ApiError::Unauthorized(
+            "revoked token: this probe's token was revoked (fathom-collector probe rotate gives a new one)",
+        ));
+    }
+    Ok(probe)
 }
 
 /// Reads and checks a batch. Pure apart from the clock, which is read once by the caller's

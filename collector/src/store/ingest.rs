@@ -13,6 +13,8 @@ pub struct ProbeRow {
     pub site_id: String,
     /// When it was registered, Unix milliseconds.
     pub created_at_ms: i64,
+    /// When its token was revoked, Unix milliseconds; `None` while it may upload.
+    pub revoked_at_ms: Option<i64>,
 }
 
 /// How many results of a batch were new and how many were already stored.
@@ -250,21 +252,62 @@ impl Store {
         }
     }
 
+    /// Revokes a probe's token at `now_ms`; false when no such probe is registered.
+    pub async fn revoke_probe(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                let done = sqlx::query(
+                    "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, ?) WHERE id = ?",
+                )
+                .bind(now_ms)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    }
+
+    /// Gives a probe a new token (the old one stops working at once) and lifts a revocation;
+    /// false when no such probe is registered.
+    pub async fn rotate_probe_token(
+        &self,
+        id: &str,
+        token_sha256: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                let done = sqlx::query(
+                    "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL WHERE id = ?",
+                )
+                .bind(token_sha256)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    }
+
     /// The probe holding the token whose SHA-256 is `token_sha256`.
     pub async fn probe_by_token(&self, token_sha256: &str) -> Result<Option<ProbeRow>, StoreError> {
         match self {
             Store::Sqlite(pool) => {
-                let row: Option<(String, String, i64)> = sqlx::query_as(
-                    "SELECT id, site_id, created_at_ms FROM probes WHERE token_sha256 = ?",
+                let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes \
+                     WHERE token_sha256 = ?",
                 )
                 .bind(token_sha256)
                 .fetch_optional(pool)
                 .await?;
-                Ok(row.map(|(id, site_id, created_at_ms)| ProbeRow {
-                    id,
-                    site_id,
-                    created_at_ms,
-                }))
+                Ok(
+                    row.map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
+                        id,
+                        site_id,
+                        created_at_ms,
+                        revoked_at_ms,
+                    }),
+                )
             }
         }
     }
@@ -273,16 +316,18 @@ impl Store {
     pub async fn probes(&self) -> Result<Vec<ProbeRow>, StoreError> {
         match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String, String, i64)> =
-                    sqlx::query_as("SELECT id, site_id, created_at_ms FROM probes ORDER BY id")
-                        .fetch_all(pool)
-                        .await?;
+                let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes ORDER BY id",
+                )
+                .fetch_all(pool)
+                .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, site_id, created_at_ms)| ProbeRow {
+                    .map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
                         id,
                         site_id,
                         created_at_ms,
+                        revoked_at_ms,
                     })
                     .collect())
             }

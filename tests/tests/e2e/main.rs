@@ -3,6 +3,7 @@
 
 mod at_modem;
 mod bad_uploads;
+mod credentials;
 mod doctor;
 mod kill9;
 mod modem;
