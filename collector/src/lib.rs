@@ -94,49 +94,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             let app = api::router(api::AppState { store });
             serve_app(listen, app, shutdown).await?;
         }
-        Command::Probe(ProbeCommand::Add { id, site }) => {
-            add_probe(&store, &config, &id, &site).await?;
-        }
-        Command::Probe(ProbeCommand::List) => {
-            let time = |ms: i64| {
-                DateTime::from_timestamp_millis(ms)
-                    .unwrap_or_default()
-                    .format("%Y-%m-%d %H:%M UTC")
-                    .to_string()
-            };
-            for p in store.probes().await? {
-                let status = p
-                    .revoked_at_ms
-                    .map_or_else(|| "active".to_owned(), |t| format!("revoked {}", time(t)));
-                say(format_args!(
-                    "{}\t{}\t{}\t{status}",
-                    p.id,
-                    p.site_id,
-                    time(p.created_at_ms)
-                ))?;
-            }
-        }
-        Command::Probe(ProbeCommand::Revoke { id }) => {
-            if !store
-                .revoke_probe(&id, Utc::now().timestamp_millis())
-                .await?
-            {
-                return Err(usage(format!("no probe {id:?} is registered")));
-            }
-            tracing::info!(probe = %id, "Probe token revoked.");
-            say(format_args!("revoked the token of probe {id}"))?;
-        }
-        Command::Probe(ProbeCommand::Rotate { id }) => {
-            let token = probes::new_token();
-            if !store
-                .rotate_probe_token(&id, &probes::token_sha256(&token))
-                .await?
-            {
-                return Err(usage(format!("no probe {id:?} is registered")));
-            }
-            tracing::info!(probe = %id, "Probe token rotated.");
-            say(token)?;
-        }
+        Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,
         Command::Import { file } => {
             let name = file.display().to_string();
             let counts = if name == "-" {
@@ -179,6 +137,60 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `probe add|list|revoke|rotate`.
+async fn probe_command(
+    store: &Store,
+    config: &CollectorConfig,
+    cmd: ProbeCommand,
+) -> anyhow::Result<()> {
+    match cmd {
+        ProbeCommand::Add { id, site } => {
+            add_probe(store, config, &id, &site).await?;
+        }
+        ProbeCommand::List => {
+            let time = |ms: i64| {
+                DateTime::from_timestamp_millis(ms)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string()
+            };
+            for p in store.probes().await? {
+                let status = p
+                    .revoked_at_ms
+                    .map_or_else(|| "active".to_owned(), |t| format!("revoked {}", time(t)));
+                say(format_args!(
+                    "{}\t{}\t{}\t{status}",
+                    p.id,
+                    p.site_id,
+                    time(p.created_at_ms)
+                ))?;
+            }
+        }
+        ProbeCommand::Revoke { id } => {
+            if !store
+                .revoke_probe(&id, Utc::now().timestamp_millis())
+                .await?
+            {
+                return Err(usage(format!("no probe {id:?} is registered")));
+            }
+            tracing::info!(probe = %id, "Probe token revoked.");
+            say(format_args!("revoked the token of probe {id}"))?;
+        }
+        ProbeCommand::Rotate { id } => {
+            let token = probes::new_token();
+            if !store
+                .rotate_probe_token(&id, &probes::token_sha256(&token))
+                .await?
+            {
+                return Err(usage(format!("no probe {id:?} is registered")));
+            }
+            tracing::info!(probe = %id, "Probe token rotated.");
+            say(token)?;
+        }
+    }
+    Ok(())
 }
 
 async fn add_probe(
