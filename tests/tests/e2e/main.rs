@@ -4,6 +4,7 @@
 mod at_modem;
 mod bad_uploads;
 mod credentials;
+mod disk_full;
 mod doctor;
 mod kill9;
 mod modem;
