@@ -52,7 +52,19 @@ impl Backoff {
     /// Sleeps for the next delay, with a fresh jitter draw, unless `shutdown` comes first.
     /// Returns the delay slept, or `None` on shutdown.
     pub async fn wait(&mut self, shutdown: &CancellationToken) -> Option<Duration> {
-        let delay = self.next_delay(rand::rng().random_range(0.0..1.0));
+        self.wait_at_least(Duration::ZERO, shutdown).await
+    }
+
+    /// Like [`Backoff::wait`], but never shorter than `floor` (a server's `Retry-After`), and
+    /// never longer than the ceiling for it: a collector cannot park its probes for hours.
+    pub async fn wait_at_least(
+        &mut self,
+        floor: Duration,
+        shutdown: &CancellationToken,
+    ) -> Option<Duration> {
+        let delay = self
+            .next_delay(rand::rng().random_range(0.0..1.0))
+            .max(floor.min(self.max));
         tokio::select! {
             () = tokio::time::sleep(delay) => Some(delay),
             () = shutdown.cancelled() => None,
@@ -139,5 +151,25 @@ mod tests {
         let start = tokio::time::Instant::now();
         assert_eq!(b.wait(&shutdown).await, None);
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_is_a_floor_capped_at_the_ceiling() {
+        let mut b = Backoff::try_new(Duration::from_millis(100), Duration::from_secs(10)).unwrap();
+        let never = CancellationToken::new();
+        let slept = b
+            .wait_at_least(Duration::from_secs(5), &never)
+            .await
+            .unwrap();
+        assert_eq!(slept, Duration::from_secs(5));
+        // A server asking for an hour gets the ceiling.
+        let slept = b
+            .wait_at_least(Duration::from_secs(3600), &never)
+            .await
+            .unwrap();
+        assert_eq!(slept, Duration::from_secs(10));
+        // No floor: the plain exponential draw, at most 100 ms · 2^2 here.
+        let slept = b.wait_at_least(Duration::ZERO, &never).await.unwrap();
+        assert!(slept <= Duration::from_millis(400), "{slept:?}");
     }
 }

@@ -30,6 +30,14 @@ pub enum UploadError {
     /// The collector could not be reached or answered with a server error: retry later.
     #[error("collector unreachable: {0}")]
     Unreachable(String),
+    /// The collector is overloaded or its database is down, and said when to come back.
+    #[error("collector busy: {reason} (retry after {} s)", .retry_after.as_secs())]
+    Busy {
+        /// What it said.
+        reason: String,
+        /// Its `Retry-After`.
+        retry_after: Duration,
+    },
     /// The collector refused the probe's token: an operator must fix the config.
     #[error("the collector refused this probe's token ({0}); check `token` in the config")]
     Unauthorized(String),
@@ -127,7 +135,11 @@ impl Uploader {
                     } else {
                         tracing::warn!(error = %e, attempt = backoff.attempt() + 1, "Upload failed; will retry with backoff.");
                     }
-                    if backoff.wait(&shutdown).await.is_none() {
+                    let floor = match &e {
+                        UploadError::Busy { retry_after, .. } => *retry_after,
+                        _ => Duration::ZERO,
+                    };
+                    if backoff.wait_at_least(floor, &shutdown).await.is_none() {
                         break;
                     }
                 }
@@ -176,6 +188,11 @@ impl Uploader {
             .await
             .map_err(|e| UploadError::Unreachable(one_line(&e)))?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let text = resp
             .text()
             .await
@@ -204,11 +221,21 @@ impl Uploader {
             }
             (400 | 413, None) => Ok(Step::Shrink),
             (401, _) => Err(UploadError::Unauthorized(reason)),
+            (code @ (429 | 503), _) if retry_after.is_some() => Err(UploadError::Busy {
+                reason: format!("the collector answered {code}: {reason}"),
+                retry_after: retry_after.unwrap_or_default(),
+            }),
             (code, _) => Err(UploadError::Unreachable(format!(
                 "the collector answered {code}: {reason}"
             ))),
         }
     }
+}
+
+/// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3); the HTTP-date form is not used by our
+/// collector and is ignored (the backoff alone then decides).
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn one_line(e: &reqwest::Error) -> String {
@@ -220,4 +247,17 @@ fn one_line(e: &reqwest::Error) -> String {
         cur = c.source();
     }
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_is_read_and_dates_are_left_to_the_backoff() {
+        assert_eq!(parse_retry_after("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
 }

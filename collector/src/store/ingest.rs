@@ -206,11 +206,28 @@ impl Store {
     }
 
     /// Makes the `sites` table match the configuration (the config is the source of truth).
+    /// Writes only when something changed, so read-only commands (`export`, `indicators`,
+    /// `report`) work while another process holds the write lock.
     pub async fn sync_sites(&self, sites: &[Site]) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(pool) => {
+                let stored: Vec<(String, String, String)> =
+                    sqlx::query_as("SELECT id, name, category FROM sites")
+                        .fetch_all(pool)
+                        .await?;
+                let changed: Vec<&Site> = sites
+                    .iter()
+                    .filter(|s| {
+                        !stored.iter().any(|(id, name, category)| {
+                            id == s.id.as_str() && *name == s.name && category == s.category.id()
+                        })
+                    })
+                    .collect();
+                if changed.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = pool.begin().await?;
-                for s in sites {
+                for s in changed {
                     sqlx::query(
                         "INSERT INTO sites (id, name, category) VALUES (?, ?, ?) \
                          ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",

@@ -4,6 +4,7 @@
 mod at_modem;
 mod bad_uploads;
 mod credentials;
+mod db_down;
 mod disk_full;
 mod doctor;
 mod kill9;
