@@ -3,6 +3,7 @@
 
 mod at_modem;
 mod bad_uploads;
+mod collector_kill;
 mod credentials;
 mod db_down;
 mod disk_full;
