@@ -11,6 +11,7 @@ mod doctor;
 mod kill9;
 mod modem;
 mod netlab;
+mod network_cut;
 mod outage;
 mod packaging;
 mod pipeline;
