@@ -13,11 +13,17 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- What the tests need ----------------------------------------------------------------------
-# A C compiler (SQLite is compiled in through libsqlite3-sys), and for the network lab iproute2.
+# A C compiler (SQLite is compiled in through libsqlite3-sys); for the network lab iproute2 and
+# iperf3 (the reference the speed engine is judged against); Chromium for the dashboard test;
+# python3 to hold a database lock from another process; systemd-analyze to check the units.
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v kill >/dev/null 2>&1 || missing+=(procps)
+command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     step "installing ${missing[*]}"
