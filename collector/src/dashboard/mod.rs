@@ -3,7 +3,8 @@
 //!
 //! Query parameters: `week=2026-W47` (default: the current week in the county's time zone),
 //! `carrier=cmcc` (only that carrier in the charts), `lang=en` (English chart texts; Chinese by
-//! default). `/dashboard/chart/NAME.svg` serves one chart alone with the same parameters.
+//! default). `/dashboard/chart/NAME.svg` serves one chart alone with the same parameters, and
+//! `/dashboard/font.ttf` the embedded CJK font the page's CSS points at.
 
 use crate::api::ApiError;
 use crate::config::CollectorConfig;
@@ -44,7 +45,22 @@ pub fn router(state: DashboardState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/dashboard/chart/{name}", get(chart))
+        .route(FONT_PATH, get(font))
         .with_state(state)
+}
+
+/// Where the embedded CJK font is served, so that browsers without a Chinese font show the
+/// page and its SVG charts in Chinese.
+pub const FONT_PATH: &str = "/dashboard/font.ttf";
+
+async fn font() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "font/ttf"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        charts::FONT,
+    )
 }
 
 /// The query string of both pages.
@@ -225,7 +241,13 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
     let Some(this) = data.this() else {
         return Err(ApiError::NotFound(format!("week {}", c.week)).into_response());
     };
-    Ok(Html(html::page(this, &figures, &nav(&c), c.lang)))
+    Ok(Html(html::page(
+        this,
+        &figures,
+        &nav(&c),
+        c.lang,
+        Some(FONT_PATH),
+    )))
 }
 
 async fn chart(

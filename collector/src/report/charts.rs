@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The embedded font: `WenQuanYi Micro Hei` (文泉驿微米黑), Apache-2.0; licence in
-/// `collector/assets/fonts/LICENSE-WenQuanYi-MicroHei.txt`. A TrueType collection; its first
-/// face is the regular one.
-pub const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+/// `collector/assets/fonts/LICENSE-WenQuanYi-MicroHei.txt`; the regular face of the
+/// Debian package's TrueType collection, as a standalone file (see the folder's README).
+pub const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttf");
 const FONT_FAMILY: &str = "sans-serif";
 /// Pixel size of every chart.
 pub const SIZE: (u32, u32) = (1000, 560);

@@ -77,13 +77,26 @@ pub fn figure_inline(stem: &str, caption: &str, svg: &str) -> String {
 }
 
 /// The page. `figures` is the charts' HTML (see [`figure_img`] and [`figure_inline`]), `nav`
-/// HTML put under the heading (the dashboard's week picker and carrier filter).
+/// HTML put under the heading (the dashboard's week picker and carrier filter), `font_url` a
+/// URL of the embedded CJK font, for browsers without one (the dashboard serves it).
 #[expect(
     clippy::too_many_lines,
     reason = "one table after another reads best in one place"
 )]
-pub fn page(w: &WeekIndicators, figures: &str, nav: &str, lang: Lang) -> String {
+pub fn page(
+    w: &WeekIndicators,
+    figures: &str,
+    nav: &str,
+    lang: Lang,
+    font_url: Option<&str>,
+) -> String {
     let mut h = String::new();
+    let font_css = font_url.map_or_else(String::new, |url| {
+        format!(
+            "@font-face{{font-family:FathomCJK;src:url(\"{}\")}}\nbody,select,button,svg text{{font-family:FathomCJK,sans-serif!important}}\n",
+            esc(url)
+        )
+    });
     let i26v = w
         .i26
         .value
@@ -97,7 +110,7 @@ pub fn page(w: &WeekIndicators, figures: &str, nav: &str, lang: Lang) -> String 
 body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:left}}
 th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;font-weight:bold}}
-.note{{color:#666;font-size:90%}}img,svg{{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}}
+{font_css}.note{{color:#666;font-size:90%}}img,svg{{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}}
 nav a,nav select{{margin-right:.6em}}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>

@@ -493,7 +493,7 @@ pub async fn write_report(
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
     }
-    let page = html::page(this, &figures, "", lang);
+    let page = html::page(this, &figures, "", lang, None);
     write_file(out, "index.html", &page, &mut files)?;
     Ok(ReportSummary {
         out: out.to_owned(),

@@ -197,6 +197,8 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         &[
             &format!("--screenshot={}", shot.display()),
             "--window-size=1280,2000",
+            // Lets the page's web font (the embedded CJK font) load before the shot.
+            "--virtual-time-budget=10000",
         ],
         &url,
     );
