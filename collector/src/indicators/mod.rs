@@ -172,12 +172,12 @@ pub async fn compute_week(
         .into_iter()
         .map(|(probe_id, site_id)| SilentProbe { probe_id, site_id })
         .collect();
-    let without: Vec<String> = store.sites_without_data(s, e).await?;
+    let with_data: Vec<String> = store.sites_with_data(s, e).await?;
     let sites_without_data = config
         .sites
         .iter()
         .map(|site| site.id.to_string())
-        .filter(|id| without.contains(id))
+        .filter(|id| !with_data.contains(id))
         .collect();
     Ok(WeekIndicators {
         week,
@@ -331,5 +331,20 @@ mod tests {
     fn carriers_come_in_the_standard_order_once() {
         let ids = ["zz", "ct", "cmcc", "ct", "cu"].map(String::from);
         assert_eq!(carrier_order(ids), ["cmcc", "cu", "ct", "zz"]);
+    }
+
+    #[test]
+    fn trend_ranges_include_both_ends_and_refuse_backwards_ranges() {
+        let w = |s: &str| s.parse::<IsoWeek>().unwrap();
+        assert_eq!(
+            weeks_between(w("2025-W52"), w("2026-W02")).unwrap(),
+            vec![w("2025-W52"), w("2026-W01"), w("2026-W02")]
+        );
+        assert_eq!(
+            weeks_between(w("2026-W05"), w("2026-W05")).unwrap().len(),
+            1
+        );
+        assert!(weeks_between(w("2026-W05"), w("2026-W04")).is_err());
+        assert!(weeks_between(w("2000-W01"), w("2026-W04")).is_err());
     }
 }

@@ -798,4 +798,108 @@ mod tests {
         }
         assert!(read(&out, "index.html").contains("无数据"));
     }
+
+    /// Monday 00:00 in Asia/Shanghai starts the week: a test at Sunday 23:59 +08 belongs to the
+    /// week before, one at Monday 00:00 +08 to the week itself, in the indicators and in the
+    /// busy-hour grid alike.
+    #[tokio::test]
+    async fn weeks_start_on_monday_midnight_in_shanghai() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let (store, pool) = open(dir.path()).await;
+        let w48: IsoWeek = "2026-W48".parse().unwrap();
+        // Monday 2026-11-23 00:00 +08.
+        let monday = fathom_shared::UtcTime::parse("2026-11-22T16:00:00Z")
+            .unwrap()
+            .unix_ms();
+        speed(&pool, monday, "county-hospital", "cmcc", Some(50.0), false).await;
+        speed(
+            &pool,
+            monday - 60_000,
+            "county-hospital",
+            "cmcc",
+            Some(10.0),
+            false,
+        )
+        .await;
+        let this = indicators::compute_week(&store, &config, w48)
+            .await
+            .unwrap();
+        assert_eq!(this.window_start, "2026-11-22T16:00:00.000Z");
+        assert_eq!((this.i26.value, this.i26.tests), (Some(50.0), 1));
+        let before = indicators::compute_week(&store, &config, w48.previous())
+            .await
+            .unwrap();
+        assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
+
+        let data = gather(&store, &config, w48, None).await.unwrap();
+        assert_eq!(data.hours.len(), 1);
+        assert_eq!((data.hours[0].weekday, data.hours[0].hour), (0, 0));
+        let data = gather(&store, &config, w48.previous(), None).await.unwrap();
+        assert_eq!((data.hours[0].weekday, data.hours[0].hour), (6, 23));
+        assert_eq!(data.hours[0].mean_mbps, 10.0);
+        // The carrier filter of the busy hours and the distribution.
+        let data = gather(&store, &config, w48, Some("cu")).await.unwrap();
+        assert!(data.hours.is_empty() && data.bins.is_empty());
+    }
+
+    /// Silent probes and sites without data are listed, never dropped; a failed test keeps a
+    /// probe from being silent but is no valid test.
+    #[tokio::test]
+    async fn completeness_lists_silent_probes_and_sites_without_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        let store = store_with_results(dir.path(), week, &config).await;
+        for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
+            store.add_probe(id, site, id, 0).await.unwrap();
+        }
+        let w = indicators::compute_week(&store, &config, week)
+            .await
+            .unwrap();
+        assert_eq!(
+            w.silent_probes,
+            vec![indicators::SilentProbe {
+                probe_id: "quiet".into(),
+                site_id: "bus-station".into()
+            }]
+        );
+        // Results exist for the hospital, the park, the bus station and the library.
+        assert_eq!(
+            w.sites_without_data,
+            ["central-plaza", "xinhe-residential", "lushan-scenic"]
+        );
+        let csv = csv::tables(&w)
+            .into_iter()
+            .find(|(n, _)| *n == "completeness.csv")
+            .unwrap()
+            .1;
+        assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
+        assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
+        let page = html::page(&w, "", "", Lang::Zh, None);
+        assert!(page.contains("quiet (bus-station)") && page.contains("lushan-scenic"));
+    }
+
+    #[tokio::test]
+    async fn english_reports_have_english_chart_titles() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        let store = store_with_results(dir.path(), week, &config).await;
+        let out = dir.path().join("en");
+        write_report(&store, &config, week, &out, Lang::En)
+            .await
+            .unwrap();
+        let svg = read(&out, "i26_trend.svg");
+        assert!(svg.contains(EN.i26_trend) && !svg.contains(ZH.i26_trend));
+        assert!(read(&out, "busy_hours.svg").contains("Mon"));
+        assert!(read(&out, "index.html").contains(r#"<html lang="en">"#));
+        let zh = dir.path().join("zh");
+        write_report(&store, &config, week, &zh, Lang::Zh)
+            .await
+            .unwrap();
+        assert!(read(&zh, "i26_trend.svg").contains(ZH.i26_trend));
+        assert!(read(&zh, "busy_hours.svg").contains("周一"));
+        assert!(read(&zh, "by_scene.svg").contains("医院"));
+    }
 }

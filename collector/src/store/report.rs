@@ -387,9 +387,8 @@ impl Store {
         }
     }
 
-    /// Sites (of the `sites` table, that is of the configuration) without any result measured
-    /// in the window, by id.
-    pub async fn sites_without_data(
+    /// The sites with at least one result measured in the window, by id.
+    pub async fn sites_with_data(
         &self,
         start_ms: i64,
         end_ms: i64,
@@ -398,10 +397,9 @@ impl Store {
             Store::Sqlite(pool) => {
                 // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
                 let rows: Vec<(String,)> = sqlx::query_as(
-                    "SELECT id FROM sites WHERE id NOT IN ( \
-                       SELECT DISTINCT site_id FROM results \
-                       WHERE kind IN ('speed', 'radio', 'ipv6') \
-                       AND measured_at_ms >= ? AND measured_at_ms < ?) ORDER BY id",
+                    "SELECT DISTINCT site_id FROM results \
+                     WHERE kind IN ('speed', 'radio', 'ipv6') \
+                       AND measured_at_ms >= ? AND measured_at_ms < ?",
                 )
                 .bind(start_ms)
                 .bind(end_ms)

@@ -242,3 +242,73 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         assert_eq!(r.status(), 404);
     });
 }
+
+/// `indicators --week W --json` keeps DESIGN's contract; `--from W --to W` gives one object per
+/// week, oldest first; a backwards range is bad usage (exit 2, one line on stderr).
+#[test]
+fn indicators_json_follows_the_contract_and_trends_span_weeks() {
+    let collector = Collector::new();
+    for (id, site) in [("hosp-01", "county-hospital"), ("bus-01", "bus-station")] {
+        collector.add_probe(id, site);
+    }
+    let file = collector.dir.path().join("results.jsonl");
+    std::fs::write(&file, results()).expect("results written");
+    let (status, out, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "import failed: {out}{err}");
+
+    let (status, out, err) =
+        run(collector
+            .command()
+            .args(["indicators", "--week", "2026-W47", "--json"]));
+    assert!(status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["week"], "2026-W47");
+    for k in ["i26", "i33", "i32"] {
+        for field in ["value", "target", "met", "sites"] {
+            assert!(!v[k][field].is_null() || field == "value", "{k}.{field}");
+        }
+    }
+    assert_eq!(v["i26"]["value"], 40.0);
+    assert_eq!(v["i26"]["by_carrier"]["cu"], 30.0);
+    // One of the two key public areas (the bus station) is covered by ct.
+    assert_eq!(v["i33"]["value"], 0.5);
+    assert_eq!(v["i33"]["by_carrier"]["ct"], 0.5);
+    assert!(v["i32"]["value"].is_null(), "no IPv6 check, no value");
+    assert_eq!(v["sites_without_data"], json!(["central-plaza"]));
+
+    let (status, out, err) = run(collector.command().args([
+        "indicators",
+        "--from",
+        "2026-W46",
+        "--to",
+        "2026-W48",
+        "--json",
+    ]));
+    assert!(status.success(), "{err}");
+    let trend: Vec<serde_json::Value> = serde_json::from_str(&out).expect("a JSON array");
+    let weeks: Vec<&str> = trend.iter().map(|w| w["week"].as_str().unwrap()).collect();
+    assert_eq!(weeks, ["2026-W46", "2026-W47", "2026-W48"]);
+    assert!(trend[0]["i26"]["value"].is_null() && trend[1]["i26"]["value"] == 40.0);
+
+    let (status, out, _) =
+        run(collector
+            .command()
+            .args(["indicators", "--from", "2026-W46", "--to", "2026-W48"]));
+    assert!(status.success());
+    assert_eq!(
+        out.lines().count(),
+        4,
+        "a header and one line per week:\n{out}"
+    );
+
+    let (status, _, err) =
+        run(collector
+            .command()
+            .args(["indicators", "--from", "2026-W48", "--to", "2026-W46"]));
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (status, _, _) = run(collector
+        .command()
+        .args(["report", "--out", "x", "--lang", "fr"]));
+    assert_eq!(status.code(), Some(2));
+}
