@@ -96,8 +96,12 @@ fi
 echo "Results in the database: $(sqlite3 "$DB" 'SELECT COUNT(*) FROM results'); in $WEEK:"
 collector indicators --week "$WEEK" | head -3
 if command -v hyperfine >/dev/null; then
-  hyperfine --warmup 1 --runs 7 \
+  hyperfine --warmup 1 --runs 7 --export-json "$WORK/hyperfine.json" \
     "$BIN --config $CONFIG --db sqlite://$DB indicators --week $WEEK --json"
+  grep -o '"median": *[0-9.]*' "$WORK/hyperfine.json" | sed 's/"median": */median (s): /'
+  echo "The whole report (12-week trend, 9 charts) once:"
+  /usr/bin/time -f '%e s elapsed, %M KiB max RSS' "$BIN" --config "$CONFIG" \
+    --db "sqlite://$DB" report --week "$WEEK" --out "$WORK/report" >/dev/null
 else
   for _ in 1 2 3 4 5; do
     /usr/bin/time -f '%e s elapsed, %M KiB max RSS' "$BIN" --config "$CONFIG" \
