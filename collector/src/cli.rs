@@ -57,16 +57,29 @@ pub enum Command {
     },
     /// Print stored results as JSON lines in wire format, by measurement time.
     Export(ExportArgs),
-    /// Compute the week's indicators.
+    /// Compute the week's indicators, or one row per week over a range.
+    ///
+    /// Examples:
+    ///   fathom-collector indicators --week 2026-W48 --json
+    ///   fathom-collector indicators --from 2026-W37 --to 2026-W48
+    #[command(verbatim_doc_comment)]
     Indicators {
         /// ISO week, like 2026-W48. Default: the current week in the county's time zone.
-        #[arg(long, value_name = "YYYY-Www")]
+        #[arg(long, value_name = "YYYY-Www", conflicts_with_all = ["from", "to"])]
         week: Option<String>,
+        /// First week of a trend (with --to): one line per week, or with --json one array.
+        #[arg(long, value_name = "YYYY-Www", requires = "to")]
+        from: Option<String>,
+        /// Last week of a trend (with --from).
+        #[arg(long, value_name = "YYYY-Www", requires = "from")]
+        to: Option<String>,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Write the week's report: index.html, charts (PNG and SVG), CSV and JSON.
+    ///
+    /// Example: fathom-collector report --week 2026-W48 --out report-W48 --lang en
     Report {
         /// ISO week, like 2026-W48. Default: the current week in the county's time zone.
         #[arg(long, value_name = "YYYY-Www")]
@@ -74,6 +87,9 @@ pub enum Command {
         /// Folder to write into (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Language of the charts' titles, axes and legends: zh (default) or en.
+        #[arg(long, value_name = "zh|en", default_value = "zh", value_parser = ["zh", "en"])]
+        lang: String,
     },
     /// Print the OpenAPI description of the upload API.
     Openapi,

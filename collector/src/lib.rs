@@ -11,10 +11,12 @@
 //! - [`import`]: loading and exporting results as JSON lines.
 //! - [`indicators`]: the I26, I33 and I32 rules.
 //! - [`report`]: the weekly report: charts, HTML and CSV.
+//! - [`dashboard`]: the web page at `/`: the week's indicators and charts.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod import;
 pub mod indicators;
 pub mod probes;
@@ -91,7 +93,11 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
     store.sync_sites(&config.sites).await?;
     match cli.command {
         Command::Serve { listen } => {
-            let app = api::router(api::AppState { store });
+            let dashboard = dashboard::router(dashboard::DashboardState {
+                store: store.clone(),
+                config: std::sync::Arc::new(config),
+            });
+            let app = api::router(api::AppState { store }).merge(dashboard);
             serve_app(listen, app, shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,
@@ -118,20 +124,40 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             };
             import::export(&store, &filter, std::io::stdout().lock()).await?;
         }
-        Command::Indicators { week, json } => {
-            let week = pick_week(week.as_deref(), &config)?;
-            let result = indicators::compute_week(&store, &config, week).await?;
+        Command::Indicators {
+            week,
+            from,
+            to,
+            json,
+        } => {
             let mut out = std::io::stdout().lock();
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
+            if let (Some(from), Some(to)) = (from, to) {
+                let (from, to) = (
+                    pick_week(Some(&from), &config)?,
+                    pick_week(Some(&to), &config)?,
+                );
+                let weeks = indicators::weeks_between(from, to).map_err(usage)?;
+                let trend = indicators::compute_trend(&store, &config, to, weeks.len()).await?;
+                if json {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&trend)?)?;
+                } else {
+                    write!(out, "{}", indicators::trend_text(&trend))?;
+                }
             } else {
-                write!(out, "{}", result.to_text())?;
+                let week = pick_week(week.as_deref(), &config)?;
+                let result = indicators::compute_week(&store, &config, week).await?;
+                if json {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
+                } else {
+                    write!(out, "{}", result.to_text())?;
+                }
             }
             out.flush()?;
         }
-        Command::Report { week, out } => {
+        Command::Report { week, out, lang } => {
             let week = pick_week(week.as_deref(), &config)?;
-            let summary = report::write_report(&store, &config, week, &out).await?;
+            let lang = lang.parse::<report::Lang>().map_err(usage)?;
+            let summary = report::write_report(&store, &config, week, &out, lang).await?;
             say(summary)?;
         }
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),

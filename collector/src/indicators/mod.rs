@@ -12,6 +12,7 @@ use crate::config::CollectorConfig;
 use crate::store::{Store, StoreError, WindowCounts};
 use fathom_shared::{Carrier, IsoWeek, UtcTime};
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// The indicators of one week: what `fathom-collector indicators --json` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,19 @@ pub struct WeekIndicators {
     pub simulated_results: u64,
     /// What the window holds.
     pub completeness: WindowCounts,
+    /// Registered probes that sent no result measured in the window.
+    pub silent_probes: Vec<SilentProbe>,
+    /// Sites of the configuration without any result in the window, by id.
+    pub sites_without_data: Vec<String>,
+}
+
+/// A registered probe without results in the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SilentProbe {
+    /// Probe id.
+    pub probe_id: String,
+    /// Its registered site.
+    pub site_id: String,
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -104,6 +118,20 @@ impl WeekIndicators {
             "results {} ({} simulated, {} with unsynchronised clocks)",
             c.results, c.simulated, c.clock_unsynced
         ));
+        if !self.silent_probes.is_empty() {
+            let ids: Vec<&str> = self
+                .silent_probes
+                .iter()
+                .map(|p| p.probe_id.as_str())
+                .collect();
+            lines.push(format!("silent probes: {}", ids.join(", ")));
+        }
+        if !self.sites_without_data.is_empty() {
+            lines.push(format!(
+                "sites without data: {}",
+                self.sites_without_data.join(", ")
+            ));
+        }
         lines.push(String::new());
         lines.join("\n")
     }
@@ -138,6 +166,19 @@ pub async fn compute_week(
     let radio = store.radio_groups(s, e, &settings.meets_5g).await?;
     let ipv6 = store.ipv6_checks(s, e).await?;
     let completeness = store.window_counts(s, e).await?;
+    let silent_probes = store
+        .silent_probes(s, e)
+        .await?
+        .into_iter()
+        .map(|(probe_id, site_id)| SilentProbe { probe_id, site_id })
+        .collect();
+    let with_data: Vec<String> = store.sites_with_data(s, e).await?;
+    let sites_without_data = config
+        .sites
+        .iter()
+        .map(|site| site.id.to_string())
+        .filter(|id| !with_data.contains(id))
+        .collect();
     Ok(WeekIndicators {
         week,
         county: config.county_name.clone(),
@@ -153,6 +194,8 @@ pub async fn compute_week(
         ),
         simulated_results: completeness.simulated,
         completeness,
+        silent_probes,
+        sites_without_data,
     })
 }
 
@@ -163,6 +206,47 @@ pub fn last_weeks(last: IsoWeek, n: usize) -> Vec<IsoWeek> {
         .collect();
     weeks.reverse();
     weeks
+}
+
+/// Longest trend `--from W --to W` computes: ten years of weeks.
+pub const MAX_TREND_WEEKS: usize = 520;
+
+/// The weeks from `from` to `to`, both included, oldest first; an error (a one-line reason)
+/// when `to` comes before `from` or the range is longer than [`MAX_TREND_WEEKS`].
+pub fn weeks_between(from: IsoWeek, to: IsoWeek) -> Result<Vec<IsoWeek>, String> {
+    let mut weeks = vec![from];
+    let mut w = from;
+    while w != to {
+        if weeks.len() > MAX_TREND_WEEKS || w > to {
+            return Err(format!(
+                "--from {from} must not come after --to {to}, and the range may span at most {MAX_TREND_WEEKS} weeks"
+            ));
+        }
+        w = w.next();
+        weeks.push(w);
+    }
+    Ok(weeks)
+}
+
+/// One line per week: the three values and whether each met its target.
+pub fn trend_text(trend: &[WeekIndicators]) -> String {
+    let mut out = String::from("week        I26 Mbit/s  met    I33       met    I32       met\n");
+    let mbps = |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1}"));
+    for w in trend {
+        writeln!(
+            out,
+            "{:<10}  {:>10}  {:<5}  {:>8}  {:<5}  {:>8}  {:<5}",
+            w.week.to_string(),
+            mbps(w.i26.value),
+            w.i26.met,
+            pct(w.i33.value),
+            w.i33.met,
+            pct(w.i32.value),
+            w.i32.met
+        )
+        .expect("writing to a String cannot fail");
+    }
+    out
 }
 
 /// The indicators of the `n` weeks ending with `last`, oldest first: the trend charts' data.
@@ -223,6 +307,8 @@ mod tests {
                 simulated: 3,
                 clock_unsynced: 0,
             },
+            silent_probes: Vec::new(),
+            sites_without_data: Vec::new(),
         };
         let text = w.to_text();
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -245,5 +331,20 @@ mod tests {
     fn carriers_come_in_the_standard_order_once() {
         let ids = ["zz", "ct", "cmcc", "ct", "cu"].map(String::from);
         assert_eq!(carrier_order(ids), ["cmcc", "cu", "ct", "zz"]);
+    }
+
+    #[test]
+    fn trend_ranges_include_both_ends_and_refuse_backwards_ranges() {
+        let w = |s: &str| s.parse::<IsoWeek>().unwrap();
+        assert_eq!(
+            weeks_between(w("2025-W52"), w("2026-W02")).unwrap(),
+            vec![w("2025-W52"), w("2026-W01"), w("2026-W02")]
+        );
+        assert_eq!(
+            weeks_between(w("2026-W05"), w("2026-W05")).unwrap().len(),
+            1
+        );
+        assert!(weeks_between(w("2026-W05"), w("2026-W04")).is_err());
+        assert!(weeks_between(w("2000-W01"), w("2026-W04")).is_err());
     }
 }

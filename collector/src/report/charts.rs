@@ -1,8 +1,9 @@
 //! Charts with plotters, each drawn once per backend: PNG for the report, SVG for the web.
 //!
-//! Text in PNGs is rendered from a font embedded in the binary (no system fonts needed on a fresh
-//! machine). Labels are English for now: the embedded DejaVu Sans has no CJK glyphs; the report
-//! issue swaps in a CJK font and Chinese labels through [`Labels`].
+//! Text in PNGs is rendered from a CJK font embedded in the binary (`WenQuanYi Micro Hei`, which
+//! also carries Latin glyphs), so Chinese titles draw on a fresh machine without system fonts.
+//! Every text a chart shows comes from [`Labels`]: Chinese ([`ZH`]) by default, English ([`EN`])
+//! on request.
 
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -10,10 +11,17 @@ use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The embedded font (DejaVu Sans; licence in `collector/assets/fonts/LICENSE-DejaVu.txt`).
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The embedded font: `WenQuanYi Micro Hei` (文泉驿微米黑), Apache-2.0; licence in
+/// `collector/assets/fonts/LICENSE-WenQuanYi-MicroHei.txt`; the regular face of the
+/// Debian package's TrueType collection, as a standalone file (see the folder's README).
+pub const FONT: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttf");
 const FONT_FAMILY: &str = "sans-serif";
-const SIZE: (u32, u32) = (1000, 560);
+/// Pixel size of every chart.
+pub const SIZE: (u32, u32) = (1000, 560);
+/// Where the title is drawn: the top band of the chart, in pixels (x0, y0, x1, y1).
+pub const TITLE_BAND: (u32, u32, u32, u32) = (0, 0, SIZE.0, 48);
+/// Title font size, pixels.
+pub const TITLE_SIZE: f64 = 26.0;
 
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +33,50 @@ pub struct ChartError {
     pub message: String,
 }
 
+/// The language of the charts' texts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// Chinese, the default: the bureau reads the report in Chinese.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The language's texts.
+    pub const fn labels(self) -> &'static Labels {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// `zh` or `en`.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "zh" | "zh-CN" => Ok(Lang::Zh),
+            "en" => Ok(Lang::En),
+            other => Err(format!("unknown language {other:?}; use zh or en")),
+        }
+    }
+}
+
 /// Every text a chart shows, in one place so a language can be swapped.
 #[derive(Debug, Clone, Copy)]
 pub struct Labels {
+    /// The language.
+    pub lang: Lang,
     /// I26 trend title.
     pub i26_trend: &'static str,
     /// I33 trend title.
@@ -36,30 +85,102 @@ pub struct Labels {
     pub i32_trend: &'static str,
     /// I26 by carrier title.
     pub i26_by_carrier: &'static str,
+    /// The week's carrier comparison per scene category.
+    pub by_scene: &'static str,
+    /// Site × carrier grid of mean download speed.
+    pub site_speed: &'static str,
+    /// Site × carrier grid of the share of radio samples meeting 5G.
+    pub site_5g: &'static str,
+    /// Distribution of download speeds per carrier.
+    pub speed_distribution: &'static str,
+    /// Hour-of-day × weekday heat map of download speed.
+    pub busy_hours: &'static str,
     /// Y axis of speeds.
     pub mbps: &'static str,
     /// Y axis of rates.
     pub percent: &'static str,
+    /// Y axis of the distribution.
+    pub share_of_tests: &'static str,
+    /// X axis of the distribution.
+    pub speed_bin: &'static str,
+    /// X axis of the busy hours.
+    pub hour: &'static str,
     /// Legend of the overall line.
     pub overall: &'static str,
     /// Legend of the target line.
     pub target: &'static str,
     /// Shown on a chart without data.
     pub no_data: &'static str,
+    /// Monday to Sunday.
+    pub weekdays: [&'static str; 7],
 }
+
+/// Chinese labels, the default.
+pub const ZH: Labels = Labels {
+    lang: Lang::Zh,
+    i26_trend: "I26 移动通信网络平均下载速率 (周趋势)",
+    i33_trend: "I33 城区重点公共区域5G网络覆盖率 (周趋势)",
+    i32_trend: "I32 IPv6网站支持率 (周趋势)",
+    i26_by_carrier: "I26 本周各运营商平均下载速率",
+    by_scene: "本周各场景类别分运营商平均下载速率",
+    site_speed: "站点 × 运营商 平均下载速率 (Mbit/s)",
+    site_5g: "站点 × 运营商 5G达标样本占比 (%)",
+    speed_distribution: "本周各运营商下载速率分布",
+    busy_hours: "下载速率 星期 × 小时 (北京时间)",
+    mbps: "下载速率 Mbit/s",
+    percent: "百分比 %",
+    share_of_tests: "测试占比 %",
+    speed_bin: "下载速率 Mbit/s",
+    hour: "小时",
+    overall: "总体",
+    target: "目标",
+    no_data: "无数据",
+    weekdays: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+};
 
 /// English labels.
 pub const EN: Labels = Labels {
+    lang: Lang::En,
     i26_trend: "I26 mobile download speed, weekly",
     i33_trend: "I33 5G coverage of key public areas, weekly",
     i32_trend: "I32 IPv6 support of the main websites, weekly",
     i26_by_carrier: "I26 download speed by carrier, this week",
+    by_scene: "Download speed by scene category and carrier, this week",
+    site_speed: "Site × carrier mean download speed (Mbit/s)",
+    site_5g: "Site × carrier share of radio samples meeting 5G (%)",
+    speed_distribution: "Distribution of download speeds per carrier, this week",
+    busy_hours: "Download speed by weekday and hour (Asia/Shanghai)",
     mbps: "Mbit/s",
     percent: "%",
+    share_of_tests: "% of tests",
+    speed_bin: "Mbit/s",
+    hour: "hour",
     overall: "overall",
     target: "target",
     no_data: "no data",
+    weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
 };
+
+impl Labels {
+    /// A carrier's name: Chinese name in Chinese, the id in English.
+    pub fn carrier(&self, id: &str) -> String {
+        match (self.lang, id.parse::<fathom_shared::Carrier>()) {
+            (Lang::Zh, Ok(c)) => c.name_zh().to_owned(),
+            _ => id.to_owned(),
+        }
+    }
+
+    /// A site category's name.
+    pub fn category(&self, id: &str) -> String {
+        let found = fathom_shared::SiteCategory::ALL
+            .iter()
+            .find(|c| c.id() == id);
+        match (self.lang, found) {
+            (Lang::Zh, Some(c)) => c.name_zh().to_owned(),
+            _ => id.to_owned(),
+        }
+    }
+}
 
 /// The colour of a carrier's line (colour-blind safe palette), black for the overall.
 pub fn carrier_color(carrier: &str) -> RGBColor {
@@ -72,71 +193,114 @@ pub fn carrier_color(carrier: &str) -> RGBColor {
     }
 }
 
-/// One line of a trend chart; `None` leaves a gap.
+/// One line (or one bar colour) of a chart; `None` leaves a gap.
 #[derive(Debug, Clone)]
 pub struct Series {
     /// Legend text.
     pub label: String,
     /// Colour.
     pub color: RGBColor,
-    /// One value per week.
+    /// One value per x position.
     pub values: Vec<Option<f64>>,
+    /// Drawn thicker (the overall line).
+    pub bold: bool,
 }
 
-/// A trend chart: weeks on x, one line per series, the target as a dashed line.
+/// A line chart: named x positions (weeks, speed bins), one line per series, the target as a
+/// dashed line.
 #[derive(Debug, Clone)]
 pub struct TrendChart {
     /// Title.
     pub title: String,
+    /// X axis text (may be empty).
+    pub x_label: String,
     /// Y axis text.
     pub y_label: String,
-    /// One label per week.
+    /// One label per x position.
     pub weeks: Vec<String>,
     /// The lines.
     pub series: Vec<Series>,
-    /// The target.
-    pub target: f64,
+    /// The target, if the chart has one.
+    pub target: Option<f64>,
 }
 
-/// A bar chart: one bar per category, with the target line.
+/// A grouped bar chart: one group per name, one bar per series in each group.
 #[derive(Debug, Clone)]
 pub struct BarChart {
     /// Title.
     pub title: String,
     /// Y axis text.
     pub y_label: String,
-    /// (label, value, colour).
-    pub bars: Vec<(String, f64, RGBColor)>,
-    /// The target.
-    pub target: f64,
+    /// Group names.
+    pub groups: Vec<String>,
+    /// One bar colour per series; `values` has one entry per group.
+    pub series: Vec<Series>,
+    /// The target, if the chart has one.
+    pub target: Option<f64>,
+}
+
+/// A heat map: rows × columns of values, darker is higher; empty cells are grey.
+#[derive(Debug, Clone)]
+pub struct GridChart {
+    /// Title.
+    pub title: String,
+    /// Row names, top to bottom.
+    pub rows: Vec<String>,
+    /// Column names, left to right.
+    pub cols: Vec<String>,
+    /// `values[row][col]`.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// The value drawn darkest; 0 is lightest.
+    pub max: f64,
+    /// Print each cell's value in it.
+    pub show_values: bool,
+}
+
+/// A chart of any kind.
+#[derive(Debug, Clone)]
+pub enum Chart {
+    /// Lines over named x positions.
+    Trend(TrendChart),
+    /// Grouped bars.
+    Bars(BarChart),
+    /// Heat map.
+    Grid(GridChart),
+}
+
+impl Chart {
+    /// The chart's title.
+    pub fn title(&self) -> &str {
+        match self {
+            Chart::Trend(c) => &c.title,
+            Chart::Bars(c) => &c.title,
+            Chart::Grid(c) => &c.title,
+        }
+    }
 }
 
 fn register_font() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        if register_font_bytes().is_err() {
+        if plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).is_err() {
             tracing::warn!("The embedded chart font could not be loaded; PNG text may be missing.");
         }
     });
 }
 
-fn register_font_bytes() -> Result<(), ()> {
-    plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT).map_err(|_| ())
-}
-
-fn y_top(values: impl Iterator<Item = f64>, target: f64) -> f64 {
-    let max = values.fold(target, f64::max);
+fn y_top(values: impl Iterator<Item = f64>, target: Option<f64>) -> f64 {
+    let max = values.fold(target.unwrap_or(0.0), f64::max);
     (max * 1.15).max(1.0)
 }
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 type Frame<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// The frame both kinds share: title, a y axis from 0 to `top`, and one x position per name
-/// (weeks or carriers) at 0, 1, 2, ….
+/// The frame of line and bar charts: title, a y axis from 0 to `top`, and one x position per
+/// name at 0, 1, 2, ….
 fn frame<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     title: &str,
+    x_label: &str,
     y_label: &str,
     names: &[String],
     top: f64,
@@ -144,14 +308,14 @@ fn frame<'a, DB: DrawingBackend>(
     root.fill(&WHITE)?;
     let n = names.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT_FAMILY, 26))
+        .caption(title, (FONT_FAMILY, TITLE_SIZE))
         .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
+        .x_label_area_size(if x_label.is_empty() { 44 } else { 60 })
+        .y_label_area_size(72)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
     chart
         .configure_mesh()
-        .x_labels(n.min(12))
+        .x_labels(n.min(24))
         .x_label_formatter(&|x| {
             let i = x.round();
             if (x - i).abs() < 0.01 && i >= 0.0 {
@@ -160,8 +324,10 @@ fn frame<'a, DB: DrawingBackend>(
                 String::new()
             }
         })
+        .x_desc(x_label)
         .y_desc(y_label)
         .label_style((FONT_FAMILY, 14))
+        .axis_desc_style((FONT_FAMILY, 15))
         .draw()?;
     Ok(chart)
 }
@@ -169,10 +335,13 @@ fn frame<'a, DB: DrawingBackend>(
 /// The target as a dashed red line across the chart, in the legend with its value.
 fn draw_target<'a, DB: DrawingBackend + 'a>(
     chart: &mut Frame<'a, DB>,
-    target: f64,
+    target: Option<f64>,
     n: usize,
     labels: &Labels,
 ) -> Drawn<DB> {
+    let Some(target) = target else {
+        return Ok(());
+    };
     let style = ShapeStyle {
         color: RGBColor(200, 0, 0).to_rgba(),
         filled: false,
@@ -190,6 +359,14 @@ fn draw_target<'a, DB: DrawingBackend + 'a>(
     Ok(())
 }
 
+fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, labels: &Labels) -> Drawn<DB> {
+    root.draw(&Text::new(
+        labels.no_data,
+        (SIZE.0 as i32 / 2 - 40, SIZE.1 as i32 / 2),
+        (FONT_FAMILY, 28),
+    ))
+}
+
 /// The legend, and "no data" across an empty chart.
 fn finish<'a, DB: DrawingBackend + 'a>(
     root: &'a DrawingArea<DB, Shift>,
@@ -199,11 +376,7 @@ fn finish<'a, DB: DrawingBackend + 'a>(
     labels: &Labels,
 ) -> Drawn<DB> {
     if empty {
-        root.draw(&Text::new(
-            labels.no_data,
-            (SIZE.0 as i32 / 2 - 40, SIZE.1 as i32 / 2),
-            (FONT_FAMILY, 28),
-        ))?;
+        no_data(root, labels)?;
     }
     chart
         .configure_series_labels()
@@ -226,12 +399,12 @@ fn draw_trend<DB: DrawingBackend>(
             .flat_map(|s| s.values.iter().flatten().copied()),
         c.target,
     );
-    let mut chart = frame(root, &c.title, &c.y_label, &c.weeks, top)?;
+    let mut chart = frame(root, &c.title, &c.x_label, &c.y_label, &c.weeks, top)?;
     draw_target(&mut chart, c.target, c.weeks.len(), labels)?;
     let mut any = false;
     for s in &c.series {
         let color = s.color;
-        let width = if s.label == labels.overall { 4 } else { 2 };
+        let width = if s.bold { 4 } else { 2 };
         let points: Vec<(f64, f64)> = s
             .values
             .iter()
@@ -239,7 +412,7 @@ fn draw_trend<DB: DrawingBackend>(
             .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
             .collect();
         any |= !points.is_empty();
-        // Weeks without data break the line instead of bridging it.
+        // Positions without data break the line instead of bridging it.
         let mut segment: Vec<(f64, f64)> = Vec::new();
         for (i, v) in s.values.iter().enumerate() {
             match v {
@@ -265,7 +438,7 @@ fn draw_trend<DB: DrawingBackend>(
         root,
         &mut chart,
         !any,
-        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::UpperRight,
         labels,
     )
 }
@@ -283,37 +456,161 @@ fn draw_bars<DB: DrawingBackend>(
     c: &BarChart,
     labels: &Labels,
 ) -> Drawn<DB> {
-    let top = y_top(c.bars.iter().map(|b| b.1), c.target);
-    let names: Vec<String> = c.bars.iter().map(|b| b.0.clone()).collect();
-    let mut chart = frame(root, &c.title, &c.y_label, &names, top)?;
-    chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, v, color))| {
-        let x = i as f64;
-        Rectangle::new([(x - 0.3, 0.0), (x + 0.3, *v)], color.filled())
-    }))?;
-    chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, v, _))| {
-        Text::new(
-            format!("{v:.1}"),
-            (i as f64 - 0.1, *v + top * 0.02),
-            (FONT_FAMILY, 16),
-        )
-    }))?;
-    draw_target(&mut chart, c.target, names.len(), labels)?;
+    let top = y_top(
+        c.series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied()),
+        c.target,
+    );
+    let mut chart = frame(root, &c.title, "", &c.y_label, &c.groups, top)?;
+    let k = c.series.len().max(1) as f64;
+    let width = 0.8 / k;
+    let mut any = false;
+    for (j, s) in c.series.iter().enumerate() {
+        let color = s.color;
+        let x0 = -0.4 + width * j as f64;
+        let bars: Vec<(f64, f64)> = s
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i as f64 + x0, v)))
+            .collect();
+        any |= !bars.is_empty();
+        chart
+            .draw_series(bars.iter().map(|&(x, v)| {
+                Rectangle::new(
+                    [(x + width * 0.08, 0.0), (x + width * 0.92, v)],
+                    color.filled(),
+                )
+            }))?
+            .label(s.label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
+        chart.draw_series(bars.iter().map(|&(x, v)| {
+            Text::new(
+                format!("{v:.1}"),
+                (x + width * 0.1, v + top * 0.03),
+                (FONT_FAMILY, 13),
+            )
+        }))?;
+    }
+    draw_target(&mut chart, c.target, c.groups.len(), labels)?;
     finish(
         root,
         &mut chart,
-        c.bars.is_empty(),
+        !any,
         SeriesLabelPosition::UpperRight,
         labels,
     )
 }
 
-/// A chart of either kind.
-#[derive(Debug, Clone)]
-pub enum Chart {
-    /// Weekly trend.
-    Trend(TrendChart),
-    /// Bars.
-    Bars(BarChart),
+/// Light (0) to dark blue (max), a sequential scale readable by colour-blind readers.
+fn heat(v: f64, max: f64) -> RGBColor {
+    let t = if max > 0.0 {
+        (v / max).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let lerp = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+    RGBColor(lerp(239, 8), lerp(243, 48), lerp(255, 107))
+}
+
+fn draw_grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &GridChart,
+    labels: &Labels,
+) -> Drawn<DB> {
+    root.fill(&WHITE)?;
+    let (nr, nc) = (c.rows.len().max(1), c.cols.len().max(1));
+    let rows = &c.rows;
+    let cols = &c.cols;
+    let longest = rows.iter().map(|r| r.chars().count()).max().unwrap_or(4);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, (FONT_FAMILY, TITLE_SIZE))
+        .margin(16)
+        .x_label_area_size(36)
+        .y_label_area_size(u32::try_from(longest.clamp(4, 16) * 15 + 16).unwrap_or(200))
+        .build_cartesian_2d(-0.5f64..(nc as f64 - 0.5), -0.5f64..(nr as f64 - 0.5))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(nc.min(24))
+        .y_labels(nr.min(30))
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 0.01 && i >= 0.0 {
+                cols.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 0.01 && i >= 0.0 {
+                // Row 0 is drawn at the top.
+                (nr as i64 - 1 - i as i64)
+                    .try_into()
+                    .ok()
+                    .and_then(|r: usize| rows.get(r).cloned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .label_style((FONT_FAMILY, 14))
+        .draw()?;
+    let mut any = false;
+    for (r, row) in c.values.iter().enumerate() {
+        let y = (nr - 1 - r) as f64;
+        for (k, v) in row.iter().enumerate() {
+            let x = k as f64;
+            let fill = v.map_or(RGBColor(225, 225, 225), |v| heat(v, c.max));
+            any |= v.is_some();
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.48, y - 0.48), (x + 0.48, y + 0.48)],
+                fill.filled(),
+            )))?;
+            if c.show_values {
+                let text = v.map_or_else(|| "—".to_owned(), |v| format!("{v:.0}"));
+                let dark = v.is_some_and(|v| c.max > 0.0 && v / c.max > 0.55);
+                let color = if dark { WHITE } else { BLACK };
+                chart.draw_series(std::iter::once(Text::new(
+                    text,
+                    (x - 0.15, y + 0.1),
+                    (FONT_FAMILY, 14).into_font().color(&color),
+                )))?;
+            }
+        }
+    }
+    if !any {
+        no_data(root, labels)?;
+    }
+    root.present()
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+    labels: &Labels,
+) -> Drawn<DB> {
+    match chart {
+        Chart::Trend(c) => draw_trend(root, c, labels),
+        Chart::Bars(c) => draw_bars(root, c, labels),
+        Chart::Grid(c) => draw_grid(root, c, labels),
+    }
+}
+
+/// Draws `chart` as an SVG document.
+pub fn svg(chart: &Chart, labels: &Labels) -> Result<String, ChartError> {
+    register_font();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        draw(&root, chart, labels).map_err(|e| ChartError {
+            path: PathBuf::from("(svg)"),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(out)
 }
 
 /// Draws `chart` to `dir/stem.png` and `dir/stem.svg`; returns the two paths.
@@ -325,26 +622,130 @@ pub fn write(
 ) -> Result<Vec<PathBuf>, ChartError> {
     register_font();
     let png = dir.join(format!("{stem}.png"));
-    let svg = dir.join(format!("{stem}.svg"));
-    let err = |path: &Path, e: &dyn std::fmt::Display| ChartError {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
+    let svg_path = dir.join(format!("{stem}.svg"));
     {
         let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        match chart {
-            Chart::Trend(c) => draw_trend(&root, c, labels),
-            Chart::Bars(c) => draw_bars(&root, c, labels),
-        }
-        .map_err(|e| err(&png, &e))?;
+        draw(&root, chart, labels).map_err(|e| ChartError {
+            path: png.clone(),
+            message: e.to_string(),
+        })?;
     }
-    {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        match chart {
-            Chart::Trend(c) => draw_trend(&root, c, labels),
-            Chart::Bars(c) => draw_bars(&root, c, labels),
-        }
-        .map_err(|e| err(&svg, &e))?;
+    let text = svg(chart, labels).map_err(|e| ChartError {
+        path: svg_path.clone(),
+        message: e.message,
+    })?;
+    std::fs::write(&svg_path, text).map_err(|e| ChartError {
+        path: svg_path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(vec![png, svg_path])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ab_glyph::{Font as _, FontRef};
+
+    /// The title band of a chart titled `title`, drawn to PNG, as RGB bytes.
+    fn title_band(title: &str, dir: &Path, stem: &str) -> Vec<u8> {
+        let chart = Chart::Trend(TrendChart {
+            title: title.to_owned(),
+            x_label: String::new(),
+            y_label: ZH.mbps.to_owned(),
+            weeks: vec!["W01".into(), "W02".into()],
+            series: Vec::new(),
+            target: Some(25.0),
+        });
+        write(&chart, &ZH, dir, stem).unwrap();
+        let bytes = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), SIZE);
+        let row = info.line_size;
+        buf[..row * TITLE_BAND.3 as usize].to_vec()
     }
-    Ok(vec![png, svg])
+
+    fn ink(band: &[u8]) -> usize {
+        band.chunks(3)
+            .filter(|p| p.iter().all(|&c| c < 128))
+            .count()
+    }
+
+    #[test]
+    fn the_font_has_a_glyph_for_every_character_of_every_label() {
+        let font = FontRef::try_from_slice(FONT).unwrap();
+        for labels in [ZH, EN] {
+            let mut texts = vec![
+                labels.i26_trend,
+                labels.i33_trend,
+                labels.i32_trend,
+                labels.i26_by_carrier,
+                labels.by_scene,
+                labels.site_speed,
+                labels.site_5g,
+                labels.speed_distribution,
+                labels.busy_hours,
+                labels.mbps,
+                labels.share_of_tests,
+                labels.overall,
+                labels.target,
+                labels.no_data,
+            ];
+            texts.extend(labels.weekdays);
+            for text in texts {
+                for c in text.chars().filter(|c| !c.is_whitespace()) {
+                    assert_ne!(font.glyph_id(c).0, 0, "no glyph for {c:?} in {text:?}");
+                }
+            }
+        }
+        for c in fathom_shared::Carrier::ALL {
+            assert!(c.name_zh().chars().all(|ch| font.glyph_id(ch).0 != 0));
+        }
+    }
+
+    /// Without CJK glyphs every Chinese character becomes the same .notdef box, so two titles of
+    /// different characters would give identical pixels. They differ here, differ from a title
+    /// of characters the font lacks, and put ink in the title band.
+    #[test]
+    fn chinese_titles_are_drawn_as_glyphs_not_boxes() {
+        let dir = tempfile::tempdir().unwrap();
+        let zh = title_band(ZH.i26_trend, dir.path(), "a");
+        let other = title_band("I33 城区重点公共区域网络覆盖率周趋", dir.path(), "b");
+        // Private-use code points: the font has no glyph for them.
+        let tofu: String = ZH.i26_trend.chars().map(|_| '\u{e000}').collect();
+        let boxes = title_band(&tofu, dir.path(), "c");
+        let font = FontRef::try_from_slice(FONT).unwrap();
+        assert_eq!(font.glyph_id('\u{e000}').0, 0);
+        assert!(
+            ink(&zh) > 500,
+            "the title band is nearly empty: {}",
+            ink(&zh)
+        );
+        assert_ne!(zh, other, "different Chinese titles drew the same pixels");
+        assert_ne!(
+            zh, boxes,
+            "the Chinese title looks like a row of missing glyphs"
+        );
+
+        // Each Chinese glyph of the title leaves its own shape: drawing one character at a
+        // time gives different pixels for different characters.
+        let a = title_band("医", dir.path(), "d");
+        let b = title_band("院", dir.path(), "e");
+        assert!(ink(&a) > 20 && ink(&b) > 20);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn languages_parse_and_default_to_chinese() {
+        assert_eq!(Lang::default(), Lang::Zh);
+        assert_eq!("en".parse::<Lang>().unwrap(), Lang::En);
+        assert_eq!("zh".parse::<Lang>().unwrap().labels().overall, "总体");
+        assert!("fr".parse::<Lang>().is_err());
+        assert_eq!(ZH.carrier("cmcc"), "中国移动");
+        assert_eq!(EN.carrier("cmcc"), "cmcc");
+        assert_eq!(ZH.category("hospital"), "医院");
+    }
 }

@@ -156,12 +156,36 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
         let coverage = opt(w.i33.by_carrier.get(&c).copied());
         carriers.push_str(&row(&[c, speed, coverage]));
     }
+    let c = w.completeness;
+    let mut completeness = row(&["item", "id", "detail"].map(String::from));
+    for (item, n) in [
+        ("results", c.results),
+        ("simulated_results", c.simulated),
+        ("clock_unsynced_results", c.clock_unsynced),
+    ] {
+        completeness.push_str(&row(&[item.into(), String::new(), n.to_string()]));
+    }
+    for p in &w.silent_probes {
+        completeness.push_str(&row(&[
+            "silent_probe".into(),
+            p.probe_id.clone(),
+            p.site_id.clone(),
+        ]));
+    }
+    for s in &w.sites_without_data {
+        completeness.push_str(&row(&[
+            "site_without_data".into(),
+            s.clone(),
+            String::new(),
+        ]));
+    }
     vec![
         ("indicators.csv", indicators),
         ("by_carrier.csv", carriers),
         ("i26_sites.csv", i26),
         ("i33_sites.csv", i33),
         ("i32_websites.csv", i32),
+        ("completeness.csv", completeness),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! `index.html`: the week's report for the bureau, self-contained, in Chinese with English beside.
 
+use super::Lang;
 use crate::indicators::WeekIndicators;
 use crate::indicators::i32::Ipv6Status;
 use fathom_shared::Carrier;
@@ -55,13 +56,47 @@ fn met(m: bool) -> &'static str {
     }
 }
 
-/// The page. `charts` are (file name, caption) of PNG charts beside it.
+/// A figure of the report: the PNG beside the page, with a link to its SVG.
+pub fn figure_img(stem: &str, caption: &str) -> String {
+    format!(
+        "<figure><img src=\"{0}.png\" alt=\"{1}\"><figcaption>{1} (<a href=\"{0}.svg\">SVG</a>)</figcaption></figure>\n",
+        esc(stem),
+        esc(caption)
+    )
+}
+
+/// A figure of the dashboard: the SVG inline, so the page needs no other request.
+pub fn figure_inline(stem: &str, caption: &str, svg: &str) -> String {
+    // Drop the XML prolog, if any: inside HTML only the <svg> element belongs.
+    let svg = svg.find("<svg").map_or(svg, |i| &svg[i..]);
+    format!(
+        "<figure class=chart id=\"chart-{0}\">{svg}<figcaption>{1}</figcaption></figure>\n",
+        esc(stem),
+        esc(caption)
+    )
+}
+
+/// The page. `figures` is the charts' HTML (see [`figure_img`] and [`figure_inline`]), `nav`
+/// HTML put under the heading (the dashboard's week picker and carrier filter), `font_url` a
+/// URL of the embedded CJK font, for browsers without one (the dashboard serves it).
 #[expect(
     clippy::too_many_lines,
     reason = "one table after another reads best in one place"
 )]
-pub fn page(w: &WeekIndicators, charts: &[(String, String)]) -> String {
+pub fn page(
+    w: &WeekIndicators,
+    figures: &str,
+    nav: &str,
+    lang: Lang,
+    font_url: Option<&str>,
+) -> String {
     let mut h = String::new();
+    let font_css = font_url.map_or_else(String::new, |url| {
+        format!(
+            "@font-face{{font-family:FathomCJK;src:url(\"{}\")}}\nbody,select,button,svg text{{font-family:FathomCJK,sans-serif!important}}\n",
+            esc(url)
+        )
+    });
     let i26v = w
         .i26
         .value
@@ -69,23 +104,26 @@ pub fn page(w: &WeekIndicators, charts: &[(String, String)]) -> String {
     put!(
         h,
         r#"<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
+<html lang="{html_lang}"><head><meta charset="utf-8">
 <title>{county} {week} 网络指标周报 · network indicators</title>
 <style>
 body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:left}}
 th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;font-weight:bold}}
-.note{{color:#666;font-size:90%}}img{{max-width:100%;border:1px solid #ddd;margin:.5em 0}}
+{font_css}.note{{color:#666;font-size:90%}}img,svg{{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}}
+nav a,nav select{{margin-right:.6em}}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
+{nav}
 <p class=note>统计周期 Window: {start} — {end} (UTC; 周一00:00至下周一00:00, 县时区)</p>
 <h2>指标 Indicators</h2>
-<table><tr><th>指标 id</th><th>名称 name</th><th>公式 formula</th><th>数值 value</th><th>目标 target</th><th>是否达标 met</th></tr>
+<table id=indicators><tr><th>指标 id</th><th>名称 name</th><th>公式 formula</th><th>数值 value</th><th>目标 target</th><th>是否达标 met</th></tr>
 <tr><td>I26</td><td>移动通信网络平均下载速率</td><td>{r26}</td><td>{i26v}</td><td>≥ {t26} Mbit/s</td>{m26}</tr>
 <tr><td>I33</td><td>城区重点公共区域5G网络覆盖率</td><td>{r33}</td><td>{i33v}</td><td>≥ {t33:.0} %</td>{m33}</tr>
 <tr><td>I32</td><td>IPv6网站支持率</td><td>{r32}</td><td>{i32v}</td><td>≥ {t32:.0} %</td>{m32}</tr>
 </table>
 "#,
+        html_lang = if lang == Lang::En { "en" } else { "zh-CN" },
         county = esc(&w.county),
         week = w.week,
         start = esc(&w.window_start),
@@ -120,16 +158,7 @@ th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;
             pct(w.i33.by_carrier.get(&c).copied())
         );
     }
-    put!(h, "</table>\n<h2>图表 Charts</h2>");
-    for (file, caption) in charts {
-        put!(
-            h,
-            "<figure><img src=\"{0}\" alt=\"{1}\"><figcaption>{1} (<a href=\"{2}\">SVG</a>)</figcaption></figure>",
-            esc(file),
-            esc(caption),
-            esc(&file.replace(".png", ".svg"))
-        );
-    }
+    put!(h, "</table>\n<h2>图表 Charts</h2>\n{figures}");
     put!(
         h,
         "<h2>I26 分站点 By site</h2><table><tr><th>站点 site</th><th>类别 category</th><th>运营商 carrier</th><th>测试次数 tests</th><th>平均速率 mean Mbit/s</th></tr>"
@@ -208,6 +237,28 @@ th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;
         w.i33.no_data_sites,
         w.i32.unknown
     );
+    let probes: Vec<String> = w
+        .silent_probes
+        .iter()
+        .map(|p| format!("{} ({})", esc(&p.probe_id), esc(&p.site_id)))
+        .collect();
+    put!(
+        h,
+        "<table id=completeness><tr><th>静默探针 silent probes ({})</th><td>{}</td></tr><tr><th>无数据站点 sites without data ({})</th><td>{}</td></tr><tr><th>时钟未同步结果 results with unsynchronised clocks</th><td>{}</td></tr></table>",
+        probes.len(),
+        if probes.is_empty() {
+            "—".to_owned()
+        } else {
+            probes.join(", ")
+        },
+        w.sites_without_data.len(),
+        if w.sites_without_data.is_empty() {
+            "—".to_owned()
+        } else {
+            esc(&w.sites_without_data.join(", "))
+        },
+        c.clock_unsynced
+    );
     if c.simulated > 0 {
         put!(
             h,
@@ -217,7 +268,7 @@ th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;
     }
     put!(
         h,
-        "<p class=note>Tables as CSV: indicators.csv, by_carrier.csv, i26_sites.csv, i33_sites.csv, i32_websites.csv; all values: indicators.json. Generated by fathom-collector {}.</p></body></html>",
+        "<p class=note>Tables as CSV: indicators.csv, by_carrier.csv, i26_sites.csv, i33_sites.csv, i32_websites.csv, completeness.csv; all values: indicators.json. Generated by fathom-collector {}.</p></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     h

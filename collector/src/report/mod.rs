@@ -1,21 +1,30 @@
 //! The weekly report: `index.html`, charts (PNG and SVG), CSV tables and `indicators.json`.
+//!
+//! [`gather`] runs the week's aggregate queries (nothing loads the week's rows), [`week_charts`] turns
+//! them into [`Chart`]s; the report writes them to files and the dashboard
+//! ([`crate::dashboard`]) serves them as inline SVG.
 
 pub mod charts;
 pub mod csv;
 pub mod html;
 
-pub use charts::{ChartError, EN, Labels};
+pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
 use crate::config::CollectorConfig;
 use crate::indicators::{self, WeekIndicators};
-use crate::store::Store;
-use charts::{BarChart, Chart, Series, TrendChart, carrier_color};
-use fathom_shared::IsoWeek;
+use crate::store::{HourCell, RadioGroup, SpeedBin, SpeedGroup, Store, StoreError};
+use charts::{BarChart, Chart, GridChart, Series, TrendChart, carrier_color};
+use chrono::Offset as _;
+use fathom_shared::{Carrier, IsoWeek, SiteCategory};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Weeks shown by the trend charts.
 pub const TREND_WEEKS: usize = 12;
+/// Width of a bin of the speed distribution, Mbit/s.
+pub const BIN_MBPS: f64 = 10.0;
+/// Bins of the distribution; the last one holds every faster test too.
+pub const BINS: i64 = 21;
 
 /// Why the report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +32,7 @@ pub const TREND_WEEKS: usize = 12;
 pub enum ReportError {
     /// Reading the results failed.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
     /// Writing a file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -62,64 +71,320 @@ impl fmt::Display for ReportSummary {
     }
 }
 
-/// Every carrier seen in the trend, in the standard order.
-fn carriers_in(trend: &[WeekIndicators]) -> Vec<String> {
-    indicators::carrier_order(trend.iter().flat_map(WeekIndicators::carriers))
+/// Everything the charts of one week draw, aggregated in SQL.
+#[derive(Debug, Clone)]
+pub struct WeekData {
+    /// The indicators of the [`TREND_WEEKS`] weeks ending with the week, oldest first.
+    pub trend: Vec<WeekIndicators>,
+    /// The week's completed download tests per (site, carrier), every site.
+    pub speed: Vec<SpeedGroup>,
+    /// The week's radio samples per (site, carrier), every site.
+    pub radio: Vec<RadioGroup>,
+    /// The week's download tests per (carrier, speed bin).
+    pub bins: Vec<SpeedBin>,
+    /// The week's mean download rate per (weekday, hour), local time.
+    pub hours: Vec<HourCell>,
+}
+
+impl WeekData {
+    /// The week itself.
+    pub fn this(&self) -> Option<&WeekIndicators> {
+        self.trend.last()
+    }
+}
+
+/// Runs the aggregate queries behind the charts of `week`; `carrier` restricts the
+/// distribution and busy-hour queries to one carrier.
+pub async fn gather(
+    store: &Store,
+    config: &CollectorConfig,
+    week: IsoWeek,
+    carrier: Option<&str>,
+) -> Result<WeekData, StoreError> {
+    let trend = indicators::compute_trend(store, config, week, TREND_WEEKS).await?;
+    let (start, end) = week.window(config.timezone);
+    let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
+    let offset_ms = i64::from(
+        start
+            .with_timezone(&config.timezone)
+            .offset()
+            .fix()
+            .local_minus_utc(),
+    ) * 1000;
+    Ok(WeekData {
+        trend,
+        speed: store.speed_groups(s, e).await?,
+        radio: store
+            .radio_groups(s, e, &config.indicators.meets_5g)
+            .await?,
+        bins: store.speed_bins(s, e, BIN_MBPS, carrier).await?,
+        hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
+    })
 }
 
 /// A week's value for one carrier.
 type PerCarrier<'a> = &'a dyn Fn(&WeekIndicators, &str) -> Option<f64>;
 
+/// What a chart set shows: language and an optional carrier filter.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// Texts.
+    pub labels: &'a Labels,
+    /// Only this carrier (the overall lines stay for comparison).
+    pub carrier: Option<&'a str>,
+}
+
+impl View<'_> {
+    fn keeps(&self, carrier: &str) -> bool {
+        self.carrier.is_none_or(|c| c == carrier)
+    }
+
+    fn carriers(&self, ids: impl IntoIterator<Item = String>) -> Vec<String> {
+        indicators::carrier_order(ids)
+            .into_iter()
+            .filter(|c| self.keeps(c))
+            .collect()
+    }
+}
+
 fn trend_chart(
     trend: &[WeekIndicators],
     title: &str,
+    view: View<'_>,
     y_label: &str,
-    labels: &Labels,
     overall: impl Fn(&WeekIndicators) -> Option<f64>,
     per_carrier: Option<PerCarrier<'_>>,
     target: f64,
 ) -> Chart {
     let mut series = Vec::new();
     if let Some(f) = per_carrier {
-        for c in carriers_in(trend) {
+        for c in view.carriers(trend.iter().flat_map(WeekIndicators::carriers)) {
             series.push(Series {
-                label: c.clone(),
+                label: view.labels.carrier(&c),
                 color: carrier_color(&c),
                 values: trend.iter().map(|w| f(w, &c)).collect(),
+                bold: false,
             });
         }
     }
     series.push(Series {
-        label: labels.overall.to_owned(),
+        label: view.labels.overall.to_owned(),
         color: carrier_color("overall"),
         values: trend.iter().map(overall).collect(),
+        bold: true,
     });
     Chart::Trend(TrendChart {
         title: title.to_owned(),
+        x_label: String::new(),
         y_label: y_label.to_owned(),
         weeks: trend
             .iter()
             .map(|w| format!("W{:02}", w.week.week()))
             .collect(),
         series,
-        target,
+        target: Some(target),
     })
 }
 
-fn charts(trend: &[WeekIndicators], labels: &Labels) -> Vec<(&'static str, String, Chart)> {
-    let Some(this) = trend.last() else {
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Per scene category and carrier: the mean over the category's sites of per-(site, carrier)
+/// means, as I26 weighs them.
+fn by_scene(data: &WeekData, config: &CollectorConfig, view: View<'_>, target: f64) -> Chart {
+    let category_of = |site: &str| {
+        config
+            .sites
+            .iter()
+            .find(|s| s.id.as_str() == site)
+            .map(|s| s.category)
+    };
+    let carriers = view.carriers(data.speed.iter().map(|g| g.carrier.clone()));
+    let categories: Vec<SiteCategory> = SiteCategory::ALL
+        .into_iter()
+        .filter(|c| {
+            data.speed.iter().any(|g| {
+                g.tests > 0 && category_of(&g.site_id) == Some(*c) && view.keeps(&g.carrier)
+            })
+        })
+        .collect();
+    let series = carriers
+        .iter()
+        .map(|c| Series {
+            label: view.labels.carrier(c),
+            color: carrier_color(c),
+            values: categories
+                .iter()
+                .map(|cat| {
+                    let means: Vec<f64> = data
+                        .speed
+                        .iter()
+                        .filter(|g| {
+                            g.tests > 0 && &g.carrier == c && category_of(&g.site_id) == Some(*cat)
+                        })
+                        .map(|g| g.sum_mbps / g.tests as f64)
+                        .collect();
+                    mean(&means)
+                })
+                .collect(),
+            bold: false,
+        })
+        .collect();
+    Chart::Bars(BarChart {
+        title: view.labels.by_scene.to_owned(),
+        y_label: view.labels.mbps.to_owned(),
+        groups: categories
+            .iter()
+            .map(|c| view.labels.category(c.id()))
+            .collect(),
+        series,
+        target: Some(target),
+    })
+}
+
+/// The carriers of the grids: those with data, else the four.
+fn grid_carriers(data: &WeekData, view: View<'_>) -> Vec<String> {
+    let seen = view.carriers(
+        data.speed
+            .iter()
+            .map(|g| g.carrier.clone())
+            .chain(data.radio.iter().map(|g| g.carrier.clone())),
+    );
+    if seen.is_empty() {
+        view.carriers(Carrier::ALL.iter().map(|c| c.id().to_owned()))
+    } else {
+        seen
+    }
+}
+
+fn site_grid(
+    data: &WeekData,
+    config: &CollectorConfig,
+    view: View<'_>,
+    title: &str,
+    value: impl Fn(&str, &str) -> Option<f64>,
+    max: Option<f64>,
+) -> Chart {
+    let carriers = grid_carriers(data, view);
+    let values: Vec<Vec<Option<f64>>> = config
+        .sites
+        .iter()
+        .map(|s| carriers.iter().map(|c| value(s.id.as_str(), c)).collect())
+        .collect();
+    let top = max.unwrap_or_else(|| {
+        values
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .fold(1.0, f64::max)
+    });
+    Chart::Grid(GridChart {
+        title: title.to_owned(),
+        rows: config.sites.iter().map(|s| s.name.clone()).collect(),
+        cols: carriers.iter().map(|c| view.labels.carrier(c)).collect(),
+        values,
+        max: top,
+        show_values: true,
+    })
+}
+
+fn distribution(data: &WeekData, view: View<'_>) -> Chart {
+    let carriers = view.carriers(data.bins.iter().map(|b| b.carrier.clone()));
+    let series = carriers
+        .iter()
+        .map(|c| {
+            let mut counts = vec![0u64; BINS as usize];
+            for b in data.bins.iter().filter(|b| &b.carrier == c) {
+                counts[b.bin.clamp(0, BINS - 1) as usize] += b.tests;
+            }
+            let total: u64 = counts.iter().sum();
+            Series {
+                label: view.labels.carrier(c),
+                color: carrier_color(c),
+                values: counts
+                    .iter()
+                    .map(|&n| (total > 0).then(|| n as f64 * 100.0 / total as f64))
+                    .collect(),
+                bold: false,
+            }
+        })
+        .collect();
+    let names = (0..BINS)
+        .map(|i| {
+            let lo = i as f64 * BIN_MBPS;
+            if i == BINS - 1 {
+                format!("{lo:.0}+")
+            } else {
+                format!("{lo:.0}")
+            }
+        })
+        .collect();
+    Chart::Trend(TrendChart {
+        title: view.labels.speed_distribution.to_owned(),
+        x_label: view.labels.speed_bin.to_owned(),
+        y_label: view.labels.share_of_tests.to_owned(),
+        weeks: names,
+        series,
+        target: None,
+    })
+}
+
+fn busy_hours(data: &WeekData, view: View<'_>) -> Chart {
+    let mut values = vec![vec![None; 24]; 7];
+    for h in &data.hours {
+        if let Some(cell) = values
+            .get_mut(usize::from(h.weekday))
+            .and_then(|r| r.get_mut(usize::from(h.hour)))
+        {
+            *cell = Some(h.mean_mbps);
+        }
+    }
+    let max = data.hours.iter().map(|h| h.mean_mbps).fold(1.0, f64::max);
+    Chart::Grid(GridChart {
+        title: view.labels.busy_hours.to_owned(),
+        rows: view.labels.weekdays.iter().map(|&d| d.to_owned()).collect(),
+        cols: (0..24).map(|h: u8| h.to_string()).collect(),
+        values,
+        max,
+        show_values: true,
+    })
+}
+
+/// The charts of the week: `(file stem, chart)`, in the report's order.
+pub fn week_charts(
+    data: &WeekData,
+    config: &CollectorConfig,
+    view: View<'_>,
+) -> Vec<(&'static str, Chart)> {
+    let Some(this) = data.this() else {
         return Vec::new();
     };
+    let l = view.labels;
+    let trend = &data.trend;
     let pct = |v: Option<f64>| v.map(|v| v * 100.0);
+    let speed_of = |site: &str, carrier: &str| {
+        data.speed
+            .iter()
+            .find(|g| g.site_id == site && g.carrier == carrier && g.tests > 0)
+            .map(|g| g.sum_mbps / g.tests as f64)
+    };
+    let share_5g = |site: &str, carrier: &str| {
+        data.radio
+            .iter()
+            .find(|g| g.site_id == site && g.carrier == carrier && g.samples > 0)
+            .map(|g| g.meeting as f64 * 100.0 / g.samples as f64)
+    };
+    let carriers = view.carriers(this.i26.by_carrier.keys().cloned());
     vec![
         (
             "i26_trend",
-            labels.i26_trend.to_owned(),
             trend_chart(
                 trend,
-                labels.i26_trend,
-                labels.mbps,
-                labels,
+                l.i26_trend,
+                view,
+                l.mbps,
                 |w| w.i26.value,
                 Some(&|w: &WeekIndicators, c: &str| w.i26.by_carrier.get(c).copied()),
                 this.i26.target,
@@ -127,12 +392,11 @@ fn charts(trend: &[WeekIndicators], labels: &Labels) -> Vec<(&'static str, Strin
         ),
         (
             "i33_trend",
-            labels.i33_trend.to_owned(),
             trend_chart(
                 trend,
-                labels.i33_trend,
-                labels.percent,
-                labels,
+                l.i33_trend,
+                view,
+                l.percent,
                 |w| pct(w.i33.value),
                 Some(&|w: &WeekIndicators, c: &str| pct(w.i33.by_carrier.get(c).copied())),
                 this.i33.target * 100.0,
@@ -140,12 +404,11 @@ fn charts(trend: &[WeekIndicators], labels: &Labels) -> Vec<(&'static str, Strin
         ),
         (
             "i32_trend",
-            labels.i32_trend.to_owned(),
             trend_chart(
                 trend,
-                labels.i32_trend,
-                labels.percent,
-                labels,
+                l.i32_trend,
+                view,
+                l.percent,
                 |w| pct(w.i32.value),
                 None,
                 this.i32.target * 100.0,
@@ -153,20 +416,33 @@ fn charts(trend: &[WeekIndicators], labels: &Labels) -> Vec<(&'static str, Strin
         ),
         (
             "i26_by_carrier",
-            labels.i26_by_carrier.to_owned(),
             Chart::Bars(BarChart {
-                title: labels.i26_by_carrier.to_owned(),
-                y_label: labels.mbps.to_owned(),
-                bars: carriers_in(std::slice::from_ref(this))
-                    .into_iter()
-                    .filter_map(|c| {
-                        let v = this.i26.by_carrier.get(&c).copied()?;
-                        Some((c.clone(), v, carrier_color(&c)))
-                    })
-                    .collect(),
-                target: this.i26.target,
+                title: l.i26_by_carrier.to_owned(),
+                y_label: l.mbps.to_owned(),
+                groups: carriers.iter().map(|c| l.carrier(c)).collect(),
+                series: vec![Series {
+                    label: l.overall.to_owned(),
+                    color: carrier_color("cmcc"),
+                    values: carriers
+                        .iter()
+                        .map(|c| this.i26.by_carrier.get(c).copied())
+                        .collect(),
+                    bold: false,
+                }],
+                target: Some(this.i26.target),
             }),
         ),
+        ("by_scene", by_scene(data, config, view, this.i26.target)),
+        (
+            "site_speed",
+            site_grid(data, config, view, l.site_speed, speed_of, None),
+        ),
+        (
+            "site_5g",
+            site_grid(data, config, view, l.site_5g, share_5g, Some(100.0)),
+        ),
+        ("speed_distribution", distribution(data, view)),
+        ("busy_hours", busy_hours(data, view)),
     ]
 }
 
@@ -182,27 +458,33 @@ fn write_file(
     Ok(())
 }
 
-/// Writes the report of `week` into `out` (created if missing).
+/// Writes the report of `week` into `out` (created if missing), charts in `lang`.
 pub async fn write_report(
     store: &Store,
     config: &CollectorConfig,
     week: IsoWeek,
     out: &Path,
+    lang: Lang,
 ) -> Result<ReportSummary, ReportError> {
     std::fs::create_dir_all(out).map_err(|source| ReportError::Write {
         path: out.to_owned(),
         source,
     })?;
-    let trend = indicators::compute_trend(store, config, week, TREND_WEEKS).await?;
+    let data = gather(store, config, week, None).await?;
+    let labels = lang.labels();
+    let view = View {
+        labels,
+        carrier: None,
+    };
     let mut files = Vec::new();
-    let mut drawn = Vec::new();
-    for (stem, caption, chart) in charts(&trend, &EN) {
-        for path in charts::write(&chart, &EN, out, stem)? {
+    let mut figures = String::new();
+    for (stem, chart) in week_charts(&data, config, view) {
+        for path in charts::write(&chart, labels, out, stem)? {
             files.push(PathBuf::from(path.file_name().unwrap_or_default()));
         }
-        drawn.push((format!("{stem}.png"), caption));
+        figures.push_str(&html::figure_img(stem, chart.title()));
     }
-    let this = trend.last().ok_or_else(|| ReportError::Write {
+    let this = data.this().ok_or_else(|| ReportError::Write {
         path: out.to_owned(),
         source: std::io::Error::other("no week to report"),
     })?;
@@ -211,7 +493,8 @@ pub async fn write_report(
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
     }
-    write_file(out, "index.html", &html::page(this, &drawn), &mut files)?;
+    let page = html::page(this, &figures, "", lang, None);
+    write_file(out, "index.html", &page, &mut files)?;
     Ok(ReportSummary {
         out: out.to_owned(),
         files,
@@ -334,6 +617,16 @@ mod tests {
         store
     }
 
+    /// Charts with a target draw its red dashed line; the others may be all grey and black
+    /// when empty.
+    const WITH_TARGET: [&str; 5] = [
+        "i26_trend",
+        "i33_trend",
+        "i32_trend",
+        "i26_by_carrier",
+        "by_scene",
+    ];
+
     fn png_is_a_real_chart(path: &Path) {
         let bytes = std::fs::read(path).unwrap();
         assert!(
@@ -353,9 +646,11 @@ mod tests {
             "{} is nearly one flat colour",
             path.display()
         );
+        let stem = path.file_stem().unwrap().to_string_lossy();
         // Coloured (non-grey) pixels: at least the red target line was drawn.
         assert!(
-            pixels.chunks(3).any(|p| p[0].abs_diff(p[2]) > 60),
+            !WITH_TARGET.contains(&stem.as_ref())
+                || pixels.chunks(3).any(|p| p[0].abs_diff(p[2]) > 60),
             "{} has no coloured line",
             path.display()
         );
@@ -372,7 +667,9 @@ mod tests {
         let week: IsoWeek = "2026-W48".parse().unwrap();
         let store = store_with_results(dir.path(), week, &config).await;
         let out = dir.path().join("new").join("report");
-        let summary = write_report(&store, &config, week, &out).await.unwrap();
+        let summary = write_report(&store, &config, week, &out, Lang::Zh)
+            .await
+            .unwrap();
         for f in [
             "index.html",
             "indicators.json",
@@ -381,6 +678,12 @@ mod tests {
             "i33_sites.csv",
             "i32_websites.csv",
             "by_carrier.csv",
+            "completeness.csv",
+            "busy_hours.png",
+            "site_speed.svg",
+            "site_5g.png",
+            "speed_distribution.svg",
+            "by_scene.png",
         ] {
             assert!(summary.files.contains(&PathBuf::from(f)), "{f} missing");
             assert!(out.join(f).exists(), "{f} not on disk");
@@ -390,7 +693,7 @@ mod tests {
             .iter()
             .filter(|f| f.extension().is_some_and(|e| e == "png"))
             .collect();
-        assert_eq!(pngs.len(), 4);
+        assert_eq!(pngs.len(), 9);
         for p in &pngs {
             png_is_a_real_chart(&out.join(p));
             assert!(read(&out, &p.with_extension("svg").to_string_lossy()).contains("<svg"));
@@ -468,10 +771,10 @@ mod tests {
         let config = config(dir.path());
         let (store, _) = open(dir.path()).await;
         let out = dir.path().join("r");
-        let summary = write_report(&store, &config, "2026-W01".parse().unwrap(), &out)
+        let summary = write_report(&store, &config, "2026-W01".parse().unwrap(), &out, Lang::Zh)
             .await
             .unwrap();
-        assert_eq!(summary.files.len(), 4 * 2 + 7);
+        assert_eq!(summary.files.len(), 9 * 2 + 8);
         for p in summary
             .files
             .iter()
@@ -479,13 +782,124 @@ mod tests {
         {
             png_is_a_real_chart(&out.join(p));
         }
-        let svg = read(&out, "i26_by_carrier.svg");
-        assert!(svg.contains(EN.no_data), "the empty chart says so");
+        for chart in [
+            "i26_by_carrier",
+            "busy_hours",
+            "speed_distribution",
+            "by_scene",
+        ] {
+            let svg = read(&out, &format!("{chart}.svg"));
+            assert!(svg.contains(ZH.no_data), "the empty {chart} says so");
+        }
         let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
         for k in ["i26", "i33", "i32"] {
             assert!(json[k]["value"].is_null(), "{k} has no value without data");
             assert_eq!(json[k]["met"], false);
         }
         assert!(read(&out, "index.html").contains("无数据"));
+    }
+
+    /// Monday 00:00 in Asia/Shanghai starts the week: a test at Sunday 23:59 +08 belongs to the
+    /// week before, one at Monday 00:00 +08 to the week itself, in the indicators and in the
+    /// busy-hour grid alike.
+    #[tokio::test]
+    async fn weeks_start_on_monday_midnight_in_shanghai() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let (store, pool) = open(dir.path()).await;
+        let w48: IsoWeek = "2026-W48".parse().unwrap();
+        // Monday 2026-11-23 00:00 +08.
+        let monday = fathom_shared::UtcTime::parse("2026-11-22T16:00:00Z")
+            .unwrap()
+            .unix_ms();
+        speed(&pool, monday, "county-hospital", "cmcc", Some(50.0), false).await;
+        speed(
+            &pool,
+            monday - 60_000,
+            "county-hospital",
+            "cmcc",
+            Some(10.0),
+            false,
+        )
+        .await;
+        let this = indicators::compute_week(&store, &config, w48)
+            .await
+            .unwrap();
+        assert_eq!(this.window_start, "2026-11-22T16:00:00.000Z");
+        assert_eq!((this.i26.value, this.i26.tests), (Some(50.0), 1));
+        let before = indicators::compute_week(&store, &config, w48.previous())
+            .await
+            .unwrap();
+        assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
+
+        let data = gather(&store, &config, w48, None).await.unwrap();
+        assert_eq!(data.hours.len(), 1);
+        assert_eq!((data.hours[0].weekday, data.hours[0].hour), (0, 0));
+        let data = gather(&store, &config, w48.previous(), None).await.unwrap();
+        assert_eq!((data.hours[0].weekday, data.hours[0].hour), (6, 23));
+        assert!((data.hours[0].mean_mbps - 10.0).abs() < 1e-9);
+        // The carrier filter of the busy hours and the distribution.
+        let data = gather(&store, &config, w48, Some("cu")).await.unwrap();
+        assert!(data.hours.is_empty() && data.bins.is_empty());
+    }
+
+    /// Silent probes and sites without data are listed, never dropped; a failed test keeps a
+    /// probe from being silent but is no valid test.
+    #[tokio::test]
+    async fn completeness_lists_silent_probes_and_sites_without_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        let store = store_with_results(dir.path(), week, &config).await;
+        for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
+            store.add_probe(id, site, id, 0).await.unwrap();
+        }
+        let w = indicators::compute_week(&store, &config, week)
+            .await
+            .unwrap();
+        assert_eq!(
+            w.silent_probes,
+            vec![indicators::SilentProbe {
+                probe_id: "quiet".into(),
+                site_id: "bus-station".into()
+            }]
+        );
+        // Results exist for the hospital, the park, the bus station and the library.
+        assert_eq!(
+            w.sites_without_data,
+            ["central-plaza", "xinhe-residential", "lushan-scenic"]
+        );
+        let csv = csv::tables(&w)
+            .into_iter()
+            .find(|(n, _)| *n == "completeness.csv")
+            .unwrap()
+            .1;
+        assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
+        assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
+        let page = html::page(&w, "", "", Lang::Zh, None);
+        assert!(page.contains("quiet (bus-station)") && page.contains("lushan-scenic"));
+    }
+
+    #[tokio::test]
+    async fn english_reports_have_english_chart_titles() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        let store = store_with_results(dir.path(), week, &config).await;
+        let out = dir.path().join("en");
+        write_report(&store, &config, week, &out, Lang::En)
+            .await
+            .unwrap();
+        let svg = read(&out, "i26_trend.svg");
+        assert!(svg.contains(EN.i26_trend) && !svg.contains(ZH.i26_trend));
+        assert!(read(&out, "busy_hours.svg").contains("Mon"));
+        assert!(read(&out, "index.html").contains(r#"<html lang="en">"#));
+        let zh = dir.path().join("zh");
+        write_report(&store, &config, week, &zh, Lang::Zh)
+            .await
+            .unwrap();
+        assert!(read(&zh, "i26_trend.svg").contains(ZH.i26_trend));
+        assert!(read(&zh, "busy_hours.svg").contains("周一"));
+        assert!(read(&zh, "by_scene.svg").contains("医院"));
     }
 }

@@ -13,7 +13,7 @@ mod report;
 mod sqlite;
 
 pub use ingest::{ExportFilter, InsertCounts, ProbeRow, ResultWriter};
-pub use report::{Ipv6CheckRow, RadioGroup, SpeedGroup, WindowCounts};
+pub use report::{HourCell, Ipv6CheckRow, RadioGroup, SpeedBin, SpeedGroup, WindowCounts};
 
 use sqlx::SqlitePool;
 

@@ -245,7 +245,8 @@ impl Store {
                 let (results, simulated, unsynced): (i64, Option<i64>, Option<i64>) =
                     sqlx::query_as(
                         "SELECT COUNT(*), SUM(simulated != 0), SUM(clock_synced = 0) FROM results \
-                         WHERE measured_at_ms >= ? AND measured_at_ms < ?",
+                         WHERE kind IN ('speed', 'radio', 'ipv6') \
+                           AND measured_at_ms >= ? AND measured_at_ms < ?",
                     )
                     .bind(start_ms)
                     .bind(end_ms)
@@ -256,6 +257,155 @@ impl Store {
                     simulated: count(simulated.unwrap_or(0)),
                     clock_unsynced: count(unsynced.unwrap_or(0)),
                 })
+            }
+        }
+    }
+}
+
+/// Completed download tests of one carrier in one speed bin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeedBin {
+    /// Carrier id.
+    pub carrier: String,
+    /// Bin index: the bin holds rates in `[bin * width, (bin + 1) * width)`.
+    pub bin: i64,
+    /// Tests in the bin.
+    pub tests: u64,
+}
+
+/// Completed download tests in one (weekday, hour) of local time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourCell {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: u8,
+    /// 0 … 23.
+    pub hour: u8,
+    /// Tests.
+    pub tests: u64,
+    /// Their mean rate, Mbit/s.
+    pub mean_mbps: f64,
+}
+
+impl Store {
+    /// Completed download tests per (carrier, speed bin of `width` Mbit/s) in the window, for
+    /// the distribution chart; `carrier` restricts to one carrier.
+    pub async fn speed_bins(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        width: f64,
+        carrier: Option<&str>,
+    ) -> Result<Vec<SpeedBin>, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT carrier, CAST(download_mbps / ? AS INTEGER) AS bin, COUNT(*) \
+                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                       AND measured_at_ms >= ? AND measured_at_ms < ? \
+                       AND (? IS NULL OR carrier = ?) \
+                     GROUP BY carrier, bin ORDER BY carrier, bin",
+                )
+                .bind(width)
+                .bind(start_ms)
+                .bind(end_ms)
+                .bind(carrier)
+                .bind(carrier)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(carrier, bin, n)| SpeedBin {
+                        carrier,
+                        bin,
+                        tests: count(n),
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Mean download rate per (weekday, hour) of local time in the window. `offset_ms` is the
+    /// county's UTC offset (Asia/Shanghai: +8 h, no daylight saving); the Unix epoch fell on a
+    /// Thursday, hence the `+ 3` that makes Monday 0.
+    pub async fn speed_by_hour(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        offset_ms: i64,
+        carrier: Option<&str>,
+    ) -> Result<Vec<HourCell>, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                let rows: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
+                    "SELECT ((measured_at_ms + ?) / 86400000 + 3) % 7 AS wd, \
+                            ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
+                            COUNT(*), AVG(download_mbps) \
+                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                       AND measured_at_ms >= ? AND measured_at_ms < ? \
+                       AND (? IS NULL OR carrier = ?) \
+                     GROUP BY wd, hr ORDER BY wd, hr",
+                )
+                .bind(offset_ms)
+                .bind(offset_ms)
+                .bind(start_ms)
+                .bind(end_ms)
+                .bind(carrier)
+                .bind(carrier)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(wd, hr, n, mean)| {
+                        Some(HourCell {
+                            weekday: u8::try_from(wd).ok()?,
+                            hour: u8::try_from(hr).ok()?,
+                            tests: count(n),
+                            mean_mbps: mean,
+                        })
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Registered probes without a single result measured in the window, by id.
+    pub async fn silent_probes(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        match self {
+            Store::Sqlite(pool) => Ok(sqlx::query_as(
+                "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
+                   SELECT 1 FROM results r WHERE r.probe_id = p.id \
+                   AND r.measured_at_ms >= ? AND r.measured_at_ms < ?) ORDER BY p.id",
+            )
+            .bind(start_ms)
+            .bind(end_ms)
+            .fetch_all(pool)
+            .await?),
+        }
+    }
+
+    /// The sites with at least one result measured in the window, by id.
+    pub async fn sites_with_data(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT site_id FROM results \
+                     WHERE kind IN ('speed', 'radio', 'ipv6') \
+                       AND measured_at_ms >= ? AND measured_at_ms < ?",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_all(pool)
+                .await?;
+                Ok(rows.into_iter().map(|(id,)| id).collect())
             }
         }
     }

@@ -5,6 +5,7 @@ mod at_modem;
 mod bad_uploads;
 mod collector_kill;
 mod credentials;
+mod dashboard;
 mod db_down;
 mod disk_full;
 mod doctor;

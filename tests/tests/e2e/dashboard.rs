@@ -1,0 +1,320 @@
+//! The dashboard at `/` of a real collector, loaded by headless Chromium: indicator table,
+//! inline SVG charts with content, week and carrier filters, and a screenshot kept under
+//! `target/test-artifacts/dashboard.png`.
+//!
+//! Needs `/usr/bin/chromium` (Debian package `chromium`); without it the test says so and
+//! passes, unless `FATHOM_REQUIRE_CHROMIUM=1`, which makes a missing browser a failure.
+
+use fathom_e2e::{Collector, bin, run};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromium_available() -> bool {
+    if Path::new(CHROMIUM).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("FATHOM_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+        "FATHOM_REQUIRE_CHROMIUM=1 but {CHROMIUM} is missing (apt-get install -y chromium)"
+    );
+    eprintln!("SKIP dashboard test: {CHROMIUM} is missing (apt-get install -y chromium)");
+    false
+}
+
+/// Runs headless Chromium with `args` then `url`, for at most two minutes; returns stdout.
+fn chromium(profile: &Path, args: &[&str], url: &str) -> String {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("120")
+        .arg(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url);
+    let (status, out, err) = run(&mut cmd);
+    assert!(status.success(), "chromium {args:?} {url} failed: {err}");
+    out
+}
+
+/// Two speed tests (hospital: cmcc 50, cu 30) and ten radio samples meeting 5G at the bus
+/// station, all in 2026-W47 (Tuesday 10:00 Asia/Shanghai).
+fn results() -> String {
+    let mut lines = Vec::new();
+    let mut id = 0;
+    let mut next_id = || {
+        id += 1;
+        format!("0192b6e2-7c1a-7d3e-9f00-3a5c1e2b{id:04x}")
+    };
+    for (carrier, mbps) in [("cmcc", 50.0), ("cu", 30.0)] {
+        lines.push(json!({"schema": 1, "id": next_id(), "probe_id": "hosp-01",
+            "site_id": "county-hospital", "carrier": carrier, "interface": "wwan0",
+            "measured_at": "2026-11-17T02:00:00Z", "clock_synced": true, "kind": "speed",
+            "download_mbps": mbps, "bytes_downloaded": 26_000_000, "duration_ms": 4900,
+            "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0, "streams": 1,
+            "protocol": "http", "server": "http://127.0.0.1/", "error": null}));
+    }
+    for i in 0..10 {
+        lines.push(json!({"schema": 1, "id": next_id(), "probe_id": "bus-01",
+            "site_id": "bus-station", "carrier": "ct", "interface": "wwan1",
+            "measured_at": format!("2026-11-17T02:{i:02}:00Z"), "clock_synced": true,
+            "kind": "radio", "plmn": "46011", "rat": "nr_sa", "rsrp_dbm": -90.0,
+            "rsrq_db": -10.0, "sinr_db": 12.0, "band": "n78", "cell_id": "1",
+            "meets_5g": true}));
+    }
+    lines.iter().map(|l| l.to_string() + "\n").collect()
+}
+
+fn artifacts() -> PathBuf {
+    // target/<profile>/fathom-collector → target/test-artifacts
+    let dir = bin("fathom-collector")
+        .parent()
+        .and_then(Path::parent)
+        .expect("binaries live in target/<profile>")
+        .join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact folder");
+    dir
+}
+
+/// The number of distinct colours of a PNG, and the share of pixels that are not white.
+fn png_stats(path: &Path) -> (usize, f64, (u32, u32)) {
+    let bytes = std::fs::read(path).expect("screenshot written");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("one frame");
+    let step = info.color_type.samples();
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| &p[..3])
+        .collect();
+    let distinct: std::collections::HashSet<&[u8]> = pixels.iter().copied().collect();
+    let inked = pixels.iter().filter(|p| p.iter().any(|&c| c < 240)).count();
+    (
+        distinct.len(),
+        inked as f64 / pixels.len() as f64,
+        (info.width, info.height),
+    )
+}
+
+/// The texts of the SVG `<text>` elements of one chart of the page.
+fn svg_texts(dom: &str, chart: &str) -> Vec<String> {
+    let start = dom
+        .find(&format!(r#"id="chart-{chart}""#))
+        .unwrap_or_else(|| panic!("chart {chart} missing"));
+    let figure = &dom[start..start + dom[start..].find("</figure>").expect("closed")];
+    figure
+        .split("</text>")
+        .filter_map(|part| {
+            let open = part.rfind("<text")?;
+            let body = &part[open..];
+            Some(body[body.find('>')? + 1..].trim().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one browser session, checked page by page, reads best in one place"
+)]
+fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
+    if !chromium_available() {
+        return;
+    }
+    let mut collector = Collector::new();
+    let file = collector.dir.path().join("results.jsonl");
+    std::fs::write(&file, results()).expect("results written");
+    collector.add_probe("hosp-01", "county-hospital");
+    collector.add_probe("bus-01", "bus-station");
+    collector.add_probe("plaza-01", "central-plaza");
+    let (status, out, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "import failed: {out}{err}");
+    collector.start();
+    let profile = collector.dir.path().join("chromium");
+
+    // The chosen week, Chinese by default.
+    let url = format!("{}/?week=2026-W47", collector.url);
+    let dom = chromium(&profile, &["--dump-dom"], &url);
+    assert!(dom.contains(r#"<html lang="zh-CN">"#), "{dom}");
+    for text in [
+        r#"<table id="indicators">"#,
+        "移动通信网络平均下载速率",
+        "城区重点公共区域5G网络覆盖率",
+        "IPv6网站支持率",
+        // (50 + 30) / 2 over the two (site, carrier) pairs.
+        "40.0 Mbit/s",
+        // I26 by site, with the carrier in Chinese.
+        "县人民医院",
+        "中国移动",
+        // Completeness: plaza-01 sent nothing this week, the plaza has no data.
+        "plaza-01",
+        "central-plaza",
+        // Chart titles in Chinese, drawn in the SVGs.
+        "I26 移动通信网络平均下载速率 (周趋势)",
+        "下载速率 星期 × 小时 (北京时间)",
+        r#"<option value="2026-W47" selected="">"#,
+    ] {
+        assert!(dom.contains(text), "{text:?} not on the page");
+    }
+    let svgs = dom.matches("<svg").count();
+    assert_eq!(svgs, 9, "one inline SVG per chart");
+    for chart in [
+        "i26_trend",
+        "i33_trend",
+        "i32_trend",
+        "by_scene",
+        "site_speed",
+        "site_5g",
+        "speed_distribution",
+        "busy_hours",
+    ] {
+        let start = dom
+            .find(&format!(r#"id="chart-{chart}""#))
+            .unwrap_or_else(|| panic!("chart {chart} missing"));
+        let figure = &dom[start..start + dom[start..].find("</figure>").expect("closed")];
+        assert!(
+            figure.matches("<rect").count() + figure.matches("<polyline").count() > 3
+                && figure.contains("<text"),
+            "chart {chart} is empty"
+        );
+    }
+    // The busy-hour cell of Tuesday 10:00 (+08) holds the mean of the two tests.
+    let busy = svg_texts(&dom, "busy_hours");
+    assert!(
+        busy.iter().any(|t| t == "40"),
+        "the Tuesday 10:00 cell shows 40: {busy:?}"
+    );
+
+    // Screenshot kept as an artifact; it is a rendered page, not a blank one.
+    let shot = artifacts().join("dashboard.png");
+    if shot.exists() {
+        std::fs::remove_file(&shot).expect("old screenshot removed");
+    }
+    chromium(
+        &profile,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2000",
+            // Lets the page's web font (the embedded CJK font) load before the shot.
+            "--virtual-time-budget=10000",
+        ],
+        &url,
+    );
+    let (colours, inked, size) = png_stats(&shot);
+    assert_eq!(size, (1280, 2000));
+    assert!(colours > 50, "the screenshot has only {colours} colours");
+    assert!(inked > 0.05, "the screenshot is nearly blank ({inked:.3})");
+
+    // English and one carrier: the charts keep only that carrier.
+    let dom = chromium(
+        &profile,
+        &["--dump-dom"],
+        &format!("{}/?week=2026-W47&carrier=cu&lang=en", collector.url),
+    );
+    assert!(dom.contains(r#"<html lang="en">"#));
+    assert!(dom.contains("I26 mobile download speed, weekly"));
+    let scene = svg_texts(&dom, "by_scene");
+    assert!(
+        scene.iter().any(|t| t == "cu") && !scene.iter().any(|t| t == "cmcc"),
+        "{scene:?}"
+    );
+
+    // The default is the current week; bad parameters are refused; the API still answers.
+    let dom = chromium(&profile, &["--dump-dom"], &format!("{}/", collector.url));
+    assert!(dom.contains(r#"<table id="indicators">"#) && dom.contains("无数据"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let get = |path: &str| reqwest::get(format!("{}{path}", collector.url));
+        let r = get("/?week=2026-W99").await.expect("answer");
+        assert_eq!(r.status(), 400);
+        let r = get("/?carrier=xx").await.expect("answer");
+        assert_eq!(r.status(), 400);
+        let r = get("/dashboard/chart/busy_hours.svg?week=2026-W47")
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.expect("body").contains("<svg"));
+        let r = get("/api/v1/health").await.expect("answer");
+        assert_eq!(r.status(), 200);
+        let r = get("/no/such/page").await.expect("answer");
+        assert_eq!(r.status(), 404);
+    });
+}
+
+/// `indicators --week W --json` keeps DESIGN's contract; `--from W --to W` gives one object per
+/// week, oldest first; a backwards range is bad usage (exit 2, one line on stderr).
+#[test]
+fn indicators_json_follows_the_contract_and_trends_span_weeks() {
+    let collector = Collector::new();
+    for (id, site) in [("hosp-01", "county-hospital"), ("bus-01", "bus-station")] {
+        collector.add_probe(id, site);
+    }
+    let file = collector.dir.path().join("results.jsonl");
+    std::fs::write(&file, results()).expect("results written");
+    let (status, out, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "import failed: {out}{err}");
+
+    let (status, out, err) =
+        run(collector
+            .command()
+            .args(["indicators", "--week", "2026-W47", "--json"]));
+    assert!(status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["week"], "2026-W47");
+    for k in ["i26", "i33", "i32"] {
+        for field in ["value", "target", "met", "sites"] {
+            assert!(!v[k][field].is_null() || field == "value", "{k}.{field}");
+        }
+    }
+    assert_eq!(v["i26"]["value"], 40.0);
+    assert_eq!(v["i26"]["by_carrier"]["cu"], 30.0);
+    // One of the two key public areas (the bus station) is covered by ct.
+    assert_eq!(v["i33"]["value"], 0.5);
+    assert_eq!(v["i33"]["by_carrier"]["ct"], 0.5);
+    assert!(v["i32"]["value"].is_null(), "no IPv6 check, no value");
+    assert_eq!(v["sites_without_data"], json!(["central-plaza"]));
+
+    let (status, out, err) = run(collector.command().args([
+        "indicators",
+        "--from",
+        "2026-W46",
+        "--to",
+        "2026-W48",
+        "--json",
+    ]));
+    assert!(status.success(), "{err}");
+    let trend: Vec<serde_json::Value> = serde_json::from_str(&out).expect("a JSON array");
+    let weeks: Vec<&str> = trend.iter().map(|w| w["week"].as_str().unwrap()).collect();
+    assert_eq!(weeks, ["2026-W46", "2026-W47", "2026-W48"]);
+    assert!(trend[0]["i26"]["value"].is_null() && trend[1]["i26"]["value"] == 40.0);
+
+    let (status, out, _) =
+        run(collector
+            .command()
+            .args(["indicators", "--from", "2026-W46", "--to", "2026-W48"]));
+    assert!(status.success());
+    assert_eq!(
+        out.lines().count(),
+        4,
+        "a header and one line per week:\n{out}"
+    );
+
+    let (status, _, err) =
+        run(collector
+            .command()
+            .args(["indicators", "--from", "2026-W48", "--to", "2026-W46"]));
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (status, _, _) = run(collector
+        .command()
+        .args(["report", "--out", "x", "--lang", "fr"]));
+    assert_eq!(status.code(), Some(2));
+}
