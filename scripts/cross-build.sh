@@ -57,7 +57,12 @@ for t in "${targets[@]}"; do
   verdict=$(file -b "$bin")
   echo "file: $verdict"
   case "$verdict" in *"$want"*) ;; *) echo "not a $want binary" >&2; exit 1 ;; esac
-  echo "size: $(stat -c %s "$bin") bytes"
+  echo "size: $(stat -c %s "$bin") bytes (with line tables)"
+  strip_tool=${cc%gcc}strip
+  if command -v "$strip_tool" >/dev/null; then
+    "$strip_tool" -o "$bin.stripped" "$bin"
+    echo "stripped size (as packaged): $(stat -c %s "$bin.stripped") bytes"
+  fi
   if command -v "$qemu" >/dev/null; then
     echo "qemu: $(QEMU_LD_PREFIX=$sysroot "$qemu" "$bin" --version)"
     rss=$( { QEMU_LD_PREFIX=$sysroot /usr/bin/time -f '%M' "$qemu" "$bin" modem --backend "sim:$sim" --json >/dev/null; } 2>&1 | tail -1)
@@ -65,8 +70,8 @@ for t in "${targets[@]}"; do
   fi
   if cargo deb --version >/dev/null 2>&1; then
     echo "==> packaging fathom-agent for $t"
-    cargo deb -p fathom-agent --target "$t" --no-build --no-strip
-    deb=$(ls -t target/"$t"/debian/fathom-agent_*.deb | head -1)
+    cargo deb -p fathom-agent --target "$t" --no-build --strip
+    deb=$(ls -t target/"$t"/debian/fathom-agent_*.deb target/debian/fathom-agent_*_arm*.deb 2>/dev/null | head -1)
     dpkg-deb --info "$deb" | grep -E 'Package|Architecture|Depends'
     dpkg-deb --contents "$deb" | awk '{print $NF}'
   fi
