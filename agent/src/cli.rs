@@ -34,8 +34,12 @@ pub enum Command {
     /// `Result spooled. id=… kind=… carrier=…`. Speed tests of different modems never run at the
     /// same time. Stops cleanly on SIGINT or SIGTERM (exit 0).
     ///
+    /// With an `[ipv6]` table, the configured websites are checked for IPv6 every
+    /// `schedule.ipv6_every` (default daily), each round through one modem, the modems taking
+    /// turns; one `ipv6` result per website.
+    ///
     /// With --once: a radio sample per modem, then a speed test per modem one after another, then
-    /// uploads until the spool is empty (exit 0); when the collector cannot be reached after a few
+    /// the IPv6 checks through the first modem (with `[ipv6]`), then uploads until the spool is empty (exit 0); when the collector cannot be reached after a few
     /// quick tries, exit 1 and the results wait in the spool for the next run.
     ///
     /// Examples:

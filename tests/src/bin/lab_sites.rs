@@ -81,7 +81,11 @@ fn key(name: &str) -> String {
 type Zone = HashMap<String, DnsEntry>;
 
 fn record(name: &str, data: RData) -> anyhow::Result<Record> {
-    Ok(Record::from_rdata(Name::from_ascii(format!("{name}."))?, 60, data))
+    Ok(Record::from_rdata(
+        Name::from_ascii(format!("{name}."))?,
+        60,
+        data,
+    ))
 }
 
 /// The answer to one query message.
@@ -257,7 +261,8 @@ async fn main() -> anyhow::Result<()> {
     let acceptor = if config.listeners.iter().any(|l| l.tls) {
         let (ca_pem, server) = tls_setup(&config.tls_names)?;
         if let Some(out) = &config.ca_out {
-            std::fs::write(out, ca_pem).with_context(|| format!("cannot write {}", out.display()))?;
+            std::fs::write(out, ca_pem)
+                .with_context(|| format!("cannot write {}", out.display()))?;
         }
         Some(TlsAcceptor::from(Arc::new(server)))
     } else {
