@@ -234,6 +234,10 @@ fn classify(e: &reqwest::Error, target: &str, url: &Url) -> Failure {
                 io::ErrorKind::HostUnreachable => {
                     return Failure::site(format!("host unreachable: {target}"));
                 }
+                // rustls' errors reach here as InvalidData from the TLS handshake.
+                io::ErrorKind::InvalidData if url.scheme() == "https" => {
+                    return Failure::site(format!("TLS failure: {io}"));
+                }
                 io::ErrorKind::ConnectionReset => {
                     return Failure::site(format!("connection reset by {target}"));
                 }
@@ -247,6 +251,15 @@ fn classify(e: &reqwest::Error, target: &str, url: &Url) -> Failure {
     }
     if e.is_connect() && e.is_timeout() {
         return Failure::site(format!("timed out connecting to {target}"));
+    }
+    if e.is_connect() && url.scheme() == "https" {
+        // Not a TCP error (those are matched above): the TLS handshake failed. rustls' error
+        // arrives boxed, so its innermost message is the one to show.
+        let mut inner: &(dyn std::error::Error + 'static) = e;
+        while let Some(next) = inner.source() {
+            inner = next;
+        }
+        return Failure::site(format!("TLS failure: {inner}"));
     }
     if e.is_timeout() {
         return Failure::site(format!("timed out loading {url}"));

@@ -76,18 +76,15 @@ pub struct Ipv6Report {
     pub probe_ipv6: bool,
     /// One row per URL, in the order given.
     pub sites: Vec<Ipv6Check>,
+    /// How many sites' AAAA lookups failed (no answer from DNS, as opposed to "no record").
+    pub lookups_failed: usize,
 }
 
 impl Ipv6Report {
     /// True when no site could be checked at all because every DNS lookup failed (as when the
     /// DNS server cannot be reached).
     pub fn nothing_checked(&self) -> bool {
-        !self.sites.is_empty()
-            && self.sites.iter().all(|s| {
-                s.reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("DNS lookup of "))
-            })
+        !self.sites.is_empty() && self.lookups_failed == self.sites.len()
     }
 
     /// The JSON object of `ipv6-check --json`.
@@ -186,12 +183,20 @@ pub async fn check(opts: &Ipv6Options, urls: &[Url]) -> Result<Ipv6Report, Ipv6E
         probe
     };
     let probe_ipv6 = probe == ProbePath::Works;
+    let lookups_failed = facts
+        .iter()
+        .filter(|f| matches!(f.aaaa, Aaaa::LookupFailed(_)))
+        .count();
     let sites = urls
         .iter()
         .zip(&facts)
         .map(|(url, f)| to_check(url, f, &probe, probe_ipv6))
         .collect();
-    Ok(Ipv6Report { probe_ipv6, sites })
+    Ok(Ipv6Report {
+        probe_ipv6,
+        sites,
+        lookups_failed,
+    })
 }
 
 async fn site_facts(fetcher: &Fetcher, dns: &Dns, url: &Url, probe: &ProbePath) -> SiteFacts {

@@ -296,5 +296,7 @@ async fn main() -> anyhow::Result<()> {
     while let Some(done) = servers.join_next().await {
         done??;
     }
+    // Only DNS: serve until killed.
+    std::future::pending::<()>().await;
     Ok(())
 }
