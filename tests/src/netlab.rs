@@ -152,10 +152,10 @@ impl Drop for Lab {
     }
 }
 
-/// Runs `args` inside namespace `ns`.
-fn in_ns(ns: &str, args: &[&str]) {
+/// Runs one command line (words separated by spaces) inside namespace `ns`.
+fn in_ns(ns: &str, line: &str) {
     let mut v = vec!["ip", "netns", "exec", ns];
-    v.extend_from_slice(args);
+    v.extend(line.split_whitespace());
     sh(&v);
 }
 
@@ -193,151 +193,69 @@ impl Ipv6Lab {
         sh(&["ip", "netns", "add", s]);
         sh(&["ip", "netns", "add", p]);
         for ns in [s, p] {
-            in_ns(ns, &["ip", "link", "set", "lo", "up"]);
+            in_ns(ns, "ip link set lo up");
             // Two routes to the same prefix over different carriers: a strict reverse-path
             // filter would drop answers coming back on the second.
-            for conf in ["all", "default"] {
-                in_ns(
-                    ns,
-                    &[
-                        "sysctl",
-                        "-qw",
-                        &format!("net.ipv4.conf.{conf}.rp_filter=0"),
-                    ],
-                );
-            }
+            in_ns(ns, "sysctl -qw net.ipv4.conf.all.rp_filter=0");
+            in_ns(ns, "sysctl -qw net.ipv4.conf.default.rp_filter=0");
         }
         for (i, probe_if) in [Self::DUAL_STACK_IF, Self::IPV4_ONLY_IF].iter().enumerate() {
-            let k = i + 1;
-            let s_if = format!("v6s{k}{tag}");
-            let p_if = format!("v6p{k}{tag}");
-            sh(&[
-                "ip", "link", "add", &s_if, "type", "veth", "peer", "name", &p_if,
-            ]);
-            sh(&["ip", "link", "set", &s_if, "netns", s]);
-            sh(&["ip", "link", "set", &p_if, "netns", p]);
-            in_ns(p, &["ip", "link", "set", &p_if, "name", probe_if]);
-            if *probe_if == Self::IPV4_ONLY_IF {
-                in_ns(
-                    p,
-                    &[
-                        "sysctl",
-                        "-qw",
-                        &format!("net.ipv6.conf.{probe_if}.disable_ipv6=1"),
-                    ],
-                );
-            }
-            in_ns(
-                s,
-                &[
-                    "ip",
-                    "addr",
-                    "add",
-                    &format!("198.18.{k}.1/24"),
-                    "dev",
-                    &s_if,
-                ],
-            );
-            in_ns(
-                p,
-                &[
-                    "ip",
-                    "addr",
-                    "add",
-                    &format!("198.18.{k}.2/24"),
-                    "dev",
-                    probe_if,
-                ],
-            );
-            in_ns(s, &["ip", "link", "set", &s_if, "up"]);
-            in_ns(p, &["ip", "link", "set", probe_if, "up"]);
-            in_ns(
-                p,
-                &[
-                    "sysctl",
-                    "-qw",
-                    &format!("net.ipv4.conf.{probe_if}.rp_filter=0"),
-                ],
-            );
-            let metric = (k * 10).to_string();
-            in_ns(
-                p,
-                &[
-                    "ip",
-                    "route",
-                    "add",
-                    "198.19.0.0/24",
-                    "via",
-                    &format!("198.18.{k}.1"),
-                    "dev",
-                    probe_if,
-                    "metric",
-                    &metric,
-                ],
-            );
-            if *probe_if == Self::DUAL_STACK_IF {
-                in_ns(
-                    s,
-                    &[
-                        "ip",
-                        "-6",
-                        "addr",
-                        "add",
-                        "fd00:1::1/64",
-                        "dev",
-                        &s_if,
-                        "nodad",
-                    ],
-                );
-                in_ns(
-                    p,
-                    &[
-                        "ip",
-                        "-6",
-                        "addr",
-                        "add",
-                        "fd00:1::2/64",
-                        "dev",
-                        probe_if,
-                        "nodad",
-                    ],
-                );
-                for prefix in ["fd00:99::/64", "fd00:dead::/64"] {
-                    in_ns(
-                        p,
-                        &[
-                            "ip",
-                            "-6",
-                            "route",
-                            "add",
-                            prefix,
-                            "via",
-                            "fd00:1::1",
-                            "dev",
-                            probe_if,
-                        ],
-                    );
-                }
-            }
+            Self::add_carrier(s, p, &tag, i + 1, probe_if);
         }
         // A blackhole drops without an ICMP error, as a firewall that drops would.
-        in_ns(
-            s,
-            &["ip", "-6", "route", "add", "blackhole", "fd00:dead::/64"],
-        );
+        in_ns(s, "ip -6 route add blackhole fd00:dead::/64");
         for addr in server_addrs {
-            let with_len = if addr.contains(':') {
-                format!("{addr}/128")
-            } else {
-                format!("{addr}/32")
-            };
-            let mut args = vec!["ip", "addr", "add", with_len.as_str(), "dev", "lo"];
             if addr.contains(':') {
-                args.push("nodad");
+                in_ns(s, &format!("ip addr add {addr}/128 dev lo nodad"));
+            } else {
+                in_ns(s, &format!("ip addr add {addr}/32 dev lo"));
             }
-            in_ns(s, &args);
         }
         lab
+    }
+
+    /// One carrier link: `wwan0` (k = 1, dual stack) or `wwan1` (k = 2, IPv4 only).
+    fn add_carrier(s: &str, p: &str, tag: &str, k: usize, probe_if: &str) {
+        let s_if = format!("v6s{k}{tag}");
+        let p_if = format!("v6p{k}{tag}");
+        sh(&[
+            "ip", "link", "add", &s_if, "type", "veth", "peer", "name", &p_if,
+        ]);
+        sh(&["ip", "link", "set", &s_if, "netns", s]);
+        sh(&["ip", "link", "set", &p_if, "netns", p]);
+        in_ns(p, &format!("ip link set {p_if} name {probe_if}"));
+        if probe_if == Self::IPV4_ONLY_IF {
+            in_ns(
+                p,
+                &format!("sysctl -qw net.ipv6.conf.{probe_if}.disable_ipv6=1"),
+            );
+        }
+        in_ns(s, &format!("ip addr add 198.18.{k}.1/24 dev {s_if}"));
+        in_ns(p, &format!("ip addr add 198.18.{k}.2/24 dev {probe_if}"));
+        in_ns(s, &format!("ip link set {s_if} up"));
+        in_ns(p, &format!("ip link set {probe_if} up"));
+        in_ns(
+            p,
+            &format!("sysctl -qw net.ipv4.conf.{probe_if}.rp_filter=0"),
+        );
+        let metric = k * 10;
+        in_ns(
+            p,
+            &format!("ip route add 198.19.0.0/24 via 198.18.{k}.1 dev {probe_if} metric {metric}"),
+        );
+        if probe_if == Self::DUAL_STACK_IF {
+            in_ns(s, &format!("ip -6 addr add fd00:1::1/64 dev {s_if} nodad"));
+            in_ns(
+                p,
+                &format!("ip -6 addr add fd00:1::2/64 dev {probe_if} nodad"),
+            );
+            for prefix in ["fd00:99::/64", "fd00:dead::/64"] {
+                in_ns(
+                    p,
+                    &format!("ip -6 route add {prefix} via fd00:1::1 dev {probe_if}"),
+                );
+            }
+        }
     }
 
     /// A command run inside the server namespace.

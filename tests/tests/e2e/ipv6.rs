@@ -110,50 +110,10 @@ fn site<'a>(report: &'a Value, url: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row for {url} in {report}"))
 }
 
-#[test]
-fn ipv6_check_gives_the_verdict_and_reason_of_each_lab_site() {
-    if !netlab::require("ipv6_check_gives_the_verdict_and_reason_of_each_lab_site") {
-        return;
-    }
-    let lab = SitesLab::start();
-    let ca = lab.dir.path().join("ca.pem");
-    let urls = [
-        "http://full.fathom.test/",
-        "http://noaaaa.fathom.test/",
-        "http://refuse.fathom.test/",
-        "http://drop.fathom.test/",
-        "http://wwwonly.fathom.test/",
-        "http://www.wwwonly.fathom.test/",
-        "http://homeonly.fathom.test/",
-        "http://cname.fathom.test/",
-        "http://redirect.fathom.test/",
-        "https://secure.fathom.test/",
-    ];
-    let started = std::time::Instant::now();
-    let mut args = vec![
-        "--dns",
-        DNS_V6,
-        "--interface",
-        Ipv6Lab::DUAL_STACK_IF,
-        "--canary",
-        "http://canary.fathom.test/",
-        "--ca",
-        ca.to_str().expect("utf-8 path"),
-        "--connect-timeout",
-        "1s",
-        "--json",
-    ];
-    args.extend(urls);
-    let report = lab.check_json(&args);
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "bounded timeouts keep a round short"
-    );
-    assert_eq!(report["probe_ipv6"], true, "{report}");
-    assert_eq!(report["sites"].as_array().map(Vec::len), Some(urls.len()));
-
-    // (url, supports_ipv6, reason, home_ok_v6, links_checked, links_ok_v6)
-    let cases: [(&str, Value, Value, Value, u64, u64); 10] = [
+/// The expected row per lab site: (`url`, `supports_ipv6`, `reason`, `home_ok_v6`,
+/// `links_checked`, `links_ok_v6`).
+fn expected_rows() -> Vec<(&'static str, Value, Value, Value, u64, u64)> {
+    vec![
         (
             "http://full.fathom.test/",
             json!(true),
@@ -234,8 +194,52 @@ fn ipv6_check_gives_the_verdict_and_reason_of_each_lab_site() {
             3,
             3,
         ),
+    ]
+}
+
+#[test]
+fn ipv6_check_gives_the_verdict_and_reason_of_each_lab_site() {
+    if !netlab::require("ipv6_check_gives_the_verdict_and_reason_of_each_lab_site") {
+        return;
+    }
+    let lab = SitesLab::start();
+    let ca = lab.dir.path().join("ca.pem");
+    let urls = [
+        "http://full.fathom.test/",
+        "http://noaaaa.fathom.test/",
+        "http://refuse.fathom.test/",
+        "http://drop.fathom.test/",
+        "http://wwwonly.fathom.test/",
+        "http://www.wwwonly.fathom.test/",
+        "http://homeonly.fathom.test/",
+        "http://cname.fathom.test/",
+        "http://redirect.fathom.test/",
+        "https://secure.fathom.test/",
     ];
-    for (url, supports, reason, home, checked, ok) in cases {
+    let started = std::time::Instant::now();
+    let mut args = vec![
+        "--dns",
+        DNS_V6,
+        "--interface",
+        Ipv6Lab::DUAL_STACK_IF,
+        "--canary",
+        "http://canary.fathom.test/",
+        "--ca",
+        ca.to_str().expect("utf-8 path"),
+        "--connect-timeout",
+        "1s",
+        "--json",
+    ];
+    args.extend(urls);
+    let report = lab.check_json(&args);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "bounded timeouts keep a round short"
+    );
+    assert_eq!(report["probe_ipv6"], true, "{report}");
+    assert_eq!(report["sites"].as_array().map(Vec::len), Some(urls.len()));
+
+    for (url, supports, reason, home, checked, ok) in expected_rows() {
         let s = site(&report, url);
         assert_eq!(s["supports_ipv6"], supports, "{url}: {s}");
         assert_eq!(s["reason"], reason, "{url}: {s}");
@@ -261,7 +265,14 @@ fn ipv6_check_gives_the_verdict_and_reason_of_each_lab_site() {
         site(&report, "http://homeonly.fathom.test/")["aaaa"],
         json!([HOME_ONLY_V6])
     );
+}
 
+#[test]
+fn https_without_the_test_ca_is_a_tls_failure() {
+    if !netlab::require("https_without_the_test_ca_is_a_tls_failure") {
+        return;
+    }
+    let lab = SitesLab::start();
     // Without the test CA the same https site is a TLS failure; DNS over IPv4 works the same.
     let report = lab.check_json(&[
         "--dns",
@@ -281,7 +292,14 @@ fn ipv6_check_gives_the_verdict_and_reason_of_each_lab_site() {
             .is_some_and(|r| r.starts_with("TLS failure: ")),
         "{s}"
     );
+}
 
+#[test]
+fn ipv6_check_prints_one_line_per_site_without_json() {
+    if !netlab::require("ipv6_check_prints_one_line_per_site_without_json") {
+        return;
+    }
+    let lab = SitesLab::start();
     // Text output: one line per site with the verdict and reason.
     let (code, out, err) = lab.check(&[
         "--dns",
