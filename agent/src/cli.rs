@@ -153,6 +153,9 @@ pub enum Command {
         /// Longest load of one page, redirects included, e.g. 15s.
         #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
         page_timeout: Duration,
+        /// Longest wait for one DNS answer (each query is tried twice), e.g. 3s.
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+        dns_timeout: Duration,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

@@ -189,6 +189,7 @@ async fn ipv6_command(cmd: Command) -> anyhow::Result<ExitCode> {
         ca,
         connect_timeout,
         page_timeout,
+        dns_timeout,
         json,
         urls,
     } = cmd
@@ -214,9 +215,9 @@ async fn ipv6_command(cmd: Command) -> anyhow::Result<ExitCode> {
                 .map_err(|e| usage(format!("cannot read --ca {}: {e}", path.display())))
         })
         .transpose()?;
-    if connect_timeout.is_zero() || page_timeout.is_zero() {
+    if connect_timeout.is_zero() || page_timeout.is_zero() || dns_timeout.is_zero() {
         return Err(usage(
-            "--connect-timeout and --page-timeout must be above 0",
+            "--connect-timeout, --page-timeout and --dns-timeout must be above 0",
         ));
     }
     let opts = ipv6::Ipv6Options {
@@ -226,6 +227,7 @@ async fn ipv6_command(cmd: Command) -> anyhow::Result<ExitCode> {
         ca_pem,
         connect_timeout,
         page_timeout,
+        dns_timeout,
     };
     ipv6_check(&opts, &urls, json).await
 }

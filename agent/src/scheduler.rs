@@ -155,6 +155,7 @@ impl Probe {
             ca_pem: None,
             connect_timeout: cfg.connect_timeout,
             page_timeout: cfg.page_timeout,
+            dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
         };
         let at = Utc::now();
         let report = tokio::select! {

@@ -29,8 +29,6 @@ use verdict::{Aaaa, LinkOutcome, ProbePath, SiteFacts};
 
 /// Links loaded at the same time, per site.
 const LINK_CONCURRENCY: usize = 4;
-/// Longest wait for one DNS answer.
-const DNS_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What one round checks and how.
 #[derive(Debug, Clone)]
@@ -47,6 +45,8 @@ pub struct Ipv6Options {
     pub connect_timeout: Duration,
     /// Longest load of one page.
     pub page_timeout: Duration,
+    /// Longest wait for one DNS answer (each query is tried twice).
+    pub dns_timeout: Duration,
 }
 
 /// Why a round could not start.
@@ -152,7 +152,7 @@ pub async fn check(opts: &Ipv6Options, urls: &[Url]) -> Result<Ipv6Report, Ipv6E
             .copied()
             .find(|a| a.is_ipv4() == server.is_ipv4())
     };
-    let dns = Arc::new(Dns::new(opts.dns, &bind, DNS_TIMEOUT)?);
+    let dns = Arc::new(Dns::new(opts.dns, &bind, opts.dns_timeout)?);
     let fetcher = Fetcher::new(
         &FetchOptions {
             interface: opts.interface.clone(),

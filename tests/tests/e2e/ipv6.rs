@@ -362,6 +362,8 @@ fn a_probe_without_ipv6_gives_unknown_verdicts_never_no() {
     let (code, out, err) = lab.check(&[
         "--dns",
         WEB_V4,
+        "--dns-timeout",
+        "300ms",
         "--interface",
         Ipv6Lab::DUAL_STACK_IF,
         "--canary",
