@@ -59,6 +59,9 @@ pub enum Ipv6Error {
     /// The HTTP client could not be set up.
     #[error(transparent)]
     Fetch(#[from] fetch::FetchSetupError),
+    /// The interface does not exist or has no address.
+    #[error("interface {0} has no address (missing or down)")]
+    NoAddress(String),
     /// The interface's addresses could not be read.
     #[error("cannot read the addresses of interface {iface}: {source}")]
     Interface {
@@ -144,6 +147,9 @@ pub async fn check(opts: &Ipv6Options, urls: &[Url]) -> Result<Ipv6Report, Ipv6E
                 source,
             })?;
             iface_addrs.extend(found);
+        }
+        if iface_addrs.is_empty() {
+            return Err(Ipv6Error::NoAddress(iface.clone()));
         }
     }
     let bind = |server: IpAddr| {

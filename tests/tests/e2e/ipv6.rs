@@ -374,6 +374,12 @@ fn a_probe_without_ipv6_gives_unknown_verdicts_never_no() {
     assert_eq!(code, Some(1), "{out}\n{err}");
     assert!(err.contains("nothing could be checked"), "{err}");
 
+    // An interface that does not exist: exit 1 with the reason, no verdicts.
+    let (code, out, err) = lab.check(&["--interface", "wwan9", "http://full.fathom.test/"]);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(err.contains("interface wwan9 has no address"), "{err}");
+    assert!(out.is_empty(), "{out}");
+
     // Bad usage: exit 2 with a one-line reason.
     let (code, _, err) = lab.check(&["ftp://full.fathom.test/"]);
     assert_eq!(code, Some(2), "{err}");
