@@ -143,6 +143,7 @@ impl Probe {
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
         let Some(cfg) = &self.config.ipv6 else {
+            tracing::info!("No [ipv6] table in the config: no IPv6 website checks.");
             return Ok(());
         };
         if cfg.websites.is_empty() {
@@ -323,6 +324,9 @@ pub async fn run_daemon(
                 wait = jittered(every, unit());
             }
         });
+    }
+    if probe.config.ipv6.is_none() {
+        tracing::info!("No [ipv6] table in the config: no IPv6 website checks.");
     }
     if probe.config.ipv6.is_some() && !probe.config.modems.is_empty() {
         let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
