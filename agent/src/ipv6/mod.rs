@@ -4,7 +4,8 @@
 //! 1. The canary, a page answering only over IPv6, is loaded: whether it loads says whether the
 //!    probe's own IPv6 path works. Without it every verdict is unknown (null), never "no". With
 //!    no canary configured, a site's home page loading over IPv6 is the proof instead.
-//! 2. Per site: the AAAA of the URL's host (CNAMEs followed, [`resolve`]); the home page over
+//! 2. Per site: the AAAA of the URL's host (CNAMEs followed, [`resolve`]; without AAAA, its A
+//!    tells an IPv4-only site from a name that does not resolve); the home page over
 //!    IPv6 only, each redirect hop resolved and loaded over IPv6 ([`fetch`]); up to 20 same-site
 //!    links of it ([`links`]), each loaded over IPv6; then the verdict ([`verdict`]).
 //!
@@ -213,7 +214,11 @@ async fn site_facts(fetcher: &Fetcher, dns: &Dns, url: &Url, probe: &ProbePath) 
         aaaa,
         home: None,
         links: Vec::new(),
+        has_a: None,
     };
+    if facts.aaaa == Aaaa::NoRecord {
+        facts.has_a = dns.has_a(&host).await;
+    }
     // Without a proven path, loading pages would only measure the probe.
     if *probe != ProbePath::Works || !matches!(facts.aaaa, Aaaa::Found(_)) {
         return facts;

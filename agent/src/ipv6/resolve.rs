@@ -138,6 +138,21 @@ impl Dns {
         answer
     }
 
+    /// Whether `host` has an A record (CNAMEs followed); `None` when the lookup failed.
+    pub async fn has_a(&self, host: &str) -> Option<bool> {
+        let key = host.trim_end_matches('.').to_ascii_lowercase();
+        match self.resolver.ipv4_lookup(format!("{key}.")).await {
+            Ok(lookup) => Some(
+                lookup
+                    .answers()
+                    .iter()
+                    .any(|r| matches!(r.data, RData::A(_))),
+            ),
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => Some(false),
+            Err(_) => None,
+        }
+    }
+
     fn cached(&self, key: &str) -> Option<Aaaa> {
         self.answers.lock().ok()?.get(key).cloned()
     }

@@ -77,6 +77,9 @@ pub struct SiteFacts {
     pub home: Option<Result<(), Failure>>,
     /// The links tried.
     pub links: Vec<LinkOutcome>,
+    /// Whether the host has an A record, when asked (only without AAAA: it tells an IPv4-only
+    /// site from a name that does not resolve at all).
+    pub has_a: Option<bool>,
 }
 
 /// A site's verdict and its one-line reason.
@@ -118,6 +121,11 @@ pub fn verdict(probe: &ProbePath, site: &SiteFacts) -> Verdict {
     match &site.aaaa {
         Aaaa::LookupFailed(why) => {
             return Verdict::unknown(format!("DNS lookup of {host} failed: {why}"));
+        }
+        Aaaa::NoRecord if site.has_a == Some(false) => {
+            return Verdict::no(format!(
+                "no AAAA record for {host} (and no A record: the name does not resolve)"
+            ));
         }
         Aaaa::NoRecord => return Verdict::no(format!("no AAAA record for {host}")),
         Aaaa::Found(_) => {}
@@ -185,6 +193,7 @@ mod tests {
             aaaa,
             home,
             links,
+            has_a: None,
         }
     }
 
@@ -220,6 +229,14 @@ mod tests {
         let v = verdict(&ProbePath::Works, &site(Aaaa::NoRecord, None, vec![]));
         assert_eq!(v.supports_ipv6, Some(false));
         assert_eq!(v.reason.as_deref(), Some("no AAAA record for a.test"));
+        let mut nowhere = site(Aaaa::NoRecord, None, vec![]);
+        nowhere.has_a = Some(false);
+        let v = verdict(&ProbePath::Works, &nowhere);
+        assert_eq!(v.supports_ipv6, Some(false));
+        assert_eq!(
+            v.reason.as_deref(),
+            Some("no AAAA record for a.test (and no A record: the name does not resolve)")
+        );
     }
 
     #[test]

@@ -131,6 +131,16 @@ fn expected_rows() -> Vec<(&'static str, Value, Value, Value, u64, u64)> {
             0,
         ),
         (
+            "http://nowhere.fathom.test/",
+            json!(false),
+            json!(
+                "no AAAA record for nowhere.fathom.test (and no A record: the name does not resolve)"
+            ),
+            Value::Null,
+            0,
+            0,
+        ),
+        (
             "http://refuse.fathom.test/",
             json!(false),
             json!("connection refused on [fd00:99::3]:80"),
@@ -207,6 +217,7 @@ fn ipv6_check_gives_the_verdict_and_reason_of_each_lab_site() {
     let urls = [
         "http://full.fathom.test/",
         "http://noaaaa.fathom.test/",
+        "http://nowhere.fathom.test/",
         "http://refuse.fathom.test/",
         "http://drop.fathom.test/",
         "http://wwwonly.fathom.test/",
