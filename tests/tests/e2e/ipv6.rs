@@ -395,6 +395,14 @@ fn a_probe_without_ipv6_gives_unknown_verdicts_never_no() {
     let (code, _, err) = lab.check(&["ftp://full.fathom.test/"]);
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let not_a_cert = lab.dir.path().join("sites.json");
+    let (code, _, err) = lab.check(&[
+        "--ca",
+        not_a_cert.to_str().expect("utf-8 path"),
+        "https://secure.fathom.test/",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("holds no PEM certificate"), "{err}");
 }
 
 #[test]
