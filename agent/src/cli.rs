@@ -34,8 +34,12 @@ pub enum Command {
     /// `Result spooled. id=… kind=… carrier=…`. Speed tests of different modems never run at the
     /// same time. Stops cleanly on SIGINT or SIGTERM (exit 0).
     ///
+    /// With an `[ipv6]` table, the configured websites are checked for IPv6 every
+    /// `schedule.ipv6_every` (default daily), each round through one modem, the modems taking
+    /// turns; one `ipv6` result per website.
+    ///
     /// With --once: a radio sample per modem, then a speed test per modem one after another, then
-    /// uploads until the spool is empty (exit 0); when the collector cannot be reached after a few
+    /// the IPv6 checks through the first modem (with `[ipv6]`), then uploads until the spool is empty (exit 0); when the collector cannot be reached after a few
     /// quick tries, exit 1 and the results wait in the spool for the next run.
     ///
     /// Examples:
@@ -131,6 +135,56 @@ pub enum Command {
         /// Skip the speed check (it uses a few MB of each SIM's data).
         #[arg(long)]
         no_speed: bool,
+    },
+    /// Checks whether websites support IPv6 (the I32 rule), telling "the site has no IPv6" from
+    /// "the probe has none".
+    ///
+    /// First the canary, a page answering only over IPv6: if it does not load, the probe has no
+    /// IPv6 path and every verdict is unknown (null), never "no". Then per URL: the AAAA record of
+    /// its host (CNAMEs followed), the home page over IPv6 only (TLS with SNI for https; every
+    /// redirect hop resolved and loaded over IPv6; final status 2xx), and up to 20 same-site links
+    /// of it, each over IPv6. A site supports IPv6 when it has AAAA, its home page loads and at
+    /// least 90 % of the links load. Without --canary, a site loading over IPv6 proves the path.
+    ///
+    /// With --json, one object: `{"probe_ipv6": bool, "sites": [{"url", "host", "aaaa",
+    /// "home_ok_v6", "links_checked", "links_ok_v6", "supports_ipv6", "probe_ipv6", "reason"}]}`;
+    /// else one line per site. Exit 0 when the checks ran, whatever the verdicts; 1 when nothing
+    /// could be checked (every DNS lookup failed); 2 for bad usage.
+    ///
+    /// Examples:
+    ///
+    /// `fathom-agent ipv6-check --canary https://ipv6.example.cn/ https://www.yiyuan.gov.cn/`
+    ///
+    /// `fathom-agent ipv6-check --interface wwan0 --dns 211.138.24.66 --json https://www.yiyuan.gov.cn/ https://news.example.cn/`
+    #[command(name = "ipv6-check")]
+    Ipv6Check {
+        /// DNS server to ask (an IPv4 or IPv6 address); default: the system's resolvers.
+        #[arg(long, value_name = "ADDR")]
+        dns: Option<std::net::IpAddr>,
+        /// Send every DNS query and connection through this interface (the carrier's modem).
+        #[arg(long, value_name = "IFACE")]
+        interface: Option<String>,
+        /// A page that answers only over IPv6, proving the probe's own IPv6 path.
+        #[arg(long, value_name = "URL")]
+        canary: Option<String>,
+        /// An extra trusted root certificate (PEM file), e.g. a test CA.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Longest TCP and TLS connection set-up, e.g. 5s.
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+        connect_timeout: Duration,
+        /// Longest load of one page, redirects included, e.g. 15s.
+        #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+        page_timeout: Duration,
+        /// Longest wait for one DNS answer (each query is tried twice), e.g. 3s.
+        #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
+        dns_timeout: Duration,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The websites' home page URLs (http:// or https://).
+        #[arg(value_name = "URL", required = true)]
+        urls: Vec<String>,
     },
     /// What waits in the spool: pending and quarantined results.
     ///

@@ -6,11 +6,13 @@
 //! config file's folder. Defaults are the constants of [`crate::defaults`].
 
 use crate::defaults::{
-    DEFAULT_BATCH, DEFAULT_IPV6_EVERY, DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION,
-    DEFAULT_RADIO_EVERY, DEFAULT_RETRY_MAX, DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY,
+    DEFAULT_BATCH, DEFAULT_IPV6_CONNECT_TIMEOUT, DEFAULT_IPV6_EVERY, DEFAULT_IPV6_PAGE_TIMEOUT,
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION, DEFAULT_RADIO_EVERY, DEFAULT_RETRY_MAX,
+    DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY,
 };
 use fathom_shared::{Carrier, InterfaceName, ProbeId, SiteId};
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -65,9 +67,30 @@ pub mod file {
         /// Speed-test settings.
         #[serde(default)]
         pub speedtest: Speedtest,
+        /// IPv6 website checks.
+        #[serde(default)]
+        pub ipv6: Option<Ipv6>,
         /// One table per modem.
         #[serde(default, rename = "modem")]
         pub modems: Vec<Modem>,
+    }
+
+    /// `[ipv6]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Ipv6 {
+        /// Home page URLs of the websites to check.
+        pub websites: Vec<String>,
+        /// A page that answers only over IPv6.
+        pub canary: Option<String>,
+        /// DNS server address (default: the system's resolvers).
+        pub dns: Option<String>,
+        /// Longest connection set-up.
+        #[serde(default, with = "humantime_serde")]
+        pub connect_timeout: Option<Duration>,
+        /// Longest load of one page.
+        #[serde(default, with = "humantime_serde")]
+        pub page_timeout: Option<Duration>,
     }
 
     /// `[schedule]`.
@@ -172,6 +195,74 @@ pub struct ModemConfig {
     pub backend: Backend,
 }
 
+/// The IPv6 website checks (`[ipv6]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Config {
+    /// Home page URLs, checked in this order.
+    pub websites: Vec<url::Url>,
+    /// A page that answers only over IPv6.
+    pub canary: Option<url::Url>,
+    /// DNS server; `None` for the system's resolvers.
+    pub dns: Option<IpAddr>,
+    /// Longest connection set-up.
+    pub connect_timeout: Duration,
+    /// Longest load of one page.
+    pub page_timeout: Duration,
+}
+
+impl Ipv6Config {
+    /// Checks an `[ipv6]` table.
+    pub fn from_file(t: &file::Ipv6) -> Result<Self, String> {
+        let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
+            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+            Some(d) => Ok(d),
+            None => Ok(default),
+        };
+        Ok(Self {
+            websites: t
+                .websites
+                .iter()
+                .map(|w| web_url("ipv6.websites:", w))
+                .collect::<Result<_, _>>()?,
+            canary: t
+                .canary
+                .as_deref()
+                .map(|c| web_url("ipv6.canary", c))
+                .transpose()?,
+            dns: t
+                .dns
+                .as_deref()
+                .map(|d| {
+                    d.parse::<IpAddr>()
+                        .map_err(|_| format!("ipv6.dns {d:?} is not an IP address"))
+                })
+                .transpose()?,
+            connect_timeout: positive(
+                "ipv6.connect_timeout",
+                t.connect_timeout,
+                DEFAULT_IPV6_CONNECT_TIMEOUT,
+            )?,
+            page_timeout: positive(
+                "ipv6.page_timeout",
+                t.page_timeout,
+                DEFAULT_IPV6_PAGE_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+/// Parses an http:// or https:// URL with a host.
+fn web_url(what: &str, s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("{what} {s:?} is not a URL: {e}"))?;
+    if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() {
+        Ok(url)
+    } else {
+        Err(format!(
+            "{what} {s:?} is not an http:// or https:// URL with a host"
+        ))
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -205,6 +296,8 @@ pub struct AgentConfig {
     pub max_bytes: u64,
     /// The modems, one per carrier.
     pub modems: Vec<ModemConfig>,
+    /// IPv6 website checks; `None` when the file has no `[ipv6]`.
+    pub ipv6: Option<Ipv6Config>,
 }
 
 fn check_url(what: &str, url: &str) -> Result<String, String> {
@@ -304,6 +397,7 @@ impl AgentConfig {
                 fathom_shared::api::MAX_DOWNLOAD_BYTES
             ));
         }
+        let ipv6 = f.ipv6.as_ref().map(Ipv6Config::from_file).transpose()?;
         Ok(Self {
             collector,
             probe_id,
@@ -336,6 +430,7 @@ impl AgentConfig {
             )?,
             max_bytes,
             modems,
+            ipv6,
         })
     }
 }
@@ -397,6 +492,9 @@ mod tests {
             let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
             assert!(err.contains("unknown field"), "{err}");
         }
+        let text = SAMPLE.replacen("[ipv6]\n", "[ipv6]\nbogus = 1\n", 1);
+        let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+        assert!(err.contains("unknown field"), "ipv6: {err}");
         for table in ["schedule", "upload", "speedtest"] {
             let text = SAMPLE.replacen(
                 "\n[[modem]]",
@@ -406,6 +504,46 @@ mod tests {
             let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
             assert!(err.contains("unknown field"), "{table}: {err}");
         }
+    }
+
+    #[test]
+    fn the_example_ipv6_table_parses_with_default_timeouts() {
+        let c = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
+        let ipv6 = c.ipv6.expect("the example has [ipv6]");
+        assert_eq!(ipv6.websites.len(), 3);
+        assert_eq!(ipv6.websites[0].as_str(), "https://www.yiyuan.gov.cn/");
+        assert!(ipv6.canary.is_some());
+        assert_eq!(ipv6.dns, None);
+        assert_eq!(ipv6.connect_timeout, DEFAULT_IPV6_CONNECT_TIMEOUT);
+        assert_eq!(ipv6.page_timeout, DEFAULT_IPV6_PAGE_TIMEOUT);
+    }
+
+    #[test]
+    fn bad_ipv6_values_are_refused_with_the_reason() {
+        for (from, to, needle) in [
+            (
+                "\"https://www.yiyuan.gov.cn/\"",
+                "\"ftp://www.yiyuan.gov.cn/\"",
+                "ipv6.websites",
+            ),
+            ("canary = \"", "canary = \"not a url", "ipv6.canary"),
+            ("[ipv6]\n", "[ipv6]\ndns = \"dns.example\"\n", "ipv6.dns"),
+            (
+                "[ipv6]\n",
+                "[ipv6]\npage_timeout = \"0s\"\n",
+                "ipv6.page_timeout",
+            ),
+        ] {
+            let text = SAMPLE.replacen(from, to, 1);
+            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            assert!(err.contains(needle), "{to}: {err}");
+        }
+        let dns = SAMPLE.replacen("[ipv6]\n", "[ipv6]\ndns = \"fd00::53\"\n", 1);
+        let c = AgentConfig::from_toml(&dns, Path::new("/")).unwrap();
+        assert_eq!(
+            c.ipv6.and_then(|i| i.dns),
+            Some("fd00::53".parse().unwrap())
+        );
     }
 
     #[test]

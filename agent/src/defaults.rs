@@ -9,6 +9,12 @@ pub const DEFAULT_SPEED_EVERY: Duration = Duration::from_secs(3600);
 pub const DEFAULT_RADIO_EVERY: Duration = Duration::from_secs(60);
 /// Default cadence of IPv6 website checks.
 pub const DEFAULT_IPV6_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Default longest connection set-up of an IPv6 check.
+pub const DEFAULT_IPV6_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default longest load of one page in an IPv6 check, redirects included.
+pub const DEFAULT_IPV6_PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default longest wait for one DNS answer in an IPv6 check.
+pub const DEFAULT_IPV6_DNS_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default most results per upload.
 pub const DEFAULT_BATCH: usize = 500;
 /// Default first retry delay after a failed upload.

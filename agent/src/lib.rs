@@ -6,6 +6,8 @@
 //! - [`config`] and [`defaults`]: the probe's TOML configuration.
 //! - [`scheduler`]: the daemon and `run --once`.
 //! - [`speed`]: the download test (pure arithmetic in `speed`, I/O in `speed::http`).
+//! - [`ipv6`]: IPv6 website checks (I32): pure verdict and link rules, hickory DNS, HTTP over
+//!   IPv6 only.
 //! - [`radio`]: modem backends: `radio::at` (serial AT port and its parsers), `radio::mmcli`,
 //!   `radio::sim` (simulated modems).
 //! - [`doctor`]: the on-site readiness check.
@@ -19,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod doctor;
+pub mod ipv6;
 pub mod radio;
 pub mod scheduler;
 pub mod speed;
@@ -147,6 +150,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         } => modem(backend.as_deref(), config.as_deref(), json).await,
         Command::Spool { config, json } => spool_command(&config, json).await,
         Command::Doctor { config, no_speed } => doctor_command(&config, !no_speed).await,
+        cmd @ Command::Ipv6Check { .. } => ipv6_command(cmd).await,
         Command::Backfill {
             config,
             weeks,
@@ -188,6 +192,97 @@ async fn spool_command(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
         if let Some(t) = oldest {
             println!("oldest pending: {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ipv6_command(cmd: Command) -> anyhow::Result<ExitCode> {
+    let Command::Ipv6Check {
+        dns,
+        interface,
+        canary,
+        ca,
+        connect_timeout,
+        page_timeout,
+        dns_timeout,
+        json,
+        urls,
+    } = cmd
+    else {
+        return Err(usage("not an ipv6-check command"));
+    };
+    let interface = interface
+        .as_deref()
+        .map(InterfaceName::parse)
+        .transpose()
+        .map_err(|e| usage(e.to_string()))?;
+    let urls = urls
+        .iter()
+        .map(|u| web_url("URL", u))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let canary = canary
+        .as_deref()
+        .map(|c| web_url("--canary", c))
+        .transpose()?;
+    let ca_pem = ca
+        .map(|path| {
+            std::fs::read(&path)
+                .map_err(|e| usage(format!("cannot read --ca {}: {e}", path.display())))
+        })
+        .transpose()?;
+    if connect_timeout.is_zero() || page_timeout.is_zero() || dns_timeout.is_zero() {
+        return Err(usage(
+            "--connect-timeout, --page-timeout and --dns-timeout must be above 0",
+        ));
+    }
+    let opts = ipv6::Ipv6Options {
+        dns,
+        interface: interface.map(|i| i.as_str().to_owned()),
+        canary,
+        ca_pem,
+        connect_timeout,
+        page_timeout,
+        dns_timeout,
+    };
+    ipv6_check(&opts, &urls, json).await
+}
+
+/// Parses an http:// or https:// URL with a host, or a usage error naming `what`.
+fn web_url(what: &str, s: &str) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(s).map_err(|e| usage(format!("{what} {s:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(usage(format!(
+            "{what} {s:?} is not an http:// or https:// URL with a host"
+        )));
+    }
+    Ok(url)
+}
+
+async fn ipv6_check(
+    opts: &ipv6::Ipv6Options,
+    urls: &[url::Url],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if opts.ca_pem.is_some() {
+        // A PEM that is not a certificate is bad input, not a failed check.
+        ipv6::fetch::Fetcher::check_ca(opts.ca_pem.as_deref().unwrap_or_default())
+            .map_err(|e| usage(e.to_string()))?;
+    }
+    let report = ipv6::check(opts, urls).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", report.to_json())?;
+    } else {
+        if !report.probe_ipv6 {
+            writeln!(out, "probe has no IPv6 path: every verdict is unknown")?;
+        }
+        for site in &report.sites {
+            writeln!(out, "{}", ipv6::text_line(site))?;
+        }
+    }
+    if report.nothing_checked() {
+        eprintln!("error: nothing could be checked: every DNS lookup failed");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,10 @@
 //! The daemon: measurement jobs on their cadences, each result spooled before upload, and the
 //! uploader woken after every result.
 //!
-//! Per modem there is a radio job and a speed job. Speed tests of different modems never overlap
+//! Per modem there is a radio job and a speed job. With an `[ipv6]` table there is one IPv6 job
+//! per probe: each round checks every website through one modem, the modems taking turns round by
+//! round (one carrier's view per round is enough for I32, and a daily round on every SIM would
+//! spend data for no new verdict); `run --once` uses the first modem. Speed tests of different modems never overlap
 //! (one lock per probe), so two SIMs never compete for the probe's CPU and USB bus. The first run
 //! of each job comes after a short random offset and later runs at the cadence ±10 %, so a fleet
 //! started together does not test in lockstep.
@@ -13,6 +16,7 @@
 
 use crate::backoff::Backoff;
 use crate::config::{AgentConfig, ModemConfig};
+use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
 use crate::speed::http::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
@@ -130,6 +134,53 @@ impl Probe {
         self.spool(&r).await
     }
 
+    /// Checks every configured website through `modem` and spools one result per site. A round
+    /// that cannot start (no resolver, bad interface) is logged and makes no results; a shutdown
+    /// abandons the round.
+    pub async fn ipv6_job(
+        &self,
+        modem: &ModemConfig,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SpoolError> {
+        let Some(cfg) = &self.config.ipv6 else {
+            tracing::info!("No [ipv6] table in the config: no IPv6 website checks.");
+            return Ok(());
+        };
+        if cfg.websites.is_empty() {
+            return Ok(());
+        }
+        let opts = Ipv6Options {
+            dns: cfg.dns,
+            interface: modem.interface.as_ref().map(|i| i.as_str().to_owned()),
+            canary: cfg.canary.clone(),
+            ca_pem: None,
+            connect_timeout: cfg.connect_timeout,
+            page_timeout: cfg.page_timeout,
+            dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
+        };
+        let at = Utc::now();
+        let report = tokio::select! {
+            r = crate::ipv6::check(&opts, &cfg.websites) => r,
+            () = shutdown.cancelled() => {
+                tracing::info!(carrier = %modem.carrier, "IPv6 checks abandoned: shutting down.");
+                return Ok(());
+            }
+        };
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(carrier = %modem.carrier, error = %e, "IPv6 checks could not run.");
+                return Ok(());
+            }
+        };
+        tracing::info!(carrier = %modem.carrier, probe_ipv6 = report.probe_ipv6, sites = report.sites.len(), "IPv6 checks finished.");
+        for site in report.sites {
+            let r = self.record(modem, Measurement::Ipv6(site), at, false);
+            self.spool(&r).await?;
+        }
+        Ok(())
+    }
+
     fn uploader(&self) -> Result<Uploader, reqwest::Error> {
         Uploader::new(
             &self.config.collector,
@@ -177,7 +228,9 @@ pub async fn run_once(
     for (modem, radio) in modems.iter().zip(radios.iter()) {
         probe.speed_job(modem, radio.link_mbps(), shutdown).await?;
     }
-    tracing::info!("IPv6 checks are not in this build yet (issue 5); no IPv6 results are made.");
+    if let Some(modem) = modems.first() {
+        probe.ipv6_job(modem, shutdown).await?;
+    }
     let uploader = probe.uploader()?;
     let mut last = None;
     // A few quick tries: a probe run from cron should not hang on a collector that is down.
@@ -272,7 +325,32 @@ pub async fn run_daemon(
             }
         });
     }
-    tracing::info!(every = ?probe.config.ipv6_every, "IPv6 checks are not in this build yet (issue 5); no IPv6 results are made.");
+    if probe.config.ipv6.is_none() {
+        tracing::info!("No [ipv6] table in the config: no IPv6 website checks.");
+    }
+    if probe.config.ipv6.is_some() && !probe.config.modems.is_empty() {
+        let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
+        let every = probe.config.ipv6_every;
+        tracker.spawn(async move {
+            let modems = p.config.modems.clone();
+            let mut wait = first_offset(every, unit());
+            for round in 0.. {
+                if !pause(wait, &s).await {
+                    break;
+                }
+                // Not while a speed test runs: the checks would share its link.
+                let _no_speed_test = lock.lock().await;
+                if s.is_cancelled() {
+                    break;
+                }
+                let modem = &modems[round % modems.len()];
+                if let Err(e) = p.ipv6_job(modem, &s).await {
+                    tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool an IPv6 check.");
+                }
+                wait = jittered(every, unit());
+            }
+        });
+    }
 
     let uploader = probe.uploader()?;
     let backoff = Backoff::try_new(probe.config.retry_min, probe.config.retry_max)

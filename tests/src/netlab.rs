@@ -151,3 +151,132 @@ impl Drop for Lab {
         }
     }
 }
+
+/// Runs one command line (words separated by spaces) inside namespace `ns`.
+fn in_ns(ns: &str, line: &str) {
+    let mut v = vec!["ip", "netns", "exec", ns];
+    v.extend(line.split_whitespace());
+    sh(&v);
+}
+
+/// The IPv6 lab: a server namespace standing for the internet (a DNS server and websites on
+/// addresses of its loopback) and a probe namespace with two carrier interfaces: `wwan0` has
+/// IPv4 and IPv6, `wwan1` only IPv4 (a carrier without IPv6).
+///
+/// Addresses: carrier links `198.18.1.0/24` and `fd00:1::/64` (wwan0), `198.18.2.0/24` (wwan1);
+/// the server's own addresses `198.19.0.0/24` and `fd00:99::/64`, routed through both carriers
+/// for IPv4 and through wwan0 for IPv6. `fd00:dead::/64` is routed to the server namespace, which
+/// silently drops it (no forwarding): connections there time out.
+pub struct Ipv6Lab {
+    /// Name of the server namespace.
+    pub server_ns: String,
+    /// Name of the probe namespace.
+    pub probe_ns: String,
+}
+
+impl Ipv6Lab {
+    /// The carrier interface with IPv4 and IPv6.
+    pub const DUAL_STACK_IF: &'static str = "wwan0";
+    /// The carrier interface with IPv4 only.
+    pub const IPV4_ONLY_IF: &'static str = "wwan1";
+
+    /// Builds the namespaces, links, addresses and routes; `server_addrs` are put on the server's
+    /// loopback (each IPv4 address inside `198.19.0.0/24`, each IPv6 inside `fd00:99::/64`).
+    pub fn new(server_addrs: &[&str]) -> Self {
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}x{n}", std::process::id() % 100_000);
+        let lab = Self {
+            server_ns: format!("f6s{tag}"),
+            probe_ns: format!("f6p{tag}"),
+        };
+        let (s, p) = (lab.server_ns.as_str(), lab.probe_ns.as_str());
+        sh(&["ip", "netns", "add", s]);
+        sh(&["ip", "netns", "add", p]);
+        for ns in [s, p] {
+            in_ns(ns, "ip link set lo up");
+            // Two routes to the same prefix over different carriers: a strict reverse-path
+            // filter would drop answers coming back on the second.
+            in_ns(ns, "sysctl -qw net.ipv4.conf.all.rp_filter=0");
+            in_ns(ns, "sysctl -qw net.ipv4.conf.default.rp_filter=0");
+        }
+        for (i, probe_if) in [Self::DUAL_STACK_IF, Self::IPV4_ONLY_IF].iter().enumerate() {
+            Self::add_carrier(s, p, &tag, i + 1, probe_if);
+        }
+        // A blackhole drops without an ICMP error, as a firewall that drops would.
+        in_ns(s, "ip -6 route add blackhole fd00:dead::/64");
+        for addr in server_addrs {
+            if addr.contains(':') {
+                in_ns(s, &format!("ip addr add {addr}/128 dev lo nodad"));
+            } else {
+                in_ns(s, &format!("ip addr add {addr}/32 dev lo"));
+            }
+        }
+        lab
+    }
+
+    /// One carrier link: `wwan0` (k = 1, dual stack) or `wwan1` (k = 2, IPv4 only).
+    fn add_carrier(s: &str, p: &str, tag: &str, k: usize, probe_if: &str) {
+        let s_if = format!("v6s{k}{tag}");
+        let p_if = format!("v6p{k}{tag}");
+        sh(&[
+            "ip", "link", "add", &s_if, "type", "veth", "peer", "name", &p_if,
+        ]);
+        sh(&["ip", "link", "set", &s_if, "netns", s]);
+        sh(&["ip", "link", "set", &p_if, "netns", p]);
+        in_ns(p, &format!("ip link set {p_if} name {probe_if}"));
+        if probe_if == Self::IPV4_ONLY_IF {
+            in_ns(
+                p,
+                &format!("sysctl -qw net.ipv6.conf.{probe_if}.disable_ipv6=1"),
+            );
+        }
+        in_ns(s, &format!("ip addr add 198.18.{k}.1/24 dev {s_if}"));
+        in_ns(p, &format!("ip addr add 198.18.{k}.2/24 dev {probe_if}"));
+        in_ns(s, &format!("ip link set {s_if} up"));
+        in_ns(p, &format!("ip link set {probe_if} up"));
+        in_ns(
+            p,
+            &format!("sysctl -qw net.ipv4.conf.{probe_if}.rp_filter=0"),
+        );
+        let metric = k * 10;
+        in_ns(
+            p,
+            &format!("ip route add 198.19.0.0/24 via 198.18.{k}.1 dev {probe_if} metric {metric}"),
+        );
+        if probe_if == Self::DUAL_STACK_IF {
+            in_ns(s, &format!("ip -6 addr add fd00:1::1/64 dev {s_if} nodad"));
+            in_ns(
+                p,
+                &format!("ip -6 addr add fd00:1::2/64 dev {probe_if} nodad"),
+            );
+            for prefix in ["fd00:99::/64", "fd00:dead::/64"] {
+                in_ns(
+                    p,
+                    &format!("ip -6 route add {prefix} via fd00:1::1 dev {probe_if}"),
+                );
+            }
+        }
+    }
+
+    /// A command run inside the server namespace.
+    pub fn in_server(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.server_ns]).arg(program);
+        c
+    }
+
+    /// A command run inside the probe namespace.
+    pub fn in_probe(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.probe_ns]).arg(program);
+        c
+    }
+}
+
+impl Drop for Ipv6Lab {
+    fn drop(&mut self) {
+        for ns in [&self.server_ns, &self.probe_ns] {
+            let _ignored = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}

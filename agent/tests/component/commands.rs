@@ -115,7 +115,10 @@ async fn run_once_measures_spools_uploads_and_exits_0() {
     uploaded.sort();
     spooled.sort();
     assert_eq!(uploaded, spooled);
-    assert!(out.stderr.contains("IPv6 checks are not in this build yet"));
+    assert!(
+        out.stderr
+            .contains("No [ipv6] table in the config: no IPv6 website checks.")
+    );
 
     let spool = spool_json(&config).await;
     assert_eq!(spool["pending"], 0);

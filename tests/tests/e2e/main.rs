@@ -9,6 +9,7 @@ mod dashboard;
 mod db_down;
 mod disk_full;
 mod doctor;
+mod ipv6;
 mod kill9;
 mod modem;
 mod netlab;

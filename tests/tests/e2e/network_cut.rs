@@ -74,9 +74,11 @@ fn answers_lost_in_a_network_cut_cause_duplicates_not_double_results() {
     let mut agent = Agent::new(&relay_url, "plaza-02", "central-plaza", &token);
 
     let mut daemon = agent.start();
-    wait_for("four cut connections and a good one", Duration::from_secs(60), || {
-        (cut.load(Ordering::SeqCst) >= 5).then_some(())
-    });
+    wait_for(
+        "four cut connections and a good one",
+        Duration::from_secs(60),
+        || (cut.load(Ordering::SeqCst) >= 5).then_some(()),
+    );
     wait_for("the spool to drain", Duration::from_secs(60), || {
         (agent.spool_counts().0 == 0).then_some(())
     });
