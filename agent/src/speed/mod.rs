@@ -3,6 +3,7 @@
 //! This build runs one HTTP stream for a bounded time or byte count; the multi-stream engine
 //! with ramp-up exclusion and a stability stop rule is issue 3.
 
+pub mod estimator;
 pub mod http;
 
 use std::time::Duration;
