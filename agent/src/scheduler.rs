@@ -14,7 +14,7 @@
 use crate::backoff::Backoff;
 use crate::config::{AgentConfig, ModemConfig};
 use crate::radio::Radio;
-use crate::speed::http::{SpeedOptions, run as run_speed_test};
+use crate::speed::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
 use crate::uploader::{UploadError, Uploader};
 use chrono::Utc;
@@ -109,15 +109,16 @@ impl Probe {
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
         let opts = SpeedOptions {
-            server: self.config.speed_server.clone(),
             interface: modem.interface.clone(),
             max_duration: self.config.max_duration,
             max_bytes: self.config.max_bytes,
             limit_mbps: link_mbps,
+            ..SpeedOptions::new(self.config.speed_server.clone())
         };
         let at = Utc::now();
+        let mut quiet = |_| {};
         let test = tokio::select! {
-            t = run_speed_test(&opts) => t,
+            t = run_speed_test(&opts, &mut quiet) => t.test,
             () = shutdown.cancelled() => {
                 tracing::info!(carrier = %modem.carrier, "Speed test abandoned: shutting down.");
                 return Ok(());
