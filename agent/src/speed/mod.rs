@@ -8,6 +8,7 @@
 pub mod engine;
 pub mod estimator;
 pub mod http;
+pub mod quic;
 
 use fathom_shared::{InterfaceName, SpeedProtocol, SpeedTest};
 use serde::Serialize;
@@ -138,9 +139,12 @@ pub async fn run(
     };
     let m = match opts.protocol {
         SpeedProtocol::Http => engine::run(&http::Http::new(opts), &engine_opts, progress).await,
-        SpeedProtocol::Quic => engine::Measured {
-            error: Some("QUIC tests are not in this build".to_owned()),
-            ..engine::Measured::default()
+        SpeedProtocol::Quic => match quic::Quic::new(opts).await {
+            Ok(t) => engine::run(&t, &engine_opts, progress).await,
+            Err(e) => engine::Measured {
+                error: Some(e),
+                ..engine::Measured::default()
+            },
         },
     };
     SpeedReport {
