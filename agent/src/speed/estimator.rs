@@ -142,6 +142,8 @@ pub struct Estimator {
     last_grow: Duration,
     /// Half-second boundaries already judged for growth.
     grow_checked: u64,
+    /// Whether the last judged half second beat the one before.
+    rose: bool,
 }
 
 impl Estimator {
@@ -155,6 +157,7 @@ impl Estimator {
             streams,
             last_grow: Duration::ZERO,
             grow_checked: 0,
+            rose: false,
         }
     }
 
@@ -257,11 +260,12 @@ impl Estimator {
         if self.stable_span(n).is_some() {
             return Decision::Stop(StopReason::Stable);
         }
-        // Growth: at each half-second boundary from 1 s on, compare the last half second with the
-        // one before; while the rate still rises, more streams may carry more.
+        // Growth: at each half-second boundary from 1.5 s on (slow start is over by then on
+        // links up to about 500 Mbit/s at 120 ms), compare the last half second with the one
+        // before; while the rate still rises, more streams may carry more.
         let half = Duration::from_millis(500);
         let boundary = (now.as_nanos() / half.as_nanos()) as u64;
-        if boundary >= 2
+        if boundary >= 3
             && boundary > self.grow_checked
             && self.streams < self.cfg.max_streams
             && now.saturating_sub(self.last_grow) >= Duration::from_secs(1)
@@ -273,7 +277,13 @@ impl Estimator {
                 let bins: Vec<u64> = self.bins_upto(end).collect();
                 let recent: u64 = bins[end - per_half..].iter().sum();
                 let before: u64 = bins[end - 2 * per_half..end - per_half].iter().sum();
-                if before > 0 && recent as f64 > before as f64 * (1.0 + self.cfg.grow_threshold) {
+                let rising =
+                    before > 0 && recent as f64 > before as f64 * (1.0 + self.cfg.grow_threshold);
+                // Two rises in a row: one alone is as often noise (a loss burst ending).
+                let sustained = rising && self.rose;
+                self.rose = rising;
+                if sustained {
+                    self.rose = false;
                     let add = self.streams.min(self.cfg.max_streams - self.streams);
                     self.streams += add;
                     self.last_grow = now;
@@ -568,7 +578,8 @@ mod tests {
 
     #[test]
     fn streams_are_added_while_the_rate_still_rises() {
-        // The rate climbs by 20 Mbit/s each second: streams double at 1 s and 2 s, up to 16.
+        // The rate climbs by 20 Mbit/s each second: streams double after two rising half
+        // seconds, twice, up to 16.
         let mut est = Estimator::new(cfg(), 4);
         let mut now = Duration::ZERO;
         let mut added = 0;

@@ -7,3 +7,4 @@ mod modem;
 mod netlab;
 mod outage;
 mod pipeline;
+mod speed_lab;
