@@ -122,6 +122,40 @@ pub mod file {
         pub interface: Option<String>,
         /// `mmcli`, `at:DEVICE` or `sim:FILE`.
         pub backend: String,
+        /// The SIM's monthly data for speed tests: bytes, or a size like `"2 GB"`.
+        pub monthly_budget: Option<ByteSize>,
+    }
+
+    /// A byte count, or a size with a unit.
+    #[derive(Debug, Deserialize)]
+    #[serde(untagged)]
+    pub enum ByteSize {
+        /// Bytes.
+        Bytes(u64),
+        /// A size like `"2 GB"`.
+        Text(String),
+    }
+
+    impl Modem {
+        /// The monthly budget in bytes, if set.
+        pub fn budget_bytes(&self) -> Result<Option<u64>, String> {
+            self.monthly_budget
+                .as_ref()
+                .map(ByteSize::bytes)
+                .transpose()
+                .map_err(|e| format!("monthly_budget {e}"))
+        }
+    }
+
+    impl ByteSize {
+        /// The size in bytes, above 0.
+        pub fn bytes(&self) -> Result<u64, String> {
+            match self {
+                Self::Bytes(0) => Err("must be above 0".to_owned()),
+                Self::Bytes(n) => Ok(*n),
+                Self::Text(t) => crate::budget::parse_bytes(t),
+            }
+        }
     }
 }
 
@@ -160,6 +194,8 @@ pub struct ModemConfig {
     pub interface: Option<InterfaceName>,
     /// Where radio state is read from.
     pub backend: Backend,
+    /// The SIM's monthly data budget for speed tests, in bytes (none: unlimited).
+    pub monthly_budget: Option<u64>,
 }
 
 /// The validated configuration.
@@ -264,6 +300,7 @@ impl AgentConfig {
                 carrier,
                 interface,
                 backend,
+                monthly_budget: m.budget_bytes().map_err(|e| format!("modem {carrier}: {e}"))?,
             });
         }
         let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
@@ -424,6 +461,21 @@ mod tests {
                 .unwrap_err()
                 .contains("serial")
         );
+    }
+
+    #[test]
+    fn monthly_budgets_take_bytes_or_sizes() {
+        let c = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
+        assert_eq!(c.modems[0].monthly_budget, Some(2_000_000_000));
+        assert_eq!(c.modems[1].monthly_budget, None);
+        let bytes = SAMPLE.replace("monthly_budget = \"2 GB\"", "monthly_budget = 5000000");
+        let c = AgentConfig::from_toml(&bytes, Path::new("/")).unwrap();
+        assert_eq!(c.modems[0].monthly_budget, Some(5_000_000));
+        for bad in ["\"2 GBs\"", "0", "\"-1 GB\""] {
+            let text = SAMPLE.replace("\"2 GB\"", bad);
+            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            assert!(err.contains("monthly_budget"), "{bad}: {err}");
+        }
     }
 
     #[test]

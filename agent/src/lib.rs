@@ -7,12 +7,13 @@
 //! - [`scheduler`]: the daemon and `run --once`.
 //! - [`speed`]: the download test (pure arithmetic in `speed`, I/O in `speed::http`).
 //! - [`radio`]: modem backends (`radio::sim` for simulated modems).
-//! - [`spool`]: the SQLite spool and its durability promise.
+//! - [`spool`]: the SQLite spool and its durability promise; [`budget`]: each SIM's monthly data.
 //! - [`uploader`] and [`backoff`]: sending the spool to the collector.
 //! - [`backfill`]: simulated history for demos.
 
 pub mod backfill;
 pub mod backoff;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod defaults;
