@@ -38,7 +38,11 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "mib" => 1024.0 * 1024.0,
         "gib" => 1024.0 * 1024.0 * 1024.0,
         "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("{text:?}: unknown unit {other:?} (use B, kB, MB, GB, GiB…)")),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use B, kB, MB, GB, GiB…)"
+            ));
+        }
     };
     let bytes = n * scale;
     if !(1.0..1.8e19).contains(&bytes) {
@@ -147,7 +151,10 @@ mod tests {
         assert!(charge(cap) <= 50_000_000, "{cap}");
         assert!(cap > 48_000_000);
         // Too little left: no test.
-        assert_eq!(test_cap(200_000_000, Some(1_000_000_000), 999_000_000), None);
+        assert_eq!(
+            test_cap(200_000_000, Some(1_000_000_000), 999_000_000),
+            None
+        );
         assert_eq!(test_cap(200_000_000, Some(1_000), 5_000), None);
     }
 

@@ -300,7 +300,9 @@ impl AgentConfig {
                 carrier,
                 interface,
                 backend,
-                monthly_budget: m.budget_bytes().map_err(|e| format!("modem {carrier}: {e}"))?,
+                monthly_budget: m
+                    .budget_bytes()
+                    .map_err(|e| format!("modem {carrier}: {e}"))?,
             });
         }
         let positive = |what: &str, d: Option<Duration>, default: Duration| match d {

@@ -107,6 +107,11 @@ fn speed_options(
     if let Some(pin) = &cert_sha256 {
         speed::parse_fingerprint(pin).map_err(usage)?;
     }
+    if protocol == Protocol::Quic && ca.is_none() && cert_sha256.is_none() {
+        return Err(usage(
+            "--protocol quic needs to know which certificate to trust: give --ca FILE or --cert-sha256 HEX",
+        ));
+    }
     Ok(speed::SpeedOptions {
         server: server.trim_end_matches('/').to_owned(),
         interface,

@@ -360,13 +360,16 @@ mod tests {
         let hour = Duration::from_secs(3600);
         let now = tokio::time::Instant::now();
         let start = now + Duration::from_secs(600);
-        assert_eq!(slot_in_period(start, hour, 0.0, now), Duration::from_secs(600));
-        assert_eq!(slot_in_period(start, hour, 0.5, now), Duration::from_secs(2400));
-        // A moment already past: at once.
         assert_eq!(
-            slot_in_period(now - hour, hour, 0.5, now),
-            Duration::ZERO
+            slot_in_period(start, hour, 0.0, now),
+            Duration::from_secs(600)
         );
+        assert_eq!(
+            slot_in_period(start, hour, 0.5, now),
+            Duration::from_secs(2400)
+        );
+        // A moment already past: at once.
+        assert_eq!(slot_in_period(now - hour, hour, 0.5, now), Duration::ZERO);
     }
 
     #[test]

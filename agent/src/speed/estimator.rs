@@ -322,7 +322,19 @@ impl Estimator {
         }
         let rates = self.window_rates(n);
         if rates.is_empty() {
-            return Err(EstimateError::TooShort(end));
+            // Capped shorter than a window: the mean after the first interval is all there is.
+            let bytes: u64 = self.bins_upto(n).skip(1).sum();
+            if n < 2 || bytes == 0 {
+                return Err(EstimateError::TooShort(end));
+            }
+            return Ok(Estimate {
+                mbps: rate(bytes, (n - 1) as f64 * interval),
+                stable: false,
+                measured_from: self.cfg.interval,
+                measured_for: self.cfg.interval * (n - 1) as u32,
+                bytes_total: self.total,
+                per_second_mbps,
+            });
         }
         // The ramp ends at the first window reaching 90 % of the typical later rate.
         let mut later: Vec<f64> = rates[rates.len() / 2..].to_vec();
@@ -563,7 +575,18 @@ mod tests {
     }
 
     #[test]
-    fn a_test_shorter_than_a_window_has_no_figure() {
+    fn a_test_capped_shorter_than_a_window_reports_its_mean_after_the_first_interval() {
+        let c = EstimatorConfig {
+            max_duration: 500 * MS,
+            ..cfg()
+        };
+        let arrivals = trace(Duration::from_secs(1), 4, |t, _| slow_start(t, 10.0));
+        let (est, reason, _) = estimate(&c, 4, &arrivals, Duration::from_secs(1));
+        assert_eq!(reason, Some(StopReason::TimeCap));
+        let est = est.expect("a figure");
+        assert!(!est.stable);
+        assert!(est.mbps > 30.0 && est.mbps <= 40.0, "{}", est.mbps);
+
         let mut est = Estimator::new(cfg(), 4);
         est.push(Arrival {
             at: 50 * MS,
@@ -571,7 +594,7 @@ mod tests {
             bytes: 1000,
         });
         assert!(matches!(
-            est.finish(300 * MS),
+            est.finish(150 * MS),
             Err(EstimateError::TooShort(_))
         ));
     }

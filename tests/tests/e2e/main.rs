@@ -2,6 +2,7 @@
 //! One test binary for the whole suite keeps link time down.
 
 mod bad_uploads;
+mod budget;
 mod kill9;
 mod modem;
 mod netlab;
