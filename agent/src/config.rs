@@ -110,6 +110,13 @@ pub mod file {
         pub max_duration: Option<Duration>,
         /// Most bytes per test.
         pub max_bytes: Option<u64>,
+        /// `http` (default) or `quic`.
+        pub protocol: Option<String>,
+        /// QUIC: PEM file with the certificate(s) to trust (e.g. the collector's
+        /// `speed-cert.pem`).
+        pub ca: Option<PathBuf>,
+        /// QUIC: SHA-256 fingerprint (hex) of the server certificate to trust.
+        pub cert_sha256: Option<String>,
     }
 
     /// `[[modem]]`.
@@ -229,8 +236,46 @@ pub struct AgentConfig {
     pub max_duration: Duration,
     /// Most bytes per speed test.
     pub max_bytes: u64,
+    /// Speed-test transport and, for QUIC, what to trust.
+    pub speed_transport: SpeedTransport,
     /// The modems, one per carrier.
     pub modems: Vec<ModemConfig>,
+}
+
+/// The speed-test transport of `[speedtest]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeedTransport {
+    /// HTTP or QUIC.
+    pub protocol: fathom_shared::SpeedProtocol,
+    /// QUIC: PEM file of trusted certificates (relative paths beside the config file).
+    pub ca: Option<PathBuf>,
+    /// QUIC: pinned SHA-256 of the server certificate.
+    pub cert_sha256: Option<String>,
+}
+
+fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, String> {
+    let protocol = match f.protocol.as_deref() {
+        None | Some("http") => fathom_shared::SpeedProtocol::Http,
+        Some("quic") => fathom_shared::SpeedProtocol::Quic,
+        Some(other) => {
+            return Err(format!(
+                "speedtest.protocol = {other:?}: use \"http\" or \"quic\""
+            ));
+        }
+    };
+    if let Some(pin) = &f.cert_sha256 {
+        crate::speed::parse_fingerprint(pin).map_err(|e| format!("speedtest.cert_sha256: {e}"))?;
+    }
+    if protocol == fathom_shared::SpeedProtocol::Quic && f.ca.is_none() && f.cert_sha256.is_none() {
+        return Err(
+            "speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256".to_owned(),
+        );
+    }
+    Ok(SpeedTransport {
+        protocol,
+        ca: f.ca.as_ref().map(|c| base.join(c)),
+        cert_sha256: f.cert_sha256.clone(),
+    })
 }
 
 fn check_url(what: &str, url: &str) -> Result<String, String> {
@@ -322,6 +367,7 @@ impl AgentConfig {
                 fathom_shared::api::MAX_RESULTS_PER_UPLOAD
             ));
         }
+        let speed_transport = speed_transport(&f.speedtest, base)?;
         let speed_server = match f.speedtest.server {
             Some(s) => check_url("speedtest.server", &s)?,
             None => collector.clone(),
@@ -364,6 +410,7 @@ impl AgentConfig {
                 DEFAULT_MAX_DURATION,
             )?,
             max_bytes,
+            speed_transport,
             modems,
         })
     }
@@ -463,6 +510,40 @@ mod tests {
                 .unwrap_err()
                 .contains("serial")
         );
+    }
+
+    #[test]
+    fn quic_speed_tests_need_a_trusted_certificate() {
+        let c = AgentConfig::from_toml(SAMPLE, Path::new("/etc/fathom")).unwrap();
+        assert_eq!(
+            c.speed_transport.protocol,
+            fathom_shared::SpeedProtocol::Http
+        );
+        let with = |extra: &str| {
+            SAMPLE.replacen(
+                "\n[[modem]]",
+                &format!("\n[speedtest]\n{extra}\n\n[[modem]]"),
+                1,
+            )
+        };
+        let quic = with("protocol = \"quic\"\nca = \"speed-cert.pem\"");
+        let c = AgentConfig::from_toml(&quic, Path::new("/etc/fathom")).unwrap();
+        assert_eq!(
+            c.speed_transport.protocol,
+            fathom_shared::SpeedProtocol::Quic
+        );
+        assert_eq!(
+            c.speed_transport.ca,
+            Some(PathBuf::from("/etc/fathom/speed-cert.pem"))
+        );
+        for bad in [
+            "protocol = \"quic\"",
+            "protocol = \"tcp\"",
+            "cert_sha256 = \"abc\"",
+        ] {
+            let err = AgentConfig::from_toml(&with(bad), Path::new("/")).unwrap_err();
+            assert!(err.contains("speedtest."), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -131,6 +131,9 @@ impl Probe {
             max_duration: self.config.max_duration,
             max_bytes: cap,
             limit_mbps: link_mbps,
+            protocol: self.config.speed_transport.protocol,
+            ca: self.config.speed_transport.ca.clone(),
+            cert_sha256: self.config.speed_transport.cert_sha256.clone(),
             ..SpeedOptions::new(self.config.speed_server.clone())
         };
         let mut quiet = |_| {};
