@@ -35,32 +35,32 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-in() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-for ns in $S $R $P; do ip netns add "$ns"; in "$ns" ip link set lo up; done
+for ns in $S $R $P; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
 ip link add bs$$ type veth peer name brs$$
 ip link set bs$$ netns $S; ip link set brs$$ netns $R
 ip link add brp$$ type veth peer name bp$$
 ip link set brp$$ netns $R; ip link set bp$$ netns $P
-in $P ip link set bp$$ name wwan0
-in $S ip addr add 198.19.200.1/24 dev bs$$; in $S ip link set bs$$ up
-in $S ip route add 198.18.0.0/15 via 198.19.200.254
-in $R ip addr add 198.19.200.254/24 dev brs$$; in $R ip link set brs$$ up
-in $R ip addr add 198.18.200.1/24 dev brp$$; in $R ip link set brp$$ up
-in $P ip addr add 198.18.200.2/24 dev wwan0; in $P ip link set wwan0 up
-in $P ip route add 198.19.200.0/24 via 198.18.200.1 dev wwan0
-in $R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-in $R "$BIN/fathom-delayline" --name dl0 --delay "$((RTT_MS / 2))ms" >"$WORK/delayline.out" &
+nsx $P ip link set bp$$ name wwan0
+nsx $S ip addr add 198.19.200.1/24 dev bs$$; nsx $S ip link set bs$$ up
+nsx $S ip route add 198.18.0.0/15 via 198.19.200.254
+nsx $R ip addr add 198.19.200.254/24 dev brs$$; nsx $R ip link set brs$$ up
+nsx $R ip addr add 198.18.200.1/24 dev brp$$; nsx $R ip link set brp$$ up
+nsx $P ip addr add 198.18.200.2/24 dev wwan0; nsx $P ip link set wwan0 up
+nsx $P ip route add 198.19.200.0/24 via 198.18.200.1 dev wwan0
+nsx $R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+nsx $R "$BIN/fathom-delayline" --name dl0 --delay "$((RTT_MS / 2))ms" >"$WORK/delayline.out" &
 for _ in $(seq 50); do grep -q ready "$WORK/delayline.out" 2>/dev/null && break; sleep 0.1; done
-in $R ip link set dl0 txqueuelen 10000
-in $R sysctl -qw net.ipv4.conf.dl0.rp_filter=0
-in $R ip route add default dev dl0 table 100
-in $R ip rule add iif brs$$ lookup 100
-in $R ip rule add iif brp$$ lookup 100
+nsx $R ip link set dl0 txqueuelen 10000
+nsx $R sysctl -qw net.ipv4.conf.dl0.rp_filter=0
+nsx $R ip route add default dev dl0 table 100
+nsx $R ip rule add iif brs$$ lookup 100
+nsx $R ip rule add iif brp$$ lookup 100
 
-in $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
+nsx $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
     >"$WORK/testserver.out" 2>"$WORK/testserver.log" &
-in $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
+nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
 sleep 1
 URL=http://198.19.200.1:8787
 
@@ -72,18 +72,18 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval
 echo "| link Mbit/s | protocol | agent Mbit/s | iperf3 Mbit/s | agent ÷ iperf3 | bytes ÷ fixed 10 s | CPU s/GB agent ÷ curl | peak RSS MB | streams | duration s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for rate in $RATES; do
-    in $R tc qdisc replace dev brp$$ root tbf rate "${rate}mbit" burst 32kb latency 100ms
-    in $P iperf3 -c 198.19.200.1 -R -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
+    nsx $R tc qdisc replace dev brp$$ root tbf rate "${rate}mbit" burst 32kb latency 100ms
+    nsx $P iperf3 -c 198.19.200.1 -R -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
     ip_mbps=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bits_per_second']/1e6")
     ip_bytes=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bytes']")
     # curl on the same link: about 5 s of data.
     n=$(python3 -c "print(int($rate * 1e6 / 8 * 5))")
-    in $P /usr/bin/time -v -o "$WORK/curl.time" curl -s -o /dev/null --interface wwan0 \
+    nsx $P /usr/bin/time -v -o "$WORK/curl.time" curl -s -o /dev/null --interface wwan0 \
         -w '%{size_download}\n' "$URL/api/v1/download?bytes=$n" >"$WORK/curl.out"
     curl_bytes=$(cat "$WORK/curl.out")
     curl_cpu_gb=$(python3 -c "print($(cpu_s "$WORK/curl.time") / ($curl_bytes / 1e9))")
     for proto in http quic; do
-        in $P /usr/bin/time -v -o "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
+        nsx $P /usr/bin/time -v -o "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
             --interface wwan0 --protocol "$proto" --ca "$WORK/speed-cert.pem" --json >"$WORK/agent.json" || true
         mbps=$(json "$WORK/agent.json" "d['download_mbps']")
         bytes=$(json "$WORK/agent.json" "d['bytes_downloaded']")
