@@ -79,7 +79,7 @@ fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
 /// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     if let Command::Testserver { listen, tls } = &cli.command {
-        let id = testserver::tls::identity(tls, std::path::Path::new("."))?;
+        let id = testserver::tls::identity(tls, None)?;
         serve_app(*listen, testserver::router(), &id, shutdown).await?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -94,7 +94,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
     match cli.command {
         Command::Serve { listen, tls } => {
             let dir = testserver::tls::dir_beside(&db_url, &config.base_dir);
-            let id = testserver::tls::identity(&tls, &dir)?;
+            let id = testserver::tls::identity(&tls, Some(&dir))?;
             let app = api::router(api::AppState { store });
             serve_app(listen, app, &id, shutdown).await?;
         }

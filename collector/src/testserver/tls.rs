@@ -23,7 +23,7 @@ pub struct TlsArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// QUIC: where the self-signed certificate is kept (default: beside the database for
-    /// `serve`, the working folder for `testserver`). Probes trust it with
+    /// `serve`; `testserver` without it makes one in memory and logs its SHA-256). Probes trust it with
     /// `fathom-agent speedtest --ca DIR/speed-cert.pem` or its printed SHA-256.
     #[arg(long, value_name = "DIR")]
     pub tls_dir: Option<PathBuf>,
@@ -81,13 +81,22 @@ fn load(cert: &Path, key: &Path) -> Result<Identity, TlsError> {
     })
 }
 
-/// The operator's certificate when given, else the kept self-signed one in `dir` (made now if
-/// missing).
-pub fn identity(args: &TlsArgs, dir: &Path) -> Result<Identity, TlsError> {
+/// The operator's certificate when given, else the kept self-signed one in `--tls-dir` or
+/// `dir` (made now if missing); with neither, a self-signed one that lives only as long as the
+/// process (nothing is written; probes pin the fingerprint it logs).
+pub fn identity(args: &TlsArgs, dir: Option<&Path>) -> Result<Identity, TlsError> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         return load(cert, key);
     }
-    let dir = args.tls_dir.as_deref().unwrap_or(dir);
+    let Some(dir) = args.tls_dir.as_deref().or(dir) else {
+        let made = rcgen::generate_simple_self_signed(vec!["fathom-speed".to_owned()])?;
+        return Ok(Identity {
+            chain: vec![made.cert.der().clone()],
+            key: PrivateKeyDer::try_from(made.key_pair.serialize_der())
+                .map_err(|e| TlsError::Pem(PathBuf::new(), e.to_owned()))?,
+            cert_file: PathBuf::from("(in memory: pin its SHA-256)"),
+        });
+    };
     let (cert, key) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
     if cert.exists() && key.exists() {
         return load(&cert, &key);
@@ -131,8 +140,8 @@ mod tests {
     #[test]
     fn the_self_signed_certificate_is_made_once_and_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let first = identity(&TlsArgs::default(), dir.path()).expect("made");
-        let again = identity(&TlsArgs::default(), dir.path()).expect("kept");
+        let first = identity(&TlsArgs::default(), Some(dir.path())).expect("made");
+        let again = identity(&TlsArgs::default(), Some(dir.path())).expect("kept");
         assert_eq!(first.fingerprint(), again.fingerprint());
         assert_eq!(first.fingerprint().len(), 64);
         assert_eq!(first.cert_file, dir.path().join(CERT_FILE));
@@ -144,7 +153,9 @@ mod tests {
         };
         let other = tempfile::tempdir().expect("tempdir");
         assert_eq!(
-            identity(&args, other.path()).expect("loaded").fingerprint(),
+            identity(&args, Some(other.path()))
+                .expect("loaded")
+                .fingerprint(),
             first.fingerprint()
         );
         assert!(!other.path().join(CERT_FILE).exists());
@@ -160,7 +171,15 @@ mod tests {
             tls_key: Some(bad),
             tls_dir: None,
         };
-        assert!(identity(&args, dir.path()).is_err());
+        assert!(identity(&args, Some(dir.path())).is_err());
+        // Without any folder: in memory only.
+        assert_eq!(
+            identity(&TlsArgs::default(), None)
+                .expect("made")
+                .fingerprint()
+                .len(),
+            64
+        );
     }
 
     #[test]
