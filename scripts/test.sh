@@ -5,8 +5,9 @@
 #   ./scripts/test.sh
 #
 # Environment:
-#   FATHOM_REQUIRE_NETLAB=1   lab tests (network namespaces, root) must run: a skip is a failure.
-#                             CI sets it.
+#   FATHOM_REQUIRE_NETLAB=1   lab tests (network namespaces, root, iperf3) must run: a skip is a
+#                             failure. CI sets it.
+#   FATHOM_REQUIRE_CHROMIUM=1 the dashboard test in headless Chromium must run. CI sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -55,16 +55,28 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// One download test against a test server (single stream, HTTP).
+    /// One download test against a test server: several parallel connections, stopped as soon
+    /// as the rate is stable.
     ///
-    /// Idle latency: median of 5 pings before the load. Loaded latency: median of pings every
-    /// 200 ms during the download, on their own connection. Rate: payload bits / seconds / 10^6.
-    /// A failed test prints its reason and exits 1; with --json it is still one object, with
-    /// `download_mbps: null` and `error`.
+    /// Starts 4 connections (separate TCP connections for HTTP/1.1, separate QUIC connections
+    /// for QUIC) and adds more while throughput still rises (up to 16). Bytes are counted every
+    /// 50 ms; slow start is excluded; the test stops once the last 2 s agree within 3 %, or at
+    /// --max-duration or --max-bytes (the server is never asked for more than --max-bytes).
+    /// Idle latency: median of 5 pings before the load; jitter: mean difference of consecutive
+    /// idle pings. Loaded latency: median of pings every 200 ms during the load, on their own
+    /// connection. Rate: payload bits / seconds / 10^6. Every connection is bound to
+    /// --interface. A failed test (no route, timeout, reset, server error, stall) prints its
+    /// reason and exits 1; with --json it is still one object, with `download_mbps: null` and
+    /// `error`. A progress bar goes to stderr when stdout is a terminal.
+    ///
+    /// QUIC runs on the same port number as the server URL, over UDP, and needs to know what
+    /// certificate to trust: --ca FILE (PEM) or --cert-sha256 HEX.
     ///
     /// Examples:
     ///
     /// `fathom-agent speedtest --server https://collector.example.cn:8787 --interface wwan0 --json`
+    ///
+    /// `fathom-agent speedtest --server http://198.18.0.1:8787 --protocol quic --ca speed-cert.pem`
     ///
     /// `fathom-agent speedtest --server http://127.0.0.1:8787 --limit-mbps 40 --max-duration 5s`
     Speedtest {
@@ -87,6 +99,14 @@ pub enum Command {
         /// modems.
         #[arg(long, value_name = "MBPS")]
         limit_mbps: Option<f64>,
+        /// QUIC: trust the certificate(s) in this PEM file (e.g. the collector's
+        /// `speed-cert.pem`).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// QUIC: trust the server certificate with this SHA-256 fingerprint (64 hex digits, colons
+        /// allowed), as printed by the collector at start.
+        #[arg(long, value_name = "HEX")]
+        cert_sha256: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

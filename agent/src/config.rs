@@ -133,6 +133,13 @@ pub mod file {
         pub max_duration: Option<Duration>,
         /// Most bytes per test.
         pub max_bytes: Option<u64>,
+        /// `http` (default) or `quic`.
+        pub protocol: Option<String>,
+        /// QUIC: PEM file with the certificate(s) to trust (e.g. the collector's
+        /// `speed-cert.pem`).
+        pub ca: Option<PathBuf>,
+        /// QUIC: SHA-256 fingerprint (hex) of the server certificate to trust.
+        pub cert_sha256: Option<String>,
     }
 
     /// `[[modem]]`.
@@ -145,6 +152,40 @@ pub mod file {
         pub interface: Option<String>,
         /// `mmcli`, `at:DEVICE` or `sim:FILE`.
         pub backend: String,
+        /// The SIM's monthly data for speed tests: bytes, or a size like `"2 GB"`.
+        pub monthly_budget: Option<ByteSize>,
+    }
+
+    /// A byte count, or a size with a unit.
+    #[derive(Debug, Deserialize)]
+    #[serde(untagged)]
+    pub enum ByteSize {
+        /// Bytes.
+        Bytes(u64),
+        /// A size like `"2 GB"`.
+        Text(String),
+    }
+
+    impl Modem {
+        /// The monthly budget in bytes, if set.
+        pub fn budget_bytes(&self) -> Result<Option<u64>, String> {
+            self.monthly_budget
+                .as_ref()
+                .map(ByteSize::bytes)
+                .transpose()
+                .map_err(|e| format!("monthly_budget {e}"))
+        }
+    }
+
+    impl ByteSize {
+        /// The size in bytes, above 0.
+        pub fn bytes(&self) -> Result<u64, String> {
+            match self {
+                Self::Bytes(0) => Err("must be above 0".to_owned()),
+                Self::Bytes(n) => Ok(*n),
+                Self::Text(t) => crate::budget::parse_bytes(t),
+            }
+        }
     }
 }
 
@@ -193,6 +234,8 @@ pub struct ModemConfig {
     pub interface: Option<InterfaceName>,
     /// Where radio state is read from.
     pub backend: Backend,
+    /// The SIM's monthly data budget for speed tests, in bytes (none: unlimited).
+    pub monthly_budget: Option<u64>,
 }
 
 /// The IPv6 website checks (`[ipv6]`).
@@ -294,10 +337,48 @@ pub struct AgentConfig {
     pub max_duration: Duration,
     /// Most bytes per speed test.
     pub max_bytes: u64,
+    /// Speed-test transport and, for QUIC, what to trust.
+    pub speed_transport: SpeedTransport,
     /// The modems, one per carrier.
     pub modems: Vec<ModemConfig>,
     /// IPv6 website checks; `None` when the file has no `[ipv6]`.
     pub ipv6: Option<Ipv6Config>,
+}
+
+/// The speed-test transport of `[speedtest]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeedTransport {
+    /// HTTP or QUIC.
+    pub protocol: fathom_shared::SpeedProtocol,
+    /// QUIC: PEM file of trusted certificates (relative paths beside the config file).
+    pub ca: Option<PathBuf>,
+    /// QUIC: pinned SHA-256 of the server certificate.
+    pub cert_sha256: Option<String>,
+}
+
+fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, String> {
+    let protocol = match f.protocol.as_deref() {
+        None | Some("http") => fathom_shared::SpeedProtocol::Http,
+        Some("quic") => fathom_shared::SpeedProtocol::Quic,
+        Some(other) => {
+            return Err(format!(
+                "speedtest.protocol = {other:?}: use \"http\" or \"quic\""
+            ));
+        }
+    };
+    if let Some(pin) = &f.cert_sha256 {
+        crate::speed::parse_fingerprint(pin).map_err(|e| format!("speedtest.cert_sha256: {e}"))?;
+    }
+    if protocol == fathom_shared::SpeedProtocol::Quic && f.ca.is_none() && f.cert_sha256.is_none() {
+        return Err(
+            "speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256".to_owned(),
+        );
+    }
+    Ok(SpeedTransport {
+        protocol,
+        ca: f.ca.as_ref().map(|c| base.join(c)),
+        cert_sha256: f.cert_sha256.clone(),
+    })
 }
 
 fn check_url(what: &str, url: &str) -> Result<String, String> {
@@ -306,6 +387,40 @@ fn check_url(what: &str, url: &str) -> Result<String, String> {
     } else {
         Err(format!("{what} {url:?} is not an http:// or https:// URL"))
     }
+}
+
+/// The `[[modem]]` tables: one per carrier, each with a valid interface, backend and budget.
+fn modems_from_file(
+    file_modems: Vec<file::Modem>,
+    base: &Path,
+) -> Result<Vec<ModemConfig>, String> {
+    let mut carriers = HashSet::new();
+    let mut modems = Vec::with_capacity(file_modems.len());
+    for m in file_modems {
+        let carrier: Carrier = m.carrier.parse().map_err(|e| format!("modem: {e}"))?;
+        if !carriers.insert(carrier) {
+            return Err(format!(
+                "two modems for carrier {carrier}: one modem per carrier"
+            ));
+        }
+        let interface = m
+            .interface
+            .as_deref()
+            .map(InterfaceName::parse)
+            .transpose()
+            .map_err(|e| format!("modem {carrier}: {e}"))?;
+        let backend =
+            Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
+        modems.push(ModemConfig {
+            carrier,
+            interface,
+            backend,
+            monthly_budget: m
+                .budget_bytes()
+                .map_err(|e| format!("modem {carrier}: {e}"))?,
+        });
+    }
+    Ok(modems)
 }
 
 impl AgentConfig {
@@ -346,29 +461,7 @@ impl AgentConfig {
         if f.modems.is_empty() {
             return Err("no [[modem]]: a probe needs at least one modem".to_owned());
         }
-        let mut carriers = HashSet::new();
-        let mut modems = Vec::with_capacity(f.modems.len());
-        for m in f.modems {
-            let carrier: Carrier = m.carrier.parse().map_err(|e| format!("modem: {e}"))?;
-            if !carriers.insert(carrier) {
-                return Err(format!(
-                    "two modems for carrier {carrier}: one modem per carrier"
-                ));
-            }
-            let interface = m
-                .interface
-                .as_deref()
-                .map(InterfaceName::parse)
-                .transpose()
-                .map_err(|e| format!("modem {carrier}: {e}"))?;
-            let backend =
-                Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
-            modems.push(ModemConfig {
-                carrier,
-                interface,
-                backend,
-            });
-        }
+        let modems = modems_from_file(f.modems, base)?;
         let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
             Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
             Some(d) => Ok(d),
@@ -386,6 +479,7 @@ impl AgentConfig {
                 fathom_shared::api::MAX_RESULTS_PER_UPLOAD
             ));
         }
+        let speed_transport = speed_transport(&f.speedtest, base)?;
         let speed_server = match f.speedtest.server {
             Some(s) => check_url("speedtest.server", &s)?,
             None => collector.clone(),
@@ -429,6 +523,7 @@ impl AgentConfig {
                 DEFAULT_MAX_DURATION,
             )?,
             max_bytes,
+            speed_transport,
             modems,
             ipv6,
         })
@@ -572,6 +667,55 @@ mod tests {
                 .unwrap_err()
                 .contains("serial")
         );
+    }
+
+    #[test]
+    fn quic_speed_tests_need_a_trusted_certificate() {
+        let c = AgentConfig::from_toml(SAMPLE, Path::new("/etc/fathom")).unwrap();
+        assert_eq!(
+            c.speed_transport.protocol,
+            fathom_shared::SpeedProtocol::Http
+        );
+        let with = |extra: &str| {
+            SAMPLE.replacen(
+                "\n[[modem]]",
+                &format!("\n[speedtest]\n{extra}\n\n[[modem]]"),
+                1,
+            )
+        };
+        let quic = with("protocol = \"quic\"\nca = \"speed-cert.pem\"");
+        let c = AgentConfig::from_toml(&quic, Path::new("/etc/fathom")).unwrap();
+        assert_eq!(
+            c.speed_transport.protocol,
+            fathom_shared::SpeedProtocol::Quic
+        );
+        assert_eq!(
+            c.speed_transport.ca,
+            Some(PathBuf::from("/etc/fathom/speed-cert.pem"))
+        );
+        for bad in [
+            "protocol = \"quic\"",
+            "protocol = \"tcp\"",
+            "cert_sha256 = \"abc\"",
+        ] {
+            let err = AgentConfig::from_toml(&with(bad), Path::new("/")).unwrap_err();
+            assert!(err.contains("speedtest."), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn monthly_budgets_take_bytes_or_sizes() {
+        let c = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
+        assert_eq!(c.modems[0].monthly_budget, Some(2_000_000_000));
+        assert_eq!(c.modems[1].monthly_budget, None);
+        let bytes = SAMPLE.replace("monthly_budget = \"2 GB\"", "monthly_budget = 5000000");
+        let c = AgentConfig::from_toml(&bytes, Path::new("/")).unwrap();
+        assert_eq!(c.modems[0].monthly_budget, Some(5_000_000));
+        for bad in ["\"2 GBs\"", "0", "\"-1 GB\""] {
+            let text = SAMPLE.replace("\"2 GB\"", bad);
+            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            assert!(err.contains("monthly_budget"), "{bad}: {err}");
+        }
     }
 
     #[test]

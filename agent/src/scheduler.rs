@@ -15,10 +15,11 @@
 //! sends what the jobs spooled while stopping. Whatever is not acknowledged stays in the spool.
 
 use crate::backoff::Backoff;
+use crate::budget::{self, Ledger};
 use crate::config::{AgentConfig, ModemConfig};
 use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
-use crate::speed::http::{SpeedOptions, run as run_speed_test};
+use crate::speed::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
 use crate::uploader::{UploadError, Uploader};
 use chrono::Utc;
@@ -42,6 +43,7 @@ pub struct Probe {
     spool: Spool,
     thresholds: Meets5gThresholds,
     wake_uploader: Arc<Notify>,
+    ledger: Ledger,
 }
 
 impl Probe {
@@ -49,6 +51,7 @@ impl Probe {
     pub fn new(config: AgentConfig, spool: Spool) -> Self {
         Self {
             config: Arc::new(config),
+            ledger: Ledger::new(spool.pool().clone()),
             spool,
             thresholds: Meets5gThresholds::default(),
             wake_uploader: Arc::new(Notify::new()),
@@ -104,29 +107,51 @@ impl Probe {
         self.spool(&r).await
     }
 
-    /// Runs one speed test through `modem` and spools it. A shutdown during the test abandons it
-    /// (no result: a cut-short download would understate the link).
+    /// Runs one speed test through `modem` and spools it, within the modem's monthly data
+    /// budget: the test's byte cap is at most what is left, no test runs when too little is
+    /// left, and what it used goes into the ledger. A shutdown during the test abandons it (no
+    /// result: a cut-short download would understate the link), and its whole cap is charged,
+    /// since what it used is unknown.
     pub async fn speed_job(
         &self,
         modem: &ModemConfig,
         link_mbps: Option<f64>,
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
+        let at = Utc::now();
+        let month = budget::month(at);
+        let used = self.ledger.used(modem.carrier, &month).await?;
+        let Some(cap) = budget::test_cap(self.config.max_bytes, modem.monthly_budget, used) else {
+            tracing::info!(
+                carrier = %modem.carrier,
+                used,
+                budget = modem.monthly_budget,
+                "Speed test skipped: the month's data budget is spent."
+            );
+            return Ok(());
+        };
         let opts = SpeedOptions {
-            server: self.config.speed_server.clone(),
             interface: modem.interface.clone(),
             max_duration: self.config.max_duration,
-            max_bytes: self.config.max_bytes,
+            max_bytes: cap,
             limit_mbps: link_mbps,
+            protocol: self.config.speed_transport.protocol,
+            ca: self.config.speed_transport.ca.clone(),
+            cert_sha256: self.config.speed_transport.cert_sha256.clone(),
+            ..SpeedOptions::new(self.config.speed_server.clone())
         };
-        let at = Utc::now();
+        let mut quiet = |_| {};
         let test = tokio::select! {
-            t = run_speed_test(&opts) => t,
+            t = run_speed_test(&opts, &mut quiet) => t.test,
             () = shutdown.cancelled() => {
                 tracing::info!(carrier = %modem.carrier, "Speed test abandoned: shutting down.");
+                self.ledger.add(modem.carrier, &month, budget::charge(cap)).await?;
                 return Ok(());
             }
         };
+        self.ledger
+            .add(modem.carrier, &month, budget::charge(test.bytes_downloaded))
+            .await?;
         if let Some(e) = &test.error {
             tracing::warn!(carrier = %modem.carrier, error = %e, "Speed test failed.");
         }
@@ -268,6 +293,17 @@ fn first_offset(period: Duration, unit: f64) -> Duration {
     period.min(FIRST_RUN_WITHIN).mul_f64(unit.clamp(0.0, 1.0))
 }
 
+/// The wait from `now` until the test's moment in the period starting at `start`: a uniform
+/// draw `unit` in `[0, 1)` of the period (no wait when that moment has passed).
+fn slot_in_period(
+    start: tokio::time::Instant,
+    period: Duration,
+    unit: f64,
+    now: tokio::time::Instant,
+) -> Duration {
+    (start + period.mul_f64(unit.clamp(0.0, 1.0))).saturating_duration_since(now)
+}
+
 fn unit() -> f64 {
     rand::rng().random_range(0.0..1.0)
 }
@@ -312,6 +348,9 @@ pub async fn run_daemon(
         let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
         let every = probe.config.speed_every;
         tracker.spawn(async move {
+            // The first test soon after start; then one at a random moment of each period, so
+            // tests of a fleet (and of a day) do not always fall on the same minute.
+            let mut period_start = tokio::time::Instant::now() + every;
             let mut wait = first_offset(every, unit());
             while pause(wait, &s).await {
                 let _one_test_at_a_time = lock.lock().await;
@@ -321,7 +360,12 @@ pub async fn run_daemon(
                 if let Err(e) = p.speed_job(&modem, link, &s).await {
                     tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
                 }
-                wait = jittered(every, unit());
+                let now = tokio::time::Instant::now();
+                while period_start + every <= now {
+                    period_start += every;
+                }
+                wait = slot_in_period(period_start, every, unit(), now);
+                period_start += every;
             }
         });
     }
@@ -390,6 +434,23 @@ mod tests {
         assert_eq!(jittered(hour, 0.0), Duration::from_secs(3240));
         assert_eq!(jittered(hour, 0.5), hour);
         assert_eq!(jittered(hour, 1.0), Duration::from_secs(3960));
+    }
+
+    #[test]
+    fn speed_tests_fall_at_a_random_moment_of_their_period() {
+        let hour = Duration::from_secs(3600);
+        let now = tokio::time::Instant::now();
+        let start = now + Duration::from_secs(600);
+        assert_eq!(
+            slot_in_period(start, hour, 0.0, now),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            slot_in_period(start, hour, 0.5, now),
+            Duration::from_secs(2400)
+        );
+        // A moment already past: at once.
+        assert_eq!(slot_in_period(now - hour, hour, 0.5, now), Duration::ZERO);
     }
 
     #[test]

@@ -112,6 +112,11 @@ impl Spool {
         Ok(Self { pool })
     }
 
+    /// The database, for the data ledger ([`crate::budget::Ledger`]) kept in the same file.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Commits a result to `pending`.
     pub async fn push(&self, record: &ResultRecord, now_ms: i64) -> Result<(), SpoolError> {
         sqlx::query("INSERT INTO pending (id, kind, body, created_at_ms) VALUES (?, ?, ?, ?)")

@@ -36,6 +36,9 @@ pub enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8787")]
         listen: SocketAddr,
+        /// QUIC speed-test certificate.
+        #[command(flatten)]
+        tls: crate::testserver::tls::TlsArgs,
     },
     /// Serve only the speed-test endpoints (download and ping), for a test server placed
     /// elsewhere in the network. Needs no configuration or database.
@@ -43,6 +46,9 @@ pub enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8787")]
         listen: SocketAddr,
+        /// QUIC speed-test certificate.
+        #[command(flatten)]
+        tls: crate::testserver::tls::TlsArgs,
     },
     /// Register and list probes.
     #[command(subcommand)]

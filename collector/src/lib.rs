@@ -80,8 +80,9 @@ fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
 
 /// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    if let Command::Testserver { listen } = cli.command {
-        serve_app(listen, testserver::router(), shutdown).await?;
+    if let Command::Testserver { listen, tls } = &cli.command {
+        let id = testserver::tls::identity(tls, None)?;
+        serve_app(*listen, testserver::router(), &id, shutdown).await?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Openapi = cli.command {
@@ -89,16 +90,19 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     let config = CollectorConfig::load(&cli.config)?;
-    let store = Store::open(&config.database_url(cli.db.as_deref())).await?;
+    let db_url = config.database_url(cli.db.as_deref());
+    let store = Store::open(&db_url).await?;
     store.sync_sites(&config.sites).await?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, tls } => {
+            let dir = testserver::tls::dir_beside(&db_url, &config.base_dir);
+            let id = testserver::tls::identity(&tls, Some(&dir))?;
             let dashboard = dashboard::router(dashboard::DashboardState {
                 store: store.clone(),
                 config: std::sync::Arc::new(config),
             });
             let app = api::router(api::AppState { store }).merge(dashboard);
-            serve_app(listen, app, shutdown).await?;
+            serve_app(listen, app, &id, shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,
         Command::Import { file } => {
@@ -269,16 +273,29 @@ fn pick_week(week: Option<&str>, config: &CollectorConfig) -> anyhow::Result<Iso
 async fn serve_app(
     listen: SocketAddr,
     app: axum::Router,
+    tls: &testserver::tls::Identity,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
+    // QUIC speed tests on the same port number, over UDP.
+    let quic = testserver::quic::bind(local, tls)?;
+    tracing::info!(
+        udp = %local,
+        cert = %tls.cert_file.display(),
+        sha256 = %tls.fingerprint(),
+        "QUIC speed-test endpoint ready."
+    );
+    let quic_stop = shutdown.child_token();
+    let quic_task = tokio::spawn(testserver::quic::serve(quic, quic_stop.clone()));
     // The one machine-readable line on stdout: scripts and tests learn the port from it.
     say(format_args!("listening on http://{local}"))?;
     tracing::info!(%local, "Serving.");
     api::serve(listener, app, shutdown).await?;
+    quic_stop.cancel();
+    let _ignored = quic_task.await;
     tracing::info!("Stopped.");
     Ok(())
 }

@@ -152,8 +152,296 @@ impl Drop for Lab {
     }
 }
 
+/// One carrier's link of a [`CarrierLab`]: the probe's interface and the router's end of it.
+#[derive(Debug, Clone)]
+pub struct CarrierLink {
+    /// The probe-side interface (`wwan0`, `wwan1`, …).
+    pub probe_if: String,
+    /// The router-side interface.
+    pub router_if: String,
+    /// The download rate of the link, Mbit/s (tbf on the router's egress towards the probe).
+    pub rate_mbit: u32,
+}
+
+/// Three namespaces as in DESIGN.md's test lab: `server` — `router` (the carriers' networks) —
+/// `probe` with one interface per carrier. Every packet crossing the router passes through
+/// `fathom-delayline` on a TUN device (policy routing sends traffic arriving from the server or
+/// from any probe link into the TUN; what the TUN writes back is routed normally), so each
+/// direction gains the one-way delay. Each link is shaped by tbf in the download direction.
+pub struct CarrierLab {
+    /// Name of the server namespace.
+    pub server_ns: String,
+    /// Name of the router namespace.
+    pub router_ns: String,
+    /// Name of the probe namespace.
+    pub probe_ns: String,
+    /// The server's address, seen from the probe through every link.
+    pub server_ip: String,
+    /// The carrier links, in the order of the rates given.
+    pub links: Vec<CarrierLink>,
+    delayline: Option<std::process::Child>,
+}
+
+fn in_ns(ns: &str, args: &[&str]) {
+    let mut v = vec!["ip", "netns", "exec", ns];
+    v.extend_from_slice(args);
+    sh(&v);
+}
+
+impl CarrierLab {
+    /// Builds the lab: one link per rate (Mbit/s), `one_way_ms` added in each direction (the
+    /// round trip is twice that), using `delayline` (the `fathom-delayline` binary).
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the lab's set-up reads best as one script, in order"
+    )]
+    pub fn new(rates: &[u32], one_way_ms: u32, delayline: &std::path::Path) -> Self {
+        assert!(!rates.is_empty() && rates.len() <= 4, "1 to 4 links");
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}x{n}", std::process::id() % 100_000);
+        let mut lab = Self {
+            server_ns: format!("fs{tag}"),
+            router_ns: format!("fr{tag}"),
+            probe_ns: format!("fp{tag}"),
+            server_ip: format!("198.19.{}.1", n % 250),
+            links: Vec::new(),
+            delayline: None,
+        };
+        for ns in [&lab.server_ns, &lab.router_ns, &lab.probe_ns] {
+            sh(&["ip", "netns", "add", ns]);
+            in_ns(ns, &["ip", "link", "set", "lo", "up"]);
+        }
+        let (s, r, p) = (
+            lab.server_ns.clone(),
+            lab.router_ns.clone(),
+            lab.probe_ns.clone(),
+        );
+        // Server — router.
+        let (s_if, rs_if) = (format!("vs{tag}"), format!("rs{tag}"));
+        sh(&[
+            "ip", "link", "add", &s_if, "type", "veth", "peer", "name", &rs_if,
+        ]);
+        sh(&["ip", "link", "set", &s_if, "netns", &s]);
+        sh(&["ip", "link", "set", &rs_if, "netns", &r]);
+        let server_net = format!("198.19.{}", n % 250);
+        in_ns(
+            &s,
+            &[
+                "ip",
+                "addr",
+                "add",
+                &format!("{server_net}.1/24"),
+                "dev",
+                &s_if,
+            ],
+        );
+        in_ns(&s, &["ip", "link", "set", &s_if, "up"]);
+        in_ns(
+            &r,
+            &[
+                "ip",
+                "addr",
+                "add",
+                &format!("{server_net}.254/24"),
+                "dev",
+                &rs_if,
+            ],
+        );
+        in_ns(&r, &["ip", "link", "set", &rs_if, "up"]);
+        in_ns(
+            &s,
+            &[
+                "ip",
+                "route",
+                "add",
+                "198.18.0.0/15",
+                "via",
+                &format!("{server_net}.254"),
+            ],
+        );
+        // The router forwards; packets written back by the TUN come in on another interface than
+        // the reverse route, so reverse-path filtering must be off.
+        in_ns(
+            &r,
+            &[
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv4.conf.default.rp_filter=0",
+            ],
+        );
+        // Router — probe, one link per carrier.
+        for (k, rate) in rates.iter().enumerate() {
+            let net = format!("198.18.{}", (n % 60) * 4 + k as u32);
+            let (link_if, p_tmp) = (format!("r{k}{tag}"), format!("p{k}{tag}"));
+            let probe_if = format!("wwan{k}");
+            sh(&[
+                "ip", "link", "add", &link_if, "type", "veth", "peer", "name", &p_tmp,
+            ]);
+            sh(&["ip", "link", "set", &link_if, "netns", &r]);
+            sh(&["ip", "link", "set", &p_tmp, "netns", &p]);
+            in_ns(&p, &["ip", "link", "set", &p_tmp, "name", &probe_if]);
+            in_ns(
+                &r,
+                &["ip", "addr", "add", &format!("{net}.1/24"), "dev", &link_if],
+            );
+            in_ns(&r, &["ip", "link", "set", &link_if, "up"]);
+            in_ns(
+                &p,
+                &[
+                    "ip",
+                    "addr",
+                    "add",
+                    &format!("{net}.2/24"),
+                    "dev",
+                    &probe_if,
+                ],
+            );
+            in_ns(&p, &["ip", "link", "set", &probe_if, "up"]);
+            // A route to the server through every link; a socket bound to a link uses its own.
+            in_ns(
+                &p,
+                &[
+                    "ip",
+                    "route",
+                    "add",
+                    &format!("{server_net}.0/24"),
+                    "via",
+                    &format!("{net}.1"),
+                    "dev",
+                    &probe_if,
+                    "metric",
+                    &(100 + k).to_string(),
+                ],
+            );
+            // The link's rate, with a buffer of 100 ms (mobile networks buffer deeply).
+            in_ns(
+                &r,
+                &[
+                    "tc",
+                    "qdisc",
+                    "add",
+                    "dev",
+                    &link_if,
+                    "root",
+                    "tbf",
+                    "rate",
+                    &format!("{rate}mbit"),
+                    "burst",
+                    "32kb",
+                    "latency",
+                    "100ms",
+                ],
+            );
+            in_ns(&r, &["ip", "rule", "add", "iif", &link_if, "lookup", "100"]);
+            lab.links.push(CarrierLink {
+                probe_if,
+                router_if: link_if,
+                rate_mbit: *rate,
+            });
+        }
+        // The delay line, and policy routing into it.
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &r])
+            .arg(delayline)
+            .args(["--name", "dl0", "--delay", &format!("{one_way_ms}ms")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("fathom-delayline starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout piped")),
+            &mut line,
+        )
+        .expect("fathom-delayline says ready");
+        assert_eq!(line.trim(), "ready", "fathom-delayline did not start");
+        lab.delayline = Some(child);
+        in_ns(&r, &["ip", "link", "set", "dl0", "txqueuelen", "10000"]);
+        in_ns(&r, &["sysctl", "-qw", "net.ipv4.conf.dl0.rp_filter=0"]);
+        in_ns(
+            &r,
+            &[
+                "ip", "route", "add", "default", "dev", "dl0", "table", "100",
+            ],
+        );
+        in_ns(&r, &["ip", "rule", "add", "iif", &rs_if, "lookup", "100"]);
+        lab
+    }
+
+    /// A command run inside the server namespace.
+    pub fn in_server(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.server_ns]).arg(program);
+        c
+    }
+
+    /// A command run inside the probe namespace.
+    pub fn in_probe(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.probe_ns]).arg(program);
+        c
+    }
+
+    /// Takes link `k` down (`ip link set … down` on the router's end: the carrier's network
+    /// fails) or up again.
+    pub fn set_link(&self, k: usize, up: bool) {
+        in_ns(
+            &self.router_ns,
+            &[
+                "ip",
+                "link",
+                "set",
+                &self.links[k].router_if,
+                if up { "up" } else { "down" },
+            ],
+        );
+    }
+}
+
+impl Drop for CarrierLab {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.delayline.take() {
+            let _ignored = c.kill();
+            let _ignored = c.wait();
+        }
+        for ns in [&self.server_ns, &self.router_ns, &self.probe_ns] {
+            let _ignored = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// Whether `program` can be run (e.g. `iperf3`), for lab tests that compare against it.
+pub fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Like [`require`], and also needs `program` on PATH (a skip, or a failure under
+/// `FATHOM_REQUIRE_NETLAB=1`).
+pub fn require_with(test: &str, program: &str) -> bool {
+    if !require(test) {
+        return false;
+    }
+    if have(program) {
+        return true;
+    }
+    let required = std::env::var("FATHOM_REQUIRE_NETLAB").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{test}: {program} is missing, and FATHOM_REQUIRE_NETLAB=1 forbids skipping"
+    );
+    eprintln!("SKIPPED {test}: {program} is missing (apt-get install -y {program})");
+    false
+}
+
 /// Runs one command line (words separated by spaces) inside namespace `ns`.
-fn in_ns(ns: &str, line: &str) {
+fn in_ns_line(ns: &str, line: &str) {
     let mut v = vec!["ip", "netns", "exec", ns];
     v.extend(line.split_whitespace());
     sh(&v);
@@ -193,22 +481,22 @@ impl Ipv6Lab {
         sh(&["ip", "netns", "add", s]);
         sh(&["ip", "netns", "add", p]);
         for ns in [s, p] {
-            in_ns(ns, "ip link set lo up");
+            in_ns_line(ns, "ip link set lo up");
             // Two routes to the same prefix over different carriers: a strict reverse-path
             // filter would drop answers coming back on the second.
-            in_ns(ns, "sysctl -qw net.ipv4.conf.all.rp_filter=0");
-            in_ns(ns, "sysctl -qw net.ipv4.conf.default.rp_filter=0");
+            in_ns_line(ns, "sysctl -qw net.ipv4.conf.all.rp_filter=0");
+            in_ns_line(ns, "sysctl -qw net.ipv4.conf.default.rp_filter=0");
         }
         for (i, probe_if) in [Self::DUAL_STACK_IF, Self::IPV4_ONLY_IF].iter().enumerate() {
             Self::add_carrier(s, p, &tag, i + 1, probe_if);
         }
         // A blackhole drops without an ICMP error, as a firewall that drops would.
-        in_ns(s, "ip -6 route add blackhole fd00:dead::/64");
+        in_ns_line(s, "ip -6 route add blackhole fd00:dead::/64");
         for addr in server_addrs {
             if addr.contains(':') {
-                in_ns(s, &format!("ip addr add {addr}/128 dev lo nodad"));
+                in_ns_line(s, &format!("ip addr add {addr}/128 dev lo nodad"));
             } else {
-                in_ns(s, &format!("ip addr add {addr}/32 dev lo"));
+                in_ns_line(s, &format!("ip addr add {addr}/32 dev lo"));
             }
         }
         lab
@@ -223,34 +511,34 @@ impl Ipv6Lab {
         ]);
         sh(&["ip", "link", "set", &s_if, "netns", s]);
         sh(&["ip", "link", "set", &p_if, "netns", p]);
-        in_ns(p, &format!("ip link set {p_if} name {probe_if}"));
+        in_ns_line(p, &format!("ip link set {p_if} name {probe_if}"));
         if probe_if == Self::IPV4_ONLY_IF {
-            in_ns(
+            in_ns_line(
                 p,
                 &format!("sysctl -qw net.ipv6.conf.{probe_if}.disable_ipv6=1"),
             );
         }
-        in_ns(s, &format!("ip addr add 198.18.{k}.1/24 dev {s_if}"));
-        in_ns(p, &format!("ip addr add 198.18.{k}.2/24 dev {probe_if}"));
-        in_ns(s, &format!("ip link set {s_if} up"));
-        in_ns(p, &format!("ip link set {probe_if} up"));
-        in_ns(
+        in_ns_line(s, &format!("ip addr add 198.18.{k}.1/24 dev {s_if}"));
+        in_ns_line(p, &format!("ip addr add 198.18.{k}.2/24 dev {probe_if}"));
+        in_ns_line(s, &format!("ip link set {s_if} up"));
+        in_ns_line(p, &format!("ip link set {probe_if} up"));
+        in_ns_line(
             p,
             &format!("sysctl -qw net.ipv4.conf.{probe_if}.rp_filter=0"),
         );
         let metric = k * 10;
-        in_ns(
+        in_ns_line(
             p,
             &format!("ip route add 198.19.0.0/24 via 198.18.{k}.1 dev {probe_if} metric {metric}"),
         );
         if probe_if == Self::DUAL_STACK_IF {
-            in_ns(s, &format!("ip -6 addr add fd00:1::1/64 dev {s_if} nodad"));
-            in_ns(
+            in_ns_line(s, &format!("ip -6 addr add fd00:1::1/64 dev {s_if} nodad"));
+            in_ns_line(
                 p,
                 &format!("ip -6 addr add fd00:1::2/64 dev {probe_if} nodad"),
             );
             for prefix in ["fd00:99::/64", "fd00:dead::/64"] {
-                in_ns(
+                in_ns_line(
                     p,
                     &format!("ip -6 route add {prefix} via fd00:1::1 dev {probe_if}"),
                 );

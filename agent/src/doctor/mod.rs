@@ -11,7 +11,7 @@ pub mod judge;
 
 use crate::config::{AgentConfig, Backend, ModemConfig};
 use crate::radio::Radio;
-use crate::speed::http::{SpeedOptions, run as run_speed_test};
+use crate::speed::{SpeedOptions, run as run_speed_test};
 use fathom_shared::api::{HEALTH_PATH, RESULTS_PATH};
 use fathom_shared::{InterfaceName, Meets5gThresholds};
 use judge::{Finding, Status};
@@ -147,10 +147,7 @@ async fn check_collector(config: &AgentConfig) -> Vec<Finding> {
             return vec![Finding::fail(
                 "采集服务器",
                 "collector",
-                format!(
-                    "{url} unreachable: {}",
-                    crate::speed::http::describe_error(&e)
-                ),
+                format!("{url} unreachable: {}", crate::speed::describe(&e)),
                 "检查网络与 collector 地址 / check the network and the `collector` URL",
             )];
         }
@@ -186,7 +183,7 @@ async fn check_collector(config: &AgentConfig) -> Vec<Finding> {
         Err(e) => Finding::fail(
             "令牌",
             "token",
-            format!("no answer: {}", crate::speed::http::describe_error(&e)),
+            format!("no answer: {}", crate::speed::describe(&e)),
             "检查网络 / check the network",
         ),
     });
@@ -233,14 +230,12 @@ async fn check_speed(config: &AgentConfig, modem: &ModemConfig) -> Finding {
     let limit_mbps = Radio::open(modem.carrier, &modem.backend)
         .ok()
         .and_then(|r| r.link_mbps());
-    let test = run_speed_test(&SpeedOptions {
-        server: config.speed_server.clone(),
-        interface: modem.interface.clone(),
-        max_duration: SPEED_CHECK_DURATION,
-        max_bytes: SPEED_CHECK_BYTES,
-        limit_mbps,
-    })
-    .await;
+    let mut opts = SpeedOptions::new(config.speed_server.clone());
+    opts.interface.clone_from(&modem.interface);
+    opts.max_duration = SPEED_CHECK_DURATION;
+    opts.max_bytes = SPEED_CHECK_BYTES;
+    opts.limit_mbps = limit_mbps;
+    let test = run_speed_test(&opts, &mut |_| {}).await.test;
     judge::speed(modem.carrier, &test)
 }
 

@@ -1,11 +1,172 @@
-//! Download speed tests. This module holds the pure arithmetic; [`http`] does the I/O.
+//! Download speed tests: the pure [`estimator`], the transport-independent [`engine`], and the
+//! transports ([`http`], and QUIC in [`quic`]).
 //!
-//! This build runs one HTTP stream for a bounded time or byte count; the multi-stream engine
-//! with ramp-up exclusion and a stability stop rule is issue 3.
+//! A test is several parallel connections (4 at first, more while throughput still rises, up to
+//! 16), each bound to the modem's interface; bytes are counted every 50 ms, ramp-up is excluded
+//! and the test stops as soon as the rate is stable, or at its time or byte cap.
 
+pub mod engine;
+pub mod estimator;
 pub mod http;
+pub mod quic;
 
+use fathom_shared::{InterfaceName, SpeedProtocol, SpeedTest};
+use serde::Serialize;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Connections a test starts with.
+pub const START_STREAMS: u32 = 4;
+
+/// What one test does.
+#[derive(Debug, Clone)]
+pub struct SpeedOptions {
+    /// Test server base URL.
+    pub server: String,
+    /// Interface every connection is bound to.
+    pub interface: Option<InterfaceName>,
+    /// Transport.
+    pub protocol: SpeedProtocol,
+    /// Longest download.
+    pub max_duration: Duration,
+    /// Most bytes downloaded (the server is never asked for more).
+    pub max_bytes: u64,
+    /// A user-space rate limit (simulated carrier link), Mbit/s.
+    pub limit_mbps: Option<f64>,
+    /// QUIC: a PEM file with the certificate(s) to trust.
+    pub ca: Option<PathBuf>,
+    /// QUIC: the SHA-256 fingerprint (hex) of the server certificate to trust.
+    pub cert_sha256: Option<String>,
+}
+
+impl SpeedOptions {
+    /// Options with the defaults for everything but the server.
+    pub fn new(server: impl Into<String>) -> Self {
+        Self {
+            server: server.into(),
+            interface: None,
+            protocol: SpeedProtocol::Http,
+            max_duration: crate::defaults::DEFAULT_MAX_DURATION,
+            max_bytes: crate::defaults::DEFAULT_MAX_BYTES,
+            limit_mbps: None,
+            ca: None,
+            cert_sha256: None,
+        }
+    }
+}
+
+/// A test's result with what the engine saw besides the wire fields (for `--json` and logs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedReport {
+    /// The wire fields.
+    #[serde(flatten)]
+    pub test: SpeedTest,
+    /// The interface the test was bound to.
+    pub interface: Option<String>,
+    /// Mean absolute difference of consecutive idle round trips, ms.
+    pub jitter_ms: Option<f64>,
+    /// Whether the rate comes from a stable span.
+    pub stable: bool,
+    /// Why the load stopped: `stable`, `time_cap` or `byte_cap` (null when it failed).
+    pub stop: Option<estimator::StopReason>,
+    /// Ramp-up excluded from the rate, ms.
+    pub ramp_up_ms: u64,
+    /// Rate of each whole second of the load, Mbit/s.
+    pub samples_mbps: Vec<f64>,
+}
+
+/// One line from an error and its causes.
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(400)
+        .collect()
+}
+
+/// Reads a SHA-256 fingerprint: 64 hex digits, optionally separated by colons.
+pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], String> {
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    let bad = || format!("{text:?} is not a SHA-256 fingerprint (64 hex digits)");
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs one test; `progress` is called every 50 ms during the load. A failure is a report with
+/// `download_mbps: null` and the reason, never a panic.
+pub async fn run(
+    opts: &SpeedOptions,
+    progress: &mut (dyn FnMut(engine::Progress) + Send),
+) -> SpeedReport {
+    // A simulated link is one user-space throttle: one stream reads through it smoothly, where
+    // several would take turns in bursts.
+    let streams = if opts.limit_mbps.is_some() {
+        1
+    } else {
+        START_STREAMS
+    };
+    let engine_opts = engine::EngineOptions {
+        estimator: estimator::EstimatorConfig {
+            max_duration: opts.max_duration,
+            max_bytes: opts.max_bytes,
+            max_streams: if opts.limit_mbps.is_some() { 1 } else { 16 },
+            ..estimator::EstimatorConfig::default()
+        },
+        start_streams: streams,
+        limit_mbps: opts.limit_mbps,
+    };
+    let m = match opts.protocol {
+        SpeedProtocol::Http => engine::run(&http::Http::new(opts), &engine_opts, progress).await,
+        SpeedProtocol::Quic => match quic::Quic::new(opts).await {
+            Ok(t) => engine::run(&t, &engine_opts, progress).await,
+            Err(e) => engine::Measured {
+                error: Some(e),
+                ..engine::Measured::default()
+            },
+        },
+    };
+    SpeedReport {
+        test: SpeedTest {
+            download_mbps: m.mbps,
+            bytes_downloaded: m.bytes,
+            duration_ms: millis(m.duration),
+            latency_idle_ms: m.latency_idle_ms,
+            latency_loaded_ms: m.latency_loaded_ms,
+            streams: m.streams,
+            protocol: opts.protocol,
+            server: opts.server.clone(),
+            error: m.error,
+        },
+        interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
+        jitter_ms: m.jitter_ms,
+        stable: m.stable,
+        stop: m.stop,
+        ramp_up_ms: millis(m.ramp_up),
+        samples_mbps: m.per_second_mbps,
+    }
+}
 
 /// Payload rate in Mbit/s (10^6 bit/s) of `bytes` received in `elapsed`; `None` when no time
 /// passed, since no rate can be known then.
@@ -46,6 +207,17 @@ mod tests {
         assert_eq!(mbps(12_500_000, Duration::from_secs(1)), Some(100.0));
         assert_eq!(mbps(1_000_000, Duration::from_millis(500)), Some(16.0));
         assert_eq!(mbps(10, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn fingerprints_take_hex_with_or_without_colons() {
+        let plain = "00".repeat(31) + "ff";
+        assert_eq!(parse_fingerprint(&plain).expect("valid")[31], 0xff);
+        let colons = vec!["ab"; 32].join(":");
+        assert_eq!(parse_fingerprint(&colons).expect("valid"), [0xab; 32]);
+        assert!(parse_fingerprint("abc").is_err());
+        assert!(parse_fingerprint(&"zz".repeat(32)).is_err());
+        assert!(parse_fingerprint(&"é".repeat(32)).is_err());
     }
 
     #[test]

@@ -257,7 +257,12 @@ async fn the_daemon_measures_on_its_cadences_one_speed_test_at_a_time_and_stops_
     assert!(speed >= 2, "{speed} speed tests\n{stderr}");
     let (downloads, most_at_once) = collector.downloads();
     assert!(downloads >= 2);
-    assert_eq!(most_at_once, 1, "speed tests of two modems overlapped");
+    // One test opens 4 connections (no growth within its 800 ms cap; a simulated link uses 1):
+    // two tests at once would need more.
+    assert!(
+        (1..=4).contains(&most_at_once),
+        "speed tests of two modems overlapped: {most_at_once} downloads at once"
+    );
 
     // Everything spooled was uploaded by the time the daemon exited.
     let mut spooled = spooled_ids(&stderr);

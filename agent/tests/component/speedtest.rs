@@ -22,9 +22,10 @@ async fn a_40_mbps_limit_measures_40_mbps() {
     let mbps = v["download_mbps"].as_f64().unwrap();
     // Loopback alone carries Gbit/s: only the limiter brings this near 40.
     assert!((36.0..=44.0).contains(&mbps), "measured {mbps} Mbit/s");
-    assert!(v["bytes_downloaded"].as_u64().unwrap() > 10_000_000);
+    // The rate is stable after about 2 s: the test stops before its 3 s cap.
+    assert!(v["bytes_downloaded"].as_u64().unwrap() > 8_000_000);
     let ms = v["duration_ms"].as_u64().unwrap();
-    assert!((2900..=3500).contains(&ms), "{ms} ms");
+    assert!((1900..=3200).contains(&ms), "{ms} ms");
     assert_eq!(v["streams"], 1);
     assert_eq!(v["protocol"], "http");
     assert_eq!(v["interface"], serde_json::Value::Null);
@@ -110,6 +111,6 @@ async fn bad_flag_values_exit_2_with_one_line() {
     .await;
     assert_eq!(
         quic.stderr.trim(),
-        "error: QUIC tests are not in this build yet (issue 3); use --protocol http"
+        "error: --protocol quic needs to know which certificate to trust: give --ca FILE or --cert-sha256 HEX"
     );
 }

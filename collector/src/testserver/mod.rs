@@ -1,10 +1,14 @@
 //! The speed-test endpoints: a download of N incompressible bytes made on the fly, and an empty
-//! ping for latency. Served by `fathom-collector serve` beside the API, and alone by
-//! `fathom-collector testserver` for a test server placed elsewhere in the network.
+//! ping for latency, over HTTP; the same over QUIC ([`quic`]) on the same port number over UDP.
+//! Served by `fathom-collector serve` beside the API, and alone by `fathom-collector testserver`
+//! for a test server placed elsewhere in the network.
 //!
 //! The payload comes from a fast non-cryptographic generator: it only has to defeat compression
 //! on the path (some carriers' proxies compress), not an adversary, and it must keep up with
 //! several Gbit/s on a small CPU. Nothing touches the disk and memory per download is one buffer.
+
+pub mod quic;
+pub mod tls;
 
 use crate::api::ApiError;
 use axum::body::{Body, Bytes};

@@ -3,6 +3,7 @@
 
 mod at_modem;
 mod bad_uploads;
+mod budget;
 mod collector_kill;
 mod credentials;
 mod dashboard;
@@ -17,3 +18,4 @@ mod network_cut;
 mod outage;
 mod packaging;
 mod pipeline;
+mod speed_lab;

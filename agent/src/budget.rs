@@ -1,0 +1,179 @@
+//! The monthly data budget of each modem's SIM (`[[modem]] monthly_budget = "2 GB"`).
+//!
+//! Invariants: the scheduler never starts a speed test that could overrun the budget: a test's
+//! byte cap is at most what is left this month (the engine never asks the server for more than
+//! its cap), and a test is skipped when less than [`MIN_TEST_BYTES`] is left. What a test used is
+//! added to the ledger in the spool database right after it, so the budget survives restarts.
+//! Months are calendar months in UTC. The arithmetic here is pure; [`Ledger`] does the I/O.
+
+use chrono::{DateTime, Datelike as _, Utc};
+use fathom_shared::Carrier;
+use sqlx::SqlitePool;
+
+/// A test needs at least this much to say anything (about 2 s at 8 Mbit/s).
+pub const MIN_TEST_BYTES: u64 = 2_000_000;
+
+/// Header bytes per payload byte on the air (IPv4 + TCP with timestamps on a 1500-byte MTU: 52
+/// of 1448), charged on top of the payload a test received.
+const OVERHEAD: f64 = 52.0 / 1448.0;
+
+/// Reads a byte size: a whole number of bytes, or a number with a unit (`kB`, `MB`, `GB`, `TB`
+/// in powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024), like `"2 GB"` or `"1.5GiB"`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a byte size like \"2 GB\""))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use B, kB, MB, GB, GiB…)"
+            ));
+        }
+    };
+    let bytes = n * scale;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("{text:?} is not a byte size above 0"));
+    }
+    Ok(bytes.round() as u64)
+}
+
+/// The ledger's month of `at`: `YYYY-MM` in UTC.
+pub fn month(at: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}", at.year(), at.month())
+}
+
+/// The byte cap of the next test: `max_bytes`, lowered to what is left of `budget` after
+/// `used`; `None` when too little is left for a test.
+pub fn test_cap(max_bytes: u64, budget: Option<u64>, used: u64) -> Option<u64> {
+    let Some(budget) = budget else {
+        return Some(max_bytes);
+    };
+    // The cap is payload; the air carries the headers too.
+    let left_on_air = budget.saturating_sub(used);
+    let left = (left_on_air as f64 / (1.0 + OVERHEAD)).floor() as u64;
+    let cap = max_bytes.min(left);
+    (cap >= MIN_TEST_BYTES).then_some(cap)
+}
+
+/// What a test that received `payload` bytes used on the air.
+pub fn charge(payload: u64) -> u64 {
+    (payload as f64 * (1.0 + OVERHEAD)).ceil() as u64
+}
+
+/// The ledger in the spool database.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    pool: SqlitePool,
+}
+
+impl Ledger {
+    /// The ledger in an open spool.
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Bytes `carrier` used in `month`.
+    pub async fn used(&self, carrier: Carrier, month: &str) -> Result<u64, sqlx::Error> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT bytes FROM data_used WHERE carrier = ? AND month = ?")
+                .bind(carrier.to_string())
+                .bind(month)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map_or(0, |(b,)| u64::try_from(b).unwrap_or(0)))
+    }
+
+    /// Adds `bytes` to what `carrier` used in `month`.
+    pub async fn add(&self, carrier: Carrier, month: &str, bytes: u64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO data_used (carrier, month, bytes) VALUES (?, ?, ?) \
+             ON CONFLICT (carrier, month) DO UPDATE SET bytes = bytes + excluded.bytes",
+        )
+        .bind(carrier.to_string())
+        .bind(month)
+        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes_take_units() {
+        assert_eq!(parse_bytes("2 GB"), Ok(2_000_000_000));
+        assert_eq!(parse_bytes("1.5GiB"), Ok(1_610_612_736));
+        assert_eq!(parse_bytes("500 MB"), Ok(500_000_000));
+        assert_eq!(parse_bytes("12345"), Ok(12345));
+        assert_eq!(parse_bytes("7 kb"), Ok(7000));
+        assert!(parse_bytes("2 GBs").is_err());
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("0 GB").is_err());
+        assert!(parse_bytes("").is_err());
+    }
+
+    #[test]
+    fn months_are_utc_calendar_months() {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T23:30:00-02:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(month(at), "2026-12");
+    }
+
+    #[test]
+    fn a_test_never_may_use_more_than_is_left() {
+        // No budget: the configured cap.
+        assert_eq!(test_cap(200_000_000, None, 0), Some(200_000_000));
+        // Plenty left: the configured cap.
+        assert_eq!(
+            test_cap(200_000_000, Some(2_000_000_000), 0),
+            Some(200_000_000)
+        );
+        // 50 MB left: the cap drops so payload plus headers fit.
+        let cap = test_cap(200_000_000, Some(2_000_000_000), 1_950_000_000).expect("a test");
+        assert!(charge(cap) <= 50_000_000, "{cap}");
+        assert!(cap > 48_000_000);
+        // Too little left: no test.
+        assert_eq!(
+            test_cap(200_000_000, Some(1_000_000_000), 999_000_000),
+            None
+        );
+        assert_eq!(test_cap(200_000_000, Some(1_000), 5_000), None);
+    }
+
+    #[tokio::test]
+    async fn the_ledger_survives_reopening_the_spool() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("spool.db");
+        {
+            let spool = crate::spool::Spool::open(&path).await.expect("spool");
+            let l = Ledger::new(spool.pool().clone());
+            l.add(Carrier::Cmcc, "2026-11", 1000).await.expect("add");
+            l.add(Carrier::Cmcc, "2026-11", 500).await.expect("add");
+            l.add(Carrier::Cu, "2026-11", 7).await.expect("add");
+            spool.close().await;
+        }
+        let spool = crate::spool::Spool::open(&path).await.expect("spool");
+        let l = Ledger::new(spool.pool().clone());
+        assert_eq!(l.used(Carrier::Cmcc, "2026-11").await.expect("used"), 1500);
+        assert_eq!(l.used(Carrier::Cu, "2026-11").await.expect("used"), 7);
+        assert_eq!(l.used(Carrier::Cmcc, "2026-12").await.expect("used"), 0);
+    }
+}

@@ -1,0 +1,393 @@
+//! The multi-stream download engine, the same for every transport.
+//!
+//! One test: a warm-up ping, then idle pings (median = idle latency, mean absolute difference of
+//! consecutive pings = jitter); then the load: `start_streams` separate connections, each asking
+//! the server for chunks of a shared byte allowance (so the server never sends more than
+//! `max_bytes` in all), while a pinger on its own connection measures loaded latency. Every
+//! `TICK` the bytes each stream received are handed to the pure [`Estimator`], which says
+//! whether to add streams, stop (stable, time or byte cap) or fail (stall). Any stream's error
+//! (reset, server error, no route) fails the test: the result then carries the reason and no
+//! rate.
+
+use super::estimator::{Arrival, Decision, EstimateError, Estimator, EstimatorConfig, StopReason};
+use super::{median, throttle_delay};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How often stream counters are read.
+const TICK: Duration = Duration::from_millis(50);
+/// Pings before the load (after one that opens the connection).
+const IDLE_PINGS: usize = 5;
+/// Interval of pings during the load.
+const LOADED_PING_EVERY: Duration = Duration::from_millis(200);
+/// Longest wait for one ping.
+pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Bytes the streams of one test may still ask the server for. Shared by all streams, so the
+/// server never sends more than the test's byte cap in total.
+#[derive(Debug)]
+pub(crate) struct Allowance {
+    left: AtomicU64,
+}
+
+impl Allowance {
+    pub(crate) fn new(total: u64) -> Self {
+        Self {
+            left: AtomicU64::new(total),
+        }
+    }
+
+    /// Takes the next chunk: an eighth of what is left (large chunks keep request gaps rare,
+    /// shrinking ones keep the last streams from idling), at least 256 kB, at most what is left.
+    pub(crate) fn take(&self) -> u64 {
+        let mut got = 0;
+        let _ignored = self
+            .left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                let want = (left / 8).clamp(256 * 1024, 64 * 1024 * 1024).min(left);
+                got = want;
+                Some(left - want)
+            });
+        got
+    }
+
+    /// What is left.
+    pub(crate) fn left(&self) -> u64 {
+        self.left.load(Ordering::Acquire)
+    }
+}
+
+/// What a stream shares with the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamCtx {
+    /// Bytes received and not yet collected by the engine.
+    pub(crate) fresh: Arc<AtomicU64>,
+    /// All bytes of all streams so far (for the simulated-link throttle).
+    pub(crate) all: Arc<AtomicU64>,
+    /// The shared allowance.
+    pub(crate) allowance: Arc<Allowance>,
+    /// When the load started.
+    pub(crate) start: Instant,
+    /// A simulated link rate (Mbit/s) the streams together must not exceed.
+    pub(crate) limit_mbps: Option<f64>,
+    /// Cancelled when the test stops.
+    pub(crate) stop: CancellationToken,
+}
+
+impl StreamCtx {
+    /// Counts `n` received bytes, then waits as long as the simulated link needs.
+    pub(crate) async fn received(&self, n: usize) {
+        self.fresh.fetch_add(n as u64, Ordering::Relaxed);
+        let all = self.all.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if let Some(limit) = self.limit_mbps {
+            let wait = throttle_delay(all, self.start.elapsed(), limit);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// One transport (HTTP/1.1 over TCP, or QUIC): opens pingers and download streams, each on a
+/// connection of its own, all bound to the test's interface.
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// A connection for pings.
+    type Pinger: Pinger;
+    /// Opens a connection for pings.
+    fn pinger(&self) -> impl Future<Output = Result<Self::Pinger, String>> + Send;
+    /// Downloads on a connection of its own, chunk after chunk from the allowance, until the
+    /// allowance is spent or `ctx.stop` is cancelled. An error is the reason the stream broke.
+    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<(), String>> + Send + 'static;
+}
+
+/// A connection that measures round trips.
+pub(crate) trait Pinger: Send + 'static {
+    /// One round trip in milliseconds.
+    fn ping(&mut self) -> impl Future<Output = Result<f64, String>> + Send;
+}
+
+/// A progress report, for the terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Time since the load started.
+    pub elapsed: Duration,
+    /// Rate of the last second, Mbit/s.
+    pub mbps: f64,
+    /// Streams open.
+    pub streams: u32,
+    /// Bytes so far.
+    pub bytes: u64,
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineOptions {
+    pub(crate) estimator: EstimatorConfig,
+    pub(crate) start_streams: u32,
+    pub(crate) limit_mbps: Option<f64>,
+}
+
+/// What a test measured; a failed test has `error` and no rate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// Payload Mbit/s; `None` when the test failed.
+    pub mbps: Option<f64>,
+    /// All payload bytes received (ramp-up included).
+    pub bytes: u64,
+    /// How long the load ran.
+    pub duration: Duration,
+    /// Median idle round trip, ms.
+    pub latency_idle_ms: Option<f64>,
+    /// Median loaded round trip, ms.
+    pub latency_loaded_ms: Option<f64>,
+    /// Mean absolute difference of consecutive idle round trips, ms.
+    pub jitter_ms: Option<f64>,
+    /// Streams at the end.
+    pub streams: u32,
+    /// Whether the figure comes from a stable span.
+    pub stable: bool,
+    /// Why the load stopped.
+    pub stop: Option<StopReason>,
+    /// Rate of each whole second of the load.
+    pub per_second_mbps: Vec<f64>,
+    /// Where the measured span started (the ramp-up before it is excluded).
+    pub ramp_up: Duration,
+    /// Why the test failed.
+    pub error: Option<String>,
+}
+
+/// Mean absolute difference of consecutive values.
+pub fn jitter(values: &[f64]) -> Option<f64> {
+    (values.len() >= 2).then(|| {
+        values.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (values.len() - 1) as f64
+    })
+}
+
+/// Runs one test over `transport`. Never panics on network trouble: failures are in `error`.
+pub(crate) async fn run<T: Transport>(
+    transport: &T,
+    opts: &EngineOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Measured {
+    let mut m = Measured::default();
+    if let Err(e) = measure(transport, opts, progress, &mut m).await {
+        m.mbps = None;
+        m.stable = false;
+        m.error = Some(e);
+    }
+    m
+}
+
+async fn ping(p: &mut impl Pinger) -> Result<f64, String> {
+    match tokio::time::timeout(PING_TIMEOUT, p.ping()).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer to a ping within {PING_TIMEOUT:?}")),
+    }
+}
+
+/// Idle latency and jitter, on a connection of their own before the load.
+async fn idle_latency<T: Transport>(transport: &T, m: &mut Measured) -> Result<(), String> {
+    let unreachable = |e: String| format!("cannot reach the test server: {e}");
+    let mut idle = tokio::time::timeout(PING_TIMEOUT * 2, transport.pinger())
+        .await
+        .map_err(|_| unreachable("no connection within 6 s".to_owned()))?
+        .map_err(unreachable)?;
+    // The first ping may carry connection set-up; only pings on the warm connection count.
+    ping(&mut idle).await.map_err(unreachable)?;
+    let mut rtts = Vec::with_capacity(IDLE_PINGS);
+    for _ in 0..IDLE_PINGS {
+        rtts.push(ping(&mut idle).await?);
+    }
+    m.latency_idle_ms = median(&rtts);
+    m.jitter_ms = jitter(&rtts);
+
+    Ok(())
+}
+
+/// Pings every [`LOADED_PING_EVERY`] until `stop`; the task returns the round trips.
+fn spawn_loaded_pinger<P: Pinger>(
+    mut loaded: P,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<Vec<f64>> {
+    tokio::spawn(async move {
+        let mut rtts = Vec::new();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(LOADED_PING_EVERY) => {}
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                r = ping(&mut loaded) => if let Ok(rtt) = r { rtts.push(rtt); },
+            }
+        }
+        rtts
+    })
+}
+
+/// The rate of about the last second, for the progress bar.
+#[derive(Debug, Default)]
+struct RecentRate(std::collections::VecDeque<(Duration, u64)>);
+
+impl RecentRate {
+    fn rate(&mut self, now: Duration, total: u64) -> f64 {
+        self.0.push_back((now, total));
+        while self
+            .0
+            .front()
+            .is_some_and(|(t, _)| now.saturating_sub(*t) > Duration::from_secs(1))
+        {
+            self.0.pop_front();
+        }
+        match self.0.front() {
+            Some((t0, b0)) if now > *t0 => {
+                (total - b0) as f64 * 8.0 / now.saturating_sub(*t0).as_secs_f64() / 1e6
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// Hands the bytes each stream received since the last tick to the estimator.
+fn collect(streams: &[Arc<AtomicU64>], est: &mut Estimator, now: Duration) {
+    for (i, s) in streams.iter().enumerate() {
+        est.push(Arrival {
+            at: now.saturating_sub(TICK / 2),
+            stream: i as u32,
+            bytes: s.swap(0, Ordering::Relaxed),
+        });
+    }
+}
+
+async fn measure<T: Transport>(
+    transport: &T,
+    opts: &EngineOptions,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    m: &mut Measured,
+) -> Result<(), String> {
+    idle_latency(transport, m).await?;
+
+    // The loaded-latency pinger connects before the load, so its handshake is not under load.
+    let mut loaded = transport.pinger().await?;
+    ping(&mut loaded).await?;
+
+    let stop = CancellationToken::new();
+    let start = Instant::now();
+    let ctx = StreamCtx {
+        fresh: Arc::new(AtomicU64::new(0)),
+        all: Arc::new(AtomicU64::new(0)),
+        allowance: Arc::new(Allowance::new(opts.estimator.max_bytes)),
+        start,
+        limit_mbps: opts.limit_mbps,
+        stop: stop.clone(),
+    };
+    let pinger = spawn_loaded_pinger(loaded, stop.clone());
+
+    let mut streams: Vec<Arc<AtomicU64>> = Vec::new();
+    let mut tasks = JoinSet::new();
+    let open = |n: u32, streams: &mut Vec<Arc<AtomicU64>>, tasks: &mut JoinSet<_>| {
+        for _ in 0..n {
+            let c = StreamCtx {
+                fresh: Arc::new(AtomicU64::new(0)),
+                ..ctx.clone()
+            };
+            streams.push(c.fresh.clone());
+            tasks.spawn(transport.stream(c));
+        }
+    };
+    open(opts.start_streams.max(1), &mut streams, &mut tasks);
+    let mut est = Estimator::new(opts.estimator.clone(), opts.start_streams.max(1));
+    let mut ticker = tokio::time::interval_at(start + TICK, TICK);
+    let mut recent = RecentRate::default();
+    let outcome: Result<Option<StopReason>, String> = loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            Some(done) = tasks.join_next() => {
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => break Err(e),
+                    Err(e) => break Err(format!("a download stream ended abnormally: {e}")),
+                }
+                continue;
+            }
+        }
+        let now = start.elapsed();
+        collect(&streams, &mut est, now);
+        progress(Progress {
+            elapsed: now,
+            mbps: recent.rate(now, est.total_bytes()),
+            streams: est.streams(),
+            bytes: est.total_bytes(),
+        });
+        match est.decide(now) {
+            Decision::Continue => {}
+            Decision::AddStreams(n) => {
+                tracing::debug!(add = n, "Throughput still rising: more streams.");
+                open(n, &mut streams, &mut tasks);
+            }
+            Decision::Stop(reason) => break Ok(Some(reason)),
+            Decision::Fail => break Ok(None),
+        }
+        if tasks.is_empty() && ctx.allowance.left() == 0 {
+            // Every stream finished: the byte cap was spent.
+            break Ok(Some(StopReason::ByteCap));
+        }
+    };
+    let end = start.elapsed();
+    stop.cancel();
+    tasks.abort_all();
+    collect(&streams, &mut est, end);
+    let loaded = pinger.await.unwrap_or_default();
+    m.latency_loaded_ms = median(&loaded);
+    m.streams = est.streams();
+    m.bytes = est.total_bytes();
+    m.duration = end;
+    let reason = outcome?;
+    m.stop = reason;
+    let e = est.finish(end).map_err(|e| match e {
+        EstimateError::Stalled(..) => format!("the download stalled: {e}"),
+        _ => format!("cannot measure: {e}"),
+    })?;
+    if reason.is_none() {
+        return Err("the download stalled".to_owned());
+    }
+    m.mbps = Some(e.mbps);
+    m.stable = e.stable;
+    m.per_second_mbps = e.per_second_mbps;
+    m.ramp_up = e.measured_from;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_allowance_is_never_overdrawn_and_chunks_shrink() {
+        let a = Allowance::new(10_000_000);
+        let mut sum = 0;
+        let mut last = u64::MAX;
+        loop {
+            let n = a.take();
+            if n == 0 {
+                break;
+            }
+            assert!(n <= last);
+            last = n;
+            sum += n;
+        }
+        assert_eq!(sum, 10_000_000);
+        assert_eq!(a.take(), 0);
+    }
+
+    #[test]
+    fn jitter_is_the_mean_step_between_pings() {
+        assert_eq!(jitter(&[10.0, 12.0, 11.0, 15.0]), Some(7.0 / 3.0));
+        assert_eq!(jitter(&[10.0]), None);
+    }
+}

@@ -1,0 +1,657 @@
+//! The download-rate estimator: a pure function over byte-arrival samples (no sockets, no clock;
+//! every time is an offset from the start of the download, passed in).
+//!
+//! Invariants:
+//! - Arrivals from all streams are summed into fixed intervals (`interval`, 50–100 ms).
+//! - Ramp-up is excluded: the figure is the median rate of the *stable span*, the most recent
+//!   `stable_windows` sliding windows (of `window` intervals each) whose rates all agree within
+//!   `tolerance` of their mean. Slow start, connection set-up and a carrier's early boost fall
+//!   outside such a stretch, and the median ignores the edge of the span.
+//! - The test stops as soon as such a stretch exists ([`Decision::Stop`] with
+//!   [`StopReason::Stable`]), or at the time or byte cap. At a cap without a stable stretch the
+//!   figure is the rate over the later part of the test (after the ramp and not before half time),
+//!   and the estimate says it was not stable.
+//! - No bytes at all for `stall_limit` (before the first byte or after) ends the test with
+//!   [`EstimateError::Stalled`]: a dead link gives a reason, never a number.
+//! - Rates are payload Mbit/s (10^6 bit/s).
+
+use std::time::Duration;
+
+/// Bytes that arrived on one stream at one moment (offset from the start of the download).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// Offset from the start of the download.
+    pub at: Duration,
+    /// Which stream (connection) they came on.
+    pub stream: u32,
+    /// How many payload bytes.
+    pub bytes: u64,
+}
+
+/// The estimator's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimatorConfig {
+    /// Aggregation interval.
+    pub interval: Duration,
+    /// Intervals per sliding window (the window's rate is one stability sample).
+    pub window: usize,
+    /// How many consecutive window rates must agree for the estimate to be stable.
+    pub stable_windows: usize,
+    /// Largest relative deviation from their mean the agreeing window rates may have.
+    pub tolerance: f64,
+    /// Longest test.
+    pub max_duration: Duration,
+    /// Most bytes (the engine never requests more; the estimator stops once they arrived).
+    pub max_bytes: u64,
+    /// No bytes for this long ends the test with an error.
+    pub stall_limit: Duration,
+    /// Streams are added while the rate of the last half second beats the one before by this
+    /// fraction.
+    pub grow_threshold: f64,
+    /// Most parallel streams.
+    pub max_streams: u32,
+}
+
+impl Default for EstimatorConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_millis(100),
+            window: 10,
+            stable_windows: 11,
+            tolerance: 0.03,
+            max_duration: Duration::from_secs(10),
+            max_bytes: 200_000_000,
+            stall_limit: Duration::from_secs(3),
+            grow_threshold: 0.1,
+            max_streams: 16,
+        }
+    }
+}
+
+/// Why the estimator cannot give a rate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EstimateError {
+    /// No bytes arrived for the stall limit.
+    #[error("no data arrived for {0:?} (after {1} bytes)")]
+    Stalled(Duration, u64),
+    /// The download ended before a single full window of data.
+    #[error("the download ended after {0:?}, too short to measure")]
+    TooShort(Duration),
+    /// No bytes at all.
+    #[error("no data arrived")]
+    NoData,
+}
+
+/// Why a test stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The rate was stable.
+    Stable,
+    /// The time cap.
+    TimeCap,
+    /// The byte cap.
+    ByteCap,
+}
+
+/// What the engine should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Keep downloading.
+    Continue,
+    /// Open this many more streams, then keep downloading.
+    AddStreams(u32),
+    /// Stop and report.
+    Stop(StopReason),
+    /// Stop: the test failed.
+    Fail,
+}
+
+/// The outcome of a download.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// Payload Mbit/s over the measured span.
+    pub mbps: f64,
+    /// Whether a stable span was found (else the later part of the test was used).
+    pub stable: bool,
+    /// Where the measured span starts (ramp-up before it is excluded).
+    pub measured_from: Duration,
+    /// Length of the measured span.
+    pub measured_for: Duration,
+    /// All payload bytes that arrived, ramp-up included (what the test cost).
+    pub bytes_total: u64,
+    /// Rate of each whole second of the download, for later analysis.
+    pub per_second_mbps: Vec<f64>,
+}
+
+/// Mbit/s of `bytes` over `secs`.
+fn rate(bytes: u64, secs: f64) -> f64 {
+    bytes as f64 * 8.0 / secs / 1e6
+}
+
+/// The online estimator: fed arrivals as they come, asked what to do at each tick.
+#[derive(Debug, Clone)]
+pub struct Estimator {
+    cfg: EstimatorConfig,
+    /// Bytes per interval, all streams summed.
+    bins: Vec<u64>,
+    total: u64,
+    last_arrival: Option<Duration>,
+    streams: u32,
+    /// When streams were last added (no growth decision within a second of it).
+    last_grow: Duration,
+    /// Half-second boundaries already judged for growth.
+    grow_checked: u64,
+    /// Whether the last judged half second beat the one before.
+    rose: bool,
+}
+
+impl Estimator {
+    /// A fresh estimator for a download that starts with `streams` streams at offset zero.
+    pub fn new(cfg: EstimatorConfig, streams: u32) -> Self {
+        Self {
+            cfg,
+            bins: Vec::new(),
+            total: 0,
+            last_arrival: None,
+            streams,
+            last_grow: Duration::ZERO,
+            grow_checked: 0,
+            rose: false,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EstimatorConfig {
+        &self.cfg
+    }
+
+    /// Streams in use.
+    pub fn streams(&self) -> u32 {
+        self.streams
+    }
+
+    /// All bytes so far.
+    pub fn total_bytes(&self) -> u64 {
+        self.total
+    }
+
+    fn bin_of(&self, at: Duration) -> usize {
+        (at.as_nanos() / self.cfg.interval.as_nanos().max(1)) as usize
+    }
+
+    /// Records an arrival. Arrivals may come in any order.
+    pub fn push(&mut self, a: Arrival) {
+        if a.bytes == 0 {
+            return;
+        }
+        let i = self.bin_of(a.at);
+        if self.bins.len() <= i {
+            self.bins.resize(i + 1, 0);
+        }
+        self.bins[i] += a.bytes;
+        self.total += a.bytes;
+        self.last_arrival = Some(self.last_arrival.map_or(a.at, |l| l.max(a.at)));
+    }
+
+    /// Complete intervals before `now`.
+    fn complete(&self, now: Duration) -> usize {
+        self.bin_of(now)
+    }
+
+    fn bins_upto(&self, n: usize) -> impl Iterator<Item = u64> + '_ {
+        (0..n).map(|i| self.bins.get(i).copied().unwrap_or(0))
+    }
+
+    /// Window rates (Mbit/s) of the first `n` complete intervals, one per window end.
+    fn window_rates(&self, n: usize) -> Vec<f64> {
+        let w = self.cfg.window.max(1);
+        if n < w {
+            return Vec::new();
+        }
+        let bins: Vec<u64> = self.bins_upto(n).collect();
+        let secs = self.cfg.interval.as_secs_f64() * w as f64;
+        let mut sum: u64 = bins[..w].iter().sum();
+        let mut out = vec![rate(sum, secs)];
+        for i in w..n {
+            sum = sum + bins[i] - bins[i - w];
+            out.push(rate(sum, secs));
+        }
+        out
+    }
+
+    /// The stable span ending at the last complete interval, if any: (first interval, count).
+    fn stable_span(&self, n: usize) -> Option<(usize, usize)> {
+        let rates = self.window_rates(n);
+        let k = self.cfg.stable_windows.max(2);
+        if rates.len() < k {
+            return None;
+        }
+        let last = &rates[rates.len() - k..];
+        let mean = last.iter().sum::<f64>() / k as f64;
+        if mean <= 0.0 {
+            return None;
+        }
+        let ok = last
+            .iter()
+            .all(|r| (r - mean).abs() <= self.cfg.tolerance * mean);
+        // The span covers every interval of the agreeing windows.
+        let count = self.cfg.window + k - 1;
+        ok.then(|| (n - count, count))
+    }
+
+    fn stalled(&self, now: Duration) -> bool {
+        let since = self.last_arrival.unwrap_or(Duration::ZERO);
+        now.saturating_sub(since) >= self.cfg.stall_limit
+    }
+
+    /// What to do at `now`, given `active` streams still delivering.
+    pub fn decide(&mut self, now: Duration) -> Decision {
+        if self.stalled(now) {
+            return Decision::Fail;
+        }
+        if self.total >= self.cfg.max_bytes {
+            return Decision::Stop(StopReason::ByteCap);
+        }
+        if now >= self.cfg.max_duration {
+            return Decision::Stop(StopReason::TimeCap);
+        }
+        let n = self.complete(now);
+        if self.stable_span(n).is_some() {
+            return Decision::Stop(StopReason::Stable);
+        }
+        // Growth: at each half-second boundary from 1.5 s on (slow start is over by then on
+        // links up to about 500 Mbit/s at 120 ms), compare the last half second with the one
+        // before; while the rate still rises, more streams may carry more.
+        let half = Duration::from_millis(500);
+        let boundary = (now.as_nanos() / half.as_nanos()) as u64;
+        if boundary >= 3
+            && boundary > self.grow_checked
+            && self.streams < self.cfg.max_streams
+            && now.saturating_sub(self.last_grow) >= Duration::from_secs(1)
+        {
+            self.grow_checked = boundary;
+            let per_half = (half.as_nanos() / self.cfg.interval.as_nanos().max(1)) as usize;
+            let end = self.bin_of(half * boundary as u32);
+            if per_half > 0 && end >= 2 * per_half {
+                let bins: Vec<u64> = self.bins_upto(end).collect();
+                let recent: u64 = bins[end - per_half..].iter().sum();
+                let before: u64 = bins[end - 2 * per_half..end - per_half].iter().sum();
+                let rising =
+                    before > 0 && recent as f64 > before as f64 * (1.0 + self.cfg.grow_threshold);
+                // Two rises in a row: one alone is as often noise (a loss burst ending).
+                let sustained = rising && self.rose;
+                self.rose = rising;
+                if sustained {
+                    self.rose = false;
+                    let add = self.streams.min(self.cfg.max_streams - self.streams);
+                    self.streams += add;
+                    self.last_grow = now;
+                    return Decision::AddStreams(add);
+                }
+            }
+        }
+        Decision::Continue
+    }
+
+    /// The estimate of a download that ended at `end`.
+    pub fn finish(&self, end: Duration) -> Result<Estimate, EstimateError> {
+        if self.total == 0 {
+            return Err(EstimateError::NoData);
+        }
+        if self.stalled(end) {
+            return Err(EstimateError::Stalled(self.cfg.stall_limit, self.total));
+        }
+        let interval = self.cfg.interval.as_secs_f64();
+        let n = self.complete(end);
+        let per_second_mbps = self.per_second(n);
+        if let Some((from, count)) = self.stable_span(n) {
+            // The median of the agreeing windows: a window that still holds the end of the ramp
+            // (or a stream's brief dip) sits at the edge of the set and does not move it.
+            let rates = self.window_rates(n);
+            let mut last = rates[rates.len() - self.cfg.stable_windows.max(2)..].to_vec();
+            last.sort_by(f64::total_cmp);
+            return Ok(Estimate {
+                mbps: last[last.len() / 2],
+                stable: true,
+                measured_from: self.cfg.interval * from as u32,
+                measured_for: self.cfg.interval * count as u32,
+                bytes_total: self.total,
+                per_second_mbps,
+            });
+        }
+        let rates = self.window_rates(n);
+        if rates.is_empty() {
+            // Capped shorter than a window: the mean after the first interval is all there is.
+            let bytes: u64 = self.bins_upto(n).skip(1).sum();
+            if n < 2 || bytes == 0 {
+                // Over within an interval (a small byte cap on a fast link): the whole mean.
+                if end.is_zero() {
+                    return Err(EstimateError::TooShort(end));
+                }
+                return Ok(Estimate {
+                    mbps: rate(self.total, end.as_secs_f64()),
+                    stable: false,
+                    measured_from: Duration::ZERO,
+                    measured_for: end,
+                    bytes_total: self.total,
+                    per_second_mbps,
+                });
+            }
+            return Ok(Estimate {
+                mbps: rate(bytes, (n - 1) as f64 * interval),
+                stable: false,
+                measured_from: self.cfg.interval,
+                measured_for: self.cfg.interval * (n - 1) as u32,
+                bytes_total: self.total,
+                per_second_mbps,
+            });
+        }
+        // The ramp ends at the first window reaching 90 % of the typical later rate.
+        let mut later: Vec<f64> = rates[rates.len() / 2..].to_vec();
+        later.sort_by(f64::total_cmp);
+        let typical = later[later.len() / 2];
+        let ramp_window = rates.iter().position(|r| *r >= 0.9 * typical).unwrap_or(0);
+        // Window j covers intervals j..j+window; the measurement starts after it.
+        let ramp_end = ramp_window + self.cfg.window;
+        let from = ramp_end.max(n / 2).min(n.saturating_sub(self.cfg.window));
+        let count = n - from;
+        let bytes: u64 = self.bins_upto(n).skip(from).sum();
+        Ok(Estimate {
+            mbps: rate(bytes, count as f64 * interval),
+            stable: false,
+            measured_from: self.cfg.interval * from as u32,
+            measured_for: self.cfg.interval * count as u32,
+            bytes_total: self.total,
+            per_second_mbps,
+        })
+    }
+
+    fn per_second(&self, n: usize) -> Vec<f64> {
+        let per = (1_000_000_000 / self.cfg.interval.as_nanos().max(1)) as usize;
+        if per == 0 {
+            return Vec::new();
+        }
+        let bins: Vec<u64> = self.bins_upto(n).collect();
+        bins.chunks_exact(per)
+            .map(|c| rate(c.iter().sum(), 1.0))
+            .collect()
+    }
+}
+
+/// The whole estimate of a finished download: replays `arrivals` through the online estimator,
+/// stopping where it would have stopped, and reports why it stopped.
+pub fn estimate(
+    cfg: &EstimatorConfig,
+    streams: u32,
+    arrivals: &[Arrival],
+    end: Duration,
+) -> (Result<Estimate, EstimateError>, Option<StopReason>, u32) {
+    let mut sorted = arrivals.to_vec();
+    sorted.sort_by_key(|a| a.at);
+    let mut est = Estimator::new(cfg.clone(), streams);
+    let mut next = 0;
+    let mut now = cfg.interval;
+    while now <= end {
+        while next < sorted.len() && sorted[next].at < now {
+            est.push(sorted[next]);
+            next += 1;
+        }
+        match est.decide(now) {
+            Decision::Stop(reason) => return (est.finish(now), Some(reason), est.streams()),
+            Decision::Fail => return (est.finish(now), None, est.streams()),
+            Decision::AddStreams(_) | Decision::Continue => {}
+        }
+        now += cfg.interval;
+    }
+    for a in &sorted[next..] {
+        est.push(*a);
+    }
+    (est.finish(end), None, est.streams())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Arrivals every 10 ms on `streams` streams, with the aggregate rate (Mbit/s) at `t` given
+    /// by `mbps(t, stream)` per stream, from 0 to `until`.
+    fn trace(until: Duration, streams: u32, mbps: impl Fn(f64, u32) -> f64) -> Vec<Arrival> {
+        let step = 10 * MS;
+        let mut out = Vec::new();
+        let mut t = Duration::ZERO;
+        while t < until {
+            for s in 0..streams {
+                let r = mbps(t.as_secs_f64(), s);
+                let bytes = (r * 1e6 / 8.0 * step.as_secs_f64()).round() as u64;
+                out.push(Arrival {
+                    at: t + step / 2,
+                    stream: s,
+                    bytes,
+                });
+            }
+            t += step;
+        }
+        out
+    }
+
+    fn cfg() -> EstimatorConfig {
+        EstimatorConfig {
+            max_duration: Duration::from_secs(10),
+            max_bytes: u64::MAX,
+            ..EstimatorConfig::default()
+        }
+    }
+
+    fn close(got: f64, want: f64, rel: f64) -> bool {
+        (got - want).abs() <= rel * want
+    }
+
+    /// Slow start: per stream the rate doubles every 40 ms round trip from 0.25 Mbit/s until
+    /// the stream's share of a 100 Mbit/s link.
+    fn slow_start(t: f64, share: f64) -> f64 {
+        (0.25 * 2f64.powf(t / 0.04)).min(share)
+    }
+
+    #[test]
+    fn slow_start_then_plateau_reports_the_plateau_and_stops_early() {
+        let arrivals = trace(Duration::from_secs(10), 4, |t, _| slow_start(t, 25.0));
+        let (est, reason, streams) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert_eq!(reason, Some(StopReason::Stable));
+        assert!(est.stable);
+        assert!(close(est.mbps, 100.0, 0.005), "{}", est.mbps);
+        // Data thrift: stopped well before the 10 s cap.
+        let stopped = est.measured_from + est.measured_for;
+        // The whole-test average would be lower: the ramp is excluded.
+        assert!(est.mbps > rate(est.bytes_total, stopped.as_secs_f64()) * 1.01);
+        assert!(stopped <= Duration::from_millis(3500), "{stopped:?}");
+        assert!(est.measured_from >= Duration::from_millis(200));
+        assert!(streams <= 8);
+    }
+
+    #[test]
+    fn a_steady_link_from_the_start_needs_about_two_seconds() {
+        let arrivals = trace(Duration::from_secs(10), 4, |_, _| 12.5);
+        let (est, reason, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert_eq!(reason, Some(StopReason::Stable));
+        assert!(close(est.mbps, 50.0, 0.001), "{}", est.mbps);
+        assert_eq!(est.measured_for, Duration::from_secs(2));
+        assert_eq!(est.per_second_mbps.len(), 2);
+        assert!(close(est.per_second_mbps[0], 50.0, 0.001));
+    }
+
+    #[test]
+    fn a_fading_boost_reports_the_lower_steady_rate() {
+        // 1.5 s of 200 Mbit/s (a carrier's boost), then 60 Mbit/s.
+        let arrivals = trace(Duration::from_secs(10), 4, |t, _| {
+            if t < 1.5 { 50.0 } else { 15.0 }
+        });
+        let (est, reason, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert_eq!(reason, Some(StopReason::Stable));
+        assert!(close(est.mbps, 60.0, 0.005), "{}", est.mbps);
+        assert!(est.measured_from >= Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn a_stall_is_an_error_not_a_number() {
+        // Data for 1 s, then nothing.
+        let arrivals = trace(Duration::from_secs(1), 4, |_, _| 10.0);
+        let (est, reason, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        assert_eq!(reason, None);
+        assert!(
+            matches!(est, Err(EstimateError::Stalled(_, b)) if b > 0),
+            "{est:?}"
+        );
+        // Nothing at all: the stall limit ends it too.
+        let (est, _, _) = estimate(&cfg(), 4, &[], Duration::from_secs(10));
+        assert_eq!(est, Err(EstimateError::NoData));
+    }
+
+    #[test]
+    fn a_short_stall_delays_the_stop_but_not_the_figure() {
+        let arrivals = trace(Duration::from_secs(10), 4, |t, _| {
+            if (1.0..1.5).contains(&t) { 0.0 } else { 20.0 }
+        });
+        let (est, reason, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert_eq!(reason, Some(StopReason::Stable));
+        assert!(close(est.mbps, 80.0, 0.005), "{}", est.mbps);
+        assert!(est.measured_from >= Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn one_stream_dying_while_the_others_take_its_share_keeps_the_rate() {
+        // Stream 3 dies at 1 s; the other three ramp up to the whole 100 Mbit/s in 0.3 s.
+        let arrivals = trace(Duration::from_secs(10), 4, |t, s| {
+            if t < 1.0 {
+                25.0
+            } else if s == 3 {
+                0.0
+            } else {
+                25.0 + (t - 1.0).min(0.3) / 0.3 * 25.0 / 3.0
+            }
+        });
+        let (est, reason, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert_eq!(reason, Some(StopReason::Stable));
+        // The take-over dip is real lost throughput inside the span: within the tolerance.
+        assert!(close(est.mbps, 100.0, 0.04), "{}", est.mbps);
+    }
+
+    #[test]
+    fn one_stream_dying_for_good_is_measured_after_the_drop() {
+        // Four streams of 25 Mbit/s; one dies at 1 s and nobody takes its share.
+        let arrivals = trace(Duration::from_secs(10), 4, |t, s| {
+            if s == 3 && t >= 1.0 { 0.0 } else { 25.0 }
+        });
+        let (est, _, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert!(close(est.mbps, 75.0, 0.005), "{}", est.mbps);
+    }
+
+    #[test]
+    fn an_unsteady_link_is_measured_at_the_time_cap_from_its_later_half() {
+        // Alternating 40 and 80 Mbit/s seconds never agree within 3 %.
+        let arrivals = trace(Duration::from_secs(10), 4, |t, _| {
+            if (t as u64).is_multiple_of(2) {
+                10.0
+            } else {
+                20.0
+            }
+        });
+        let (est, reason, _) = estimate(&cfg(), 4, &arrivals, Duration::from_secs(10));
+        let est = est.expect("an estimate");
+        assert_eq!(reason, Some(StopReason::TimeCap));
+        assert!(!est.stable);
+        // Seconds 5 to 9 of the trace: three at 80, two at 40.
+        assert!(close(est.mbps, 64.0, 0.01), "{}", est.mbps);
+        assert!(est.measured_from >= Duration::from_secs(5));
+        assert_eq!(est.per_second_mbps.len(), 10);
+    }
+
+    #[test]
+    fn the_byte_cap_stops_the_test() {
+        let c = EstimatorConfig {
+            max_bytes: 5_000_000,
+            ..cfg()
+        };
+        let arrivals = trace(
+            Duration::from_secs(10),
+            4,
+            |t, _| if t < 1.0 { 5.0 } else { 20.0 },
+        );
+        let (_, reason, _) = estimate(&c, 4, &arrivals, Duration::from_secs(10));
+        assert_eq!(reason, Some(StopReason::ByteCap));
+    }
+
+    #[test]
+    fn a_test_capped_shorter_than_a_window_reports_its_mean() {
+        let c = EstimatorConfig {
+            max_duration: 500 * MS,
+            ..cfg()
+        };
+        let arrivals = trace(Duration::from_secs(1), 4, |t, _| slow_start(t, 10.0));
+        let (est, reason, _) = estimate(&c, 4, &arrivals, Duration::from_secs(1));
+        assert_eq!(reason, Some(StopReason::TimeCap));
+        let est = est.expect("a figure");
+        assert!(!est.stable);
+        assert!(est.mbps > 30.0 && est.mbps <= 40.0, "{}", est.mbps);
+
+        let mut est = Estimator::new(cfg(), 4);
+        est.push(Arrival {
+            at: 50 * MS,
+            stream: 0,
+            bytes: 1000,
+        });
+        // Over within the first interval: the mean of the whole test.
+        let e = est.finish(80 * MS).expect("a figure");
+        assert!((e.mbps - 0.1).abs() < 1e-9, "{}", e.mbps);
+        assert!(matches!(
+            est.finish(Duration::ZERO),
+            Err(EstimateError::TooShort(_))
+        ));
+    }
+
+    #[test]
+    fn streams_are_added_while_the_rate_still_rises() {
+        // The rate climbs by 20 Mbit/s each second: streams double after two rising half
+        // seconds, twice, up to 16.
+        let mut est = Estimator::new(cfg(), 4);
+        let mut now = Duration::ZERO;
+        let mut added = 0;
+        while now < Duration::from_secs(6) {
+            now += 10 * MS;
+            let r = (20.0 * now.as_secs_f64()).min(100.0);
+            est.push(Arrival {
+                at: now,
+                stream: 0,
+                bytes: (r * 1e6 / 8.0 * 0.01) as u64,
+            });
+            if let Decision::AddStreams(n) = est.decide(now) {
+                added += n;
+            }
+        }
+        assert_eq!(est.streams(), 16);
+        assert_eq!(added, 12);
+    }
+
+    #[test]
+    fn no_streams_are_added_on_a_flat_rate() {
+        let mut est = Estimator::new(cfg(), 4);
+        let mut now = Duration::ZERO;
+        while now < Duration::from_millis(1900) {
+            now += 10 * MS;
+            est.push(Arrival {
+                at: now,
+                stream: 0,
+                bytes: 12_500,
+            });
+            assert!(!matches!(est.decide(now), Decision::AddStreams(_)));
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The QUIC transport: the collector's QUIC endpoint on the server URL's port number over UDP
+//! (ALPN `fathom-speed/1`). A request is a bidirectional stream carrying the wanted byte count
+//! as a big-endian `u64`; the answer is that many bytes and a finish; zero bytes is a ping.
+//!
+//! Each download stream and each pinger has a QUIC connection (and a UDP socket) of its own, so
+//! parallel streams have separate congestion controllers, like the HTTP transport's separate TCP
+//! connections. Every socket is bound to the test's interface (`SO_BINDTODEVICE`).
+//!
+//! Trust: the server's end-entity certificate must match a pinned SHA-256 fingerprint
+//! (`--cert-sha256`, or any certificate in the `--ca` file, such as the collector's self-signed
+//! `speed-cert.pem`), or chain to a certificate of the `--ca` file (an operator's CA).
+
+use super::engine::{Pinger, StreamCtx, Transport};
+use super::{SpeedOptions, describe, parse_fingerprint};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use sha2::{Digest as _, Sha256};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The application protocol name (the collector's `testserver::quic::ALPN`).
+const ALPN: &[u8] = b"fathom-speed/1";
+/// How long a connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Accepts a server whose certificate is pinned, or chains to a trusted root.
+#[derive(Debug)]
+struct Trust {
+    pins: Vec<[u8; 32]>,
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Trust {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let fp: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
+        if self.pins.contains(&fp) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match &self.chain {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::General(format!(
+                "the server's certificate (SHA-256 {}) is not the trusted one",
+                hex(&fp)
+            ))),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ignored = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The client TLS settings from `--ca` and `--cert-sha256`.
+fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut pins = Vec::new();
+    if let Some(pin) = &opts.cert_sha256 {
+        pins.push(parse_fingerprint(pin)?);
+    }
+    let mut chain = None;
+    if let Some(ca) = &opts.ca {
+        let certs = CertificateDer::pem_file_iter(ca)
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(|e| format!("{}: {e}", ca.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{}: no certificate in it", ca.display()));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for c in &certs {
+            pins.push(Sha256::digest(c.as_ref()).into());
+            // A self-signed end-entity certificate is no CA; pinning covers it.
+            let _ignored = roots.add(c.clone());
+        }
+        if !roots.is_empty() {
+            chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .ok();
+        }
+    }
+    if pins.is_empty() {
+        return Err(
+            "QUIC needs to know which certificate to trust: give --ca FILE or --cert-sha256 HEX"
+                .to_owned(),
+        );
+    }
+    let trust = Trust {
+        pins,
+        chain,
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(trust))
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let crypto =
+        quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut t = quinn::TransportConfig::default();
+    t.stream_receive_window(quinn::VarInt::from_u32(16 * 1024 * 1024))
+        .receive_window(quinn::VarInt::from_u32(32 * 1024 * 1024))
+        .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()));
+    config.transport_config(Arc::new(t));
+    Ok(config)
+}
+
+/// The QUIC transport of one test.
+#[derive(Clone)]
+pub(crate) struct Quic {
+    addr: SocketAddr,
+    server_name: String,
+    interface: Option<String>,
+    config: quinn::ClientConfig,
+}
+
+impl Quic {
+    /// Resolves the server and reads the trust settings.
+    pub(crate) async fn new(opts: &SpeedOptions) -> Result<Self, String> {
+        let url = reqwest::Url::parse(&opts.server)
+            .map_err(|e| format!("--server {:?}: {e}", opts.server))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("--server {:?} has no host", opts.server))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addr = match host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("{host} has no address"))?,
+        };
+        Ok(Self {
+            addr,
+            server_name: host,
+            interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
+            config: client_config(opts)?,
+        })
+    }
+
+    /// A new UDP socket bound to the interface, and a QUIC connection over it.
+    async fn connect(&self) -> Result<(quinn::Endpoint, quinn::Connection), String> {
+        let endpoint = endpoint(self.addr, self.interface.as_deref())?;
+        let connecting = endpoint
+            .connect_with(self.config.clone(), self.addr, &self.server_name)
+            .map_err(|e| e.to_string())?;
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| format!("no QUIC handshake with {} within 5 s", self.addr))?
+            .map_err(|e| format!("QUIC handshake with {}: {e}", self.addr))?;
+        Ok((endpoint, conn))
+    }
+}
+
+/// A client endpoint on a UDP socket bound to `interface`.
+fn endpoint(server: SocketAddr, interface: Option<&str>) -> Result<quinn::Endpoint, String> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let io = |e: std::io::Error| describe(&e);
+    let sock = Socket::new(
+        Domain::for_address(server),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )
+    .map_err(io)?;
+    if let Some(iface) = interface {
+        sock.bind_device(Some(iface.as_bytes()))
+            .map_err(|e| format!("cannot bind to interface {iface}: {}", describe(&e)))?;
+    }
+    let any = if server.is_ipv4() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    };
+    sock.bind(&SocketAddr::new(any, 0).into()).map_err(io)?;
+    sock.set_nonblocking(true).map_err(io)?;
+    quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        None,
+        sock.into(),
+        Arc::new(quinn::TokioRuntime),
+    )
+    .map_err(io)
+}
+
+/// Pings over one QUIC connection.
+pub(crate) struct QuicPinger {
+    _endpoint: quinn::Endpoint,
+    conn: quinn::Connection,
+}
+
+impl Pinger for QuicPinger {
+    async fn ping(&mut self) -> Result<f64, String> {
+        let start = Instant::now();
+        let (mut send, mut recv) = self.conn.open_bi().await.map_err(|e| e.to_string())?;
+        send.write_all(&0u64.to_be_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        send.finish().map_err(|e| e.to_string())?;
+        recv.read_to_end(0).await.map_err(|e| e.to_string())?;
+        Ok(start.elapsed().as_secs_f64() * 1000.0)
+    }
+}
+
+impl Transport for Quic {
+    type Pinger = QuicPinger;
+
+    async fn pinger(&self) -> Result<QuicPinger, String> {
+        let (endpoint, conn) = self.connect().await?;
+        Ok(QuicPinger {
+            _endpoint: endpoint,
+            conn,
+        })
+    }
+
+    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        let me = self.clone();
+        async move {
+            let stop = ctx.stop.clone();
+            tokio::select! {
+                () = stop.cancelled() => Ok(()),
+                r = me.download(&ctx) => r,
+            }
+        }
+    }
+}
+
+impl Quic {
+    /// Chunk after chunk, each a request on a new stream of one connection, one at a time.
+    async fn download(&self, ctx: &StreamCtx) -> Result<(), String> {
+        let (_endpoint, conn) = self.connect().await?;
+        let broke = |got: u64, want: u64, e: &dyn std::fmt::Display| {
+            format!("the download broke after {got} of {want} bytes: {e}")
+        };
+        loop {
+            let want = ctx.allowance.take();
+            if want == 0 {
+                conn.close(0u32.into(), b"done");
+                return Ok(());
+            }
+            let (mut send, mut recv) = conn.open_bi().await.map_err(|e| broke(0, want, &e))?;
+            send.write_all(&want.to_be_bytes())
+                .await
+                .map_err(|e| broke(0, want, &e))?;
+            send.finish().map_err(|e| broke(0, want, &e))?;
+            let mut got: u64 = 0;
+            while let Some(chunk) = recv
+                .read_chunk(usize::MAX, true)
+                .await
+                .map_err(|e| broke(got, want, &e))?
+            {
+                got += chunk.bytes.len() as u64;
+                ctx.received(chunk.bytes.len()).await;
+            }
+            if got < want {
+                return Err(format!(
+                    "the test server sent {got} of {want} bytes and finished"
+                ));
+            }
+        }
+    }
+}

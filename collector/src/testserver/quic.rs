@@ -1,0 +1,142 @@
+//! The QUIC speed-test endpoint, on the same port number as the HTTP one, over UDP.
+//!
+//! Protocol (ALPN `fathom-speed/1`): the client opens a bidirectional stream, sends the number of
+//! bytes it wants as a big-endian `u64` and finishes its side; the server answers with that many
+//! incompressible bytes and finishes. Zero bytes is a ping: the answer is the finish alone. A
+//! request above the cap is refused by resetting the stream with [`REFUSED`]. Every connection
+//! and stream is served on its own task, so many probes can test at once.
+
+use super::tls::Identity;
+use bytes::Bytes;
+use fathom_shared::api::MAX_DOWNLOAD_BYTES;
+use rand::rngs::SmallRng;
+use rand::{RngCore as _, SeedableRng as _};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The application protocol name.
+pub const ALPN: &[u8] = b"fathom-speed/1";
+/// Error code of a refused request.
+pub const REFUSED: u32 = 1;
+/// Size of each generated chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// Why the endpoint cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum QuicError {
+    /// TLS set-up failed.
+    #[error("QUIC TLS: {0}")]
+    Tls(String),
+    /// The UDP port cannot be bound.
+    #[error("cannot listen for QUIC on udp {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// Transport settings for fast links: windows large enough for 1 Gbit/s at 100 ms.
+pub fn transport() -> quinn::TransportConfig {
+    let mut t = quinn::TransportConfig::default();
+    t.stream_receive_window(quinn::VarInt::from_u32(16 * 1024 * 1024))
+        .receive_window(quinn::VarInt::from_u32(32 * 1024 * 1024))
+        .send_window(32 * 1024 * 1024)
+        .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()))
+        .keep_alive_interval(Some(Duration::from_secs(3)));
+    t
+}
+
+/// Binds the QUIC endpoint on `addr` (UDP).
+pub fn bind(addr: SocketAddr, id: &Identity) -> Result<quinn::Endpoint, QuicError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| QuicError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(id.chain.clone(), id.key.clone_key())
+        .map_err(|e| QuicError::Tls(e.to_string()))?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.max_early_data_size = 0;
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        .map_err(|e| QuicError::Tls(e.to_string()))?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(Arc::new(transport()));
+    quinn::Endpoint::server(config, addr).map_err(|e| QuicError::Bind(addr, e))
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(endpoint: quinn::Endpoint, shutdown: CancellationToken) {
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let incoming = tokio::select! {
+            () = shutdown.cancelled() => break,
+            i = endpoint.accept() => i,
+        };
+        let Some(incoming) = incoming else { break };
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            match incoming.await {
+                Ok(conn) => connection(conn, stop).await,
+                Err(e) => tracing::debug!(error = %e, "QUIC handshake failed."),
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    endpoint.close(0u32.into(), b"shutting down");
+    tasks.abort_all();
+}
+
+async fn connection(conn: quinn::Connection, shutdown: CancellationToken) {
+    loop {
+        let stream = tokio::select! {
+            () = shutdown.cancelled() => return,
+            s = conn.accept_bi() => s,
+        };
+        let Ok((send, recv)) = stream else { return };
+        tokio::spawn(async move {
+            if let Err(e) = answer(send, recv).await {
+                tracing::debug!(error = %e, "QUIC speed stream ended early.");
+            }
+        });
+    }
+}
+
+/// Reads the 8-byte request; the requested size when it is within the cap.
+fn requested(buf: &[u8]) -> Option<u64> {
+    let n = u64::from_be_bytes(buf.try_into().ok()?);
+    (n <= MAX_DOWNLOAD_BYTES).then_some(n)
+}
+
+async fn answer(mut send: quinn::SendStream, mut recv: quinn::RecvStream) -> Result<(), String> {
+    let buf = recv.read_to_end(8).await.map_err(|e| e.to_string())?;
+    let Some(mut left) = requested(&buf) else {
+        send.reset(quinn::VarInt::from_u32(REFUSED)).ok();
+        return Err(format!("refused a request of {} bytes", buf.len()));
+    };
+    let mut rng = SmallRng::from_rng(&mut rand::rng());
+    while left > 0 {
+        let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+        let mut chunk = vec![0u8; n];
+        rng.fill_bytes(&mut chunk);
+        send.write_chunk(Bytes::from(chunk))
+            .await
+            .map_err(|e| e.to_string())?;
+        left -= n as u64;
+    }
+    send.finish().map_err(|e| e.to_string())?;
+    // Wait until the client has it all (or gives up), so the stream is not cut short.
+    let _ignored = send.stopped().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_a_big_endian_size_within_the_cap() {
+        assert_eq!(requested(&1000u64.to_be_bytes()), Some(1000));
+        assert_eq!(requested(&0u64.to_be_bytes()), Some(0));
+        assert_eq!(requested(&(MAX_DOWNLOAD_BYTES + 1).to_be_bytes()), None);
+        assert_eq!(requested(b"abc"), None);
+    }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Speed-engine benchmark in the network lab (needs root, iproute2, iperf3, curl, /usr/bin/time).
+#
+# A server namespace and a probe namespace joined through a router namespace whose traffic
+# passes fathom-delayline (a TUN delay line: RTT_MS round trip) and a tbf-shaped link. Per rate it
+# prints, for fathom-agent speedtest over HTTP and over QUIC:
+#   - agent ÷ iperf3: the agent's Mbit/s over `iperf3 -R -t 10 -O 1` on the same link, same run,
+#   - bytes ÷ 10 s: the bytes the agent downloaded over those of the fixed 10 s iperf3 test,
+#   - CPU s/GB agent ÷ curl: the agent's user+sys CPU seconds per GB over curl's downloading
+#     from the same server on the same link,
+#   - peak RSS of the agent (/usr/bin/time -v).
+#
+#   sudo ./scripts/bench-speed.sh                 (BENCH_RATES="10 50 200", RTT_MS=40)
+#   sudo BENCH_RATES="20 100" RTT_MS=80 ./scripts/bench-speed.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATES=${BENCH_RATES:-10 50 200}
+RTT_MS=${RTT_MS:-40}
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+
+for tool in ip tc iperf3 curl /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is missing" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "error: the lab needs root" >&2; exit 2; }
+
+echo "building (release)" >&2
+cargo build --release --locked -q -p fathom-agent -p fathom-collector -p fathom-e2e --bins
+BIN=$TARGET/release
+WORK=$(mktemp -d)
+S=fbs$$ R=fbr$$ P=fbp$$
+cleanup() {
+    for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    for ns in $S $R $P; do ip netns del "$ns" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+for ns in $S $R $P; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
+ip link add bs$$ type veth peer name brs$$
+ip link set bs$$ netns $S; ip link set brs$$ netns $R
+ip link add brp$$ type veth peer name bp$$
+ip link set brp$$ netns $R; ip link set bp$$ netns $P
+nsx $P ip link set bp$$ name wwan0
+nsx $S ip addr add 198.19.200.1/24 dev bs$$; nsx $S ip link set bs$$ up
+nsx $S ip route add 198.18.0.0/15 via 198.19.200.254
+nsx $R ip addr add 198.19.200.254/24 dev brs$$; nsx $R ip link set brs$$ up
+nsx $R ip addr add 198.18.200.1/24 dev brp$$; nsx $R ip link set brp$$ up
+nsx $P ip addr add 198.18.200.2/24 dev wwan0; nsx $P ip link set wwan0 up
+nsx $P ip route add 198.19.200.0/24 via 198.18.200.1 dev wwan0
+nsx $R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+nsx $R "$BIN/fathom-delayline" --name dl0 --delay "$((RTT_MS / 2))ms" >"$WORK/delayline.out" &
+for _ in $(seq 50); do grep -q ready "$WORK/delayline.out" 2>/dev/null && break; sleep 0.1; done
+nsx $R ip link set dl0 txqueuelen 10000
+nsx $R sysctl -qw net.ipv4.conf.dl0.rp_filter=0
+nsx $R ip route add default dev dl0 table 100
+nsx $R ip rule add iif brs$$ lookup 100
+nsx $R ip rule add iif brp$$ lookup 100
+
+nsx $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
+    >"$WORK/testserver.out" 2>"$WORK/testserver.log" &
+nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
+sleep 1
+URL=http://198.19.200.1:8787
+
+# user+sys seconds and peak RSS (kB) from a /usr/bin/time -v log.
+cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.3f", s }' "$1"; }
+rss_kb() { awk -F': ' '/Maximum resident/ { print $2 }' "$1"; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+echo "| link Mbit/s | protocol | agent Mbit/s | iperf3 Mbit/s | agent ÷ iperf3 | bytes ÷ fixed 10 s | CPU s/GB agent ÷ curl | peak RSS MB | streams | duration s |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for rate in $RATES; do
+    nsx $R tc qdisc replace dev brp$$ root tbf rate "${rate}mbit" burst 32kb latency 100ms
+    nsx $P iperf3 -c 198.19.200.1 -R -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
+    ip_mbps=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bits_per_second']/1e6")
+    ip_bytes=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bytes']")
+    # curl on the same link: about 5 s of data.
+    n=$(python3 -c "print(int($rate * 1e6 / 8 * 5))")
+    nsx $P /usr/bin/time -v -o "$WORK/curl.time" curl -s -o /dev/null --interface wwan0 \
+        -w '%{size_download}\n' "$URL/api/v1/download?bytes=$n" >"$WORK/curl.out"
+    curl_bytes=$(cat "$WORK/curl.out")
+    curl_cpu_gb=$(python3 -c "print($(cpu_s "$WORK/curl.time") / ($curl_bytes / 1e9))")
+    for proto in http quic; do
+        nsx $P /usr/bin/time -v -o "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
+            --interface wwan0 --protocol "$proto" --ca "$WORK/speed-cert.pem" --json >"$WORK/agent.json" || true
+        mbps=$(json "$WORK/agent.json" "d['download_mbps']")
+        bytes=$(json "$WORK/agent.json" "d['bytes_downloaded']")
+        cpu_gb=$(python3 -c "print($(cpu_s "$WORK/agent.time") / ($bytes / 1e9))")
+        python3 - "$rate" "$proto" "$mbps" "$ip_mbps" "$bytes" "$ip_bytes" "$cpu_gb" "$curl_cpu_gb" \
+            "$(rss_kb "$WORK/agent.time")" "$(json "$WORK/agent.json" "d['streams']")" \
+            "$(json "$WORK/agent.json" "d['duration_ms']")" <<'EOF'
+import sys
+rate, proto, mbps, ip, b, ipb, cpu, ccpu, rss, streams, ms = sys.argv[1:]
+mbps, ip, b, ipb, cpu, ccpu = map(float, (mbps, ip, b, ipb, cpu, ccpu))
+print(f"| {rate} | {proto} | {mbps:.1f} | {ip:.1f} | {mbps/ip:.3f} | {b/ipb:.2f} | "
+      f"{cpu:.2f} ÷ {ccpu:.2f} = {cpu/ccpu:.2f} | {int(rss)/1024:.1f} | {streams} | {int(ms)/1000:.1f} |")
+EOF
+    done
+done
