@@ -24,6 +24,7 @@ pub mod defaults;
 pub mod doctor;
 pub mod ipv6;
 pub mod radio;
+pub mod reason;
 pub mod scheduler;
 pub mod speed;
 pub mod spool;

@@ -239,14 +239,7 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 }
 
 fn one_line(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::reason::error_chain(e, 500)
 }
 
 #[cfg(test)]

@@ -435,6 +435,22 @@ max_bytes = 4000000
         (status, fs::read_to_string(&log).unwrap_or_default())
     }
 
+    /// Waits for the running `daemon` to empty the spool, stops it with SIGTERM (exit 0), then
+    /// sends with one `run --once` what was measured while it stopped.
+    pub fn drain_and_stop(&mut self, daemon: &mut Proc) {
+        wait_for("the spool to drain", Duration::from_secs(90), || {
+            (self.spool_counts().0 == 0).then_some(())
+        });
+        let status = daemon.terminate(Duration::from_secs(20));
+        assert!(
+            status.success(),
+            "daemon exit after SIGTERM: {status}\n{}",
+            daemon.log()
+        );
+        let (status, log) = self.run_once();
+        assert!(status.success(), "{log}");
+    }
+
     /// `spool --json`: (pending, quarantined).
     pub fn spool_counts(&self) -> (u64, u64) {
         let (status, out, err) = run(self
@@ -476,6 +492,17 @@ pub fn parse_spooled_ids(log: &str) -> Vec<String> {
             (id.len() == 36).then_some(id)
         })
         .collect()
+}
+
+/// Asserts that every id of `spooled` is stored and that no result is stored twice; returns the
+/// stored ids.
+pub fn assert_stored_once(collector: &Collector, spooled: &BTreeSet<String>) -> BTreeSet<String> {
+    let stored = collector.stored_ids();
+    let stored_set: BTreeSet<String> = stored.iter().cloned().collect();
+    assert_eq!(stored.len(), stored_set.len(), "no result is stored twice");
+    let lost: Vec<_> = spooled.difference(&stored_set).collect();
+    assert!(lost.is_empty(), "spooled but never stored: {lost:?}");
+    stored_set
 }
 
 #[cfg(test)]

@@ -77,23 +77,7 @@ pub struct SpeedReport {
 
 /// One line from an error and its causes.
 pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = s.source();
-    }
-    parts
-        .join(": ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(400)
-        .collect()
+    crate::reason::error_chain(e, 400)
 }
 
 /// Reads a SHA-256 fingerprint: 64 hex digits, optionally separated by colons.

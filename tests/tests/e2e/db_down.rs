@@ -2,8 +2,7 @@
 //! backup or a stuck migration would): uploads are answered 503 with `Retry-After`, the agent waits
 //! at least that long, and once the database is back everything arrives, once.
 
-use fathom_e2e::{Agent, Collector, Proc, wait_for};
-use std::collections::BTreeSet;
+use fathom_e2e::{Agent, Collector, Proc, assert_stored_once, wait_for};
 use std::process::Command;
 use std::time::Duration;
 
@@ -49,17 +48,6 @@ fn a_locked_database_gives_503_with_retry_after_and_loses_nothing() {
     assert!(collector.stored_ids().is_empty());
     lock.kill9();
 
-    wait_for("the spool to drain", Duration::from_secs(90), || {
-        (agent.spool_counts().0 == 0).then_some(())
-    });
-    let status = daemon.terminate(Duration::from_secs(20));
-    assert!(status.success(), "{}", daemon.log());
-    let (status, log) = agent.run_once();
-    assert!(status.success(), "{log}");
-    let stored = collector.stored_ids();
-    let stored_set: BTreeSet<String> = stored.iter().cloned().collect();
-    assert_eq!(stored.len(), stored_set.len(), "no result is stored twice");
-    let spooled = agent.spooled_ids();
-    let lost: Vec<_> = spooled.difference(&stored_set).collect();
-    assert!(lost.is_empty(), "spooled but never stored: {lost:?}");
+    agent.drain_and_stop(&mut daemon);
+    assert_stored_once(&collector, &agent.spooled_ids());
 }

@@ -2,8 +2,7 @@
 //! reached the probe: the probe sends the batch again, the collector counts it as duplicates, and
 //! no result is stored twice or lost.
 
-use fathom_e2e::{Agent, Collector, wait_for};
-use std::collections::BTreeSet;
+use fathom_e2e::{Agent, Collector, assert_stored_once, wait_for};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -79,20 +78,8 @@ fn answers_lost_in_a_network_cut_cause_duplicates_not_double_results() {
         Duration::from_secs(60),
         || (cut.load(Ordering::SeqCst) >= 5).then_some(()),
     );
-    wait_for("the spool to drain", Duration::from_secs(60), || {
-        (agent.spool_counts().0 == 0).then_some(())
-    });
-    let status = daemon.terminate(Duration::from_secs(20));
-    assert!(status.success(), "{}", daemon.log());
-    let (status, log) = agent.run_once();
-    assert!(status.success(), "{log}");
-
-    let stored = collector.stored_ids();
-    let stored_set: BTreeSet<String> = stored.iter().cloned().collect();
-    assert_eq!(stored.len(), stored_set.len(), "no result is stored twice");
-    let spooled = agent.spooled_ids();
-    let lost: Vec<_> = spooled.difference(&stored_set).collect();
-    assert!(lost.is_empty(), "spooled but never stored: {lost:?}");
+    agent.drain_and_stop(&mut daemon);
+    assert_stored_once(&collector, &agent.spooled_ids());
     // The collector saw the re-sent batches and said so.
     let resent = collector
         .proc()
