@@ -104,6 +104,10 @@ fn speed(
         protocol: SpeedProtocol::Http,
         server: plan.server.clone(),
         error: failed.then(|| "timed out waiting for data from the test server".to_owned()),
+        jitter_ms: None,
+        stable: None,
+        ramp_up_ms: None,
+        samples_mbps: Vec::new(),
     }
 }
 

@@ -107,6 +107,11 @@ pub enum Command {
         /// allowed), as printed by the collector at start.
         #[arg(long, value_name = "HEX")]
         cert_sha256: Option<String>,
+        /// Ask this DNS server (the carrier's resolver; IPv4 or IPv6 address) for the server's
+        /// address, through --interface like every other packet of the test. Default: the
+        /// system's name servers, still asked through --interface.
+        #[arg(long, value_name = "ADDR")]
+        dns: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

@@ -154,6 +154,8 @@ pub mod file {
         pub backend: String,
         /// The SIM's monthly data for speed tests: bytes, or a size like `"2 GB"`.
         pub monthly_budget: Option<ByteSize>,
+        /// The carrier's DNS server, asked through `interface` for the test server's address.
+        pub dns: Option<String>,
     }
 
     /// A byte count, or a size with a unit.
@@ -236,6 +238,8 @@ pub struct ModemConfig {
     pub backend: Backend,
     /// The SIM's monthly data budget for speed tests, in bytes (none: unlimited).
     pub monthly_budget: Option<u64>,
+    /// The carrier's DNS server for the test server's name; `None` for the system's.
+    pub dns: Option<IpAddr>,
 }
 
 /// The IPv6 website checks (`[ipv6]`).
@@ -418,6 +422,14 @@ fn modems_from_file(
             monthly_budget: m
                 .budget_bytes()
                 .map_err(|e| format!("modem {carrier}: {e}"))?,
+            dns: m
+                .dns
+                .as_deref()
+                .map(|d| {
+                    d.parse::<IpAddr>()
+                        .map_err(|_| format!("modem {carrier}: dns {d:?} is not an IP address"))
+                })
+                .transpose()?,
         });
     }
     Ok(modems)

@@ -89,6 +89,7 @@ fn speed_options(
     limit_mbps: Option<f64>,
     ca: Option<std::path::PathBuf>,
     cert_sha256: Option<String>,
+    dns: Option<&str>,
 ) -> anyhow::Result<speed::SpeedOptions> {
     if !(server.starts_with("http://") || server.starts_with("https://")) {
         return Err(usage(format!(
@@ -119,7 +120,14 @@ fn speed_options(
             "--protocol quic needs to know which certificate to trust: give --ca FILE or --cert-sha256 HEX",
         ));
     }
+    let dns = dns
+        .map(|d| {
+            d.parse::<std::net::IpAddr>()
+                .map_err(|_| usage(format!("--dns {d:?} is not an IPv4 or IPv6 address")))
+        })
+        .transpose()?;
     Ok(speed::SpeedOptions {
+        dns,
         server: server.trim_end_matches('/').to_owned(),
         interface,
         protocol: match protocol {
@@ -170,7 +178,7 @@ async fn speedtest(opts: &speed::SpeedOptions, json: bool) -> anyhow::Result<Exi
             test.streams,
             ms(test.latency_idle_ms),
             ms(test.latency_loaded_ms),
-            ms(report.jitter_ms),
+            ms(test.jitter_ms),
         )?;
     }
     match &test.error {
@@ -197,6 +205,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             limit_mbps,
             ca,
             cert_sha256,
+            dns,
             json,
         } => {
             let opts = speed_options(
@@ -208,6 +217,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 limit_mbps,
                 ca,
                 cert_sha256,
+                dns.as_deref(),
             )?;
             speedtest(&opts, json).await
         }

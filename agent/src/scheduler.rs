@@ -138,6 +138,7 @@ impl Probe {
             protocol: self.config.speed_transport.protocol,
             ca: self.config.speed_transport.ca.clone(),
             cert_sha256: self.config.speed_transport.cert_sha256.clone(),
+            dns: modem.dns,
             ..SpeedOptions::new(self.config.speed_server.clone())
         };
         let mut quiet = |_| {};

@@ -114,6 +114,19 @@ pub struct SpeedTest {
     pub server: String,
     /// Null, or one line saying why the test failed.
     pub error: Option<String>,
+    /// Mean absolute difference of consecutive idle round trips, ms (absent from older probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<f64>,
+    /// Whether the rate comes from a stretch where it was stable; false when the test ran to its
+    /// time or byte cap and the later part of it was measured instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable: Option<bool>,
+    /// Ramp-up (slow start, connection set-up) excluded from the rate, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_up_ms: Option<u64>,
+    /// Payload Mbit/s of each whole second of the load, ramp-up included, for later analysis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples_mbps: Vec<f64>,
 }
 
 /// `kind: "radio"`: one radio sample of one modem. When an NR leg is active the three signal
@@ -503,6 +516,30 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
     if s.download_mbps.is_some() && s.streams == 0 {
         return Err(invalid("streams", "is 0 for a completed test"));
     }
+    check_opt_range("jitter_ms", s.jitter_ms, latency, "ms")?;
+    if s.ramp_up_ms.is_some_and(|r| r > s.duration_ms) {
+        return Err(invalid("ramp_up_ms", "is longer than the test"));
+    }
+    // One sample per whole second of the test, each a plausible rate.
+    let seconds = s.duration_ms / 1000;
+    if s.samples_mbps.len() as u64 > seconds {
+        return Err(invalid(
+            "samples_mbps",
+            format!(
+                "{} per-second samples for a {} ms test",
+                s.samples_mbps.len(),
+                s.duration_ms
+            ),
+        ));
+    }
+    for r in &s.samples_mbps {
+        check_range(
+            "samples_mbps",
+            *r,
+            (0.0, limits::MAX_DOWNLOAD_MBPS),
+            "Mbit/s",
+        )?;
+    }
     check_url("server", &s.server)
 }
 
@@ -810,6 +847,33 @@ mod tests {
             .unwrap()
             .validate(now())
             .unwrap();
+    }
+
+    #[test]
+    fn a_speed_test_may_carry_its_per_second_samples() {
+        let v = with(
+            speed(),
+            &json!({"jitter_ms": 1.5, "stable": true, "ramp_up_ms": 900,
+                    "samples_mbps": [40.5, 86.0, 87.9, 87.1]}),
+        );
+        let r = ResultRecord::from_json(&v).unwrap();
+        r.validate(now()).unwrap();
+        assert_eq!(r.to_json()["samples_mbps"], json!([40.5, 86.0, 87.9, 87.1]));
+        // Older probes send none of them: nothing is written for them either.
+        let old = ResultRecord::from_json(&speed()).unwrap().to_json();
+        assert!(old.get("samples_mbps").is_none() && old.get("stable").is_none());
+
+        let bad = |extra: serde_json::Value| {
+            ResultRecord::from_json(&with(speed(), &extra))
+                .unwrap()
+                .validate(now())
+                .unwrap_err()
+                .to_string()
+        };
+        // More seconds than the test lasted, a negative rate, a ramp longer than the test.
+        assert!(bad(json!({"samples_mbps": [1.0, 1.0, 1.0, 1.0, 1.0]})).contains("samples_mbps"));
+        assert!(bad(json!({"samples_mbps": [-1.0]})).contains("samples_mbps"));
+        assert!(bad(json!({"ramp_up_ms": 5000})).contains("ramp_up_ms"));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! (reset, server error, no route) fails the test: the result then carries the reason and no
 //! rate.
 
-use super::estimator::{Arrival, Decision, EstimateError, Estimator, EstimatorConfig, StopReason};
-use super::{median, throttle_delay};
+use super::estimator::{Decision, EstimateError, Estimator, EstimatorConfig, StopReason};
+use super::{median, pace};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,8 +67,8 @@ impl Allowance {
 pub(crate) struct StreamCtx {
     /// Bytes received and not yet collected by the engine.
     pub(crate) fresh: Arc<AtomicU64>,
-    /// All bytes of all streams so far (for the simulated-link throttle).
-    pub(crate) all: Arc<AtomicU64>,
+    /// Until when the simulated link (`limit_mbps`) is busy, shared by all streams.
+    pub(crate) link_busy_until: Arc<std::sync::Mutex<Duration>>,
     /// The shared allowance.
     pub(crate) allowance: Arc<Allowance>,
     /// When the load started.
@@ -80,15 +80,31 @@ pub(crate) struct StreamCtx {
 }
 
 impl StreamCtx {
-    /// Counts `n` received bytes, then waits as long as the simulated link needs.
+    /// Counts `n` received bytes; on a simulated link, as the link would have delivered them.
     pub(crate) async fn received(&self, n: usize) {
-        self.fresh.fetch_add(n as u64, Ordering::Relaxed);
-        let all = self.all.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
-        if let Some(limit) = self.limit_mbps {
-            let wait = throttle_delay(all, self.start.elapsed(), limit);
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+        let Some(limit) = self.limit_mbps else {
+            self.fresh.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        };
+        // A transport may hand over megabytes at once (QUIC reassembles what it buffered):
+        // counted whole at the moment the link would have finished them, they would show as a
+        // burst. So they are paced and counted in pieces of 5 ms of the link's time.
+        let piece = ((limit * 1e6 / 8.0 * 0.005) as u64).max(1500);
+        let mut left = n as u64;
+        while left > 0 {
+            let bytes = left.min(piece);
+            let busy_until = {
+                let now = self.start.elapsed();
+                let mut busy = self
+                    .link_busy_until
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                *busy = pace(*busy, now, bytes, limit);
+                *busy
+            };
+            tokio::time::sleep_until(self.start + busy_until).await;
+            self.fresh.fetch_add(bytes, Ordering::Relaxed);
+            left -= bytes;
         }
     }
 }
@@ -253,14 +269,11 @@ impl RecentRate {
     }
 }
 
-/// Hands the bytes each stream received since the last tick to the estimator.
-fn collect(streams: &[Arc<AtomicU64>], est: &mut Estimator, now: Duration) {
+/// Hands the bytes each stream received since the last collection (at `since`) to the
+/// estimator, spread over the time they arrived in.
+fn collect(streams: &[Arc<AtomicU64>], est: &mut Estimator, since: Duration, now: Duration) {
     for (i, s) in streams.iter().enumerate() {
-        est.push(Arrival {
-            at: now.saturating_sub(TICK / 2),
-            stream: i as u32,
-            bytes: s.swap(0, Ordering::Relaxed),
-        });
+        est.push_span(i as u32, since, now, s.swap(0, Ordering::Relaxed));
     }
 }
 
@@ -280,7 +293,7 @@ async fn measure<T: Transport>(
     let start = Instant::now();
     let ctx = StreamCtx {
         fresh: Arc::new(AtomicU64::new(0)),
-        all: Arc::new(AtomicU64::new(0)),
+        link_busy_until: Arc::new(std::sync::Mutex::new(Duration::ZERO)),
         allowance: Arc::new(Allowance::new(opts.estimator.max_bytes)),
         start,
         limit_mbps: opts.limit_mbps,
@@ -304,6 +317,7 @@ async fn measure<T: Transport>(
     let mut est = Estimator::new(opts.estimator.clone(), opts.start_streams.max(1));
     let mut ticker = tokio::time::interval_at(start + TICK, TICK);
     let mut recent = RecentRate::default();
+    let mut collected = Duration::ZERO;
     let outcome: Result<Option<StopReason>, String> = loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -317,7 +331,8 @@ async fn measure<T: Transport>(
             }
         }
         let now = start.elapsed();
-        collect(&streams, &mut est, now);
+        collect(&streams, &mut est, collected, now);
+        collected = now;
         progress(Progress {
             elapsed: now,
             mbps: recent.rate(now, est.total_bytes()),
@@ -341,7 +356,7 @@ async fn measure<T: Transport>(
     let end = start.elapsed();
     stop.cancel();
     tasks.abort_all();
-    collect(&streams, &mut est, end);
+    collect(&streams, &mut est, collected, end);
     let loaded = pinger.await.unwrap_or_default();
     m.latency_loaded_ms = median(&loaded);
     m.streams = est.streams();

@@ -5,9 +5,11 @@
 //! connections, never requests muxed on one HTTP/2 connection (they would share one congestion
 //! window and measure one connection's rate). Every connection is bound to the test's interface.
 
+use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
 use super::{SpeedOptions, describe};
 use fathom_shared::api::{DOWNLOAD_PATH, PING_PATH};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -19,23 +21,48 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Http {
     server: String,
     interface: Option<String>,
+    /// The server's name and the addresses it was looked up to, once, through the interface
+    /// (`None`: the URL gives an address).
+    resolved: Option<(String, Vec<SocketAddr>)>,
 }
 
 impl Http {
-    pub(crate) fn new(opts: &SpeedOptions) -> Self {
-        Self {
+    /// Looks the server's name up, once and through the test's interface, before any
+    /// connection: a lookup that fails says so, and no lookup happens under the load.
+    pub(crate) async fn new(opts: &SpeedOptions) -> Result<Self, String> {
+        let interface = opts.interface.as_ref().map(|i| i.as_str().to_owned());
+        let url = reqwest::Url::parse(&opts.server)
+            .map_err(|e| format!("--server {:?}: {e}", opts.server))?;
+        let resolved = match url.host() {
+            Some(url::Host::Domain(name)) => {
+                let found = ServerLookup::new(opts.dns, interface.as_deref())?
+                    .lookup(name)
+                    .await?;
+                // reqwest puts the URL's port in place of the 0.
+                let addrs = found.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect();
+                Some((name.to_owned(), addrs))
+            }
+            Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => None,
+            None => return Err(format!("--server {:?} has no host", opts.server)),
+        };
+        Ok(Self {
             server: opts.server.trim_end_matches('/').to_owned(),
-            interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
-        }
+            interface,
+            resolved,
+        })
     }
 
     fn client(&self) -> Result<reqwest::Client, String> {
-        client(self.interface.as_deref())
+        client(self.interface.as_deref(), self.resolved.as_ref())
     }
 }
 
-/// A client bound to `interface`, HTTP/1.1 only, one connection.
-fn client(interface: Option<&str>) -> Result<reqwest::Client, String> {
+/// A client bound to `interface`, HTTP/1.1 only, one connection, the server's name pinned to
+/// the addresses it was looked up to.
+fn client(
+    interface: Option<&str>,
+    resolved: Option<&(String, Vec<SocketAddr>)>,
+) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()
         .http1_only()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -44,6 +71,9 @@ fn client(interface: Option<&str>) -> Result<reqwest::Client, String> {
         .tcp_nodelay(true);
     if let Some(iface) = interface {
         b = b.interface(iface);
+    }
+    if let Some((name, addrs)) = resolved {
+        b = b.resolve_to_addrs(name, addrs);
     }
     b.build().map_err(|e| describe(&e))
 }

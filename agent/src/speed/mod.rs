@@ -5,6 +5,7 @@
 //! 16), each bound to the modem's interface; bytes are counted every 50 ms, ramp-up is excluded
 //! and the test stops as soon as the rate is stable, or at its time or byte cap.
 
+mod dns;
 pub mod engine;
 pub mod estimator;
 pub mod http;
@@ -37,6 +38,9 @@ pub struct SpeedOptions {
     pub ca: Option<PathBuf>,
     /// QUIC: the SHA-256 fingerprint (hex) of the server certificate to trust.
     pub cert_sha256: Option<String>,
+    /// The DNS server asked (through `interface`) for the server's address; `None` for the
+    /// system's name servers.
+    pub dns: Option<std::net::IpAddr>,
 }
 
 impl SpeedOptions {
@@ -51,6 +55,7 @@ impl SpeedOptions {
             limit_mbps: None,
             ca: None,
             cert_sha256: None,
+            dns: None,
         }
     }
 }
@@ -63,16 +68,8 @@ pub struct SpeedReport {
     pub test: SpeedTest,
     /// The interface the test was bound to.
     pub interface: Option<String>,
-    /// Mean absolute difference of consecutive idle round trips, ms.
-    pub jitter_ms: Option<f64>,
-    /// Whether the rate comes from a stable span.
-    pub stable: bool,
     /// Why the load stopped: `stable`, `time_cap` or `byte_cap` (null when it failed).
     pub stop: Option<estimator::StopReason>,
-    /// Ramp-up excluded from the rate, ms.
-    pub ramp_up_ms: u64,
-    /// Rate of each whole second of the load, Mbit/s.
-    pub samples_mbps: Vec<f64>,
 }
 
 /// One line from an error and its causes.
@@ -122,7 +119,13 @@ pub async fn run(
         limit_mbps: opts.limit_mbps,
     };
     let m = match opts.protocol {
-        SpeedProtocol::Http => engine::run(&http::Http::new(opts), &engine_opts, progress).await,
+        SpeedProtocol::Http => match http::Http::new(opts).await {
+            Ok(t) => engine::run(&t, &engine_opts, progress).await,
+            Err(e) => engine::Measured {
+                error: Some(e),
+                ..engine::Measured::default()
+            },
+        },
         SpeedProtocol::Quic => match quic::Quic::new(opts).await {
             Ok(t) => engine::run(&t, &engine_opts, progress).await,
             Err(e) => engine::Measured {
@@ -141,14 +144,14 @@ pub async fn run(
             streams: m.streams,
             protocol: opts.protocol,
             server: opts.server.clone(),
+            stable: m.error.is_none().then_some(m.stable),
+            ramp_up_ms: m.error.is_none().then(|| millis(m.ramp_up)),
             error: m.error,
+            jitter_ms: m.jitter_ms,
+            samples_mbps: m.per_second_mbps,
         },
         interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
-        jitter_ms: m.jitter_ms,
-        stable: m.stable,
         stop: m.stop,
-        ramp_up_ms: millis(m.ramp_up),
-        samples_mbps: m.per_second_mbps,
     }
 }
 
@@ -174,12 +177,19 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
-/// How long a reader limited to `limit_mbps` must wait, having read `total_bytes` in `elapsed`,
-/// before it may read again. Reading slower makes TCP flow control slow the sender, so the link
-/// behaves as one of that rate.
-pub fn throttle_delay(total_bytes: u64, elapsed: Duration, limit_mbps: f64) -> Duration {
-    let allowed_secs = total_bytes as f64 * 8.0 / (limit_mbps * 1e6);
-    Duration::from_secs_f64((allowed_secs - elapsed.as_secs_f64()).max(0.0))
+/// How much a simulated link may carry at once after being idle (a real link's shaper has a
+/// small bucket too): 50 ms at its rate.
+const SIMULATED_BURST: Duration = Duration::from_millis(50);
+
+/// A simulated link of `limit_mbps`, as a reader's pace: `bytes` read at `now` keep the link
+/// busy until the returned moment, starting from when it was last busy until (`busy_until`),
+/// or from `now` less a small burst if it was idle. The reader then waits until that moment:
+/// reading slower makes flow control slow the sender, so the link behaves as one of that rate.
+/// Time a link was idle is not saved up: after a stall the link goes on at its rate, never
+/// faster to catch up, as a real link would.
+pub fn pace(busy_until: Duration, now: Duration, bytes: u64, limit_mbps: f64) -> Duration {
+    let from = busy_until.max(now.saturating_sub(SIMULATED_BURST));
+    from + Duration::from_secs_f64(bytes as f64 * 8.0 / (limit_mbps * 1e6))
 }
 
 #[cfg(test)]
@@ -213,13 +223,16 @@ mod tests {
     }
 
     #[test]
-    fn throttle_waits_until_the_bytes_fit_the_rate() {
-        // 5 MB at 40 Mbit/s take one second; after 0.25 s the reader waits 0.75 s.
-        let d = throttle_delay(5_000_000, Duration::from_millis(250), 40.0);
-        assert!((d.as_secs_f64() - 0.75).abs() < 1e-9);
-        assert_eq!(
-            throttle_delay(1_000, Duration::from_secs(1), 40.0),
-            Duration::ZERO
-        );
+    fn a_simulated_link_carries_its_rate_and_saves_no_idle_time() {
+        let ms = Duration::from_millis;
+        // 5 MB at 40 Mbit/s take one second from when the link was last busy.
+        let busy = pace(ms(250), ms(250), 5_000_000, 40.0);
+        assert_eq!(busy, ms(1250));
+        // Read back to back: each read starts where the last one ended.
+        assert_eq!(pace(busy, ms(300), 500_000, 40.0), ms(1350));
+        // After a two-second stall, only the small burst is allowed, not two seconds' worth:
+        // 10 MB still take two seconds, less the 50 ms burst.
+        let after_stall = pace(ms(1000), ms(3000), 10_000_000, 40.0);
+        assert_eq!(after_stall, ms(4950));
     }
 }

@@ -10,8 +10,10 @@
 //! (`--cert-sha256`, or any certificate in the `--ca` file, such as the collector's self-signed
 //! `speed-cert.pem`), or chain to a certificate of the `--ca` file (an operator's CA).
 
+use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
 use super::{SpeedOptions, describe, parse_fingerprint};
+use fathom_shared::InterfaceName;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject as _;
@@ -171,13 +173,14 @@ impl Quic {
             .trim_end_matches(']')
             .to_owned();
         let port = url.port_or_known_default().unwrap_or(443);
-        let addr = match host.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, port),
-            Err(_) => tokio::net::lookup_host((host.as_str(), port))
-                .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .next()
-                .ok_or_else(|| format!("{host} has no address"))?,
+        let addr = if let Ok(ip) = host.parse::<IpAddr>() {
+            SocketAddr::new(ip, port)
+        } else {
+            let interface = opts.interface.as_ref().map(InterfaceName::as_str);
+            let found = ServerLookup::new(opts.dns, interface)?
+                .lookup(&host)
+                .await?;
+            SocketAddr::new(found[0], port)
         };
         Ok(Self {
             addr,

@@ -58,6 +58,10 @@ fn results_are_uploaded_exactly_once() {
             "{} measured {mbps} Mbit/s on a {limit} Mbit/s link",
             s["carrier"]
         );
+        // What the engine saw is kept for later analysis: a rate per second of the load.
+        // (one per whole second: a test stopped before its first second has none).
+        let seconds = s["samples_mbps"].as_array().map_or(0, Vec::len) as u64;
+        assert_eq!(seconds, s["duration_ms"].as_u64().unwrap() / 1000, "{s}");
     }
     let radio: BTreeSet<_> = results
         .iter()
@@ -159,4 +163,54 @@ fn speedtest_measures_a_rate_limited_link_and_reports_failures_as_results() {
     ]));
     assert_eq!(status.code(), Some(2));
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// One test server, six probes testing at once over HTTP and QUIC (unlike iperf3, which serves
+/// one client at a time): each gets its own full rate and a complete result.
+#[test]
+fn one_testserver_serves_many_probes_at_once() {
+    use fathom_e2e::{Proc, bin};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(bin("fathom-collector"));
+    cmd.args(["testserver", "--listen", "127.0.0.1:0", "--tls-dir"]);
+    cmd.arg(dir.path());
+    let (_server, line) = Proc::start_ready("testserver", cmd, &dir.path().join("ts.log"));
+    let url = line
+        .strip_prefix("listening on ")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let ca = dir.path().join("speed-cert.pem");
+    let probes: Vec<_> = ["http", "quic", "http", "quic", "http", "quic"]
+        .into_iter()
+        .map(|protocol| {
+            let child = std::process::Command::new(bin("fathom-agent"))
+                .args(["speedtest", "--server", &url, "--protocol", protocol])
+                .arg("--ca")
+                .arg(&ca)
+                .args(["--json", "--limit-mbps", "20", "--max-duration", "3s"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("agent starts");
+            (protocol, child)
+        })
+        .collect();
+    for (protocol, child) in probes {
+        let out = child.wait_with_output().expect("agent ends");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{protocol}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        let mbps = v["download_mbps"].as_f64().unwrap();
+        assert!((mbps - 20.0).abs() < 3.0, "{protocol}: {mbps} Mbit/s\n{v}");
+        assert_eq!(v["protocol"], protocol);
+        // The per-second samples travel with the result.
+        let samples = v["samples_mbps"].as_array().expect("per-second samples");
+        assert!(!samples.is_empty(), "{v}");
+        assert!(v["stable"].is_boolean(), "{v}");
+    }
 }

@@ -164,3 +164,66 @@ fn a_link_that_goes_down_mid_test_gives_an_error_not_a_number() {
         assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
     }
 }
+
+/// The server named, not given by address: its name is looked up through the tested link, like
+/// every other packet of the test. With link 0 dead, a lookup left to the system's routing
+/// (which prefers wwan0) would never be answered; a test bound to wwan1 must still resolve and
+/// measure, and a test bound to the dead wwan0 must fail with the lookup as its reason.
+#[test]
+fn a_named_server_is_looked_up_through_the_tested_link() {
+    if !netlab::require("speed_lab_dns") {
+        return;
+    }
+    let lab = netlab::CarrierLab::new(&[20, 20], ONE_WAY_MS, &bin("fathom-delayline"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server, url, ca) = start_testserver(&lab, dir.path());
+    let port = url.rsplit(':').next().expect("a port").to_owned();
+    let zone = serde_json::json!({
+        "dns": [format!("{}:53", lab.server_ip)],
+        "records": [{"name": "speed.lab.example", "a": [lab.server_ip]}],
+        "listeners": [],
+    });
+    let zone_file = dir.path().join("zone.json");
+    std::fs::write(&zone_file, zone.to_string()).expect("zone written");
+    let mut dns = lab.in_server(&bin("fathom-lab-sites"));
+    dns.arg(&zone_file);
+    let (_dns, _) = Proc::start_ready("fathom-lab-sites", dns, &dir.path().join("dns.log"));
+    lab.set_link(0, false);
+    let named = format!("http://speed.lab.example:{port}");
+    let test = |iface: &str, protocol: &str| {
+        run(lab.in_probe(&bin("fathom-agent")).args([
+            "speedtest",
+            "--server",
+            &named,
+            "--interface",
+            iface,
+            "--protocol",
+            protocol,
+            "--ca",
+            &ca,
+            "--dns",
+            &lab.server_ip,
+            "--max-duration",
+            "3s",
+            "--json",
+        ]))
+    };
+    for protocol in ["http", "quic"] {
+        let (status, out, err) = test("wwan1", protocol);
+        assert!(status.success(), "{protocol} via wwan1: {err}\n{out}");
+        let v: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+        assert!(v["download_mbps"].as_f64().is_some_and(|r| r > 10.0), "{v}");
+        assert_eq!(v["interface"], "wwan1");
+
+        let (status, out, err) = test("wwan0", protocol);
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{protocol} via dead wwan0: {err}\n{out}"
+        );
+        let v: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+        assert!(v["download_mbps"].is_null(), "{v}");
+        let reason = v["error"].as_str().unwrap_or_default();
+        assert!(reason.contains("resolve speed.lab.example"), "{reason}");
+    }
+}
