@@ -251,6 +251,35 @@ pub fn interface(name: &str, operstate: Option<&str>, addresses: &[IpAddr]) -> F
     }
 }
 
+/// The collector's name looked up through one carrier's interface (`via`), as its speed tests
+/// will look up the test server: `found` is the addresses or why there are none.
+pub fn dns(
+    carrier: Carrier,
+    host: &str,
+    via: Option<&str>,
+    found: &Result<Vec<IpAddr>, String>,
+) -> Finding {
+    const ZH: &str = "域名解析";
+    const EN: &str = "DNS";
+    let via = via.map_or_else(String::new, |i| format!(" via {i}"));
+    match found {
+        Ok(addrs) => {
+            let shown: Vec<String> = addrs.iter().take(4).map(ToString::to_string).collect();
+            Finding::pass(
+                ZH,
+                EN,
+                format!("{carrier}: {host} is {}{via}", shown.join(" ")),
+            )
+        }
+        Err(e) => Finding::fail(
+            ZH,
+            EN,
+            format!("{carrier}: {host}{via}: {e}"),
+            "检查运营商 DNS，或在 [[modem]] 中设置 dns / check the carrier's DNS, or set `dns` (its resolver's address) in the [[modem]]",
+        ),
+    }
+}
+
 /// The local addresses in `ip -j addr show` output.
 pub fn ip_addresses(json: &str) -> Option<Vec<IpAddr>> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
@@ -349,6 +378,38 @@ mod tests {
             cell_id: None,
             reason: None,
         }
+    }
+
+    #[test]
+    fn dns_findings_name_the_carrier_the_host_and_the_link() {
+        let ok = dns(
+            Carrier::Cmcc,
+            "collector.example.cn",
+            Some("wwan0"),
+            &Ok(vec!["198.18.0.1".parse().unwrap()]),
+        );
+        assert_eq!(ok.status, Status::Pass);
+        assert!(
+            ok.line()
+                .contains("cmcc: collector.example.cn is 198.18.0.1 via wwan0"),
+            "{}",
+            ok.line()
+        );
+        let failed = dns(
+            Carrier::Cu,
+            "collector.example.cn",
+            Some("wwan1"),
+            &Err("cannot resolve collector.example.cn: timed out".to_owned()),
+        );
+        assert_eq!(failed.status, Status::Fail);
+        assert!(failed.line().contains("wwan1"), "{}", failed.line());
+        assert!(
+            failed
+                .advice
+                .as_deref()
+                .is_some_and(|a| a.contains("set `dns`")),
+            "{failed:?}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod judge;
 
 use crate::config::{AgentConfig, Backend, ModemConfig};
 use crate::radio::Radio;
+use crate::speed::dns::ServerLookup;
 use crate::speed::{SpeedOptions, run as run_speed_test};
 use fathom_shared::api::{HEALTH_PATH, RESULTS_PATH};
 use fathom_shared::{InterfaceName, Meets5gThresholds};
@@ -71,6 +72,11 @@ pub async fn examine(path: &Path, config: &AgentConfig, opts: DoctorOptions) -> 
             ));
         }
     }
+    if let Some(host) = collector_host(config) {
+        for modem in &config.modems {
+            findings.push(check_dns(modem, &host).await);
+        }
+    }
     findings.extend(check_collector(config).await);
     findings.push(check_clock().await);
     findings.push(check_spool(config).await);
@@ -111,6 +117,26 @@ async fn check_interface(iface: &InterfaceName) -> Finding {
         _ => Vec::new(),
     };
     judge::interface(name, operstate.as_deref(), &addresses)
+}
+
+/// The speed-test server's host name (the collector's by default), when it is a name (an
+/// address needs no lookup).
+fn collector_host(config: &AgentConfig) -> Option<String> {
+    match url::Url::parse(&config.speed_server).ok()?.host()? {
+        url::Host::Domain(name) => Some(name.to_owned()),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
+    }
+}
+
+/// Looks the speed-test server up through the modem's interface and DNS server,
+/// as the modem's speed tests will.
+async fn check_dns(modem: &ModemConfig, host: &str) -> Finding {
+    let via = modem.interface.as_ref().map(InterfaceName::as_str);
+    let found = match ServerLookup::new(modem.dns, via) {
+        Ok(lookup) => lookup.lookup(host).await,
+        Err(e) => Err(e),
+    };
+    judge::dns(modem.carrier, host, via, &found)
 }
 
 async fn check_collector(config: &AgentConfig) -> Vec<Finding> {
@@ -235,6 +261,7 @@ async fn check_speed(config: &AgentConfig, modem: &ModemConfig) -> Finding {
     opts.max_duration = SPEED_CHECK_DURATION;
     opts.max_bytes = SPEED_CHECK_BYTES;
     opts.limit_mbps = limit_mbps;
+    opts.dns = modem.dns;
     let test = run_speed_test(&opts, &mut |_| {}).await.test;
     judge::speed(modem.carrier, &test)
 }

@@ -5,7 +5,7 @@
 //! 16), each bound to the modem's interface; bytes are counted every 50 ms, ramp-up is excluded
 //! and the test stops as soon as the rate is stable, or at its time or byte cap.
 
-mod dns;
+pub(crate) mod dns;
 pub mod engine;
 pub mod estimator;
 pub mod http;

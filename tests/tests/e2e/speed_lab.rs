@@ -107,8 +107,8 @@ fn http_and_quic_are_within_5_percent_of_iperf3_on_delayed_links() {
             let idle = v["latency_idle_ms"].as_f64().expect("idle latency");
             assert!((35.0..80.0).contains(&idle), "idle latency {idle} ms");
             report.push(format!(
-                "{rate} Mbit/s {protocol}: agent {mbps:.1}, iperf3 {reference:.1}, {} bytes, {} ms, {} streams",
-                v["bytes_downloaded"], v["duration_ms"], v["streams"]
+                "{rate} Mbit/s {protocol}: agent {mbps:.1}, iperf3 {reference:.1}, {} bytes, {} ms, {} streams, stop {}, ramp {} ms, per second {}",
+                v["bytes_downloaded"], v["duration_ms"], v["streams"], v["stop"], v["ramp_up_ms"], v["samples_mbps"]
             ));
             assert!(
                 (mbps - reference).abs() / reference < 0.05,
