@@ -347,6 +347,28 @@ pub struct AgentConfig {
     pub modems: Vec<ModemConfig>,
     /// IPv6 website checks; `None` when the file has no `[ipv6]`.
     pub ipv6: Option<Ipv6Config>,
+    /// Which of the settings the collector may give the file sets itself (those win).
+    pub file_sets: FileSets,
+}
+
+/// Which collector-given settings the probe's file sets (a value set in the file wins over the
+/// collector's; one left out takes the collector's, else the default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one flag per setting the file may set"
+)]
+pub struct FileSets {
+    /// `[schedule] radio_every`.
+    pub radio_every: bool,
+    /// `[schedule] speed_every`.
+    pub speed_every: bool,
+    /// `[schedule] ipv6_every`.
+    pub ipv6_every: bool,
+    /// `[speedtest] server`.
+    pub speed_server: bool,
+    /// `[ipv6] websites` (non-empty).
+    pub websites: bool,
 }
 
 /// The speed-test transport of `[speedtest]`.
@@ -492,8 +514,8 @@ impl AgentConfig {
             ));
         }
         let speed_transport = speed_transport(&f.speedtest, base)?;
-        let speed_server = match f.speedtest.server {
-            Some(s) => check_url("speedtest.server", &s)?,
+        let speed_server = match &f.speedtest.server {
+            Some(s) => check_url("speedtest.server", s)?,
             None => collector.clone(),
         };
         let max_bytes = f.speedtest.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
@@ -504,7 +526,15 @@ impl AgentConfig {
             ));
         }
         let ipv6 = f.ipv6.as_ref().map(Ipv6Config::from_file).transpose()?;
+        let file_sets = FileSets {
+            radio_every: f.schedule.radio_every.is_some(),
+            speed_every: f.schedule.speed_every.is_some(),
+            ipv6_every: f.schedule.ipv6_every.is_some(),
+            speed_server: f.speedtest.server.is_some(),
+            websites: ipv6.as_ref().is_some_and(|i| !i.websites.is_empty()),
+        };
         Ok(Self {
+            file_sets,
             collector,
             probe_id,
             site_id,
@@ -582,6 +612,12 @@ mod tests {
         assert!(uncommented.contains("\n[upload]\n"), "{uncommented}");
         let plain = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
         let spelled = AgentConfig::from_toml(&uncommented, Path::new("/")).unwrap();
+        // The same values; only which of them the file spells out differs.
+        assert!(spelled.file_sets.speed_every && !plain.file_sets.speed_every);
+        let spelled = AgentConfig {
+            file_sets: plain.file_sets,
+            ..spelled
+        };
         assert_eq!(format!("{plain:?}"), format!("{spelled:?}"));
         assert_eq!(spelled.retry_max, DEFAULT_RETRY_MAX);
         assert_eq!(spelled.ipv6_every, DEFAULT_IPV6_EVERY);

@@ -26,6 +26,7 @@ pub mod ipv6;
 pub mod radio;
 pub mod reason;
 pub mod scheduler;
+pub mod settings;
 pub mod speed;
 pub mod spool;
 pub mod uploader;
@@ -381,6 +382,7 @@ async fn run_probe(
     let mut radios = scheduler::open_radios(&config)?;
     let spool = spool::Spool::open(&config.spool).await?;
     let probe = scheduler::Probe::new(config, spool);
+    probe.restore_settings().await;
     if once {
         match scheduler::run_once(&probe, &mut radios, &shutdown).await {
             Ok(()) => Ok(ExitCode::SUCCESS),

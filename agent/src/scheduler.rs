@@ -1,13 +1,19 @@
 //! The daemon: measurement jobs on their cadences, each result spooled before upload, and the
 //! uploader woken after every result.
 //!
-//! Per modem there is a radio job and a speed job. With an `[ipv6]` table there is one IPv6 job
-//! per probe: each round checks every website through one modem, the modems taking turns round by
-//! round (one carrier's view per round is enough for I32, and a daily round on every SIM would
-//! spend data for no new verdict); `run --once` uses the first modem. Speed tests of different modems never overlap
-//! (one lock per probe), so two SIMs never compete for the probe's CPU and USB bus. The first run
-//! of each job comes after a short random offset and later runs at the cadence ±10 %, so a fleet
-//! started together does not test in lockstep.
+//! Per modem there is a radio job and a speed job. There is one IPv6 job per probe, over the
+//! modems bound to an interface: each round checks every website (from `[ipv6]`, else from the
+//! collector) through one modem, the modems taking turns round by round (one carrier's view per
+//! round is enough for I32, and a daily round on every SIM would spend data for no new verdict);
+//! `run --once` uses the first. Speed tests of different modems never overlap (one lock per
+//! probe), so two SIMs never compete for the probe's CPU and USB bus. The first run of each job
+//! comes after a short random offset and later runs at the cadence ±10 %, so a fleet started
+//! together does not test in lockstep.
+//!
+//! The cadences, the test server, the websites and the SIMs' default budget are the working
+//! [`Settings`]: the file's, else the collector's last word (sent with each upload's answer, kept
+//! in the spool), else the defaults. A job reads them before each run, and a job waiting out a
+//! cadence replans at once when they change.
 //!
 //! Shutdown (SIGINT/SIGTERM cancel the token): no new jobs start, a speed test in progress is
 //! abandoned (a cut-short download would understate the link), a radio sample being written
@@ -19,16 +25,19 @@ use crate::budget::{self, Ledger};
 use crate::config::{AgentConfig, ModemConfig};
 use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
+use crate::settings::{self, Settings};
 use crate::speed::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
 use crate::uploader::{UploadError, Uploader};
 use chrono::Utc;
+use fathom_shared::api::ProbeSettings;
 use fathom_shared::{
     Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord, SCHEMA_VERSION,
 };
 use rand::Rng as _;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -44,18 +53,74 @@ pub struct Probe {
     thresholds: Meets5gThresholds,
     wake_uploader: Arc<Notify>,
     ledger: Ledger,
+    /// The working settings (file, collector, defaults), read by every job before each run.
+    settings: watch::Receiver<Arc<Settings>>,
+    settings_tx: Arc<watch::Sender<Arc<Settings>>>,
+    /// The collector's last settings, as the uploader hands them over.
+    collector_settings: Arc<watch::Sender<Option<ProbeSettings>>>,
 }
 
 impl Probe {
-    /// A probe with its config and open spool.
+    /// A probe with its config and open spool, on the file's settings and the defaults until
+    /// [`Probe::restore_settings`] or the collector's first answer.
     pub fn new(config: AgentConfig, spool: Spool) -> Self {
+        let (initial, _) = settings::effective(&config, None);
+        let (settings_tx, settings) = watch::channel(Arc::new(initial));
         Self {
             config: Arc::new(config),
             ledger: Ledger::new(spool.pool().clone()),
             spool,
             thresholds: Meets5gThresholds::default(),
             wake_uploader: Arc::new(Notify::new()),
+            settings,
+            settings_tx: Arc::new(settings_tx),
+            collector_settings: Arc::new(watch::channel(None).0),
         }
+    }
+
+    /// The working settings now.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.borrow().clone()
+    }
+
+    /// Applies the collector's settings kept in the spool by an earlier run.
+    pub async fn restore_settings(&self) {
+        match settings::load(self.spool.pool()).await {
+            Ok(Some(remote)) => {
+                self.apply(&remote, "kept from an earlier run");
+                self.collector_settings.send_replace(Some(remote));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot read the collector's settings kept in the spool; using the file's.");
+            }
+        }
+    }
+
+    /// Makes `remote` the collector's word: the working settings change at once.
+    fn apply(&self, remote: &ProbeSettings, source: &str) {
+        let (s, problems) = settings::effective(&self.config, Some(remote));
+        for p in problems {
+            tracing::warn!(version = %remote.version, problem = %p, "A setting from the collector is not used.");
+        }
+        tracing::info!(version = %remote.version, source, settings = %settings::describe(&s), "Settings from the collector applied.");
+        self.settings_tx.send_replace(Arc::new(s));
+    }
+
+    /// Keeps and applies what the collector last said, if it is new.
+    async fn take_collector_settings(&self, rx: &mut watch::Receiver<Option<ProbeSettings>>) {
+        let Some(remote) = rx.borrow_and_update().clone() else {
+            return;
+        };
+        if self.settings().version.as_deref() == Some(remote.version.as_str()) {
+            return;
+        }
+        if let Err(e) =
+            settings::store(self.spool.pool(), &remote, Utc::now().timestamp_millis()).await
+        {
+            tracing::warn!(error = %e, "Cannot keep the collector's settings; they hold until a restart.");
+        }
+        self.apply(&remote, "the collector's answer");
     }
 
     fn record(
@@ -121,11 +186,13 @@ impl Probe {
         let at = Utc::now();
         let month = budget::month(at);
         let used = self.ledger.used(modem.carrier, &month).await?;
-        let Some(cap) = budget::test_cap(self.config.max_bytes, modem.monthly_budget, used) else {
+        let settings = self.settings();
+        let monthly_budget = modem.monthly_budget.or(settings.monthly_budget);
+        let Some(cap) = budget::test_cap(self.config.max_bytes, monthly_budget, used) else {
             tracing::info!(
                 carrier = %modem.carrier,
                 used,
-                budget = modem.monthly_budget,
+                budget = monthly_budget,
                 "Speed test skipped: the month's data budget is spent."
             );
             return Ok(());
@@ -139,7 +206,7 @@ impl Probe {
             ca: self.config.speed_transport.ca.clone(),
             cert_sha256: self.config.speed_transport.cert_sha256.clone(),
             dns: modem.dns,
-            ..SpeedOptions::new(self.config.speed_server.clone())
+            ..SpeedOptions::new(settings.speed_server.clone())
         };
         let mut quiet = |_| {};
         let test = tokio::select! {
@@ -168,25 +235,29 @@ impl Probe {
         modem: &ModemConfig,
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
-        let Some(cfg) = &self.config.ipv6 else {
-            tracing::info!("No [ipv6] table in the config: no IPv6 website checks.");
-            return Ok(());
-        };
-        if cfg.websites.is_empty() {
+        let websites = self.settings().websites.clone();
+        if websites.is_empty() {
             return Ok(());
         }
+        // The websites may come from the collector; how to check them from `[ipv6]`, else the
+        // defaults.
+        let cfg = self.config.ipv6.as_ref();
         let opts = Ipv6Options {
-            dns: cfg.dns,
+            dns: cfg.and_then(|c| c.dns),
             interface: modem.interface.as_ref().map(|i| i.as_str().to_owned()),
-            canary: cfg.canary.clone(),
+            canary: cfg.and_then(|c| c.canary.clone()),
             ca_pem: None,
-            connect_timeout: cfg.connect_timeout,
-            page_timeout: cfg.page_timeout,
+            connect_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_CONNECT_TIMEOUT, |c| {
+                c.connect_timeout
+            }),
+            page_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_PAGE_TIMEOUT, |c| {
+                c.page_timeout
+            }),
             dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
         };
         let at = Utc::now();
         let report = tokio::select! {
-            r = crate::ipv6::check(&opts, &cfg.websites) => r,
+            r = crate::ipv6::check(&opts, &websites) => r,
             () = shutdown.cancelled() => {
                 tracing::info!(carrier = %modem.carrier, "IPv6 checks abandoned: shutting down.");
                 return Ok(());
@@ -208,12 +279,13 @@ impl Probe {
     }
 
     fn uploader(&self) -> Result<Uploader, reqwest::Error> {
-        Uploader::new(
+        Ok(Uploader::new(
             &self.config.collector,
             &self.config.token,
             self.spool.clone(),
             self.config.batch,
-        )
+        )?
+        .with_settings_sink(self.collector_settings.clone()))
     }
 }
 
@@ -254,7 +326,7 @@ pub async fn run_once(
     for (modem, radio) in modems.iter().zip(radios.iter()) {
         probe.speed_job(modem, radio.link_mbps(), shutdown).await?;
     }
-    if let Some(modem) = modems.first() {
+    if let Some(modem) = ipv6_modems(&probe.config).first() {
         probe.ipv6_job(modem, shutdown).await?;
     }
     let uploader = probe.uploader()?;
@@ -267,7 +339,13 @@ pub async fn run_once(
     ] {
         tokio::time::sleep(delay).await;
         match uploader.drain().await {
-            Ok(_) => return Ok(()),
+            Ok(_) => {
+                // Kept for the next run, which starts on them.
+                probe
+                    .take_collector_settings(&mut probe.collector_settings.subscribe())
+                    .await;
+                return Ok(());
+            }
             Err(e @ UploadError::Unauthorized(_)) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "Upload failed.");
@@ -279,6 +357,163 @@ pub async fn run_once(
         || OnceError::Upload(UploadError::Unreachable("no attempt".into())),
         OnceError::Upload,
     ))
+}
+
+/// Radio samples of `modem` at the radio cadence.
+fn spawn_radio_job(
+    tracker: &TaskTracker,
+    probe: &Probe,
+    m: ModemConfig,
+    mut radio: Radio,
+    shutdown: &CancellationToken,
+) {
+    let (p, s) = (probe.clone(), shutdown.clone());
+    tracker.spawn(async move {
+        let mut settings = p.settings.clone();
+        let mut every = p.settings().radio_every;
+        let mut next = first_offset(every, unit());
+        loop {
+            match wait(next, &s, &mut settings).await {
+                Woke::Stop => break,
+                Woke::Replan => {
+                    let now = p.settings().radio_every;
+                    if now != every {
+                        every = now;
+                        next = first_offset(every, unit());
+                    }
+                    continue;
+                }
+                Woke::Due => {}
+            }
+            if let Err(e) = p.radio_job(&m, &mut radio).await {
+                tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
+            }
+            every = p.settings().radio_every;
+            next = jittered(every, unit());
+        }
+    });
+}
+
+/// Speed tests of `modem`, one at a random moment of each period, one modem at a time.
+fn spawn_speed_job(
+    tracker: &TaskTracker,
+    probe: &Probe,
+    modem: ModemConfig,
+    link: Option<f64>,
+    speed_lock: &Arc<Mutex<()>>,
+    shutdown: &CancellationToken,
+) {
+    let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
+    tracker.spawn(async move {
+        // The first test soon after start; then one at a random moment of each period, so
+        // tests of a fleet (and of a day) do not always fall on the same minute.
+        let mut settings = p.settings.clone();
+        let mut every = p.settings().speed_every;
+        let mut period_start = tokio::time::Instant::now() + every;
+        let mut next = first_offset(every, unit());
+        loop {
+            match wait(next, &s, &mut settings).await {
+                Woke::Stop => break,
+                Woke::Replan => {
+                    let now = p.settings().speed_every;
+                    if now != every {
+                        // A new period length: the next test within it, from now.
+                        every = now;
+                        let start = tokio::time::Instant::now();
+                        next = slot_in_period(start, every, unit(), start);
+                        period_start = start + every;
+                    }
+                    continue;
+                }
+                Woke::Due => {}
+            }
+            let _one_test_at_a_time = lock.lock().await;
+            if s.is_cancelled() {
+                break;
+            }
+            if let Err(e) = p.speed_job(&modem, link, &s).await {
+                tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
+            }
+            every = p.settings().speed_every;
+            let now = tokio::time::Instant::now();
+            while period_start + every <= now {
+                period_start += every;
+            }
+            next = slot_in_period(period_start, every, unit(), now);
+            period_start += every;
+        }
+    });
+}
+
+/// IPv6 website checks, a round at the IPv6 cadence, the modems taking turns.
+fn spawn_ipv6_job(
+    tracker: &TaskTracker,
+    probe: &Probe,
+    speed_lock: &Arc<Mutex<()>>,
+    shutdown: &CancellationToken,
+) {
+    let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
+    tracker.spawn(async move {
+        let modems = ipv6_modems(&p.config);
+        let mut settings = p.settings.clone();
+        let mut every = p.settings().ipv6_every;
+        let mut next = first_offset(every, unit());
+        let mut round = 0;
+        loop {
+            match wait(next, &s, &mut settings).await {
+                Woke::Stop => break,
+                Woke::Replan => {
+                    let now = p.settings().ipv6_every;
+                    if now != every {
+                        every = now;
+                        next = first_offset(every, unit());
+                    }
+                    continue;
+                }
+                Woke::Due => {}
+            }
+            // Not while a speed test runs: the checks would share its link.
+            let _no_speed_test = lock.lock().await;
+            if s.is_cancelled() {
+                break;
+            }
+            let modem = &modems[round % modems.len()];
+            if let Err(e) = p.ipv6_job(modem, &s).await {
+                tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool an IPv6 check.");
+            }
+            round += 1;
+            every = p.settings().ipv6_every;
+            next = jittered(every, unit());
+        }
+    });
+}
+
+/// Keeps and applies the settings the collector answers with.
+fn spawn_settings_keeper(tracker: &TaskTracker, probe: &Probe, shutdown: &CancellationToken) {
+    // The collector's settings, as the uploader hands them over: kept, then applied.
+    let (p, s) = (probe.clone(), shutdown.clone());
+    let mut from_collector = probe.collector_settings.subscribe();
+    tracker.spawn(async move {
+        loop {
+            tokio::select! {
+                changed = from_collector.changed() => if changed.is_err() { break },
+                () = s.cancelled() => break,
+            }
+            p.take_collector_settings(&mut from_collector).await;
+        }
+    });
+}
+
+/// The modems IPv6 checks go through: those bound to an interface. A check is of a carrier's
+/// network, so it must leave through that carrier's interface; an unbound modem would check
+/// whatever route the probe has (a simulated modem has none of its own).
+fn ipv6_modems(config: &AgentConfig) -> Vec<ModemConfig> {
+    config
+        .modems
+        .iter()
+        .filter(|m| m.interface.is_some())
+        .cloned()
+        .collect()
 }
 
 /// Longest wait before the first run of a job.
@@ -309,11 +544,28 @@ fn unit() -> f64 {
     rand::rng().random_range(0.0..1.0)
 }
 
-/// Sleeps `d` unless shutdown comes first; returns false on shutdown.
-async fn pause(d: Duration, shutdown: &CancellationToken) -> bool {
+/// How a job's wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woke {
+    /// Time to run.
+    Due,
+    /// The settings changed: the job plans its next run anew.
+    Replan,
+    /// Shutdown.
+    Stop,
+}
+
+/// Sleeps `d`, unless shutdown comes first or the settings change (a job waiting out a long
+/// cadence picks up a shorter one at once, without a restart).
+async fn wait(
+    d: Duration,
+    shutdown: &CancellationToken,
+    settings: &mut watch::Receiver<Arc<Settings>>,
+) -> Woke {
     tokio::select! {
-        () = tokio::time::sleep(d) => true,
-        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(d) => Woke::Due,
+        () = shutdown.cancelled() => Woke::Stop,
+        changed = settings.changed() => if changed.is_ok() { Woke::Replan } else { Woke::Due },
     }
 }
 
@@ -333,69 +585,24 @@ pub async fn run_daemon(
     let tracker = TaskTracker::new();
     let speed_lock = Arc::new(Mutex::new(()));
     let modems = probe.config.modems.clone();
-    for (modem, mut radio) in modems.into_iter().zip(radios) {
+    for (modem, radio) in modems.into_iter().zip(radios) {
         let link = radio.link_mbps();
-        let (p, m, s) = (probe.clone(), modem.clone(), shutdown.clone());
-        let every = probe.config.radio_every;
-        tracker.spawn(async move {
-            let mut wait = first_offset(every, unit());
-            while pause(wait, &s).await {
-                if let Err(e) = p.radio_job(&m, &mut radio).await {
-                    tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
-                }
-                wait = jittered(every, unit());
-            }
-        });
-        let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
-        let every = probe.config.speed_every;
-        tracker.spawn(async move {
-            // The first test soon after start; then one at a random moment of each period, so
-            // tests of a fleet (and of a day) do not always fall on the same minute.
-            let mut period_start = tokio::time::Instant::now() + every;
-            let mut wait = first_offset(every, unit());
-            while pause(wait, &s).await {
-                let _one_test_at_a_time = lock.lock().await;
-                if s.is_cancelled() {
-                    break;
-                }
-                if let Err(e) = p.speed_job(&modem, link, &s).await {
-                    tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
-                }
-                let now = tokio::time::Instant::now();
-                while period_start + every <= now {
-                    period_start += every;
-                }
-                wait = slot_in_period(period_start, every, unit(), now);
-                period_start += every;
-            }
-        });
+        spawn_radio_job(&tracker, &probe, modem.clone(), radio, &shutdown);
+        spawn_speed_job(&tracker, &probe, modem, link, &speed_lock, &shutdown);
     }
-    if probe.config.ipv6.is_none() {
-        tracing::info!("No [ipv6] table in the config: no IPv6 website checks.");
+    if probe.settings().websites.is_empty() {
+        tracing::info!(
+            "No websites to check over IPv6 yet (none in [ipv6], none from the collector)."
+        );
     }
-    if probe.config.ipv6.is_some() && !probe.config.modems.is_empty() {
-        let (p, s, lock) = (probe.clone(), shutdown.clone(), speed_lock.clone());
-        let every = probe.config.ipv6_every;
-        tracker.spawn(async move {
-            let modems = p.config.modems.clone();
-            let mut wait = first_offset(every, unit());
-            for round in 0.. {
-                if !pause(wait, &s).await {
-                    break;
-                }
-                // Not while a speed test runs: the checks would share its link.
-                let _no_speed_test = lock.lock().await;
-                if s.is_cancelled() {
-                    break;
-                }
-                let modem = &modems[round % modems.len()];
-                if let Err(e) = p.ipv6_job(modem, &s).await {
-                    tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool an IPv6 check.");
-                }
-                wait = jittered(every, unit());
-            }
-        });
+    if ipv6_modems(&probe.config).is_empty() {
+        tracing::info!(
+            "No modem has an interface: no IPv6 website checks (each check goes out through a carrier's interface)."
+        );
+    } else {
+        spawn_ipv6_job(&tracker, &probe, &speed_lock, &shutdown);
     }
+    spawn_settings_keeper(&tracker, &probe, &shutdown);
 
     let uploader = probe.uploader()?;
     let backoff = Backoff::try_new(probe.config.retry_min, probe.config.retry_max)

@@ -11,7 +11,7 @@
 
 use crate::backoff::Backoff;
 use crate::spool::{Pending, Spool, SpoolError};
-use fathom_shared::api::{ErrorBody, RESULTS_PATH, UploadResponse};
+use fathom_shared::api::{ErrorBody, ProbeSettings, RESULTS_PATH, UploadResponse};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -54,6 +54,8 @@ pub struct Uploader {
     token: String,
     spool: Spool,
     batch: usize,
+    /// Where the settings in the collector's answers go (a new version only).
+    settings: Option<Arc<tokio::sync::watch::Sender<Option<ProbeSettings>>>>,
 }
 
 /// What one POST achieved.
@@ -84,7 +86,18 @@ impl Uploader {
             token: token.to_owned(),
             spool,
             batch,
+            settings: None,
         })
+    }
+
+    /// Hands every new version of the settings the collector answers with to `sink`.
+    #[must_use]
+    pub fn with_settings_sink(
+        mut self,
+        sink: Arc<tokio::sync::watch::Sender<Option<ProbeSettings>>>,
+    ) -> Self {
+        self.settings = Some(sink);
+        self
     }
 
     /// Uploads until the spool is empty; returns how many results the collector acknowledged
@@ -208,6 +221,15 @@ impl Uploader {
                 duplicate = answer.duplicate,
                 "Uploaded."
             );
+            if let (Some(sink), Some(new)) = (&self.settings, answer.settings) {
+                sink.send_if_modified(|current| {
+                    let news = current.as_ref().is_none_or(|c| c.version != new.version);
+                    if news {
+                        *current = Some(new);
+                    }
+                    news
+                });
+            }
             return Ok(Step::Acked(deleted));
         }
         let error: Option<ErrorBody> = serde_json::from_str(&text).ok();

@@ -68,6 +68,53 @@ pub mod file {
         /// Database; optional.
         #[serde(default)]
         pub database: Database,
+        /// What probes are told with each upload's answer; optional.
+        #[serde(default)]
+        pub probes: Probes,
+    }
+
+    /// `[probes]`: settings for every probe, and `[[probes.override]]` for some. Every key
+    /// optional.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Probes {
+        /// Radio sample cadence per modem.
+        #[serde(default, with = "humantime_serde")]
+        pub radio_every: Option<std::time::Duration>,
+        /// Speed-test period per modem.
+        #[serde(default, with = "humantime_serde")]
+        pub speed_every: Option<std::time::Duration>,
+        /// IPv6 check cadence.
+        #[serde(default, with = "humantime_serde")]
+        pub ipv6_every: Option<std::time::Duration>,
+        /// Speed-test server base URL (default: the probe's collector).
+        pub speed_server: Option<String>,
+        /// Monthly data budget per SIM for speed tests, bytes.
+        pub monthly_budget_bytes: Option<u64>,
+        /// Per-probe exceptions.
+        #[serde(default, rename = "override")]
+        pub overrides: Vec<ProbeOverride>,
+    }
+
+    /// `[[probes.override]]`: settings for one probe, over `[probes]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProbeOverride {
+        /// The probe's id.
+        pub probe: String,
+        /// Radio sample cadence per modem.
+        #[serde(default, with = "humantime_serde")]
+        pub radio_every: Option<std::time::Duration>,
+        /// Speed-test period per modem.
+        #[serde(default, with = "humantime_serde")]
+        pub speed_every: Option<std::time::Duration>,
+        /// IPv6 check cadence.
+        #[serde(default, with = "humantime_serde")]
+        pub ipv6_every: Option<std::time::Duration>,
+        /// Speed-test server base URL.
+        pub speed_server: Option<String>,
+        /// Monthly data budget per SIM for speed tests, bytes.
+        pub monthly_budget_bytes: Option<u64>,
     }
 
     /// `[county]`.
@@ -223,6 +270,8 @@ pub struct CollectorConfig {
     pub indicators: IndicatorSettings,
     /// Database URL from the file, already resolved against the file's folder.
     pub database_url: Option<String>,
+    /// What probes are told (`[probes]` and its overrides).
+    pub probes: crate::probe_settings::ProbeSettingsConfig,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -325,6 +374,8 @@ impl CollectorConfig {
             .database
             .url
             .map(|u| resolve_sqlite_path(&u, &base_dir));
+        let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
+            .map_err(|e| invalid(format!("probes: {e}")))?;
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -332,6 +383,7 @@ impl CollectorConfig {
             websites,
             indicators,
             database_url,
+            probes,
             base_dir,
         })
     }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod dashboard;
 pub mod import;
 pub mod indicators;
+pub mod probe_settings;
 pub mod probes;
 pub mod report;
 pub mod store;
@@ -97,11 +98,12 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Serve { listen, tls } => {
             let dir = testserver::tls::dir_beside(&db_url, &config.base_dir);
             let id = testserver::tls::identity(&tls, Some(&dir))?;
+            let config = std::sync::Arc::new(config);
             let dashboard = dashboard::router(dashboard::DashboardState {
                 store: store.clone(),
-                config: std::sync::Arc::new(config),
+                config: config.clone(),
             });
-            let app = api::router(api::AppState { store }).merge(dashboard);
+            let app = api::router(api::AppState { store, config }).merge(dashboard);
             serve_app(listen, app, &id, shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,

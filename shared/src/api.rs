@@ -34,12 +34,43 @@ pub struct UploadRequest {
 }
 
 /// The answer to an accepted upload: every result in it is now stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadResponse {
     /// Results stored by this upload.
     pub accepted: u64,
     /// Results whose id was already stored (a retried upload); not stored again.
     pub duplicate: u64,
+    /// What the bureau wants this probe to do (absent from older collectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ProbeSettings>,
+}
+
+/// A probe's settings as the collector gives them with each upload's answer, so the bureau
+/// changes schedules, the test server, the ten websites and the data budgets in one place. A
+/// value set in the probe's own file wins over the collector's; `None` leaves the probe's
+/// default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeSettings {
+    /// Changes whenever anything below changes, so a probe applies (and logs) only news.
+    pub version: String,
+    /// Seconds between radio samples per modem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio_every_s: Option<u64>,
+    /// Seconds per speed-test period per modem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_every_s: Option<u64>,
+    /// Seconds between rounds of IPv6 website checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_every_s: Option<u64>,
+    /// Speed-test server base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_server: Option<String>,
+    /// The websites whose IPv6 support is checked (home page URLs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub websites: Vec<String>,
+    /// Monthly data budget of each SIM for speed tests, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_budget_bytes: Option<u64>,
 }
 
 /// The body of every 4xx and 5xx answer: one line saying why, and for a refused result which
@@ -120,6 +151,20 @@ mod tests {
         assert_eq!(
             spec["components"]["schemas"]["UploadRequest"]["properties"]["results"]["maxItems"],
             serde_json::json!(MAX_RESULTS_PER_UPLOAD)
+        );
+        // The settings a probe is given are described field by field.
+        let full = ProbeSettings {
+            version: "v".to_owned(),
+            radio_every_s: Some(60),
+            speed_every_s: Some(3600),
+            ipv6_every_s: Some(86_400),
+            speed_server: Some("https://c.example/".to_owned()),
+            websites: vec!["https://w.example/".to_owned()],
+            monthly_budget_bytes: Some(1),
+        };
+        assert_eq!(
+            keys(&serde_json::to_value(&full).unwrap()),
+            keys(&schema(&spec, "ProbeSettings")["properties"])
         );
     }
 

@@ -28,6 +28,8 @@ pub(crate) use error::one_line;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// The collector's config: what probes are told with each upload's answer.
+    pub config: std::sync::Arc<crate::config::CollectorConfig>,
 }
 
 /// The whole API of `fathom-collector serve`.

@@ -51,9 +51,18 @@ pub(crate) async fn upload(
         duplicate = counts.duplicate,
         "Upload stored."
     );
+    let websites: Vec<String> = state
+        .config
+        .websites
+        .iter()
+        .map(|w| w.url.clone())
+        .collect();
     Ok(Json(UploadResponse {
         accepted: counts.accepted,
         duplicate: counts.duplicate,
+        settings: fathom_shared::ProbeId::parse(&probe.id)
+            .ok()
+            .map(|id| state.config.probes.for_probe(&id, &websites)),
     }))
 }
 

@@ -32,8 +32,15 @@ pub(crate) async fn start() -> Server {
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("bound address"));
     let shutdown = CancellationToken::new();
+    let config = fathom_collector::config::CollectorConfig::from_toml(
+        include_str!("../../collector.example.toml"),
+        std::path::Path::new("collector.example.toml"),
+        dir.path().to_owned(),
+    )
+    .expect("the example config reads");
     let app = api::router(AppState {
         store: store.clone(),
+        config: std::sync::Arc::new(config),
     });
     tokio::spawn(api::serve(listener, app, shutdown.clone()));
     Server {
