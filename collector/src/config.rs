@@ -68,6 +68,19 @@ pub mod file {
         /// Database; optional.
         #[serde(default)]
         pub database: Database,
+        /// Request limits; every key optional.
+        #[serde(default)]
+        pub limits: Limits,
+    }
+
+    /// `[limits]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Limits {
+        /// Uploads a second each probe may sustain.
+        pub uploads_per_second: Option<f64>,
+        /// Uploads a probe may make at once.
+        pub upload_burst: Option<u32>,
     }
 
     /// `[county]`.
@@ -223,6 +236,8 @@ pub struct CollectorConfig {
     pub indicators: IndicatorSettings,
     /// Database URL from the file, already resolved against the file's folder.
     pub database_url: Option<String>,
+    /// Each probe's upload rate limit.
+    pub upload_limit: crate::limits::RateLimit,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -325,6 +340,14 @@ impl CollectorConfig {
             .database
             .url
             .map(|u| resolve_sqlite_path(&u, &base_dir));
+        let default_limit = crate::limits::RateLimit::default();
+        let upload_limit = crate::limits::RateLimit::try_new(
+            file.limits
+                .uploads_per_second
+                .unwrap_or(default_limit.per_second()),
+            file.limits.upload_burst.unwrap_or(default_limit.burst()),
+        )
+        .map_err(|e| invalid(format!("limits.{e}")))?;
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -332,6 +355,7 @@ impl CollectorConfig {
             websites,
             indicators,
             database_url,
+            upload_limit,
             base_dir,
         })
     }
@@ -436,6 +460,26 @@ mod tests {
                 .to_string()
                 .contains("i33_target")
         );
+    }
+
+    #[test]
+    fn upload_limits_default_and_are_checked() {
+        assert_eq!(
+            parse(SAMPLE).unwrap().upload_limit,
+            crate::limits::RateLimit::default()
+        );
+        let c = parse(&format!(
+            "{SAMPLE}\n[limits]\nuploads_per_second = 0.5\nupload_burst = 3\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.upload_limit,
+            crate::limits::RateLimit::try_new(0.5, 3).unwrap()
+        );
+        let zero = parse(&format!("{SAMPLE}\n[limits]\nupload_burst = 0\n")).unwrap_err();
+        assert!(zero.to_string().contains("limits.upload_burst"), "{zero}");
+        let typo = parse(&format!("{SAMPLE}\n[limits]\nuploads_per_sec = 1\n")).unwrap_err();
+        assert!(typo.to_string().contains("unknown field"), "{typo}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`api`]: the HTTP API (`/api/v1/…`): upload, health, OpenAPI, and its error type.
 //! - [`testserver`]: the speed-test endpoints (download and ping).
 //! - [`probes`]: probe tokens.
+//! - [`limits`]: the per-probe upload rate limit.
 //! - [`import`]: loading and exporting results as JSON lines.
 //! - [`indicators`]: the I26, I33 and I32 rules.
 //! - [`report`]: the weekly report: charts, HTML and CSV.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod dashboard;
 pub mod import;
 pub mod indicators;
+pub mod limits;
 pub mod probes;
 pub mod report;
 pub mod store;
@@ -97,11 +99,12 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Serve { listen, tls } => {
             let dir = testserver::tls::dir_beside(&db_url, &config.base_dir);
             let id = testserver::tls::identity(&tls, Some(&dir))?;
+            let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
             let dashboard = dashboard::router(dashboard::DashboardState {
                 store: store.clone(),
                 config: std::sync::Arc::new(config),
             });
-            let app = api::router(api::AppState { store }).merge(dashboard);
+            let app = api::router(api::AppState { store, limiter }).merge(dashboard);
             serve_app(listen, app, &id, shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,

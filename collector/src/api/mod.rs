@@ -28,6 +28,8 @@ pub(crate) use error::one_line;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Each probe's upload rate limit.
+    pub limiter: std::sync::Arc<crate::limits::ProbeLimiter>,
 }
 
 /// The whole API of `fathom-collector serve`.

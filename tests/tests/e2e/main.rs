@@ -18,4 +18,5 @@ mod network_cut;
 mod outage;
 mod packaging;
 mod pipeline;
+mod rate_limit;
 mod speed_lab;
