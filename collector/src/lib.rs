@@ -84,7 +84,8 @@ fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     if let Command::Testserver { listen, tls } = &cli.command {
         let id = testserver::tls::identity(tls, None)?;
-        serve_app(*listen, testserver::router(), &id, shutdown).await?;
+        let https = tls.tls_cert.is_some();
+        serve_app(*listen, testserver::router(), &id, https, shutdown).await?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Openapi = cli.command {
@@ -105,7 +106,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 config: std::sync::Arc::new(config),
             });
             let app = api::router(api::AppState { store, limiter }).merge(dashboard);
-            serve_app(listen, app, &id, shutdown).await?;
+            serve_app(listen, app, &id, tls.tls_cert.is_some(), shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,
         Command::Import { file } => {
@@ -273,10 +274,13 @@ fn pick_week(week: Option<&str>, config: &CollectorConfig) -> anyhow::Result<Iso
     }
 }
 
+/// Serves `app` over TCP on `listen`, HTTPS with `tls` when `https` (the operator gave a
+/// certificate), and the QUIC speed test on the same port number over UDP.
 async fn serve_app(
     listen: SocketAddr,
     app: axum::Router,
     tls: &testserver::tls::Identity,
+    https: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -294,9 +298,17 @@ async fn serve_app(
     let quic_stop = shutdown.child_token();
     let quic_task = tokio::spawn(testserver::quic::serve(quic, quic_stop.clone()));
     // The one machine-readable line on stdout: scripts and tests learn the port from it.
-    say(format_args!("listening on http://{local}"))?;
-    tracing::info!(%local, "Serving.");
-    api::serve(listener, app, shutdown).await?;
+    if https {
+        let acceptor = api::tls::acceptor(tls)?;
+        let listener = api::tls::TlsListener::spawn(listener, acceptor, shutdown.child_token())?;
+        say(format_args!("listening on https://{local}"))?;
+        tracing::info!(%local, cert = %tls.cert_file.display(), "Serving HTTPS.");
+        api::serve(listener, app, shutdown).await?;
+    } else {
+        say(format_args!("listening on http://{local}"))?;
+        tracing::info!(%local, "Serving.");
+        api::serve(listener, app, shutdown).await?;
+    }
     quic_stop.cancel();
     let _ignored = quic_task.await;
     tracing::info!("Stopped.");

@@ -20,3 +20,4 @@ mod packaging;
 mod pipeline;
 mod rate_limit;
 mod speed_lab;
+mod tls;
