@@ -19,5 +19,6 @@ mod outage;
 mod packaging;
 mod pipeline;
 mod rate_limit;
+mod secrets;
 mod speed_lab;
 mod tls;
