@@ -1,10 +1,12 @@
 //! HTTPS on the collector itself (`serve --tls-cert --tls-key`, rustls): an agent that trusts the
 //! county's CA (`[upload] ca`) uploads over it; one that trusts another CA is refused with a
-//! clear error and keeps its results; plain HTTP gets nothing from the TLS port.
+//! clear error and keeps its results; plain HTTP gets nothing from the TLS port; connections that
+//! never finish their handshake do not hold up the others.
 
 use fathom_e2e::{Agent, Collector, Proc, assert_stored_once};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::path::Path;
+use std::time::Duration;
 
 /// A test CA named `name`: its PEM, and a server certificate and key (PEM) it signed for the
 /// loopback address.
@@ -74,12 +76,22 @@ async fn agents_upload_over_https_when_they_trust_the_collectors_ca_and_only_the
     let (mut server, url) = start_https(&collector, &dir.join("cert.pem"), &dir.join("key.pem"));
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
+    // Clients that connect and never start their handshake hold nobody up.
+    let addr = url.trim_start_matches("https://").to_owned();
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        stalled.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
     // The API answers over TLS to a client that trusts the CA…
-    let health = client_trusting(&ca)
-        .get(format!("{url}/api/v1/health"))
-        .send()
-        .await
-        .unwrap();
+    let health = tokio::time::timeout(
+        Duration::from_secs(5),
+        client_trusting(&ca)
+            .get(format!("{url}/api/v1/health"))
+            .send(),
+    )
+    .await
+    .expect("answered while other handshakes stall")
+    .unwrap();
     assert_eq!(health.status().as_u16(), 200);
     // …and plain HTTP on the same port gets no answer.
     let plain = reqwest::get(format!("{}/api/v1/health", url.replace("https", "http"))).await;
@@ -139,4 +151,5 @@ async fn agents_upload_over_https_when_they_trust_the_collectors_ca_and_only_the
     let log = server.log();
     assert!(!log.contains("panicked"), "{log}");
     assert!(server.is_running());
+    drop(stalled);
 }
