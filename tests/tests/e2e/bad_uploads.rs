@@ -60,7 +60,12 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
     let token = collector.add_probe("hosp-01", "county-hospital");
     let other_token = collector.add_probe("hub-01", "bus-station");
     let url = format!("{}/api/v1/results", collector.url);
-    let client = reqwest::Client::new();
+    // A fresh connection per request: the server closes one on which it refused a body before
+    // reading it all (413), and a pooled client could send the next case down it as it closes.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
 
     let body = |results: Vec<Value>| serde_json::to_vec(&json!({ "results": results })).unwrap();
     let good = || {
