@@ -8,6 +8,7 @@
 #   FATHOM_REQUIRE_NETLAB=1   lab tests (network namespaces, root, iperf3) must run: a skip is a
 #                             failure. CI sets it.
 #   FATHOM_REQUIRE_CHROMIUM=1 the dashboard test in headless Chromium must run. CI sets it.
+#   FATHOM_FUZZ_SECONDS=N     how long each cargo-fuzz target runs (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,12 +52,14 @@ cargo fmt --all --check
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "fathom-shared stays free of I/O"
-if cargo tree -p fathom-shared -e normal --locked | grep -Eq '^.*\b(tokio|sqlx|reqwest|hyper|axum)\b'; then
-  echo "fathom-shared depends on an I/O crate:" >&2
-  cargo tree -p fathom-shared -e normal --locked | grep -E '\b(tokio|sqlx|reqwest|hyper|axum)\b' >&2
-  exit 1
-fi
+step "fathom-shared and fathom-radio-parse stay free of I/O"
+for crate in fathom-shared fathom-radio-parse; do
+  if cargo tree -p "$crate" -e normal --locked | grep -Eq '^.*\b(tokio|sqlx|reqwest|hyper|axum)\b'; then
+    echo "$crate depends on an I/O crate:" >&2
+    cargo tree -p "$crate" -e normal --locked | grep -E '\b(tokio|sqlx|reqwest|hyper|axum)\b' >&2
+    exit 1
+  fi
+done
 
 step "build (the end-to-end tests start these binaries)"
 cargo build --workspace --bins --locked
@@ -76,5 +79,8 @@ cargo test -p fathom-e2e --test e2e --locked -- --test-threads=1 "${QUIET_TESTS[
 
 step "docs (-D warnings)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --document-private-items --locked
+
+step "fuzzing (bounded: ${FATHOM_FUZZ_SECONDS:-20} s per target)"
+./scripts/fuzz.sh "${FATHOM_FUZZ_SECONDS:-20}"
 
 printf '\nAll checks passed.\n'

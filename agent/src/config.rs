@@ -120,6 +120,8 @@ pub mod file {
         /// Longest retry delay.
         #[serde(default, with = "humantime_serde")]
         pub retry_max: Option<Duration>,
+        /// PEM file of the certificate authority that signed the collector's HTTPS certificate.
+        pub ca: Option<PathBuf>,
     }
 
     /// `[speedtest]`.
@@ -335,6 +337,9 @@ pub struct AgentConfig {
     pub retry_min: Duration,
     /// Longest retry delay.
     pub retry_max: Duration,
+    /// The only certificate authorities trusted for an `https://` collector (PEM file), instead
+    /// of the public roots; relative paths beside the config file.
+    pub collector_ca: Option<PathBuf>,
     /// Speed test server base URL.
     pub speed_server: String,
     /// Longest speed test.
@@ -558,6 +563,7 @@ impl AgentConfig {
             batch,
             retry_min,
             retry_max,
+            collector_ca: f.upload.ca.as_ref().map(|c| base.join(c)),
             speed_server,
             max_duration: positive(
                 "speedtest.max_duration",

@@ -278,10 +278,15 @@ impl Probe {
         Ok(())
     }
 
-    fn uploader(&self) -> Result<Uploader, reqwest::Error> {
-        Ok(Uploader::new(
+    fn uploader(&self) -> Result<Uploader, OnceError> {
+        let ca = match &self.config.collector_ca {
+            Some(path) => Some(read_ca(path)?),
+            None => None,
+        };
+        Ok(Uploader::trusting(
             &self.config.collector,
             &self.config.token,
+            ca.as_deref(),
             self.spool.clone(),
             self.config.batch,
         )?
@@ -311,6 +316,30 @@ pub enum OnceError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// `[upload] ca` cannot be used.
+    #[error("upload.ca {}: {message}", path.display())]
+    Ca {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Reads `[upload] ca`, refusing a file without a PEM certificate (which would otherwise leave
+/// the uploader trusting nothing, and every upload failing with a less clear TLS error).
+fn read_ca(path: &std::path::Path) -> Result<Vec<u8>, OnceError> {
+    let pem = std::fs::read(path).map_err(|e| OnceError::Ca {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(OnceError::Ca {
+            path: path.to_owned(),
+            message: "holds no PEM certificate".to_owned(),
+        });
+    }
+    Ok(pem)
 }
 
 /// `run --once`: every job once per modem, then upload until the spool is empty.

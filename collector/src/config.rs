@@ -71,6 +71,9 @@ pub mod file {
         /// What probes are told with each upload's answer; optional.
         #[serde(default)]
         pub probes: Probes,
+        /// Request limits; every key optional.
+        #[serde(default)]
+        pub limits: Limits,
     }
 
     /// `[probes]`: settings for every probe, and `[[probes.override]]` for some. Every key
@@ -115,6 +118,16 @@ pub mod file {
         pub speed_server: Option<String>,
         /// Monthly data budget per SIM for speed tests, bytes.
         pub monthly_budget_bytes: Option<u64>,
+    }
+
+    /// `[limits]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Limits {
+        /// Uploads a second each probe may sustain.
+        pub uploads_per_second: Option<f64>,
+        /// Uploads a probe may make at once.
+        pub upload_burst: Option<u32>,
     }
 
     /// `[county]`.
@@ -272,6 +285,8 @@ pub struct CollectorConfig {
     pub database_url: Option<String>,
     /// What probes are told (`[probes]` and its overrides).
     pub probes: crate::probe_settings::ProbeSettingsConfig,
+    /// Each probe's upload rate limit.
+    pub upload_limit: crate::limits::RateLimit,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -376,6 +391,14 @@ impl CollectorConfig {
             .map(|u| resolve_sqlite_path(&u, &base_dir));
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(format!("probes: {e}")))?;
+        let default_limit = crate::limits::RateLimit::default();
+        let upload_limit = crate::limits::RateLimit::try_new(
+            file.limits
+                .uploads_per_second
+                .unwrap_or(default_limit.per_second()),
+            file.limits.upload_burst.unwrap_or(default_limit.burst()),
+        )
+        .map_err(|e| invalid(format!("limits.{e}")))?;
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -384,6 +407,7 @@ impl CollectorConfig {
             indicators,
             database_url,
             probes,
+            upload_limit,
             base_dir,
         })
     }
@@ -488,6 +512,26 @@ mod tests {
                 .to_string()
                 .contains("i33_target")
         );
+    }
+
+    #[test]
+    fn upload_limits_default_and_are_checked() {
+        assert_eq!(
+            parse(SAMPLE).unwrap().upload_limit,
+            crate::limits::RateLimit::default()
+        );
+        let c = parse(&format!(
+            "{SAMPLE}\n[limits]\nuploads_per_second = 0.5\nupload_burst = 3\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.upload_limit,
+            crate::limits::RateLimit::try_new(0.5, 3).unwrap()
+        );
+        let zero = parse(&format!("{SAMPLE}\n[limits]\nupload_burst = 0\n")).unwrap_err();
+        assert!(zero.to_string().contains("limits.upload_burst"), "{zero}");
+        let typo = parse(&format!("{SAMPLE}\n[limits]\nuploads_per_sec = 1\n")).unwrap_err();
+        assert!(typo.to_string().contains("unknown field"), "{typo}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`api`]: the HTTP API (`/api/v1/…`): upload, health, OpenAPI, and its error type.
 //! - [`testserver`]: the speed-test endpoints (download and ping).
 //! - [`probes`]: probe tokens.
+//! - [`limits`]: the per-probe upload rate limit.
 //! - [`import`]: loading and exporting results as JSON lines.
 //! - [`indicators`]: the I26, I33 and I32 rules.
 //! - [`report`]: the weekly report: charts, HTML and CSV.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod dashboard;
 pub mod import;
 pub mod indicators;
+pub mod limits;
 pub mod probe_settings;
 pub mod probes;
 pub mod report;
@@ -83,7 +85,8 @@ fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     if let Command::Testserver { listen, tls } = &cli.command {
         let id = testserver::tls::identity(tls, None)?;
-        serve_app(*listen, testserver::router(), &id, shutdown).await?;
+        let https = tls.tls_cert.is_some();
+        serve_app(*listen, testserver::router(), &id, https, shutdown).await?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Openapi = cli.command {
@@ -98,13 +101,19 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Serve { listen, tls } => {
             let dir = testserver::tls::dir_beside(&db_url, &config.base_dir);
             let id = testserver::tls::identity(&tls, Some(&dir))?;
+            let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
             let config = std::sync::Arc::new(config);
             let dashboard = dashboard::router(dashboard::DashboardState {
                 store: store.clone(),
                 config: config.clone(),
             });
-            let app = api::router(api::AppState { store, config }).merge(dashboard);
-            serve_app(listen, app, &id, shutdown).await?;
+            let app = api::router(api::AppState {
+                store,
+                config,
+                limiter,
+            })
+            .merge(dashboard);
+            serve_app(listen, app, &id, tls.tls_cert.is_some(), shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,
         Command::Import { file } => {
@@ -272,10 +281,13 @@ fn pick_week(week: Option<&str>, config: &CollectorConfig) -> anyhow::Result<Iso
     }
 }
 
+/// Serves `app` over TCP on `listen`, HTTPS with `tls` when `https` (the operator gave a
+/// certificate), and the QUIC speed test on the same port number over UDP.
 async fn serve_app(
     listen: SocketAddr,
     app: axum::Router,
     tls: &testserver::tls::Identity,
+    https: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -293,9 +305,17 @@ async fn serve_app(
     let quic_stop = shutdown.child_token();
     let quic_task = tokio::spawn(testserver::quic::serve(quic, quic_stop.clone()));
     // The one machine-readable line on stdout: scripts and tests learn the port from it.
-    say(format_args!("listening on http://{local}"))?;
-    tracing::info!(%local, "Serving.");
-    api::serve(listener, app, shutdown).await?;
+    if https {
+        let acceptor = api::tls::acceptor(tls)?;
+        let listener = api::tls::TlsListener::spawn(listener, acceptor, shutdown.child_token())?;
+        say(format_args!("listening on https://{local}"))?;
+        tracing::info!(%local, cert = %tls.cert_file.display(), "Serving HTTPS.");
+        api::serve(listener, app, shutdown).await?;
+    } else {
+        say(format_args!("listening on http://{local}"))?;
+        tracing::info!(%local, "Serving.");
+        api::serve(listener, app, shutdown).await?;
+    }
     quic_stop.cancel();
     let _ignored = quic_task.await;
     tracing::info!("Stopped.");

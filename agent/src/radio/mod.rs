@@ -9,60 +9,10 @@ pub mod mmcli;
 pub mod sim;
 
 use crate::config::Backend;
-use fathom_shared::result::RadioSample;
-use fathom_shared::{Carrier, Meets5gThresholds, Rat, radio::meets_5g};
+use fathom_shared::Carrier;
 
-/// What a modem reports, before the 5G rule is applied.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RadioReading {
-    /// Registered PLMN.
-    pub plmn: Option<String>,
-    /// Access technology.
-    pub rat: Rat,
-    /// RSRP (SS-RSRP with an NR leg), dBm.
-    pub rsrp_dbm: Option<f64>,
-    /// RSRQ, dB.
-    pub rsrq_db: Option<f64>,
-    /// SINR, dB.
-    pub sinr_db: Option<f64>,
-    /// Band.
-    pub band: Option<String>,
-    /// Cell id, hex.
-    pub cell_id: Option<String>,
-    /// Why there is no registration or no values.
-    pub reason: Option<String>,
-}
-
-impl RadioReading {
-    /// A reading with no registration, and why.
-    pub fn unavailable(reason: impl Into<String>) -> Self {
-        Self {
-            plmn: None,
-            rat: Rat::None,
-            rsrp_dbm: None,
-            rsrq_db: None,
-            sinr_db: None,
-            band: None,
-            cell_id: None,
-            reason: Some(reason.into()),
-        }
-    }
-
-    /// The wire sample, with the probe's own reading of the 5G rule.
-    pub fn to_sample(&self, thresholds: &Meets5gThresholds) -> RadioSample {
-        RadioSample {
-            plmn: self.plmn.clone(),
-            rat: self.rat,
-            rsrp_dbm: self.rsrp_dbm,
-            rsrq_db: self.rsrq_db,
-            sinr_db: self.sinr_db,
-            band: self.band.clone(),
-            cell_id: self.cell_id.clone(),
-            meets_5g: meets_5g(self.rat, self.rsrp_dbm, self.sinr_db, thresholds),
-            reason: self.reason.clone(),
-        }
-    }
-}
+/// The pure parsers' reading (from `fathom-radio-parse`, where the fuzz targets reach it).
+pub use fathom_radio_parse::RadioReading;
 
 /// One modem's radio source, with its sample counter.
 #[derive(Debug, Clone)]
@@ -133,19 +83,7 @@ impl Radio {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_5g_rule_is_applied_to_readings() {
-        let t = Meets5gThresholds::default();
-        let mut r = RadioReading::unavailable("x");
-        assert!(!r.to_sample(&t).meets_5g);
-        r.rat = Rat::NrNsa;
-        r.rsrp_dbm = Some(-100.0);
-        r.sinr_db = Some(2.0);
-        assert!(r.to_sample(&t).meets_5g);
-        r.sinr_db = Some(-4.0);
-        assert!(!r.to_sample(&t).meets_5g);
-    }
+    use fathom_shared::Rat;
 
     #[tokio::test]
     async fn an_at_modem_that_is_not_there_says_so_instead_of_inventing_numbers() {

@@ -51,6 +51,14 @@ pub enum ApiError {
         /// The result's id, when readable.
         id: Option<String>,
     },
+    /// 429: the probe uploads faster than its rate limit.
+    #[error("{message}")]
+    RateLimited {
+        /// Why, with the limit.
+        message: String,
+        /// When a token will be back, whole seconds (at least 1), for `Retry-After`.
+        retry_after_s: u64,
+    },
     /// 503: the database failed. Logged; never echoed.
     #[error("database unavailable")]
     Store(#[from] crate::store::StoreError),
@@ -67,6 +75,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidResult { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -94,11 +103,14 @@ impl IntoResponse for ApiError {
             index,
             id,
         };
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_s, .. } => Some(HeaderValue::from(*retry_after_s)),
+            ApiError::Store(_) => Some(HeaderValue::from_static("5")),
+            _ => None,
+        };
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

@@ -3,6 +3,7 @@
 
 mod error;
 mod results;
+pub mod tls;
 
 pub use error::ApiError;
 
@@ -18,7 +19,6 @@ use fathom_shared::api::{
 };
 use std::future::IntoFuture;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use error::one_line;
@@ -30,6 +30,8 @@ pub struct AppState {
     pub store: Store,
     /// The collector's config: what probes are told with each upload's answer.
     pub config: std::sync::Arc<crate::config::CollectorConfig>,
+    /// Each probe's upload rate limit.
+    pub limiter: std::sync::Arc<crate::limits::ProbeLimiter>,
 }
 
 /// The whole API of `fathom-collector serve`.
@@ -74,13 +76,13 @@ pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> 
 /// How long in-flight requests may run on after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves `app` on `listener` until `shutdown` is cancelled, then lets in-flight requests finish
-/// for at most [`SHUTDOWN_GRACE`].
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
+/// Serves `app` on `listener` (a [`tokio::net::TcpListener`], or a [`tls::TlsListener`] for HTTPS) until
+/// `shutdown` is cancelled, then lets in-flight requests finish for at most [`SHUTDOWN_GRACE`].
+pub async fn serve<L>(listener: L, app: Router, shutdown: CancellationToken) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let server =
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let mut server = std::pin::pin!(server.into_future());

@@ -22,6 +22,7 @@ pub(crate) async fn upload(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadResponse>, ApiError> {
     let probe = authenticate(&state, &headers).await?;
+    rate_limit(&state, &probe)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -90,6 +91,24 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProbeRow,
         ));
     }
     Ok(probe)
+}
+
+/// Takes one of the probe's upload tokens, or refuses with when to come back.
+fn rate_limit(state: &AppState, probe: &ProbeRow) -> Result<(), ApiError> {
+    let Err(wait) = state.limiter.check(&probe.id, std::time::Instant::now()) else {
+        return Ok(());
+    };
+    let limit = state.limiter.limit();
+    tracing::warn!(probe = %probe.id, wait_ms = wait.as_millis(), "Upload over the probe's rate limit refused.");
+    Err(ApiError::RateLimited {
+        message: format!(
+            "too many uploads from probe {}: at most {} a second after a burst of {}",
+            probe.id,
+            limit.per_second(),
+            limit.burst()
+        ),
+        retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
+    })
 }
 
 /// Reads and checks a batch. Pure apart from the clock, which is read once by the caller's

@@ -1,4 +1,4 @@
-//! The QUIC endpoint's certificate: the operator's (`--tls-cert`/`--tls-key`, PEM), or a
+//! The certificate of the QUIC endpoint (and of HTTPS, when the operator gives one): the operator's (`--tls-cert`/`--tls-key`, PEM), or a
 //! self-signed one made at first start and kept (`speed-cert.pem`, `speed-key.pem` in the state
 //! folder, beside the database), so the fingerprint probes pin stays the same across restarts.
 
@@ -15,11 +15,12 @@ pub const KEY_FILE: &str = "speed-key.pem";
 /// TLS flags of `serve` and `testserver`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TlsArgs {
-    /// QUIC: the operator's certificate chain (PEM). Without it a self-signed certificate is
-    /// made at first start and kept in --tls-dir.
+    /// The operator's certificate chain (PEM): with it the port serves HTTPS (the API and the
+    /// HTTP speed test) as well as QUIC. Without it HTTP is plain and QUIC uses a self-signed
+    /// certificate made at first start and kept in --tls-dir.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// QUIC: the key of --tls-cert (PEM).
+    /// The key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// QUIC: where the self-signed certificate is kept (default: beside the database for

@@ -1,6 +1,7 @@
 //! A collector on a real socket with a real SQLite file, and results to send it.
 
 use fathom_collector::api::{self, AppState};
+use fathom_collector::limits::{ProbeLimiter, RateLimit};
 use fathom_collector::probes::{new_token, token_sha256};
 use fathom_collector::store::{ExportFilter, Store, StoreError};
 use serde_json::Value;
@@ -41,6 +42,7 @@ pub(crate) async fn start() -> Server {
     let app = api::router(AppState {
         store: store.clone(),
         config: std::sync::Arc::new(config),
+        limiter: std::sync::Arc::new(ProbeLimiter::new(RateLimit::default())),
     });
     tokio::spawn(api::serve(listener, app, shutdown.clone()));
     Server {

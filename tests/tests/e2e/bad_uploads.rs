@@ -2,7 +2,25 @@
 //! collector keeps serving.
 
 use fathom_e2e::Collector;
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
+use std::io::Write as _;
+
+fn bearer(token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("Bearer {token}")).ok()
+}
+
+/// A body whose text is `good` with `field`'s value replaced by raw text `raw` (for what
+/// `serde_json` would never write: `NaN`, numbers beyond f64, invalid UTF-8).
+fn raw_field(good: &Value, field: &str, raw: &[u8]) -> Vec<u8> {
+    let mut r = good.clone();
+    r[field] = json!("@@RAW@@");
+    let text = serde_json::to_string(&json!({ "results": [r] })).expect("JSON always writes");
+    let (head, tail) = text
+        .split_once("\"@@RAW@@\"")
+        .expect("the marker is in the text");
+    [head.as_bytes(), raw, tail.as_bytes()].concat()
+}
 
 fn speed_result(id: &str, probe: &str, site: &str) -> Value {
     json!({"schema": 1, "id": id, "probe_id": probe, "site_id": site, "carrier": "cmcc",
@@ -14,7 +32,9 @@ fn speed_result(id: &str, probe: &str, site: &str) -> Value {
 
 struct Case {
     name: &'static str,
-    token: Option<String>,
+    /// The whole `Authorization` header, when one is sent.
+    authorization: Option<HeaderValue>,
+    /// The `Content-Type` header; empty sends none.
     content_type: &'static str,
     body: Vec<u8>,
     status: u16,
@@ -28,11 +48,24 @@ struct Case {
 )]
 async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
     let mut collector = Collector::new();
+    // Every refused request counts against the probe's rate limit too; this table sends far
+    // more than the default burst (`rate_limit.rs` tests the limit itself).
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(collector.config())
+        .unwrap()
+        .write_all(b"\n[limits]\nuploads_per_second = 1000.0\nupload_burst = 1000\n")
+        .unwrap();
     collector.start();
     let token = collector.add_probe("hosp-01", "county-hospital");
     let other_token = collector.add_probe("hub-01", "bus-station");
     let url = format!("{}/api/v1/results", collector.url);
-    let client = reqwest::Client::new();
+    // A fresh connection per request: the server closes one on which it refused a body before
+    // reading it all (413), and a pooled client could send the next case down it as it closes.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
 
     let body = |results: Vec<Value>| serde_json::to_vec(&json!({ "results": results })).unwrap();
     let good = || {
@@ -50,11 +83,11 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
     let mut oversized = body(vec![good()]);
     oversized.extend(std::iter::repeat_n(b' ', 3 * 1024 * 1024));
 
-    let t = || Some(token.clone());
+    let t = || bearer(&token);
     let cases = vec![
         Case {
             name: "no token",
-            token: None,
+            authorization: None,
             content_type: "application/json",
             body: body(vec![good()]),
             status: 401,
@@ -62,7 +95,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "wrong token",
-            token: Some("fth_0000".into()),
+            authorization: bearer("fth_0000"),
             content_type: "application/json",
             body: body(vec![good()]),
             status: 401,
@@ -70,7 +103,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "another probe's token",
-            token: Some(other_token.clone()),
+            authorization: bearer(&other_token),
             content_type: "application/json",
             body: body(vec![good()]),
             status: 403,
@@ -78,7 +111,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "another probe's id",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![with("probe_id", json!("hub-01"))]),
             status: 403,
@@ -86,7 +119,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "wrong site",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![with("site_id", json!("bus-station"))]),
             status: 403,
@@ -94,7 +127,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "malformed JSON",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: b"{\"results\": [".to_vec(),
             status: 400,
@@ -102,7 +135,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "not an upload",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: b"[1,2,3]".to_vec(),
             status: 400,
@@ -110,7 +143,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "wrong content type",
-            token: t(),
+            authorization: t(),
             content_type: "text/plain",
             body: body(vec![good()]),
             status: 415,
@@ -118,7 +151,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "oversized body",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: oversized,
             status: 413,
@@ -126,7 +159,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "too many results",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![good(); 1001]),
             status: 413,
@@ -134,7 +167,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "out-of-range value",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![good(), with("download_mbps", json!(-5.0))]),
             status: 422,
@@ -142,7 +175,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "unknown kind",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![with("kind", json!("video"))]),
             status: 422,
@@ -150,15 +183,214 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
         },
         Case {
             name: "bad uuid",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![with("id", json!("42"))]),
             status: 422,
             reason_has: "id",
         },
         Case {
+            name: "not a bearer token",
+            authorization: Some(HeaderValue::from_static("Basic aG9zcC0wMTpwYXNzd29yZA==")),
+            content_type: "application/json",
+            body: body(vec![good()]),
+            status: 401,
+            reason_has: "bearer",
+        },
+        Case {
+            name: "empty bearer token",
+            authorization: Some(HeaderValue::from_static("Bearer    ")),
+            content_type: "application/json",
+            body: body(vec![good()]),
+            status: 401,
+            reason_has: "bearer",
+        },
+        Case {
+            name: "authorization that is not text",
+            authorization: Some(HeaderValue::from_bytes(b"Bearer fth_\xff\xfe\x80").unwrap()),
+            content_type: "application/json",
+            body: body(vec![good()]),
+            status: 401,
+            reason_has: "bearer",
+        },
+        Case {
+            name: "token with SQL in it",
+            authorization: bearer("' OR '1'='1"),
+            content_type: "application/json",
+            body: body(vec![good()]),
+            status: 401,
+            reason_has: "unknown token",
+        },
+        Case {
+            name: "no content type",
+            authorization: t(),
+            content_type: "",
+            body: body(vec![good()]),
+            status: 415,
+            reason_has: "application/json",
+        },
+        Case {
+            name: "empty body",
+            authorization: t(),
+            content_type: "application/json",
+            body: Vec::new(),
+            status: 400,
+            reason_has: "JSON",
+        },
+        Case {
+            name: "invalid UTF-8",
+            authorization: t(),
+            content_type: "application/json",
+            body: raw_field(&good(), "interface", b"\"wwan\xff\xfe0\""),
+            status: 400,
+            reason_has: "JSON",
+        },
+        Case {
+            name: "NaN",
+            authorization: t(),
+            content_type: "application/json",
+            body: raw_field(&good(), "download_mbps", b"NaN"),
+            status: 400,
+            reason_has: "JSON",
+        },
+        Case {
+            name: "number beyond f64",
+            authorization: t(),
+            content_type: "application/json",
+            body: raw_field(&good(), "download_mbps", b"1e400"),
+            status: 400,
+            reason_has: "JSON",
+        },
+        Case {
+            name: "nesting deeper than the parser's limit",
+            authorization: t(),
+            content_type: "application/json",
+            body: [&b"{\"results\": "[..], &b"[".repeat(100_000)].concat(),
+            status: 400,
+            reason_has: "JSON",
+        },
+        Case {
+            name: "unknown top-level field",
+            authorization: t(),
+            content_type: "application/json",
+            body: serde_json::to_vec(&json!({"results": [good()], "admin": true})).unwrap(),
+            status: 400,
+            reason_has: "admin",
+        },
+        Case {
+            name: "results not a list",
+            authorization: t(),
+            content_type: "application/json",
+            body: serde_json::to_vec(&json!({"results": {"0": good()}})).unwrap(),
+            status: 400,
+            reason_has: "results",
+        },
+        Case {
+            name: "a result that is not an object",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![good(), json!(42)]),
+            status: 422,
+            reason_has: "results[1]",
+        },
+        Case {
+            name: "wrong schema version",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("schema", json!(2))]),
+            status: 422,
+            reason_has: "schema",
+        },
+        Case {
+            name: "missing schema version",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![{
+                let mut r = good();
+                r.as_object_mut().unwrap().remove("schema");
+                r
+            }]),
+            status: 422,
+            reason_has: "schema",
+        },
+        Case {
+            name: "huge number",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("download_mbps", json!(1e308))]),
+            status: 422,
+            reason_has: "download_mbps",
+        },
+        Case {
+            name: "integer beyond u64",
+            authorization: t(),
+            content_type: "application/json",
+            body: raw_field(&good(), "bytes_downloaded", b"18446744073709551616"),
+            status: 422,
+            reason_has: "bytes_downloaded",
+        },
+        Case {
+            name: "negative count",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("duration_ms", json!(-1))]),
+            status: 422,
+            reason_has: "duration_ms",
+        },
+        Case {
+            name: "number as a string",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("download_mbps", json!("42.5"))]),
+            status: 422,
+            reason_has: "download_mbps",
+        },
+        Case {
+            name: "path traversal in the result id",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("id", json!("../../../etc/passwd"))]),
+            status: 422,
+            reason_has: "id",
+        },
+        Case {
+            name: "path traversal in the probe id",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("probe_id", json!("../hosp-01"))]),
+            status: 422,
+            reason_has: "probe_id",
+        },
+        Case {
+            name: "control characters in the site id",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("site_id", json!("county-hospital\u{0}\n"))]),
+            status: 422,
+            reason_has: "site_id",
+        },
+        Case {
+            name: "an id longer than allowed",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with("probe_id", json!("h".repeat(10_000)))]),
+            status: 422,
+            reason_has: "probe_id",
+        },
+        Case {
+            name: "nil result id",
+            authorization: t(),
+            content_type: "application/json",
+            body: body(vec![with(
+                "id",
+                json!("00000000-0000-0000-0000-000000000000"),
+            )]),
+            status: 422,
+            reason_has: "id",
+        },
+        Case {
             name: "local time",
-            token: t(),
+            authorization: t(),
             content_type: "application/json",
             body: body(vec![with(
                 "measured_at",
@@ -170,12 +402,12 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
     ];
 
     for case in cases {
-        let mut req = client
-            .post(&url)
-            .header("content-type", case.content_type)
-            .body(case.body);
-        if let Some(tok) = &case.token {
-            req = req.bearer_auth(tok);
+        let mut req = client.post(&url).body(case.body);
+        if !case.content_type.is_empty() {
+            req = req.header("content-type", case.content_type);
+        }
+        if let Some(authorization) = case.authorization {
+            req = req.header("authorization", authorization);
         }
         let resp = req
             .send()

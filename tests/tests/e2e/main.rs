@@ -18,5 +18,8 @@ mod network_cut;
 mod outage;
 mod packaging;
 mod pipeline;
+mod rate_limit;
 mod remote_settings;
+mod secrets;
 mod speed_lab;
+mod tls;

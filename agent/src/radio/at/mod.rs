@@ -8,7 +8,8 @@
 //! silence, garbage, no SIM, no service) ends the conversation with a reading of `rat: none` and
 //! the reason; never with a number the modem did not give.
 
-pub mod parse;
+/// The pure parsers of AT answers (from `fathom-radio-parse`, where the fuzz targets reach them).
+pub use fathom_radio_parse::at as parse;
 pub mod port;
 
 use crate::radio::RadioReading;

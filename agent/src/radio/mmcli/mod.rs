@@ -5,7 +5,8 @@
 //! sample. A modem that is not registered (no SIM, no service, searching) cannot be matched: the
 //! carrier's sample then says so in its reason, with `rat: none`, never with numbers.
 
-pub mod parse;
+/// The pure parser of mmcli's JSON (from `fathom-radio-parse`, where the fuzz targets reach it).
+pub use fathom_radio_parse::mmcli as parse;
 
 use crate::radio::RadioReading;
 use fathom_shared::Carrier;

@@ -11,7 +11,7 @@
 //! [`limits`] is absent, with the reason noted in
 //! [`RadioReading::reason`], never clamped.
 
-use crate::radio::RadioReading;
+use crate::RadioReading;
 use fathom_shared::Rat;
 use fathom_shared::result::limits;
 

@@ -5,7 +5,7 @@
 //! merely offers EN-DC), so NR counts only when `modem.signal.5g.rsrp` is a measurement; then the
 //! 5G values make the reading. Values outside [`limits`] are absent with the reason noted.
 
-use crate::radio::RadioReading;
+use crate::RadioReading;
 use fathom_shared::Rat;
 use fathom_shared::result::limits;
 use serde_json::Value;
@@ -327,7 +327,7 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            include_str!(concat!("../../../tests/fixtures/modem/", $name))
+            include_str!(concat!("../../tests/fixtures/modem/", $name))
         };
     }
 

@@ -1,0 +1,63 @@
+//! The AT answer parsers, fed what a serial port might deliver (lossy UTF-8, as
+//! `agent/src/radio/at/port.rs` decodes it). The input is cut at NUL bytes into the answers the
+//! parsers that read several commands' answers need.
+//!
+//! Beyond "never panics", a reading never carries a value outside the wire limits (the module's
+//! promise: out of range means absent, never clamped or passed on).
+
+#![no_main]
+
+use fathom_radio_parse::RadioReading;
+use fathom_radio_parse::at::{self, LteSinrScale, SimcomScale, Unit};
+use fathom_shared::result::limits;
+use libfuzzer_sys::fuzz_target;
+
+fn within(value: Option<f64>, (lo, hi): (f64, f64), what: &str) {
+    if let Some(v) = value {
+        assert!(
+            v.is_finite() && (lo..=hi).contains(&v),
+            "{what} {v} outside {lo}..={hi}"
+        );
+    }
+}
+
+fn check(reading: &RadioReading) {
+    within(reading.rsrp_dbm, limits::RSRP_DBM, "rsrp_dbm");
+    within(reading.rsrq_db, limits::RSRQ_DB, "rsrq_db");
+    within(reading.sinr_db, limits::SINR_DB, "sinr_db");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.split('\0');
+    let first = parts.next().unwrap_or_default();
+    let second = parts.next().unwrap_or_default();
+    let third = parts.next().unwrap_or_default();
+
+    let _ = at::final_result(&text);
+    let _ = at::answer_complete(&text);
+    let _ = at::sim_state(&text);
+    let _ = at::cops(&text);
+    let _ = at::cesq(&text);
+    let _ = at::identify(first, second, third);
+    let _ = at::quectel_lte_sinr_scale(&text);
+    let _ = at::model_name(&text);
+    if let Ok(r) = at::generic_reading(first, second) {
+        check(&r);
+    }
+    for scale in [LteSinrScale::Db, LteSinrScale::QuectelRaw] {
+        if let Ok(r) = at::quectel_servingcell(&text, scale) {
+            check(&r);
+        }
+    }
+    let whole = SimcomScale {
+        rsrp_rsrq: Unit::Whole,
+        lte_snr: Unit::Whole,
+        nr_snr: Unit::Whole,
+    };
+    for scale in [SimcomScale::SIM8200, whole] {
+        if let Ok(r) = at::simcom_cpsi(&text, scale) {
+            check(&r);
+        }
+    }
+});

@@ -1,0 +1,30 @@
+//! The mmcli JSON parsers, fed what `mmcli -J` might print (lossy UTF-8, as
+//! `agent/src/radio/mmcli/mod.rs` decodes it). A NUL byte cuts the input into the modem
+//! document and the signal document.
+//!
+//! Beyond "never panics", a reading never carries a value outside the wire limits.
+
+#![no_main]
+
+use fathom_shared::result::limits;
+use libfuzzer_sys::fuzz_target;
+
+fn within(value: Option<f64>, (lo, hi): (f64, f64), what: &str) {
+    if let Some(v) = value {
+        assert!(
+            v.is_finite() && (lo..=hi).contains(&v),
+            "{what} {v} outside {lo}..={hi}"
+        );
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = fathom_radio_parse::mmcli::modem_list(&text);
+    let (modem, signal) = text.split_once('\0').unwrap_or((&text, ""));
+    if let Ok(r) = fathom_radio_parse::mmcli::modem_status(modem, signal) {
+        within(r.rsrp_dbm, limits::RSRP_DBM, "rsrp_dbm");
+        within(r.rsrq_db, limits::RSRQ_DB, "rsrq_db");
+        within(r.sinr_db, limits::SINR_DB, "sinr_db");
+    }
+});
