@@ -58,6 +58,10 @@ pub mod file {
         pub token: String,
         /// Spool file.
         pub spool: PathBuf,
+        /// `auto` (ask the system), `synced` or `unsynced`: whether results count as measured
+        /// on a synchronised clock.
+        #[serde(default)]
+        pub clock: Option<String>,
         /// Cadences.
         #[serde(default)]
         pub schedule: Schedule,
@@ -343,6 +347,8 @@ pub struct AgentConfig {
     pub modems: Vec<ModemConfig>,
     /// IPv6 website checks; `None` when the file has no `[ipv6]`.
     pub ipv6: Option<Ipv6Config>,
+    /// How the agent tells whether its clock is synchronised.
+    pub clock: crate::clock::ClockMode,
 }
 
 /// The speed-test transport of `[speedtest]`.
@@ -492,6 +498,12 @@ impl AgentConfig {
             ));
         }
         let ipv6 = f.ipv6.as_ref().map(Ipv6Config::from_file).transpose()?;
+        let clock = f
+            .clock
+            .as_deref()
+            .map(crate::clock::ClockMode::parse)
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
             collector,
             probe_id,
@@ -526,6 +538,7 @@ impl AgentConfig {
             speed_transport,
             modems,
             ipv6,
+            clock,
         })
     }
 }

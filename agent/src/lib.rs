@@ -19,6 +19,7 @@ pub mod backfill;
 pub mod backoff;
 pub mod budget;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod defaults;
 pub mod doctor;

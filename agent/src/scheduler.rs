@@ -16,6 +16,7 @@
 
 use crate::backoff::Backoff;
 use crate::budget::{self, Ledger};
+use crate::clock::BootInstant;
 use crate::config::{AgentConfig, ModemConfig};
 use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
@@ -32,6 +33,14 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// When a measurement started, by the probe's clocks.
+#[derive(Debug, Clone)]
+struct Stamp {
+    at: chrono::DateTime<Utc>,
+    synced: bool,
+    boot: Option<BootInstant>,
+}
 
 /// How long the daemon waits for in-flight work after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
@@ -58,11 +67,22 @@ impl Probe {
         }
     }
 
+    /// When a measurement starts: the wall clock, whether it is synchronised, and (when it is
+    /// not) the boot clock, from which the uploader tells the collector the result's age.
+    async fn stamp(&self) -> Stamp {
+        let synced = crate::clock::is_synced(self.config.clock).await;
+        Stamp {
+            at: Utc::now(),
+            synced,
+            boot: if synced { None } else { BootInstant::now() },
+        }
+    }
+
     fn record(
         &self,
         modem: &ModemConfig,
         measurement: Measurement,
-        measured_at: chrono::DateTime<Utc>,
+        stamp: &Stamp,
         simulated: bool,
     ) -> ResultRecord {
         ResultRecord {
@@ -73,19 +93,21 @@ impl Probe {
                 site_id: self.config.site_id.clone(),
                 carrier: modem.carrier,
                 interface: modem.interface.clone(),
-                measured_at: measured_at.into(),
-                // Clock synchronisation detection arrives with issue 7.
-                clock_synced: true,
+                measured_at: stamp.at.into(),
+                clock_synced: stamp.synced,
                 simulated,
+                age_ms: None,
             },
             measurement,
         }
     }
 
     /// Commits a result to the spool, then logs it and wakes the uploader.
-    async fn spool(&self, r: &ResultRecord) -> Result<(), SpoolError> {
-        self.spool.push(r, Utc::now().timestamp_millis()).await?;
-        tracing::info!(id = %r.header.id, kind = %r.kind(), carrier = %r.header.carrier, "Result spooled.");
+    async fn spool(&self, r: &ResultRecord, stamp: &Stamp) -> Result<(), SpoolError> {
+        self.spool
+            .push_measured(r, Utc::now().timestamp_millis(), stamp.boot.as_ref())
+            .await?;
+        tracing::info!(id = %r.header.id, kind = %r.kind(), carrier = %r.header.carrier, clock_synced = r.header.clock_synced, "Result spooled.");
         self.wake_uploader.notify_one();
         Ok(())
     }
@@ -96,15 +118,15 @@ impl Probe {
         modem: &ModemConfig,
         radio: &mut Radio,
     ) -> Result<(), SpoolError> {
-        let at = Utc::now();
+        let stamp = self.stamp().await;
         let reading = radio.sample().await;
         let r = self.record(
             modem,
             Measurement::Radio(reading.to_sample(&self.thresholds)),
-            at,
+            &stamp,
             radio.is_simulated(),
         );
-        self.spool(&r).await
+        self.spool(&r, &stamp).await
     }
 
     /// Runs one speed test through `modem` and spools it, within the modem's monthly data
@@ -118,8 +140,8 @@ impl Probe {
         link_mbps: Option<f64>,
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
-        let at = Utc::now();
-        let month = budget::month(at);
+        let stamp = self.stamp().await;
+        let month = budget::month(stamp.at);
         let used = self.ledger.used(modem.carrier, &month).await?;
         let Some(cap) = budget::test_cap(self.config.max_bytes, modem.monthly_budget, used) else {
             tracing::info!(
@@ -155,8 +177,8 @@ impl Probe {
         if let Some(e) = &test.error {
             tracing::warn!(carrier = %modem.carrier, error = %e, "Speed test failed.");
         }
-        let r = self.record(modem, Measurement::Speed(test), at, false);
-        self.spool(&r).await
+        let r = self.record(modem, Measurement::Speed(test), &stamp, false);
+        self.spool(&r, &stamp).await
     }
 
     /// Checks every configured website through `modem` and spools one result per site. A round
@@ -183,7 +205,7 @@ impl Probe {
             page_timeout: cfg.page_timeout,
             dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
         };
-        let at = Utc::now();
+        let stamp = self.stamp().await;
         let report = tokio::select! {
             r = crate::ipv6::check(&opts, &cfg.websites) => r,
             () = shutdown.cancelled() => {
@@ -200,8 +222,8 @@ impl Probe {
         };
         tracing::info!(carrier = %modem.carrier, probe_ipv6 = report.probe_ipv6, sites = report.sites.len(), "IPv6 checks finished.");
         for site in report.sites {
-            let r = self.record(modem, Measurement::Ipv6(site), at, false);
-            self.spool(&r).await?;
+            let r = self.record(modem, Measurement::Ipv6(site), &stamp, false);
+            self.spool(&r, &stamp).await?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@
 //! - 401, 5xx, other answers, connection errors: retried later with backoff; nothing changes.
 
 use crate::backoff::Backoff;
+use crate::clock::BootInstant;
 use crate::spool::{Pending, Spool, SpoolError};
 use fathom_shared::api::{ErrorBody, RESULTS_PATH, UploadResponse};
 use std::sync::Arc;
@@ -171,11 +172,20 @@ impl Uploader {
         let mut body =
             String::with_capacity(pending.iter().map(|p| p.body.len() + 1).sum::<usize>() + 16);
         body.push_str("{\"results\":[");
+        let now_boot = BootInstant::now();
         for (i, p) in pending.iter().enumerate() {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&p.body);
+            let age = p
+                .measured_boot
+                .as_ref()
+                .zip(now_boot.as_ref())
+                .and_then(|(then, now)| then.age_at(now));
+            match age.and_then(|age| with_age(&p.body, age)) {
+                Some(aged) => body.push_str(&aged),
+                None => body.push_str(&p.body),
+            }
         }
         body.push_str("]}");
         let resp = self
@@ -232,6 +242,17 @@ impl Uploader {
     }
 }
 
+/// The result `body` (wire JSON) with `age_ms` set: how long ago, by the boot clock, a result on
+/// an unsynchronised clock was measured. `None` when the body is not a JSON object (it is then
+/// sent as it is, and the collector judges it).
+fn with_age(body: &str, age_ms: u64) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value
+        .as_object_mut()?
+        .insert("age_ms".to_owned(), serde_json::Value::from(age_ms));
+    Some(value.to_string())
+}
+
 /// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3); the HTTP-date form is not used by our
 /// collector and is ignored (the backoff alone then decides).
 fn parse_retry_after(v: &str) -> Option<Duration> {
@@ -252,5 +273,15 @@ mod tests {
         assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn the_age_is_added_to_the_result_as_sent() {
+        let aged = with_age(r#"{"id":"x","clock_synced":false}"#, 90_000).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&aged).unwrap();
+        assert_eq!(v["age_ms"], 90_000);
+        assert_eq!(v["clock_synced"], false);
+        assert_eq!(with_age("[1]", 5), None);
+        assert_eq!(with_age("not json", 5), None);
     }
 }

@@ -23,6 +23,7 @@ pub mod probes;
 pub mod report;
 pub mod store;
 pub mod testserver;
+pub mod timing;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError};
 use crate::config::Site;
+use crate::timing::{TimeStatus, file_time};
 use fathom_shared::{Measurement, ResultRecord};
 
 /// A registered probe.
@@ -42,10 +43,10 @@ pub struct ExportFilter {
 /// Columns of `results` written by ingest, in bind order.
 const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, interface, \
      measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, \
-     url, supports_ipv6, probe_ipv6, error, body) ";
+     url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, time_status) ";
 
 /// Rows per multi-row `INSERT`. One statement per row costs a round trip to SQLite's worker
-/// thread each; 200 rows of 19 values stay far below SQLite's 32766 bound parameters.
+/// thread each; 200 rows of 21 values stay far below SQLite's 32766 bound parameters.
 const ROWS_PER_STATEMENT: usize = 200;
 
 enum WriterTx {
@@ -104,7 +105,9 @@ impl ResultWriter {
                         .push_bind(row.supports_ipv6)
                         .push_bind(row.probe_ipv6)
                         .push_bind(row.error)
-                        .push_bind(row.body);
+                        .push_bind(row.body)
+                        .push_bind(row.probe_measured_at_ms)
+                        .push_bind(row.time_status);
                 });
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut **tx).await?.rows_affected()
@@ -148,11 +151,16 @@ struct Row {
     /// Speed `error`, radio or ipv6 `reason`.
     error: Option<String>,
     body: String,
+    /// The probe's `measured_at` when the collector re-dated the result.
+    probe_measured_at_ms: Option<i64>,
+    time_status: &'static str,
 }
 
 impl Row {
     fn new(r: &ResultRecord, received_at_ms: i64) -> Self {
         let h = &r.header;
+        let probe_ms = h.measured_at.unix_ms();
+        let filing = file_time(probe_ms, h.clock_synced, h.age_ms, received_at_ms);
         let mut row = Row {
             id: h.id.to_string(),
             kind: r.kind().id(),
@@ -160,9 +168,11 @@ impl Row {
             site_id: h.site_id.as_str().to_owned(),
             carrier: h.carrier.id(),
             interface: h.interface.as_ref().map(|i| i.as_str().to_owned()),
-            measured_at_ms: h.measured_at.unix_ms(),
+            measured_at_ms: filing.at_ms,
             received_at_ms,
-            clock_synced: h.clock_synced,
+            // The column says whether `measured_at_ms` is on a synchronised clock, the probe's
+            // or (corrected) the collector's: the indicator windows select on it (migration 0004).
+            clock_synced: filing.status.is_dated(),
             simulated: h.simulated,
             download_mbps: None,
             rat: None,
@@ -173,6 +183,8 @@ impl Row {
             probe_ipv6: None,
             error: None,
             body: r.to_json().to_string(),
+            probe_measured_at_ms: (filing.status == TimeStatus::Corrected).then_some(probe_ms),
+            time_status: filing.status.id(),
         };
         match &r.measurement {
             Measurement::Speed(s) => {

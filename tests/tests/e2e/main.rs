@@ -4,6 +4,7 @@
 mod at_modem;
 mod bad_uploads;
 mod budget;
+mod clock;
 mod collector_kill;
 mod credentials;
 mod dashboard;
