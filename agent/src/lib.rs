@@ -29,6 +29,7 @@ pub mod reason;
 pub mod scheduler;
 pub mod speed;
 pub mod spool;
+pub mod status;
 pub mod uploader;
 
 use anyhow::Context as _;

@@ -22,7 +22,8 @@ use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
 use crate::speed::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
-use crate::uploader::{UploadError, Uploader};
+use crate::status::StatusBoard;
+use crate::uploader::{StatusSource, UploadError, Uploader};
 use chrono::Utc;
 use fathom_shared::{
     Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord, SCHEMA_VERSION,
@@ -53,6 +54,7 @@ pub struct Probe {
     thresholds: Meets5gThresholds,
     wake_uploader: Arc<Notify>,
     ledger: Ledger,
+    board: StatusBoard,
 }
 
 impl Probe {
@@ -64,6 +66,7 @@ impl Probe {
             spool,
             thresholds: Meets5gThresholds::default(),
             wake_uploader: Arc::new(Notify::new()),
+            board: StatusBoard::default(),
         }
     }
 
@@ -71,6 +74,7 @@ impl Probe {
     /// not) the boot clock, from which the uploader tells the collector the result's age.
     async fn stamp(&self) -> Stamp {
         let synced = crate::clock::is_synced(self.config.clock).await;
+        self.board.clock(synced);
         Stamp {
             at: Utc::now(),
             synced,
@@ -120,6 +124,7 @@ impl Probe {
     ) -> Result<(), SpoolError> {
         let stamp = self.stamp().await;
         let reading = radio.sample().await;
+        self.board.radio(modem.carrier, &reading);
         let r = self.record(
             modem,
             Measurement::Radio(reading.to_sample(&self.thresholds)),
@@ -229,12 +234,17 @@ impl Probe {
     }
 
     fn uploader(&self) -> Result<Uploader, reqwest::Error> {
-        Uploader::new(
+        Ok(Uploader::new(
             &self.config.collector,
             &self.config.token,
             self.spool.clone(),
             self.config.batch,
-        )
+        )?
+        .with_status(StatusSource {
+            board: self.board.clone(),
+            modems: self.config.modems.clone(),
+            ledger: self.ledger.clone(),
+        }))
     }
 }
 

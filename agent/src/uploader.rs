@@ -12,6 +12,7 @@
 use crate::backoff::Backoff;
 use crate::clock::BootInstant;
 use crate::spool::{Pending, Spool, SpoolError};
+use crate::status::StatusBoard;
 use fathom_shared::api::{ErrorBody, RESULTS_PATH, UploadResponse};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,18 @@ pub struct Uploader {
     token: String,
     spool: Spool,
     batch: usize,
+    status: Option<StatusSource>,
+}
+
+/// Where the uploader finds the probe's health to send along with each upload.
+#[derive(Debug, Clone)]
+pub struct StatusSource {
+    /// What the jobs last saw.
+    pub board: StatusBoard,
+    /// The configured modems.
+    pub modems: Vec<crate::config::ModemConfig>,
+    /// The data ledger.
+    pub ledger: crate::budget::Ledger,
 }
 
 /// What one POST achieved.
@@ -85,7 +98,15 @@ impl Uploader {
             token: token.to_owned(),
             spool,
             batch,
+            status: None,
         })
+    }
+
+    /// Sends the probe's health from `source` with each upload.
+    #[must_use]
+    pub fn with_status(mut self, source: StatusSource) -> Self {
+        self.status = Some(source);
+        self
     }
 
     /// Uploads until the spool is empty; returns how many results the collector acknowledged
@@ -187,7 +208,18 @@ impl Uploader {
                 None => body.push_str(&p.body),
             }
         }
-        body.push_str("]}");
+        body.push(']');
+        if let Some(source) = &self.status {
+            let status = source
+                .board
+                .snapshot(&source.modems, &self.spool, &source.ledger)
+                .await;
+            if let Ok(json) = serde_json::to_string(&status) {
+                body.push_str(",\"status\":");
+                body.push_str(&json);
+            }
+        }
+        body.push('}');
         let resp = self
             .client
             .post(&self.url)

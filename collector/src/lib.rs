@@ -17,6 +17,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
+pub mod fleet;
 pub mod import;
 pub mod indicators;
 pub mod probes;
@@ -102,7 +103,11 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 store: store.clone(),
                 config: std::sync::Arc::new(config),
             });
-            let app = api::router(api::AppState { store }).merge(dashboard);
+            let app = api::router(api::AppState {
+                store,
+                metrics: std::sync::Arc::default(),
+            })
+            .merge(dashboard);
             serve_app(listen, app, &id, shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,

@@ -14,3 +14,12 @@ UPDATE results SET time_status = 'unverified' WHERE clock_synced = 0;
 -- re-dated; both are rare, so partial indexes keep these counts cheap.
 CREATE INDEX results_time_unverified ON results (received_at_ms) WHERE time_status = 'unverified';
 CREATE INDEX results_time_corrected ON results (measured_at_ms) WHERE time_status = 'corrected';
+
+-- Fleet health (issue 7): each probe's latest status as sent with its uploads, and when it last
+-- uploaded at all. One row per probe, replaced at each upload.
+CREATE TABLE probe_status (
+    probe_id     TEXT PRIMARY KEY NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    -- The `status` object of its latest upload that had one (JSON), NULL until then.
+    status       TEXT
+);

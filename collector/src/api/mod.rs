@@ -14,7 +14,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fathom_shared::SCHEMA_VERSION;
 use fathom_shared::api::{
-    HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, OPENAPI_JSON, OPENAPI_PATH, RESULTS_PATH,
+    FLEET_PATH, HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, METRICS_PATH, OPENAPI_JSON,
+    OPENAPI_PATH, RESULTS_PATH,
 };
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub(crate) use error::one_line;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Counters for `/metrics`.
+    pub metrics: std::sync::Arc<crate::fleet::Metrics>,
 }
 
 /// The whole API of `fathom-collector serve`.
@@ -35,14 +38,35 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             RESULTS_PATH,
-            post(results::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            post(results::upload)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    count_refused,
+                )),
         )
+        .route(FLEET_PATH, get(crate::fleet::fleet_json))
+        .route("/fleet", get(crate::fleet::fleet_page))
+        .route(METRICS_PATH, get(crate::fleet::metrics))
         .route(HEALTH_PATH, get(health))
         .route(OPENAPI_PATH, get(openapi))
         .merge(crate::testserver::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// Counts uploads answered with an error, whatever refused them, for `/metrics`.
+async fn count_refused(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        state.metrics.refused();
+    }
+    response
 }
 
 async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {

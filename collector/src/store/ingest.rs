@@ -419,3 +419,81 @@ impl Store {
         Ok(n)
     }
 }
+
+/// A registered probe with its latest status, for the fleet view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRow {
+    /// The probe.
+    pub probe: ProbeRow,
+    /// When it last uploaded, Unix ms.
+    pub last_seen_ms: Option<i64>,
+    /// Its latest status (JSON text).
+    pub status: Option<String>,
+}
+
+impl Store {
+    /// Records that `probe_id` uploaded at `now_ms`, with its status (JSON text) when it sent
+    /// one; a status-less upload keeps the last status.
+    pub async fn touch_probe_status(
+        &self,
+        probe_id: &str,
+        now_ms: i64,
+        status: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
+                     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+                       status = COALESCE(excluded.status, probe_status.status)",
+                )
+                .bind(probe_id)
+                .bind(now_ms)
+                .bind(status)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every registered probe with its latest status, by id.
+    pub async fn fleet(&self) -> Result<Vec<FleetRow>, StoreError> {
+        type Raw = (
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+        match self {
+            Store::Sqlite(pool) => {
+                let rows: Vec<Raw> = sqlx::query_as(
+                    "SELECT p.id, p.site_id, p.created_at_ms, p.revoked_at_ms, s.last_seen_ms, \
+                       s.status FROM probes p LEFT JOIN probe_status s ON s.probe_id = p.id \
+                     ORDER BY p.id",
+                )
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(id, site_id, created_at_ms, revoked_at_ms, last_seen_ms, status)| {
+                            FleetRow {
+                                probe: ProbeRow {
+                                    id,
+                                    site_id,
+                                    created_at_ms,
+                                    revoked_at_ms,
+                                },
+                                last_seen_ms,
+                                status,
+                            }
+                        },
+                    )
+                    .collect())
+            }
+        }
+    }
+}

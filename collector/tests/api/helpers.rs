@@ -34,6 +34,7 @@ pub(crate) async fn start() -> Server {
     let shutdown = CancellationToken::new();
     let app = api::router(AppState {
         store: store.clone(),
+        metrics: std::sync::Arc::default(),
     });
     tokio::spawn(api::serve(listener, app, shutdown.clone()));
     Server {
