@@ -225,6 +225,23 @@ async fn probe_command(
             tracing::info!(probe = %id, "Probe token rotated.");
             say(token)?;
         }
+        ProbeCommand::EnrollCode { id, valid_hours } => {
+            if !store.probes().await?.iter().any(|p| p.id == id) {
+                return Err(usage(format!("no probe {id:?} is registered")));
+            }
+            let code = probes::new_enrollment_code();
+            let now_ms = Utc::now().timestamp_millis();
+            store
+                .add_enrollment_code(
+                    &id,
+                    &probes::code_sha256(&code),
+                    now_ms,
+                    now_ms + i64::from(valid_hours) * 3_600_000,
+                )
+                .await?;
+            tracing::info!(probe = %id, valid_hours, "Enrollment code made.");
+            say(code)?;
+        }
     }
     Ok(())
 }

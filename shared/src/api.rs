@@ -24,6 +24,28 @@ pub const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// The OpenAPI 3.1 description of the collector's probe-facing API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
+/// Path of the enrollment endpoint.
+pub const ENROLL_PATH: &str = "/api/v1/enroll";
+
+/// The body of `POST /api/v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time code printed by `fathom-collector probe enroll-code`.
+    pub code: String,
+}
+
+/// The answer to a good enrollment code: what the probe's config needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The probe's id.
+    pub probe_id: String,
+    /// The site it is registered at.
+    pub site_id: String,
+    /// Its new bearer token (any earlier one is refused from now on).
+    pub token: String,
+}
+
 /// Path of the fleet health endpoint.
 pub const FLEET_PATH: &str = "/api/v1/fleet";
 /// Path of the Prometheus metrics.

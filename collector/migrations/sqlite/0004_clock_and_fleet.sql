@@ -23,3 +23,14 @@ CREATE TABLE probe_status (
     -- The `status` object of its latest upload that had one (JSON), NULL until then.
     status       TEXT
 );
+
+-- One-time enrollment codes (issue 7): `probe enroll-code` prints one; `fathom-agent enroll`
+-- trades it once, before it expires, for the probe's id, site and a fresh token. Only the code's
+-- SHA-256 is kept, like tokens.
+CREATE TABLE enrollment_codes (
+    code_sha256   TEXT PRIMARY KEY NOT NULL,
+    probe_id      TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms    INTEGER
+);

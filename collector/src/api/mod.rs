@@ -1,6 +1,7 @@
 //! The collector's HTTP API under `/api/v1/`: result upload, health, the OpenAPI description,
 //! and (from [`crate::testserver`]) the speed-test endpoints, all on one port.
 
+mod enroll;
 mod error;
 mod results;
 
@@ -14,8 +15,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fathom_shared::SCHEMA_VERSION;
 use fathom_shared::api::{
-    FLEET_PATH, HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, METRICS_PATH, OPENAPI_JSON,
-    OPENAPI_PATH, RESULTS_PATH,
+    ENROLL_PATH, FLEET_PATH, HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, METRICS_PATH,
+    OPENAPI_JSON, OPENAPI_PATH, RESULTS_PATH,
 };
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
                     count_refused,
                 )),
         )
+        .route(ENROLL_PATH, post(enroll::enroll))
         .route(FLEET_PATH, get(crate::fleet::fleet_json))
         .route("/fleet", get(crate::fleet::fleet_page))
         .route(METRICS_PATH, get(crate::fleet::metrics))

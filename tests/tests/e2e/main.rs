@@ -11,6 +11,7 @@ mod dashboard;
 mod db_down;
 mod disk_full;
 mod doctor;
+mod enroll;
 mod fleet;
 mod ipv6;
 mod kill9;
