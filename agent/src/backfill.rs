@@ -67,6 +67,7 @@ fn header(
         measured_at: t.into(),
         clock_synced: true,
         simulated: true,
+        age_ms: None,
     }
 }
 

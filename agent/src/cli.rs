@@ -161,6 +161,35 @@ pub enum Command {
         #[arg(long)]
         no_speed: bool,
     },
+    /// Enrolls this probe with a one-time code from `fathom-collector probe enroll-code`: asks
+    /// the collector for the probe's id, site and a fresh token and writes the config file
+    /// (mode 0600). An existing file is kept unless --force is given. A used or expired code is
+    /// refused (exit 2).
+    ///
+    /// Example:
+    ///
+    /// `fathom-agent enroll --collector https://collector.example.cn:8787 --code 7KQ2M-XR9TD --modem cmcc:wwan0:at:/dev/ttyUSB2`
+    Enroll {
+        /// The collector's base URL.
+        #[arg(long, value_name = "URL")]
+        collector: String,
+        /// The one-time code.
+        #[arg(long)]
+        code: String,
+        /// Where to write the probe's config.
+        #[arg(long, value_name = "FILE", default_value = "/etc/fathom/agent.toml")]
+        config: PathBuf,
+        /// The spool file the config names.
+        #[arg(long, value_name = "FILE", default_value = "/var/lib/fathom/spool.db")]
+        spool: String,
+        /// A modem, as CARRIER:INTERFACE:BACKEND (repeat per carrier), e.g.
+        /// cmcc:wwan0:at:/dev/ttyUSB2.
+        #[arg(long, value_name = "CARRIER:INTERFACE:BACKEND")]
+        modem: Vec<String>,
+        /// Replace an existing config file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Checks whether websites support IPv6 (the I32 rule), telling "the site has no IPv6" from
     /// "the probe has none".
     ///

@@ -58,6 +58,10 @@ pub mod file {
         pub token: String,
         /// Spool file.
         pub spool: PathBuf,
+        /// `auto` (ask the system), `synced` or `unsynced`: whether results count as measured
+        /// on a synchronised clock.
+        #[serde(default)]
+        pub clock: Option<String>,
         /// Cadences.
         #[serde(default)]
         pub schedule: Schedule,
@@ -354,6 +358,8 @@ pub struct AgentConfig {
     pub ipv6: Option<Ipv6Config>,
     /// Which of the settings the collector may give the file sets itself (those win).
     pub file_sets: FileSets,
+    /// How the agent tells whether its clock is synchronised.
+    pub clock: crate::clock::ClockMode,
 }
 
 /// Which collector-given settings the probe's file sets (a value set in the file wins over the
@@ -538,6 +544,12 @@ impl AgentConfig {
             speed_server: f.speedtest.server.is_some(),
             websites: ipv6.as_ref().is_some_and(|i| !i.websites.is_empty()),
         };
+        let clock = f
+            .clock
+            .as_deref()
+            .map(crate::clock::ClockMode::parse)
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
             file_sets,
             collector,
@@ -574,6 +586,7 @@ impl AgentConfig {
             speed_transport,
             modems,
             ipv6,
+            clock,
         })
     }
 }

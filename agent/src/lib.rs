@@ -19,9 +19,11 @@ pub mod backfill;
 pub mod backoff;
 pub mod budget;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod defaults;
 pub mod doctor;
+pub mod enroll;
 pub mod ipv6;
 pub mod radio;
 pub mod reason;
@@ -29,6 +31,7 @@ pub mod scheduler;
 pub mod settings;
 pub mod speed;
 pub mod spool;
+pub mod status;
 pub mod uploader;
 
 use anyhow::Context as _;
@@ -229,6 +232,14 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         } => modem(backend.as_deref(), config.as_deref(), json).await,
         Command::Spool { config, json } => spool_command(&config, json).await,
         Command::Doctor { config, no_speed } => doctor_command(&config, !no_speed).await,
+        Command::Enroll {
+            collector,
+            code,
+            config,
+            spool,
+            modem,
+            force,
+        } => enroll_command(&collector, &code, &config, &spool, &modem, force).await,
         cmd @ Command::Ipv6Check { .. } => ipv6_command(cmd).await,
         Command::Backfill {
             config,
@@ -237,6 +248,48 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             seed,
         } => backfill_command(&config, weeks, &out, seed),
     }
+}
+
+async fn enroll_command(
+    collector: &str,
+    code: &str,
+    config: &Path,
+    spool: &str,
+    modems: &[String],
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    use enroll::EnrollError;
+    let bad = |e: EnrollError| usage(e.to_string());
+    let modems = modems
+        .iter()
+        .map(|m| enroll::ModemArg::parse(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
+    if !(collector.starts_with("http://") || collector.starts_with("https://")) {
+        return Err(usage(format!(
+            "--collector {collector:?} is not an http:// or https:// URL"
+        )));
+    }
+    if config.exists() && !force {
+        return Err(bad(EnrollError::Exists(config.display().to_string())));
+    }
+    let answer = match enroll::redeem(collector, code).await {
+        Ok(a) => a,
+        Err(e @ EnrollError::Refused(_)) => return Err(bad(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let text = enroll::config_text(collector, &answer, spool, &modems);
+    enroll::write_config(config, &text, force).map_err(|e| match e {
+        EnrollError::Exists(_) => bad(e),
+        e => e.into(),
+    })?;
+    println!(
+        "enrolled probe {} at site {}; config written to {}",
+        answer.probe_id,
+        answer.site_id,
+        config.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn doctor_command(path: &Path, speed: bool) -> anyhow::Result<ExitCode> {

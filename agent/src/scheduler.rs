@@ -22,13 +22,15 @@
 
 use crate::backoff::Backoff;
 use crate::budget::{self, Ledger};
+use crate::clock::BootInstant;
 use crate::config::{AgentConfig, ModemConfig};
 use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
 use crate::settings::{self, Settings};
 use crate::speed::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
-use crate::uploader::{UploadError, Uploader};
+use crate::status::StatusBoard;
+use crate::uploader::{StatusSource, UploadError, Uploader};
 use chrono::Utc;
 use fathom_shared::api::ProbeSettings;
 use fathom_shared::{
@@ -41,6 +43,14 @@ use tokio::sync::watch;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// When a measurement started, by the probe's clocks.
+#[derive(Debug, Clone)]
+struct Stamp {
+    at: chrono::DateTime<Utc>,
+    synced: bool,
+    boot: Option<BootInstant>,
+}
 
 /// How long the daemon waits for in-flight work after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
@@ -58,6 +68,7 @@ pub struct Probe {
     settings_tx: Arc<watch::Sender<Arc<Settings>>>,
     /// The collector's last settings, as the uploader hands them over.
     collector_settings: Arc<watch::Sender<Option<ProbeSettings>>>,
+    board: StatusBoard,
 }
 
 impl Probe {
@@ -75,6 +86,19 @@ impl Probe {
             settings,
             settings_tx: Arc::new(settings_tx),
             collector_settings: Arc::new(watch::channel(None).0),
+            board: StatusBoard::default(),
+        }
+    }
+
+    /// When a measurement starts: the wall clock, whether it is synchronised, and (when it is
+    /// not) the boot clock, from which the uploader tells the collector the result's age.
+    async fn stamp(&self) -> Stamp {
+        let synced = crate::clock::is_synced(self.config.clock).await;
+        self.board.clock(synced);
+        Stamp {
+            at: Utc::now(),
+            synced,
+            boot: if synced { None } else { BootInstant::now() },
         }
     }
 
@@ -127,7 +151,7 @@ impl Probe {
         &self,
         modem: &ModemConfig,
         measurement: Measurement,
-        measured_at: chrono::DateTime<Utc>,
+        stamp: &Stamp,
         simulated: bool,
     ) -> ResultRecord {
         ResultRecord {
@@ -138,19 +162,21 @@ impl Probe {
                 site_id: self.config.site_id.clone(),
                 carrier: modem.carrier,
                 interface: modem.interface.clone(),
-                measured_at: measured_at.into(),
-                // Clock synchronisation detection arrives with issue 7.
-                clock_synced: true,
+                measured_at: stamp.at.into(),
+                clock_synced: stamp.synced,
                 simulated,
+                age_ms: None,
             },
             measurement,
         }
     }
 
     /// Commits a result to the spool, then logs it and wakes the uploader.
-    async fn spool(&self, r: &ResultRecord) -> Result<(), SpoolError> {
-        self.spool.push(r, Utc::now().timestamp_millis()).await?;
-        tracing::info!(id = %r.header.id, kind = %r.kind(), carrier = %r.header.carrier, "Result spooled.");
+    async fn spool(&self, r: &ResultRecord, stamp: &Stamp) -> Result<(), SpoolError> {
+        self.spool
+            .push_measured(r, Utc::now().timestamp_millis(), stamp.boot.as_ref())
+            .await?;
+        tracing::info!(id = %r.header.id, kind = %r.kind(), carrier = %r.header.carrier, clock_synced = r.header.clock_synced, "Result spooled.");
         self.wake_uploader.notify_one();
         Ok(())
     }
@@ -161,15 +187,16 @@ impl Probe {
         modem: &ModemConfig,
         radio: &mut Radio,
     ) -> Result<(), SpoolError> {
-        let at = Utc::now();
+        let stamp = self.stamp().await;
         let reading = radio.sample().await;
+        self.board.radio(modem.carrier, &reading);
         let r = self.record(
             modem,
             Measurement::Radio(reading.to_sample(&self.thresholds)),
-            at,
+            &stamp,
             radio.is_simulated(),
         );
-        self.spool(&r).await
+        self.spool(&r, &stamp).await
     }
 
     /// Runs one speed test through `modem` and spools it, within the modem's monthly data
@@ -183,8 +210,8 @@ impl Probe {
         link_mbps: Option<f64>,
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
-        let at = Utc::now();
-        let month = budget::month(at);
+        let stamp = self.stamp().await;
+        let month = budget::month(stamp.at);
         let used = self.ledger.used(modem.carrier, &month).await?;
         let settings = self.settings();
         let monthly_budget = modem.monthly_budget.or(settings.monthly_budget);
@@ -223,8 +250,8 @@ impl Probe {
         if let Some(e) = &test.error {
             tracing::warn!(carrier = %modem.carrier, error = %e, "Speed test failed.");
         }
-        let r = self.record(modem, Measurement::Speed(test), at, false);
-        self.spool(&r).await
+        let r = self.record(modem, Measurement::Speed(test), &stamp, false);
+        self.spool(&r, &stamp).await
     }
 
     /// Checks every configured website through `modem` and spools one result per site. A round
@@ -255,7 +282,7 @@ impl Probe {
             }),
             dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
         };
-        let at = Utc::now();
+        let stamp = self.stamp().await;
         let report = tokio::select! {
             r = crate::ipv6::check(&opts, &websites) => r,
             () = shutdown.cancelled() => {
@@ -272,8 +299,8 @@ impl Probe {
         };
         tracing::info!(carrier = %modem.carrier, probe_ipv6 = report.probe_ipv6, sites = report.sites.len(), "IPv6 checks finished.");
         for site in report.sites {
-            let r = self.record(modem, Measurement::Ipv6(site), at, false);
-            self.spool(&r).await?;
+            let r = self.record(modem, Measurement::Ipv6(site), &stamp, false);
+            self.spool(&r, &stamp).await?;
         }
         Ok(())
     }
@@ -290,7 +317,12 @@ impl Probe {
             self.spool.clone(),
             self.config.batch,
         )?
-        .with_settings_sink(self.collector_settings.clone()))
+        .with_settings_sink(self.collector_settings.clone())
+        .with_status(StatusSource {
+            board: self.board.clone(),
+            modems: self.config.modems.clone(),
+            ledger: self.ledger.clone(),
+        }))
     }
 }
 

@@ -13,6 +13,7 @@
 //! `synchronous = FULL` makes each committed transaction survive power loss (NORMAL could lose the
 //! last ones); the write rate is a few results a minute, so the extra fsync costs nothing.
 
+use crate::clock::BootInstant;
 use fathom_shared::ResultRecord;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -51,6 +52,8 @@ pub struct Pending {
     pub id: String,
     /// The result in wire format (JSON text).
     pub body: String,
+    /// For a result measured on an unsynchronised clock: when, by the boot clock.
+    pub measured_boot: Option<BootInstant>,
 }
 
 /// A result the collector refused for good.
@@ -119,26 +122,48 @@ impl Spool {
 
     /// Commits a result to `pending`.
     pub async fn push(&self, record: &ResultRecord, now_ms: i64) -> Result<(), SpoolError> {
-        sqlx::query("INSERT INTO pending (id, kind, body, created_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(record.header.id.to_string())
-            .bind(record.kind().id())
-            .bind(record.to_json().to_string())
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
+        self.push_measured(record, now_ms, None).await
+    }
+
+    /// Commits a result to `pending` with the boot-clock moment it was measured at (for a
+    /// result on an unsynchronised clock; see [`crate::clock`]).
+    pub async fn push_measured(
+        &self,
+        record: &ResultRecord,
+        now_ms: i64,
+        measured_boot: Option<&BootInstant>,
+    ) -> Result<(), SpoolError> {
+        sqlx::query(
+            "INSERT INTO pending (id, kind, body, created_at_ms, boot_id, uptime_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.header.id.to_string())
+        .bind(record.kind().id())
+        .bind(record.to_json().to_string())
+        .bind(now_ms)
+        .bind(measured_boot.map(|b| b.boot_id.as_str()))
+        .bind(measured_boot.map(|b| b.uptime_ms))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The oldest `limit` pending results, oldest first.
     pub async fn oldest(&self, limit: usize) -> Result<Vec<Pending>, SpoolError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, body FROM pending ORDER BY seq LIMIT ?")
+        let rows: Vec<(String, String, Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT id, body, boot_id, uptime_ms FROM pending ORDER BY seq LIMIT ?")
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, body)| Pending { id, body })
+            .map(|(id, body, boot_id, uptime_ms)| Pending {
+                id,
+                body,
+                measured_boot: boot_id
+                    .zip(uptime_ms)
+                    .map(|(boot_id, uptime_ms)| BootInstant { boot_id, uptime_ms }),
+            })
             .collect())
     }
 

@@ -10,7 +10,9 @@
 //! - 401, 5xx, other answers, connection errors: retried later with backoff; nothing changes.
 
 use crate::backoff::Backoff;
+use crate::clock::BootInstant;
 use crate::spool::{Pending, Spool, SpoolError};
+use crate::status::StatusBoard;
 use fathom_shared::api::{ErrorBody, ProbeSettings, RESULTS_PATH, UploadResponse};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +58,18 @@ pub struct Uploader {
     batch: usize,
     /// Where the settings in the collector's answers go (a new version only).
     settings: Option<Arc<tokio::sync::watch::Sender<Option<ProbeSettings>>>>,
+    status: Option<StatusSource>,
+}
+
+/// Where the uploader finds the probe's health to send along with each upload.
+#[derive(Debug, Clone)]
+pub struct StatusSource {
+    /// What the jobs last saw.
+    pub board: StatusBoard,
+    /// The configured modems.
+    pub modems: Vec<crate::config::ModemConfig>,
+    /// The data ledger.
+    pub ledger: crate::budget::Ledger,
 }
 
 /// What one POST achieved.
@@ -106,6 +120,7 @@ impl Uploader {
             spool,
             batch,
             settings: None,
+            status: None,
         })
     }
 
@@ -116,6 +131,13 @@ impl Uploader {
         sink: Arc<tokio::sync::watch::Sender<Option<ProbeSettings>>>,
     ) -> Self {
         self.settings = Some(sink);
+        self
+    }
+
+    /// Sends the probe's health from `source` with each upload.
+    #[must_use]
+    pub fn with_status(mut self, source: StatusSource) -> Self {
+        self.status = Some(source);
         self
     }
 
@@ -203,13 +225,33 @@ impl Uploader {
         let mut body =
             String::with_capacity(pending.iter().map(|p| p.body.len() + 1).sum::<usize>() + 16);
         body.push_str("{\"results\":[");
+        let now_boot = BootInstant::now();
         for (i, p) in pending.iter().enumerate() {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&p.body);
+            let age = p
+                .measured_boot
+                .as_ref()
+                .zip(now_boot.as_ref())
+                .and_then(|(then, now)| then.age_at(now));
+            match age.and_then(|age| with_age(&p.body, age)) {
+                Some(aged) => body.push_str(&aged),
+                None => body.push_str(&p.body),
+            }
         }
-        body.push_str("]}");
+        body.push(']');
+        if let Some(source) = &self.status {
+            let status = source
+                .board
+                .snapshot(&source.modems, &self.spool, &source.ledger)
+                .await;
+            if let Ok(json) = serde_json::to_string(&status) {
+                body.push_str(",\"status\":");
+                body.push_str(&json);
+            }
+        }
+        body.push('}');
         let resp = self
             .client
             .post(&self.url)
@@ -273,6 +315,17 @@ impl Uploader {
     }
 }
 
+/// The result `body` (wire JSON) with `age_ms` set: how long ago, by the boot clock, a result on
+/// an unsynchronised clock was measured. `None` when the body is not a JSON object (it is then
+/// sent as it is, and the collector judges it).
+fn with_age(body: &str, age_ms: u64) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value
+        .as_object_mut()?
+        .insert("age_ms".to_owned(), serde_json::Value::from(age_ms));
+    Some(value.to_string())
+}
+
 /// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3); the HTTP-date form is not used by our
 /// collector and is ignored (the backoff alone then decides).
 fn parse_retry_after(v: &str) -> Option<Duration> {
@@ -293,5 +346,15 @@ mod tests {
         assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn the_age_is_added_to_the_result_as_sent() {
+        let aged = with_age(r#"{"id":"x","clock_synced":false}"#, 90_000).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&aged).unwrap();
+        assert_eq!(v["age_ms"], 90_000);
+        assert_eq!(v["clock_synced"], false);
+        assert_eq!(with_age("[1]", 5), None);
+        assert_eq!(with_age("not json", 5), None);
     }
 }

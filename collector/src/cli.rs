@@ -133,6 +133,19 @@ pub enum ProbeCommand {
         #[arg(long)]
         id: String,
     },
+    /// Print a one-time enrollment code for a registered probe (one line). On site,
+    /// `fathom-agent enroll --collector URL --code CODE` trades it for the probe's config with a
+    /// fresh token; the code then stops working, and so does any earlier token.
+    ///
+    /// Example: `fathom-collector probe enroll-code --id yy-hosp-01`
+    EnrollCode {
+        /// The probe's id.
+        #[arg(long)]
+        id: String,
+        /// Hours the code stays good.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+        valid_hours: u32,
+    },
 }
 
 /// `export` filters.

@@ -18,6 +18,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
+pub mod fleet;
 pub mod import;
 pub mod indicators;
 pub mod limits;
@@ -26,6 +27,7 @@ pub mod probes;
 pub mod report;
 pub mod store;
 pub mod testserver;
+pub mod timing;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -111,6 +113,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 store,
                 config,
                 limiter,
+                metrics: std::sync::Arc::default(),
             })
             .merge(dashboard);
             serve_app(listen, app, &id, tls.tls_cert.is_some(), shutdown).await?;
@@ -229,6 +232,23 @@ async fn probe_command(
             }
             tracing::info!(probe = %id, "Probe token rotated.");
             say(token)?;
+        }
+        ProbeCommand::EnrollCode { id, valid_hours } => {
+            if !store.probes().await?.iter().any(|p| p.id == id) {
+                return Err(usage(format!("no probe {id:?} is registered")));
+            }
+            let code = probes::new_enrollment_code();
+            let now_ms = Utc::now().timestamp_millis();
+            store
+                .add_enrollment_code(
+                    &id,
+                    &probes::code_sha256(&code),
+                    now_ms,
+                    now_ms + i64::from(valid_hours) * 3_600_000,
+                )
+                .await?;
+            tracing::info!(probe = %id, valid_hours, "Enrollment code made.");
+            say(code)?;
         }
     }
     Ok(())

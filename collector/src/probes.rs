@@ -21,9 +21,63 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Letters of enrollment codes: Crockford's base 32, without the look-alikes I, L, O and U, so a
+/// code read aloud or typed from paper comes through.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A one-time enrollment code: ten characters in two groups (`7KQ2M-XR9TD`, 50 random bits).
+pub fn new_enrollment_code() -> String {
+    let mut rng = rand::rng();
+    let mut code = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            code.push('-');
+        }
+        let n = (rng.next_u32() % 32) as usize;
+        code.push(char::from(CODE_ALPHABET[n]));
+    }
+    code
+}
+
+/// A code as typed, made canonical: case, spaces and dashes do not matter, and the letters
+/// people mistake for digits (O, I, L) read as the digits.
+pub fn normalize_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect()
+}
+
+/// The SHA-256 of a code as typed, hex: what the database keeps.
+pub fn code_sha256(typed: &str) -> String {
+    token_sha256(&normalize_code(typed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enrollment_codes_are_short_typable_and_forgiving() {
+        let a = new_enrollment_code();
+        assert_eq!(a.len(), 11);
+        assert_eq!(a.as_bytes()[5], b'-');
+        assert!(
+            a.chars()
+                .all(|c| c == '-' || CODE_ALPHABET.contains(&(c as u8)))
+        );
+        assert_ne!(a, new_enrollment_code());
+        assert_eq!(
+            code_sha256(&a),
+            code_sha256(&a.to_lowercase().replace('-', " "))
+        );
+        assert_eq!(normalize_code("7kq2o-xr9tl"), "7KQ20XR9T1");
+    }
 
     #[test]
     fn tokens_are_long_random_and_prefixed() {

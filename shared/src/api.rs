@@ -24,6 +24,33 @@ pub const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// The OpenAPI 3.1 description of the collector's probe-facing API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
+/// Path of the enrollment endpoint.
+pub const ENROLL_PATH: &str = "/api/v1/enroll";
+
+/// The body of `POST /api/v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time code printed by `fathom-collector probe enroll-code`.
+    pub code: String,
+}
+
+/// The answer to a good enrollment code: what the probe's config needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The probe's id.
+    pub probe_id: String,
+    /// The site it is registered at.
+    pub site_id: String,
+    /// Its new bearer token (any earlier one is refused from now on).
+    pub token: String,
+}
+
+/// Path of the fleet health endpoint.
+pub const FLEET_PATH: &str = "/api/v1/fleet";
+/// Path of the Prometheus metrics.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// The body of `POST /api/v1/results`. Results are kept as JSON values so that each can be read
 /// and judged on its own, and an error can name the result it is about.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +58,90 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 pub struct UploadRequest {
     /// Results in wire format.
     pub results: Vec<serde_json::Value>,
+    /// The probe's health as it sends, a [`ProbeStatus`] (optional: older probes send none).
+    /// Kept as JSON so that a status the collector cannot read never costs the results: it is
+    /// then logged and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<serde_json::Value>,
+}
+
+/// A probe's health, sent with each upload; the collector keeps the latest per probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStatus {
+    /// The agent's version.
+    pub agent_version: String,
+    /// Each configured modem, by its last radio reading.
+    pub modems: Vec<ModemStatus>,
+    /// Results waiting in the spool (this upload's included).
+    pub spool_pending: u64,
+    /// Whether the probe's clock is synchronised now.
+    pub clock_synced: bool,
+    /// Data used by speed tests this month, per SIM.
+    pub budgets: Vec<BudgetStatus>,
+}
+
+/// One modem's state from its last radio reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModemStatus {
+    /// The carrier it is configured for.
+    pub carrier: crate::Carrier,
+    /// True when its last reading found it registered on a network; false when the modem was
+    /// missing, had no SIM or no registration, or was never read.
+    pub present: bool,
+    /// Access technology of the last reading.
+    pub rat: Option<crate::Rat>,
+    /// Why it is not present, in one line.
+    pub reason: Option<String>,
+}
+
+/// One SIM's data used this month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetStatus {
+    /// The carrier whose SIM it is.
+    pub carrier: crate::Carrier,
+    /// Bytes used by speed tests this month (UTC).
+    pub used_bytes: u64,
+    /// The monthly budget, when one is set.
+    pub budget_bytes: Option<u64>,
+}
+
+/// One probe in `GET /api/v1/fleet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetProbe {
+    /// The probe's id.
+    pub probe_id: String,
+    /// Its site.
+    pub site_id: String,
+    /// When it last uploaded (RFC 3339), or null when it never did.
+    pub last_seen: Option<String>,
+    /// Seconds since then, or null.
+    pub last_seen_age_s: Option<i64>,
+    /// Whether its token is revoked.
+    pub revoked: bool,
+    /// Its latest status, or null when it never sent one.
+    pub status: Option<ProbeStatus>,
+    /// What needs attention.
+    pub alerts: Vec<Alert>,
+}
+
+/// Something about a probe that needs attention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `never_seen`, `silent`, `modem_missing`, `budget_nearly_spent` or `clock_unsynced`.
+    pub kind: String,
+    /// The carrier concerned, when one is.
+    pub carrier: Option<crate::Carrier>,
+    /// One line saying what and what to do.
+    pub message: String,
+}
+
+/// The answer of `GET /api/v1/fleet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetResponse {
+    /// When the answer was made (RFC 3339).
+    pub now: String,
+    /// Every registered probe, by id.
+    pub probes: Vec<FleetProbe>,
 }
 
 /// The answer to an accepted upload: every result in it is now stored.
@@ -190,6 +301,9 @@ mod tests {
             let mut described = kind_properties(&spec, schema_name);
             if !r.header.simulated {
                 described.remove("simulated");
+            }
+            if r.header.age_ms.is_none() {
+                described.remove("age_ms");
             }
             assert_eq!(written, described, "example {name} vs schema {schema_name}");
         }

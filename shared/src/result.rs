@@ -44,6 +44,12 @@ pub struct ResultHeader {
     /// can always be told apart from field measurements.
     #[serde(default, skip_serializing_if = "is_false")]
     pub simulated: bool,
+    /// Only with `clock_synced: false`: milliseconds from the measurement to its upload, by the
+    /// probe's boot clock, which runs steadily whatever the wall clock does (a sync that steps
+    /// it, a Raspberry Pi booting in the past). The probe adds it as it sends; it is absent when
+    /// the probe restarted since measuring, and the collector then cannot date the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
 }
 
 #[expect(

@@ -24,6 +24,10 @@ pub enum ApiError {
         /// The result's id.
         id: Option<String>,
     },
+    /// 403 without a result: a request refused as a whole (an enrollment code unknown, used or
+    /// expired).
+    #[error("{0}")]
+    Refused(String),
     /// 404: no such path.
     #[error("no such endpoint: {0}")]
     NotFound(String),
@@ -69,7 +73,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::Refused(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,6 +1,7 @@
 //! The collector's HTTP API under `/api/v1/`: result upload, health, the OpenAPI description,
 //! and (from [`crate::testserver`]) the speed-test endpoints, all on one port.
 
+mod enroll;
 mod error;
 mod results;
 pub mod tls;
@@ -15,7 +16,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fathom_shared::SCHEMA_VERSION;
 use fathom_shared::api::{
-    HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, OPENAPI_JSON, OPENAPI_PATH, RESULTS_PATH,
+    ENROLL_PATH, FLEET_PATH, HEALTH_PATH, HealthResponse, MAX_UPLOAD_BYTES, METRICS_PATH,
+    OPENAPI_JSON, OPENAPI_PATH, RESULTS_PATH,
 };
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub config: std::sync::Arc<crate::config::CollectorConfig>,
     /// Each probe's upload rate limit.
     pub limiter: std::sync::Arc<crate::limits::ProbeLimiter>,
+    /// Counters for `/metrics`.
+    pub metrics: std::sync::Arc<crate::fleet::Metrics>,
 }
 
 /// The whole API of `fathom-collector serve`.
@@ -39,14 +43,36 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             RESULTS_PATH,
-            post(results::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            post(results::upload)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    count_refused,
+                )),
         )
+        .route(ENROLL_PATH, post(enroll::enroll))
+        .route(FLEET_PATH, get(crate::fleet::fleet_json))
+        .route("/fleet", get(crate::fleet::fleet_page))
+        .route(METRICS_PATH, get(crate::fleet::metrics))
         .route(HEALTH_PATH, get(health))
         .route(OPENAPI_PATH, get(openapi))
         .merge(crate::testserver::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// Counts uploads answered with an error, whatever refused them, for `/metrics`.
+async fn count_refused(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        state.metrics.refused();
+    }
+    response
 }
 
 async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {

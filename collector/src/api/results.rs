@@ -12,7 +12,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Json, body::Bytes};
 use chrono::Utc;
-use fathom_shared::api::{MAX_RESULTS_PER_UPLOAD, MAX_UPLOAD_BYTES, UploadRequest, UploadResponse};
+use fathom_shared::api::{
+    MAX_RESULTS_PER_UPLOAD, MAX_UPLOAD_BYTES, ProbeStatus, UploadRequest, UploadResponse,
+};
 use fathom_shared::{ResultRecord, WireError};
 
 /// Handles an upload.
@@ -43,9 +45,15 @@ pub(crate) async fn upload(
             ApiError::BadRequest(format!("cannot read the body: {e}"))
         }
     })?;
-    let results = read_batch(&body, &probe)?;
+    let (results, status) = read_batch(&body, &probe)?;
     let now_ms = Utc::now().timestamp_millis();
     let counts = state.store.insert_results(&results, now_ms).await?;
+    state.metrics.stored(&results, counts);
+    let status = status.and_then(|s| serde_json::to_string(&s).ok());
+    state
+        .store
+        .touch_probe_status(&probe.id, now_ms, status.as_deref())
+        .await?;
     tracing::info!(
         probe = %probe.id,
         accepted = counts.accepted,
@@ -113,7 +121,10 @@ fn rate_limit(state: &AppState, probe: &ProbeRow) -> Result<(), ApiError> {
 
 /// Reads and checks a batch. Pure apart from the clock, which is read once by the caller's
 /// `validate` call through `Utc::now()`.
-fn read_batch(body: &[u8], probe: &ProbeRow) -> Result<Vec<ResultRecord>, ApiError> {
+fn read_batch(
+    body: &[u8],
+    probe: &ProbeRow,
+) -> Result<(Vec<ResultRecord>, Option<ProbeStatus>), ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     let request: UploadRequest = serde_json::from_value(value).map_err(|e| {
@@ -149,7 +160,16 @@ fn read_batch(body: &[u8], probe: &ProbeRow) -> Result<Vec<ResultRecord>, ApiErr
         check_owner(&record, probe, index)?;
         results.push(record);
     }
-    Ok(results)
+    let status = request
+        .status
+        .and_then(|v| match serde_json::from_value::<ProbeStatus>(v) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(probe = %probe.id, error = %e, "Unreadable probe status ignored.");
+                None
+            }
+        });
+    Ok((results, status))
 }
 
 /// A result must be the token's probe's, measured at the probe's registered site.

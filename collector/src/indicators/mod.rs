@@ -115,8 +115,8 @@ impl WeekIndicators {
         }
         let c = self.completeness;
         lines.push(format!(
-            "results {} ({} simulated, {} with unsynchronised clocks)",
-            c.results, c.simulated, c.clock_unsynced
+            "results {} ({} simulated, {} re-dated from unsynchronised clocks); {} received with unsynchronised clocks that could not be dated, left out",
+            c.results, c.simulated, c.time_corrected, c.clock_unsynced
         ));
         if !self.silent_probes.is_empty() {
             let ids: Vec<&str> = self
@@ -306,6 +306,7 @@ mod tests {
                 results: 7,
                 simulated: 3,
                 clock_unsynced: 0,
+                time_corrected: 0,
             },
             silent_probes: Vec::new(),
             sites_without_data: Vec::new(),

@@ -162,6 +162,7 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
         ("results", c.results),
         ("simulated_results", c.simulated),
         ("clock_unsynced_results", c.clock_unsynced),
+        ("time_corrected_results", c.time_corrected),
     ] {
         completeness.push_str(&row(&[item.into(), String::new(), n.to_string()]));
     }

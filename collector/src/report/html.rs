@@ -244,7 +244,7 @@ nav a,nav select{{margin-right:.6em}}
         .collect();
     put!(
         h,
-        "<table id=completeness><tr><th>静默探针 silent probes ({})</th><td>{}</td></tr><tr><th>无数据站点 sites without data ({})</th><td>{}</td></tr><tr><th>时钟未同步结果 results with unsynchronised clocks</th><td>{}</td></tr></table>",
+        "<table id=completeness><tr><th>静默探针 silent probes ({})</th><td>{}</td></tr><tr><th>无数据站点 sites without data ({})</th><td>{}</td></tr><tr><th>时钟未同步、无法定时、未计入 unsynchronised clocks, not dated, left out</th><td>{}</td></tr><tr><th>按采集器接收时间校正 re-dated from the collector's receive time</th><td>{}</td></tr></table>",
         probes.len(),
         if probes.is_empty() {
             "—".to_owned()
@@ -257,7 +257,8 @@ nav a,nav select{{margin-right:.6em}}
         } else {
             esc(&w.sites_without_data.join(", "))
         },
-        c.clock_unsynced
+        c.clock_unsynced,
+        c.time_corrected
     );
     if c.simulated > 0 {
         put!(

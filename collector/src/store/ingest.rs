@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError};
 use crate::config::Site;
+use crate::timing::{TimeStatus, file_time};
 use fathom_shared::{Measurement, ResultRecord};
 
 /// A registered probe.
@@ -42,10 +43,10 @@ pub struct ExportFilter {
 /// Columns of `results` written by ingest, in bind order.
 const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, interface, \
      measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, \
-     url, supports_ipv6, probe_ipv6, error, body) ";
+     url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, time_status) ";
 
 /// Rows per multi-row `INSERT`. One statement per row costs a round trip to SQLite's worker
-/// thread each; 200 rows of 19 values stay far below SQLite's 32766 bound parameters.
+/// thread each; 200 rows of 21 values stay far below SQLite's 32766 bound parameters.
 const ROWS_PER_STATEMENT: usize = 200;
 
 enum WriterTx {
@@ -104,7 +105,9 @@ impl ResultWriter {
                         .push_bind(row.supports_ipv6)
                         .push_bind(row.probe_ipv6)
                         .push_bind(row.error)
-                        .push_bind(row.body);
+                        .push_bind(row.body)
+                        .push_bind(row.probe_measured_at_ms)
+                        .push_bind(row.time_status);
                 });
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut **tx).await?.rows_affected()
@@ -148,11 +151,16 @@ struct Row {
     /// Speed `error`, radio or ipv6 `reason`.
     error: Option<String>,
     body: String,
+    /// The probe's `measured_at` when the collector re-dated the result.
+    probe_measured_at_ms: Option<i64>,
+    time_status: &'static str,
 }
 
 impl Row {
     fn new(r: &ResultRecord, received_at_ms: i64) -> Self {
         let h = &r.header;
+        let probe_ms = h.measured_at.unix_ms();
+        let filing = file_time(probe_ms, h.clock_synced, h.age_ms, received_at_ms);
         let mut row = Row {
             id: h.id.to_string(),
             kind: r.kind().id(),
@@ -160,9 +168,11 @@ impl Row {
             site_id: h.site_id.as_str().to_owned(),
             carrier: h.carrier.id(),
             interface: h.interface.as_ref().map(|i| i.as_str().to_owned()),
-            measured_at_ms: h.measured_at.unix_ms(),
+            measured_at_ms: filing.at_ms,
             received_at_ms,
-            clock_synced: h.clock_synced,
+            // The column says whether `measured_at_ms` is on a synchronised clock, the probe's
+            // or (corrected) the collector's: the indicator windows select on it (migration 0004).
+            clock_synced: filing.status.is_dated(),
             simulated: h.simulated,
             download_mbps: None,
             rat: None,
@@ -173,6 +183,8 @@ impl Row {
             probe_ipv6: None,
             error: None,
             body: r.to_json().to_string(),
+            probe_measured_at_ms: (filing.status == TimeStatus::Corrected).then_some(probe_ms),
+            time_status: filing.status.id(),
         };
         match &r.measurement {
             Measurement::Speed(s) => {
@@ -405,5 +417,189 @@ impl Store {
             }
         }
         Ok(n)
+    }
+}
+
+/// A registered probe with its latest status, for the fleet view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRow {
+    /// The probe.
+    pub probe: ProbeRow,
+    /// When it last uploaded, Unix ms.
+    pub last_seen_ms: Option<i64>,
+    /// Its latest status (JSON text).
+    pub status: Option<String>,
+}
+
+impl Store {
+    /// Records that `probe_id` uploaded at `now_ms`, with its status (JSON text) when it sent
+    /// one; a status-less upload keeps the last status.
+    pub async fn touch_probe_status(
+        &self,
+        probe_id: &str,
+        now_ms: i64,
+        status: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
+                     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+                       status = COALESCE(excluded.status, probe_status.status)",
+                )
+                .bind(probe_id)
+                .bind(now_ms)
+                .bind(status)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every registered probe with its latest status, by id.
+    pub async fn fleet(&self) -> Result<Vec<FleetRow>, StoreError> {
+        type Raw = (
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+        match self {
+            Store::Sqlite(pool) => {
+                let rows: Vec<Raw> = sqlx::query_as(
+                    "SELECT p.id, p.site_id, p.created_at_ms, p.revoked_at_ms, s.last_seen_ms, \
+                       s.status FROM probes p LEFT JOIN probe_status s ON s.probe_id = p.id \
+                     ORDER BY p.id",
+                )
+                .fetch_all(pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(id, site_id, created_at_ms, revoked_at_ms, last_seen_ms, status)| {
+                            FleetRow {
+                                probe: ProbeRow {
+                                    id,
+                                    site_id,
+                                    created_at_ms,
+                                    revoked_at_ms,
+                                },
+                                last_seen_ms,
+                                status,
+                            }
+                        },
+                    )
+                    .collect())
+            }
+        }
+    }
+}
+
+/// What trading an enrollment code gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrollment {
+    /// The code was good: the probe now holds the new token.
+    Enrolled(ProbeRow),
+    /// No such code.
+    Unknown,
+    /// The code was used already.
+    Used,
+    /// The code expired.
+    Expired,
+}
+
+impl Store {
+    /// Stores an enrollment code (its SHA-256) for `probe_id`, good until `expires_at_ms`.
+    pub async fn add_enrollment_code(
+        &self,
+        probe_id: &str,
+        code_sha256: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO enrollment_codes (code_sha256, probe_id, created_at_ms, \
+                     expires_at_ms) VALUES (?, ?, ?, ?)",
+                )
+                .bind(code_sha256)
+                .bind(probe_id)
+                .bind(now_ms)
+                .bind(expires_at_ms)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Trades a code for a new token (whose SHA-256 is `token_sha256`) in one transaction: the
+    /// code is marked used and the probe's token replaced (a revocation lifted), or nothing
+    /// changes.
+    pub async fn enroll(
+        &self,
+        code_sha256: &str,
+        token_sha256: &str,
+        now_ms: i64,
+    ) -> Result<Enrollment, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let code: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT probe_id, expires_at_ms, used_at_ms FROM enrollment_codes \
+                     WHERE code_sha256 = ?",
+                )
+                .bind(code_sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let probe_id = match code {
+                    None => return Ok(Enrollment::Unknown),
+                    Some((_, _, Some(_))) => return Ok(Enrollment::Used),
+                    Some((_, expires, None)) if expires <= now_ms => {
+                        return Ok(Enrollment::Expired);
+                    }
+                    Some((probe_id, _, None)) => probe_id,
+                };
+                // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
+                let marked = sqlx::query(
+                    "UPDATE enrollment_codes SET used_at_ms = ? \
+                     WHERE code_sha256 = ? AND used_at_ms IS NULL",
+                )
+                .bind(now_ms)
+                .bind(code_sha256)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if marked != 1 {
+                    return Ok(Enrollment::Used);
+                }
+                sqlx::query(
+                    "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL WHERE id = ?",
+                )
+                .bind(token_sha256)
+                .bind(&probe_id)
+                .execute(&mut *tx)
+                .await?;
+                let row: Option<(String, String, i64)> =
+                    sqlx::query_as("SELECT id, site_id, created_at_ms FROM probes WHERE id = ?")
+                        .bind(&probe_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some((id, site_id, created_at_ms)) = row else {
+                    return Ok(Enrollment::Unknown);
+                };
+                tx.commit().await?;
+                Ok(Enrollment::Enrolled(ProbeRow {
+                    id,
+                    site_id,
+                    created_at_ms,
+                    revoked_at_ms: None,
+                }))
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ mod ingest;
 mod report;
 mod sqlite;
 
-pub use ingest::{ExportFilter, InsertCounts, ProbeRow, ResultWriter};
+pub use ingest::{Enrollment, ExportFilter, FleetRow, InsertCounts, ProbeRow, ResultWriter};
 pub use report::{HourCell, Ipv6CheckRow, RadioGroup, SpeedBin, SpeedGroup, WindowCounts};
 
 use sqlx::SqlitePool;

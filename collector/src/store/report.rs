@@ -59,12 +59,16 @@ pub struct Ipv6CheckRow {
 /// How many results a window holds, and how many are simulated or from unsynchronised clocks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WindowCounts {
-    /// All results.
+    /// All results filed in the window (see [`crate::timing`]).
     pub results: u64,
     /// Results marked simulated.
     pub simulated: u64,
-    /// Results whose probe clock was not synchronised.
+    /// Results from unsynchronised probe clocks that could not be dated, received in the window:
+    /// left out of every indicator.
     pub clock_unsynced: u64,
+    /// Results from unsynchronised probe clocks filed in the window by the collector's
+    /// correction (included in `results`).
+    pub time_corrected: u64,
 }
 
 fn count(v: i64) -> u64 {
@@ -99,7 +103,7 @@ impl Store {
                 let rows: Vec<(String, String, i64, f64)> = sqlx::query_as(
                     "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
                      WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? \
+                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
                      GROUP BY site_id, carrier ORDER BY site_id, carrier",
                 )
                 .bind(start_ms)
@@ -132,7 +136,7 @@ impl Store {
         let sql = format!(
             "SELECT site_id, carrier, COUNT(*), \
                SUM(CASE WHEN rat IN ({}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
-             FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? \
+             FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             nr_ids_sql()
         );
@@ -195,7 +199,7 @@ impl Store {
                            PARTITION BY url, COALESCE(probe_ipv6, 0) \
                            ORDER BY measured_at_ms DESC, id DESC) AS rank \
                        FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
-                         AND measured_at_ms >= ? AND measured_at_ms < ?) \
+                         AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0) \
                      WHERE rank = 1 ORDER BY url, valid DESC",
                 )
                 .bind(start_ms)
@@ -242,20 +246,37 @@ impl Store {
     ) -> Result<WindowCounts, StoreError> {
         match self {
             Store::Sqlite(pool) => {
-                let (results, simulated, unsynced): (i64, Option<i64>, Option<i64>) =
-                    sqlx::query_as(
-                        "SELECT COUNT(*), SUM(simulated != 0), SUM(clock_synced = 0) FROM results \
-                         WHERE kind IN ('speed', 'radio', 'ipv6') \
-                           AND measured_at_ms >= ? AND measured_at_ms < ?",
-                    )
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .fetch_one(pool)
-                    .await?;
+                let (results, simulated): (i64, Option<i64>) = sqlx::query_as(
+                    "SELECT COUNT(*), SUM(simulated != 0) FROM results \
+                     WHERE kind IN ('speed', 'radio', 'ipv6') \
+                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await?;
+                // Both filters repeat the partial indexes' conditions so that SQLite uses them.
+                let (corrected,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
+                       AND measured_at_ms >= ? AND measured_at_ms < ?",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await?;
+                let (unverified,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
+                       AND received_at_ms >= ? AND received_at_ms < ?",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await?;
                 Ok(WindowCounts {
                     results: count(results),
                     simulated: count(simulated.unwrap_or(0)),
-                    clock_unsynced: count(unsynced.unwrap_or(0)),
+                    clock_unsynced: count(unverified),
+                    time_corrected: count(corrected),
                 })
             }
         }
@@ -301,7 +322,7 @@ impl Store {
                 let rows: Vec<(String, i64, i64)> = sqlx::query_as(
                     "SELECT carrier, CAST(download_mbps / ? AS INTEGER) AS bin, COUNT(*) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? \
+                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
                        AND (? IS NULL OR carrier = ?) \
                      GROUP BY carrier, bin ORDER BY carrier, bin",
                 )
@@ -341,7 +362,7 @@ impl Store {
                             ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
                             COUNT(*), AVG(download_mbps) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? \
+                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
                        AND (? IS NULL OR carrier = ?) \
                      GROUP BY wd, hr ORDER BY wd, hr",
                 )
@@ -399,7 +420,7 @@ impl Store {
                 let rows: Vec<(String,)> = sqlx::query_as(
                     "SELECT DISTINCT site_id FROM results \
                      WHERE kind IN ('speed', 'radio', 'ipv6') \
-                       AND measured_at_ms >= ? AND measured_at_ms < ?",
+                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
                 )
                 .bind(start_ms)
                 .bind(end_ms)
@@ -574,7 +595,17 @@ mod tests {
         let (store, pool) = store(&dir).await;
         speed(&pool, "a", HOUR, "h", Some(1.0)).await;
         ipv6(&pool, "b", HOUR, true, "{}").await;
-        sqlx::query("UPDATE results SET clock_synced = 0 WHERE id = 'a'")
+        speed(&pool, "c", HOUR, "h", Some(2.0)).await;
+        speed(&pool, "d", HOUR, "h", Some(3.0)).await;
+        // `a` could not be dated (probe time 1970, received in the window); `c` was re-dated.
+        sqlx::query(
+            "UPDATE results SET clock_synced = 0, time_status = 'unverified', measured_at_ms = 5 \
+             WHERE id = 'a'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE results SET time_status = 'corrected' WHERE id = 'c'")
             .execute(&pool)
             .await
             .unwrap();
@@ -582,11 +613,15 @@ mod tests {
         assert_eq!(
             c,
             WindowCounts {
-                results: 2,
+                results: 3,
                 simulated: 1,
-                clock_unsynced: 1
+                clock_unsynced: 1,
+                time_corrected: 1,
             }
         );
+        // The undated result is in no indicator, even in the window its probe time falls in.
+        let groups = store.speed_groups(0, 2 * HOUR).await.unwrap();
+        assert_eq!((groups[0].tests, groups[0].sum_mbps), (2, 5.0));
         assert_eq!(
             store.window_counts(2 * HOUR, 3 * HOUR).await.unwrap(),
             WindowCounts::default()

@@ -43,6 +43,7 @@ pub(crate) async fn start() -> Server {
         store: store.clone(),
         config: std::sync::Arc::new(config),
         limiter: std::sync::Arc::new(ProbeLimiter::new(RateLimit::default())),
+        metrics: std::sync::Arc::default(),
     });
     tokio::spawn(api::serve(listener, app, shutdown.clone()));
     Server {

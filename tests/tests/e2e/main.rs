@@ -4,12 +4,15 @@
 mod at_modem;
 mod bad_uploads;
 mod budget;
+mod clock;
 mod collector_kill;
 mod credentials;
 mod dashboard;
 mod db_down;
 mod disk_full;
 mod doctor;
+mod enroll;
+mod fleet;
 mod ipv6;
 mod kill9;
 mod modem;

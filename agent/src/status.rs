@@ -1,0 +1,110 @@
+//! The probe's health as it sends each upload ([`fathom_shared::api::ProbeStatus`]): agent
+//! version, each modem by its last radio reading, spool backlog, clock state, data used per SIM.
+//! The collector keeps the latest per probe and raises the fleet's alerts from it.
+
+use crate::budget::{self, Ledger};
+use crate::config::ModemConfig;
+use crate::radio::RadioReading;
+use crate::spool::Spool;
+use fathom_shared::api::{BudgetStatus, ModemStatus, ProbeStatus};
+use fathom_shared::{Carrier, Rat};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A modem's state from one reading: present when registered on a network.
+pub fn modem_status(carrier: Carrier, reading: &RadioReading) -> ModemStatus {
+    let present = reading.rat != Rat::None;
+    ModemStatus {
+        carrier,
+        present,
+        rat: Some(reading.rat),
+        reason: if present {
+            None
+        } else {
+            Some(
+                reading
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "not registered".to_owned()),
+            )
+        },
+    }
+}
+
+/// What the measurement jobs last saw, shared with the uploader. The lock is never held across
+/// an `.await`.
+#[derive(Debug, Clone, Default)]
+pub struct StatusBoard {
+    modems: Arc<Mutex<BTreeMap<Carrier, ModemStatus>>>,
+    clock_synced: Arc<AtomicBool>,
+}
+
+impl StatusBoard {
+    /// Records a modem's latest reading.
+    pub fn radio(&self, carrier: Carrier, reading: &RadioReading) {
+        if let Ok(mut m) = self.modems.lock() {
+            m.insert(carrier, modem_status(carrier, reading));
+        }
+    }
+
+    /// Records the clock state of the latest measurement.
+    pub fn clock(&self, synced: bool) {
+        self.clock_synced.store(synced, Ordering::Relaxed);
+    }
+
+    /// The status to send now: each configured modem (one never read yet is not present), the
+    /// spool backlog and this month's data per SIM.
+    pub async fn snapshot(
+        &self,
+        modems: &[ModemConfig],
+        spool: &Spool,
+        ledger: &Ledger,
+    ) -> ProbeStatus {
+        let seen = self.modems.lock().map(|m| m.clone()).unwrap_or_default();
+        let month = budget::month(chrono::Utc::now());
+        let mut budgets = Vec::with_capacity(modems.len());
+        for m in modems {
+            budgets.push(BudgetStatus {
+                carrier: m.carrier,
+                used_bytes: ledger.used(m.carrier, &month).await.unwrap_or(0),
+                budget_bytes: m.monthly_budget,
+            });
+        }
+        ProbeStatus {
+            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            modems: modems
+                .iter()
+                .map(|m| {
+                    seen.get(&m.carrier).cloned().unwrap_or(ModemStatus {
+                        carrier: m.carrier,
+                        present: false,
+                        rat: None,
+                        reason: Some("not read yet".to_owned()),
+                    })
+                })
+                .collect(),
+            spool_pending: spool.counts().await.map_or(0, |c| c.pending),
+            clock_synced: self.clock_synced.load(Ordering::Relaxed),
+            budgets,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_modem_is_present_when_registered() {
+        let mut r = RadioReading::unavailable("no modem at /dev/ttyUSB2");
+        let s = modem_status(Carrier::Cu, &r);
+        assert!(!s.present);
+        assert_eq!(s.reason.as_deref(), Some("no modem at /dev/ttyUSB2"));
+        r.rat = Rat::Lte;
+        r.reason = None;
+        let s = modem_status(Carrier::Cu, &r);
+        assert!(s.present);
+        assert_eq!((s.rat, s.reason), (Some(Rat::Lte), None));
+    }
+}

@@ -1,0 +1,51 @@
+//! `POST /api/v1/enroll`: a one-time code traded for the probe's id, site and a fresh token.
+
+use super::{ApiError, AppState};
+use crate::probes::{code_sha256, new_token, token_sha256};
+use crate::store::Enrollment;
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use chrono::Utc;
+use fathom_shared::api::{EnrollRequest, EnrollResponse};
+
+fn refused(message: &str) -> ApiError {
+    ApiError::Refused(message.to_owned())
+}
+
+/// Handles an enrollment.
+pub(crate) async fn enroll(
+    State(state): State<AppState>,
+    body: Result<Json<EnrollRequest>, JsonRejection>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let Json(request) = body
+        .map_err(|e| ApiError::BadRequest(format!("the body must be {{\"code\": \"…\"}}: {e}")))?;
+    let token = new_token();
+    let outcome = state
+        .store
+        .enroll(
+            &code_sha256(&request.code),
+            &token_sha256(&token),
+            Utc::now().timestamp_millis(),
+        )
+        .await?;
+    match outcome {
+        Enrollment::Enrolled(probe) => {
+            tracing::info!(probe = %probe.id, "Probe enrolled with a one-time code.");
+            Ok(Json(EnrollResponse {
+                probe_id: probe.id,
+                site_id: probe.site_id,
+                token,
+            }))
+        }
+        Enrollment::Unknown => Err(refused(
+            "unknown enrollment code: check it, or ask for a new one (fathom-collector probe enroll-code)",
+        )),
+        Enrollment::Used => Err(refused(
+            "this enrollment code was used already: ask for a new one (fathom-collector probe enroll-code)",
+        )),
+        Enrollment::Expired => Err(refused(
+            "this enrollment code expired: ask for a new one (fathom-collector probe enroll-code)",
+        )),
+    }
+}

@@ -1,0 +1,152 @@
+//! Fleet health: a probe's uploads carry its status; `/api/v1/fleet` and the `/fleet` page show
+//! each probe with its modems, data used and alerts; `/metrics` is Prometheus text.
+
+use fathom_e2e::{Agent, Collector};
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one probe's path through the API, the page and the metrics reads best in one place"
+)]
+async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
+    let mut collector = Collector::new();
+    collector.start();
+    let token = collector.add_probe("hosp-fleet", "county-hospital");
+    collector.add_probe("hub-never", "bus-station");
+    let mut agent = Agent::new(&collector.url, "hosp-fleet", "county-hospital", &token);
+    let config = std::fs::read_to_string(agent.config()).unwrap();
+    let config = config.replacen(
+        "carrier = \"cmcc\"\n",
+        "carrier = \"cmcc\"\nmonthly_budget = \"2.5 MB\"\n",
+        1,
+    );
+    std::fs::write(agent.config(), config).unwrap();
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "run --once failed:\n{log}");
+
+    let client = reqwest::Client::new();
+    let fleet: Value = client
+        .get(format!("{}/api/v1/fleet", collector.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let probes = fleet["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 2, "{fleet}");
+    let hosp = &probes[0];
+    assert_eq!(hosp["probe_id"], "hosp-fleet");
+    assert!(hosp["last_seen_age_s"].as_i64().unwrap() < 60, "{hosp}");
+    let status = &hosp["status"];
+    assert_eq!(status["agent_version"], env!("CARGO_PKG_VERSION"), "{hosp}");
+    let modems: Vec<(String, bool, String)> = status["modems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["carrier"].as_str().unwrap().to_owned(),
+                m["present"].as_bool().unwrap(),
+                m["rat"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        modems,
+        [
+            ("cmcc".to_owned(), true, "nr_sa".to_owned()),
+            ("cu".to_owned(), true, "nr_nsa".to_owned()),
+            ("ct".to_owned(), true, "lte".to_owned()),
+        ]
+    );
+    let cmcc = &status["budgets"][0];
+    assert_eq!(cmcc["carrier"], "cmcc");
+    assert_eq!(cmcc["budget_bytes"], 2_500_000, "{status}");
+    assert!(cmcc["used_bytes"].as_u64().unwrap() > 0, "{status}");
+    assert!(status["budgets"][1]["budget_bytes"].is_null());
+    // The agent in this test machine has no systemd to vouch for its clock.
+    let alert_kinds: Vec<&str> = hosp["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        !alert_kinds.contains(&"silent") && !alert_kinds.contains(&"modem_missing"),
+        "{hosp}"
+    );
+    let never = &probes[1];
+    assert_eq!(never["probe_id"], "hub-never");
+    assert!(never["last_seen"].is_null() && never["status"].is_null());
+    assert_eq!(never["alerts"][0]["kind"], "never_seen", "{never}");
+
+    let page = client
+        .get(format!("{}/fleet", collector.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("探针状态"), "Chinese by default");
+    assert!(page.contains("hosp-fleet") && page.contains("hub-never"));
+    assert!(page.contains("data-kind=never_seen"), "{page}");
+
+    let resp = client
+        .get(format!("{}/metrics", collector.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = resp.text().await.unwrap();
+    let sample = |name: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+            .to_owned()
+    };
+    assert_eq!(sample("fathom_results_received_total{kind=\"speed\"}"), "3");
+    assert_eq!(sample("fathom_results_received_total{kind=\"radio\"}"), "3");
+    assert_eq!(sample("fathom_results_stored_total"), "6");
+    assert_eq!(sample("fathom_probes{alert=\"never_seen\"}"), "1");
+    let age: f64 =
+        sample("fathom_probe_last_seen_age_seconds{probe=\"hosp-fleet\",site=\"county-hospital\"}")
+            .parse()
+            .unwrap();
+    assert!(age < 60.0);
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        let (_, v) = l.rsplit_once(' ').unwrap();
+        v.parse::<f64>()
+            .unwrap_or_else(|_| panic!("not a sample line: {l}"));
+    }
+
+    // An upload refused (bad token) is counted.
+    let refused = client
+        .post(format!("{}/api/v1/results", collector.url))
+        .bearer_auth("fth_not_a_token")
+        .header("content-type", "application/json")
+        .body(r#"{"results":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let text = client
+        .get(format!("{}/metrics", collector.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("\nfathom_uploads_refused_total 1\n"),
+        "{text}"
+    );
+}
