@@ -389,6 +389,8 @@ pub async fn run_once(
     }
     if let Some(modem) = ipv6_modems(&probe.config).first() {
         probe.ipv6_job(modem, shutdown).await?;
+    } else {
+        tracing::info!("{NO_BOUND_MODEM}");
     }
     let uploader = probe.uploader()?;
     let mut last = None;
@@ -564,6 +566,9 @@ fn spawn_settings_keeper(tracker: &TaskTracker, probe: &Probe, shutdown: &Cancel
         }
     });
 }
+
+/// Why a probe makes no IPv6 checks at all.
+const NO_BOUND_MODEM: &str = "No modem has an interface: no IPv6 website checks (each check goes out through a carrier's interface).";
 
 /// The modems IPv6 checks go through: those bound to an interface. A check is of a carrier's
 /// network, so it must leave through that carrier's interface; an unbound modem would check

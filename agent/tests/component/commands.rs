@@ -117,7 +117,7 @@ async fn run_once_measures_spools_uploads_and_exits_0() {
     assert_eq!(uploaded, spooled);
     assert!(
         out.stderr
-            .contains("No [ipv6] table in the config: no IPv6 website checks.")
+            .contains("No modem has an interface: no IPv6 website checks")
     );
 
     let spool = spool_json(&config).await;

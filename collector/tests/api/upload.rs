@@ -28,8 +28,50 @@ async fn post(
     let headers = resp.headers().clone();
     let text = resp.text().await.expect("body");
     assert!(!text.trim_end().contains('\n'), "one line: {text}");
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON body ({e}): {text}"));
+    let mut v: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON body ({e}): {text}"));
+    // The probe's settings ride on every answer; they have a test of their own.
+    if let Some(answer) = v.as_object_mut() {
+        answer.remove("settings");
+    }
     (status, v, headers)
+}
+
+/// Every accepted upload's answer tells the probe its settings: the config's websites, and a
+/// version that stays put while nothing changes.
+#[tokio::test]
+async fn the_answer_tells_the_probe_its_settings() {
+    let s = start().await;
+    let token = s.add_probe(HOSP, HOSP_SITE).await;
+    let answer = |n: u32| {
+        let body = batch(&[result("radio", n, HOSP, HOSP_SITE)]);
+        let url = s.results_url();
+        let token = token.clone();
+        async move {
+            let v: Value = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("answer")
+                .json()
+                .await
+                .expect("JSON");
+            v
+        }
+    };
+    let first = answer(1).await;
+    let settings = &first["settings"];
+    assert_eq!(
+        settings["websites"].as_array().map(Vec::len),
+        Some(10),
+        "{first}"
+    );
+    assert_eq!(settings["websites"][0], "https://www.yiyuan.gov.cn/");
+    assert!(settings["version"].as_str().is_some_and(|v| v.len() == 16));
+    assert_eq!(answer(2).await["settings"]["version"], settings["version"]);
 }
 
 #[tokio::test]
