@@ -99,8 +99,9 @@ pub enum Command {
         /// modems.
         #[arg(long, value_name = "MBPS")]
         limit_mbps: Option<f64>,
-        /// QUIC: trust the certificate(s) in this PEM file (e.g. the collector's
-        /// `speed-cert.pem`).
+        /// Trust the certificate(s) in this PEM file: over QUIC the endpoint's own (e.g. the
+        /// collector's `speed-cert.pem`); over HTTP to an https:// server, its CA, alone (a
+        /// collector with a private CA).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
         /// QUIC: trust the server certificate with this SHA-256 fingerprint (64 hex digits, colons

@@ -230,7 +230,7 @@ impl Probe {
             max_bytes: cap,
             limit_mbps: link_mbps,
             protocol: self.config.speed_transport.protocol,
-            ca: self.config.speed_transport.ca.clone(),
+            ca: self.speed_ca(),
             cert_sha256: self.config.speed_transport.cert_sha256.clone(),
             dns: modem.dns,
             ..SpeedOptions::new(settings.speed_server.clone())
@@ -303,6 +303,22 @@ impl Probe {
             self.spool(&r, &stamp).await?;
         }
         Ok(())
+    }
+
+    /// What the speed test trusts: `[speedtest] ca`; else, over HTTP to the collector itself,
+    /// the collector's CA from `[upload] ca` (the same server, the same certificate).
+    fn speed_ca(&self) -> Option<std::path::PathBuf> {
+        let transport = &self.config.speed_transport;
+        if transport.ca.is_some() {
+            return transport.ca.clone();
+        }
+        let to_collector = self
+            .settings()
+            .speed_server
+            .starts_with(self.config.collector.as_str());
+        (transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
+            .then(|| self.config.collector_ca.clone())
+            .flatten()
     }
 
     fn uploader(&self) -> Result<Uploader, OnceError> {

@@ -24,6 +24,8 @@ pub(crate) struct Http {
     /// The server's name and the addresses it was looked up to, once, through the interface
     /// (`None`: the URL gives an address).
     resolved: Option<(String, Vec<SocketAddr>)>,
+    /// For an https:// server with `--ca`: the only certificates trusted (a private CA).
+    roots: Vec<reqwest::Certificate>,
 }
 
 impl Http {
@@ -45,15 +47,32 @@ impl Http {
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => None,
             None => return Err(format!("--server {:?} has no host", opts.server)),
         };
+        let roots = match (&opts.ca, url.scheme()) {
+            (Some(ca), "https") => {
+                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| format!("{}: {}", ca.display(), describe(&e)))?;
+                if roots.is_empty() {
+                    return Err(format!("{}: no certificate in it", ca.display()));
+                }
+                roots
+            }
+            _ => Vec::new(),
+        };
         Ok(Self {
             server: opts.server.trim_end_matches('/').to_owned(),
             interface,
             resolved,
+            roots,
         })
     }
 
     fn client(&self) -> Result<reqwest::Client, String> {
-        client(self.interface.as_deref(), self.resolved.as_ref())
+        client(
+            self.interface.as_deref(),
+            self.resolved.as_ref(),
+            &self.roots,
+        )
     }
 }
 
@@ -62,6 +81,7 @@ impl Http {
 fn client(
     interface: Option<&str>,
     resolved: Option<&(String, Vec<SocketAddr>)>,
+    roots: &[reqwest::Certificate],
 ) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()
         .http1_only()
@@ -74,6 +94,12 @@ fn client(
     }
     if let Some((name, addrs)) = resolved {
         b = b.resolve_to_addrs(name, addrs);
+    }
+    if !roots.is_empty() {
+        b = b.tls_built_in_root_certs(false);
+        for root in roots {
+            b = b.add_root_certificate(root.clone());
+        }
     }
     b.build().map_err(|e| describe(&e))
 }

@@ -34,7 +34,8 @@ pub struct SpeedOptions {
     pub max_bytes: u64,
     /// A user-space rate limit (simulated carrier link), Mbit/s.
     pub limit_mbps: Option<f64>,
-    /// QUIC: a PEM file with the certificate(s) to trust.
+    /// The certificate(s) to trust, PEM: over QUIC the speed endpoint's own (pinned); over
+    /// HTTP to an https:// server, its CA's, trusted alone (a collector with a private CA).
     pub ca: Option<PathBuf>,
     /// QUIC: the SHA-256 fingerprint (hex) of the server certificate to trust.
     pub cert_sha256: Option<String>,

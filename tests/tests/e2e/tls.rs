@@ -111,6 +111,22 @@ async fn agents_upload_over_https_when_they_trust_the_collectors_ca_and_only_the
     assert_eq!(agent.spool_counts(), (0, 0), "{log}");
     let stored = assert_stored_once(&collector, &agent.spooled_ids());
     assert!(!stored.is_empty());
+    // Its speed tests download from the same HTTPS server, trusting the same CA: they measure.
+    let speed: Vec<_> = collector
+        .export()
+        .into_iter()
+        .filter(|r| r["kind"] == "speed" && r["probe_id"] == "hosp-01")
+        .collect();
+    assert_eq!(speed.len(), 3, "{speed:?}");
+    for s in &speed {
+        assert!(s["download_mbps"].as_f64().is_some(), "{s}");
+        assert!(
+            s["server"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://")),
+            "{s}"
+        );
+    }
 
     // An agent trusting another CA: refused with the reason, and its results stay in its spool.
     let token = collector.add_probe("hosp-02", "county-hospital");
