@@ -41,6 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::sync::{Mutex, Notify};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -450,15 +451,15 @@ fn spawn_radio_job(
     tracker.spawn(async move {
         let mut settings = p.settings.clone();
         let mut every = p.settings().radio_every;
-        let mut next = first_offset(every, unit());
+        let mut due = Instant::now() + first_offset(every, unit());
         loop {
-            match wait(next, &s, &mut settings).await {
+            match wait(due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
                     let now = p.settings().radio_every;
                     if now != every {
                         every = now;
-                        next = first_offset(every, unit());
+                        due = Instant::now() + first_offset(every, unit());
                     }
                     continue;
                 }
@@ -468,7 +469,7 @@ fn spawn_radio_job(
                 tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
             }
             every = p.settings().radio_every;
-            next = jittered(every, unit());
+            due = Instant::now() + jittered(every, unit());
         }
     });
 }
@@ -488,18 +489,18 @@ fn spawn_speed_job(
         // tests of a fleet (and of a day) do not always fall on the same minute.
         let mut settings = p.settings.clone();
         let mut every = p.settings().speed_every;
-        let mut period_start = tokio::time::Instant::now() + every;
-        let mut next = first_offset(every, unit());
+        let mut period_start = Instant::now() + every;
+        let mut due = Instant::now() + first_offset(every, unit());
         loop {
-            match wait(next, &s, &mut settings).await {
+            match wait(due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
                     let now = p.settings().speed_every;
                     if now != every {
                         // A new period length: the next test within it, from now.
                         every = now;
-                        let start = tokio::time::Instant::now();
-                        next = slot_in_period(start, every, unit(), start);
+                        let start = Instant::now();
+                        due = start + slot_in_period(start, every, unit(), start);
                         period_start = start + every;
                     }
                     continue;
@@ -514,11 +515,11 @@ fn spawn_speed_job(
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
             }
             every = p.settings().speed_every;
-            let now = tokio::time::Instant::now();
+            let now = Instant::now();
             while period_start + every <= now {
                 period_start += every;
             }
-            next = slot_in_period(period_start, every, unit(), now);
+            due = now + slot_in_period(period_start, every, unit(), now);
             period_start += every;
         }
     });
@@ -536,16 +537,16 @@ fn spawn_ipv6_job(
         let modems = ipv6_modems(&p.config);
         let mut settings = p.settings.clone();
         let mut every = p.settings().ipv6_every;
-        let mut next = first_offset(every, unit());
+        let mut due = Instant::now() + first_offset(every, unit());
         let mut round = 0;
         loop {
-            match wait(next, &s, &mut settings).await {
+            match wait(due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
                     let now = p.settings().ipv6_every;
                     if now != every {
                         every = now;
-                        next = first_offset(every, unit());
+                        due = Instant::now() + first_offset(every, unit());
                     }
                     continue;
                 }
@@ -562,7 +563,7 @@ fn spawn_ipv6_job(
             }
             round += 1;
             every = p.settings().ipv6_every;
-            next = jittered(every, unit());
+            due = Instant::now() + jittered(every, unit());
         }
     });
 }
@@ -613,12 +614,7 @@ fn first_offset(period: Duration, unit: f64) -> Duration {
 
 /// The wait from `now` until the test's moment in the period starting at `start`: a uniform
 /// draw `unit` in `[0, 1)` of the period (no wait when that moment has passed).
-fn slot_in_period(
-    start: tokio::time::Instant,
-    period: Duration,
-    unit: f64,
-    now: tokio::time::Instant,
-) -> Duration {
+fn slot_in_period(start: Instant, period: Duration, unit: f64, now: Instant) -> Duration {
     (start + period.mul_f64(unit.clamp(0.0, 1.0))).saturating_duration_since(now)
 }
 
@@ -637,15 +633,16 @@ enum Woke {
     Stop,
 }
 
-/// Sleeps `d`, unless shutdown comes first or the settings change (a job waiting out a long
-/// cadence picks up a shorter one at once, without a restart).
+/// Sleeps until `due`, unless shutdown comes first or the settings change (a job waiting out a
+/// long cadence picks up a shorter one at once, without a restart; one whose cadence did not
+/// change waits on for the same moment).
 async fn wait(
-    d: Duration,
+    due: Instant,
     shutdown: &CancellationToken,
     settings: &mut watch::Receiver<Arc<Settings>>,
 ) -> Woke {
     tokio::select! {
-        () = tokio::time::sleep(d) => Woke::Due,
+        () = tokio::time::sleep_until(due) => Woke::Due,
         () = shutdown.cancelled() => Woke::Stop,
         changed = settings.changed() => if changed.is_ok() { Woke::Replan } else { Woke::Due },
     }
@@ -729,7 +726,7 @@ mod tests {
     #[test]
     fn speed_tests_fall_at_a_random_moment_of_their_period() {
         let hour = Duration::from_secs(3600);
-        let now = tokio::time::Instant::now();
+        let now = Instant::now();
         let start = now + Duration::from_secs(600);
         assert_eq!(
             slot_in_period(start, hour, 0.0, now),
