@@ -80,8 +80,8 @@ async fn create_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> 
 
 fn sqlstate(e: &sqlx::Error) -> Option<String> {
     e.as_database_error()
-        .and_then(|d| d.code())
-        .map(|c| c.into_owned())
+        .and_then(sqlx::error::DatabaseError::code)
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// `name` as a PostgreSQL identifier: in double quotes, inner quotes doubled, so that any
