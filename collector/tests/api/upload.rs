@@ -130,12 +130,12 @@ async fn typed_columns_are_filled_for_the_indicator_queries() {
         let (status, _, _) =
             post(&s, Some(&token), Some("application/json"), batch(&results)).await;
         assert_eq!(status, 200);
-        const SELECT: &str = "SELECT kind, probe_id, site_id, carrier, interface, measured_at_ms, \
+        let select = "SELECT kind, probe_id, site_id, carrier, interface, measured_at_ms, \
          received_at_ms, clock_synced, download_mbps, rat, rsrp_dbm, sinr_db, url, supports_ipv6, \
          probe_ipv6, error FROM results ORDER BY id";
         let rows: Vec<Cols> = match &s.store {
-            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await.unwrap(),
-            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await.unwrap(),
+            Store::Sqlite(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
+            Store::Postgres(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
         };
         assert_eq!(rows.len(), 4);
         let (kind, probe, site, carrier, iface, measured, received, synced, mbps, ..) = &rows[0];
