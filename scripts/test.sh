@@ -9,6 +9,8 @@
 #                             failure. CI sets it.
 #   FATHOM_REQUIRE_CHROMIUM=1 the dashboard test in headless Chromium must run. CI sets it.
 #   FATHOM_FUZZ_SECONDS=N     how long each cargo-fuzz target runs (default 20).
+#   FATHOM_REQUIRE_POSTGRES=1 the PostgreSQL runs of the store tests must run: a skip is a
+#                             failure. CI sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +36,48 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "missing: ${missing[*]} (run as root to install them with apt-get)" >&2
     exit 1
+  fi
+fi
+
+# PostgreSQL on 127.0.0.1:5432, user postgres with trust authentication on loopback: the store
+# tests run on it as well as on SQLite. A server that already answers is used as it is.
+pg_answers() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h 127.0.0.1 -p 5432
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+  fi
+}
+if ! pg_answers; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing and starting PostgreSQL"
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    fi
+    pg_version=$(ls /etc/postgresql | sort -V | tail -1)
+    if [ -z "$pg_version" ]; then
+      pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+      pg_createcluster "$pg_version" main
+    fi
+    hba=/etc/postgresql/$pg_version/main/pg_hba.conf
+    # Trust for postgres on loopback only, ahead of the packaged rules (the first match wins).
+    if ! grep -q '^# fathom tests' "$hba"; then
+      { echo '# fathom tests: postgres on loopback without a password'
+        echo 'host all postgres 127.0.0.1/32 trust'
+        echo 'host all postgres ::1/128 trust'
+        cat "$hba"; } >"$hba.new"
+      chown --reference="$hba" "$hba.new" && chmod --reference="$hba" "$hba.new"
+      mv "$hba.new" "$hba"
+    fi
+    pg_ctlcluster "$pg_version" main start 2>/dev/null || pg_ctlcluster "$pg_version" main reload
+    for _ in $(seq 1 30); do pg_answers && break; sleep 1; done
+    pg_answers || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+  elif [ "${FATHOM_REQUIRE_POSTGRES:-0}" = 1 ]; then
+    echo "FATHOM_REQUIRE_POSTGRES=1 but nothing answers on 127.0.0.1:5432 (run as root to install it)" >&2
+    exit 1
+  else
+    echo "no PostgreSQL on 127.0.0.1:5432: the store tests run on SQLite only" >&2
   fi
 fi
 
@@ -76,6 +120,14 @@ cargo test --workspace --locked -- "${skip_quiet[@]}"
 
 step "measurement tests, one at a time on a quiet machine"
 cargo test -p fathom-e2e --test e2e --locked -- --test-threads=1 "${QUIET_TESTS[@]}"
+
+# The end-to-end tests that exercise the store, again with every collector on PostgreSQL.
+if pg_answers; then
+  step "end-to-end store tests on PostgreSQL (FATHOM_TEST_DB=postgres)"
+  for t in pipeline outage kill9 collector_kill credentials bad_uploads postgres; do
+    FATHOM_TEST_DB=postgres cargo test -p fathom-e2e --test e2e --locked "$t::"
+  done
+fi
 
 step "docs (-D warnings)"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --document-private-items --locked

@@ -4,7 +4,7 @@
 //! Layout:
 //! - [`cli`]: the command line; [`run`] carries it out.
 //! - [`config`]: the collector's TOML configuration.
-//! - [`store`]: probes and results in SQLite (PostgreSQL later), through sqlx.
+//! - [`store`]: probes and results in SQLite or PostgreSQL, through sqlx.
 //! - [`api`]: the HTTP API (`/api/v1/…`): upload, health, OpenAPI, and its error type.
 //! - [`testserver`]: the speed-test endpoints (download and ping).
 //! - [`probes`]: probe tokens.

@@ -4,6 +4,10 @@
 //!
 //! The binaries are looked up beside the test executable (`target/<profile>/`), so build them
 //! first: `cargo build --workspace --bins` (`./scripts/test.sh` does).
+//!
+//! `FATHOM_TEST_DB=postgres` puts every [`Collector`] on a fresh PostgreSQL database of the
+//! server at [`PG_SERVER`] (dropped afterwards) instead of a SQLite file, so that the tests of
+//! the store's behaviour run on both backends.
 
 pub mod netlab;
 
@@ -209,7 +213,91 @@ url = "https://www.gov.example/"
 kind = "gov_portal"
 "#;
 
-/// A collector with its own folder, config and SQLite database.
+/// The PostgreSQL server of the tests: trust authentication for `postgres` on loopback, as
+/// `scripts/test.sh` sets it up.
+pub const PG_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A fresh PostgreSQL database (`fathom_e2e_<random>`) on [`PG_SERVER`], dropped with this
+/// value. The collector creates it on first use.
+pub struct PgDatabase {
+    /// `postgres://…/NAME`, for `--db` or `[database] url`.
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// A new database name, or `None` (with a message on stderr) when PostgreSQL does not
+    /// answer; with `FATHOM_REQUIRE_POSTGRES=1` (CI) an unreachable server fails the test.
+    pub fn new() -> Option<Self> {
+        if let Err(why) = pg_admin(|_| async { Ok(()) }) {
+            assert!(
+                std::env::var("FATHOM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "FATHOM_REQUIRE_POSTGRES=1 but PostgreSQL at {PG_SERVER} is unreachable: {why}"
+            );
+            eprintln!("skipping: PostgreSQL at {PG_SERVER} is unreachable ({why})");
+            return None;
+        }
+        let name = format!("fathom_e2e_{:016x}", rand_u64());
+        Some(Self {
+            url: format!("{PG_SERVER}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        if let Err(e) = pg_admin(|mut conn| async move {
+            sqlx::query(&sql).execute(&mut conn).await?;
+            Ok(())
+        }) {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// Runs `f` on a connection to the server's `postgres` database, on a runtime of its own
+/// thread (callers may be inside a runtime already).
+fn pg_admin<F, Fut>(f: F) -> Result<(), String>
+where
+    F: FnOnce(sqlx::PgConnection) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), sqlx::Error>>,
+{
+    use sqlx::Connection as _;
+    thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let connect = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres"));
+            let conn = tokio::time::timeout(Duration::from_secs(5), connect)
+                .await
+                .map_err(|_| "no answer within 5 s".to_owned())?
+                .map_err(|e| e.to_string())?;
+            f(conn).await.map_err(|e| e.to_string())
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| Err("the PostgreSQL admin thread panicked".to_owned()))
+}
+
+/// A random number for database names, from the OS's hasher seed (no extra dependency).
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// A collector with its own folder, config and database: a SQLite file in the folder, or a
+/// fresh PostgreSQL database under `FATHOM_TEST_DB=postgres`.
 pub struct Collector {
     /// The folder holding config, database and logs.
     pub dir: tempfile::TempDir,
@@ -217,18 +305,40 @@ pub struct Collector {
     /// `http://127.0.0.1:PORT` once started.
     pub url: String,
     port: u16,
+    /// Dropped after `proc` (fields drop in order), so the server is gone first.
+    _pg: Option<PgDatabase>,
 }
 
 impl Collector {
     /// A collector folder with the test county's config; not started yet.
     pub fn new() -> Self {
+        match std::env::var("FATHOM_TEST_DB").as_deref() {
+            Ok("postgres") => {
+                let pg = PgDatabase::new()
+                    .unwrap_or_else(|| panic!("FATHOM_TEST_DB=postgres needs {PG_SERVER}"));
+                let c = Self::on_database(&pg.url);
+                Self { _pg: Some(pg), ..c }
+            }
+            Ok("sqlite") | Err(_) => Self::with_config(COLLECTOR_TOML.to_owned()),
+            Ok(other) => panic!("FATHOM_TEST_DB={other:?}: expected sqlite or postgres"),
+        }
+    }
+
+    /// A collector on the database at `url` (which it does not own: several collectors may
+    /// share one PostgreSQL database).
+    pub fn on_database(url: &str) -> Self {
+        Self::with_config(format!("{COLLECTOR_TOML}\n[database]\nurl = \"{url}\"\n"))
+    }
+
+    fn with_config(config: String) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        fs::write(dir.path().join("collector.toml"), COLLECTOR_TOML).expect("config written");
+        fs::write(dir.path().join("collector.toml"), config).expect("config written");
         Self {
             dir,
             proc: None,
             url: String::new(),
             port: 0,
+            _pg: None,
         }
     }
 

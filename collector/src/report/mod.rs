@@ -505,104 +505,103 @@ pub async fn write_report(
 mod tests {
     use super::*;
     use crate::config::CollectorConfig;
-    use sqlx::SqlitePool;
+    use crate::store::scratch::{ScratchDb, each_backend};
+    use crate::store::testing::{Bind, exec};
 
     const CONFIG: &str = include_str!("../../collector.example.toml");
     const HOUR: i64 = 3_600_000;
+
+    fn text(s: &str) -> Bind {
+        Bind::Text(Some(s.to_owned()))
+    }
 
     fn config(dir: &Path) -> CollectorConfig {
         CollectorConfig::from_toml(CONFIG, Path::new("c.toml"), dir.to_owned()).unwrap()
     }
 
-    async fn open(dir: &Path) -> (Store, SqlitePool) {
-        let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-            .await
-            .unwrap();
-        let Store::Sqlite(pool) = &store;
-        let pool = pool.clone();
-        (store, pool)
-    }
-
     /// One speed test; `None` is a failed test.
     async fn speed(
-        pool: &SqlitePool,
+        store: &Store,
         at: i64,
         site: &str,
         carrier: &str,
         mbps: Option<f64>,
         sim: bool,
     ) {
-        sqlx::query(
+        exec(
+            store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
              received_at_ms, clock_synced, simulated, download_mbps, error, body) \
-             VALUES (?, 'speed', 'p', ?, ?, ?, ?, 1, ?, ?, ?, '{}')",
+             VALUES (?, 'speed', 'p', ?, ?, ?, ?, TRUE, ?, ?, ?, '{}')",
+            &[
+                Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
+                text(site),
+                text(carrier),
+                Bind::Int(at),
+                Bind::Int(at),
+                Bind::Flag(Some(sim)),
+                Bind::Real(mbps),
+                Bind::Text(mbps.is_none().then(|| "timeout".to_owned())),
+            ],
         )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(site)
-        .bind(carrier)
-        .bind(at)
-        .bind(at)
-        .bind(sim)
-        .bind(mbps)
-        .bind(mbps.is_none().then_some("timeout"))
-        .execute(pool)
-        .await
-        .unwrap();
+        .await;
     }
 
-    async fn radio(pool: &SqlitePool, at: i64, site: &str, carrier: &str, n: usize, rsrp: f64) {
+    async fn radio(store: &Store, at: i64, site: &str, carrier: &str, n: usize, rsrp: f64) {
         for i in 0..n {
-            sqlx::query(
+            exec(
+                store,
                 "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
                  received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
-                 VALUES (?, 'radio', 'p', ?, ?, ?, ?, 1, 'nr_sa', ?, 8.0, '{}')",
+                 VALUES (?, 'radio', 'p', ?, ?, ?, ?, TRUE, 'nr_sa', ?, 8.0, '{}')",
+                &[
+                    Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
+                    text(site),
+                    text(carrier),
+                    Bind::Int(at + i as i64),
+                    Bind::Int(at),
+                    Bind::Real(Some(rsrp)),
+                ],
             )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(site)
-            .bind(carrier)
-            .bind(at + i as i64)
-            .bind(at)
-            .bind(rsrp)
-            .execute(pool)
-            .await
-            .unwrap();
+            .await;
         }
     }
 
-    async fn ipv6(pool: &SqlitePool, at: i64, url: &str, probe_ipv6: bool) {
+    async fn ipv6(store: &Store, at: i64, url: &str, probe_ipv6: bool) {
         let body = format!(
             r#"{{"url":"{url}","aaaa":["fd00::1"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":19,"probe_ipv6":{probe_ipv6}}}"#
         );
-        sqlx::query(
+        exec(
+            store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
              received_at_ms, clock_synced, url, supports_ipv6, probe_ipv6, body) \
-             VALUES (?, 'ipv6', 'p', 'county-hospital', 'cmcc', ?, ?, 1, ?, ?, ?, ?)",
+             VALUES (?, 'ipv6', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, ?, ?, ?, ?)",
+            &[
+                Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
+                Bind::Int(at),
+                Bind::Int(at),
+                text(url),
+                Bind::Flag(probe_ipv6.then_some(true)),
+                Bind::Flag(Some(probe_ipv6)),
+                Bind::Text(Some(body)),
+            ],
         )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(at)
-        .bind(at)
-        .bind(url)
-        .bind(probe_ipv6.then_some(true))
-        .bind(probe_ipv6)
-        .bind(body)
-        .execute(pool)
-        .await
-        .unwrap();
+        .await;
     }
 
     /// A week with speed tests (one failed, one simulated), radio samples at two of the five key
     /// areas, and IPv6 checks of two of the ten websites (one valid); the week before has a
     /// speed test too, so the trend has two points.
-    async fn store_with_results(dir: &Path, week: IsoWeek, config: &CollectorConfig) -> Store {
-        let (store, pool) = open(dir).await;
+    async fn store_with_results(db: &ScratchDb, week: IsoWeek, config: &CollectorConfig) -> Store {
+        let store = Store::open(&db.url).await.unwrap();
         let (start, _) = week.window(config.timezone);
         let t = start.timestamp_millis() + HOUR;
-        speed(&pool, t, "county-hospital", "cmcc", Some(80.0), false).await;
-        speed(&pool, t, "county-hospital", "cmcc", None, false).await;
-        speed(&pool, t, "county-hospital", "cu", Some(30.0), false).await;
-        speed(&pool, t, "lakeside-park", "ct", Some(12.0), true).await;
+        speed(&store, t, "county-hospital", "cmcc", Some(80.0), false).await;
+        speed(&store, t, "county-hospital", "cmcc", None, false).await;
+        speed(&store, t, "county-hospital", "cu", Some(30.0), false).await;
+        speed(&store, t, "lakeside-park", "ct", Some(12.0), true).await;
         speed(
-            &pool,
+            &store,
             t - 7 * 24 * HOUR,
             "county-hospital",
             "cmcc",
@@ -610,10 +609,10 @@ mod tests {
             false,
         )
         .await;
-        radio(&pool, t, "bus-station", "cu", 10, -90.0).await;
-        radio(&pool, t, "county-library", "cmcc", 9, -90.0).await;
-        ipv6(&pool, t, "https://www.yiyuan.gov.cn/", true).await;
-        ipv6(&pool, t + HOUR, "https://news.yiyuan.example.cn/", false).await;
+        radio(&store, t, "bus-station", "cu", 10, -90.0).await;
+        radio(&store, t, "county-library", "cmcc", 9, -90.0).await;
+        ipv6(&store, t, "https://www.yiyuan.gov.cn/", true).await;
+        ipv6(&store, t + HOUR, "https://news.yiyuan.example.cn/", false).await;
         store
     }
 
@@ -665,138 +664,145 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        let store = store_with_results(dir.path(), week, &config).await;
-        let out = dir.path().join("new").join("report");
-        let summary = write_report(&store, &config, week, &out, Lang::Zh)
-            .await
-            .unwrap();
-        for f in [
-            "index.html",
-            "indicators.json",
-            "indicators.csv",
-            "i26_sites.csv",
-            "i33_sites.csv",
-            "i32_websites.csv",
-            "by_carrier.csv",
-            "completeness.csv",
-            "busy_hours.png",
-            "site_speed.svg",
-            "site_5g.png",
-            "speed_distribution.svg",
-            "by_scene.png",
-        ] {
-            assert!(summary.files.contains(&PathBuf::from(f)), "{f} missing");
-            assert!(out.join(f).exists(), "{f} not on disk");
-        }
-        let pngs: Vec<_> = summary
-            .files
-            .iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "png"))
-            .collect();
-        assert_eq!(pngs.len(), 9);
-        for p in &pngs {
-            png_is_a_real_chart(&out.join(p));
-            assert!(read(&out, &p.with_extension("svg").to_string_lossy()).contains("<svg"));
-        }
+        for db in each_backend().await {
+            let store = store_with_results(&db, week, &config).await;
+            let out = dir.path().join(db.backend).join("new").join("report");
+            let summary = write_report(&store, &config, week, &out, Lang::Zh)
+                .await
+                .unwrap();
+            for f in [
+                "index.html",
+                "indicators.json",
+                "indicators.csv",
+                "i26_sites.csv",
+                "i33_sites.csv",
+                "i32_websites.csv",
+                "by_carrier.csv",
+                "completeness.csv",
+                "busy_hours.png",
+                "site_speed.svg",
+                "site_5g.png",
+                "speed_distribution.svg",
+                "by_scene.png",
+            ] {
+                assert!(summary.files.contains(&PathBuf::from(f)), "{f} missing");
+                assert!(out.join(f).exists(), "{f} not on disk");
+            }
+            let pngs: Vec<_> = summary
+                .files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "png"))
+                .collect();
+            assert_eq!(pngs.len(), 9);
+            for p in &pngs {
+                png_is_a_real_chart(&out.join(p));
+                assert!(read(&out, &p.with_extension("svg").to_string_lossy()).contains("<svg"));
+            }
 
-        let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
-        assert_eq!(json["week"], "2026-W48");
-        // Pairs: hospital/cmcc 80 (the failed test left out), hospital/cu 30, park/ct 12.
-        let i26 = &json["i26"];
-        assert!((i26["value"].as_f64().unwrap() - 122.0 / 3.0).abs() < 1e-9);
-        assert_eq!(i26["tests"], 3);
-        assert_eq!(i26["met"], true);
-        assert_eq!(i26["by_carrier"]["cu"], 30.0);
-        assert_eq!(i26["sites"].as_array().unwrap().len(), 3);
-        // Five key areas; the bus station is covered, the library has only 9 samples.
-        let i33 = &json["i33"];
-        assert_eq!(i33["value"], 0.2);
-        assert_eq!(
-            (i33["key_sites"].as_u64(), i33["no_data_sites"].as_u64()),
-            (Some(5), Some(3))
-        );
-        assert_eq!(i33["by_carrier"]["cu"], 0.2);
-        assert_eq!(i33["met"], false);
-        // Ten websites; one supports, one had only a check without a probe IPv6 path.
-        let i32 = &json["i32"];
-        assert_eq!(i32["value"], 0.1);
-        assert_eq!(
-            (i32["supporting"].as_u64(), i32["unknown"].as_u64()),
-            (Some(1), Some(9))
-        );
-        for k in ["i26", "i33", "i32"] {
-            assert!(json[k]["rule"].as_str().is_some_and(|r| !r.is_empty()));
-            assert!(json[k]["target"].is_number());
-        }
-        assert_eq!(json["simulated_results"], 1);
+            let json: serde_json::Value =
+                serde_json::from_str(&read(&out, "indicators.json")).unwrap();
+            assert_eq!(json["week"], "2026-W48");
+            // Pairs: hospital/cmcc 80 (the failed test left out), hospital/cu 30, park/ct 12.
+            let i26 = &json["i26"];
+            assert!((i26["value"].as_f64().unwrap() - 122.0 / 3.0).abs() < 1e-9);
+            assert_eq!(i26["tests"], 3);
+            assert_eq!(i26["met"], true);
+            assert_eq!(i26["by_carrier"]["cu"], 30.0);
+            assert_eq!(i26["sites"].as_array().unwrap().len(), 3);
+            // Five key areas; the bus station is covered, the library has only 9 samples.
+            let i33 = &json["i33"];
+            assert_eq!(i33["value"], 0.2);
+            assert_eq!(
+                (i33["key_sites"].as_u64(), i33["no_data_sites"].as_u64()),
+                (Some(5), Some(3))
+            );
+            assert_eq!(i33["by_carrier"]["cu"], 0.2);
+            assert_eq!(i33["met"], false);
+            // Ten websites; one supports, one had only a check without a probe IPv6 path.
+            let i32 = &json["i32"];
+            assert_eq!(i32["value"], 0.1);
+            assert_eq!(
+                (i32["supporting"].as_u64(), i32["unknown"].as_u64()),
+                (Some(1), Some(9))
+            );
+            for k in ["i26", "i33", "i32"] {
+                assert!(json[k]["rule"].as_str().is_some_and(|r| !r.is_empty()));
+                assert!(json[k]["target"].is_number());
+            }
+            assert_eq!(json["simulated_results"], 1);
 
-        let html = read(&out, "index.html");
-        assert!(html.contains(r#"<html lang="zh-CN">"#));
-        for word in [
-            "指标",
-            "公式",
-            "数值",
-            "目标",
-            "是否达标",
-            "移动通信网络平均下载速率",
-            "无数据",
-        ] {
-            assert!(html.contains(word), "{word} missing from the page");
-        }
-        assert!(
-            html.contains(r#"src="i26_trend.png""#) && html.contains(r#"href="i26_trend.svg""#)
-        );
-        assert!(html.contains("1 results of this week are simulated"));
+            let html = read(&out, "index.html");
+            assert!(html.contains(r#"<html lang="zh-CN">"#));
+            for word in [
+                "指标",
+                "公式",
+                "数值",
+                "目标",
+                "是否达标",
+                "移动通信网络平均下载速率",
+                "无数据",
+            ] {
+                assert!(html.contains(word), "{word} missing from the page");
+            }
+            assert!(
+                html.contains(r#"src="i26_trend.png""#) && html.contains(r#"href="i26_trend.svg""#)
+            );
+            assert!(html.contains("1 results of this week are simulated"));
 
-        let i26_csv = read(&out, "i26_sites.csv");
-        assert!(i26_csv.starts_with("site_id,site_name,category,carrier,tests,mean_mbps\r\n"));
-        assert!(i26_csv.contains("county-hospital,沂源县人民医院,hospital,cmcc,1,80.00\r\n"));
-        assert_eq!(read(&out, "i33_sites.csv").lines().count(), 1 + 5);
-        assert_eq!(read(&out, "i32_websites.csv").lines().count(), 1 + 10);
-        let indicators_csv = read(&out, "indicators.csv");
-        assert!(indicators_csv.starts_with("id,name,formula,value,target,met\r\n"));
-        assert!(
-            indicators_csv.contains(",0.2000,0.5,false\r\n"),
-            "{indicators_csv}"
-        );
-        assert_eq!(
-            read(&out, "by_carrier.csv"),
-            "carrier,i26_mbps,i33_share\r\ncmcc,80.0000,0.0000\r\ncu,30.0000,0.2000\r\nct,12.0000,\r\n"
-        );
+            let i26_csv = read(&out, "i26_sites.csv");
+            assert!(i26_csv.starts_with("site_id,site_name,category,carrier,tests,mean_mbps\r\n"));
+            assert!(i26_csv.contains("county-hospital,沂源县人民医院,hospital,cmcc,1,80.00\r\n"));
+            assert_eq!(read(&out, "i33_sites.csv").lines().count(), 1 + 5);
+            assert_eq!(read(&out, "i32_websites.csv").lines().count(), 1 + 10);
+            let indicators_csv = read(&out, "indicators.csv");
+            assert!(indicators_csv.starts_with("id,name,formula,value,target,met\r\n"));
+            assert!(
+                indicators_csv.contains(",0.2000,0.5,false\r\n"),
+                "{indicators_csv}"
+            );
+            assert_eq!(
+                read(&out, "by_carrier.csv"),
+                "carrier,i26_mbps,i33_share\r\ncmcc,80.0000,0.0000\r\ncu,30.0000,0.2000\r\nct,12.0000,\r\n"
+            );
+        }
     }
 
     #[tokio::test]
     async fn an_empty_database_still_gives_a_report_that_says_no_data() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        let (store, _) = open(dir.path()).await;
-        let out = dir.path().join("r");
-        let summary = write_report(&store, &config, "2026-W01".parse().unwrap(), &out, Lang::Zh)
-            .await
-            .unwrap();
-        assert_eq!(summary.files.len(), 9 * 2 + 8);
-        for p in summary
-            .files
-            .iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "png"))
-        {
-            png_is_a_real_chart(&out.join(p));
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let out = dir.path().join(db.backend);
+            let summary =
+                write_report(&store, &config, "2026-W01".parse().unwrap(), &out, Lang::Zh)
+                    .await
+                    .unwrap();
+            assert_eq!(summary.files.len(), 9 * 2 + 8);
+            for p in summary
+                .files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "png"))
+            {
+                png_is_a_real_chart(&out.join(p));
+            }
+            for chart in [
+                "i26_by_carrier",
+                "busy_hours",
+                "speed_distribution",
+                "by_scene",
+            ] {
+                let svg = read(&out, &format!("{chart}.svg"));
+                assert!(svg.contains(ZH.no_data), "the empty {chart} says so");
+            }
+            let json: serde_json::Value =
+                serde_json::from_str(&read(&out, "indicators.json")).unwrap();
+            for k in ["i26", "i33", "i32"] {
+                assert!(json[k]["value"].is_null(), "{k} has no value without data");
+                assert_eq!(json[k]["met"], false);
+            }
+            assert!(read(&out, "index.html").contains("无数据"));
         }
-        for chart in [
-            "i26_by_carrier",
-            "busy_hours",
-            "speed_distribution",
-            "by_scene",
-        ] {
-            let svg = read(&out, &format!("{chart}.svg"));
-            assert!(svg.contains(ZH.no_data), "the empty {chart} says so");
-        }
-        let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
-        for k in ["i26", "i33", "i32"] {
-            assert!(json[k]["value"].is_null(), "{k} has no value without data");
-            assert_eq!(json[k]["met"], false);
-        }
-        assert!(read(&out, "index.html").contains("无数据"));
     }
 
     /// Monday 00:00 in Asia/Shanghai starts the week: a test at Sunday 23:59 +08 belongs to the
@@ -806,41 +812,43 @@ mod tests {
     async fn weeks_start_on_monday_midnight_in_shanghai() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        let (store, pool) = open(dir.path()).await;
-        let w48: IsoWeek = "2026-W48".parse().unwrap();
-        // Monday 2026-11-23 00:00 +08.
-        let monday = fathom_shared::UtcTime::parse("2026-11-22T16:00:00Z")
-            .unwrap()
-            .unix_ms();
-        speed(&pool, monday, "county-hospital", "cmcc", Some(50.0), false).await;
-        speed(
-            &pool,
-            monday - 60_000,
-            "county-hospital",
-            "cmcc",
-            Some(10.0),
-            false,
-        )
-        .await;
-        let this = indicators::compute_week(&store, &config, w48)
-            .await
-            .unwrap();
-        assert_eq!(this.window_start, "2026-11-22T16:00:00.000Z");
-        assert_eq!((this.i26.value, this.i26.tests), (Some(50.0), 1));
-        let before = indicators::compute_week(&store, &config, w48.previous())
-            .await
-            .unwrap();
-        assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let w48: IsoWeek = "2026-W48".parse().unwrap();
+            // Monday 2026-11-23 00:00 +08.
+            let monday = fathom_shared::UtcTime::parse("2026-11-22T16:00:00Z")
+                .unwrap()
+                .unix_ms();
+            speed(&store, monday, "county-hospital", "cmcc", Some(50.0), false).await;
+            speed(
+                &store,
+                monday - 60_000,
+                "county-hospital",
+                "cmcc",
+                Some(10.0),
+                false,
+            )
+            .await;
+            let this = indicators::compute_week(&store, &config, w48)
+                .await
+                .unwrap();
+            assert_eq!(this.window_start, "2026-11-22T16:00:00.000Z");
+            assert_eq!((this.i26.value, this.i26.tests), (Some(50.0), 1));
+            let before = indicators::compute_week(&store, &config, w48.previous())
+                .await
+                .unwrap();
+            assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
 
-        let data = gather(&store, &config, w48, None).await.unwrap();
-        assert_eq!(data.hours.len(), 1);
-        assert_eq!((data.hours[0].weekday, data.hours[0].hour), (0, 0));
-        let data = gather(&store, &config, w48.previous(), None).await.unwrap();
-        assert_eq!((data.hours[0].weekday, data.hours[0].hour), (6, 23));
-        assert!((data.hours[0].mean_mbps - 10.0).abs() < 1e-9);
-        // The carrier filter of the busy hours and the distribution.
-        let data = gather(&store, &config, w48, Some("cu")).await.unwrap();
-        assert!(data.hours.is_empty() && data.bins.is_empty());
+            let data = gather(&store, &config, w48, None).await.unwrap();
+            assert_eq!(data.hours.len(), 1);
+            assert_eq!((data.hours[0].weekday, data.hours[0].hour), (0, 0));
+            let data = gather(&store, &config, w48.previous(), None).await.unwrap();
+            assert_eq!((data.hours[0].weekday, data.hours[0].hour), (6, 23));
+            assert!((data.hours[0].mean_mbps - 10.0).abs() < 1e-9);
+            // The carrier filter of the busy hours and the distribution.
+            let data = gather(&store, &config, w48, Some("cu")).await.unwrap();
+            assert!(data.hours.is_empty() && data.bins.is_empty());
+        }
     }
 
     /// Silent probes and sites without data are listed, never dropped; a failed test keeps a
@@ -850,34 +858,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        let store = store_with_results(dir.path(), week, &config).await;
-        for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
-            store.add_probe(id, site, id, 0).await.unwrap();
+        for db in each_backend().await {
+            let store = store_with_results(&db, week, &config).await;
+            for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
+                store.add_probe(id, site, id, 0).await.unwrap();
+            }
+            let w = indicators::compute_week(&store, &config, week)
+                .await
+                .unwrap();
+            assert_eq!(
+                w.silent_probes,
+                vec![indicators::SilentProbe {
+                    probe_id: "quiet".into(),
+                    site_id: "bus-station".into()
+                }]
+            );
+            // Results exist for the hospital, the park, the bus station and the library.
+            assert_eq!(
+                w.sites_without_data,
+                ["central-plaza", "xinhe-residential", "lushan-scenic"]
+            );
+            let csv = csv::tables(&w)
+                .into_iter()
+                .find(|(n, _)| *n == "completeness.csv")
+                .unwrap()
+                .1;
+            assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
+            assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
+            let page = html::page(&w, "", "", Lang::Zh, None);
+            assert!(page.contains("quiet (bus-station)") && page.contains("lushan-scenic"));
         }
-        let w = indicators::compute_week(&store, &config, week)
-            .await
-            .unwrap();
-        assert_eq!(
-            w.silent_probes,
-            vec![indicators::SilentProbe {
-                probe_id: "quiet".into(),
-                site_id: "bus-station".into()
-            }]
-        );
-        // Results exist for the hospital, the park, the bus station and the library.
-        assert_eq!(
-            w.sites_without_data,
-            ["central-plaza", "xinhe-residential", "lushan-scenic"]
-        );
-        let csv = csv::tables(&w)
-            .into_iter()
-            .find(|(n, _)| *n == "completeness.csv")
-            .unwrap()
-            .1;
-        assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
-        assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
-        let page = html::page(&w, "", "", Lang::Zh, None);
-        assert!(page.contains("quiet (bus-station)") && page.contains("lushan-scenic"));
     }
 
     #[tokio::test]
@@ -885,21 +895,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        let store = store_with_results(dir.path(), week, &config).await;
-        let out = dir.path().join("en");
-        write_report(&store, &config, week, &out, Lang::En)
-            .await
-            .unwrap();
-        let svg = read(&out, "i26_trend.svg");
-        assert!(svg.contains(EN.i26_trend) && !svg.contains(ZH.i26_trend));
-        assert!(read(&out, "busy_hours.svg").contains("Mon"));
-        assert!(read(&out, "index.html").contains(r#"<html lang="en">"#));
-        let zh = dir.path().join("zh");
-        write_report(&store, &config, week, &zh, Lang::Zh)
-            .await
-            .unwrap();
-        assert!(read(&zh, "i26_trend.svg").contains(ZH.i26_trend));
-        assert!(read(&zh, "busy_hours.svg").contains("周一"));
-        assert!(read(&zh, "by_scene.svg").contains("医院"));
+        for db in each_backend().await {
+            let store = store_with_results(&db, week, &config).await;
+            let out = dir.path().join(db.backend).join("en");
+            write_report(&store, &config, week, &out, Lang::En)
+                .await
+                .unwrap();
+            let svg = read(&out, "i26_trend.svg");
+            assert!(svg.contains(EN.i26_trend) && !svg.contains(ZH.i26_trend));
+            assert!(read(&out, "busy_hours.svg").contains("Mon"));
+            assert!(read(&out, "index.html").contains(r#"<html lang="en">"#));
+            let zh = dir.path().join(db.backend).join("zh");
+            write_report(&store, &config, week, &zh, Lang::Zh)
+                .await
+                .unwrap();
+            assert!(read(&zh, "i26_trend.svg").contains(ZH.i26_trend));
+            assert!(read(&zh, "busy_hours.svg").contains("周一"));
+            assert!(read(&zh, "by_scene.svg").contains("医院"));
+        }
     }
 }

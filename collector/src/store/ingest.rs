@@ -51,6 +51,38 @@ const ROWS_PER_STATEMENT: usize = 200;
 
 enum WriterTx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// `VALUES (…), (…) ON CONFLICT (id) DO NOTHING` for `rows`: the same statement on both
+/// backends, only the builder's database type differs (`?` against `$n` placeholders).
+macro_rules! push_rows {
+    ($q:ident, $rows:ident) => {
+        $q.push_values($rows, |mut b, row| {
+            b.push_bind(row.id)
+                .push_bind(row.kind)
+                .push_bind(row.probe_id)
+                .push_bind(row.site_id)
+                .push_bind(row.carrier)
+                .push_bind(row.interface)
+                .push_bind(row.measured_at_ms)
+                .push_bind(row.received_at_ms)
+                .push_bind(row.clock_synced)
+                .push_bind(row.simulated)
+                .push_bind(row.download_mbps)
+                .push_bind(row.rat)
+                .push_bind(row.rsrp_dbm)
+                .push_bind(row.sinr_db)
+                .push_bind(row.url)
+                .push_bind(row.supports_ipv6)
+                .push_bind(row.probe_ipv6)
+                .push_bind(row.error)
+                .push_bind(row.body)
+                .push_bind(row.probe_measured_at_ms)
+                .push_bind(row.time_status);
+        });
+        $q.push(" ON CONFLICT (id) DO NOTHING");
+    };
 }
 
 /// Stores results in one transaction (see [`Store::writer`]). Rows are buffered and written
@@ -76,40 +108,25 @@ impl ResultWriter {
     }
 
     /// Writes the buffered rows. `ON CONFLICT DO NOTHING` also skips an id repeated within one
-    /// statement, since SQLite inserts its rows in order.
+    /// statement, since both backends insert its rows in order.
     async fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.pending);
+        let mut rows = std::mem::take(&mut self.pending);
+        // Rows in id order: two PostgreSQL transactions inserting overlapping ids then take the
+        // ids' locks in the same order and wait for each other instead of deadlocking.
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
         let n = rows.len() as u64;
         let inserted = match &mut self.tx {
             WriterTx::Sqlite(tx) => {
                 let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(RESULT_COLUMNS);
-                q.push_values(rows, |mut b, row| {
-                    b.push_bind(row.id)
-                        .push_bind(row.kind)
-                        .push_bind(row.probe_id)
-                        .push_bind(row.site_id)
-                        .push_bind(row.carrier)
-                        .push_bind(row.interface)
-                        .push_bind(row.measured_at_ms)
-                        .push_bind(row.received_at_ms)
-                        .push_bind(row.clock_synced)
-                        .push_bind(row.simulated)
-                        .push_bind(row.download_mbps)
-                        .push_bind(row.rat)
-                        .push_bind(row.rsrp_dbm)
-                        .push_bind(row.sinr_db)
-                        .push_bind(row.url)
-                        .push_bind(row.supports_ipv6)
-                        .push_bind(row.probe_ipv6)
-                        .push_bind(row.error)
-                        .push_bind(row.body)
-                        .push_bind(row.probe_measured_at_ms)
-                        .push_bind(row.time_status);
-                });
-                q.push(" ON CONFLICT (id) DO NOTHING");
+                push_rows!(q, rows);
+                q.build().execute(&mut **tx).await?.rows_affected()
+            }
+            WriterTx::Postgres(tx) => {
+                let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(RESULT_COLUMNS);
+                push_rows!(q, rows);
                 q.build().execute(&mut **tx).await?.rows_affected()
             }
         };
@@ -123,6 +140,7 @@ impl ResultWriter {
         self.flush().await?;
         match self.tx {
             WriterTx::Sqlite(tx) => tx.commit().await?,
+            WriterTx::Postgres(tx) => tx.commit().await?,
         }
         Ok(self.counts)
     }
@@ -213,6 +231,7 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+            Store::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
         }
         Ok(())
     }
@@ -221,27 +240,43 @@ impl Store {
     /// Writes only when something changed, so read-only commands (`export`, `indicators`,
     /// `report`) work while another process holds the write lock.
     pub async fn sync_sites(&self, sites: &[Site]) -> Result<(), StoreError> {
+        const SELECT: &str = "SELECT id, name, category FROM sites";
+        let stored: Vec<(String, String, String)> = match self {
+            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
+            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
+        };
+        let changed: Vec<&Site> = sites
+            .iter()
+            .filter(|s| {
+                !stored.iter().any(|(id, name, category)| {
+                    id == s.id.as_str() && *name == s.name && category == s.category.id()
+                })
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
         match self {
             Store::Sqlite(pool) => {
-                let stored: Vec<(String, String, String)> =
-                    sqlx::query_as("SELECT id, name, category FROM sites")
-                        .fetch_all(pool)
-                        .await?;
-                let changed: Vec<&Site> = sites
-                    .iter()
-                    .filter(|s| {
-                        !stored.iter().any(|(id, name, category)| {
-                            id == s.id.as_str() && *name == s.name && category == s.category.id()
-                        })
-                    })
-                    .collect();
-                if changed.is_empty() {
-                    return Ok(());
-                }
                 let mut tx = pool.begin().await?;
                 for s in changed {
                     sqlx::query(
                         "INSERT INTO sites (id, name, category) VALUES (?, ?, ?) \
+                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",
+                    )
+                    .bind(s.id.as_str())
+                    .bind(&s.name)
+                    .bind(s.category.id())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for s in changed {
+                    sqlx::query(
+                        "INSERT INTO sites (id, name, category) VALUES ($1, $2, $3) \
                          ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",
                     )
                     .bind(s.id.as_str())
@@ -278,6 +313,19 @@ impl Store {
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
+            Store::Postgres(pool) => {
+                let done = sqlx::query(
+                    "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(site_id)
+                .bind(token_sha256)
+                .bind(now_ms)
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
     }
 
@@ -287,6 +335,16 @@ impl Store {
             Store::Sqlite(pool) => {
                 let done = sqlx::query(
                     "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, ?) WHERE id = ?",
+                )
+                .bind(now_ms)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+            Store::Postgres(pool) => {
+                let done = sqlx::query(
+                    "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, $1) WHERE id = $2",
                 )
                 .bind(now_ms)
                 .bind(id)
@@ -315,52 +373,68 @@ impl Store {
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
+            Store::Postgres(pool) => {
+                let done = sqlx::query(
+                    "UPDATE probes SET token_sha256 = $1, revoked_at_ms = NULL WHERE id = $2",
+                )
+                .bind(token_sha256)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
     }
 
     /// The probe holding the token whose SHA-256 is `token_sha256`.
     pub async fn probe_by_token(&self, token_sha256: &str) -> Result<Option<ProbeRow>, StoreError> {
-        match self {
+        let row: Option<(String, String, i64, Option<i64>)> = match self {
             Store::Sqlite(pool) => {
-                let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+                sqlx::query_as(
                     "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes \
                      WHERE token_sha256 = ?",
                 )
                 .bind(token_sha256)
                 .fetch_optional(pool)
-                .await?;
-                Ok(
-                    row.map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
-                        id,
-                        site_id,
-                        created_at_ms,
-                        revoked_at_ms,
-                    }),
-                )
+                .await?
             }
-        }
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes \
+                     WHERE token_sha256 = $1",
+                )
+                .bind(token_sha256)
+                .fetch_optional(pool)
+                .await?
+            }
+        };
+        Ok(
+            row.map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
+                id,
+                site_id,
+                created_at_ms,
+                revoked_at_ms,
+            }),
+        )
     }
 
     /// Every registered probe, by id.
     pub async fn probes(&self) -> Result<Vec<ProbeRow>, StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
-                    "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes ORDER BY id",
-                )
-                .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
-                        id,
-                        site_id,
-                        created_at_ms,
-                        revoked_at_ms,
-                    })
-                    .collect())
-            }
-        }
+        const SELECT: &str =
+            "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes ORDER BY id";
+        let rows: Vec<(String, String, i64, Option<i64>)> = match self {
+            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
+            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
+                id,
+                site_id,
+                created_at_ms,
+                revoked_at_ms,
+            })
+            .collect())
     }
 
     /// Stores results in one transaction, each id once.
@@ -370,6 +444,9 @@ impl Store {
         received_at_ms: i64,
     ) -> Result<InsertCounts, StoreError> {
         let mut writer = self.writer().await?;
+        // In id order across the whole batch, not only within each statement (see `flush`).
+        let mut results: Vec<&ResultRecord> = results.iter().collect();
+        results.sort_by_key(|r| r.header.id);
         for r in results {
             writer.insert(r, received_at_ms).await?;
         }
@@ -379,13 +456,15 @@ impl Store {
     /// Opens a transaction that stores results one by one; nothing is visible until
     /// [`ResultWriter::commit`], and dropping the writer stores nothing.
     pub async fn writer(&self) -> Result<ResultWriter, StoreError> {
-        match self {
-            Store::Sqlite(pool) => Ok(ResultWriter {
-                tx: WriterTx::Sqlite(pool.begin().await?),
-                pending: Vec::with_capacity(ROWS_PER_STATEMENT),
-                counts: InsertCounts::default(),
-            }),
-        }
+        let tx = match self {
+            Store::Sqlite(pool) => WriterTx::Sqlite(pool.begin().await?),
+            Store::Postgres(pool) => WriterTx::Postgres(pool.begin().await?),
+        };
+        Ok(ResultWriter {
+            tx,
+            pending: Vec::with_capacity(ROWS_PER_STATEMENT),
+            counts: InsertCounts::default(),
+        })
     }
 
     /// Hands each stored result (wire format JSON text) matching `filter` to `each`, by
@@ -397,24 +476,34 @@ impl Store {
     ) -> Result<u64, E> {
         use futures_util::TryStreamExt as _;
         let mut n = 0;
-        match self {
-            Store::Sqlite(pool) => {
-                let mut rows = sqlx::query_as::<_, (String,)>(
-                    "SELECT body FROM results \
-                     WHERE (?1 IS NULL OR probe_id = ?1) AND (?2 IS NULL OR kind = ?2) \
-                       AND (?3 IS NULL OR measured_at_ms >= ?3) AND (?4 IS NULL OR measured_at_ms < ?4) \
-                     ORDER BY measured_at_ms, id",
-                )
-                .bind(filter.probe_id.as_deref())
-                .bind(filter.kind.as_deref())
-                .bind(filter.since_ms)
-                .bind(filter.until_ms)
-                .fetch(pool);
-                while let Some((body,)) = rows.try_next().await.map_err(StoreError::from)? {
-                    each(&body)?;
-                    n += 1;
-                }
-            }
+        let mut rows = match self {
+            Store::Sqlite(pool) => sqlx::query_as::<_, (String,)>(
+                "SELECT body FROM results \
+                 WHERE (?1 IS NULL OR probe_id = ?1) AND (?2 IS NULL OR kind = ?2) \
+                   AND (?3 IS NULL OR measured_at_ms >= ?3) AND (?4 IS NULL OR measured_at_ms < ?4) \
+                 ORDER BY measured_at_ms, id",
+            )
+            .bind(filter.probe_id.as_deref())
+            .bind(filter.kind.as_deref())
+            .bind(filter.since_ms)
+            .bind(filter.until_ms)
+            .fetch(pool),
+            Store::Postgres(pool) => sqlx::query_as::<_, (String,)>(
+                "SELECT body FROM results \
+                 WHERE ($1::text IS NULL OR probe_id = $1) AND ($2::text IS NULL OR kind = $2) \
+                   AND ($3::bigint IS NULL OR measured_at_ms >= $3) \
+                   AND ($4::bigint IS NULL OR measured_at_ms < $4) \
+                 ORDER BY measured_at_ms, id",
+            )
+            .bind(filter.probe_id.as_deref())
+            .bind(filter.kind.as_deref())
+            .bind(filter.since_ms)
+            .bind(filter.until_ms)
+            .fetch(pool),
+        };
+        while let Some((body,)) = rows.try_next().await.map_err(StoreError::from)? {
+            each(&body)?;
+            n += 1;
         }
         Ok(n)
     }
@@ -453,6 +542,18 @@ impl Store {
                 .execute(pool)
                 .await?;
             }
+            Store::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES ($1, $2, $3) \
+                     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+                       status = COALESCE(excluded.status, probe_status.status)",
+                )
+                .bind(probe_id)
+                .bind(now_ms)
+                .bind(status)
+                .execute(pool)
+                .await?;
+            }
         }
         Ok(())
     }
@@ -467,34 +568,28 @@ impl Store {
             Option<i64>,
             Option<String>,
         );
-        match self {
-            Store::Sqlite(pool) => {
-                let rows: Vec<Raw> = sqlx::query_as(
-                    "SELECT p.id, p.site_id, p.created_at_ms, p.revoked_at_ms, s.last_seen_ms, \
-                       s.status FROM probes p LEFT JOIN probe_status s ON s.probe_id = p.id \
-                     ORDER BY p.id",
-                )
-                .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(
-                        |(id, site_id, created_at_ms, revoked_at_ms, last_seen_ms, status)| {
-                            FleetRow {
-                                probe: ProbeRow {
-                                    id,
-                                    site_id,
-                                    created_at_ms,
-                                    revoked_at_ms,
-                                },
-                                last_seen_ms,
-                                status,
-                            }
-                        },
-                    )
-                    .collect())
-            }
-        }
+        const FLEET: &str = "SELECT p.id, p.site_id, p.created_at_ms, p.revoked_at_ms, \
+             s.last_seen_ms, s.status FROM probes p LEFT JOIN probe_status s ON s.probe_id = p.id \
+             ORDER BY p.id";
+        let rows: Vec<Raw> = match self {
+            Store::Sqlite(pool) => sqlx::query_as(FLEET).fetch_all(pool).await?,
+            Store::Postgres(pool) => sqlx::query_as(FLEET).fetch_all(pool).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, site_id, created_at_ms, revoked_at_ms, last_seen_ms, status)| FleetRow {
+                    probe: ProbeRow {
+                        id,
+                        site_id,
+                        created_at_ms,
+                        revoked_at_ms,
+                    },
+                    last_seen_ms,
+                    status,
+                },
+            )
+            .collect())
     }
 }
 
@@ -533,6 +628,18 @@ impl Store {
                 .execute(pool)
                 .await?;
             }
+            Store::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO enrollment_codes (code_sha256, probe_id, created_at_ms, \
+                     expires_at_ms) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(code_sha256)
+                .bind(probe_id)
+                .bind(now_ms)
+                .bind(expires_at_ms)
+                .execute(pool)
+                .await?;
+            }
         }
         Ok(())
     }
@@ -540,6 +647,10 @@ impl Store {
     /// Trades a code for a new token (whose SHA-256 is `token_sha256`) in one transaction: the
     /// code is marked used and the probe's token replaced (a revocation lifted), or nothing
     /// changes.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one transaction in each backend's SQL, side by side"
+    )]
     pub async fn enroll(
         &self,
         code_sha256: &str,
@@ -586,6 +697,59 @@ impl Store {
                 .await?;
                 let row: Option<(String, String, i64)> =
                     sqlx::query_as("SELECT id, site_id, created_at_ms FROM probes WHERE id = ?")
+                        .bind(&probe_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some((id, site_id, created_at_ms)) = row else {
+                    return Ok(Enrollment::Unknown);
+                };
+                tx.commit().await?;
+                Ok(Enrollment::Enrolled(ProbeRow {
+                    id,
+                    site_id,
+                    created_at_ms,
+                    revoked_at_ms: None,
+                }))
+            }
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let code: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT probe_id, expires_at_ms, used_at_ms FROM enrollment_codes \
+                     WHERE code_sha256 = $1",
+                )
+                .bind(code_sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let probe_id = match code {
+                    None => return Ok(Enrollment::Unknown),
+                    Some((_, _, Some(_))) => return Ok(Enrollment::Used),
+                    Some((_, expires, None)) if expires <= now_ms => {
+                        return Ok(Enrollment::Expired);
+                    }
+                    Some((probe_id, _, None)) => probe_id,
+                };
+                // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
+                let marked = sqlx::query(
+                    "UPDATE enrollment_codes SET used_at_ms = $1 \
+                     WHERE code_sha256 = $2 AND used_at_ms IS NULL",
+                )
+                .bind(now_ms)
+                .bind(code_sha256)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if marked != 1 {
+                    return Ok(Enrollment::Used);
+                }
+                sqlx::query(
+                    "UPDATE probes SET token_sha256 = $1, revoked_at_ms = NULL WHERE id = $2",
+                )
+                .bind(token_sha256)
+                .bind(&probe_id)
+                .execute(&mut *tx)
+                .await?;
+                let row: Option<(String, String, i64)> =
+                    sqlx::query_as("SELECT id, site_id, created_at_ms FROM probes WHERE id = $1")
                         .bind(&probe_id)
                         .fetch_optional(&mut *tx)
                         .await?;

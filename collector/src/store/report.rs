@@ -98,9 +98,9 @@ impl Store {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<SpeedGroup>, StoreError> {
-        match self {
+        let rows: Vec<(String, String, i64, f64)> = match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String, String, i64, f64)> = sqlx::query_as(
+                sqlx::query_as(
                     "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
                      WHERE kind = 'speed' AND download_mbps IS NOT NULL \
                        AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
@@ -109,18 +109,30 @@ impl Store {
                 .bind(start_ms)
                 .bind(end_ms)
                 .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(site_id, carrier, n, sum)| SpeedGroup {
-                        site_id,
-                        carrier,
-                        tests: count(n),
-                        sum_mbps: sum,
-                    })
-                    .collect())
+                .await?
             }
-        }
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
+                     WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                       AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced \
+                     GROUP BY site_id, carrier ORDER BY site_id, carrier",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(site_id, carrier, n, sum)| SpeedGroup {
+                site_id,
+                carrier,
+                tests: count(n),
+                sum_mbps: sum,
+            })
+            .collect())
     }
 
     /// Radio samples per (site, carrier) in the window, with how many meet 5G: the rule is
@@ -133,33 +145,48 @@ impl Store {
         end_ms: i64,
         t: &Meets5gThresholds,
     ) -> Result<Vec<RadioGroup>, StoreError> {
-        let sql = format!(
-            "SELECT site_id, carrier, COUNT(*), \
-               SUM(CASE WHEN rat IN ({}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
-             FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-             GROUP BY site_id, carrier ORDER BY site_id, carrier",
-            nr_ids_sql()
-        );
-        match self {
+        let nr = nr_ids_sql();
+        let rows: Vec<(String, String, i64, i64)> = match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(&sql)
+                let sql = format!(
+                    "SELECT site_id, carrier, COUNT(*), \
+                       SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
+                     FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
+                     GROUP BY site_id, carrier ORDER BY site_id, carrier"
+                );
+                sqlx::query_as(&sql)
                     .bind(t.min_rsrp_dbm)
                     .bind(t.min_sinr_db)
                     .bind(start_ms)
                     .bind(end_ms)
                     .fetch_all(pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(site_id, carrier, n, m)| RadioGroup {
-                        site_id,
-                        carrier,
-                        samples: count(n),
-                        meeting: count(m),
-                    })
-                    .collect())
+                    .await?
             }
-        }
+            Store::Postgres(pool) => {
+                let sql = format!(
+                    "SELECT site_id, carrier, COUNT(*), \
+                       SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= $1 AND sinr_db >= $2 THEN 1 ELSE 0 END) \
+                     FROM results WHERE kind = 'radio' AND measured_at_ms >= $3 AND measured_at_ms < $4 AND clock_synced \
+                     GROUP BY site_id, carrier ORDER BY site_id, carrier"
+                );
+                sqlx::query_as(&sql)
+                    .bind(t.min_rsrp_dbm)
+                    .bind(t.min_sinr_db)
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(site_id, carrier, n, m)| RadioGroup {
+                site_id,
+                carrier,
+                samples: count(n),
+                meeting: count(m),
+            })
+            .collect())
     }
 
     /// Per website, the latest check in the window made with a working probe IPv6 path and the
@@ -182,9 +209,9 @@ impl Store {
             Option<i64>,
             Option<String>,
         );
-        match self {
+        let rows: Vec<Raw> = match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<Raw> = sqlx::query_as(
+                sqlx::query_as(
                     "SELECT url, measured_at_ms, valid, supports_ipv6, \
                        CASE WHEN json_valid(body) AND json_type(body, '$.aaaa') = 'array' \
                          THEN json_array_length(body, '$.aaaa') END, \
@@ -205,37 +232,57 @@ impl Store {
                 .bind(start_ms)
                 .bind(end_ms)
                 .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(
-                        |(
-                            url,
-                            measured_at_ms,
-                            valid,
-                            supports,
-                            aaaa,
-                            home,
-                            checked,
-                            ok,
-                            reason,
-                        )| {
-                            Ipv6CheckRow {
-                                url,
-                                measured_at_ms,
-                                probe_ipv6: valid != 0,
-                                supports_ipv6: supports.map(|v| v != 0),
-                                aaaa: small(aaaa),
-                                home_ok_v6: home.map(|v| v != 0),
-                                links_checked: small(checked),
-                                links_ok_v6: small(ok),
-                                reason,
-                            }
-                        },
-                    )
-                    .collect())
+                .await?
             }
-        }
+            // Booleans come back as 0/1 and JSON numbers as integers, as SQLite's json_extract
+            // gives them; `fathom_try_jsonb` (migration 0001) is NULL for a body that is not JSON.
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT url, measured_at_ms, valid::int::int8, supports_ipv6::int::int8, \
+                       CASE WHEN jsonb_typeof(j->'aaaa') = 'array' \
+                         THEN jsonb_array_length(j->'aaaa')::int8 END, \
+                       CASE jsonb_typeof(j->'home_ok_v6') \
+                         WHEN 'boolean' THEN (j->>'home_ok_v6')::boolean::int::int8 \
+                         WHEN 'number' THEN (j->>'home_ok_v6')::numeric::int8 END, \
+                       CASE WHEN jsonb_typeof(j->'links_checked') = 'number' \
+                         THEN (j->>'links_checked')::numeric::int8 END, \
+                       CASE WHEN jsonb_typeof(j->'links_ok_v6') = 'number' \
+                         THEN (j->>'links_ok_v6')::numeric::int8 END, \
+                       error \
+                     FROM ( \
+                       SELECT url, measured_at_ms, supports_ipv6, fathom_try_jsonb(body) AS j, error, \
+                         COALESCE(probe_ipv6, FALSE) AS valid, \
+                         ROW_NUMBER() OVER ( \
+                           PARTITION BY url, COALESCE(probe_ipv6, FALSE) \
+                           ORDER BY measured_at_ms DESC, id DESC) AS rank \
+                       FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
+                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced) AS latest \
+                     WHERE rank = 1 ORDER BY url, valid DESC",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(
+                |(url, measured_at_ms, valid, supports, aaaa, home, checked, ok, reason)| {
+                    Ipv6CheckRow {
+                        url,
+                        measured_at_ms,
+                        probe_ipv6: valid != 0,
+                        supports_ipv6: supports.map(|v| v != 0),
+                        aaaa: small(aaaa),
+                        home_ok_v6: home.map(|v| v != 0),
+                        links_checked: small(checked),
+                        links_ok_v6: small(ok),
+                        reason,
+                    }
+                },
+            )
+            .collect())
     }
 
     /// How many results the window holds.
@@ -244,7 +291,10 @@ impl Store {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<WindowCounts, StoreError> {
-        match self {
+        // Filed in the window (synchronised or re-dated); re-dated among them; undated ones
+        // received in the window (left out of every indicator). The filters repeat the partial
+        // indexes' conditions so that the planner uses them.
+        let (results, simulated, corrected, unverified): (i64, Option<i64>, i64, i64) = match self {
             Store::Sqlite(pool) => {
                 let (results, simulated): (i64, Option<i64>) = sqlx::query_as(
                     "SELECT COUNT(*), SUM(simulated != 0) FROM results \
@@ -255,7 +305,6 @@ impl Store {
                 .bind(end_ms)
                 .fetch_one(pool)
                 .await?;
-                // Both filters repeat the partial indexes' conditions so that SQLite uses them.
                 let (corrected,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
                        AND measured_at_ms >= ? AND measured_at_ms < ?",
@@ -272,14 +321,43 @@ impl Store {
                 .bind(end_ms)
                 .fetch_one(pool)
                 .await?;
-                Ok(WindowCounts {
-                    results: count(results),
-                    simulated: count(simulated.unwrap_or(0)),
-                    clock_unsynced: count(unverified),
-                    time_corrected: count(corrected),
-                })
+                (results, simulated, corrected, unverified)
             }
-        }
+            Store::Postgres(pool) => {
+                let (results, simulated): (i64, Option<i64>) = sqlx::query_as(
+                    "SELECT COUNT(*), SUM(simulated::int)::int8 FROM results \
+                     WHERE kind IN ('speed', 'radio', 'ipv6') \
+                       AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await?;
+                let (corrected,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
+                       AND measured_at_ms >= $1 AND measured_at_ms < $2",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await?;
+                let (unverified,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
+                       AND received_at_ms >= $1 AND received_at_ms < $2",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_one(pool)
+                .await?;
+                (results, simulated, corrected, unverified)
+            }
+        };
+        Ok(WindowCounts {
+            results: count(results),
+            simulated: count(simulated.unwrap_or(0)),
+            clock_unsynced: count(unverified),
+            time_corrected: count(corrected),
+        })
     }
 }
 
@@ -317,9 +395,9 @@ impl Store {
         width: f64,
         carrier: Option<&str>,
     ) -> Result<Vec<SpeedBin>, StoreError> {
-        match self {
+        let rows: Vec<(String, i64, i64)> = match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                sqlx::query_as(
                     "SELECT carrier, CAST(download_mbps / ? AS INTEGER) AS bin, COUNT(*) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
                        AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
@@ -332,17 +410,33 @@ impl Store {
                 .bind(carrier)
                 .bind(carrier)
                 .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(carrier, bin, n)| SpeedBin {
-                        carrier,
-                        bin,
-                        tests: count(n),
-                    })
-                    .collect())
+                .await?
             }
-        }
+            // SQLite's CAST to INTEGER truncates; PostgreSQL's rounds, hence trunc() first.
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT carrier, trunc(download_mbps / $1)::int8 AS bin, COUNT(*) \
+                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                       AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
+                       AND ($4::text IS NULL OR carrier = $4) \
+                     GROUP BY carrier, bin ORDER BY carrier, bin",
+                )
+                .bind(width)
+                .bind(start_ms)
+                .bind(end_ms)
+                .bind(carrier)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(carrier, bin, n)| SpeedBin {
+                carrier,
+                bin,
+                tests: count(n),
+            })
+            .collect())
     }
 
     /// Mean download rate per (weekday, hour) of local time in the window. `offset_ms` is the
@@ -355,9 +449,10 @@ impl Store {
         offset_ms: i64,
         carrier: Option<&str>,
     ) -> Result<Vec<HourCell>, StoreError> {
-        match self {
+        // Integer division and remainder of BIGINT truncate the same way on both backends.
+        let rows: Vec<(i64, i64, i64, f64)> = match self {
             Store::Sqlite(pool) => {
-                let rows: Vec<(i64, i64, i64, f64)> = sqlx::query_as(
+                sqlx::query_as(
                     "SELECT ((measured_at_ms + ?) / 86400000 + 3) % 7 AS wd, \
                             ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
                             COUNT(*), AVG(download_mbps) \
@@ -373,20 +468,37 @@ impl Store {
                 .bind(carrier)
                 .bind(carrier)
                 .fetch_all(pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|(wd, hr, n, mean)| {
-                        Some(HourCell {
-                            weekday: u8::try_from(wd).ok()?,
-                            hour: u8::try_from(hr).ok()?,
-                            tests: count(n),
-                            mean_mbps: mean,
-                        })
-                    })
-                    .collect())
+                .await?
             }
-        }
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT ((measured_at_ms + $1) / 86400000 + 3) % 7 AS wd, \
+                            ((measured_at_ms + $1) / 3600000) % 24 AS hr, \
+                            COUNT(*), AVG(download_mbps) \
+                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                       AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
+                       AND ($4::text IS NULL OR carrier = $4) \
+                     GROUP BY wd, hr ORDER BY wd, hr",
+                )
+                .bind(offset_ms)
+                .bind(start_ms)
+                .bind(end_ms)
+                .bind(carrier)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(wd, hr, n, mean)| {
+                Some(HourCell {
+                    weekday: u8::try_from(wd).ok()?,
+                    hour: u8::try_from(hr).ok()?,
+                    tests: count(n),
+                    mean_mbps: mean,
+                })
+            })
+            .collect())
     }
 
     /// Registered probes without a single result measured in the window, by id.
@@ -405,6 +517,15 @@ impl Store {
             .bind(end_ms)
             .fetch_all(pool)
             .await?),
+            Store::Postgres(pool) => Ok(sqlx::query_as(
+                "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
+                   SELECT 1 FROM results r WHERE r.probe_id = p.id \
+                   AND r.measured_at_ms >= $1 AND r.measured_at_ms < $2) ORDER BY p.id",
+            )
+            .bind(start_ms)
+            .bind(end_ms)
+            .fetch_all(pool)
+            .await?),
         }
     }
 
@@ -414,10 +535,10 @@ impl Store {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        match self {
+        // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
+        let rows: Vec<(String,)> = match self {
             Store::Sqlite(pool) => {
-                // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
-                let rows: Vec<(String,)> = sqlx::query_as(
+                sqlx::query_as(
                     "SELECT DISTINCT site_id FROM results \
                      WHERE kind IN ('speed', 'radio', 'ipv6') \
                        AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
@@ -425,90 +546,100 @@ impl Store {
                 .bind(start_ms)
                 .bind(end_ms)
                 .fetch_all(pool)
-                .await?;
-                Ok(rows.into_iter().map(|(id,)| id).collect())
+                .await?
             }
-        }
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT DISTINCT site_id FROM results \
+                     WHERE kind IN ('speed', 'radio', 'ipv6') \
+                       AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
+                )
+                .bind(start_ms)
+                .bind(end_ms)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::scratch::each_backend;
+    use crate::store::testing::{Bind, exec};
     use fathom_shared::radio::meets_5g;
-    use sqlx::SqlitePool;
 
     const HOUR: i64 = 3_600_000;
 
-    async fn store(dir: &tempfile::TempDir) -> (Store, SqlitePool) {
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("r.db").display()))
-            .await
-            .unwrap();
-        let Store::Sqlite(pool) = &store;
-        let pool = pool.clone();
-        (store, pool)
+    fn text(s: &str) -> Bind {
+        Bind::Text(Some(s.to_owned()))
     }
 
-    async fn speed(pool: &SqlitePool, id: &str, at: i64, site: &str, mbps: Option<f64>) {
-        sqlx::query(
+    async fn speed(store: &Store, id: &str, at: i64, site: &str, mbps: Option<f64>) {
+        exec(
+            store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
              received_at_ms, clock_synced, simulated, download_mbps, error, body) \
-             VALUES (?, 'speed', 'p', ?, 'cmcc', ?, ?, 1, 0, ?, ?, '{}')",
+             VALUES (?, 'speed', 'p', ?, 'cmcc', ?, ?, TRUE, FALSE, ?, ?, '{}')",
+            &[
+                text(id),
+                text(site),
+                Bind::Int(at),
+                Bind::Int(at),
+                Bind::Real(mbps),
+                Bind::Text(mbps.is_none().then(|| "timeout".to_owned())),
+            ],
         )
-        .bind(id)
-        .bind(site)
-        .bind(at)
-        .bind(at)
-        .bind(mbps)
-        .bind(mbps.is_none().then_some("timeout"))
-        .execute(pool)
-        .await
-        .unwrap();
+        .await;
     }
 
-    async fn ipv6(pool: &SqlitePool, id: &str, at: i64, probe_ipv6: bool, body: &str) {
-        sqlx::query(
+    async fn ipv6(store: &Store, id: &str, at: i64, probe_ipv6: bool, body: &str) {
+        exec(
+            store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
              received_at_ms, clock_synced, simulated, url, supports_ipv6, probe_ipv6, body) \
-             VALUES (?, 'ipv6', 'p', 's', 'ct', ?, ?, 1, 1, 'https://a/', ?, ?, ?)",
+             VALUES (?, 'ipv6', 'p', 's', 'ct', ?, ?, TRUE, TRUE, 'https://a/', ?, ?, ?)",
+            &[
+                text(id),
+                Bind::Int(at),
+                Bind::Int(at),
+                Bind::Flag(probe_ipv6.then_some(true)),
+                Bind::Flag(Some(probe_ipv6)),
+                text(body),
+            ],
         )
-        .bind(id)
-        .bind(at)
-        .bind(at)
-        .bind(probe_ipv6.then_some(true))
-        .bind(probe_ipv6)
-        .bind(body)
-        .execute(pool)
-        .await
-        .unwrap();
+        .await;
     }
 
     #[tokio::test]
     async fn failed_tests_and_tests_outside_the_window_are_not_valid_tests() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, pool) = store(&dir).await;
-        let (start, end) = (100 * HOUR, 200 * HOUR);
-        speed(&pool, "a", start, "h", Some(10.0)).await;
-        speed(&pool, "b", start + HOUR, "h", Some(20.0)).await;
-        speed(&pool, "c", start + 2 * HOUR, "h", None).await;
-        speed(&pool, "d", start - 1, "h", Some(999.0)).await;
-        speed(&pool, "e", end, "h", Some(999.0)).await;
-        let groups = store.speed_groups(start, end).await.unwrap();
-        assert_eq!(
-            groups,
-            vec![SpeedGroup {
-                site_id: "h".into(),
-                carrier: "cmcc".into(),
-                tests: 2,
-                sum_mbps: 30.0,
-            }]
-        );
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let (start, end) = (100 * HOUR, 200 * HOUR);
+            speed(&store, "a", start, "h", Some(10.0)).await;
+            speed(&store, "b", start + HOUR, "h", Some(20.0)).await;
+            speed(&store, "c", start + 2 * HOUR, "h", None).await;
+            speed(&store, "d", start - 1, "h", Some(999.0)).await;
+            speed(&store, "e", end, "h", Some(999.0)).await;
+            let groups = store.speed_groups(start, end).await.unwrap();
+            assert_eq!(
+                groups,
+                vec![SpeedGroup {
+                    site_id: "h".into(),
+                    carrier: "cmcc".into(),
+                    tests: 2,
+                    sum_mbps: 30.0,
+                }],
+                "{}",
+                db.backend
+            );
+        }
     }
 
     #[tokio::test]
     async fn meets_5g_is_recomputed_in_sql_exactly_as_the_shared_rule() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, pool) = store(&dir).await;
         let t = Meets5gThresholds::default();
         // (rat, rsrp, sinr); the probe's own flag is stored as "meets" for every row and must
         // not matter.
@@ -522,109 +653,130 @@ mod tests {
             (Rat::NrNsa, Some(-80.0), None),
             (Rat::None, None, None),
         ];
-        for (i, (rat, rsrp, sinr)) in samples.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-                 received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
-                 VALUES (?, 'radio', 'p', 'hub', 'cu', ?, ?, 1, ?, ?, ?, '{\"meets_5g\":true}')",
-            )
-            .bind(format!("r{i}"))
-            .bind(HOUR)
-            .bind(HOUR)
-            .bind(rat.id())
-            .bind(rsrp)
-            .bind(sinr)
-            .execute(&pool)
-            .await
-            .unwrap();
-        }
         let expected = samples
             .iter()
             .filter(|(r, p, s)| meets_5g(*r, *p, *s, &t))
             .count() as u64;
         assert_eq!(expected, 2, "the table covers both outcomes");
-        let groups = store.radio_groups(0, 2 * HOUR, &t).await.unwrap();
-        assert_eq!(groups.len(), 1);
-        assert_eq!((groups[0].samples, groups[0].meeting), (8, expected));
-        // Stricter collector thresholds count fewer, whatever the probe said.
-        let strict = Meets5gThresholds {
-            min_rsrp_dbm: -95.0,
-            min_sinr_db: 0.0,
-        };
-        let groups = store.radio_groups(0, 2 * HOUR, &strict).await.unwrap();
-        assert_eq!(groups[0].meeting, 1);
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.unwrap();
+            for (i, (rat, rsrp, sinr)) in samples.iter().enumerate() {
+                exec(
+                    &store,
+                    "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
+                     received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
+                     VALUES (?, 'radio', 'p', 'hub', 'cu', ?, ?, TRUE, ?, ?, ?, '{\"meets_5g\":true}')",
+                    &[
+                        Bind::Text(Some(format!("r{i}"))),
+                        Bind::Int(HOUR),
+                        Bind::Int(HOUR),
+                        text(rat.id()),
+                        Bind::Real(*rsrp),
+                        Bind::Real(*sinr),
+                    ],
+                )
+                .await;
+            }
+            let groups = store.radio_groups(0, 2 * HOUR, &t).await.unwrap();
+            assert_eq!(groups.len(), 1);
+            assert_eq!(
+                (groups[0].samples, groups[0].meeting),
+                (8, expected),
+                "{}",
+                db.backend
+            );
+            // Stricter collector thresholds count fewer, whatever the probe said.
+            let strict = Meets5gThresholds {
+                min_rsrp_dbm: -95.0,
+                min_sinr_db: 0.0,
+            };
+            let groups = store.radio_groups(0, 2 * HOUR, &strict).await.unwrap();
+            assert_eq!(groups[0].meeting, 1, "{}", db.backend);
+        }
     }
 
     #[tokio::test]
     async fn the_latest_check_of_each_validity_is_returned_with_its_raw_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, pool) = store(&dir).await;
         let body = |links_ok: u32| {
             format!(
                 r#"{{"aaaa":["fd00::1","fd00::2"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":{links_ok}}}"#
             )
         };
-        ipv6(&pool, "old", HOUR, true, &body(20)).await;
-        ipv6(&pool, "new", 2 * HOUR, true, &body(17)).await;
-        ipv6(&pool, "newer-invalid", 3 * HOUR, false, "{}").await;
-        ipv6(&pool, "broken", 2 * HOUR + 1, false, "not json").await;
-        ipv6(&pool, "next-week", 10 * HOUR, true, &body(20)).await;
-        let rows = store.ipv6_checks(0, 5 * HOUR).await.unwrap();
-        assert_eq!(rows.len(), 2, "{rows:?}");
-        let valid = &rows[0];
-        assert!(valid.probe_ipv6);
-        assert_eq!(valid.measured_at_ms, 2 * HOUR, "the latest valid check");
-        assert_eq!(valid.aaaa, Some(2));
-        assert_eq!(valid.home_ok_v6, Some(true));
-        assert_eq!(
-            (valid.links_checked, valid.links_ok_v6),
-            (Some(20), Some(17))
-        );
-        let invalid = &rows[1];
-        assert!(!invalid.probe_ipv6);
-        assert_eq!(invalid.measured_at_ms, 3 * HOUR);
-        assert_eq!((invalid.aaaa, invalid.home_ok_v6), (None, None));
-        // A body that is not JSON gives no raw values rather than failing the query.
-        let rows = store.ipv6_checks(2 * HOUR + 1, 3 * HOUR).await.unwrap();
-        assert_eq!((rows.len(), rows[0].aaaa), (1, None));
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.unwrap();
+            ipv6(&store, "old", HOUR, true, &body(20)).await;
+            ipv6(&store, "new", 2 * HOUR, true, &body(17)).await;
+            ipv6(&store, "newer-invalid", 3 * HOUR, false, "{}").await;
+            ipv6(&store, "broken", 2 * HOUR + 1, false, "not json").await;
+            ipv6(&store, "next-week", 10 * HOUR, true, &body(20)).await;
+            let rows = store.ipv6_checks(0, 5 * HOUR).await.unwrap();
+            assert_eq!(rows.len(), 2, "{}: {rows:?}", db.backend);
+            let valid = &rows[0];
+            assert!(valid.probe_ipv6);
+            assert_eq!(valid.measured_at_ms, 2 * HOUR, "the latest valid check");
+            assert_eq!(valid.aaaa, Some(2));
+            assert_eq!(valid.home_ok_v6, Some(true));
+            assert_eq!(
+                (valid.links_checked, valid.links_ok_v6),
+                (Some(20), Some(17))
+            );
+            let invalid = &rows[1];
+            assert!(!invalid.probe_ipv6);
+            assert_eq!(invalid.measured_at_ms, 3 * HOUR);
+            assert_eq!((invalid.aaaa, invalid.home_ok_v6), (None, None));
+            // A body that is not JSON gives no raw values rather than failing the query.
+            let rows = store.ipv6_checks(2 * HOUR + 1, 3 * HOUR).await.unwrap();
+            assert_eq!((rows.len(), rows[0].aaaa), (1, None), "{}", db.backend);
+        }
     }
 
     #[tokio::test]
     async fn window_counts_count_simulated_and_unsynchronised_results() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, pool) = store(&dir).await;
-        speed(&pool, "a", HOUR, "h", Some(1.0)).await;
-        ipv6(&pool, "b", HOUR, true, "{}").await;
-        speed(&pool, "c", HOUR, "h", Some(2.0)).await;
-        speed(&pool, "d", HOUR, "h", Some(3.0)).await;
-        // `a` could not be dated (probe time 1970, received in the window); `c` was re-dated.
-        sqlx::query(
-            "UPDATE results SET clock_synced = 0, time_status = 'unverified', measured_at_ms = 5 \
-             WHERE id = 'a'",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        sqlx::query("UPDATE results SET time_status = 'corrected' WHERE id = 'c'")
-            .execute(&pool)
-            .await
-            .unwrap();
-        let c = store.window_counts(0, 2 * HOUR).await.unwrap();
-        assert_eq!(
-            c,
-            WindowCounts {
-                results: 3,
-                simulated: 1,
-                clock_unsynced: 1,
-                time_corrected: 1,
-            }
-        );
-        // The undated result is in no indicator, even in the window its probe time falls in.
-        let groups = store.speed_groups(0, 2 * HOUR).await.unwrap();
-        assert_eq!((groups[0].tests, groups[0].sum_mbps), (2, 5.0));
-        assert_eq!(
-            store.window_counts(2 * HOUR, 3 * HOUR).await.unwrap(),
-            WindowCounts::default()
-        );
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.unwrap();
+            speed(&store, "a", HOUR, "h", Some(1.0)).await;
+            ipv6(&store, "b", HOUR, true, "{}").await;
+            speed(&store, "c", HOUR, "h", Some(2.0)).await;
+            speed(&store, "d", HOUR, "h", Some(3.0)).await;
+            // `a` could not be dated (probe time 1970, received in the window); `c` was
+            // re-dated.
+            exec(
+                &store,
+                "UPDATE results SET clock_synced = FALSE, time_status = 'unverified', \
+                 measured_at_ms = 5 WHERE id = 'a'",
+                &[],
+            )
+            .await;
+            exec(
+                &store,
+                "UPDATE results SET time_status = 'corrected' WHERE id = 'c'",
+                &[],
+            )
+            .await;
+            let c = store.window_counts(0, 2 * HOUR).await.unwrap();
+            assert_eq!(
+                c,
+                WindowCounts {
+                    results: 3,
+                    simulated: 1,
+                    clock_unsynced: 1,
+                    time_corrected: 1,
+                },
+                "{}",
+                db.backend
+            );
+            // The undated result is in no indicator, even in the window its probe time falls in.
+            let groups = store.speed_groups(0, 2 * HOUR).await.unwrap();
+            assert_eq!(
+                (groups[0].tests, groups[0].sum_mbps),
+                (2, 5.0),
+                "{}",
+                db.backend
+            );
+            assert_eq!(
+                store.window_counts(2 * HOUR, 3 * HOUR).await.unwrap(),
+                WindowCounts::default()
+            );
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! `testserver`, and the exit-status contract (0 ok, 2 bad usage or input, 1 other failure).
 
 use crate::helpers::result;
+use crate::scratch::{self, ScratchDb};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::PathBuf;
@@ -23,16 +24,37 @@ name = "Bus station"
 category = "transit_hub"
 "#;
 
-/// A config and a database in a temp dir, and the binary run against them.
+/// A config in a temp dir, its database, and the binary run against them.
 struct Collector {
     dir: tempfile::TempDir,
+    /// The PostgreSQL database named in the config's `[database]`, dropped with the collector;
+    /// `None` for SQLite beside the config.
+    _pg: Option<ScratchDb>,
 }
 
 impl Collector {
+    /// On SQLite (`fathom.db` beside the config, the default).
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("collector.toml"), CONFIG).expect("config written");
-        Collector { dir }
+        Collector { dir, _pg: None }
+    }
+
+    /// One on SQLite and, when PostgreSQL answers, one on a fresh PostgreSQL database.
+    fn each_backend() -> Vec<Self> {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(scratch::each_backend())
+            .into_iter()
+            .map(|db| {
+                if db.backend == "sqlite" {
+                    return Collector::new();
+                }
+                let c = Collector::new();
+                let config = format!("{CONFIG}\n[database]\nurl = \"{}\"\n", db.url);
+                std::fs::write(c.path("collector.toml"), config).expect("config written");
+                Collector { _pg: Some(db), ..c }
+            })
+            .collect()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -114,167 +136,170 @@ fn line(kind: &str, n: u32, probe: &str, site: &str) -> String {
 
 #[test]
 fn probe_add_prints_one_token_and_refuses_unknown_sites_and_taken_ids() {
-    let c = Collector::new();
-    let (code, out, _) = c.run(&[
-        "probe",
-        "add",
-        "--id",
-        "hosp-01",
-        "--site",
-        "county-hospital",
-    ]);
-    assert_eq!(code, Some(0));
-    assert_eq!(out.lines().count(), 1, "{out:?}");
-    let token = out.trim();
-    assert!(token.starts_with("fth_") && token.len() == 68, "{token}");
-    assert!(token[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    for c in Collector::each_backend() {
+        let (code, out, _) = c.run(&[
+            "probe",
+            "add",
+            "--id",
+            "hosp-01",
+            "--site",
+            "county-hospital",
+        ]);
+        assert_eq!(code, Some(0));
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+        let token = out.trim();
+        assert!(token.starts_with("fth_") && token.len() == 68, "{token}");
+        assert!(token[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
 
-    let (code, out, err) = c.run(&[
-        "probe",
-        "add",
-        "--id",
-        "hosp-01",
-        "--site",
-        "county-hospital",
-    ]);
-    assert_eq!(code, Some(2));
-    assert!(out.is_empty());
-    assert!(
-        error_line(&err).contains("hosp-01 is already registered"),
-        "{err}"
-    );
+        let (code, out, err) = c.run(&[
+            "probe",
+            "add",
+            "--id",
+            "hosp-01",
+            "--site",
+            "county-hospital",
+        ]);
+        assert_eq!(code, Some(2));
+        assert!(out.is_empty());
+        assert!(
+            error_line(&err).contains("hosp-01 is already registered"),
+            "{err}"
+        );
 
-    let (code, _, err) = c.run(&["probe", "add", "--id", "x-01", "--site", "nowhere"]);
-    assert_eq!(code, Some(2));
-    assert_eq!(
-        error_line(&err),
-        "error: unknown site nowhere; the config declares: county-hospital, bus-station"
-    );
+        let (code, _, err) = c.run(&["probe", "add", "--id", "x-01", "--site", "nowhere"]);
+        assert_eq!(code, Some(2));
+        assert_eq!(
+            error_line(&err),
+            "error: unknown site nowhere; the config declares: county-hospital, bus-station"
+        );
 
-    // Global options go after the subcommand too.
-    let (code, out, err) = c.run(&["probe", "list", "--config", "collector.toml"]);
-    assert_eq!(code, Some(0), "{err}");
-    assert!(out.starts_with("hosp-01\tcounty-hospital\t"), "{out}");
+        // Global options go after the subcommand too.
+        let (code, out, err) = c.run(&["probe", "list", "--config", "collector.toml"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.starts_with("hosp-01\tcounty-hospital\t"), "{out}");
+    }
 }
 
 #[test]
 fn import_is_all_or_nothing_and_skips_stored_ids() {
-    let c = Collector::new();
-    c.add_probe("hosp-01", "county-hospital");
-    c.add_probe("hub-01", "bus-station");
-    let good = vec![
-        line("speed", 1, "hosp-01", "county-hospital"),
-        String::new(),
-        line("radio", 2, "hub-01", "bus-station"),
-        line("ipv6", 3, "hosp-01", "county-hospital"),
-    ];
+    for c in Collector::each_backend() {
+        c.add_probe("hosp-01", "county-hospital");
+        c.add_probe("hub-01", "bus-station");
+        let good = vec![
+            line("speed", 1, "hosp-01", "county-hospital"),
+            String::new(),
+            line("radio", 2, "hub-01", "bus-station"),
+            line("ipv6", 3, "hosp-01", "county-hospital"),
+        ];
 
-    // A bad line (line 4: a probe at another probe's site) stops everything.
-    let mut bad = good.clone();
-    bad.insert(3, line("radio", 9, "hub-01", "county-hospital"));
-    let file = c.write_lines("bad.jsonl", &bad);
-    let (code, out, err) = c.run(&["import", file.to_str().unwrap()]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(out.is_empty());
-    let name = file.display().to_string();
-    assert!(
-        error_line(&err).starts_with(&format!("error: {name}:4: site_id \"county-hospital\"")),
-        "{err}"
-    );
-    assert!(
-        c.export(&[]).is_empty(),
-        "nothing of a refused import is stored"
-    );
+        // A bad line (line 4: a probe at another probe's site) stops everything.
+        let mut bad = good.clone();
+        bad.insert(3, line("radio", 9, "hub-01", "county-hospital"));
+        let file = c.write_lines("bad.jsonl", &bad);
+        let (code, out, err) = c.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(out.is_empty());
+        let name = file.display().to_string();
+        assert!(
+            error_line(&err).starts_with(&format!("error: {name}:4: site_id \"county-hospital\"")),
+            "{err}"
+        );
+        assert!(
+            c.export(&[]).is_empty(),
+            "nothing of a refused import is stored"
+        );
 
-    for (n, bad_line) in [
-        ("malformed", "{\"schema\": 1,".to_owned()),
-        (
-            "unregistered",
-            line("speed", 9, "ghost-01", "county-hospital"),
-        ),
-        (
-            "out of range",
-            line("speed", 9, "hosp-01", "county-hospital").replace("87.5", "-1"),
-        ),
-    ] {
-        let file = c.write_lines("bad.jsonl", &[good[0].clone(), bad_line]);
-        let (code, _, err) = c.run(&["import", file.to_str().unwrap()]);
-        assert_eq!(code, Some(2), "{n}: {err}");
-        assert!(error_line(&err).contains("bad.jsonl:2: "), "{n}: {err}");
+        for (n, bad_line) in [
+            ("malformed", "{\"schema\": 1,".to_owned()),
+            (
+                "unregistered",
+                line("speed", 9, "ghost-01", "county-hospital"),
+            ),
+            (
+                "out of range",
+                line("speed", 9, "hosp-01", "county-hospital").replace("87.5", "-1"),
+            ),
+        ] {
+            let file = c.write_lines("bad.jsonl", &[good[0].clone(), bad_line]);
+            let (code, _, err) = c.run(&["import", file.to_str().unwrap()]);
+            assert_eq!(code, Some(2), "{n}: {err}");
+            assert!(error_line(&err).contains("bad.jsonl:2: "), "{n}: {err}");
+        }
+        assert!(c.export(&[]).is_empty());
+
+        let file = c.write_lines("good.jsonl", &good);
+        let (code, out, err) = c.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(
+            out,
+            format!("imported 3 results (0 duplicates skipped) from {name}\n")
+                .replace("bad.jsonl", "good.jsonl")
+        );
+
+        // From stdin, with one new result and a repeat inside the input.
+        let mut again = good.clone();
+        again.push(line("speed", 4, "hosp-01", "county-hospital"));
+        again.push(good[0].clone());
+        let (code, out, err) = run_with(
+            c.command().args(["import", "-"]),
+            Some(again.join("\n").as_bytes()),
+        );
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(out, "imported 1 results (4 duplicates skipped) from -\n");
+        assert_eq!(c.export(&[]).len(), 4);
+
+        let (code, _, err) = c.run(&["import", "missing.jsonl"]);
+        assert_eq!(code, Some(2));
+        assert!(error_line(&err).contains("missing.jsonl"), "{err}");
     }
-    assert!(c.export(&[]).is_empty());
-
-    let file = c.write_lines("good.jsonl", &good);
-    let (code, out, err) = c.run(&["import", file.to_str().unwrap()]);
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(
-        out,
-        format!("imported 3 results (0 duplicates skipped) from {name}\n")
-            .replace("bad.jsonl", "good.jsonl")
-    );
-
-    // From stdin, with one new result and a repeat inside the input.
-    let mut again = good.clone();
-    again.push(line("speed", 4, "hosp-01", "county-hospital"));
-    again.push(good[0].clone());
-    let (code, out, err) = run_with(
-        c.command().args(["import", "-"]),
-        Some(again.join("\n").as_bytes()),
-    );
-    assert_eq!(code, Some(0), "{err}");
-    assert_eq!(out, "imported 1 results (4 duplicates skipped) from -\n");
-    assert_eq!(c.export(&[]).len(), 4);
-
-    let (code, _, err) = c.run(&["import", "missing.jsonl"]);
-    assert_eq!(code, Some(2));
-    assert!(error_line(&err).contains("missing.jsonl"), "{err}");
 }
 
 #[test]
 fn export_prints_the_stored_wire_format_filtered_and_in_time_order() {
-    let c = Collector::new();
-    c.add_probe("hosp-01", "county-hospital");
-    c.add_probe("hub-01", "bus-station");
-    let mut late = result("speed", 1, "hosp-01", "county-hospital");
-    late["measured_at"] = Value::from("2026-11-24T00:00:00Z");
-    let lines = vec![
-        late.to_string(),
-        line("radio", 2, "hub-01", "bus-station"),
-        line("ipv6", 3, "hosp-01", "county-hospital"),
-        line("speed", 4, "hosp-01", "county-hospital"),
-    ];
-    let file = c.write_lines("in.jsonl", &lines);
-    assert_eq!(c.run(&["import", file.to_str().unwrap()]).0, Some(0));
+    for c in Collector::each_backend() {
+        c.add_probe("hosp-01", "county-hospital");
+        c.add_probe("hub-01", "bus-station");
+        let mut late = result("speed", 1, "hosp-01", "county-hospital");
+        late["measured_at"] = Value::from("2026-11-24T00:00:00Z");
+        let lines = vec![
+            late.to_string(),
+            line("radio", 2, "hub-01", "bus-station"),
+            line("ipv6", 3, "hosp-01", "county-hospital"),
+            line("speed", 4, "hosp-01", "county-hospital"),
+        ];
+        let file = c.write_lines("in.jsonl", &lines);
+        assert_eq!(c.run(&["import", file.to_str().unwrap()]).0, Some(0));
 
-    let all = c.export(&[]);
-    let ids: Vec<_> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    // 01:15 speed, 01:16 radio, 02:00 ipv6, then the next day.
-    assert_eq!(
-        ids.iter().map(|id| &id[id.len() - 1..]).collect::<String>(),
-        "4231"
-    );
-    assert_eq!(
-        all[2],
-        result("ipv6", 3, "hosp-01", "county-hospital"),
-        "stored as sent"
-    );
+        let all = c.export(&[]);
+        let ids: Vec<_> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        // 01:15 speed, 01:16 radio, 02:00 ipv6, then the next day.
+        assert_eq!(
+            ids.iter().map(|id| &id[id.len() - 1..]).collect::<String>(),
+            "4231"
+        );
+        assert_eq!(
+            all[2],
+            result("ipv6", 3, "hosp-01", "county-hospital"),
+            "stored as sent"
+        );
 
-    assert_eq!(c.export(&["--kind", "radio"]).len(), 1);
-    assert_eq!(c.export(&["--probe", "hosp-01"]).len(), 3);
-    assert_eq!(
-        c.export(&[
-            "--since",
-            "2026-11-23T01:16:00Z",
-            "--until",
-            "2026-11-24T00:00:00Z"
-        ])
-        .len(),
-        2
-    );
-    let (code, _, err) = c.run(&["export", "--since", "yesterday"]);
-    assert_eq!(code, Some(2), "{err}");
-    let (code, _, _) = c.run(&["export", "--kind", "video"]);
-    assert_eq!(code, Some(2));
+        assert_eq!(c.export(&["--kind", "radio"]).len(), 1);
+        assert_eq!(c.export(&["--probe", "hosp-01"]).len(), 3);
+        assert_eq!(
+            c.export(&[
+                "--since",
+                "2026-11-23T01:16:00Z",
+                "--until",
+                "2026-11-24T00:00:00Z"
+            ])
+            .len(),
+            2
+        );
+        let (code, _, err) = c.run(&["export", "--since", "yesterday"]);
+        assert_eq!(code, Some(2), "{err}");
+        let (code, _, _) = c.run(&["export", "--kind", "video"]);
+        assert_eq!(code, Some(2));
+    }
 }
 
 #[test]
@@ -417,5 +442,34 @@ async fn testserver_needs_no_config_or_database() {
     assert!(
         std::fs::read_dir(empty.path()).unwrap().next().is_none(),
         "testserver wrote files"
+    );
+}
+
+#[test]
+fn an_unreachable_postgresql_fails_at_once_with_the_reason_and_no_password() {
+    let c = Collector::new();
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("postgres://fathom:s3cret@127.0.0.1:{port}/fathom");
+    let started = std::time::Instant::now();
+    let (code, out, err) = c.run(&["probe", "list", "--db", &url]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let line = error_line(&err);
+    assert!(
+        line.starts_with(&format!(
+            "error: cannot open database postgres://fathom:***@127.0.0.1:{port}/fathom: "
+        )),
+        "{err}"
+    );
+    assert!(line.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the pool's retries were not waited out"
     );
 }

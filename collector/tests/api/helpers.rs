@@ -1,5 +1,7 @@
-//! A collector on a real socket with a real SQLite file, and results to send it.
+//! A collector on a real socket with a real database (a SQLite file, or a fresh PostgreSQL
+//! database), and results to send it.
 
+use crate::scratch::{self, ScratchDb, each_backend};
 use fathom_collector::api::{self, AppState};
 use fathom_collector::limits::{ProbeLimiter, RateLimit};
 use fathom_collector::probes::{new_token, token_sha256};
@@ -13,8 +15,10 @@ pub(crate) struct Server {
     pub(crate) url: String,
     /// The store the server writes to, for checking what was stored.
     pub(crate) store: Store,
+    /// `sqlite` or `postgres`.
+    pub(crate) backend: &'static str,
     shutdown: CancellationToken,
-    _dir: tempfile::TempDir,
+    _db: ScratchDb,
 }
 
 impl Drop for Server {
@@ -23,11 +27,22 @@ impl Drop for Server {
     }
 }
 
+/// A server on each backend: SQLite, and PostgreSQL when one answers (see `scratch`).
+pub(crate) async fn start_each() -> Vec<Server> {
+    let mut servers = Vec::new();
+    for db in each_backend().await {
+        servers.push(start_on(db).await);
+    }
+    servers
+}
+
+/// A server on SQLite, for tests that do not depend on the backend.
 pub(crate) async fn start() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("c.db").display()))
-        .await
-        .expect("store opens");
+    start_on(scratch::sqlite()).await
+}
+
+async fn start_on(db: ScratchDb) -> Server {
+    let store = Store::open(&db.url).await.expect("store opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -36,7 +51,7 @@ pub(crate) async fn start() -> Server {
     let config = fathom_collector::config::CollectorConfig::from_toml(
         include_str!("../../collector.example.toml"),
         std::path::Path::new("collector.example.toml"),
-        dir.path().to_owned(),
+        std::env::temp_dir(),
     )
     .expect("the example config reads");
     let app = api::router(AppState {
@@ -49,8 +64,9 @@ pub(crate) async fn start() -> Server {
     Server {
         url,
         store,
+        backend: db.backend,
         shutdown,
-        _dir: dir,
+        _db: db,
     }
 }
 

@@ -1,4 +1,5 @@
-//! End-to-end tests: the real binaries, real SQLite files, real HTTP over loopback.
+//! End-to-end tests: the real binaries, real SQLite files (or PostgreSQL databases), real HTTP
+//! over loopback.
 //! One test binary for the whole suite keeps link time down.
 
 mod at_modem;
@@ -21,6 +22,7 @@ mod network_cut;
 mod outage;
 mod packaging;
 mod pipeline;
+mod postgres;
 mod rate_limit;
 mod remote_settings;
 mod secrets;

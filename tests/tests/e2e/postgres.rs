@@ -1,0 +1,198 @@
+//! The collector on PostgreSQL: a probe's results stored exactly once, and two collector
+//! processes on one database taking overlapping uploads at the same time: every id stored once,
+//! the accepted counts adding up to the distinct ids, and the same indicators from both as from
+//! the same results on SQLite.
+//!
+//! Skips (with a message) when PostgreSQL does not answer on 127.0.0.1:5432, unless
+//! `FATHOM_REQUIRE_POSTGRES=1`.
+
+use fathom_e2e::{Agent, Collector, PgDatabase, assert_stored_once, run};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+#[test]
+fn a_probes_results_are_stored_once_on_postgresql() {
+    let Some(pg) = PgDatabase::new() else { return };
+    let mut collector = Collector::on_database(&pg.url);
+    collector.start();
+    let token = collector.add_probe("hosp-01", "county-hospital");
+    let mut agent = Agent::new(&collector.url, "hosp-01", "county-hospital", &token);
+    for _ in 0..2 {
+        let (status, log) = agent.run_once();
+        assert!(status.success(), "run --once failed:\n{log}");
+    }
+    let spooled = agent.spooled_ids();
+    assert_eq!(spooled.len(), 12, "two runs of six results");
+    let stored = assert_stored_once(&collector, &spooled);
+    assert_eq!(stored, spooled);
+    assert_eq!(agent.spool_counts(), (0, 0));
+}
+
+/// Probes of the test, one per site.
+const PROBES: [(&str, &str); 3] = [
+    ("hosp-01", "county-hospital"),
+    ("hub-01", "bus-station"),
+    ("plaza-01", "central-plaza"),
+];
+/// Results per probe.
+const PER_PROBE: u32 = 400;
+/// Results per upload.
+const BATCH: usize = 100;
+
+#[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "start, concurrent uploads, counts and the three-way indicator comparison read as one story"
+)]
+fn two_collectors_on_one_database_store_overlapping_uploads_once() {
+    let Some(pg) = PgDatabase::new() else { return };
+    let mut a = Collector::on_database(&pg.url);
+    let mut b = Collector::on_database(&pg.url);
+    // Both start (and migrate) at once: the migrations must not trip over each other.
+    let (ra, rb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| a.start());
+        let tb = s.spawn(|| b.start());
+        (ta.join(), tb.join())
+    });
+    assert!(ra.is_ok() && rb.is_ok(), "both collectors start");
+    // Registered through one, accepted by both: the probes live in the shared database.
+    let tokens: Vec<String> = PROBES
+        .iter()
+        .map(|(id, site)| a.add_probe(id, site))
+        .collect();
+
+    let results: Vec<Vec<Value>> = PROBES
+        .iter()
+        .enumerate()
+        .map(|(p, (id, site))| {
+            (0..PER_PROBE)
+                .map(|n| result(p as u32 * PER_PROBE + n, id, site))
+                .collect()
+        })
+        .collect();
+    let distinct = PROBES.len() * PER_PROBE as usize;
+
+    // Each probe uploads everything to `a` in batches of 100 and, at the same time, to `b` in
+    // batches shifted by half a batch, so every upload overlaps two of the other's.
+    let mut uploads = Vec::new();
+    for (p, probe_results) in results.iter().enumerate() {
+        let to_a: Vec<_> = probe_results.chunks(BATCH).map(<[Value]>::to_vec).collect();
+        let (head, tail) = probe_results.split_at(BATCH / 2);
+        let to_b: Vec<_> = std::iter::once(head.to_vec())
+            .chain(tail.chunks(BATCH).map(<[Value]>::to_vec))
+            .collect();
+        uploads.push((a.url.clone(), tokens[p].clone(), to_a));
+        uploads.push((b.url.clone(), tokens[p].clone(), to_b));
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let answers: Vec<(u64, u64)> = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let tasks: Vec<_> = uploads
+            .into_iter()
+            .map(|(url, token, batches)| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let mut counts = Vec::new();
+                    for batch in batches {
+                        let resp = client
+                            .post(format!("{url}/api/v1/results"))
+                            .bearer_auth(&token)
+                            .json(&json!({ "results": batch }))
+                            .send()
+                            .await
+                            .expect("the collector answers");
+                        let status = resp.status();
+                        let v: Value = resp.json().await.expect("JSON answer");
+                        assert_eq!(status, 200, "{v}");
+                        counts.push((
+                            v["accepted"].as_u64().expect("accepted"),
+                            v["duplicate"].as_u64().expect("duplicate"),
+                        ));
+                    }
+                    counts
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.expect("upload task"));
+        }
+        all
+    });
+    let accepted: u64 = answers.iter().map(|c| c.0).sum();
+    let duplicate: u64 = answers.iter().map(|c| c.1).sum();
+    assert_eq!(accepted, distinct as u64, "each id accepted exactly once");
+    assert_eq!(
+        duplicate, distinct as u64,
+        "every second copy counted duplicate"
+    );
+
+    let sent: BTreeSet<String> = results
+        .iter()
+        .flatten()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(assert_stored_once(&a, &sent), sent);
+    assert_eq!(b.stored_ids().len(), distinct, "b sees the same rows");
+
+    // The same results on SQLite, through `import` of what PostgreSQL holds.
+    let sqlite = Collector::on_database("sqlite://fathom.db");
+    for (id, site) in PROBES {
+        sqlite.add_probe(id, site);
+    }
+    let export = sqlite.dir.path().join("export.jsonl");
+    let (status, out, err) = run(a.command().arg("export"));
+    assert!(status.success(), "{err}");
+    std::fs::write(&export, out).expect("export written");
+    let (status, out, err) = run(sqlite.command().arg("import").arg(&export));
+    assert!(status.success(), "{err}");
+    assert!(
+        out.starts_with(&format!("imported {distinct} results")),
+        "{out}"
+    );
+
+    let on_a = indicators(&a);
+    assert!(on_a["i26"]["tests"].as_u64() > Some(0), "{on_a}");
+    assert!(on_a["i33"]["value"].is_number(), "{on_a}");
+    assert_eq!(
+        on_a,
+        indicators(&b),
+        "both collectors compute the same week"
+    );
+    assert_eq!(on_a, indicators(&sqlite), "PostgreSQL and SQLite agree");
+}
+
+/// `indicators --week 2026-W47 --json`, the week of [`result`]'s measurement times.
+fn indicators(c: &Collector) -> Value {
+    let (status, out, err) = run(c
+        .command()
+        .args(["indicators", "--week", "2026-W47", "--json"]));
+    assert!(status.success(), "{err}");
+    serde_json::from_str(&out).expect("indicators --json prints JSON")
+}
+
+/// Result `n` of a probe, of each kind in turn, measured in week 2026-W47 (UTC+8), with rates
+/// that are exact in binary so that sums cannot depend on the order of addition.
+fn result(n: u32, probe: &str, site: &str) -> Value {
+    let spec: Value = serde_json::from_str(fathom_shared::api::OPENAPI_JSON).expect("spec");
+    let kind = ["speed", "radio", "radio", "ipv6"][n as usize % 4];
+    let mut r = spec["components"]["examples"][kind]["value"].clone();
+    r["id"] = Value::from(format!("0192b6e2-7c1a-7d3e-9f00-{n:012x}"));
+    r["probe_id"] = Value::from(probe);
+    r["site_id"] = Value::from(site);
+    r["carrier"] = Value::from(["cmcc", "cu", "ct"][n as usize % 3]);
+    // Tuesday 2026-11-17 02:00 UTC plus n minutes: the 1200 results stay within that day
+    // (until 22:00 UTC) and within W47 in Asia/Shanghai.
+    assert!(n < 1200);
+    r["measured_at"] = Value::from(format!("2026-11-17T{:02}:{:02}:00Z", 2 + n / 60, n % 60));
+    match kind {
+        "speed" => r["download_mbps"] = json!(f64::from(n % 97) * 0.25 + 1.0),
+        "radio" => {
+            r["rsrp_dbm"] = json!(-80.0 - f64::from(n % 40));
+            r["sinr_db"] = json!(f64::from(n % 20) - 5.0);
+            r["rat"] = json!(if n.is_multiple_of(5) { "lte" } else { "nr_sa" });
+        }
+        _ => r["url"] = json!("https://www.gov.example/"),
+    }
+    r
+}
