@@ -59,10 +59,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     let usage = err.chain().any(|e| {
         e.is::<UsageError>()
             || e.is::<config::ConfigError>()
-            || matches!(
-                e.downcast_ref::<StoreError>(),
-                Some(StoreError::BadUrl(_) | StoreError::Unsupported(_))
-            )
+            || matches!(e.downcast_ref::<StoreError>(), Some(StoreError::BadUrl(_)))
             || matches!(
                 e.downcast_ref::<import::ImportError>(),
                 Some(import::ImportError::BadLine { .. })

@@ -27,9 +27,6 @@ pub enum StoreError {
     /// The URL names no backend this build has.
     #[error("database URL {0:?} is neither sqlite://PATH nor postgres://USER@HOST:PORT/DBNAME")]
     BadUrl(String),
-    /// A backend that is not built yet.
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// The database could not be opened.
     #[error("cannot open database {url}: {source}")]
     Open {
