@@ -4,17 +4,19 @@
 # A server namespace and a probe namespace joined through a router namespace whose traffic
 # passes fathom-delayline (a TUN delay line: RTT_MS round trip) and a tbf-shaped link. Per rate it
 # prints, for fathom-agent speedtest over HTTP and over QUIC:
-#   - agent ÷ iperf3: the agent's Mbit/s over `iperf3 -R -t 10 -O 1` on the same link, same run,
+#   - agent ÷ iperf3: the agent's Mbit/s over `iperf3 -R -P 4 -t 10 -O 1` (four streams, as the
+#     agent starts with) on the same link, same run,
 #   - bytes ÷ 10 s: the bytes the agent downloaded over those of the fixed 10 s iperf3 test,
 #   - CPU s/GB agent ÷ curl: the agent's user+sys CPU seconds per GB over curl's downloading
 #     from the same server on the same link,
 #   - peak RSS of the agent (/usr/bin/time -v).
 #
-#   sudo ./scripts/bench-speed.sh                 (BENCH_RATES="10 50 200", RTT_MS=40)
+#   sudo ./scripts/bench-speed.sh                 (BENCH_RATES="5 20 100 500 1000", RTT_MS=40)
 #   sudo BENCH_RATES="20 100" RTT_MS=80 ./scripts/bench-speed.sh
+#   sudo BENCH_KEEP=/tmp/speed ./scripts/bench-speed.sh   (keeps each agent's --json result there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${BENCH_RATES:-10 50 200}
+RATES=${BENCH_RATES:-5 20 100 500 1000}
 RTT_MS=${RTT_MS:-40}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 
@@ -73,7 +75,7 @@ echo "| link Mbit/s | protocol | agent Mbit/s | iperf3 Mbit/s | agent ÷ iperf3 
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for rate in $RATES; do
     nsx $R tc qdisc replace dev brp$$ root tbf rate "${rate}mbit" burst 32kb latency 100ms
-    nsx $P iperf3 -c 198.19.200.1 -R -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
+    nsx $P iperf3 -c 198.19.200.1 -R -P 4 -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
     ip_mbps=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bits_per_second']/1e6")
     ip_bytes=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bytes']")
     # curl on the same link: about 5 s of data.
@@ -85,6 +87,9 @@ for rate in $RATES; do
     for proto in http quic; do
         nsx $P /usr/bin/time -v -o "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
             --interface wwan0 --protocol "$proto" --ca "$WORK/speed-cert.pem" --json >"$WORK/agent.json" || true
+        if [ -n "${BENCH_KEEP:-}" ]; then
+            mkdir -p "$BENCH_KEEP" && cp "$WORK/agent.json" "$BENCH_KEEP/agent-$rate-$proto.json"
+        fi
         mbps=$(json "$WORK/agent.json" "d['download_mbps']")
         bytes=$(json "$WORK/agent.json" "d['bytes_downloaded']")
         cpu_gb=$(python3 -c "print($(cpu_s "$WORK/agent.time") / ($bytes / 1e9))")

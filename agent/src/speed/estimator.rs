@@ -144,6 +144,9 @@ pub struct Estimator {
     grow_checked: u64,
     /// Whether the last judged half second beat the one before.
     rose: bool,
+    /// When the first stream ended for good (the byte allowance spent): the measurement ends
+    /// there.
+    full_load_until: Option<Duration>,
 }
 
 impl Estimator {
@@ -158,6 +161,7 @@ impl Estimator {
             last_grow: Duration::ZERO,
             grow_checked: 0,
             rose: false,
+            full_load_until: None,
         }
     }
 
@@ -234,6 +238,13 @@ impl Estimator {
             t = upto;
         }
         self.last_arrival = Some(self.last_arrival.map_or(to, |l| l.max(to)));
+    }
+
+    /// Says that at `at` a stream ended for good (the byte cap's allowance was spent). From then
+    /// on fewer streams carry the load and drain one by one, so the rate falls with them: that
+    /// tail says nothing about the link, and [`Estimator::finish`] measures only up to `at`.
+    pub fn load_thinned(&mut self, at: Duration) {
+        self.full_load_until = Some(self.full_load_until.map_or(at, |t| t.min(at)));
     }
 
     /// Complete intervals before `now`.
@@ -345,6 +356,7 @@ impl Estimator {
             return Err(EstimateError::Stalled(self.cfg.stall_limit, self.total));
         }
         let interval = self.cfg.interval.as_secs_f64();
+        let end = self.full_load_until.map_or(end, |t| t.min(end));
         let n = self.complete(end);
         let per_second_mbps = self.per_second(n);
         if let Some((from, count)) = self.stable_span(n) {
@@ -629,6 +641,41 @@ mod tests {
         );
         let (_, reason, _) = estimate(&c, 4, &arrivals, Duration::from_secs(10));
         assert_eq!(reason, Some(StopReason::ByteCap));
+    }
+
+    #[test]
+    fn the_drain_after_the_byte_cap_is_not_measured() {
+        // 4 streams share a 400 Mbit/s link with a 2 s ramp; the allowance is spent at 3.5 s,
+        // when the first stream ends; the others end one by one, 0.3 s apart, each leaving its
+        // share unused (separate TCP connections do not take over at once).
+        let ends = [3.5, 3.8, 4.1, 4.4];
+        let arrivals = trace(Duration::from_millis(4400), 4, |t, s| {
+            if t >= ends[s as usize] {
+                0.0
+            } else {
+                (400.0 * t / 2.0).min(400.0) / 4.0
+            }
+        });
+        let drained = |thinned: bool| {
+            let mut est = Estimator::new(cfg(), 4);
+            for a in &arrivals {
+                est.push(*a);
+            }
+            if thinned {
+                est.load_thinned(Duration::from_millis(3500));
+            }
+            est.finish(Duration::from_millis(4400)).expect("a figure")
+        };
+        let with_tail = drained(false);
+        assert!(
+            with_tail.mbps < 380.0,
+            "the tail lowers it: {}",
+            with_tail.mbps
+        );
+        let e = drained(true);
+        assert!(close(e.mbps, 400.0, 0.01), "{}", e.mbps);
+        assert!(e.measured_from + e.measured_for <= Duration::from_millis(3500));
+        assert!(!e.stable);
     }
 
     #[test]
