@@ -34,7 +34,8 @@ use crate::uploader::{StatusSource, UploadError, Uploader};
 use chrono::Utc;
 use fathom_shared::api::ProbeSettings;
 use fathom_shared::{
-    Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord, SCHEMA_VERSION,
+    InterfaceName, Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord,
+    SCHEMA_VERSION,
 };
 use rand::Rng as _;
 use std::sync::Arc;
@@ -269,20 +270,10 @@ impl Probe {
         }
         // The websites may come from the collector; how to check them from `[ipv6]`, else the
         // defaults.
-        let cfg = self.config.ipv6.as_ref();
-        let opts = Ipv6Options {
-            dns: cfg.and_then(|c| c.dns),
-            interface: modem.interface.as_ref().map(|i| i.as_str().to_owned()),
-            canary: cfg.and_then(|c| c.canary.clone()),
-            ca_pem: None,
-            connect_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_CONNECT_TIMEOUT, |c| {
-                c.connect_timeout
-            }),
-            page_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_PAGE_TIMEOUT, |c| {
-                c.page_timeout
-            }),
-            dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
-        };
+        let opts = Ipv6Options::for_link(
+            self.config.ipv6.as_ref(),
+            modem.interface.as_ref().map(InterfaceName::as_str),
+        );
         let stamp = self.stamp().await;
         let report = tokio::select! {
             r = crate::ipv6::check(&opts, &websites) => r,
