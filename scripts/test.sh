@@ -39,6 +39,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# cargo-deb for the .deb install test (packaging::deb), built once from crates.io without its
+# default xz feature (a C library to compile): about 1.5 min the first time, nothing after.
+# Pinned: the test packages a debug build with --profile dev, which later versions may refuse.
+if ! cargo deb --version >/dev/null 2>&1; then
+  step "installing cargo-deb"
+  cargo install cargo-deb --version 3.8.0 --locked --no-default-features
+fi
+
 # PostgreSQL on 127.0.0.1:5432, user postgres with trust authentication on loopback: the store
 # tests run on it as well as on SQLite. A server that already answers is used as it is.
 pg_answers() {

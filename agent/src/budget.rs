@@ -1,4 +1,5 @@
-//! The monthly data budget of each modem's SIM (`[[modem]] monthly_budget = "2 GB"`).
+//! The monthly data budget of each modem's SIM (`[[modem]] monthly_budget = "2 GB"`, read as a
+//! [`fathom_shared::ByteSize`]).
 //!
 //! Invariants: the scheduler never starts a speed test that could overrun the budget: a test's
 //! byte cap is at most what is left this month (the engine never asks the server for more than
@@ -16,40 +17,6 @@ pub const MIN_TEST_BYTES: u64 = 2_000_000;
 /// Header bytes per payload byte on the air (IPv4 + TCP with timestamps on a 1500-byte MTU: 52
 /// of 1448), charged on top of the payload a test received.
 const OVERHEAD: f64 = 52.0 / 1448.0;
-
-/// Reads a byte size: a whole number of bytes, or a number with a unit (`kB`, `MB`, `GB`, `TB`
-/// in powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024), like `"2 GB"` or `"1.5GiB"`.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a byte size like \"2 GB\""))?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(format!(
-                "{text:?}: unknown unit {other:?} (use B, kB, MB, GB, GiB…)"
-            ));
-        }
-    };
-    let bytes = n * scale;
-    if !(1.0..1.8e19).contains(&bytes) {
-        return Err(format!("{text:?} is not a byte size above 0"));
-    }
-    Ok(bytes.round() as u64)
-}
 
 /// The ledger's month of `at`: `YYYY-MM` in UTC.
 pub fn month(at: DateTime<Utc>) -> String {
@@ -115,19 +82,6 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_sizes_take_units() {
-        assert_eq!(parse_bytes("2 GB"), Ok(2_000_000_000));
-        assert_eq!(parse_bytes("1.5GiB"), Ok(1_610_612_736));
-        assert_eq!(parse_bytes("500 MB"), Ok(500_000_000));
-        assert_eq!(parse_bytes("12345"), Ok(12345));
-        assert_eq!(parse_bytes("7 kb"), Ok(7000));
-        assert!(parse_bytes("2 GBs").is_err());
-        assert!(parse_bytes("lots").is_err());
-        assert!(parse_bytes("0 GB").is_err());
-        assert!(parse_bytes("").is_err());
-    }
 
     #[test]
     fn months_are_utc_calendar_months() {

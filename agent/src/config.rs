@@ -159,40 +159,15 @@ pub mod file {
         /// `mmcli`, `at:DEVICE` or `sim:FILE`.
         pub backend: String,
         /// The SIM's monthly data for speed tests: bytes, or a size like `"2 GB"`.
-        pub monthly_budget: Option<ByteSize>,
+        pub monthly_budget: Option<fathom_shared::ByteSize>,
         /// The carrier's DNS server, asked through `interface` for the test server's address.
         pub dns: Option<String>,
     }
 
-    /// A byte count, or a size with a unit.
-    #[derive(Debug, Deserialize)]
-    #[serde(untagged)]
-    pub enum ByteSize {
-        /// Bytes.
-        Bytes(u64),
-        /// A size like `"2 GB"`.
-        Text(String),
-    }
-
     impl Modem {
         /// The monthly budget in bytes, if set.
-        pub fn budget_bytes(&self) -> Result<Option<u64>, String> {
-            self.monthly_budget
-                .as_ref()
-                .map(ByteSize::bytes)
-                .transpose()
-                .map_err(|e| format!("monthly_budget {e}"))
-        }
-    }
-
-    impl ByteSize {
-        /// The size in bytes, above 0.
-        pub fn bytes(&self) -> Result<u64, String> {
-            match self {
-                Self::Bytes(0) => Err("must be above 0".to_owned()),
-                Self::Bytes(n) => Ok(*n),
-                Self::Text(t) => crate::budget::parse_bytes(t),
-            }
+        pub fn budget_bytes(&self) -> Option<u64> {
+            self.monthly_budget.map(fathom_shared::ByteSize::bytes)
         }
     }
 }
@@ -452,9 +427,7 @@ fn modems_from_file(
             carrier,
             interface,
             backend,
-            monthly_budget: m
-                .budget_bytes()
-                .map_err(|e| format!("modem {carrier}: {e}"))?,
+            monthly_budget: m.budget_bytes(),
             dns: m
                 .dns
                 .as_deref()
@@ -778,10 +751,22 @@ mod tests {
         let bytes = SAMPLE.replace("monthly_budget = \"2 GB\"", "monthly_budget = 5000000");
         let c = AgentConfig::from_toml(&bytes, Path::new("/")).unwrap();
         assert_eq!(c.modems[0].monthly_budget, Some(5_000_000));
-        for bad in ["\"2 GBs\"", "0", "\"-1 GB\""] {
+        let binary = SAMPLE.replace("\"2 GB\"", "\"2 GiB\"");
+        let c = AgentConfig::from_toml(&binary, Path::new("/")).expect("GiB is read");
+        assert_eq!(c.modems[0].monthly_budget, Some(2 << 30));
+        for (bad, why) in [
+            ("\"2 GBs\"", "unknown unit"),
+            ("\"2 G\"", "unknown unit"),
+            ("0", "at least 1 byte"),
+            ("-1", "below 0"),
+            ("\"-1 GB\"", "not a data size"),
+        ] {
             let text = SAMPLE.replace("\"2 GB\"", bad);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
-            assert!(err.contains("monthly_budget"), "{bad}: {err}");
+            let err = AgentConfig::from_toml(&text, Path::new("/")).expect_err(bad);
+            assert!(
+                err.contains("monthly_budget") && err.contains(why),
+                "{bad}: {err}"
+            );
         }
     }
 

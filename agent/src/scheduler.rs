@@ -34,7 +34,8 @@ use crate::uploader::{StatusSource, UploadError, Uploader};
 use chrono::Utc;
 use fathom_shared::api::ProbeSettings;
 use fathom_shared::{
-    Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord, SCHEMA_VERSION,
+    InterfaceName, Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord,
+    SCHEMA_VERSION,
 };
 use rand::Rng as _;
 use std::sync::Arc;
@@ -269,20 +270,10 @@ impl Probe {
         }
         // The websites may come from the collector; how to check them from `[ipv6]`, else the
         // defaults.
-        let cfg = self.config.ipv6.as_ref();
-        let opts = Ipv6Options {
-            dns: cfg.and_then(|c| c.dns),
-            interface: modem.interface.as_ref().map(|i| i.as_str().to_owned()),
-            canary: cfg.and_then(|c| c.canary.clone()),
-            ca_pem: None,
-            connect_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_CONNECT_TIMEOUT, |c| {
-                c.connect_timeout
-            }),
-            page_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_PAGE_TIMEOUT, |c| {
-                c.page_timeout
-            }),
-            dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
-        };
+        let opts = Ipv6Options::for_link(
+            self.config.ipv6.as_ref(),
+            modem.interface.as_ref().map(InterfaceName::as_str),
+        );
         let stamp = self.stamp().await;
         let report = tokio::select! {
             r = crate::ipv6::check(&opts, &websites) => r,
@@ -450,17 +441,12 @@ fn spawn_radio_job(
     let (p, s) = (probe.clone(), shutdown.clone());
     tracker.spawn(async move {
         let mut settings = p.settings.clone();
-        let mut every = p.settings().radio_every;
-        let mut due = Instant::now() + first_offset(every, unit());
+        let mut cadence = Cadence::starting(p.settings().radio_every, Instant::now());
         loop {
-            match wait(due, &s, &mut settings).await {
+            match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
-                    let now = p.settings().radio_every;
-                    if now != every {
-                        every = now;
-                        due = Instant::now() + first_offset(every, unit());
-                    }
+                    cadence.replan(p.settings().radio_every, Instant::now(), Cadence::restart);
                     continue;
                 }
                 Woke::Due => {}
@@ -468,8 +454,7 @@ fn spawn_radio_job(
             if let Err(e) = p.radio_job(&m, &mut radio).await {
                 tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
             }
-            every = p.settings().radio_every;
-            due = Instant::now() + jittered(every, unit());
+            cadence.ran(p.settings().radio_every, Instant::now());
         }
     });
 }
@@ -488,20 +473,20 @@ fn spawn_speed_job(
         // The first test soon after start; then one at a random moment of each period, so
         // tests of a fleet (and of a day) do not always fall on the same minute.
         let mut settings = p.settings.clone();
-        let mut every = p.settings().speed_every;
-        let mut period_start = Instant::now() + every;
-        let mut due = Instant::now() + first_offset(every, unit());
+        let mut cadence = Cadence::starting(p.settings().speed_every, Instant::now());
+        let mut period_start = Instant::now() + cadence.every;
         loop {
-            match wait(due, &s, &mut settings).await {
+            match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
-                    let now = p.settings().speed_every;
-                    if now != every {
-                        // A new period length: the next test within it, from now.
-                        every = now;
-                        let start = Instant::now();
-                        due = start + slot_in_period(start, every, unit(), start);
-                        period_start = start + every;
+                    let start = Instant::now();
+                    // A new period length: the next test within it, from now.
+                    let new_period =
+                        cadence.replan(p.settings().speed_every, start, |now, every| {
+                            now + slot_in_period(now, every, unit(), now)
+                        });
+                    if new_period {
+                        period_start = start + cadence.every;
                     }
                     continue;
                 }
@@ -514,12 +499,13 @@ fn spawn_speed_job(
             if let Err(e) = p.speed_job(&modem, link, &s).await {
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
             }
-            every = p.settings().speed_every;
+            let every = p.settings().speed_every;
+            cadence.every = every;
             let now = Instant::now();
             while period_start + every <= now {
                 period_start += every;
             }
-            due = now + slot_in_period(period_start, every, unit(), now);
+            cadence.due = now + slot_in_period(period_start, every, unit(), now);
             period_start += every;
         }
     });
@@ -536,18 +522,13 @@ fn spawn_ipv6_job(
     tracker.spawn(async move {
         let modems = ipv6_modems(&p.config);
         let mut settings = p.settings.clone();
-        let mut every = p.settings().ipv6_every;
-        let mut due = Instant::now() + first_offset(every, unit());
+        let mut cadence = Cadence::starting(p.settings().ipv6_every, Instant::now());
         let mut round = 0;
         loop {
-            match wait(due, &s, &mut settings).await {
+            match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
-                    let now = p.settings().ipv6_every;
-                    if now != every {
-                        every = now;
-                        due = Instant::now() + first_offset(every, unit());
-                    }
+                    cadence.replan(p.settings().ipv6_every, Instant::now(), Cadence::restart);
                     continue;
                 }
                 Woke::Due => {}
@@ -562,8 +543,7 @@ fn spawn_ipv6_job(
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool an IPv6 check.");
             }
             round += 1;
-            every = p.settings().ipv6_every;
-            due = Instant::now() + jittered(every, unit());
+            cadence.ran(p.settings().ipv6_every, Instant::now());
         }
     });
 }
@@ -620,6 +600,53 @@ fn slot_in_period(start: Instant, period: Duration, unit: f64, now: Instant) -> 
 
 fn unit() -> f64 {
     rand::rng().random_range(0.0..1.0)
+}
+
+/// When a job runs next, and at what period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cadence {
+    /// The period the next run was planned with.
+    every: Duration,
+    /// The moment of the next run.
+    due: Instant,
+}
+
+impl Cadence {
+    /// A job started at `now`: its first run soon after.
+    fn starting(every: Duration, now: Instant) -> Self {
+        Self {
+            every,
+            due: Self::restart(now, every),
+        }
+    }
+
+    /// The first run of a new period `every` from `now`: soon, as at start.
+    fn restart(now: Instant, every: Duration) -> Instant {
+        now + first_offset(every, unit())
+    }
+
+    /// After a run at `now`: the next one a jittered `every` later.
+    fn ran(&mut self, every: Duration, now: Instant) {
+        self.every = every;
+        self.due = now + jittered(every, unit());
+    }
+
+    /// The settings changed at `now`. A new period is planned anew by `plan(now, every)`; the
+    /// same period keeps its moment, so a change elsewhere (a website, the server) never pushes
+    /// the next run back. Returns whether it replanned.
+    fn replan(
+        &mut self,
+        every: Duration,
+        now: Instant,
+        plan: impl FnOnce(Instant, Duration) -> Instant,
+    ) -> bool {
+        if every == self.every {
+            return false;
+        }
+        self.every = every;
+        self.due = plan(now, every);
+        true
+    }
 }
 
 /// How a job's wait ended.
@@ -738,6 +765,52 @@ mod tests {
         );
         // A moment already past: at once.
         assert_eq!(slot_in_period(now - hour, hour, 0.5, now), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_settings_change_that_keeps_the_cadence_does_not_push_the_next_run_back() {
+        let hour = Duration::from_secs(3600);
+        let settings = |speed_server: &str, every: Duration| {
+            Arc::new(Settings {
+                version: None,
+                radio_every: every,
+                speed_every: every,
+                ipv6_every: every,
+                speed_server: speed_server.to_owned(),
+                websites: Vec::new(),
+                monthly_budget: None,
+            })
+        };
+        let (tx, mut rx) = watch::channel(settings("http://a.example", hour));
+        let shutdown = CancellationToken::new();
+        let start = Instant::now();
+        let mut cadence = Cadence {
+            every: hour,
+            due: start + hour,
+        };
+        // Half-way through the wait, the collector changes the server, not the cadence.
+        let _collector = tokio::spawn(async move {
+            tokio::time::sleep(hour / 2).await;
+            tx.send(settings("http://b.example", hour))
+                .expect("the job listens");
+            tokio::time::sleep(hour * 4).await;
+            drop(tx);
+        });
+        assert_eq!(wait(cadence.due, &shutdown, &mut rx).await, Woke::Replan);
+        assert_eq!(Instant::now(), start + hour / 2);
+        let every = rx.borrow().radio_every;
+        assert!(!cadence.replan(every, Instant::now(), |_, _| start));
+        assert_eq!(wait(cadence.due, &shutdown, &mut rx).await, Woke::Due);
+        assert_eq!(
+            Instant::now(),
+            start + hour,
+            "the run keeps its moment, not half an hour later"
+        );
+        // A new cadence is planned anew from the moment of the change.
+        let now = Instant::now();
+        assert!(cadence.replan(hour / 4, now, |at, every| at + every));
+        assert_eq!(cadence.due, now + hour / 4);
+        assert_eq!(cadence.every, hour / 4);
     }
 
     #[test]

@@ -92,8 +92,10 @@ pub mod file {
         pub ipv6_every: Option<std::time::Duration>,
         /// Speed-test server base URL (default: the probe's collector).
         pub speed_server: Option<String>,
-        /// Monthly data budget per SIM for speed tests, bytes.
-        pub monthly_budget_bytes: Option<u64>,
+        /// Monthly data budget per SIM for speed tests: bytes, or a size like `"2 GB"`
+        /// (`monthly_budget_bytes`, its first name, is still read).
+        #[serde(alias = "monthly_budget_bytes")]
+        pub monthly_budget: Option<fathom_shared::ByteSize>,
         /// Per-probe exceptions.
         #[serde(default, rename = "override")]
         pub overrides: Vec<ProbeOverride>,
@@ -116,8 +118,10 @@ pub mod file {
         pub ipv6_every: Option<std::time::Duration>,
         /// Speed-test server base URL.
         pub speed_server: Option<String>,
-        /// Monthly data budget per SIM for speed tests, bytes.
-        pub monthly_budget_bytes: Option<u64>,
+        /// Monthly data budget per SIM for speed tests: bytes, or a size like `"2 GB"`
+        /// (`monthly_budget_bytes`, its first name, is still read).
+        #[serde(alias = "monthly_budget_bytes")]
+        pub monthly_budget: Option<fathom_shared::ByteSize>,
     }
 
     /// `[limits]`.
@@ -473,6 +477,27 @@ mod tests {
         assert_eq!(c.indicators, IndicatorSettings::default());
         assert_eq!(c.database_url(None), "sqlite:///etc/fathom/fathom.db");
         assert_eq!(c.database_url(Some("sqlite://x.db")), "sqlite://x.db");
+    }
+
+    #[test]
+    fn the_commented_probes_example_is_valid_as_written() {
+        // `[probes]` ships commented out; uncommented, it must read as its comments say.
+        let start = SAMPLE.find("# [probes]").expect("a [probes] example");
+        let end = start + SAMPLE[start..].find("\n\n").expect("a blank line after it");
+        let block: Vec<&str> = SAMPLE[start..end]
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .or_else(|| l.strip_prefix('#'))
+                    .unwrap_or(l)
+            })
+            .collect();
+        let c = parse(&format!("{SAMPLE}\n{}\n", block.join("\n"))).expect("the example parses");
+        let hosp = fathom_shared::ProbeId::parse("yy-hosp-01").expect("an id");
+        let s = c.probes.for_probe(&hosp, &[]);
+        assert_eq!(s.monthly_budget_bytes, Some(2_000_000_000), "\"2 GB\"");
+        assert_eq!(s.speed_every_s, Some(1800), "the override");
+        assert_eq!(s.radio_every_s, Some(60));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
-use fathom_shared::api::{Alert, FleetProbe, FleetResponse, ProbeStatus};
+use fathom_shared::api::{ALERT_KINDS, Alert, FleetProbe, FleetResponse, ProbeStatus};
 use fathom_shared::{Carrier, ResultKind, ResultRecord};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,6 +142,11 @@ pub(crate) async fn fleet_page(State(state): State<AppState>) -> Result<Html<Str
     let mut view = fleet_view(state.store.fleet().await?, Utc::now());
     view.probes
         .sort_by_key(|p| (p.alerts.is_empty(), p.probe_id.clone()));
+    Ok(Html(fleet_html(&view)))
+}
+
+/// The fleet page's HTML, in the order of `view`, with a way back to the dashboard.
+pub fn fleet_html(view: &FleetResponse) -> String {
     let with_alerts = view.probes.iter().filter(|p| !p.alerts.is_empty()).count();
     let mut h = String::new();
     let mut put = |s: String| h.push_str(&s);
@@ -149,7 +154,8 @@ pub(crate) async fn fleet_page(State(state): State<AppState>) -> Result<Html<Str
         "<!doctype html><html lang=zh><head><meta charset=utf-8><title>探针状态 Fleet</title>\
          <style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.alert{{color:#b00}}</style>\
-         </head><body><h1>探针状态 Fleet health</h1><p>{} · 探针 probes: {} · 需处理 with alerts: {}</p>\
+         </head><body><nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>\
+         <h1>探针状态 Fleet health</h1><p>{} · 探针 probes: {} · 需处理 with alerts: {}</p>\
          <table id=fleet><tr><th>探针 probe</th><th>站点 site</th><th>最后上报 last seen</th>\
          <th>版本 version</th><th>调制解调器 modems</th><th>待传 spool</th><th>流量 data used</th>\
          <th>时钟 clock</th><th>告警 alerts</th></tr>",
@@ -227,7 +233,7 @@ pub(crate) async fn fleet_page(State(state): State<AppState>) -> Result<Html<Str
         ));
     }
     put("</table></body></html>".to_owned());
-    Ok(Html(h))
+    h
 }
 
 /// The collector's counters since it started, for `/metrics`.
@@ -299,13 +305,7 @@ pub fn exposition(m: &Metrics, fleet: &FleetResponse) -> String {
         "fathom_probes{{alert=\"any\"}} {}",
         fleet.probes.iter().filter(|p| !p.alerts.is_empty()).count()
     ));
-    for kind in [
-        "never_seen",
-        "silent",
-        "modem_missing",
-        "budget_nearly_spent",
-        "clock_unsynced",
-    ] {
+    for kind in ALERT_KINDS {
         let n = fleet
             .probes
             .iter()
@@ -404,6 +404,10 @@ mod tests {
             kinds(&a),
             ["modem_missing", "budget_nearly_spent", "clock_unsynced"]
         );
+        assert!(
+            a.iter().all(|a| ALERT_KINDS.contains(&a.kind.as_str())),
+            "only documented kinds: {a:?}"
+        );
         assert_eq!(a[0].carrier, Some(Carrier::Cu));
         assert!(a[0].message.contains("/dev/ttyUSB2"));
         assert_eq!(a[1].carrier, Some(Carrier::Cmcc));
@@ -417,6 +421,16 @@ mod tests {
         assert!(
             !kinds(&a).contains(&"budget_nearly_spent"),
             "89 % and no budget: {a:?}"
+        );
+    }
+
+    #[test]
+    fn the_fleet_page_leads_back_to_the_dashboard() {
+        let now = DateTime::from_timestamp_millis(NOW).expect("a time");
+        let page = fleet_html(&fleet_view(Vec::new(), now));
+        assert!(
+            page.contains("<nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>"),
+            "{page}"
         );
     }
 

@@ -7,8 +7,8 @@
 //! same config gives the same version on every collector of a fleet.
 
 use crate::config::file;
-use fathom_shared::ProbeId;
 use fathom_shared::api::ProbeSettings;
+use fathom_shared::{ByteSize, ProbeId};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -86,7 +86,7 @@ impl ProbeSettingsConfig {
             p.speed_every,
             p.ipv6_every,
             p.speed_server,
-            p.monthly_budget_bytes,
+            p.monthly_budget.map(ByteSize::bytes),
         )?;
         let mut overrides = HashMap::new();
         for o in p.overrides {
@@ -96,7 +96,7 @@ impl ProbeSettingsConfig {
                 o.speed_every,
                 o.ipv6_every,
                 o.speed_server,
-                o.monthly_budget_bytes,
+                o.monthly_budget.map(ByteSize::bytes),
             )
             .map_err(|e| format!("override for {id}: {e}"))?;
             if overrides.insert(id.clone(), values).is_some() {
@@ -163,7 +163,7 @@ mod tests {
             [probes]
             speed_every = "1h"
             radio_every = "1m"
-            monthly_budget_bytes = 2000000000
+            monthly_budget = "2 GB"
 
             [[probes.override]]
             probe = "yy-hosp-01"
@@ -211,5 +211,47 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("two overrides"), "{e}");
         assert!(config("[probes]\nspeed_evry = \"1h\"\n").is_err());
+    }
+
+    #[test]
+    fn budgets_are_bytes_or_sizes_in_probes_and_overrides() {
+        let c = config(
+            r#"
+            [probes]
+            monthly_budget = "500 MB"
+
+            [[probes.override]]
+            probe = "yy-hosp-01"
+            monthly_budget = "2 GiB"
+
+            [[probes.override]]
+            probe = "yy-park-01"
+            monthly_budget = 3000000000
+            "#,
+        )
+        .expect("sizes read");
+        let budget = |p: &str| c.for_probe(&id(p), &[]).monthly_budget_bytes;
+        assert_eq!(budget("yy-bus-01"), Some(500_000_000));
+        assert_eq!(budget("yy-hosp-01"), Some(2 << 30));
+        assert_eq!(budget("yy-park-01"), Some(3_000_000_000));
+        // The key's first name, in bytes, is still read.
+        let old = config("[probes]\nmonthly_budget_bytes = 2000000000\n").expect("old key read");
+        assert_eq!(
+            old.for_probe(&id("a"), &[]).monthly_budget_bytes,
+            Some(2_000_000_000)
+        );
+        for (bad, why) in [
+            ("\"2 G\"", "unknown unit"),
+            ("\"two GB\"", "not a data size"),
+            ("0", "at least 1 byte"),
+        ] {
+            let e = config(&format!("[probes]\nmonthly_budget = {bad}\n")).expect_err(bad);
+            assert!(
+                e.contains("monthly_budget") && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
+        let both = config("[probes]\nmonthly_budget = \"1 GB\"\nmonthly_budget_bytes = 1\n");
+        assert!(both.is_err(), "one budget, under one name");
     }
 }

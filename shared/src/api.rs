@@ -124,10 +124,19 @@ pub struct FleetProbe {
     pub alerts: Vec<Alert>,
 }
 
+/// Every [`Alert::kind`] the collector gives, in the order the fleet page and `/metrics` list them.
+pub const ALERT_KINDS: [&str; 5] = [
+    "never_seen",
+    "silent",
+    "modem_missing",
+    "budget_nearly_spent",
+    "clock_unsynced",
+];
+
 /// Something about a probe that needs attention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    /// `never_seen`, `silent`, `modem_missing`, `budget_nearly_spent` or `clock_unsynced`.
+    /// One of [`ALERT_KINDS`].
     pub kind: String,
     /// The carrier concerned, when one is.
     pub carrier: Option<crate::Carrier>,
@@ -253,7 +262,15 @@ mod tests {
     fn the_spec_describes_the_paths_the_collector_serves() {
         let spec = spec();
         assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
-        for path in [RESULTS_PATH, HEALTH_PATH, DOWNLOAD_PATH, PING_PATH] {
+        for path in [
+            RESULTS_PATH,
+            HEALTH_PATH,
+            DOWNLOAD_PATH,
+            PING_PATH,
+            ENROLL_PATH,
+            FLEET_PATH,
+            METRICS_PATH,
+        ] {
             assert!(
                 spec["paths"].get(path).is_some(),
                 "{path} missing from openapi.json"
@@ -277,6 +294,183 @@ mod tests {
             keys(&serde_json::to_value(&full).unwrap()),
             keys(&schema(&spec, "ProbeSettings")["properties"])
         );
+    }
+
+    /// The `example` of `path`'s `method` request body (`status` None) or of its answer.
+    fn path_example<'a>(
+        spec: &'a Value,
+        path: &str,
+        method: &str,
+        status: Option<&str>,
+    ) -> &'a Value {
+        let op = &spec["paths"][path][method];
+        let body = match status {
+            None => &op["requestBody"],
+            Some(s) => &op["responses"][s],
+        };
+        &body["content"]["application/json"]["example"]
+    }
+
+    /// Checks a schema against what our type writes: `full` (every optional field set) has
+    /// exactly the described properties; `minimal` (every optional field unset) has exactly the
+    /// required ones, and each that it writes as null is described as nullable.
+    fn assert_schema_matches(spec: &Value, name: &str, full: &Value, minimal: &Value) {
+        let s = schema(spec, name);
+        assert_eq!(keys(full), keys(&s["properties"]), "{name}: properties");
+        let required: BTreeSet<String> = s["required"]
+            .as_array()
+            .expect("a required list")
+            .iter()
+            .map(|r| r.as_str().expect("a name").to_owned())
+            .collect();
+        assert_eq!(keys(minimal), required, "{name}: required");
+        for (field, value) in minimal.as_object().expect("an object") {
+            if value.is_null() {
+                let described = &s["properties"][field];
+                let nullable = described["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&Value::from("null")))
+                    || described["anyOf"]
+                        .as_array()
+                        .is_some_and(|a| a.contains(&serde_json::json!({"type": "null"})));
+                assert!(
+                    nullable,
+                    "{name}.{field} is written as null but not described so"
+                );
+            }
+        }
+    }
+
+    fn value<T: Serialize>(v: &T) -> Value {
+        serde_json::to_value(v).expect("serialisable")
+    }
+
+    #[test]
+    fn the_enrollment_and_fleet_schemas_match_our_types() {
+        let spec = spec();
+        let enroll_request = EnrollRequest {
+            code: "7KQ2M-XR9TD".into(),
+        };
+        assert_schema_matches(
+            &spec,
+            "EnrollRequest",
+            &value(&enroll_request),
+            &value(&enroll_request),
+        );
+        let enrolled = EnrollResponse {
+            probe_id: "p".into(),
+            site_id: "s".into(),
+            token: "t".into(),
+        };
+        assert_schema_matches(
+            &spec,
+            "EnrollResponse",
+            &value(&enrolled),
+            &value(&enrolled),
+        );
+        let modem = ModemStatus {
+            carrier: Carrier::Cmcc,
+            present: false,
+            rat: Some(Rat::None),
+            reason: Some("no modem".into()),
+        };
+        let bare_modem = ModemStatus {
+            rat: None,
+            reason: None,
+            ..modem.clone()
+        };
+        assert_schema_matches(&spec, "ModemStatus", &value(&modem), &value(&bare_modem));
+        let budget = BudgetStatus {
+            carrier: Carrier::Cu,
+            used_bytes: 1,
+            budget_bytes: Some(2),
+        };
+        let no_budget = BudgetStatus {
+            budget_bytes: None,
+            ..budget.clone()
+        };
+        assert_schema_matches(&spec, "BudgetStatus", &value(&budget), &value(&no_budget));
+        let status = ProbeStatus {
+            agent_version: "0.1.0".into(),
+            modems: vec![modem],
+            spool_pending: 0,
+            clock_synced: true,
+            budgets: vec![budget],
+        };
+        assert_schema_matches(&spec, "ProbeStatus", &value(&status), &value(&status));
+        let alert = Alert {
+            kind: ALERT_KINDS[2].into(),
+            carrier: Some(Carrier::Ct),
+            message: "m".into(),
+        };
+        let general = Alert {
+            carrier: None,
+            ..alert.clone()
+        };
+        assert_schema_matches(&spec, "Alert", &value(&alert), &value(&general));
+        let probe = FleetProbe {
+            probe_id: "p".into(),
+            site_id: "s".into(),
+            last_seen: Some("2026-11-23T01:58:10Z".into()),
+            last_seen_age_s: Some(1),
+            revoked: false,
+            status: Some(status),
+            alerts: vec![alert],
+        };
+        let never = FleetProbe {
+            last_seen: None,
+            last_seen_age_s: None,
+            status: None,
+            alerts: Vec::new(),
+            ..probe.clone()
+        };
+        assert_schema_matches(&spec, "FleetProbe", &value(&probe), &value(&never));
+        let fleet = FleetResponse {
+            now: "2026-11-23T02:00:00Z".into(),
+            probes: vec![probe],
+        };
+        assert_schema_matches(&spec, "FleetResponse", &value(&fleet), &value(&fleet));
+        // The upload's status is the same object the fleet answer gives back.
+        assert_eq!(
+            schema(&spec, "UploadRequest")["properties"]["status"]["$ref"],
+            "#/components/schemas/ProbeStatus"
+        );
+        let kinds: BTreeSet<String> = ALERT_KINDS.iter().map(|k| (*k).to_owned()).collect();
+        assert_eq!(
+            enum_values(&schema(&spec, "Alert")["properties"]["kind"]),
+            kinds
+        );
+    }
+
+    #[test]
+    fn the_enrollment_and_fleet_examples_read_back_unchanged() {
+        fn round_trip<T: serde::de::DeserializeOwned + Serialize>(example: &Value, what: &str) {
+            assert!(example.is_object(), "{what}: no example");
+            let read: T =
+                serde_json::from_value(example.clone()).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let written = serde_json::to_value(&read).expect("serialisable");
+            assert_eq!(&written, example, "{what}: written back differently");
+        }
+        let spec = spec();
+        round_trip::<EnrollRequest>(
+            path_example(&spec, ENROLL_PATH, "post", None),
+            "enroll request",
+        );
+        round_trip::<EnrollResponse>(
+            path_example(&spec, ENROLL_PATH, "post", Some("200")),
+            "enroll answer",
+        );
+        let fleet = path_example(&spec, FLEET_PATH, "get", Some("200"));
+        round_trip::<FleetResponse>(fleet, "fleet answer");
+        // The example shows a probe that never reported and one with a status, and only
+        // alert kinds the collector gives.
+        let probes: Vec<FleetProbe> =
+            serde_json::from_value(fleet["probes"].clone()).expect("probes");
+        assert!(probes.iter().any(|p| p.status.is_none()));
+        assert!(probes.iter().any(|p| p.status.is_some()));
+        for a in probes.iter().flat_map(|p| &p.alerts) {
+            assert!(ALERT_KINDS.contains(&a.kind.as_str()), "{}", a.kind);
+        }
     }
 
     #[test]

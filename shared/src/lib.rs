@@ -10,6 +10,7 @@
 //! - [`result`]: one measurement result in wire format schema 1, with its validation.
 //! - [`radio`]: radio access technologies and the "meets 5G" rule.
 //! - [`week`]: the ISO-week reporting window in the county's time zone.
+//! - [`units`]: units as types ([`ByteSize`], data sizes as config files write them).
 //! - [`api`]: the upload request, its answer and error bodies, and the OpenAPI description.
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod radio;
 pub mod result;
 pub mod site;
 pub mod time;
+pub mod units;
 pub mod week;
 
 pub use carrier::Carrier;
@@ -31,6 +33,7 @@ pub use result::{
 };
 pub use site::SiteCategory;
 pub use time::UtcTime;
+pub use units::ByteSize;
 pub use week::IsoWeek;
 
 /// The version of the result wire format this build reads and writes.

@@ -5,7 +5,7 @@ use crate::radio::RadioReading;
 use chrono::{DateTime, Utc};
 use fathom_shared::result::SpeedTest;
 use fathom_shared::{Carrier, Meets5gThresholds, Rat, radio::meets_5g};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,6 +280,117 @@ pub fn dns(
     }
 }
 
+/// What the doctor saw of one carrier link's IPv6.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Link {
+    /// Its addresses of global scope (unique-local ones included: they route too).
+    pub global: Vec<Ipv6Addr>,
+    /// How many IPv6 routes lead beyond the link through it (a default route, or any route with
+    /// a gateway); `None` when the routes could not be read.
+    pub routes: Option<usize>,
+    /// The one page loaded over IPv6 through it, as the IPv6 check loads its canary.
+    pub path: Ipv6PathTry,
+}
+
+/// The doctor's one IPv6 page load through a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipv6PathTry {
+    /// Nothing to load: neither a canary nor a website is configured.
+    Untried,
+    /// This page loaded over IPv6.
+    Loaded(String),
+    /// The page did not load; why, in one line.
+    Failed(String),
+}
+
+/// One carrier link's IPv6: an address, a route, and a page loaded over it. A link without any
+/// IPv6 is a warning, as on the interface line (speed and radio work without it; its IPv6
+/// website checks will be unknown). A link with an address that cannot reach anything is a
+/// failure: it is half set up, and every IPv6 check through it would say "unknown".
+pub fn ipv6(carrier: Carrier, iface: &str, link: &Ipv6Link) -> Finding {
+    const ZH: &str = "IPv6 通路";
+    const EN: &str = "IPv6 path";
+    let Some(first) = link.global.first() else {
+        return Finding::warn(
+            ZH,
+            EN,
+            format!("{carrier}: {iface} has no global IPv6 address"),
+            "在 APN 中启用 IPv4v6 双栈并重新拨号 / enable IPv4v6 (dual stack) in the APN and reconnect; until then the IPv6 website checks through this link are unknown",
+        );
+    };
+    let routes = match link.routes {
+        Some(0) => {
+            return Finding::fail(
+                ZH,
+                EN,
+                format!("{carrier}: {iface} has {first} but no IPv6 route beyond the link"),
+                &format!(
+                    "让接口接受路由通告或添加默认路由 / let the link accept router advertisements (sysctl net.ipv6.conf.{iface}.accept_ra=2) or add a route: ip -6 route add default dev {iface}"
+                ),
+            );
+        }
+        Some(n) => format!("{n} route(s)"),
+        None => "routes unreadable".to_owned(),
+    };
+    let seen = format!("{carrier}: {iface} has {first}, {routes}");
+    match &link.path {
+        Ipv6PathTry::Loaded(page) => {
+            Finding::pass(ZH, EN, format!("{seen}; {page} loaded over IPv6"))
+        }
+        Ipv6PathTry::Failed(why) => Finding::fail(
+            ZH,
+            EN,
+            format!("{seen}; but IPv6 does not work through it: {why}"),
+            "检查运营商的 IPv6 服务与 DNS（AAAA 记录）及 [ipv6] canary 地址 / check the carrier's IPv6 service, its DNS (AAAA answers) and the [ipv6] canary URL",
+        ),
+        Ipv6PathTry::Untried => Finding::warn(
+            ZH,
+            EN,
+            format!("{seen}; no page tried"),
+            "在 [ipv6] 中设置 canary（仅 IPv6 可访问的页面）/ set `canary` in [ipv6]: a page that answers only over IPv6",
+        ),
+    }
+}
+
+/// The addresses of global scope in `ip -j addr show` output (link-local, host and tentative
+/// ones left out).
+pub fn global_ipv6(json: &str) -> Option<Vec<Ipv6Addr>> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(
+        v.as_array()?
+            .iter()
+            .filter_map(|link| link.get("addr_info")?.as_array())
+            .flatten()
+            .filter(|a| {
+                a.get("scope").and_then(serde_json::Value::as_str) == Some("global")
+                    && a.get("tentative").is_none()
+                    && a.get("dadfailed").is_none()
+            })
+            .filter_map(|a| a.get("local")?.as_str()?.parse().ok())
+            .collect(),
+    )
+}
+
+/// How many routes in `ip -j -6 route show table all dev IFACE` output lead beyond the link: a
+/// default route (point-to-point modem links have no gateway) or any route via a gateway.
+/// Local, multicast and on-link prefix routes do not.
+pub fn ipv6_routes_beyond_link(json: &str) -> Option<usize> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(
+        v.as_array()?
+            .iter()
+            .filter(|r| {
+                let unicast = r
+                    .get("type")
+                    .and_then(serde_json::Value::as_str)
+                    .is_none_or(|t| t == "unicast");
+                let dst = r.get("dst").and_then(serde_json::Value::as_str);
+                unicast && (matches!(dst, Some("default" | "::/0")) || r.get("gateway").is_some())
+            })
+            .count(),
+    )
+}
+
 /// The local addresses in `ip -j addr show` output.
 pub fn ip_addresses(json: &str) -> Option<Vec<IpAddr>> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
@@ -503,6 +614,115 @@ mod tests {
         let f = interface("wwan0", Some("up"), &[v4, v6]);
         assert_eq!(f.status, Status::Pass);
         assert_eq!(f.detail, "wwan0 up, IPv4 198.18.0.2, IPv6 fd00::2");
+    }
+
+    fn link(global: &[&str], routes: Option<usize>, path: Ipv6PathTry) -> Ipv6Link {
+        Ipv6Link {
+            global: global
+                .iter()
+                .map(|a| a.parse().expect("an address"))
+                .collect(),
+            routes,
+            path,
+        }
+    }
+
+    #[test]
+    fn ipv6_findings_say_what_is_missing_and_what_to_do() {
+        let loaded = Ipv6PathTry::Loaded("http://canary.example/".to_owned());
+        let ok = ipv6(
+            Carrier::Cmcc,
+            "wwan0",
+            &link(&["2408:8000::1"], Some(1), loaded.clone()),
+        );
+        assert_eq!(ok.status, Status::Pass);
+        assert_eq!(
+            ok.line(),
+            "[ OK ] IPv6 通路 IPv6 path: cmcc: wwan0 has 2408:8000::1, 1 route(s); http://canary.example/ loaded over IPv6"
+        );
+
+        // No address: the carrier or the APN gives none; a warning, as on the interface line.
+        let none = ipv6(Carrier::Cu, "wwan1", &link(&[], None, loaded.clone()));
+        assert_eq!(none.status, Status::Warn);
+        assert!(none.detail.contains("no global IPv6 address"), "{none:?}");
+        assert!(none.advice.as_deref().is_some_and(|a| a.contains("IPv4v6")));
+
+        // An address and no route: half set up, a failure that names the fix.
+        let stuck = ipv6(
+            Carrier::Ct,
+            "wwan2",
+            &link(&["fd00:1::2"], Some(0), loaded.clone()),
+        );
+        assert_eq!(stuck.status, Status::Fail);
+        assert!(stuck.detail.contains("no IPv6 route"), "{stuck:?}");
+        assert!(
+            stuck
+                .advice
+                .as_deref()
+                .is_some_and(|a| a.contains("accept_ra") && a.contains("dev wwan2")),
+            "{stuck:?}"
+        );
+
+        // Address and route, but the page does not load: a failure with the reason.
+        let broken = ipv6(
+            Carrier::Cmcc,
+            "wwan0",
+            &link(
+                &["fd00:1::2"],
+                Some(2),
+                Ipv6PathTry::Failed("timed out connecting to [fd00:dead::1]:80".to_owned()),
+            ),
+        );
+        assert_eq!(broken.status, Status::Fail);
+        assert!(broken.detail.contains("timed out connecting"), "{broken:?}");
+        assert!(broken.advice.as_deref().is_some_and(|a| a.contains("AAAA")));
+
+        // Routes unreadable: the page decides.
+        let unread = ipv6(Carrier::Cmcc, "wwan0", &link(&["fd00:1::2"], None, loaded));
+        assert_eq!(unread.status, Status::Pass);
+        assert!(unread.detail.contains("routes unreadable"), "{unread:?}");
+
+        // Nothing to load: a warning asking for a canary.
+        let untried = ipv6(
+            Carrier::Cmcc,
+            "wwan0",
+            &link(&["fd00:1::2"], Some(1), Ipv6PathTry::Untried),
+        );
+        assert_eq!(untried.status, Status::Warn);
+        assert!(
+            untried
+                .advice
+                .as_deref()
+                .is_some_and(|a| a.contains("canary"))
+        );
+    }
+
+    #[test]
+    fn global_ipv6_addresses_and_routes_beyond_the_link_are_read_from_ip_json() {
+        let addrs = r#"[{"ifname":"wwan0","addr_info":[
+            {"family":"inet","local":"198.18.1.2","prefixlen":24,"scope":"global"},
+            {"family":"inet6","local":"fd00:1::2","prefixlen":64,"scope":"global"},
+            {"family":"inet6","local":"2408:8000::9","prefixlen":64,"scope":"global","tentative":true},
+            {"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"}]}]"#;
+        assert_eq!(
+            global_ipv6(addrs),
+            Some(vec!["fd00:1::2".parse().expect("an address")])
+        );
+        assert_eq!(global_ipv6("[]"), Some(Vec::new()));
+        assert_eq!(global_ipv6("not json"), None);
+
+        let routes = r#"[
+            {"dst":"fd00:99::/64","gateway":"fd00:1::1","dev":"wwan0","metric":1024},
+            {"dst":"fd00:1::/64","dev":"wwan0","protocol":"kernel","metric":256},
+            {"dst":"fe80::/64","dev":"wwan0","protocol":"kernel","metric":256},
+            {"type":"local","dst":"fd00:1::2","table":"local","dev":"wwan0"},
+            {"type":"multicast","dst":"ff00::/8","table":"local","dev":"wwan0"}]"#;
+        assert_eq!(ipv6_routes_beyond_link(routes), Some(1));
+        let point_to_point = r#"[{"dst":"default","dev":"wwan0","metric":1024}]"#;
+        assert_eq!(ipv6_routes_beyond_link(point_to_point), Some(1));
+        let on_link_only = r#"[{"dst":"fd00:1::/64","dev":"wwan0","protocol":"kernel"}]"#;
+        assert_eq!(ipv6_routes_beyond_link(on_link_only), Some(0));
+        assert_eq!(ipv6_routes_beyond_link("{"), None);
     }
 
     #[test]

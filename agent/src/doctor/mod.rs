@@ -3,19 +3,21 @@
 //! Each check is a [`Finding`]: what was looked at, what was seen, and, when it is not fine, what
 //! to do. The judgements (signal good/fair/poor, whether a modem reading is usable, what an
 //! interface needs) are pure functions in [`judge`]; this module only gathers the facts: radio
-//! samples through the configured backends, the interfaces' state, the collector and the token, the
-//! clock, the spool, a short speed check per carrier. The probe is ready (exit 0) when no finding
+//! samples through the configured backends, the interfaces' state, each link's IPv6 (address, route
+//! and one page loaded over it, as the IPv6 checks load their canary), the collector and the token,
+//! the clock, the spool, a short speed check per carrier. The probe is ready (exit 0) when no finding
 //! is a failure; warnings do not block.
 
 pub mod judge;
 
 use crate::config::{AgentConfig, Backend, ModemConfig};
+use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
 use crate::speed::dns::ServerLookup;
 use crate::speed::{SpeedOptions, run as run_speed_test};
 use fathom_shared::api::{HEALTH_PATH, RESULTS_PATH};
-use fathom_shared::{InterfaceName, Meets5gThresholds};
-use judge::{Finding, Status};
+use fathom_shared::{Carrier, InterfaceName, Meets5gThresholds};
+use judge::{Finding, Ipv6PathTry, Status};
 use std::path::Path;
 use std::time::Duration;
 
@@ -59,7 +61,12 @@ pub async fn examine(path: &Path, config: &AgentConfig, opts: DoctorOptions) -> 
     for modem in &config.modems {
         findings.push(check_modem(modem, &thresholds).await);
         if let Some(iface) = &modem.interface {
-            findings.push(check_interface(iface).await);
+            let addresses = ip_json(&["-j", "addr", "show", "dev", iface.as_str()]).await;
+            findings.push(check_interface(iface, addresses.as_deref()).await);
+            // A link that is not there has no IPv6 to speak of; its interface line says so.
+            if let Some(addresses) = &addresses {
+                findings.push(check_ipv6(config, modem.carrier, iface, addresses).await);
+            }
         } else if !matches!(modem.backend, Backend::Sim(_)) {
             findings.push(Finding::warn(
                 "接口",
@@ -101,22 +108,76 @@ async fn check_modem(modem: &ModemConfig, thresholds: &Meets5gThresholds) -> Fin
     )
 }
 
-async fn check_interface(iface: &InterfaceName) -> Finding {
+/// The JSON output of `ip ARGS`, or `None` when `ip` fails (as for an interface that does not
+/// exist).
+async fn ip_json(args: &[&str]) -> Option<String> {
+    match tokio::process::Command::new("ip").args(args).output().await {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        _ => None,
+    }
+}
+
+/// `addresses`: the interface's `ip -j addr show` output, when `ip` could read it.
+async fn check_interface(iface: &InterfaceName, addresses: Option<&str>) -> Finding {
     let name = iface.as_str();
     let operstate = tokio::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
         .await
         .ok();
-    let addresses = match tokio::process::Command::new("ip")
-        .args(["-j", "addr", "show", "dev", name])
-        .output()
-        .await
-    {
-        Ok(out) if out.status.success() => {
-            judge::ip_addresses(&String::from_utf8_lossy(&out.stdout)).unwrap_or_default()
-        }
-        _ => Vec::new(),
-    };
+    let addresses = addresses.and_then(judge::ip_addresses).unwrap_or_default();
     judge::interface(name, operstate.as_deref(), &addresses)
+}
+
+/// The link's IPv6: a global address, a route beyond the link, and one page loaded over IPv6
+/// through it, as the IPv6 website checks will.
+async fn check_ipv6(
+    config: &AgentConfig,
+    carrier: Carrier,
+    iface: &InterfaceName,
+    addresses: &str,
+) -> Finding {
+    let name = iface.as_str();
+    let global = judge::global_ipv6(addresses).unwrap_or_default();
+    let routes = ip_json(&["-j", "-6", "route", "show", "table", "all", "dev", name])
+        .await
+        .as_deref()
+        .and_then(judge::ipv6_routes_beyond_link);
+    // Without an address or a route the verdict is known; loading a page would only time out.
+    let path = if global.is_empty() || routes == Some(0) {
+        Ipv6PathTry::Untried
+    } else {
+        try_ipv6_path(config, name).await
+    };
+    judge::ipv6(
+        carrier,
+        name,
+        &judge::Ipv6Link {
+            global,
+            routes,
+            path,
+        },
+    )
+}
+
+/// Loads one page over IPv6 through `iface` with the IPv6 check itself: the canary when one is
+/// set, else the first of `[ipv6] websites` (whose home page loading proves the path, as in a
+/// round without a canary).
+async fn try_ipv6_path(config: &AgentConfig, iface: &str) -> Ipv6PathTry {
+    let cfg = config.ipv6.as_ref();
+    let opts = Ipv6Options::for_link(cfg, Some(iface));
+    let (page, sites) = match (&opts.canary, cfg.and_then(|c| c.websites.first())) {
+        (Some(canary), _) => (canary.clone(), Vec::new()),
+        (None, Some(site)) => (site.clone(), vec![site.clone()]),
+        (None, None) => return Ipv6PathTry::Untried,
+    };
+    match crate::ipv6::check(&opts, &sites).await {
+        Ok(report) if report.probe_ipv6 => Ipv6PathTry::Loaded(page.to_string()),
+        Ok(report) => Ipv6PathTry::Failed(
+            report
+                .no_path_reason
+                .unwrap_or_else(|| format!("{page} did not load over IPv6")),
+        ),
+        Err(e) => Ipv6PathTry::Failed(e.to_string()),
+    }
 }
 
 /// The speed-test server's host name (the collector's by default), when it is a name (an

@@ -50,6 +50,26 @@ pub struct Ipv6Options {
     pub dns_timeout: Duration,
 }
 
+impl Ipv6Options {
+    /// How the scheduled checks (and the doctor) check through one link: `[ipv6]`'s DNS server,
+    /// canary and timeouts, else the defaults.
+    pub fn for_link(cfg: Option<&crate::config::Ipv6Config>, interface: Option<&str>) -> Self {
+        Self {
+            dns: cfg.and_then(|c| c.dns),
+            interface: interface.map(str::to_owned),
+            canary: cfg.and_then(|c| c.canary.clone()),
+            ca_pem: None,
+            connect_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_CONNECT_TIMEOUT, |c| {
+                c.connect_timeout
+            }),
+            page_timeout: cfg.map_or(crate::defaults::DEFAULT_IPV6_PAGE_TIMEOUT, |c| {
+                c.page_timeout
+            }),
+            dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
+        }
+    }
+}
+
 /// Why a round could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -82,6 +102,8 @@ pub struct Ipv6Report {
     pub sites: Vec<Ipv6Check>,
     /// How many sites' AAAA lookups failed (no answer from DNS, as opposed to "no record").
     pub lookups_failed: usize,
+    /// Why the probe's IPv6 path does not work, when it does not.
+    pub no_path_reason: Option<String>,
 }
 
 impl Ipv6Report {
@@ -190,6 +212,10 @@ pub async fn check(opts: &Ipv6Options, urls: &[Url]) -> Result<Ipv6Report, Ipv6E
         probe
     };
     let probe_ipv6 = probe == ProbePath::Works;
+    let no_path_reason = match &probe {
+        ProbePath::Works => None,
+        ProbePath::Broken(why) => Some(why.clone()),
+    };
     let lookups_failed = facts
         .iter()
         .filter(|f| matches!(f.aaaa, Aaaa::LookupFailed(_)))
@@ -203,6 +229,7 @@ pub async fn check(opts: &Ipv6Options, urls: &[Url]) -> Result<Ipv6Report, Ipv6E
         probe_ipv6,
         sites,
         lookups_failed,
+        no_path_reason,
     })
 }
 

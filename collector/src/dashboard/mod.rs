@@ -199,7 +199,7 @@ fn nav(c: &Checked) -> String {
     };
     push!(
         h,
-        "<a href=\"{}\">{}</a></p></nav>",
+        "<a href=\"{}\">{}</a>",
         html::esc(&href(c.week, c.carrier.as_deref(), other)),
         if other == Lang::En {
             "English"
@@ -207,8 +207,17 @@ fn nav(c: &Checked) -> String {
             "中文"
         }
     );
+    // The bureau looks at the fleet from the same place as the indicators; the label is
+    // Chinese first like every other on the page.
+    push!(
+        h,
+        "<a id=nav-fleet href=\"{FLEET_PAGE}\">探针状态 fleet</a></p></nav>"
+    );
     h
 }
+
+/// The fleet page (`crate::fleet`), linked from every dashboard page.
+pub const FLEET_PAGE: &str = "/fleet";
 
 /// A chart that plotters could not draw: logged, and a 500 without details for the client.
 fn draw_failed(e: &charts::ChartError) -> Response {
@@ -280,4 +289,31 @@ async fn chart(
         svg,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(week: &str, lang: Lang) -> Checked {
+        let week: IsoWeek = week.parse().expect("a week");
+        Checked {
+            week,
+            current: week,
+            carrier: Some("cu".to_owned()),
+            lang,
+        }
+    }
+
+    #[test]
+    fn every_dashboard_page_links_to_the_fleet_page() {
+        for lang in [Lang::Zh, Lang::En] {
+            let nav = nav(&checked("2026-W47", lang));
+            assert!(
+                nav.contains("<a id=nav-fleet href=\"/fleet\">探针状态 fleet</a>"),
+                "{nav}"
+            );
+            assert!(nav.ends_with("</nav>"), "{nav}");
+        }
+    }
 }

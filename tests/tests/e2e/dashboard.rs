@@ -161,6 +161,8 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         "I26 移动通信网络平均下载速率 (周趋势)",
         "下载速率 星期 × 小时 (北京时间)",
         r#"<option value="2026-W47" selected="">"#,
+        // The way to the fleet page (followed in fleet.rs).
+        r#"<a id="nav-fleet" href="/fleet">探针状态 fleet</a>"#,
     ] {
         assert!(dom.contains(text), "{text:?} not on the page");
     }

@@ -94,6 +94,28 @@ async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
     assert!(page.contains("hosp-fleet") && page.contains("hub-never"));
     assert!(page.contains("data-kind=never_seen"), "{page}");
 
+    // The dashboard leads to the fleet page and the fleet page back, by the links on the pages.
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{}{path}", collector.url);
+        async move {
+            let r = client.get(&url).send().await.expect("an answer");
+            assert_eq!(r.status(), 200, "{url}");
+            r.text().await.expect("a page")
+        }
+    };
+    let dashboard = get("/".to_owned()).await;
+    assert!(dashboard.contains("<table id=indicators>"), "{dashboard}");
+    let to_fleet = link(&dashboard, "nav-fleet");
+    let page = get(to_fleet).await;
+    assert!(
+        page.contains("<table id=fleet>") && page.contains("hosp-fleet"),
+        "{page}"
+    );
+    let back = link(&page, "nav-dashboard");
+    let dashboard = get(back).await;
+    assert!(dashboard.contains("<table id=indicators>"), "{dashboard}");
+
     let resp = client
         .get(format!("{}/metrics", collector.url))
         .send()
@@ -149,4 +171,13 @@ async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
         text.contains("\nfathom_uploads_refused_total 1\n"),
         "{text}"
     );
+}
+
+/// The `href` of the link with `id` on `page`.
+fn link(page: &str, id: &str) -> String {
+    let at = page
+        .find(&format!("<a id={id} href=\""))
+        .unwrap_or_else(|| panic!("no link {id} on the page:\n{page}"));
+    let rest = &page[at + id.len() + 13..];
+    rest[..rest.find('"').expect("a closed href")].to_owned()
 }

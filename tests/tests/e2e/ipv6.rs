@@ -405,6 +405,108 @@ fn a_probe_without_ipv6_gives_unknown_verdicts_never_no() {
     assert!(err.contains("holds no PEM certificate"), "{err}");
 }
 
+/// `fathom-agent doctor` in the IPv6 lab, one line per link: the dual-stack link has an address
+/// and routes and loads the canary (OK); the IPv4-only link has no IPv6 (a warning saying what to
+/// do); a canary that does not load, and then a link whose routes are gone, are failures saying
+/// what to do. The collector is out of reach from the lab, so the probe is never ready here.
+#[test]
+fn doctor_checks_each_links_ipv6_address_route_and_canary() {
+    if !netlab::require("doctor_checks_each_links_ipv6_address_route_and_canary") {
+        return;
+    }
+    let lab = SitesLab::start();
+    let dir = lab.dir.path();
+    std::fs::write(dir.join("modems.toml"), fathom_e2e::SIM_MODEMS).expect("sim file written");
+    let doctor = |canary: &str| {
+        let config = dir.join("probe.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p-v6\"\n\
+                 site_id = \"county-hospital\"\ntoken = \"fth_lab\"\nspool = \"{}\"\n\
+                 [ipv6]\nwebsites = [\"http://full.fathom.test/\"]\ncanary = \"{canary}\"\n\
+                 dns = \"{DNS_V4}\"\nconnect_timeout = \"1s\"\n\
+                 [[modem]]\ncarrier = \"cmcc\"\ninterface = \"{}\"\nbackend = \"sim:modems.toml\"\n\
+                 [[modem]]\ncarrier = \"cu\"\ninterface = \"{}\"\nbackend = \"sim:modems.toml\"\n",
+                dir.join("spool.db").display(),
+                Ipv6Lab::DUAL_STACK_IF,
+                Ipv6Lab::IPV4_ONLY_IF,
+            ),
+        )
+        .expect("config written");
+        let (status, out, err) = run(lab
+            .lab
+            .in_probe(&bin("fathom-agent"))
+            .args(["doctor", "--no-speed", "--config"])
+            .arg(&config));
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "no collector, not ready:\n{out}\n{err}"
+        );
+        out
+    };
+    // The line about `carrier`'s IPv6, and the advice under it.
+    let ipv6_line = |out: &str, carrier: &str| -> (String, String) {
+        let mut lines = out.lines();
+        let line = lines
+            .find(|l| l.contains(&format!("IPv6 通路 IPv6 path: {carrier}:")))
+            .unwrap_or_else(|| panic!("no IPv6 line for {carrier}:\n{out}"))
+            .to_owned();
+        (line, lines.next().unwrap_or_default().to_owned())
+    };
+
+    let out = doctor("http://canary.fathom.test/");
+    let (cmcc, _) = ipv6_line(&out, "cmcc");
+    assert_eq!(
+        cmcc,
+        "[ OK ] IPv6 通路 IPv6 path: cmcc: wwan0 has fd00:1::2, 2 route(s); \
+         http://canary.fathom.test/ loaded over IPv6",
+        "{out}"
+    );
+    let (cu, advice) = ipv6_line(&out, "cu");
+    assert_eq!(
+        cu, "[WARN] IPv6 通路 IPv6 path: cu: wwan1 has no global IPv6 address",
+        "{out}"
+    );
+    assert!(advice.contains("IPv4v6"), "{out}");
+
+    // A canary whose address the network drops: the path is said not to work, and why.
+    let out = doctor("http://drop.fathom.test/");
+    let (cmcc, advice) = ipv6_line(&out, "cmcc");
+    assert!(
+        cmcc.starts_with("[FAIL]")
+            && cmcc.contains("IPv6 does not work through it")
+            && cmcc.contains("timed out connecting to [fd00:dead::1]:80"),
+        "{out}"
+    );
+    assert!(advice.contains("AAAA"), "{out}");
+
+    // The link keeps its address but loses its routes: half set up, and the fix is named.
+    for prefix in ["fd00:99::/64", "fd00:dead::/64"] {
+        let (status, _, err) = run(lab.lab.in_probe(Path::new("ip")).args([
+            "-6",
+            "route",
+            "del",
+            prefix,
+            "dev",
+            Ipv6Lab::DUAL_STACK_IF,
+        ]));
+        assert!(status.success(), "route {prefix} not removed: {err}");
+    }
+    let out = doctor("http://canary.fathom.test/");
+    let (cmcc, advice) = ipv6_line(&out, "cmcc");
+    assert_eq!(
+        cmcc,
+        "[FAIL] IPv6 通路 IPv6 path: cmcc: wwan0 has fd00:1::2 but no IPv6 route beyond the link",
+        "{out}"
+    );
+    assert!(
+        advice.contains("accept_ra") && advice.contains("dev wwan0"),
+        "{out}"
+    );
+}
+
 #[test]
 fn run_once_spools_and_uploads_one_ipv6_result_per_website() {
     if !netlab::require("run_once_spools_and_uploads_one_ipv6_result_per_website") {
