@@ -62,12 +62,10 @@ pub(crate) async fn upload(
             .store_upload(&results, now_ms, &probe.id, status.as_deref())
             .await?
     } else {
-        let counts = state.store.insert_results(&results, now_ms).await?;
         state
             .store
-            .touch_probe_status(&probe.id, now_ms, status.as_deref())
-            .await?;
-        counts
+            .store_upload(&results, now_ms, &probe.id, status.as_deref())
+            .await?
     };
     state.metrics.stored(&results, counts);
     tracing::info!(

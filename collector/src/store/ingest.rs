@@ -556,6 +556,30 @@ impl Store {
         writer.commit().await
     }
 
+    /// Stores an upload: its results and the probe's upload time and status, in one
+    /// transaction, so that an upload is either wholly stored and acknowledged or not stored
+    /// (a status written apart could fail after the results committed, and the probe would send
+    /// them again for nothing).
+    pub async fn store_upload(
+        &self,
+        results: &[ResultRecord],
+        received_at_ms: i64,
+        probe_id: &str,
+        status: Option<&str>,
+    ) -> Result<InsertCounts, StoreError> {
+        let mut writer = self.writer().await?;
+        let rows = results
+            .iter()
+            .map(|r| Row::new(r, received_at_ms))
+            .collect();
+        let counts = writer.insert_rows(rows).await?;
+        writer
+            .touch_probe_status(probe_id, received_at_ms, status)
+            .await?;
+        writer.commit().await?;
+        Ok(counts)
+    }
+
     /// Opens a transaction that stores results one by one; nothing is visible until
     /// [`ResultWriter::commit`], and dropping the writer stores nothing.
     pub async fn writer(&self) -> Result<ResultWriter, StoreError> {
