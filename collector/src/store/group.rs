@@ -123,3 +123,74 @@ async fn commit(store: &Store, group: &mut [Job]) -> Result<Vec<InsertCounts>, S
     writer.commit().await?;
     Ok(counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::scratch;
+    use fathom_shared::ResultRecord;
+
+    fn speed(n: u32) -> ResultRecord {
+        ResultRecord::from_json_str(&format!(
+            r#"{{"schema": 1, "id": "0192b6e2-7c1a-7d3e-9f00-{n:012}", "probe_id": "hosp-01",
+               "site_id": "county-hospital", "carrier": "cmcc", "interface": "wwan0",
+               "measured_at": "2026-11-23T01:15:00Z", "clock_synced": true, "kind": "speed",
+               "download_mbps": 42.5, "bytes_downloaded": 26000000, "duration_ms": 4900,
+               "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0, "streams": 1,
+               "protocol": "http", "server": "http://127.0.0.1/", "error": null}}"#
+        ))
+        .expect("a valid result")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_uploads_sharing_transactions_are_each_told_their_own_counts() {
+        let db = scratch::sqlite();
+        let store = Store::open(&db.url).await.expect("opens");
+        let group = GroupWriter::spawn(store.clone());
+        // 40 uploads of 10 results at once; upload k holds ids 5k..5k+10, so each overlaps the
+        // next by half: 205 distinct ids, and every id sent twice is new to exactly one upload.
+        let mut tasks = Vec::new();
+        for k in 0..40u32 {
+            let group = group.clone();
+            tasks.push(tokio::spawn(async move {
+                let results: Vec<ResultRecord> = (5 * k..5 * k + 10).map(speed).collect();
+                group
+                    .store_upload(&results, 1_800_000_000_000, "hosp-01", None)
+                    .await
+                    .expect("stored")
+            }));
+        }
+        let mut accepted = 0;
+        let mut duplicate = 0;
+        for t in tasks {
+            let counts = t.await.expect("task");
+            assert_eq!(counts.accepted + counts.duplicate, 10, "{counts:?}");
+            accepted += counts.accepted;
+            duplicate += counts.duplicate;
+        }
+        assert_eq!(accepted, 205);
+        assert_eq!(duplicate, 400 - 205);
+        let mut stored = 0;
+        store
+            .export::<StoreError>(&crate::store::ExportFilter::default(), |_| {
+                stored += 1;
+                Ok(())
+            })
+            .await
+            .expect("exports");
+        assert_eq!(stored, 205);
+        let seen: Option<i64> =
+            sqlx::query_scalar("SELECT last_seen_ms FROM probe_status WHERE probe_id = 'hosp-01'")
+                .fetch_optional(match &store {
+                    Store::Sqlite(pool) => pool,
+                    Store::Postgres(_) => unreachable!("a SQLite scratch database"),
+                })
+                .await
+                .expect("reads");
+        assert_eq!(
+            seen,
+            Some(1_800_000_000_000),
+            "the status is in the same transaction"
+        );
+    }
+}
