@@ -434,10 +434,19 @@ async fn run_probe(
     }
     let mut radios = scheduler::open_radios(&config)?;
     let spool = spool::Spool::open(&config.spool).await?;
+    // What `run --once` needs to upload again after a busy answer, kept before the probe owns
+    // the config.
+    let upload_again = once.then(|| (config.clone(), spool.clone()));
     let probe = scheduler::Probe::new(config, spool);
     probe.restore_settings().await;
-    if once {
-        match scheduler::run_once(&probe, &mut radios, &shutdown).await {
+    if let Some((config, spool)) = upload_again {
+        let outcome = match scheduler::run_once(&probe, &mut radios, &shutdown).await {
+            Err(scheduler::OnceError::Upload(uploader::UploadError::Busy {
+                retry_after, ..
+            })) => once_upload_when_told(&config, spool, retry_after, &shutdown).await,
+            other => other.map_err(|e| e.to_string()),
+        };
+        match outcome {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -448,6 +457,36 @@ async fn run_probe(
         scheduler::run_daemon(probe, radios, shutdown).await?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// `run --once` after the collector answered 429 or 503 with `Retry-After`: the measurements are
+/// spooled already, so only the upload is tried again, after the wait the collector asked for
+/// (at most [`uploader::ONCE_PATIENCE`] in all).
+async fn once_upload_when_told(
+    config: &AgentConfig,
+    spool: spool::Spool,
+    retry_after: std::time::Duration,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
+    let ca = match &config.collector_ca {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("upload.ca {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let uploader = uploader::Uploader::trusting(
+        &config.collector,
+        &config.token,
+        ca.as_deref(),
+        spool,
+        config.batch,
+    )
+    .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    uploader
+        .drain_when_told(retry_after, uploader::ONCE_PATIENCE, shutdown)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e}; the results wait in the spool for the next run"))
 }
 
 async fn modem(

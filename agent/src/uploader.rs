@@ -25,6 +25,19 @@ const IDLE_CHECK: Duration = Duration::from_secs(30);
 /// How long the last upload pass after a shutdown request may take.
 const FINAL_PASS: Duration = Duration::from_secs(5);
 
+/// How long `run --once` waits, in all, for a collector that answered 429 or 503 with
+/// `Retry-After`: a technician at the probe waits a minute for the upload to go through, not an
+/// hour; past that the run exits 1 and the results wait in the spool for the next run.
+pub const ONCE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Whether a one-shot run that has waited `waited` so far should wait `retry_after` more (the
+/// collector's word) within `patience`: the wait, or `None` to give up now.
+pub fn once_wait(retry_after: Duration, waited: Duration, patience: Duration) -> Option<Duration> {
+    // A Retry-After of 0 would spin: wait at least a second, as a well-behaved client does.
+    let wait = retry_after.max(Duration::from_secs(1));
+    (waited + wait <= patience).then_some(wait)
+}
+
 /// Why an upload pass stopped before the spool was empty.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -163,6 +176,52 @@ impl Uploader {
                         "the collector refuses this result on its own (too large or unreadable)";
                     self.quarantine(&pending[0].id, reason).await?;
                 }
+            }
+        }
+    }
+
+    /// For `run --once` after the collector answered busy (`first_wait` is its Retry-After):
+    /// waits as told, with a log line, and drains again, as long as the waits add up to at most
+    /// `patience`. Returns the last error when the collector is still busy (or fails otherwise);
+    /// whatever was not acknowledged stays in the spool.
+    pub async fn drain_when_told(
+        &self,
+        first_wait: Duration,
+        patience: Duration,
+        shutdown: &CancellationToken,
+    ) -> Result<u64, UploadError> {
+        let mut retry_after = first_wait;
+        let mut waited = Duration::ZERO;
+        loop {
+            let Some(wait) = once_wait(retry_after, waited, patience) else {
+                return Err(UploadError::Busy {
+                    reason: format!(
+                        "still busy after {} s of waiting; one run waits at most {} s",
+                        waited.as_secs(),
+                        patience.as_secs()
+                    ),
+                    retry_after,
+                });
+            };
+            tracing::warn!(
+                wait_s = wait.as_secs(),
+                "Collector busy; waiting as it asked (Retry-After) before uploading again."
+            );
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => {
+                    return Err(UploadError::Busy {
+                        reason: "stopped while waiting".to_owned(),
+                        retry_after,
+                    });
+                }
+            }
+            waited += wait;
+            match self.drain().await {
+                Err(UploadError::Busy {
+                    retry_after: next, ..
+                }) => retry_after = next,
+                other => return other,
             }
         }
     }
@@ -339,6 +398,24 @@ fn one_line(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_shot_run_waits_as_told_within_its_patience() {
+        let s = Duration::from_secs;
+        assert_eq!(once_wait(s(5), s(0), s(60)), Some(s(5)));
+        assert_eq!(once_wait(s(5), s(55), s(60)), Some(s(5)));
+        assert_eq!(once_wait(s(5), s(56), s(60)), None, "past the patience");
+        assert_eq!(
+            once_wait(s(120), s(0), s(60)),
+            None,
+            "a wait longer than the patience"
+        );
+        assert_eq!(
+            once_wait(Duration::ZERO, s(0), s(60)),
+            Some(s(1)),
+            "never a busy loop"
+        );
+    }
 
     #[test]
     fn retry_after_in_seconds_is_read_and_dates_are_left_to_the_backoff() {

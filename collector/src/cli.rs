@@ -114,6 +114,18 @@ pub enum ProbeCommand {
         #[arg(long)]
         site: String,
     },
+    /// Register many probes at once from a list (`-` reads stdin): one `PROBE-ID SITE-ID` a
+    /// line, blank lines and `#` comments skipped. Prints `PROBE-ID SITE-ID TOKEN` (tab-separated)
+    /// a line; only the tokens' hashes are stored, so keep the output.
+    ///
+    /// All or nothing, in one transaction: a bad line (`FILE:LINE: reason`) or an id already
+    /// registered stops it with exit status 2 and registers none.
+    ///
+    /// Example: `fathom-collector probe add-many fleet.txt > tokens.tsv`
+    AddMany {
+        /// The list.
+        file: PathBuf,
+    },
     /// List registered probes: id, site, registration time, and `revoked` with its time.
     List,
     /// Revoke a probe's token: its uploads are refused from the next request on. Its results stay.

@@ -132,6 +132,10 @@ pub mod file {
         pub uploads_per_second: Option<f64>,
         /// Uploads a probe may make at once.
         pub upload_burst: Option<u32>,
+        /// Failed requests (no token, unknown token, bad code) a second per source address.
+        pub failed_per_second: Option<f64>,
+        /// Failed requests a source address may make at once.
+        pub failed_burst: Option<u32>,
     }
 
     /// `[county]`.
@@ -291,6 +295,8 @@ pub struct CollectorConfig {
     pub probes: crate::probe_settings::ProbeSettingsConfig,
     /// Each probe's upload rate limit.
     pub upload_limit: crate::limits::RateLimit,
+    /// Each source address's limit of requests no probe vouches for.
+    pub failed_limit: crate::limits::RateLimit,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -395,14 +401,7 @@ impl CollectorConfig {
             .map(|u| resolve_sqlite_path(&u, &base_dir));
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(format!("probes: {e}")))?;
-        let default_limit = crate::limits::RateLimit::default();
-        let upload_limit = crate::limits::RateLimit::try_new(
-            file.limits
-                .uploads_per_second
-                .unwrap_or(default_limit.per_second()),
-            file.limits.upload_burst.unwrap_or(default_limit.burst()),
-        )
-        .map_err(|e| invalid(format!("limits.{e}")))?;
+        let (upload_limit, failed_limit) = limits(&file.limits).map_err(invalid)?;
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -412,6 +411,7 @@ impl CollectorConfig {
             database_url,
             probes,
             upload_limit,
+            failed_limit,
             base_dir,
         })
     }
@@ -456,6 +456,33 @@ fn url_host(url: &str) -> Option<&str> {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `[limits]`: each probe's upload limit and each source address's failed-request limit.
+fn limits(
+    file: &file::Limits,
+) -> Result<(crate::limits::RateLimit, crate::limits::RateLimit), String> {
+    use crate::limits::{DEFAULT_FAILED_BURST, DEFAULT_FAILED_PER_SECOND, RateLimit};
+    let default_limit = RateLimit::default();
+    let upload = RateLimit::try_new(
+        file.uploads_per_second
+            .unwrap_or(default_limit.per_second()),
+        file.upload_burst.unwrap_or(default_limit.burst()),
+    )
+    .map_err(|e| format!("limits.{e}"))?;
+    let failed = RateLimit::try_new(
+        file.failed_per_second.unwrap_or(DEFAULT_FAILED_PER_SECOND),
+        file.failed_burst.unwrap_or(DEFAULT_FAILED_BURST),
+    )
+    .map_err(|e| {
+        format!(
+            "limits.{}",
+            e.to_string()
+                .replace("uploads_per_second", "failed_per_second")
+                .replace("upload_burst", "failed_burst")
+        )
+    })?;
+    Ok((upload, failed))
 }
 
 #[cfg(test)]
@@ -555,6 +582,16 @@ mod tests {
         );
         let zero = parse(&format!("{SAMPLE}\n[limits]\nupload_burst = 0\n")).unwrap_err();
         assert!(zero.to_string().contains("limits.upload_burst"), "{zero}");
+        let c = parse(&format!(
+            "{SAMPLE}\n[limits]\nfailed_per_second = 0.2\nfailed_burst = 4\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.failed_limit,
+            crate::limits::RateLimit::try_new(0.2, 4).unwrap()
+        );
+        let zero = parse(&format!("{SAMPLE}\n[limits]\nfailed_burst = 0\n")).unwrap_err();
+        assert!(zero.to_string().contains("limits.failed_burst"), "{zero}");
         let typo = parse(&format!("{SAMPLE}\n[limits]\nuploads_per_sec = 1\n")).unwrap_err();
         assert!(typo.to_string().contains("unknown field"), "{typo}");
     }

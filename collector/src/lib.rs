@@ -100,19 +100,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Serve { listen, tls } => {
             let dir = testserver::tls::dir_beside(&db_url, &config.base_dir);
             let id = testserver::tls::identity(&tls, Some(&dir))?;
-            let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
-            let config = std::sync::Arc::new(config);
-            let dashboard = dashboard::router(dashboard::DashboardState {
-                store: store.clone(),
-                config: config.clone(),
-            });
-            let app = api::router(api::AppState {
-                store,
-                config,
-                limiter,
-                metrics: std::sync::Arc::default(),
-            })
-            .merge(dashboard);
+            let app = app(store, config);
             serve_app(listen, app, &id, tls.tls_cert.is_some(), shutdown).await?;
         }
         Command::Probe(cmd) => probe_command(&store, &config, cmd).await?,
@@ -180,6 +168,28 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `serve` serves: the API and the dashboard, with the limits and (on SQLite) the
+/// group-commit writer.
+fn app(store: Store, config: CollectorConfig) -> axum::Router {
+    let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
+    let sources = std::sync::Arc::new(limits::SourceLimiter::new(config.failed_limit));
+    let config = std::sync::Arc::new(config);
+    let group = matches!(store, Store::Sqlite(_)).then(|| store::GroupWriter::spawn(store.clone()));
+    let dashboard = dashboard::router(dashboard::DashboardState {
+        store: store.clone(),
+        config: config.clone(),
+    });
+    api::router(api::AppState {
+        store,
+        config,
+        limiter,
+        sources,
+        group,
+        metrics: std::sync::Arc::default(),
+    })
+    .merge(dashboard)
+}
+
 /// `probe add|list|revoke|rotate`.
 async fn probe_command(
     store: &Store,
@@ -190,6 +200,7 @@ async fn probe_command(
         ProbeCommand::Add { id, site } => {
             add_probe(store, config, &id, &site).await?;
         }
+        ProbeCommand::AddMany { file } => add_many(store, config, &file).await?,
         ProbeCommand::List => {
             let time = |ms: i64| {
                 DateTime::from_timestamp_millis(ms)
@@ -280,6 +291,53 @@ async fn add_probe(
     }
     tracing::info!(probe = %id, site = %site, "Probe registered.");
     say(token)?;
+    Ok(())
+}
+
+/// `probe add-many`: the list is read and checked whole before anything is stored.
+async fn add_many(
+    store: &Store,
+    config: &CollectorConfig,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let text = if name == "-" {
+        std::io::read_to_string(std::io::stdin().lock())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+    let list = probes::parse_probe_list(&text, |site| config.site(site).is_some())
+        .map_err(|e| usage(format!("{name}:{e}")))?;
+    let tokens: Vec<String> = list.iter().map(|_| probes::new_token()).collect();
+    let hashes: Vec<String> = tokens.iter().map(|t| probes::token_sha256(t)).collect();
+    let rows: Vec<(&str, &str, &str)> = list
+        .iter()
+        .zip(&hashes)
+        .map(|((id, site), hash)| (id.as_str(), site.as_str(), hash.as_str()))
+        .collect();
+    let taken = store
+        .add_probes(&rows, Utc::now().timestamp_millis())
+        .await?;
+    if !taken.is_empty() {
+        let shown: Vec<&str> = taken.iter().take(10).map(String::as_str).collect();
+        return Err(usage(format!(
+            "{} of the listed probes are already registered ({}{}); none was added",
+            taken.len(),
+            shown.join(", "),
+            if taken.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        )));
+    }
+    tracing::info!(probes = list.len(), "Probes registered.");
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for ((id, site), token) in list.iter().zip(&tokens) {
+        writeln!(out, "{id}\t{site}\t{token}")?;
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -7,9 +7,19 @@
 //!
 //! The limit is applied after the token is checked, so buckets exist only for registered probes
 //! (their number bounds the memory) and an unknown token cannot use up a real probe's budget.
+//!
+//! Requests that no probe vouches for (no token, an unknown or revoked one, a refused enrollment
+//! code) are limited per source address instead ([`SourceLimiter`]): each costs a database
+//! lookup, so a flood of them could otherwise load the database without limit. Only failures
+//! take from a source's bucket; while it is empty, the source's upload and enrollment requests
+//! are answered `429` before any lookup. A probe sharing the address (carrier-grade NAT) is held
+//! back only while someone there keeps failing faster than the limit, and then only waits
+//! (`Retry-After`), losing nothing.
+//!
 //! [`TokenBucket`] is pure: the time is an argument.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,6 +29,17 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_UPLOADS_PER_SECOND: f64 = 10.0;
 /// Uploads a probe may make at once, by default.
 pub const DEFAULT_UPLOAD_BURST: u32 = 20;
+
+/// Failed requests a second each source address may sustain, by default: a misconfigured probe
+/// retries a few times a minute; a flood makes thousands a second.
+pub const DEFAULT_FAILED_PER_SECOND: f64 = 2.0;
+/// Failed requests a source address may make at once, by default.
+pub const DEFAULT_FAILED_BURST: u32 = 20;
+
+/// Addresses whose buckets are kept before full ones are forgotten. A full bucket is the same
+/// as none, so forgetting it changes no answer; it only bounds the memory an address sweep
+/// (an IPv6 flood from many prefixes) can take.
+const MAX_SOURCES: usize = 65_536;
 
 /// A rate limit that cannot be met.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -90,23 +111,40 @@ impl TokenBucket {
         }
     }
 
-    /// Takes a token at `now`; when none is left, says how long until one will be.
-    ///
-    /// A `now` earlier than the last call (threads racing to the lock) adds nothing rather than
-    /// going back in time.
-    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens =
-            (self.tokens + elapsed * self.limit.per_second).min(f64::from(self.limit.burst));
-        self.last = self.last.max(now);
+    /// Whether a token is there at `now`, without taking it; when none is, how long until one
+    /// will be.
+    pub fn peek(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
         if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
             Ok(())
         } else {
             Err(Duration::from_secs_f64(
                 (1.0 - self.tokens) / self.limit.per_second,
             ))
         }
+    }
+
+    /// Whether the bucket has refilled to its burst by `now` (then it is the same as a new one).
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= f64::from(self.limit.burst)
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens =
+            (self.tokens + elapsed * self.limit.per_second).min(f64::from(self.limit.burst));
+        self.last = self.last.max(now);
+    }
+
+    /// Takes a token at `now`; when none is left, says how long until one will be.
+    ///
+    /// A `now` earlier than the last call (threads racing to the lock) adds nothing rather than
+    /// going back in time.
+    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.peek(now)?;
+        self.tokens -= 1.0;
+        Ok(())
     }
 }
 
@@ -147,6 +185,92 @@ impl ProbeLimiter {
         let taken = bucket.take(now);
         buckets.insert(probe.to_owned(), bucket);
         taken
+    }
+}
+
+/// The key of a source: an IPv4 address, or an IPv6 address's /64 (one subscriber's prefix:
+/// a host picks any address in it, so per-address buckets would be no limit at all).
+pub fn source_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        }
+    }
+}
+
+/// Buckets of failed requests per source address (see the module doc).
+#[derive(Debug)]
+pub struct SourceLimiter {
+    limit: RateLimit,
+    max_sources: usize,
+    // A std mutex: held for a map lookup and some arithmetic, never across an await.
+    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
+}
+
+impl SourceLimiter {
+    /// No bucket yet; a source's is made full at its first failure.
+    pub fn new(limit: RateLimit) -> Self {
+        Self::with_capacity(limit, MAX_SOURCES)
+    }
+
+    fn with_capacity(limit: RateLimit, max_sources: usize) -> Self {
+        Self {
+            limit,
+            max_sources,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limit every source gets.
+    pub fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, TokenBucket>> {
+        // A poisoned lock only means another request panicked mid-update; keep limiting.
+        self.buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `ip` may make a request no probe vouches for at `now`; when its failures have
+    /// emptied its bucket, how long until it may.
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        match self.lock().get_mut(&source_key(ip)) {
+            Some(bucket) => bucket.peek(now),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed request from `ip` at `now`.
+    pub fn failed(&self, ip: IpAddr, now: Instant) {
+        let mut buckets = self.lock();
+        if buckets.len() >= self.max_sources {
+            buckets.retain(|_, b| !b.is_full(now));
+        }
+        // Still full of busy sources: the newcomer is not tracked rather than evicting one
+        // that is being limited.
+        let key = source_key(ip);
+        if buckets.len() >= self.max_sources && !buckets.contains_key(&key) {
+            return;
+        }
+        let limit = self.limit;
+        // An empty bucket stays empty: its wait is already what `check` answers.
+        let _empty = buckets
+            .entry(key)
+            .or_insert_with(|| TokenBucket::full(limit, now))
+            .take(now);
+    }
+
+    /// Sources tracked now.
+    pub fn sources(&self) -> usize {
+        self.lock().len()
     }
 }
 
@@ -226,6 +350,94 @@ mod tests {
                 .check("hosp-01", t0 + Duration::from_secs(1))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::full(limit(1.0, 1), t0);
+        assert_eq!(b.peek(t0), Ok(()));
+        assert_eq!(b.peek(t0), Ok(()));
+        assert!(b.is_full(t0));
+        b.take(t0).unwrap();
+        assert!(!b.is_full(t0));
+        let wait = b.peek(t0 + Duration::from_millis(400)).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.6).abs() < 1e-9, "{wait:?}");
+        assert!(b.is_full(t0 + Duration::from_secs(1)));
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_failures_use_up_a_sources_budget() {
+        let t0 = Instant::now();
+        let limiter = SourceLimiter::new(limit(1.0, 3));
+        // Successful requests never call `failed`: any number of them leave the source free.
+        for _ in 0..100 {
+            assert_eq!(limiter.check(ip("198.18.0.7"), t0), Ok(()));
+        }
+        for _ in 0..3 {
+            assert_eq!(limiter.check(ip("198.18.0.7"), t0), Ok(()));
+            limiter.failed(ip("198.18.0.7"), t0);
+        }
+        let wait = limiter.check(ip("198.18.0.7"), t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 1.0).abs() < 1e-9, "{wait:?}");
+        assert_eq!(
+            limiter.check(ip("198.18.0.8"), t0),
+            Ok(()),
+            "another address is not held back"
+        );
+        // One failure a second is sustained.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(limiter.check(ip("198.18.0.7"), t1), Ok(()));
+        limiter.failed(ip("198.18.0.7"), t1);
+        assert!(limiter.check(ip("198.18.0.7"), t1).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_prefix_is_one_source_and_mapped_ipv4_is_ipv4() {
+        assert_eq!(source_key(ip("fd00:1:2:3:aaaa::1")), ip("fd00:1:2:3::"));
+        assert_eq!(
+            source_key(ip("fd00:1:2:3:ffff:1:2:3")),
+            source_key(ip("fd00:1:2:3::9"))
+        );
+        assert_ne!(
+            source_key(ip("fd00:1:2:4::1")),
+            source_key(ip("fd00:1:2:3::1"))
+        );
+        assert_eq!(source_key(ip("::ffff:198.18.0.1")), ip("198.18.0.1"));
+        assert_eq!(source_key(ip("198.18.0.1")), ip("198.18.0.1"));
+
+        let t0 = Instant::now();
+        let limiter = SourceLimiter::new(limit(1.0, 2));
+        limiter.failed(ip("fd00::1"), t0);
+        limiter.failed(ip("fd00::2"), t0);
+        assert!(
+            limiter.check(ip("fd00::ffff"), t0).is_err(),
+            "hopping within a /64 does not escape the limit"
+        );
+    }
+
+    #[test]
+    fn full_buckets_are_forgotten_when_the_table_is_full_and_busy_ones_kept() {
+        let t0 = Instant::now();
+        let limiter = SourceLimiter::with_capacity(limit(1.0, 1), 2);
+        limiter.failed(ip("198.18.0.1"), t0);
+        limiter.failed(ip("198.18.0.2"), t0);
+        assert_eq!(limiter.sources(), 2);
+        // Both are empty: a third source is not tracked, the limited ones stay limited.
+        limiter.failed(ip("198.18.0.3"), t0);
+        assert_eq!(limiter.sources(), 2);
+        assert!(limiter.check(ip("198.18.0.1"), t0).is_err());
+        assert_eq!(limiter.check(ip("198.18.0.3"), t0), Ok(()));
+        // A second later both have refilled (full = forgotten) and the newcomer gets a bucket.
+        let t1 = t0 + Duration::from_secs(1);
+        limiter.failed(ip("198.18.0.3"), t1);
+        assert_eq!(limiter.sources(), 1);
+        assert!(limiter.check(ip("198.18.0.3"), t1).is_err());
+        assert_eq!(limiter.check(ip("198.18.0.1"), t1), Ok(()));
     }
 
     #[test]

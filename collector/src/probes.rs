@@ -3,6 +3,7 @@
 //! The token is 32 random bytes (256 bits), so a stored hash cannot be reversed by guessing, and
 //! looking a probe up by the hash of the presented token needs no secret comparison in our code.
 
+use fathom_shared::{ProbeId, SiteId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -58,9 +59,98 @@ pub fn code_sha256(typed: &str) -> String {
     token_sha256(&normalize_code(typed))
 }
 
+/// A line of a probe list that cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line}: {reason}")]
+pub struct ProbeListError {
+    /// 1-based line number.
+    pub line: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// Reads a probe list for `probe add-many`: one `ID SITE` a line (spaces or a tab between),
+/// blank lines and `#` comments skipped. `known_site` says whether the config declares a site.
+/// The first bad line stops the reading, so a typo registers nothing rather than part of a fleet.
+pub fn parse_probe_list(
+    text: &str,
+    known_site: impl Fn(&SiteId) -> bool,
+) -> Result<Vec<(ProbeId, SiteId)>, ProbeListError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut probes = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let err = |reason: String| ProbeListError {
+            line: n + 1,
+            reason,
+        };
+        let line = raw.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(id), Some(site), None) = (words.next(), words.next(), words.next()) else {
+            return Err(err(format!(
+                "expected `PROBE-ID SITE-ID`, found {:?}",
+                line.chars().take(80).collect::<String>()
+            )));
+        };
+        let id = ProbeId::parse(id).map_err(|e| err(e.to_string()))?;
+        let site = SiteId::parse(site).map_err(|e| err(e.to_string()))?;
+        if !known_site(&site) {
+            return Err(err(format!("unknown site {site}")));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(err(format!("probe {id} is listed twice")));
+        }
+        probes.push((id, site));
+    }
+    Ok(probes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_list_is_read_line_by_line_with_comments() {
+        let known = |s: &SiteId| s.as_str() != "nowhere";
+        let list =
+            "# fleet of 2026\nyy-hosp-01 county-hospital\n\n  yy-hub-01\tbus-station  # new\n";
+        let probes = parse_probe_list(list, known).unwrap();
+        let ids: Vec<_> = probes
+            .iter()
+            .map(|(p, s)| (p.as_str(), s.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("yy-hosp-01", "county-hospital"),
+                ("yy-hub-01", "bus-station")
+            ]
+        );
+        assert!(parse_probe_list("", known).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_probe_list_names_its_first_bad_line() {
+        let known = |s: &SiteId| s.as_str() != "nowhere";
+        let cases = [
+            (
+                "a-01 county-hospital\nb-01\n",
+                2,
+                "expected `PROBE-ID SITE-ID`",
+            ),
+            ("a-01 county-hospital extra\n", 1, "expected"),
+            ("a-01 nowhere\n", 1, "unknown site nowhere"),
+            ("a-01 x\n\na-01 y\n", 3, "listed twice"),
+            ("../a x\n", 1, ""),
+        ];
+        for (text, line, reason) in cases {
+            let e = parse_probe_list(text, known).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.reason.contains(reason), "{text:?}: {e}");
+        }
+    }
 
     #[test]
     fn enrollment_codes_are_short_typable_and_forgiving() {

@@ -9,6 +9,7 @@
 //! server at [`PG_SERVER`] (dropped afterwards) instead of a SQLite file, so that the tests of
 //! the store's behaviour run on both backends.
 
+pub mod load;
 pub mod netlab;
 
 use serde_json::Value;

@@ -16,8 +16,11 @@ fn refused(message: &str) -> ApiError {
 /// Handles an enrollment.
 pub(crate) async fn enroll(
     State(state): State<AppState>,
+    peer: super::PeerInfo,
     body: Result<Json<EnrollRequest>, JsonRejection>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
+    // Codes are 50 random bits; a guesser is held to a few tries a second per address.
+    super::check_source(&state, &peer)?;
     let Json(request) = body
         .map_err(|e| ApiError::BadRequest(format!("the body must be {{\"code\": \"…\"}}: {e}")))?;
     let token = new_token();
@@ -29,6 +32,9 @@ pub(crate) async fn enroll(
             Utc::now().timestamp_millis(),
         )
         .await?;
+    if !matches!(outcome, Enrollment::Enrolled(_)) {
+        super::count_failure(&state, &peer);
+    }
     match outcome {
         Enrollment::Enrolled(probe) => {
             tracing::info!(probe = %probe.id, "Probe enrolled with a one-time code.");

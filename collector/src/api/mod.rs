@@ -34,6 +34,11 @@ pub struct AppState {
     pub config: std::sync::Arc<crate::config::CollectorConfig>,
     /// Each probe's upload rate limit.
     pub limiter: std::sync::Arc<crate::limits::ProbeLimiter>,
+    /// Each source address's limit of failed requests (unknown tokens, bad codes).
+    pub sources: std::sync::Arc<crate::limits::SourceLimiter>,
+    /// Group commit of uploads (SQLite, whose single writer it serves); `None` stores each
+    /// upload in its own transaction (PostgreSQL, whose writers run side by side).
+    pub group: Option<crate::store::GroupWriter>,
     /// Counters for `/metrics`.
     pub metrics: std::sync::Arc<crate::fleet::Metrics>,
 }
@@ -99,6 +104,60 @@ pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> 
     }
 }
 
+/// The TCP peer a request came from, for the limit on requests no probe vouches for.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// The peer of a request, when the server recorded one (a router run without
+/// [`serve`], as in unit tests, has none, and its requests are then not limited per source).
+pub(crate) type PeerInfo = Option<axum::Extension<axum::extract::ConnectInfo<Peer>>>;
+
+/// Refuses a request from a source whose failed requests used up its budget, before any
+/// database lookup.
+pub(crate) fn check_source(state: &AppState, peer: &PeerInfo) -> Result<(), ApiError> {
+    let Some(axum::Extension(axum::extract::ConnectInfo(Peer(addr)))) = peer else {
+        return Ok(());
+    };
+    let Err(wait) = state.sources.check(addr.ip(), std::time::Instant::now()) else {
+        return Ok(());
+    };
+    let limit = state.sources.limit();
+    tracing::warn!(source = %addr.ip(), wait_ms = wait.as_millis(), "Request from a source over its failed-request limit refused.");
+    Err(ApiError::RateLimited {
+        message: format!(
+            "too many failed requests from {}: at most {} a second after a burst of {}",
+            addr.ip(),
+            limit.per_second(),
+            limit.burst()
+        ),
+        retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
+    })
+}
+
+/// Counts a request no probe vouched for against its source.
+pub(crate) fn count_failure(state: &AppState, peer: &PeerInfo) {
+    if let Some(axum::Extension(axum::extract::ConnectInfo(Peer(addr)))) = peer {
+        state.sources.failed(addr.ip(), std::time::Instant::now());
+    }
+}
+
 /// How long in-flight requests may run on after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -106,11 +165,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// `shutdown` is cancelled, then lets in-flight requests finish for at most [`SHUTDOWN_GRACE`].
 pub async fn serve<L>(listener: L, app: Router, shutdown: CancellationToken) -> std::io::Result<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    for<'a> Peer: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => return result,

@@ -20,10 +20,19 @@ use fathom_shared::{ResultRecord, WireError};
 /// Handles an upload.
 pub(crate) async fn upload(
     State(state): State<AppState>,
+    peer: super::PeerInfo,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadResponse>, ApiError> {
-    let probe = authenticate(&state, &headers).await?;
+    super::check_source(&state, &peer)?;
+    let probe = match authenticate(&state, &headers).await {
+        Ok(probe) => probe,
+        Err(e @ ApiError::Unauthorized(_)) => {
+            super::count_failure(&state, &peer);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     rate_limit(&state, &probe)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -47,13 +56,18 @@ pub(crate) async fn upload(
     })?;
     let (results, status) = read_batch(&body, &probe)?;
     let now_ms = Utc::now().timestamp_millis();
-    let counts = state.store.insert_results(&results, now_ms).await?;
-    state.metrics.stored(&results, counts);
     let status = status.and_then(|s| serde_json::to_string(&s).ok());
-    state
-        .store
-        .touch_probe_status(&probe.id, now_ms, status.as_deref())
-        .await?;
+    let counts = if let Some(group) = &state.group {
+        group
+            .store_upload(&results, now_ms, &probe.id, status.as_deref())
+            .await?
+    } else {
+        state
+            .store
+            .store_upload(&results, now_ms, &probe.id, status.as_deref())
+            .await?
+    };
+    state.metrics.stored(&results, counts);
     tracing::info!(
         probe = %probe.id,
         accepted = counts.accepted,

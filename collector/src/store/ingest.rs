@@ -107,13 +107,18 @@ impl ResultWriter {
         Ok(())
     }
 
-    /// Writes the buffered rows. `ON CONFLICT DO NOTHING` also skips an id repeated within one
-    /// statement, since both backends insert its rows in order.
+    /// Writes the buffered rows.
     async fn flush(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() {
+        let rows = std::mem::take(&mut self.pending);
+        self.write_rows(rows).await
+    }
+
+    /// Writes `rows` in one statement. `ON CONFLICT DO NOTHING` also skips an id repeated
+    /// within one statement, since both backends insert its rows in order.
+    async fn write_rows(&mut self, mut rows: Vec<Row>) -> Result<(), StoreError> {
+        if rows.is_empty() {
             return Ok(());
         }
-        let mut rows = std::mem::take(&mut self.pending);
         // Rows in id order: two PostgreSQL transactions inserting overlapping ids then take the
         // ids' locks in the same order and wait for each other instead of deadlocking.
         rows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -135,6 +140,54 @@ impl ResultWriter {
         Ok(())
     }
 
+    /// Writes one upload's rows (made by the request's task, off the writer) and returns its
+    /// counts alone, for group commit: several uploads in one transaction, each told its own.
+    pub(super) async fn insert_rows(
+        &mut self,
+        mut rows: Vec<Row>,
+    ) -> Result<InsertCounts, StoreError> {
+        self.flush().await?;
+        let before = self.counts;
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        while !rows.is_empty() {
+            let rest = rows.split_off(ROWS_PER_STATEMENT.min(rows.len()));
+            let chunk = std::mem::replace(&mut rows, rest);
+            self.write_rows(chunk).await?;
+        }
+        Ok(InsertCounts {
+            accepted: self.counts.accepted - before.accepted,
+            duplicate: self.counts.duplicate - before.duplicate,
+        })
+    }
+
+    /// [`Store::touch_probe_status`] inside this transaction.
+    pub(super) async fn touch_probe_status(
+        &mut self,
+        probe_id: &str,
+        now_ms: i64,
+        status: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match &mut self.tx {
+            WriterTx::Sqlite(tx) => {
+                sqlx::query(TOUCH_SQLITE)
+                    .bind(probe_id)
+                    .bind(now_ms)
+                    .bind(status)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            WriterTx::Postgres(tx) => {
+                sqlx::query(TOUCH_POSTGRES)
+                    .bind(probe_id)
+                    .bind(now_ms)
+                    .bind(status)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes what is buffered, makes everything durable and visible, and returns the counts.
     pub async fn commit(mut self) -> Result<InsertCounts, StoreError> {
         self.flush().await?;
@@ -148,7 +201,7 @@ impl ResultWriter {
 
 /// One `results` row: the header, the typed columns that indicators query (so that they are
 /// SQL over columns, not over JSON), and the whole result as `body`.
-struct Row {
+pub(super) struct Row {
     id: String,
     kind: &'static str,
     probe_id: String,
@@ -175,7 +228,7 @@ struct Row {
 }
 
 impl Row {
-    fn new(r: &ResultRecord, received_at_ms: i64) -> Self {
+    pub(super) fn new(r: &ResultRecord, received_at_ms: i64) -> Self {
         let h = &r.header;
         let probe_ms = h.measured_at.unix_ms();
         let filing = file_time(probe_ms, h.clock_synced, h.age_ms, received_at_ms);
@@ -329,6 +382,56 @@ impl Store {
         }
     }
 
+    /// Registers many probes (id, site, token hash) in one transaction: all of them, or, when
+    /// some ids are taken, none; then returns the taken ids. Multi-row statements make ten
+    /// thousand probes one short transaction instead of ten thousand commits.
+    pub async fn add_probes(
+        &self,
+        probes: &[(&str, &str, &str)],
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        // 4 values a row: far below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
+        const ROWS: usize = 1000;
+        const INSERT: &str = "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) ";
+        let mut inserted = 0;
+        macro_rules! insert_all {
+            ($db:ty, $pool:expr) => {{
+                let mut tx = $pool.begin().await?;
+                for chunk in probes.chunks(ROWS) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(INSERT);
+                    q.push_values(chunk, |mut b, (id, site, hash)| {
+                        b.push_bind(*id)
+                            .push_bind(*site)
+                            .push_bind(*hash)
+                            .push_bind(now_ms);
+                    });
+                    q.push(" ON CONFLICT (id) DO NOTHING");
+                    inserted += q.build().execute(&mut *tx).await?.rows_affected();
+                }
+                if inserted == probes.len() as u64 {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+            }};
+        }
+        match self {
+            Store::Sqlite(pool) => insert_all!(sqlx::Sqlite, pool),
+            Store::Postgres(pool) => insert_all!(sqlx::Postgres, pool),
+        }
+        if inserted == probes.len() as u64 {
+            return Ok(Vec::new());
+        }
+        let ours: std::collections::HashSet<&str> = probes.iter().map(|p| p.0).collect();
+        Ok(self
+            .probes()
+            .await?
+            .into_iter()
+            .filter(|p| ours.contains(p.id.as_str()))
+            .map(|p| p.id)
+            .collect())
+    }
+
     /// Revokes a probe's token at `now_ms`; false when no such probe is registered.
     pub async fn revoke_probe(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
         match self {
@@ -453,6 +556,30 @@ impl Store {
         writer.commit().await
     }
 
+    /// Stores an upload: its results and the probe's upload time and status, in one
+    /// transaction, so that an upload is either wholly stored and acknowledged or not stored
+    /// (a status written apart could fail after the results committed, and the probe would send
+    /// them again for nothing).
+    pub async fn store_upload(
+        &self,
+        results: &[ResultRecord],
+        received_at_ms: i64,
+        probe_id: &str,
+        status: Option<&str>,
+    ) -> Result<InsertCounts, StoreError> {
+        let mut writer = self.writer().await?;
+        let rows = results
+            .iter()
+            .map(|r| Row::new(r, received_at_ms))
+            .collect();
+        let counts = writer.insert_rows(rows).await?;
+        writer
+            .touch_probe_status(probe_id, received_at_ms, status)
+            .await?;
+        writer.commit().await?;
+        Ok(counts)
+    }
+
     /// Opens a transaction that stores results one by one; nothing is visible until
     /// [`ResultWriter::commit`], and dropping the writer stores nothing.
     pub async fn writer(&self) -> Result<ResultWriter, StoreError> {
@@ -509,6 +636,15 @@ impl Store {
     }
 }
 
+/// Records an upload's time and status (a status-less upload keeps the last one).
+const TOUCH_SQLITE: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
+     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+       status = COALESCE(excluded.status, probe_status.status)";
+/// [`TOUCH_SQLITE`] with PostgreSQL's placeholders.
+const TOUCH_POSTGRES: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES ($1, $2, $3) \
+     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+       status = COALESCE(excluded.status, probe_status.status)";
+
 /// A registered probe with its latest status, for the fleet view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetRow {
@@ -531,28 +667,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(pool) => {
-                sqlx::query(
-                    "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
-                     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
-                       status = COALESCE(excluded.status, probe_status.status)",
-                )
-                .bind(probe_id)
-                .bind(now_ms)
-                .bind(status)
-                .execute(pool)
-                .await?;
+                sqlx::query(TOUCH_SQLITE)
+                    .bind(probe_id)
+                    .bind(now_ms)
+                    .bind(status)
+                    .execute(pool)
+                    .await?;
             }
             Store::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES ($1, $2, $3) \
-                     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
-                       status = COALESCE(excluded.status, probe_status.status)",
-                )
-                .bind(probe_id)
-                .bind(now_ms)
-                .bind(status)
-                .execute(pool)
-                .await?;
+                sqlx::query(TOUCH_POSTGRES)
+                    .bind(probe_id)
+                    .bind(now_ms)
+                    .bind(status)
+                    .execute(pool)
+                    .await?;
             }
         }
         Ok(())
@@ -764,6 +892,59 @@ impl Store {
                     revoked_at_ms: None,
                 }))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::scratch::each_backend;
+    use crate::store::testing::exec;
+
+    #[tokio::test]
+    async fn many_probes_are_registered_all_or_none() {
+        for db in each_backend().await {
+            let store = Store::open(&db.url).await.expect("opens");
+            exec(
+                &store,
+                "INSERT INTO sites (id, name, category) VALUES ('s', 'S', 'hospital')",
+                &[],
+            )
+            .await;
+            let ids: Vec<String> = (0..2500).map(|n| format!("load-{n:05}")).collect();
+            let hashes: Vec<String> = ids.iter().map(|id| format!("hash-{id}")).collect();
+            let fleet: Vec<(&str, &str, &str)> = ids
+                .iter()
+                .zip(&hashes)
+                .map(|(id, h)| (id.as_str(), "s", h.as_str()))
+                .collect();
+            let taken = store.add_probes(&fleet, 1000).await.expect("adds");
+            assert!(taken.is_empty(), "{}: {taken:?}", db.backend);
+            assert_eq!(store.probes().await.expect("lists").len(), 2500);
+            let found = store
+                .probe_by_token("hash-load-02499")
+                .await
+                .expect("looks up")
+                .expect("the last chunk's probe is stored");
+            assert_eq!(found.site_id, "s");
+
+            // Two new ids and one taken one: nothing is added, and the taken id is named.
+            let again = [
+                ("new-01", "s", "h1"),
+                ("load-01000", "s", "h2"),
+                ("new-02", "s", "h3"),
+            ];
+            let taken = store.add_probes(&again, 2000).await.expect("answers");
+            assert_eq!(taken, ["load-01000"], "{}", db.backend);
+            assert_eq!(store.probes().await.expect("lists").len(), 2500);
+            assert!(
+                store
+                    .probe_by_token("h1")
+                    .await
+                    .expect("looks up")
+                    .is_none()
+            );
         }
     }
 }

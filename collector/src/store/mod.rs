@@ -10,11 +10,13 @@
 //! Ingest is idempotent: the result id is the primary key and inserts use
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
 
+mod group;
 mod ingest;
 mod postgres;
 mod report;
 mod sqlite;
 
+pub use group::GroupWriter;
 pub use ingest::{Enrollment, ExportFilter, FleetRow, InsertCounts, ProbeRow, ResultWriter};
 pub use report::{HourCell, Ipv6CheckRow, RadioGroup, SpeedBin, SpeedGroup, WindowCounts};
 
@@ -46,6 +48,13 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// The shared transaction of a group commit failed (the reason, as text: every upload of
+    /// the group gets it).
+    #[error("{0}")]
+    Group(String),
+    /// The group-commit writer stopped (the server is shutting down).
+    #[error("the database writer has stopped")]
+    WriterGone,
 }
 
 /// The collector's database.

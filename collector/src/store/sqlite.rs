@@ -22,6 +22,9 @@ pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         // Concurrent writers (serve plus an import) wait for each other instead of failing.
         .busy_timeout(Duration::from_secs(10))
+        // Each multi-row `INSERT … ON CONFLICT` keeps a statement journal; in memory rather than
+        // in a temporary file, which cost a fifth of ingest's time in a profile.
+        .pragma("temp_store", "memory")
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

@@ -54,10 +54,16 @@ async fn start_on(db: ScratchDb) -> Server {
         std::env::temp_dir(),
     )
     .expect("the example config reads");
+    let group = matches!(store, Store::Sqlite(_))
+        .then(|| fathom_collector::store::GroupWriter::spawn(store.clone()));
     let app = api::router(AppState {
+        group,
         store: store.clone(),
         config: std::sync::Arc::new(config),
         limiter: std::sync::Arc::new(ProbeLimiter::new(RateLimit::default())),
+        sources: std::sync::Arc::new(fathom_collector::limits::SourceLimiter::new(
+            RateLimit::default(),
+        )),
         metrics: std::sync::Arc::default(),
     });
     tokio::spawn(api::serve(listener, app, shutdown.clone()));

@@ -14,6 +14,7 @@ mod disk_full;
 mod doctor;
 mod enroll;
 mod fleet;
+mod ingest_load;
 mod ipv6;
 mod kill9;
 mod modem;

@@ -120,3 +120,163 @@ async fn uploads_past_a_probes_rate_limit_get_429_with_retry_after_and_the_agent
     assert!(stored.contains(refused_id));
     assert!(!collector.proc().log().contains("panicked"));
 }
+
+/// Requests no probe vouches for (unknown tokens, bad enrollment codes) are limited per source
+/// address: past the burst, 429 with `Retry-After` before any lookup; another address is not
+/// held back; after the wait the source is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() {
+    let mut collector = Collector::new();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(collector.config())
+        .unwrap()
+        .write_all(b"\n[limits]\nfailed_per_second = 0.5\nfailed_burst = 3\n")
+        .unwrap();
+    collector.start();
+    let token = collector.add_probe("hosp-01", "county-hospital");
+    let url = format!("{}/api/v1/results", collector.url);
+    let enroll_url = format!("{}/api/v1/enroll", collector.url);
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let flooder = from("127.0.0.1");
+    let body = json!({"results": [speed_result(
+        "0192b6e2-7c1a-7d3e-9f00-0000000000a1", "hosp-01", "county-hospital")]});
+
+    // The burst: three failures answered as such (two unknown tokens, one bad code).
+    for n in 0..2 {
+        let resp = flooder
+            .post(&url)
+            .bearer_auth(format!("fth_{n:064}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            401,
+            "failure {n} is within the burst"
+        );
+    }
+    let resp = flooder
+        .post(&enroll_url)
+        .json(&json!({"code": "AAAAA-BBBBB"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+
+    // Past it: 429 for another unknown token, a missing one, and a code guess.
+    for request in [
+        flooder.post(&url).bearer_auth("fth_guess").json(&body),
+        flooder.post(&url).json(&body),
+        flooder
+            .post(&enroll_url)
+            .json(&json!({"code": "CCCCC-DDDDD"})),
+    ] {
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 429);
+        let retry_after: u64 = resp
+            .headers()
+            .get("retry-after")
+            .expect("a 429 says when to come back")
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
+        let reason: Value = resp.json().await.unwrap();
+        assert!(
+            reason["error"]
+                .as_str()
+                .unwrap()
+                .contains("too many failed requests from 127.0.0.1"),
+            "{reason}"
+        );
+    }
+
+    // Another address is not held back: its real probe's upload is stored.
+    let resp = from("127.0.0.2")
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(collector.stored_ids().len(), 1);
+
+    // After the wait, the address is served again (the flooder's budget refills at 0.5 a
+    // second; its 429s took nothing from it).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let resp = flooder
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"results": [speed_result(
+            "0192b6e2-7c1a-7d3e-9f00-0000000000a2", "hosp-01", "county-hospital")]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let log = collector.proc().log();
+    assert!(log.contains("over its failed-request limit"), "{log}");
+    assert!(!log.contains("fth_guess"), "tokens are never logged");
+}
+
+fn limited_collector(per_second: &str) -> Collector {
+    let mut collector = Collector::new();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(collector.config())
+        .expect("config opens")
+        .write_all(
+            format!("\n[limits]\nuploads_per_second = {per_second}\nupload_burst = 1\n").as_bytes(),
+        )
+        .expect("config written");
+    collector.start();
+    collector
+}
+
+/// `run --once` measures six results and sends them in two batches of five; the second meets
+/// the probe's limit (one upload every 5 s). The run waits as the collector says, logs it, and
+/// finishes with everything stored once: a technician sees it succeed, not fail on a busy
+/// collector.
+#[test]
+fn run_once_waits_as_the_collector_says_and_finishes() {
+    let collector = limited_collector("0.2");
+    let token = collector.add_probe("hosp-01", "county-hospital");
+    let mut agent = Agent::new(&collector.url, "hosp-01", "county-hospital", &token);
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("Collector busy; waiting as it asked (Retry-After)"),
+        "{log}"
+    );
+    assert_eq!(agent.spool_counts(), (0, 0));
+    let stored = assert_stored_once(&collector, &agent.spooled_ids());
+    assert_eq!(stored.len(), 6);
+}
+
+/// A collector asking for a wait longer than one run's patience (60 s): the run exits 1 at
+/// once with the reason, and keeps what it did not send.
+#[test]
+fn run_once_gives_up_on_a_wait_past_a_minute_and_keeps_its_results() {
+    let collector = limited_collector("0.01");
+    let token = collector.add_probe("hosp-01", "county-hospital");
+    let mut agent = Agent::new(&collector.url, "hosp-01", "county-hospital", &token);
+    let started = std::time::Instant::now();
+    let (status, log) = agent.run_once();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("one run waits at most 60 s"), "{log}");
+    assert!(log.contains("wait in the spool"), "{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "it did not wait 100 s"
+    );
+    assert_eq!(agent.spool_counts(), (1, 0), "the sixth result waits");
+    assert_eq!(collector.stored_ids().len(), 5);
+}
