@@ -14,10 +14,13 @@
 #   sudo ./scripts/bench-speed.sh                 (BENCH_RATES="5 20 100 500 1000", RTT_MS=40)
 #   sudo BENCH_RATES="20 100" RTT_MS=80 ./scripts/bench-speed.sh
 #   sudo BENCH_KEEP=/tmp/speed ./scripts/bench-speed.sh   (keeps each agent's --json result there)
+#   sudo BENCH_RATES=1000 BENCH_MAX_BYTES=600000000 ./scripts/bench-speed.sh   (a larger byte cap)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${BENCH_RATES:-5 20 100 500 1000}
 RTT_MS=${RTT_MS:-40}
+# The agent's byte cap per test (its default: 200 MB, about 1.6 s at 1 Gbit/s).
+MAX_BYTES=${BENCH_MAX_BYTES:-200000000}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 
 for tool in ip tc iperf3 curl /usr/bin/time; do
@@ -86,7 +89,7 @@ for rate in $RATES; do
     curl_cpu_gb=$(python3 -c "print($(cpu_s "$WORK/curl.time") / ($curl_bytes / 1e9))")
     for proto in http quic; do
         nsx $P /usr/bin/time -v -o "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
-            --interface wwan0 --protocol "$proto" --ca "$WORK/speed-cert.pem" --json >"$WORK/agent.json" || true
+            --interface wwan0 --protocol "$proto" --ca "$WORK/speed-cert.pem" --max-bytes "$MAX_BYTES" --json >"$WORK/agent.json" || true
         if [ -n "${BENCH_KEEP:-}" ]; then
             mkdir -p "$BENCH_KEEP" && cp "$WORK/agent.json" "$BENCH_KEEP/agent-$rate-$proto.json"
         fi

@@ -74,6 +74,10 @@ fn agent(lab: &netlab::CarrierLab, url: &str, ca: &str, iface: &str, protocol: &
         protocol,
         "--ca",
         ca,
+        // Room for the ramp and the 2 s stable span at 500 Mbit/s (about 60 MB a second), so
+        // the figure judged is the engine's, not the default 200 MB cap's.
+        "--max-bytes",
+        "500000000",
         "--json",
     ]));
     assert!(
