@@ -7,8 +7,8 @@
 //! has): the kernel hands over a TCP or UDP burst as one super-packet of up to 64 KiB with a
 //! 10-byte virtio header, and takes it back the same way. The packets are passed through
 //! untouched, header included, and are cut into wire-size segments later, by the shaped link's
-//! qdisc. Without it every 1500-byte segment costs a read, a write and a wake-up, and on two cores
-//! the line itself tops out near 300 Mbit/s.
+//! qdisc. Without it every 1500-byte segment costs a read, a write and a wake-up, and the line,
+//! sharing two cores with the test, held the lab below 500 Mbit/s.
 //!
 //! Run inside the router namespace: `ip netns exec R fathom-delayline --name dl0 --delay 20ms`.
 //! Prints `ready` on stdout once the device is up; runs until killed.
