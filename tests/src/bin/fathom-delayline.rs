@@ -8,7 +8,7 @@
 //! 10-byte virtio header, and takes it back the same way. The packets are passed through
 //! untouched, header included, and are cut into wire-size segments later, by the shaped link's
 //! qdisc. Without it every 1500-byte segment costs a read, a write and a wake-up, and the line,
-//! sharing two cores with the test, held the lab below 500 Mbit/s.
+//! sharing two cores with the test, kept the lab's rates at 200 Mbit/s and below.
 //!
 //! Run inside the router namespace: `ip netns exec R fathom-delayline --name dl0 --delay 20ms`.
 //! Prints `ready` on stdout once the device is up; runs until killed.
