@@ -59,8 +59,8 @@ pub enum Command {
     /// as the rate is stable.
     ///
     /// Starts 4 connections (separate TCP connections for HTTP/1.1, separate QUIC connections
-    /// for QUIC) and adds more while throughput still rises (up to 16). Bytes are counted every
-    /// 50 ms; slow start is excluded; the test stops once the last 2 s agree within 3 %, or at
+    /// for QUIC) and adds more while throughput still rises and each carries at least 5 Mbit/s
+    /// (up to 16). Bytes are counted every 50 ms; slow start is excluded; the test stops once the last 2 s agree within 3 %, or at
     /// --max-duration or --max-bytes (the server is never asked for more than --max-bytes).
     /// Idle latency: median of 5 pings before the load; jitter: mean difference of consecutive
     /// idle pings. Loaded latency: median of pings every 200 ms during the load, on their own

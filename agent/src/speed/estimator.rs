@@ -50,6 +50,11 @@ pub struct EstimatorConfig {
     pub grow_threshold: f64,
     /// Most parallel streams.
     pub max_streams: u32,
+    /// Streams are added only while each already carries at least this many Mbit/s. On a slow
+    /// link every stream has a window of a few packets and recovers a loss by timeout; more
+    /// streams only make that worse (on a 5 Mbit/s lab link, 16 streams swung ±30 % from
+    /// second to second), and a few streams fill such a link already.
+    pub grow_min_stream_mbps: f64,
 }
 
 impl Default for EstimatorConfig {
@@ -64,6 +69,7 @@ impl Default for EstimatorConfig {
             stall_limit: Duration::from_secs(3),
             grow_threshold: 0.1,
             max_streams: 16,
+            grow_min_stream_mbps: 5.0,
         }
     }
 }
@@ -330,8 +336,11 @@ impl Estimator {
                 let bins: Vec<u64> = self.bins_upto(end).collect();
                 let recent: u64 = bins[end - per_half..].iter().sum();
                 let before: u64 = bins[end - 2 * per_half..end - per_half].iter().sum();
-                let rising =
-                    before > 0 && recent as f64 > before as f64 * (1.0 + self.cfg.grow_threshold);
+                let fast_enough = rate(recent, half.as_secs_f64())
+                    >= f64::from(self.streams) * self.cfg.grow_min_stream_mbps;
+                let rising = fast_enough
+                    && before > 0
+                    && recent as f64 > before as f64 * (1.0 + self.cfg.grow_threshold);
                 // Two rises in a row: one alone is as often noise (a loss burst ending).
                 let sustained = rising && self.rose;
                 self.rose = rising;
@@ -774,6 +783,42 @@ mod tests {
                 .iter()
                 .any(|r| (r - 40.0).abs() > 4.0)
         );
+    }
+
+    #[test]
+    fn no_streams_are_added_on_a_slow_link_even_while_its_rate_rises() {
+        // A 5 Mbit/s link reached slowly: the rate rises for seconds, but 4 streams of about
+        // 1 Mbit/s each are already more than such a link needs.
+        let mut est = Estimator::new(cfg(), 4);
+        let mut now = Duration::ZERO;
+        while now < Duration::from_secs(6) {
+            now += 10 * MS;
+            let r = (1.0 * now.as_secs_f64()).min(5.0);
+            est.push(Arrival {
+                at: now,
+                stream: 0,
+                bytes: (r * 1e6 / 8.0 * 0.01) as u64,
+            });
+            assert!(
+                !matches!(est.decide(now), Decision::AddStreams(_)),
+                "streams added at {now:?}"
+            );
+        }
+        // The same rise, ten times faster, does add streams.
+        let mut est = Estimator::new(cfg(), 4);
+        let mut now = Duration::ZERO;
+        let mut added = false;
+        while now < Duration::from_secs(6) {
+            now += 10 * MS;
+            let r = (10.0 * now.as_secs_f64()).min(50.0);
+            est.push(Arrival {
+                at: now,
+                stream: 0,
+                bytes: (r * 1e6 / 8.0 * 0.01) as u64,
+            });
+            added |= matches!(est.decide(now), Decision::AddStreams(_));
+        }
+        assert!(added);
     }
 
     #[test]
