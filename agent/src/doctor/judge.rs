@@ -355,17 +355,26 @@ pub fn ipv6(carrier: Carrier, iface: &str, link: &Ipv6Link) -> Finding {
 /// The addresses of global scope in `ip -j addr show` output (link-local, host and tentative
 /// ones left out).
 pub fn global_ipv6(json: &str) -> Option<Vec<Ipv6Addr>> {
+    addresses(json, |a| {
+        a.get("scope").and_then(serde_json::Value::as_str) == Some("global")
+            && a.get("tentative").is_none()
+            && a.get("dadfailed").is_none()
+    })
+}
+
+/// The `local` addresses of the `addr_info` entries `keep` accepts, in `ip -j addr show`
+/// output; `None` when the output is not that JSON.
+fn addresses<A: std::str::FromStr>(
+    json: &str,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> Option<Vec<A>> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     Some(
         v.as_array()?
             .iter()
             .filter_map(|link| link.get("addr_info")?.as_array())
             .flatten()
-            .filter(|a| {
-                a.get("scope").and_then(serde_json::Value::as_str) == Some("global")
-                    && a.get("tentative").is_none()
-                    && a.get("dadfailed").is_none()
-            })
+            .filter(|a| keep(a))
             .filter_map(|a| a.get("local")?.as_str()?.parse().ok())
             .collect(),
     )
@@ -393,15 +402,7 @@ pub fn ipv6_routes_beyond_link(json: &str) -> Option<usize> {
 
 /// The local addresses in `ip -j addr show` output.
 pub fn ip_addresses(json: &str) -> Option<Vec<IpAddr>> {
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    Some(
-        v.as_array()?
-            .iter()
-            .filter_map(|link| link.get("addr_info")?.as_array())
-            .flatten()
-            .filter_map(|a| a.get("local")?.as_str()?.parse().ok())
-            .collect(),
-    )
+    addresses(json, |_| true)
 }
 
 /// The clock, from `timedatectl show -p NTPSynchronized --value` (`None` when it could not run).

@@ -329,7 +329,12 @@ async fn measure<T: Transport>(
             _ = ticker.tick() => {}
             Some(done) = tasks.join_next() => {
                 match done {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => {
+                        // A stream ends cleanly only when the byte allowance is spent: the
+                        // others end one by one after it and do not take over its share at
+                        // once, so from here the link is no longer full.
+                        est.load_thinned(start.elapsed());
+                    }
                     Ok(Err(e)) => break Err(e),
                     Err(e) => break Err(format!("a download stream ended abnormally: {e}")),
                 }
@@ -339,11 +344,7 @@ async fn measure<T: Transport>(
         let now = start.elapsed();
         collect(&streams, &mut est, collected, now);
         collected = now;
-        if ctx.allowance.left() == 0 {
-            // The last chunk is out (the byte cap): each stream ends with its chunk and the
-            // others do not take over its share at once, so from here the link is not full.
-            est.load_thinned(now);
-        }
+
         progress(Progress {
             elapsed: now,
             mbps: recent.rate(now, est.total_bytes()),

@@ -365,7 +365,12 @@ impl Estimator {
             return Err(EstimateError::Stalled(self.cfg.stall_limit, self.total));
         }
         let interval = self.cfg.interval.as_secs_f64();
-        let end = self.full_load_until.map_or(end, |t| t.min(end));
+        // Only a thinning that leaves a whole window to measure counts: a test whose whole
+        // allowance was one stream's single chunk has nothing before it.
+        let end = match self.full_load_until {
+            Some(t) if t < end && self.complete(t) > self.cfg.window => t,
+            _ => end,
+        };
         let n = self.complete(end);
         let per_second_mbps = self.per_second(n);
         if let Some((from, count)) = self.stable_span(n) {
@@ -685,6 +690,20 @@ mod tests {
         assert!(close(e.mbps, 400.0, 0.01), "{}", e.mbps);
         assert!(e.measured_from + e.measured_for <= Duration::from_millis(3500));
         assert!(!e.stable);
+    }
+
+    #[test]
+    fn a_thinning_before_a_whole_window_is_ignored() {
+        // One stream on a 60 Mbit/s link, ending at once; a thinning said at 50 ms (before a
+        // window was complete) must not turn the whole download into a 50 ms one.
+        let arrivals = trace(Duration::from_millis(1500), 1, |_, _| 60.0);
+        let mut est = Estimator::new(cfg(), 1);
+        for a in &arrivals {
+            est.push(*a);
+        }
+        est.load_thinned(50 * MS);
+        let e = est.finish(Duration::from_millis(1500)).expect("a figure");
+        assert!(close(e.mbps, 60.0, 0.01), "{}", e.mbps);
     }
 
     #[test]
