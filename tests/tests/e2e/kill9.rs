@@ -25,6 +25,11 @@ fn sigkill_mid_run_loses_and_doubles_nothing() {
 
     // A clean daemon drains what the killed ones left.
     let mut daemon = agent.start();
+    // Its first log line comes after its signal handlers are in place; the spool may well be
+    // empty already, and a SIGTERM before that line would find a process still starting.
+    wait_for("the daemon to start", Duration::from_secs(10), || {
+        (!daemon.log().is_empty()).then_some(())
+    });
     wait_for("the spool to drain", Duration::from_secs(60), || {
         (agent.spool_counts().0 == 0).then_some(())
     });
