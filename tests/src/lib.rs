@@ -348,6 +348,17 @@ impl Collector {
         self.dir.path().join("collector.toml")
     }
 
+    /// Appends `toml` (whole tables, e.g. a `[limits]` of the test's own) to the config file;
+    /// takes effect at the next start.
+    pub fn append_config(&self, toml: &str) {
+        use std::io::Write as _;
+        fs::OpenOptions::new()
+            .append(true)
+            .open(self.config())
+            .and_then(|mut f| f.write_all(format!("\n{toml}").as_bytes()))
+            .expect("collector.toml appended to");
+    }
+
     /// A `fathom-collector` command with `--config` set.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(bin("fathom-collector"));

@@ -30,7 +30,14 @@ pub fn available() -> Result<(), String> {
 /// Returns true when the lab can run; prints why and returns false (a skip) when it cannot, or
 /// panics when `FATHOM_REQUIRE_NETLAB=1` forbids skipping.
 pub fn require(test: &str) -> bool {
-    match available() {
+    require_met(test, available())
+}
+
+/// Returns true when `prerequisites` are met; otherwise prints why and returns false (a skip),
+/// or panics when `FATHOM_REQUIRE_NETLAB=1` forbids skipping. For root tests with needs of
+/// their own (a program, a tool) beyond [`available`].
+pub fn require_met(test: &str, prerequisites: Result<(), String>) -> bool {
+    match prerequisites {
         Ok(()) => true,
         Err(why) => {
             let required = std::env::var("FATHOM_REQUIRE_NETLAB").is_ok_and(|v| v == "1");
@@ -425,19 +432,16 @@ pub fn have(program: &str) -> bool {
 /// Like [`require`], and also needs `program` on PATH (a skip, or a failure under
 /// `FATHOM_REQUIRE_NETLAB=1`).
 pub fn require_with(test: &str, program: &str) -> bool {
-    if !require(test) {
-        return false;
-    }
-    if have(program) {
-        return true;
-    }
-    let required = std::env::var("FATHOM_REQUIRE_NETLAB").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{test}: {program} is missing, and FATHOM_REQUIRE_NETLAB=1 forbids skipping"
-    );
-    eprintln!("SKIPPED {test}: {program} is missing (apt-get install -y {program})");
-    false
+    let needs = available().and_then(|()| {
+        if have(program) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program} is missing (apt-get install -y {program})"
+            ))
+        }
+    });
+    require_met(test, needs)
 }
 
 /// Runs one command line (words separated by spaces) inside namespace `ns`.

@@ -4,7 +4,6 @@
 use fathom_e2e::Collector;
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
-use std::io::Write as _;
 
 fn bearer(token: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("Bearer {token}")).ok()
@@ -50,12 +49,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_the_server_keeps_serving() {
     let mut collector = Collector::new();
     // Every refused request counts against the probe's rate limit too; this table sends far
     // more than the default burst (`rate_limit.rs` tests the limit itself).
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(collector.config())
-        .unwrap()
-        .write_all(b"\n[limits]\nuploads_per_second = 1000.0\nupload_burst = 1000\n")
-        .unwrap();
+    collector.append_config("[limits]\nuploads_per_second = 1000.0\nupload_burst = 1000\n");
     collector.start();
     let token = collector.add_probe("hosp-01", "county-hospital");
     let other_token = collector.add_probe("hub-01", "bus-station");

@@ -7,7 +7,6 @@ use fathom_e2e::{Collector, bin, run};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::process::Command;
 
 fn loadgen(
@@ -102,12 +101,7 @@ fn the_load_generator_stores_every_acknowledged_result_once() {
     // The steady phase sends as fast as the collector answers, round-robin over only a few
     // probes; the per-probe limit is raised so that it measures ingest, as the bench does for
     // its fleet (where round-robin over thousands keeps each probe far below the default).
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(collector.config())
-        .expect("config opens")
-        .write_all(b"\n[limits]\nuploads_per_second = 10000.0\nupload_burst = 10000\n")
-        .expect("config written");
+    collector.append_config("[limits]\nuploads_per_second = 10000.0\nupload_burst = 10000\n");
     let dir = collector.dir.path().to_owned();
     let tokens = register_fleet(&collector, &dir);
     collector.start();

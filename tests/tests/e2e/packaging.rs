@@ -129,20 +129,7 @@ chroot "$t/root" sh -eu -c "$checks"
     }
 
     fn require(test: &str) -> bool {
-        match prerequisites() {
-            Ok(()) => true,
-            Err(why) => {
-                let required = std::env::var("FATHOM_REQUIRE_NETLAB").is_ok_and(|v| v == "1");
-                assert!(
-                    !required,
-                    "{test}: {why}, and FATHOM_REQUIRE_NETLAB=1 forbids skipping"
-                );
-                eprintln!(
-                    "SKIPPED {test}: {why} (set FATHOM_REQUIRE_NETLAB=1 to make this a failure)"
-                );
-                false
-            }
-        }
+        netlab::require_met(test, prerequisites())
     }
 
     fn cargo() -> String {

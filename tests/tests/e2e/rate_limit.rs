@@ -5,7 +5,6 @@
 
 use fathom_e2e::{Agent, Collector, assert_stored_once, wait_for};
 use serde_json::{Value, json};
-use std::io::Write as _;
 use std::time::Duration;
 
 fn speed_result(id: &str, probe: &str, site: &str) -> Value {
@@ -21,12 +20,7 @@ async fn uploads_past_a_probes_rate_limit_get_429_with_retry_after_and_the_agent
     let mut collector = Collector::new();
     // One upload every 2 s after a burst of 3: slow enough that the burst is spent long before a
     // token comes back, even on a loaded machine.
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(collector.config())
-        .unwrap()
-        .write_all(b"\n[limits]\nuploads_per_second = 0.5\nupload_burst = 3\n")
-        .unwrap();
+    collector.append_config("[limits]\nuploads_per_second = 0.5\nupload_burst = 3\n");
     collector.start();
     let token = collector.add_probe("hosp-01", "county-hospital");
     let other = collector.add_probe("hub-01", "bus-station");
@@ -127,12 +121,7 @@ async fn uploads_past_a_probes_rate_limit_get_429_with_retry_after_and_the_agent
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() {
     let mut collector = Collector::new();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(collector.config())
-        .unwrap()
-        .write_all(b"\n[limits]\nfailed_per_second = 0.5\nfailed_burst = 3\n")
-        .unwrap();
+    collector.append_config("[limits]\nfailed_per_second = 0.5\nfailed_burst = 3\n");
     collector.start();
     let token = collector.add_probe("hosp-01", "county-hospital");
     let url = format!("{}/api/v1/results", collector.url);
@@ -229,14 +218,9 @@ async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() 
 
 fn limited_collector(per_second: &str) -> Collector {
     let mut collector = Collector::new();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(collector.config())
-        .expect("config opens")
-        .write_all(
-            format!("\n[limits]\nuploads_per_second = {per_second}\nupload_burst = 1\n").as_bytes(),
-        )
-        .expect("config written");
+    collector.append_config(&format!(
+        "[limits]\nuploads_per_second = {per_second}\nupload_burst = 1\n"
+    ));
     collector.start();
     collector
 }
