@@ -49,16 +49,7 @@ async fn uploads_past_a_probes_rate_limit_get_429_with_retry_after_and_the_agent
     let resp = post(&token, refused_id, "hosp-01", "county-hospital")
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 429);
-    let retry_after: u64 = resp
-        .headers()
-        .get("retry-after")
-        .expect("a 429 says when to come back")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
+    let retry_after = assert_429_within_2_s(&resp);
     let body: Value = resp.json().await.unwrap();
     let reason = body["error"].as_str().unwrap();
     assert!(reason.contains("too many uploads"), "{reason}");
@@ -168,16 +159,7 @@ async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() 
             .json(&json!({"code": "CCCCC-DDDDD"})),
     ] {
         let resp = request.send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 429);
-        let retry_after: u64 = resp
-            .headers()
-            .get("retry-after")
-            .expect("a 429 says when to come back")
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
+        assert_429_within_2_s(&resp);
         let reason: Value = resp.json().await.unwrap();
         assert!(
             reason["error"]
@@ -214,6 +196,21 @@ async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() 
     let log = collector.proc().log();
     assert!(log.contains("over its failed-request limit"), "{log}");
     assert!(!log.contains("fth_guess"), "tokens are never logged");
+}
+
+/// A 429 whose `Retry-After` asks for a wait of 1 or 2 seconds; the wait.
+fn assert_429_within_2_s(resp: &reqwest::Response) -> u64 {
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry_after: u64 = resp
+        .headers()
+        .get("retry-after")
+        .expect("a 429 says when to come back")
+        .to_str()
+        .expect("Retry-After is text")
+        .parse()
+        .expect("Retry-After is whole seconds");
+    assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
+    retry_after
 }
 
 fn limited_collector(per_second: &str) -> Collector {
