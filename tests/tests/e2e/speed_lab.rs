@@ -74,8 +74,8 @@ fn agent(lab: &netlab::CarrierLab, url: &str, ca: &str, iface: &str, protocol: &
         protocol,
         "--ca",
         ca,
-        // Room for the ramp and the 2 s stable span at 500 Mbit/s (about 60 MB a second), so
-        // the figure judged is the engine's, not the default 200 MB cap's.
+        // Room for a slow ramp and the 2 s stable span at 200 Mbit/s (25 MB a second), so the
+        // figure judged is the engine's, not the default 200 MB cap's.
         "--max-bytes",
         "500000000",
         "--json",
@@ -95,7 +95,11 @@ fn http_and_quic_are_within_5_percent_of_iperf3_on_delayed_links() {
     if !netlab::require_with("speed_lab_vs_iperf3", "iperf3") {
         return;
     }
-    let lab = netlab::CarrierLab::new(&[5, 20, 100, 500], ONE_WAY_MS, &bin("fathom-delayline"));
+    // Up to 200 Mbit/s: this test runs the debug build, and at 500 Mbit/s a debug agent, test
+    // server and delay line on two cores are at the edge of their CPU (one CI run in three saw
+    // the rate sag by 10 % for seconds). 500 and 1000 Mbit/s are measured on the release build
+    // by scripts/bench-speed.sh (BENCHMARKS.md).
+    let lab = netlab::CarrierLab::new(&[5, 20, 100, 200], ONE_WAY_MS, &bin("fathom-delayline"));
     let dir = tempfile::tempdir().expect("tempdir");
     let (_server, url, ca) = start_testserver(&lab, dir.path());
     let mut report = Vec::new();
