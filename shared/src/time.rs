@@ -1,11 +1,12 @@
 //! UTC instants as they travel on the wire: RFC 3339 with a `Z` (or `+00:00`) offset only, so a
 //! probe with a misconfigured local time zone is caught instead of silently shifted.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike as _, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-/// An instant in UTC.
+/// An instant in UTC, to the millisecond: the wire carries milliseconds, so finer digits are
+/// dropped on the way in and what was accepted is exactly what is written back and stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UtcTime(DateTime<Utc>);
 
@@ -23,13 +24,14 @@ impl UtcTime {
             return Err(bad());
         }
         DateTime::parse_from_rfc3339(s)
-            .map(|t| Self(t.with_timezone(&Utc)))
+            .map(|t| Self::from_datetime(t.with_timezone(&Utc)))
             .map_err(|_| bad())
     }
 
-    /// Wraps an instant.
+    /// Wraps an instant, cut to the millisecond.
     pub fn from_datetime(t: DateTime<Utc>) -> Self {
-        Self(t)
+        let nanos = t.nanosecond();
+        Self(t.with_nanosecond(nanos - nanos % 1_000_000).unwrap_or(t))
     }
 
     /// The instant.
@@ -45,7 +47,7 @@ impl UtcTime {
 
 impl From<DateTime<Utc>> for UtcTime {
     fn from(t: DateTime<Utc>) -> Self {
-        Self(t)
+        Self::from_datetime(t)
     }
 }
 
@@ -80,6 +82,16 @@ mod tests {
         assert!(UtcTime::parse("2026-11-23T09:15:00+08:00").is_err());
         assert!(UtcTime::parse("2026-11-23 01:15:00").is_err());
         assert!(UtcTime::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn digits_finer_than_a_millisecond_are_dropped_so_a_time_reads_back_unchanged() {
+        // Found by the wire_upload fuzz target: 12 fraction digits were kept in memory but
+        // written back with 3, so an accepted result changed on its way back.
+        let t = UtcTime::parse("2026-11-23T02:00:00.0022222222220Z").unwrap();
+        assert_eq!(t, UtcTime::parse("2026-11-23T02:00:00.002Z").unwrap());
+        let back: UtcTime = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
     }
 
     #[test]
