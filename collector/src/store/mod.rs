@@ -97,20 +97,31 @@ pub(crate) mod testing {
         Flag(Option<bool>),
     }
 
+    /// `sqlx::query(sql)` with every bind of `binds`, for either backend (the query types
+    /// differ, the binding does not).
+    macro_rules! bound {
+        ($sql:expr, $binds:expr) => {{
+            let mut q = sqlx::query($sql);
+            for b in $binds {
+                q = match b.clone() {
+                    Bind::Int(v) => q.bind(v),
+                    Bind::Real(v) => q.bind(v),
+                    Bind::Text(v) => q.bind(v),
+                    Bind::Flag(v) => q.bind(v),
+                };
+            }
+            q
+        }};
+    }
+
     /// Runs `sql` with `binds`; on PostgreSQL the `?`s become `$1`, `$2`, …
     pub(crate) async fn exec(store: &Store, sql: &str, binds: &[Bind]) {
         match store {
             Store::Sqlite(pool) => {
-                let mut q = sqlx::query(sql);
-                for b in binds {
-                    q = match b.clone() {
-                        Bind::Int(v) => q.bind(v),
-                        Bind::Real(v) => q.bind(v),
-                        Bind::Text(v) => q.bind(v),
-                        Bind::Flag(v) => q.bind(v),
-                    };
-                }
-                q.execute(pool).await.expect("test statement runs");
+                bound!(sql, binds)
+                    .execute(pool)
+                    .await
+                    .expect("test statement runs");
             }
             Store::Postgres(pool) => {
                 let mut n = 0;
@@ -125,16 +136,10 @@ pub(crate) mod testing {
                         }
                     })
                     .collect();
-                let mut q = sqlx::query(&sql);
-                for b in binds {
-                    q = match b.clone() {
-                        Bind::Int(v) => q.bind(v),
-                        Bind::Real(v) => q.bind(v),
-                        Bind::Text(v) => q.bind(v),
-                        Bind::Flag(v) => q.bind(v),
-                    };
-                }
-                q.execute(pool).await.expect("test statement runs");
+                bound!(&sql, binds)
+                    .execute(pool)
+                    .await
+                    .expect("test statement runs");
             }
         }
     }
