@@ -126,14 +126,16 @@ for t in "${QUIET_TESTS[@]}"; do skip_quiet+=(--skip "$t"); done
 step "tests"
 cargo test --workspace --locked -- "${skip_quiet[@]}"
 
+# `--workspace --test e2e`, not `-p fathom-e2e`: features are unified over the packages a command
+# selects, so `-p` alone would build the dependencies a second time with other features.
 step "measurement tests, one at a time on a quiet machine"
-cargo test -p fathom-e2e --test e2e --locked -- --test-threads=1 "${QUIET_TESTS[@]}"
+cargo test --workspace --test e2e --locked -- --test-threads=1 "${QUIET_TESTS[@]}"
 
 # The end-to-end tests that exercise the store, again with every collector on PostgreSQL.
 if pg_answers; then
   step "end-to-end store tests on PostgreSQL (FATHOM_TEST_DB=postgres)"
   for t in pipeline outage kill9 collector_kill credentials bad_uploads postgres ingest_load; do
-    FATHOM_TEST_DB=postgres cargo test -p fathom-e2e --test e2e --locked "$t::"
+    FATHOM_TEST_DB=postgres cargo test --workspace --test e2e --locked "$t::"
   done
 fi
 
