@@ -65,7 +65,7 @@ impl Default for EstimatorConfig {
             stable_windows: 11,
             tolerance: 0.03,
             max_duration: Duration::from_secs(10),
-            max_bytes: 200_000_000,
+            max_bytes: crate::defaults::DEFAULT_MAX_BYTES,
             stall_limit: Duration::from_secs(3),
             grow_threshold: 0.1,
             max_streams: 16,

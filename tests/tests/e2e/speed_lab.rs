@@ -74,8 +74,8 @@ fn agent(lab: &netlab::CarrierLab, url: &str, ca: &str, iface: &str, protocol: &
         protocol,
         "--ca",
         ca,
-        // Room for a slow ramp and the 2 s stable span at 200 Mbit/s (25 MB a second), so the
-        // figure judged is the engine's, not the default 200 MB cap's.
+        // Room for a slow ramp and the 2 s stable span even on a slow debug build, so the figure
+        // judged is the engine's, not the byte cap's.
         "--max-bytes",
         "500000000",
         "--json",
