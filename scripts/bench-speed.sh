@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Speed-engine benchmark in the network lab (needs root, iproute2, iperf3, curl, /usr/bin/time).
+# Speed-engine benchmark in the network lab (needs root, iproute2, iperf3, curl, python3, /usr/bin/time).
 #
 # A server namespace and a probe namespace joined through a router namespace whose traffic
 # passes fathom-delayline (a TUN delay line: RTT_MS round trip) and a tbf-shaped link. Per rate it
 # prints, for fathom-agent speedtest over HTTP and over QUIC:
-#   - agent ÷ iperf3: the agent's Mbit/s over `iperf3 -R -P 4 -t 10 -O 1` (four streams, as the
-#     agent starts with) on the same link, same run,
+#   - agent ÷ iperf3: the agent's Mbit/s over `iperf3 -R -P N -t 10 -O 1` on the same link, same
+#     run. N is 4 (as the agent starts with) below 500 Mbit/s and 8 from 500 up: with four,
+#     iperf3 3.12, which serves all its streams from one thread, stayed at 790-905 of a 1 Gbit/s
+#     link that carries 956 Mbit/s of TCP payload, where eight reach 925-945. At 5 Mbit/s eight
+#     read 4.9, 2-3 % above the 4.78 such a link can carry, where four read 4.78,
 #   - bytes ÷ 10 s: the bytes the agent downloaded over those of the fixed 10 s iperf3 test,
 #   - CPU s/GB agent ÷ curl: the agent's user+sys CPU seconds per GB over curl's downloading
-#     from the same server on the same link,
-#   - peak RSS of the agent (/usr/bin/time -v).
+#     the same number of bytes from the same server on the same link, right after (both pay their
+#     process start and connection set-up once, over the same bytes),
+#   - peak RSS of the agent.
 #
 #   sudo ./scripts/bench-speed.sh                 (BENCH_RATES="5 20 100 500 1000", RTT_MS=40)
 #   sudo BENCH_RATES="20 100" RTT_MS=80 ./scripts/bench-speed.sh
@@ -19,11 +23,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${BENCH_RATES:-5 20 100 500 1000}
 RTT_MS=${RTT_MS:-40}
-# The agent's byte cap per test (its default: 200 MB, about 1.6 s at 1 Gbit/s).
-MAX_BYTES=${BENCH_MAX_BYTES:-200000000}
+# The agent's byte cap per test (its default: 400 MB, about 3.4 s at 1 Gbit/s).
+MAX_BYTES=${BENCH_MAX_BYTES:-400000000}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 
-for tool in ip tc iperf3 curl /usr/bin/time; do
+for tool in ip tc iperf3 curl python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "error: $tool is missing" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "error: the lab needs root" >&2; exit 2; }
@@ -34,7 +38,11 @@ BIN=$TARGET/release
 WORK=$(mktemp -d)
 S=fbs$$ R=fbr$$ P=fbp$$
 cleanup() {
-    for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
+    # Every process left in the lab's namespaces (`jobs -p` names only the subshells that started
+    # them: the servers and the delay line would outlive the script, and load later runs).
+    for ns in $S $R $P; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    done
     wait 2>/dev/null || true
     for ns in $S $R $P; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$WORK"
@@ -69,26 +77,40 @@ nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
 sleep 1
 URL=http://198.19.200.1:8787
 
-# user+sys seconds and peak RSS (kB) from a /usr/bin/time -v log.
-cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.3f", s }' "$1"; }
-rss_kb() { awk -F': ' '/Maximum resident/ { print $2 }' "$1"; }
+# `measured NS OUT CMD...`: runs CMD in namespace NS and writes its user+sys CPU seconds and peak
+# RSS (kB) to OUT; CMD's exit status is passed on. The CPU time is the rusage wait4 returns
+# (microseconds; /usr/bin/time prints hundredths, too coarse for the 10-50 ms a slow-link test
+# costs). The peak RSS is /usr/bin/time's: a process's peak is inherited across exec, so a
+# Python parent's own 10 MB would hide the agent's, where /usr/bin/time's is about 2 MB. The
+# CPU figure includes /usr/bin/time's and the fork's, well under a millisecond.
+measured() {
+    local ns=$1 out=$2; shift 2
+    nsx "$ns" python3 -c '
+import os, sys
+out = sys.argv[1]
+pid = os.fork()
+if pid == 0:
+    os.execv("/usr/bin/time", ["/usr/bin/time", "-f", "%M", "-o", out + ".rss"] + sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+rss_kb = open(out + ".rss").read().split()[-1]
+with open(out, "w") as f:
+    f.write(f"{ru.ru_utime + ru.ru_stime:.6f} {rss_kb}\n")
+sys.exit(os.waitstatus_to_exitcode(status))' "$out" "$@"
+}
+cpu_s() { cut -d' ' -f1 "$1"; }
+rss_kb() { cut -d' ' -f2 "$1"; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 echo "| link Mbit/s | protocol | agent Mbit/s | iperf3 Mbit/s | agent ÷ iperf3 | bytes ÷ fixed 10 s | CPU s/GB agent ÷ curl | peak RSS MB | streams | duration s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for rate in $RATES; do
     nsx $R tc qdisc replace dev brp$$ root tbf rate "${rate}mbit" burst 32kb latency 100ms
-    nsx $P iperf3 -c 198.19.200.1 -R -P 4 -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
+    iperf_streams=$(( rate >= 500 ? 8 : 4 ))
+    nsx $P iperf3 -c 198.19.200.1 -R -P "$iperf_streams" -t 10 -O 1 --bind-dev wwan0 -J >"$WORK/iperf3.json"
     ip_mbps=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bits_per_second']/1e6")
     ip_bytes=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bytes']")
-    # curl on the same link: about 5 s of data.
-    n=$(python3 -c "print(int($rate * 1e6 / 8 * 5))")
-    nsx $P /usr/bin/time -v -o "$WORK/curl.time" curl -s -o /dev/null --interface wwan0 \
-        -w '%{size_download}\n' "$URL/api/v1/download?bytes=$n" >"$WORK/curl.out"
-    curl_bytes=$(cat "$WORK/curl.out")
-    curl_cpu_gb=$(python3 -c "print($(cpu_s "$WORK/curl.time") / ($curl_bytes / 1e9))")
     for proto in http quic; do
-        nsx $P /usr/bin/time -v -o "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
+        measured $P "$WORK/agent.time" "$BIN/fathom-agent" speedtest --server "$URL" \
             --interface wwan0 --protocol "$proto" --ca "$WORK/speed-cert.pem" --max-bytes "$MAX_BYTES" --json >"$WORK/agent.json" || true
         if [ -n "${BENCH_KEEP:-}" ]; then
             mkdir -p "$BENCH_KEEP" && cp "$WORK/agent.json" "$BENCH_KEEP/agent-$rate-$proto.json"
@@ -96,6 +118,10 @@ for rate in $RATES; do
         mbps=$(json "$WORK/agent.json" "d['download_mbps']")
         bytes=$(json "$WORK/agent.json" "d['bytes_downloaded']")
         cpu_gb=$(python3 -c "print($(cpu_s "$WORK/agent.time") / ($bytes / 1e9))")
+        # curl downloads as many bytes on the same link.
+        measured $P "$WORK/curl.time" curl -s -o /dev/null --interface wwan0 \
+            -w '%{size_download}\n' "$URL/api/v1/download?bytes=$bytes" >"$WORK/curl.out"
+        curl_cpu_gb=$(python3 -c "print($(cpu_s "$WORK/curl.time") / ($(cat "$WORK/curl.out") / 1e9))")
         python3 - "$rate" "$proto" "$mbps" "$ip_mbps" "$bytes" "$ip_bytes" "$cpu_gb" "$curl_cpu_gb" \
             "$(rss_kb "$WORK/agent.time")" "$(json "$WORK/agent.json" "d['streams']")" \
             "$(json "$WORK/agent.json" "d['duration_ms']")" <<'EOF'
