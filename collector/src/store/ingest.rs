@@ -124,35 +124,34 @@ impl ResultWriter {
         Ok(())
     }
 
-    /// Writes one upload's rows (made by the request's task, off the writer) and returns its
-    /// counts alone, for group commit: several uploads in one transaction, each told its own.
-    pub(super) async fn insert_rows(
+    /// Writes one upload (its rows made by the request's task, off the writer) and records the
+    /// probe's upload, in this transaction; returns the upload's counts alone, so that several
+    /// uploads can share a transaction (group commit), each told its own.
+    pub(super) async fn write_upload(
         &mut self,
-        mut rows: Vec<Row>,
+        upload: Upload,
     ) -> Result<InsertCounts, StoreError> {
         self.flush().await?;
         let before = self.counts;
+        let mut rows = upload.rows;
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         while !rows.is_empty() {
             let rest = rows.split_off(ROWS_PER_STATEMENT.min(rows.len()));
             let chunk = std::mem::replace(&mut rows, rest);
             self.write_rows(chunk).await?;
         }
+        sql!(
+            self.tx,
+            execute,
+            TOUCH,
+            upload.probe_id,
+            upload.received_at_ms,
+            upload.status
+        )?;
         Ok(InsertCounts {
             accepted: self.counts.accepted - before.accepted,
             duplicate: self.counts.duplicate - before.duplicate,
         })
-    }
-
-    /// [`Store::touch_probe_status`] inside this transaction.
-    pub(super) async fn touch_probe_status(
-        &mut self,
-        probe_id: &str,
-        now_ms: i64,
-        status: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sql!(self.tx, execute, TOUCH, probe_id, now_ms, status)?;
-        Ok(())
     }
 
     /// Writes what is buffered, makes everything durable and visible, and returns the counts.
@@ -160,6 +159,41 @@ impl ResultWriter {
         self.flush().await?;
         self.tx.commit().await?;
         Ok(self.counts)
+    }
+}
+
+/// One upload, ready to store: the rows of its results and the probe's upload time and status.
+/// Made by the request's own task, so that the writer (the SQLite group writer's single task
+/// included) only writes.
+pub(super) struct Upload {
+    rows: Vec<Row>,
+    probe_id: String,
+    received_at_ms: i64,
+    /// The probe's status (JSON text), when it sent one.
+    status: Option<String>,
+}
+
+impl Upload {
+    pub(super) fn new(
+        results: &[ResultRecord],
+        received_at_ms: i64,
+        probe_id: &str,
+        status: Option<&str>,
+    ) -> Self {
+        Self {
+            rows: results
+                .iter()
+                .map(|r| Row::new(r, received_at_ms))
+                .collect(),
+            probe_id: probe_id.to_owned(),
+            received_at_ms,
+            status: status.map(str::to_owned),
+        }
+    }
+
+    /// How many results it holds.
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
     }
 }
 
@@ -421,7 +455,8 @@ impl Store {
     /// Stores an upload: its results and the probe's upload time and status, in one
     /// transaction, so that an upload is either wholly stored and acknowledged or not stored
     /// (a status written apart could fail after the results committed, and the probe would send
-    /// them again for nothing).
+    /// them again for nothing). [`super::GroupWriter::store_upload`] is the same for SQLite,
+    /// with several uploads to a transaction.
     pub async fn store_upload(
         &self,
         results: &[ResultRecord],
@@ -430,13 +465,8 @@ impl Store {
         status: Option<&str>,
     ) -> Result<InsertCounts, StoreError> {
         let mut writer = self.writer().await?;
-        let rows = results
-            .iter()
-            .map(|r| Row::new(r, received_at_ms))
-            .collect();
-        let counts = writer.insert_rows(rows).await?;
-        writer
-            .touch_probe_status(probe_id, received_at_ms, status)
+        let counts = writer
+            .write_upload(Upload::new(results, received_at_ms, probe_id, status))
             .await?;
         writer.commit().await?;
         Ok(counts)
