@@ -11,9 +11,10 @@
 //!   Transactions on either backend are a `sql::Tx`, which `sql!` runs on as well.
 //! - Multi-row inserts are built by sqlx's `QueryBuilder`, which numbers placeholders itself.
 //! - Where the SQL itself differs (column types, functions, casts), the two texts sit side by
-//!   side, with a one-line comment saying what differs, so a reader compares them: as
-//!   `sql!(store, fetch_all, sqlite: "…", postgres: "…", binds…)`, or in a `match` on the
-//!   `Store` where the binds differ too.
+//!   side, with a one-line comment saying what differs, so a reader compares them:
+//!   `sql!(store, fetch_all, sqlite: "…", postgres: "…", binds…)` binds the same values to
+//!   either (SQLite's numbered `?1` where PostgreSQL reuses `$1`). `export`, which streams,
+//!   matches on the `Store` instead.
 //!
 //! Ingest is idempotent: the result id is the primary key and inserts use
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.

@@ -334,41 +334,27 @@ impl Store {
         width: f64,
         carrier: Option<&str>,
     ) -> Result<Vec<SpeedBin>, StoreError> {
-        // Differs: the integer cast, `clock_synced`'s type, `carrier` bound twice or typed once.
-        let rows: Vec<(String, i64, i64)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT carrier, CAST(download_mbps / ? AS INTEGER) AS bin, COUNT(*) \
+        // Differs: the integer cast (see the comment on the PostgreSQL text), `clock_synced`'s
+        // type, and PostgreSQL types the carrier it tests for NULL.
+        let rows: Vec<(String, i64, i64)> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT carrier, CAST(download_mbps / ?1 AS INTEGER) AS bin, COUNT(*) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                       AND (? IS NULL OR carrier = ?) \
+                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced != 0 \
+                       AND (?4 IS NULL OR carrier = ?4) \
                      GROUP BY carrier, bin ORDER BY carrier, bin",
-                )
-                .bind(width)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
             // SQLite's CAST to INTEGER truncates; PostgreSQL's rounds, hence trunc() first.
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT carrier, trunc(download_mbps / $1)::int8 AS bin, COUNT(*) \
-                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
-                       AND ($4::text IS NULL OR carrier = $4) \
-                     GROUP BY carrier, bin ORDER BY carrier, bin",
-                )
-                .bind(width)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT carrier, trunc(download_mbps / $1)::int8 AS bin, COUNT(*) \
+                       FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                         AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
+                         AND ($4::text IS NULL OR carrier = $4) \
+                       GROUP BY carrier, bin ORDER BY carrier, bin",
+            width,
+            start_ms,
+            end_ms,
+            carrier,
+        )?;
         Ok(rows
             .into_iter()
             .map(|(carrier, bin, n)| SpeedBin {
@@ -390,45 +376,29 @@ impl Store {
         carrier: Option<&str>,
     ) -> Result<Vec<HourCell>, StoreError> {
         // Integer division and remainder of BIGINT truncate the same way on both backends.
-        // Differs: `clock_synced`'s type; offset and carrier bound twice in SQLite, reused in PG.
-        let rows: Vec<(i64, i64, i64, f64)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT ((measured_at_ms + ?) / 86400000 + 3) % 7 AS wd, \
-                            ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
+        // Differs: `clock_synced`'s type, and PostgreSQL types the carrier it tests for NULL.
+        let rows: Vec<(i64, i64, i64, f64)> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT ((measured_at_ms + ?1) / 86400000 + 3) % 7 AS wd, \
+                            ((measured_at_ms + ?1) / 3600000) % 24 AS hr, \
                             COUNT(*), AVG(download_mbps) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                       AND (? IS NULL OR carrier = ?) \
+                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced != 0 \
+                       AND (?4 IS NULL OR carrier = ?4) \
                      GROUP BY wd, hr ORDER BY wd, hr",
-                )
-                .bind(offset_ms)
-                .bind(offset_ms)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT ((measured_at_ms + $1) / 86400000 + 3) % 7 AS wd, \
-                            ((measured_at_ms + $1) / 3600000) % 24 AS hr, \
-                            COUNT(*), AVG(download_mbps) \
-                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
-                       AND ($4::text IS NULL OR carrier = $4) \
-                     GROUP BY wd, hr ORDER BY wd, hr",
-                )
-                .bind(offset_ms)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT ((measured_at_ms + $1) / 86400000 + 3) % 7 AS wd, \
+                              ((measured_at_ms + $1) / 3600000) % 24 AS hr, \
+                              COUNT(*), AVG(download_mbps) \
+                       FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                         AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
+                         AND ($4::text IS NULL OR carrier = $4) \
+                       GROUP BY wd, hr ORDER BY wd, hr",
+            offset_ms,
+            start_ms,
+            end_ms,
+            carrier,
+        )?;
         Ok(rows
             .into_iter()
             .filter_map(|(wd, hr, n, mean)| {
