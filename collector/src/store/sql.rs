@@ -51,6 +51,7 @@ impl Tx {
         }
     }
 
+    /// Commits: everything written in it becomes durable and visible.
     pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
@@ -58,6 +59,7 @@ impl Tx {
         }
     }
 
+    /// Rolls back: nothing written in it is kept.
     pub(super) async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.rollback().await,
@@ -134,10 +136,10 @@ pub(super) use execute_built;
 
 /// `sql`, written with `?` placeholders, as PostgreSQL wants it: `$1`, `$2`, … in order.
 ///
-/// A `?` inside quotes (a string literal or a quoted identifier) is left alone. Our SQL has none
-/// there, nor in comments (where it would be rewritten), nor SQLite's numbered `?NNN`, nor
-/// PostgreSQL's `?` operators on `jsonb` (those queries are written per backend): debug builds
-/// assert the first and third, the likeliest slips.
+/// A `?` inside quotes (a string literal or a quoted identifier) is not a placeholder and is left
+/// alone. Our shared SQL has no `?` in quotes, nor numbered `?NNN` (SQLite's own), and debug
+/// builds assert both; nor any in comments (which this does not parse) or PostgreSQL's `jsonb`
+/// `?` operators (such queries are written per backend).
 pub(crate) fn numbered(sql: &str) -> String {
     let Rewritten { text, quoted } = rewrite(sql);
     debug_assert_eq!(
