@@ -9,7 +9,7 @@
 //! results has committed, and a failed transaction fails every upload in it (503, retried).
 //! The rows are made by the request's own task, so the single writer only writes.
 
-use super::ingest::Row;
+use super::ingest::Upload;
 use super::{InsertCounts, Store, StoreError};
 use fathom_shared::ResultRecord;
 use tokio::sync::{mpsc, oneshot};
@@ -20,10 +20,7 @@ const MAX_GROUP_ROWS: usize = 20_000;
 const QUEUE: usize = 4096;
 
 struct Job {
-    rows: Vec<Row>,
-    probe_id: String,
-    now_ms: i64,
-    status: Option<String>,
+    upload: Upload,
     reply: oneshot::Sender<Result<InsertCounts, String>>,
 }
 
@@ -42,7 +39,8 @@ impl GroupWriter {
     }
 
     /// Stores an upload's results and records the probe's upload (time and status), in the
-    /// next group's transaction; returns once that transaction has committed.
+    /// next group's transaction; returns once that transaction has committed. The same as
+    /// [`Store::store_upload`], with other uploads in the transaction.
     pub async fn store_upload(
         &self,
         results: &[ResultRecord],
@@ -52,13 +50,7 @@ impl GroupWriter {
     ) -> Result<InsertCounts, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            rows: results
-                .iter()
-                .map(|r| Row::new(r, received_at_ms))
-                .collect(),
-            probe_id: probe_id.to_owned(),
-            now_ms: received_at_ms,
-            status: status.map(str::to_owned),
+            upload: Upload::new(results, received_at_ms, probe_id, status),
             reply,
         };
         self.jobs
@@ -72,53 +64,43 @@ impl GroupWriter {
     }
 }
 
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job")
-            .field("rows", &self.rows.len())
-            .field("probe_id", &self.probe_id)
-            .finish_non_exhaustive()
-    }
-}
-
 async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.recv().await {
-        let mut rows = first.rows.len();
+        let mut rows = first.upload.len();
         let mut group = vec![first];
         // Whatever waits now joins this transaction; nothing waits for more to come.
         while rows < MAX_GROUP_ROWS {
             let Ok(job) = queue.try_recv() else { break };
-            rows += job.rows.len();
+            rows += job.upload.len();
             group.push(job);
         }
         let uploads = group.len();
-        match commit(&store, &mut group).await {
+        let (group, replies): (Vec<Upload>, Vec<_>) =
+            group.into_iter().map(|job| (job.upload, job.reply)).unzip();
+        match commit(&store, group).await {
             Ok(counts) => {
-                for (job, counts) in group.into_iter().zip(counts) {
+                for (reply, counts) in replies.into_iter().zip(counts) {
                     // An upload whose client went away is stored all the same; its probe will
                     // send it again and be told it is a duplicate.
-                    let _gone = job.reply.send(Ok(counts));
+                    let _gone = reply.send(Ok(counts));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, uploads, rows, "A group of uploads could not be stored.");
                 let reason = e.to_string();
-                for job in group {
-                    let _gone = job.reply.send(Err(reason.clone()));
+                for reply in replies {
+                    let _gone = reply.send(Err(reason.clone()));
                 }
             }
         }
     }
 }
 
-async fn commit(store: &Store, group: &mut [Job]) -> Result<Vec<InsertCounts>, StoreError> {
+async fn commit(store: &Store, group: Vec<Upload>) -> Result<Vec<InsertCounts>, StoreError> {
     let mut writer = store.writer().await?;
     let mut counts = Vec::with_capacity(group.len());
-    for job in group.iter_mut() {
-        counts.push(writer.insert_rows(std::mem::take(&mut job.rows)).await?);
-        writer
-            .touch_probe_status(&job.probe_id, job.now_ms, job.status.as_deref())
-            .await?;
+    for upload in group {
+        counts.push(writer.write_upload(upload).await?);
     }
     writer.commit().await?;
     Ok(counts)

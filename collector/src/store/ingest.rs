@@ -1,5 +1,6 @@
 //! Writing and reading results, probes and sites: the queries of ingest, import and export.
 
+use super::sql::{Tx, execute_built, sql};
 use super::{Store, StoreError};
 use crate::config::Site;
 use crate::timing::{TimeStatus, file_time};
@@ -49,46 +50,15 @@ const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, 
 /// thread each; 200 rows of 21 values stay far below SQLite's 32766 bound parameters.
 const ROWS_PER_STATEMENT: usize = 200;
 
-enum WriterTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-}
-
-/// `VALUES (…), (…) ON CONFLICT (id) DO NOTHING` for `rows`: the same statement on both
-/// backends, only the builder's database type differs (`?` against `$n` placeholders).
-macro_rules! push_rows {
-    ($q:ident, $rows:ident) => {
-        $q.push_values($rows, |mut b, row| {
-            b.push_bind(row.id)
-                .push_bind(row.kind)
-                .push_bind(row.probe_id)
-                .push_bind(row.site_id)
-                .push_bind(row.carrier)
-                .push_bind(row.interface)
-                .push_bind(row.measured_at_ms)
-                .push_bind(row.received_at_ms)
-                .push_bind(row.clock_synced)
-                .push_bind(row.simulated)
-                .push_bind(row.download_mbps)
-                .push_bind(row.rat)
-                .push_bind(row.rsrp_dbm)
-                .push_bind(row.sinr_db)
-                .push_bind(row.url)
-                .push_bind(row.supports_ipv6)
-                .push_bind(row.probe_ipv6)
-                .push_bind(row.error)
-                .push_bind(row.body)
-                .push_bind(row.probe_measured_at_ms)
-                .push_bind(row.time_status);
-        });
-        $q.push(" ON CONFLICT (id) DO NOTHING");
-    };
-}
+/// Records an upload's time and status (a status-less upload keeps the last one).
+const TOUCH: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
+     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+       status = COALESCE(excluded.status, probe_status.status)";
 
 /// Stores results in one transaction (see [`Store::writer`]). Rows are buffered and written
 /// in multi-row statements; [`ResultWriter::commit`] writes the rest and commits.
 pub struct ResultWriter {
-    tx: WriterTx,
+    tx: Tx,
     pending: Vec<Row>,
     counts: InsertCounts,
 }
@@ -123,79 +93,107 @@ impl ResultWriter {
         // ids' locks in the same order and wait for each other instead of deadlocking.
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         let n = rows.len() as u64;
-        let inserted = match &mut self.tx {
-            WriterTx::Sqlite(tx) => {
-                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(RESULT_COLUMNS);
-                push_rows!(q, rows);
-                q.build().execute(&mut **tx).await?.rows_affected()
-            }
-            WriterTx::Postgres(tx) => {
-                let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(RESULT_COLUMNS);
-                push_rows!(q, rows);
-                q.build().execute(&mut **tx).await?.rows_affected()
-            }
-        };
+        let inserted = execute_built!(self.tx, RESULT_COLUMNS, |q| {
+            q.push_values(rows, |mut b, row| {
+                b.push_bind(row.id)
+                    .push_bind(row.kind)
+                    .push_bind(row.probe_id)
+                    .push_bind(row.site_id)
+                    .push_bind(row.carrier)
+                    .push_bind(row.interface)
+                    .push_bind(row.measured_at_ms)
+                    .push_bind(row.received_at_ms)
+                    .push_bind(row.clock_synced)
+                    .push_bind(row.simulated)
+                    .push_bind(row.download_mbps)
+                    .push_bind(row.rat)
+                    .push_bind(row.rsrp_dbm)
+                    .push_bind(row.sinr_db)
+                    .push_bind(row.url)
+                    .push_bind(row.supports_ipv6)
+                    .push_bind(row.probe_ipv6)
+                    .push_bind(row.error)
+                    .push_bind(row.body)
+                    .push_bind(row.probe_measured_at_ms)
+                    .push_bind(row.time_status);
+            });
+            q.push(" ON CONFLICT (id) DO NOTHING");
+        })?;
         self.counts.accepted += inserted;
         self.counts.duplicate += n.saturating_sub(inserted);
         Ok(())
     }
 
-    /// Writes one upload's rows (made by the request's task, off the writer) and returns its
-    /// counts alone, for group commit: several uploads in one transaction, each told its own.
-    pub(super) async fn insert_rows(
+    /// Writes one upload (its rows made by the request's task, off the writer) and records the
+    /// probe's upload, in this transaction; returns the upload's counts alone, so that several
+    /// uploads can share a transaction (group commit), each told its own.
+    pub(super) async fn write_upload(
         &mut self,
-        mut rows: Vec<Row>,
+        upload: Upload,
     ) -> Result<InsertCounts, StoreError> {
         self.flush().await?;
         let before = self.counts;
+        let mut rows = upload.rows;
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         while !rows.is_empty() {
             let rest = rows.split_off(ROWS_PER_STATEMENT.min(rows.len()));
             let chunk = std::mem::replace(&mut rows, rest);
             self.write_rows(chunk).await?;
         }
+        sql!(
+            self.tx,
+            execute,
+            TOUCH,
+            upload.probe_id,
+            upload.received_at_ms,
+            upload.status
+        )?;
         Ok(InsertCounts {
             accepted: self.counts.accepted - before.accepted,
             duplicate: self.counts.duplicate - before.duplicate,
         })
     }
 
-    /// [`Store::touch_probe_status`] inside this transaction.
-    pub(super) async fn touch_probe_status(
-        &mut self,
-        probe_id: &str,
-        now_ms: i64,
-        status: Option<&str>,
-    ) -> Result<(), StoreError> {
-        match &mut self.tx {
-            WriterTx::Sqlite(tx) => {
-                sqlx::query(TOUCH_SQLITE)
-                    .bind(probe_id)
-                    .bind(now_ms)
-                    .bind(status)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            WriterTx::Postgres(tx) => {
-                sqlx::query(TOUCH_POSTGRES)
-                    .bind(probe_id)
-                    .bind(now_ms)
-                    .bind(status)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Writes what is buffered, makes everything durable and visible, and returns the counts.
     pub async fn commit(mut self) -> Result<InsertCounts, StoreError> {
         self.flush().await?;
-        match self.tx {
-            WriterTx::Sqlite(tx) => tx.commit().await?,
-            WriterTx::Postgres(tx) => tx.commit().await?,
-        }
+        self.tx.commit().await?;
         Ok(self.counts)
+    }
+}
+
+/// One upload, ready to store: the rows of its results and the probe's upload time and status.
+/// Made by the request's own task, so that the writer (the SQLite group writer's single task
+/// included) only writes.
+pub(super) struct Upload {
+    rows: Vec<Row>,
+    probe_id: String,
+    received_at_ms: i64,
+    /// The probe's status (JSON text), when it sent one.
+    status: Option<String>,
+}
+
+impl Upload {
+    pub(super) fn new(
+        results: &[ResultRecord],
+        received_at_ms: i64,
+        probe_id: &str,
+        status: Option<&str>,
+    ) -> Self {
+        Self {
+            rows: results
+                .iter()
+                .map(|r| Row::new(r, received_at_ms))
+                .collect(),
+            probe_id: probe_id.to_owned(),
+            received_at_ms,
+            status: status.map(str::to_owned),
+        }
+    }
+
+    /// How many results it holds.
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
     }
 }
 
@@ -282,10 +280,7 @@ impl Row {
 impl Store {
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
-            Store::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
-        }
+        sql!(self, execute, "SELECT 1")?;
         Ok(())
     }
 
@@ -293,11 +288,8 @@ impl Store {
     /// Writes only when something changed, so read-only commands (`export`, `indicators`,
     /// `report`) work while another process holds the write lock.
     pub async fn sync_sites(&self, sites: &[Site]) -> Result<(), StoreError> {
-        const SELECT: &str = "SELECT id, name, category FROM sites";
-        let stored: Vec<(String, String, String)> = match self {
-            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
-            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
-        };
+        let stored: Vec<(String, String, String)> =
+            sql!(self, fetch_all, "SELECT id, name, category FROM sites")?;
         let changed: Vec<&Site> = sites
             .iter()
             .filter(|s| {
@@ -309,38 +301,19 @@ impl Store {
         if changed.is_empty() {
             return Ok(());
         }
-        match self {
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                for s in changed {
-                    sqlx::query(
-                        "INSERT INTO sites (id, name, category) VALUES (?, ?, ?) \
-                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",
-                    )
-                    .bind(s.id.as_str())
-                    .bind(&s.name)
-                    .bind(s.category.id())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-            }
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for s in changed {
-                    sqlx::query(
-                        "INSERT INTO sites (id, name, category) VALUES ($1, $2, $3) \
-                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",
-                    )
-                    .bind(s.id.as_str())
-                    .bind(&s.name)
-                    .bind(s.category.id())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-            }
+        let mut tx = self.begin().await?;
+        for s in changed {
+            sql!(
+                tx,
+                execute,
+                "INSERT INTO sites (id, name, category) VALUES (?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",
+                s.id.as_str(),
+                &s.name,
+                s.category.id(),
+            )?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -352,34 +325,17 @@ impl Store {
         token_sha256: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                let done = sqlx::query(
-                    "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(id)
-                .bind(site_id)
-                .bind(token_sha256)
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-            Store::Postgres(pool) => {
-                let done = sqlx::query(
-                    "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(id)
-                .bind(site_id)
-                .bind(token_sha256)
-                .bind(now_ms)
-                .execute(pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-        }
+        let done = sql!(
+            self,
+            execute,
+            "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (id) DO NOTHING",
+            id,
+            site_id,
+            token_sha256,
+            now_ms,
+        )?;
+        Ok(done == 1)
     }
 
     /// Registers many probes (id, site, token hash) in one transaction: all of them, or, when
@@ -393,35 +349,24 @@ impl Store {
         // 4 values a row: far below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
         const ROWS: usize = 1000;
         const INSERT: &str = "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) ";
+        let mut tx = self.begin().await?;
         let mut inserted = 0;
-        macro_rules! insert_all {
-            ($db:ty, $pool:expr) => {{
-                let mut tx = $pool.begin().await?;
-                for chunk in probes.chunks(ROWS) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(INSERT);
-                    q.push_values(chunk, |mut b, (id, site, hash)| {
-                        b.push_bind(*id)
-                            .push_bind(*site)
-                            .push_bind(*hash)
-                            .push_bind(now_ms);
-                    });
-                    q.push(" ON CONFLICT (id) DO NOTHING");
-                    inserted += q.build().execute(&mut *tx).await?.rows_affected();
-                }
-                if inserted == probes.len() as u64 {
-                    tx.commit().await?;
-                } else {
-                    tx.rollback().await?;
-                }
-            }};
-        }
-        match self {
-            Store::Sqlite(pool) => insert_all!(sqlx::Sqlite, pool),
-            Store::Postgres(pool) => insert_all!(sqlx::Postgres, pool),
+        for chunk in probes.chunks(ROWS) {
+            inserted += execute_built!(tx, INSERT, |q| {
+                q.push_values(chunk, |mut b, (id, site, hash)| {
+                    b.push_bind(*id)
+                        .push_bind(*site)
+                        .push_bind(*hash)
+                        .push_bind(now_ms);
+                });
+                q.push(" ON CONFLICT (id) DO NOTHING");
+            })?;
         }
         if inserted == probes.len() as u64 {
+            tx.commit().await?;
             return Ok(Vec::new());
         }
+        tx.rollback().await?;
         let ours: std::collections::HashSet<&str> = probes.iter().map(|p| p.0).collect();
         Ok(self
             .probes()
@@ -434,28 +379,14 @@ impl Store {
 
     /// Revokes a probe's token at `now_ms`; false when no such probe is registered.
     pub async fn revoke_probe(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                let done = sqlx::query(
-                    "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, ?) WHERE id = ?",
-                )
-                .bind(now_ms)
-                .bind(id)
-                .execute(pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-            Store::Postgres(pool) => {
-                let done = sqlx::query(
-                    "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, $1) WHERE id = $2",
-                )
-                .bind(now_ms)
-                .bind(id)
-                .execute(pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-        }
+        let done = sql!(
+            self,
+            execute,
+            "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, ?) WHERE id = ?",
+            now_ms,
+            id,
+        )?;
+        Ok(done == 1)
     }
 
     /// Gives a probe a new token (the old one stops working at once) and lifts a revocation;
@@ -465,52 +396,18 @@ impl Store {
         id: &str,
         token_sha256: &str,
     ) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                let done = sqlx::query(
-                    "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL WHERE id = ?",
-                )
-                .bind(token_sha256)
-                .bind(id)
-                .execute(pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-            Store::Postgres(pool) => {
-                let done = sqlx::query(
-                    "UPDATE probes SET token_sha256 = $1, revoked_at_ms = NULL WHERE id = $2",
-                )
-                .bind(token_sha256)
-                .bind(id)
-                .execute(pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-        }
+        let done = sql!(self, execute, SET_TOKEN, token_sha256, id)?;
+        Ok(done == 1)
     }
 
     /// The probe holding the token whose SHA-256 is `token_sha256`.
     pub async fn probe_by_token(&self, token_sha256: &str) -> Result<Option<ProbeRow>, StoreError> {
-        let row: Option<(String, String, i64, Option<i64>)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes \
-                     WHERE token_sha256 = ?",
-                )
-                .bind(token_sha256)
-                .fetch_optional(pool)
-                .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes \
-                     WHERE token_sha256 = $1",
-                )
-                .bind(token_sha256)
-                .fetch_optional(pool)
-                .await?
-            }
-        };
+        let row: Option<(String, String, i64, Option<i64>)> = sql!(
+            self,
+            fetch_optional,
+            "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes WHERE token_sha256 = ?",
+            token_sha256,
+        )?;
         Ok(
             row.map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
                 id,
@@ -523,12 +420,11 @@ impl Store {
 
     /// Every registered probe, by id.
     pub async fn probes(&self) -> Result<Vec<ProbeRow>, StoreError> {
-        const SELECT: &str =
-            "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes ORDER BY id";
-        let rows: Vec<(String, String, i64, Option<i64>)> = match self {
-            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
-            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
-        };
+        let rows: Vec<(String, String, i64, Option<i64>)> = sql!(
+            self,
+            fetch_all,
+            "SELECT id, site_id, created_at_ms, revoked_at_ms FROM probes ORDER BY id",
+        )?;
         Ok(rows
             .into_iter()
             .map(|(id, site_id, created_at_ms, revoked_at_ms)| ProbeRow {
@@ -559,7 +455,8 @@ impl Store {
     /// Stores an upload: its results and the probe's upload time and status, in one
     /// transaction, so that an upload is either wholly stored and acknowledged or not stored
     /// (a status written apart could fail after the results committed, and the probe would send
-    /// them again for nothing).
+    /// them again for nothing). [`super::GroupWriter::store_upload`] is the same for SQLite,
+    /// with several uploads to a transaction.
     pub async fn store_upload(
         &self,
         results: &[ResultRecord],
@@ -568,13 +465,8 @@ impl Store {
         status: Option<&str>,
     ) -> Result<InsertCounts, StoreError> {
         let mut writer = self.writer().await?;
-        let rows = results
-            .iter()
-            .map(|r| Row::new(r, received_at_ms))
-            .collect();
-        let counts = writer.insert_rows(rows).await?;
-        writer
-            .touch_probe_status(probe_id, received_at_ms, status)
+        let counts = writer
+            .write_upload(Upload::new(results, received_at_ms, probe_id, status))
             .await?;
         writer.commit().await?;
         Ok(counts)
@@ -583,12 +475,8 @@ impl Store {
     /// Opens a transaction that stores results one by one; nothing is visible until
     /// [`ResultWriter::commit`], and dropping the writer stores nothing.
     pub async fn writer(&self) -> Result<ResultWriter, StoreError> {
-        let tx = match self {
-            Store::Sqlite(pool) => WriterTx::Sqlite(pool.begin().await?),
-            Store::Postgres(pool) => WriterTx::Postgres(pool.begin().await?),
-        };
         Ok(ResultWriter {
-            tx,
+            tx: self.begin().await?,
             pending: Vec::with_capacity(ROWS_PER_STATEMENT),
             counts: InsertCounts::default(),
         })
@@ -603,6 +491,7 @@ impl Store {
     ) -> Result<u64, E> {
         use futures_util::TryStreamExt as _;
         let mut n = 0;
+        // Differs: SQLite reuses numbered `?1`…, PostgreSQL types the ones it tests for NULL.
         let mut rows = match self {
             Store::Sqlite(pool) => sqlx::query_as::<_, (String,)>(
                 "SELECT body FROM results \
@@ -636,14 +525,8 @@ impl Store {
     }
 }
 
-/// Records an upload's time and status (a status-less upload keeps the last one).
-const TOUCH_SQLITE: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
-     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
-       status = COALESCE(excluded.status, probe_status.status)";
-/// [`TOUCH_SQLITE`] with PostgreSQL's placeholders.
-const TOUCH_POSTGRES: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES ($1, $2, $3) \
-     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
-       status = COALESCE(excluded.status, probe_status.status)";
+/// Gives a probe a new token and lifts a revocation.
+const SET_TOKEN: &str = "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL WHERE id = ?";
 
 /// A registered probe with its latest status, for the fleet view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -665,24 +548,7 @@ impl Store {
         now_ms: i64,
         status: Option<&str>,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                sqlx::query(TOUCH_SQLITE)
-                    .bind(probe_id)
-                    .bind(now_ms)
-                    .bind(status)
-                    .execute(pool)
-                    .await?;
-            }
-            Store::Postgres(pool) => {
-                sqlx::query(TOUCH_POSTGRES)
-                    .bind(probe_id)
-                    .bind(now_ms)
-                    .bind(status)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        sql!(self, execute, TOUCH, probe_id, now_ms, status)?;
         Ok(())
     }
 
@@ -696,13 +562,12 @@ impl Store {
             Option<i64>,
             Option<String>,
         );
-        const FLEET: &str = "SELECT p.id, p.site_id, p.created_at_ms, p.revoked_at_ms, \
-             s.last_seen_ms, s.status FROM probes p LEFT JOIN probe_status s ON s.probe_id = p.id \
-             ORDER BY p.id";
-        let rows: Vec<Raw> = match self {
-            Store::Sqlite(pool) => sqlx::query_as(FLEET).fetch_all(pool).await?,
-            Store::Postgres(pool) => sqlx::query_as(FLEET).fetch_all(pool).await?,
-        };
+        let rows: Vec<Raw> = sql!(
+            self,
+            fetch_all,
+            "SELECT p.id, p.site_id, p.created_at_ms, p.revoked_at_ms, s.last_seen_ms, s.status \
+             FROM probes p LEFT JOIN probe_status s ON s.probe_id = p.id ORDER BY p.id",
+        )?;
         Ok(rows
             .into_iter()
             .map(
@@ -743,156 +608,69 @@ impl Store {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                sqlx::query(
-                    "INSERT INTO enrollment_codes (code_sha256, probe_id, created_at_ms, \
-                     expires_at_ms) VALUES (?, ?, ?, ?)",
-                )
-                .bind(code_sha256)
-                .bind(probe_id)
-                .bind(now_ms)
-                .bind(expires_at_ms)
-                .execute(pool)
-                .await?;
-            }
-            Store::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO enrollment_codes (code_sha256, probe_id, created_at_ms, \
-                     expires_at_ms) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(code_sha256)
-                .bind(probe_id)
-                .bind(now_ms)
-                .bind(expires_at_ms)
-                .execute(pool)
-                .await?;
-            }
-        }
+        sql!(
+            self,
+            execute,
+            "INSERT INTO enrollment_codes (code_sha256, probe_id, created_at_ms, expires_at_ms) \
+             VALUES (?, ?, ?, ?)",
+            code_sha256,
+            probe_id,
+            now_ms,
+            expires_at_ms,
+        )?;
         Ok(())
     }
 
     /// Trades a code for a new token (whose SHA-256 is `token_sha256`) in one transaction: the
     /// code is marked used and the probe's token replaced (a revocation lifted), or nothing
     /// changes.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one transaction in each backend's SQL, side by side"
-    )]
     pub async fn enroll(
         &self,
         code_sha256: &str,
         token_sha256: &str,
         now_ms: i64,
     ) -> Result<Enrollment, StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let code: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-                    "SELECT probe_id, expires_at_ms, used_at_ms FROM enrollment_codes \
-                     WHERE code_sha256 = ?",
-                )
-                .bind(code_sha256)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let probe_id = match code {
-                    None => return Ok(Enrollment::Unknown),
-                    Some((_, _, Some(_))) => return Ok(Enrollment::Used),
-                    Some((_, expires, None)) if expires <= now_ms => {
-                        return Ok(Enrollment::Expired);
-                    }
-                    Some((probe_id, _, None)) => probe_id,
-                };
-                // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
-                let marked = sqlx::query(
-                    "UPDATE enrollment_codes SET used_at_ms = ? \
-                     WHERE code_sha256 = ? AND used_at_ms IS NULL",
-                )
-                .bind(now_ms)
-                .bind(code_sha256)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if marked != 1 {
-                    return Ok(Enrollment::Used);
-                }
-                sqlx::query(
-                    "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL WHERE id = ?",
-                )
-                .bind(token_sha256)
-                .bind(&probe_id)
-                .execute(&mut *tx)
-                .await?;
-                let row: Option<(String, String, i64)> =
-                    sqlx::query_as("SELECT id, site_id, created_at_ms FROM probes WHERE id = ?")
-                        .bind(&probe_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some((id, site_id, created_at_ms)) = row else {
-                    return Ok(Enrollment::Unknown);
-                };
-                tx.commit().await?;
-                Ok(Enrollment::Enrolled(ProbeRow {
-                    id,
-                    site_id,
-                    created_at_ms,
-                    revoked_at_ms: None,
-                }))
-            }
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let code: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-                    "SELECT probe_id, expires_at_ms, used_at_ms FROM enrollment_codes \
-                     WHERE code_sha256 = $1",
-                )
-                .bind(code_sha256)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let probe_id = match code {
-                    None => return Ok(Enrollment::Unknown),
-                    Some((_, _, Some(_))) => return Ok(Enrollment::Used),
-                    Some((_, expires, None)) if expires <= now_ms => {
-                        return Ok(Enrollment::Expired);
-                    }
-                    Some((probe_id, _, None)) => probe_id,
-                };
-                // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
-                let marked = sqlx::query(
-                    "UPDATE enrollment_codes SET used_at_ms = $1 \
-                     WHERE code_sha256 = $2 AND used_at_ms IS NULL",
-                )
-                .bind(now_ms)
-                .bind(code_sha256)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if marked != 1 {
-                    return Ok(Enrollment::Used);
-                }
-                sqlx::query(
-                    "UPDATE probes SET token_sha256 = $1, revoked_at_ms = NULL WHERE id = $2",
-                )
-                .bind(token_sha256)
-                .bind(&probe_id)
-                .execute(&mut *tx)
-                .await?;
-                let row: Option<(String, String, i64)> =
-                    sqlx::query_as("SELECT id, site_id, created_at_ms FROM probes WHERE id = $1")
-                        .bind(&probe_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some((id, site_id, created_at_ms)) = row else {
-                    return Ok(Enrollment::Unknown);
-                };
-                tx.commit().await?;
-                Ok(Enrollment::Enrolled(ProbeRow {
-                    id,
-                    site_id,
-                    created_at_ms,
-                    revoked_at_ms: None,
-                }))
-            }
+        let mut tx = self.begin().await?;
+        let code: Option<(String, i64, Option<i64>)> = sql!(
+            tx,
+            fetch_optional,
+            "SELECT probe_id, expires_at_ms, used_at_ms FROM enrollment_codes WHERE code_sha256 = ?",
+            code_sha256,
+        )?;
+        let probe_id = match code {
+            None => return Ok(Enrollment::Unknown),
+            Some((_, _, Some(_))) => return Ok(Enrollment::Used),
+            Some((_, expires, None)) if expires <= now_ms => return Ok(Enrollment::Expired),
+            Some((probe_id, _, None)) => probe_id,
+        };
+        // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
+        let marked = sql!(
+            tx,
+            execute,
+            "UPDATE enrollment_codes SET used_at_ms = ? WHERE code_sha256 = ? AND used_at_ms IS NULL",
+            now_ms,
+            code_sha256,
+        )?;
+        if marked != 1 {
+            return Ok(Enrollment::Used);
         }
+        sql!(tx, execute, SET_TOKEN, token_sha256, &probe_id)?;
+        let row: Option<(String, String, i64)> = sql!(
+            tx,
+            fetch_optional,
+            "SELECT id, site_id, created_at_ms FROM probes WHERE id = ?",
+            &probe_id,
+        )?;
+        let Some((id, site_id, created_at_ms)) = row else {
+            return Ok(Enrollment::Unknown);
+        };
+        tx.commit().await?;
+        Ok(Enrollment::Enrolled(ProbeRow {
+            id,
+            site_id,
+            created_at_ms,
+            revoked_at_ms: None,
+        }))
     }
 }
 

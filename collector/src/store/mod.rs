@@ -2,10 +2,19 @@
 //!
 //! One [`Store`] type with one variant per backend: SQLite (`sqlite://PATH`, created if missing,
 //! WAL) and PostgreSQL (`postgres://USER@HOST:PORT/DBNAME`, the database created if missing;
-//! several collectors may share it). Every query lives behind a `Store` method that matches on
-//! the variant; where the SQL differs, the two statements sit side by side in that method so a
-//! reader compares them. Migrations are kept per backend in `migrations/<backend>/`, with the
-//! same numbers and names.
+//! several collectors may share it). Every query lives behind a `Store` method. Migrations are
+//! kept per backend in `migrations/<backend>/`, with the same numbers and names.
+//!
+//! How the backends share SQL (see `store/sql.rs`):
+//! - A statement that differs between the backends only in its placeholders is written once,
+//!   with `?`, and run through `sql!`, which gives PostgreSQL the same text with `$1`, `$2`, ….
+//!   Transactions on either backend are a `sql::Tx`, which `sql!` runs on as well.
+//! - Multi-row inserts are built by sqlx's `QueryBuilder`, which numbers placeholders itself.
+//! - Where the SQL itself differs (column types, functions, casts), the two texts sit side by
+//!   side, with a one-line comment saying what differs, so a reader compares them:
+//!   `sql!(store, fetch_all, sqlite: "…", postgres: "…", binds…)` binds the same values to
+//!   either (SQLite's numbered `?1` where PostgreSQL reuses `$1`). `export`, which streams,
+//!   matches on the `Store` instead.
 //!
 //! Ingest is idempotent: the result id is the primary key and inserts use
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
@@ -14,6 +23,7 @@ mod group;
 mod ingest;
 mod postgres;
 mod report;
+mod sql;
 mod sqlite;
 
 pub use group::GroupWriter;
@@ -87,6 +97,7 @@ pub(crate) mod scratch;
 #[cfg(test)]
 pub(crate) mod testing {
     use super::Store;
+    use super::sql::{Backend, numbered};
 
     /// A value to bind.
     #[derive(Debug, Clone)]
@@ -114,33 +125,15 @@ pub(crate) mod testing {
         }};
     }
 
-    /// Runs `sql` with `binds`; on PostgreSQL the `?`s become `$1`, `$2`, …
+    /// Runs `sql` with `binds`; on PostgreSQL the `?`s become `$1`, `$2`, … (as in `sql!`).
     pub(crate) async fn exec(store: &Store, sql: &str, binds: &[Bind]) {
-        match store {
-            Store::Sqlite(pool) => {
-                bound!(sql, binds)
-                    .execute(pool)
-                    .await
-                    .expect("test statement runs");
+        let done = match store.executor() {
+            Backend::Sqlite(pool) => bound!(sql, binds).execute(pool).await.map(drop),
+            Backend::Postgres(pool) => {
+                let sql = numbered(sql);
+                bound!(&sql, binds).execute(pool).await.map(drop)
             }
-            Store::Postgres(pool) => {
-                let mut n = 0;
-                let sql: String = sql
-                    .chars()
-                    .map(|c| {
-                        if c == '?' {
-                            n += 1;
-                            format!("${n}")
-                        } else {
-                            c.to_string()
-                        }
-                    })
-                    .collect();
-                bound!(&sql, binds)
-                    .execute(pool)
-                    .await
-                    .expect("test statement runs");
-            }
-        }
+        };
+        done.expect("test statement runs");
     }
 }

@@ -2,6 +2,7 @@
 //! `[start_ms, end_ms)`, so a week of millions of results never travels into memory. The rules
 //! themselves are pure functions in [`crate::indicators`]; these queries only count.
 
+use super::sql::sql;
 use super::{Store, StoreError};
 use fathom_shared::{Meets5gThresholds, Rat};
 
@@ -98,32 +99,21 @@ impl Store {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<SpeedGroup>, StoreError> {
-        let rows: Vec<(String, String, i64, f64)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
+        // Differs: `clock_synced` is an integer in SQLite (`!= 0`), a BOOLEAN in PostgreSQL.
+        let rows: Vec<(String, String, i64, f64)> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
                      WHERE kind = 'speed' AND download_mbps IS NOT NULL \
                        AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
                      GROUP BY site_id, carrier ORDER BY site_id, carrier",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
-                     WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced \
-                     GROUP BY site_id, carrier ORDER BY site_id, carrier",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
+                       WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced \
+                       GROUP BY site_id, carrier ORDER BY site_id, carrier",
+            start_ms,
+            end_ms,
+        )?;
         Ok(rows
             .into_iter()
             .map(|(site_id, carrier, n, sum)| SpeedGroup {
@@ -146,38 +136,27 @@ impl Store {
         t: &Meets5gThresholds,
     ) -> Result<Vec<RadioGroup>, StoreError> {
         let nr = nr_ids_sql();
-        let rows: Vec<(String, String, i64, i64)> = match self {
-            Store::Sqlite(pool) => {
-                let sql = format!(
-                    "SELECT site_id, carrier, COUNT(*), \
-                       SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
-                     FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                     GROUP BY site_id, carrier ORDER BY site_id, carrier"
-                );
-                sqlx::query_as(&sql)
-                    .bind(t.min_rsrp_dbm)
-                    .bind(t.min_sinr_db)
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Store::Postgres(pool) => {
-                let sql = format!(
-                    "SELECT site_id, carrier, COUNT(*), \
-                       SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= $1 AND sinr_db >= $2 THEN 1 ELSE 0 END) \
-                     FROM results WHERE kind = 'radio' AND measured_at_ms >= $3 AND measured_at_ms < $4 AND clock_synced \
-                     GROUP BY site_id, carrier ORDER BY site_id, carrier"
-                );
-                sqlx::query_as(&sql)
-                    .bind(t.min_rsrp_dbm)
-                    .bind(t.min_sinr_db)
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        // Differs: `clock_synced` is an integer in SQLite (`!= 0`), a BOOLEAN in PostgreSQL.
+        let rows: Vec<(String, String, i64, i64)> = sql!(
+            self,
+            fetch_all,
+            sqlite: &format!(
+                "SELECT site_id, carrier, COUNT(*), \
+                   SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
+                 FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
+                 GROUP BY site_id, carrier ORDER BY site_id, carrier"
+            ),
+            postgres: &format!(
+                "SELECT site_id, carrier, COUNT(*), \
+                   SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= $1 AND sinr_db >= $2 THEN 1 ELSE 0 END) \
+                 FROM results WHERE kind = 'radio' AND measured_at_ms >= $3 AND measured_at_ms < $4 AND clock_synced \
+                 GROUP BY site_id, carrier ORDER BY site_id, carrier"
+            ),
+            t.min_rsrp_dbm,
+            t.min_sinr_db,
+            start_ms,
+            end_ms,
+        )?;
         Ok(rows
             .into_iter()
             .map(|(site_id, carrier, n, m)| RadioGroup {
@@ -209,10 +188,11 @@ impl Store {
             Option<i64>,
             Option<String>,
         );
-        let rows: Vec<Raw> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT url, measured_at_ms, valid, supports_ipv6, \
+        // Differs: the JSON functions and boolean types (see the comment on the PostgreSQL text).
+        let rows: Vec<Raw> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT url, measured_at_ms, valid, supports_ipv6, \
                        CASE WHEN json_valid(body) AND json_type(body, '$.aaaa') = 'array' \
                          THEN json_array_length(body, '$.aaaa') END, \
                        CASE WHEN json_valid(body) THEN json_extract(body, '$.home_ok_v6') END, \
@@ -228,43 +208,31 @@ impl Store {
                        FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
                          AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0) \
                      WHERE rank = 1 ORDER BY url, valid DESC",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?
-            }
             // Booleans come back as 0/1 and JSON numbers as integers, as SQLite's json_extract
             // gives them; `fathom_try_jsonb` (migration 0001) is NULL for a body that is not JSON.
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT url, measured_at_ms, valid::int::int8, supports_ipv6::int::int8, \
-                       CASE WHEN jsonb_typeof(j->'aaaa') = 'array' \
-                         THEN jsonb_array_length(j->'aaaa')::int8 END, \
-                       CASE jsonb_typeof(j->'home_ok_v6') \
-                         WHEN 'boolean' THEN (j->>'home_ok_v6')::boolean::int::int8 \
-                         WHEN 'number' THEN (j->>'home_ok_v6')::numeric::int8 END, \
-                       CASE WHEN jsonb_typeof(j->'links_checked') = 'number' \
-                         THEN (j->>'links_checked')::numeric::int8 END, \
-                       CASE WHEN jsonb_typeof(j->'links_ok_v6') = 'number' \
-                         THEN (j->>'links_ok_v6')::numeric::int8 END, \
-                       error \
-                     FROM ( \
-                       SELECT url, measured_at_ms, supports_ipv6, fathom_try_jsonb(body) AS j, error, \
-                         COALESCE(probe_ipv6, FALSE) AS valid, \
-                         ROW_NUMBER() OVER ( \
-                           PARTITION BY url, COALESCE(probe_ipv6, FALSE) \
-                           ORDER BY measured_at_ms DESC, id DESC) AS rank \
-                       FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
-                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced) AS latest \
-                     WHERE rank = 1 ORDER BY url, valid DESC",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT url, measured_at_ms, valid::int::int8, supports_ipv6::int::int8, \
+                         CASE WHEN jsonb_typeof(j->'aaaa') = 'array' \
+                           THEN jsonb_array_length(j->'aaaa')::int8 END, \
+                         CASE jsonb_typeof(j->'home_ok_v6') \
+                           WHEN 'boolean' THEN (j->>'home_ok_v6')::boolean::int::int8 \
+                           WHEN 'number' THEN (j->>'home_ok_v6')::numeric::int8 END, \
+                         CASE WHEN jsonb_typeof(j->'links_checked') = 'number' \
+                           THEN (j->>'links_checked')::numeric::int8 END, \
+                         CASE WHEN jsonb_typeof(j->'links_ok_v6') = 'number' \
+                           THEN (j->>'links_ok_v6')::numeric::int8 END, \
+                         error \
+                       FROM ( \
+                         SELECT url, measured_at_ms, supports_ipv6, fathom_try_jsonb(body) AS j, error, \
+                           COALESCE(probe_ipv6, FALSE) AS valid, \
+                           ROW_NUMBER() OVER ( \
+                             PARTITION BY url, COALESCE(probe_ipv6, FALSE) \
+                             ORDER BY measured_at_ms DESC, id DESC) AS rank \
+                         FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
+                           AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced) AS latest \
+                       WHERE rank = 1 ORDER BY url, valid DESC",
+            start_ms,
+            end_ms,
+        )?;
         Ok(rows
             .into_iter()
             .map(
@@ -294,64 +262,35 @@ impl Store {
         // Filed in the window (synchronised or re-dated); re-dated among them; undated ones
         // received in the window (left out of every indicator). The filters repeat the partial
         // indexes' conditions so that the planner uses them.
-        let (results, simulated, corrected, unverified): (i64, Option<i64>, i64, i64) = match self {
-            Store::Sqlite(pool) => {
-                let (results, simulated): (i64, Option<i64>) = sqlx::query_as(
-                    "SELECT COUNT(*), SUM(simulated != 0) FROM results \
+        // The first differs: `simulated`, `clock_synced` are integers in SQLite, BOOLEAN in PG.
+        let (results, simulated): (i64, Option<i64>) = sql!(
+            self,
+            fetch_one,
+            sqlite: "SELECT COUNT(*), SUM(simulated != 0) FROM results \
                      WHERE kind IN ('speed', 'radio', 'ipv6') \
                        AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_one(pool)
-                .await?;
-                let (corrected,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
-                       AND measured_at_ms >= ? AND measured_at_ms < ?",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_one(pool)
-                .await?;
-                let (unverified,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
-                       AND received_at_ms >= ? AND received_at_ms < ?",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_one(pool)
-                .await?;
-                (results, simulated, corrected, unverified)
-            }
-            Store::Postgres(pool) => {
-                let (results, simulated): (i64, Option<i64>) = sqlx::query_as(
-                    "SELECT COUNT(*), SUM(simulated::int)::int8 FROM results \
-                     WHERE kind IN ('speed', 'radio', 'ipv6') \
-                       AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_one(pool)
-                .await?;
-                let (corrected,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
-                       AND measured_at_ms >= $1 AND measured_at_ms < $2",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_one(pool)
-                .await?;
-                let (unverified,): (i64,) = sqlx::query_as(
-                    "SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
-                       AND received_at_ms >= $1 AND received_at_ms < $2",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_one(pool)
-                .await?;
-                (results, simulated, corrected, unverified)
-            }
-        };
+            postgres: "SELECT COUNT(*), SUM(simulated::int)::int8 FROM results \
+                       WHERE kind IN ('speed', 'radio', 'ipv6') \
+                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
+            start_ms,
+            end_ms,
+        )?;
+        let (corrected,): (i64,) = sql!(
+            self,
+            fetch_one,
+            "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
+               AND measured_at_ms >= ? AND measured_at_ms < ?",
+            start_ms,
+            end_ms,
+        )?;
+        let (unverified,): (i64,) = sql!(
+            self,
+            fetch_one,
+            "SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
+               AND received_at_ms >= ? AND received_at_ms < ?",
+            start_ms,
+            end_ms,
+        )?;
         Ok(WindowCounts {
             results: count(results),
             simulated: count(simulated.unwrap_or(0)),
@@ -395,40 +334,27 @@ impl Store {
         width: f64,
         carrier: Option<&str>,
     ) -> Result<Vec<SpeedBin>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT carrier, CAST(download_mbps / ? AS INTEGER) AS bin, COUNT(*) \
+        // Differs: the integer cast (see the comment on the PostgreSQL text), `clock_synced`'s
+        // type, and PostgreSQL types the carrier it tests for NULL.
+        let rows: Vec<(String, i64, i64)> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT carrier, CAST(download_mbps / ?1 AS INTEGER) AS bin, COUNT(*) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                       AND (? IS NULL OR carrier = ?) \
+                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced != 0 \
+                       AND (?4 IS NULL OR carrier = ?4) \
                      GROUP BY carrier, bin ORDER BY carrier, bin",
-                )
-                .bind(width)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
             // SQLite's CAST to INTEGER truncates; PostgreSQL's rounds, hence trunc() first.
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT carrier, trunc(download_mbps / $1)::int8 AS bin, COUNT(*) \
-                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
-                       AND ($4::text IS NULL OR carrier = $4) \
-                     GROUP BY carrier, bin ORDER BY carrier, bin",
-                )
-                .bind(width)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT carrier, trunc(download_mbps / $1)::int8 AS bin, COUNT(*) \
+                       FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                         AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
+                         AND ($4::text IS NULL OR carrier = $4) \
+                       GROUP BY carrier, bin ORDER BY carrier, bin",
+            width,
+            start_ms,
+            end_ms,
+            carrier,
+        )?;
         Ok(rows
             .into_iter()
             .map(|(carrier, bin, n)| SpeedBin {
@@ -450,44 +376,29 @@ impl Store {
         carrier: Option<&str>,
     ) -> Result<Vec<HourCell>, StoreError> {
         // Integer division and remainder of BIGINT truncate the same way on both backends.
-        let rows: Vec<(i64, i64, i64, f64)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT ((measured_at_ms + ?) / 86400000 + 3) % 7 AS wd, \
-                            ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
+        // Differs: `clock_synced`'s type, and PostgreSQL types the carrier it tests for NULL.
+        let rows: Vec<(i64, i64, i64, f64)> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT ((measured_at_ms + ?1) / 86400000 + 3) % 7 AS wd, \
+                            ((measured_at_ms + ?1) / 3600000) % 24 AS hr, \
                             COUNT(*), AVG(download_mbps) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                       AND (? IS NULL OR carrier = ?) \
+                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced != 0 \
+                       AND (?4 IS NULL OR carrier = ?4) \
                      GROUP BY wd, hr ORDER BY wd, hr",
-                )
-                .bind(offset_ms)
-                .bind(offset_ms)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT ((measured_at_ms + $1) / 86400000 + 3) % 7 AS wd, \
-                            ((measured_at_ms + $1) / 3600000) % 24 AS hr, \
-                            COUNT(*), AVG(download_mbps) \
-                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
-                       AND ($4::text IS NULL OR carrier = $4) \
-                     GROUP BY wd, hr ORDER BY wd, hr",
-                )
-                .bind(offset_ms)
-                .bind(start_ms)
-                .bind(end_ms)
-                .bind(carrier)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT ((measured_at_ms + $1) / 86400000 + 3) % 7 AS wd, \
+                              ((measured_at_ms + $1) / 3600000) % 24 AS hr, \
+                              COUNT(*), AVG(download_mbps) \
+                       FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+                         AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
+                         AND ($4::text IS NULL OR carrier = $4) \
+                       GROUP BY wd, hr ORDER BY wd, hr",
+            offset_ms,
+            start_ms,
+            end_ms,
+            carrier,
+        )?;
         Ok(rows
             .into_iter()
             .filter_map(|(wd, hr, n, mean)| {
@@ -507,26 +418,15 @@ impl Store {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        match self {
-            Store::Sqlite(pool) => Ok(sqlx::query_as(
-                "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
-                   SELECT 1 FROM results r WHERE r.probe_id = p.id \
-                   AND r.measured_at_ms >= ? AND r.measured_at_ms < ?) ORDER BY p.id",
-            )
-            .bind(start_ms)
-            .bind(end_ms)
-            .fetch_all(pool)
-            .await?),
-            Store::Postgres(pool) => Ok(sqlx::query_as(
-                "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
-                   SELECT 1 FROM results r WHERE r.probe_id = p.id \
-                   AND r.measured_at_ms >= $1 AND r.measured_at_ms < $2) ORDER BY p.id",
-            )
-            .bind(start_ms)
-            .bind(end_ms)
-            .fetch_all(pool)
-            .await?),
-        }
+        Ok(sql!(
+            self,
+            fetch_all,
+            "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
+               SELECT 1 FROM results r WHERE r.probe_id = p.id \
+               AND r.measured_at_ms >= ? AND r.measured_at_ms < ?) ORDER BY p.id",
+            start_ms,
+            end_ms,
+        )?)
     }
 
     /// The sites with at least one result measured in the window, by id.
@@ -536,30 +436,19 @@ impl Store {
         end_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
         // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
-        let rows: Vec<(String,)> = match self {
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT DISTINCT site_id FROM results \
+        // Differs: `clock_synced` is an integer in SQLite (`!= 0`), a BOOLEAN in PostgreSQL.
+        let rows: Vec<(String,)> = sql!(
+            self,
+            fetch_all,
+            sqlite: "SELECT DISTINCT site_id FROM results \
                      WHERE kind IN ('speed', 'radio', 'ipv6') \
                        AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT DISTINCT site_id FROM results \
-                     WHERE kind IN ('speed', 'radio', 'ipv6') \
-                       AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
-                )
-                .bind(start_ms)
-                .bind(end_ms)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+            postgres: "SELECT DISTINCT site_id FROM results \
+                       WHERE kind IN ('speed', 'radio', 'ipv6') \
+                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
+            start_ms,
+            end_ms,
+        )?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
