@@ -339,8 +339,8 @@ impl Store {
     }
 
     /// Registers many probes (id, site, token hash) in one transaction: all of them, or, when
-    /// some ids are taken, none; then returns the taken ids. Multi-row statements make ten
-    /// thousand probes one short transaction instead of ten thousand commits.
+    /// some ids are taken or named twice in `probes`, none; then returns those ids. Multi-row
+    /// statements make ten thousand probes one short transaction instead of ten thousand commits.
     pub async fn add_probes(
         &self,
         probes: &[(&str, &str, &str)],
@@ -349,6 +349,18 @@ impl Store {
         // 4 values a row: far below SQLite's 32766 and PostgreSQL's 65535 bound parameters.
         const ROWS: usize = 1000;
         const INSERT: &str = "INSERT INTO probes (id, site_id, token_sha256, created_at_ms) ";
+        // An id named twice would be inserted once and make the count fall short with no id
+        // taken in the database: the list would come back empty, which means "all added".
+        let mut seen = std::collections::HashSet::new();
+        let mut twice: Vec<String> = probes
+            .iter()
+            .filter(|p| !seen.insert(p.0))
+            .map(|p| p.0.to_owned())
+            .collect();
+        if !twice.is_empty() {
+            twice.dedup();
+            return Ok(twice);
+        }
         let mut tx = self.begin().await?;
         let mut inserted = 0;
         for chunk in probes.chunks(ROWS) {
@@ -540,18 +552,6 @@ pub struct FleetRow {
 }
 
 impl Store {
-    /// Records that `probe_id` uploaded at `now_ms`, with its status (JSON text) when it sent
-    /// one; a status-less upload keeps the last status.
-    pub async fn touch_probe_status(
-        &self,
-        probe_id: &str,
-        now_ms: i64,
-        status: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sql!(self, execute, TOUCH, probe_id, now_ms, status)?;
-        Ok(())
-    }
-
     /// Every registered probe with its latest status, by id.
     pub async fn fleet(&self) -> Result<Vec<FleetRow>, StoreError> {
         type Raw = (
@@ -723,6 +723,12 @@ mod tests {
                     .expect("looks up")
                     .is_none()
             );
+
+            // An id named twice in the list: nothing is added, and the id is named.
+            let twice = [("new-03", "s", "h4"), ("new-03", "s", "h5")];
+            let refused = store.add_probes(&twice, 3000).await.expect("answers");
+            assert_eq!(refused, ["new-03"], "{}", db.backend);
+            assert_eq!(store.probes().await.expect("lists").len(), 2500);
         }
     }
 }
