@@ -70,7 +70,7 @@ impl Tx {
 
 /// Runs one statement, written once with `?` placeholders, on either backend:
 ///
-/// ```ignore
+/// ```text
 /// let done: u64 = sql!(store, execute, "UPDATE probes SET token_sha256 = ? WHERE id = ?", hash, id)?;
 /// let row: Option<(String,)> = sql!(tx, fetch_optional, "SELECT id FROM probes WHERE id = ?", id)?;
 /// ```
