@@ -275,19 +275,18 @@ impl Store {
             start_ms,
             end_ms,
         )?;
-        let (corrected,): (i64,) = sql!(
+        // Two counts, one statement: each subquery keeps the filter of its own partial index,
+        // and both see the same moment.
+        let (corrected, unverified): (i64, i64) = sql!(
             self,
             fetch_one,
-            "SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
-               AND measured_at_ms >= ? AND measured_at_ms < ?",
+            "SELECT \
+               (SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
+                  AND measured_at_ms >= ? AND measured_at_ms < ?), \
+               (SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
+                  AND received_at_ms >= ? AND received_at_ms < ?)",
             start_ms,
             end_ms,
-        )?;
-        let (unverified,): (i64,) = sql!(
-            self,
-            fetch_one,
-            "SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
-               AND received_at_ms >= ? AND received_at_ms < ?",
             start_ms,
             end_ms,
         )?;
