@@ -13,7 +13,8 @@
 //! A block may show only part of a file: the keys a loader requires and the block leaves out
 //! are added (a collector's `[county]`; a probe's collector, ids, token, spool and one modem).
 //! The test also misspells a key and a subcommand on purpose and requires the binaries to refuse
-//! them, so a check that stopped noticing would fail here too.
+//! them, so a check that stopped noticing would fail here too. A path into the repository named
+//! in running text (`agent/src/…`, `src/speed/…` in the README's layout table) must exist.
 
 use fathom_e2e::{bin, run};
 use std::fmt::Write as _;
@@ -555,6 +556,79 @@ fn the_checks_notice_mistakes(
             wrong.args.join(" ")
         );
     }
+}
+
+/// Where a path in the docs may be taken from: the repository's root, or a crate's folder (the
+/// README's layout table names `src/…` files of the crate in its row).
+const PATH_BASES: [&str; 6] = [
+    "",
+    "agent",
+    "collector",
+    "shared",
+    "tests",
+    "agent/radio-parse",
+];
+
+/// Paths into the repository named in running text inside backticks: those that start with one of
+/// its folders (`agent/…`, `src/…`, `docs/…`); generated files (`demo-out/`, `target/`) and the
+/// machine's paths (`/etc/fathom/…`) are not the repository's.
+fn repo_paths(name: &str, prose: &[(usize, String)]) -> Vec<(String, String)> {
+    const FOLDERS: [&str; 10] = [
+        "agent/",
+        "collector/",
+        "shared/",
+        "tests/",
+        "fuzz/",
+        "scripts/",
+        "packaging/",
+        "docs/",
+        "src/",
+        "radio-parse/",
+    ];
+    let mut found = Vec::new();
+    for (number, line) in prose {
+        for (i, span) in line.split('`').enumerate() {
+            let span = span.trim_end_matches(['.', ',']);
+            if i % 2 == 1
+                && FOLDERS.iter().any(|f| span.starts_with(f))
+                && !span.contains(|c: char| c.is_whitespace() || "…*<>{}[]|".contains(c))
+            {
+                found.push((format!("{name}:{number}"), span.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn documented_paths_exist() {
+    let root = repo_root();
+    let mut paths = Vec::new();
+    for path in doc_files(&root) {
+        let name = path
+            .strip_prefix(&root)
+            .expect("under the root")
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(&path).expect("read the doc");
+        let (_, prose) = split_markdown(&name, &text);
+        paths.extend(repo_paths(&name, &prose));
+    }
+    assert!(
+        paths.len() >= 20,
+        "only {} paths found in the docs",
+        paths.len()
+    );
+    let missing: Vec<String> = paths
+        .iter()
+        .filter(|(_, p)| {
+            !PATH_BASES
+                .iter()
+                .any(|base| root.join(base).join(p).exists())
+        })
+        .map(|(place, p)| format!("{place}: `{p}` is not in the repository"))
+        .collect();
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
 
 #[test]
