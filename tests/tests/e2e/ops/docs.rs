@@ -4,11 +4,11 @@
 //! text is checked by its subcommand words. Every `toml` code block is given to the real loader of
 //! the file it documents, and the loaders refuse unknown keys:
 //!
-//! | first line of the block | loader |
+//! | the block starts with, or else holds | loader |
 //! |-------------------------|--------|
-//! | `# collector.toml …` | `fathom-collector --config FILE probe list` on a fresh SQLite file |
-//! | `# agent.toml …` | `fathom-agent backfill --config FILE` (it reads the config before anything else) |
-//! | `# sim:FILE …` | `fathom-agent modem --backend sim:FILE` |
+//! | `# collector.toml`; `[county]`, `[[site]]`, `[probes]`, … | `fathom-collector --config FILE probe list` on a fresh SQLite file |
+//! | `# agent.toml`; `[schedule]`, `[[modem]]`, `probe_id`, … | `fathom-agent backfill --config FILE` (it reads the config before anything else) |
+//! | `# sim:FILE`; `[[modem.state]]`, `link_mbps` | `fathom-agent modem --backend sim:FILE` |
 //!
 //! A block may show only part of a file: the keys a loader requires and the block leaves out
 //! are added (a collector's `[county]`; a probe's collector, ids, token, spool and one modem).
@@ -330,20 +330,44 @@ fn block_text(block: &Block) -> String {
     lines.join("\n")
 }
 
-/// What the block's first line says it documents.
+/// What the block documents: what its first line says (`# collector.toml`, `# agent.toml`,
+/// `# sim:FILE`), else what its tables and keys can only belong to.
 fn config_kind(block: &Block) -> Option<ConfigKind> {
-    let first = block
-        .lines
-        .iter()
-        .map(|(_, l)| l.trim())
-        .find(|l| !l.is_empty())?;
-    let comment = first.strip_prefix('#')?.trim();
-    if comment.starts_with("collector.toml") {
-        Some(ConfigKind::Collector)
-    } else if comment.starts_with("agent.toml") {
-        Some(ConfigKind::Agent)
-    } else if comment.starts_with("sim:") {
+    let lines: Vec<&str> = block.lines.iter().map(|(_, l)| l.trim()).collect();
+    let first = lines.iter().find(|l| !l.is_empty())?;
+    if let Some(comment) = first.strip_prefix('#').map(str::trim) {
+        if comment.starts_with("collector.toml") {
+            return Some(ConfigKind::Collector);
+        } else if comment.starts_with("agent.toml") {
+            return Some(ConfigKind::Agent);
+        } else if comment.starts_with("sim:") {
+            return Some(ConfigKind::SimModems);
+        }
+    }
+    let has = |words: &[&str]| lines.iter().any(|l| words.iter().any(|w| l.starts_with(w)));
+    if has(&["[[modem.state]]", "link_mbps", "supports_ipv6"]) {
         Some(ConfigKind::SimModems)
+    } else if has(&[
+        "[county]",
+        "[[site]]",
+        "[[website]]",
+        "[database]",
+        "[indicators]",
+        "[limits]",
+        "[probes]",
+        "[[probes.override]]",
+    ]) {
+        Some(ConfigKind::Collector)
+    } else if has(&[
+        "[schedule]",
+        "[upload]",
+        "[speedtest]",
+        "[ipv6]",
+        "[[modem]]",
+        "probe_id",
+        "collector =",
+    ]) {
+        Some(ConfigKind::Agent)
     } else {
         None
     }
@@ -456,7 +480,7 @@ fn documented_commands_and_config_keys_exist() {
                 "toml" => match config_kind(block) {
                     Some(kind) => configs.push((block.place.clone(), kind, block_text(block))),
                     None => problems.push(format!(
-                        "{}: a toml block starts with a comment naming the file it shows: \
+                        "{}: say which file this toml block shows: start it with \
                          `# collector.toml`, `# agent.toml` or `# sim:FILE`",
                         block.place
                     )),
