@@ -10,6 +10,7 @@ use crate::defaults::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION, DEFAULT_RADIO_EVERY, DEFAULT_RETRY_MAX,
     DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY,
 };
+use fathom_shared::settings::{Settings, SettingsLayer};
 use fathom_shared::{Carrier, InterfaceName, ProbeId, SiteId};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -304,12 +305,9 @@ pub struct AgentConfig {
     pub token: String,
     /// Spool file.
     pub spool: PathBuf,
-    /// Speed test cadence per modem.
-    pub speed_every: Duration,
-    /// Radio sample cadence per modem.
-    pub radio_every: Duration,
-    /// IPv6 check cadence.
-    pub ipv6_every: Duration,
+    /// What the file says of the settings the collector may also give (cadences, the test
+    /// server, the websites); what it sets wins over the collector's word.
+    pub settings: SettingsLayer,
     /// Most results per upload.
     pub batch: usize,
     /// First retry delay.
@@ -319,8 +317,6 @@ pub struct AgentConfig {
     /// The only certificate authorities trusted for an `https://` collector (PEM file), instead
     /// of the public roots; relative paths beside the config file.
     pub collector_ca: Option<PathBuf>,
-    /// Speed test server base URL.
-    pub speed_server: String,
     /// Longest speed test.
     pub max_duration: Duration,
     /// Most bytes per speed test.
@@ -331,30 +327,8 @@ pub struct AgentConfig {
     pub modems: Vec<ModemConfig>,
     /// IPv6 website checks; `None` when the file has no `[ipv6]`.
     pub ipv6: Option<Ipv6Config>,
-    /// Which of the settings the collector may give the file sets itself (those win).
-    pub file_sets: FileSets,
     /// How the agent tells whether its clock is synchronised.
     pub clock: crate::clock::ClockMode,
-}
-
-/// Which collector-given settings the probe's file sets (a value set in the file wins over the
-/// collector's; one left out takes the collector's, else the default).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one flag per setting the file may set"
-)]
-pub struct FileSets {
-    /// `[schedule] radio_every`.
-    pub radio_every: bool,
-    /// `[schedule] speed_every`.
-    pub speed_every: bool,
-    /// `[schedule] ipv6_every`.
-    pub ipv6_every: bool,
-    /// `[speedtest] server`.
-    pub speed_server: bool,
-    /// `[ipv6] websites` (non-empty).
-    pub websites: bool,
 }
 
 /// The speed-test transport of `[speedtest]`.
@@ -442,6 +416,25 @@ fn modems_from_file(
 }
 
 impl AgentConfig {
+    /// What the probe runs by when neither its file nor the collector says otherwise: the
+    /// cadences of [`crate::defaults`], speed tests against the collector, no websites, no
+    /// default SIM budget.
+    pub fn defaults(&self) -> Settings {
+        Settings {
+            radio_every: DEFAULT_RADIO_EVERY,
+            speed_every: DEFAULT_SPEED_EVERY,
+            ipv6_every: DEFAULT_IPV6_EVERY,
+            speed_server: self.collector.clone(),
+            websites: Vec::new(),
+            monthly_budget: None,
+        }
+    }
+
+    /// The settings of the file over the defaults, before any word from the collector.
+    pub fn own_settings(&self) -> Settings {
+        self.defaults().with(&self.settings)
+    }
+
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -498,10 +491,12 @@ impl AgentConfig {
             ));
         }
         let speed_transport = speed_transport(&f.speedtest, base)?;
-        let speed_server = match &f.speedtest.server {
-            Some(s) => check_url("speedtest.server", s)?,
-            None => collector.clone(),
-        };
+        let speed_server = f
+            .speedtest
+            .server
+            .as_deref()
+            .map(|s| check_url("speedtest.server", s))
+            .transpose()?;
         let max_bytes = f.speedtest.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
         if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
             return Err(format!(
@@ -510,12 +505,20 @@ impl AgentConfig {
             ));
         }
         let ipv6 = f.ipv6.as_ref().map(Ipv6Config::from_file).transpose()?;
-        let file_sets = FileSets {
-            radio_every: f.schedule.radio_every.is_some(),
-            speed_every: f.schedule.speed_every.is_some(),
-            ipv6_every: f.schedule.ipv6_every.is_some(),
-            speed_server: f.speedtest.server.is_some(),
-            websites: ipv6.as_ref().is_some_and(|i| !i.websites.is_empty()),
+        let cadence = |what: &str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+            d => Ok(d),
+        };
+        let settings = SettingsLayer {
+            radio_every: cadence("schedule.radio_every", f.schedule.radio_every)?,
+            speed_every: cadence("schedule.speed_every", f.schedule.speed_every)?,
+            ipv6_every: cadence("schedule.ipv6_every", f.schedule.ipv6_every)?,
+            speed_server,
+            websites: ipv6
+                .as_ref()
+                .filter(|i| !i.websites.is_empty())
+                .map(|i| i.websites.iter().map(url::Url::to_string).collect()),
+            monthly_budget: None,
         };
         let clock = f
             .clock
@@ -524,32 +527,16 @@ impl AgentConfig {
             .transpose()?
             .unwrap_or_default();
         Ok(Self {
-            file_sets,
             collector,
             probe_id,
             site_id,
             token: f.token.trim().to_owned(),
             spool: base.join(f.spool),
-            speed_every: positive(
-                "schedule.speed_every",
-                f.schedule.speed_every,
-                DEFAULT_SPEED_EVERY,
-            )?,
-            radio_every: positive(
-                "schedule.radio_every",
-                f.schedule.radio_every,
-                DEFAULT_RADIO_EVERY,
-            )?,
-            ipv6_every: positive(
-                "schedule.ipv6_every",
-                f.schedule.ipv6_every,
-                DEFAULT_IPV6_EVERY,
-            )?,
+            settings,
             batch,
             retry_min,
             retry_max,
             collector_ca: f.upload.ca.as_ref().map(|c| base.join(c)),
-            speed_server,
             max_duration: positive(
                 "speedtest.max_duration",
                 f.speedtest.max_duration,
@@ -574,9 +561,10 @@ mod tests {
     fn the_example_config_parses_with_the_documented_defaults() {
         let c = AgentConfig::from_toml(SAMPLE, Path::new("/etc/fathom")).unwrap();
         assert_eq!(c.collector, "https://collector.example.cn:8787");
-        assert_eq!(c.speed_server, c.collector);
-        assert_eq!(c.speed_every, DEFAULT_SPEED_EVERY);
-        assert_eq!(c.radio_every, DEFAULT_RADIO_EVERY);
+        let own = c.own_settings();
+        assert_eq!(own.speed_server, c.collector);
+        assert_eq!(own.speed_every, DEFAULT_SPEED_EVERY);
+        assert_eq!(own.radio_every, DEFAULT_RADIO_EVERY);
         assert_eq!(c.batch, DEFAULT_BATCH);
         assert_eq!(c.modems.len(), 3);
         assert_eq!(
@@ -605,14 +593,15 @@ mod tests {
         let plain = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
         let spelled = AgentConfig::from_toml(&uncommented, Path::new("/")).unwrap();
         // The same values; only which of them the file spells out differs.
-        assert!(spelled.file_sets.speed_every && !plain.file_sets.speed_every);
+        assert!(spelled.settings.speed_every.is_some() && plain.settings.speed_every.is_none());
+        assert_eq!(plain.own_settings(), spelled.own_settings());
         let spelled = AgentConfig {
-            file_sets: plain.file_sets,
+            settings: plain.settings.clone(),
             ..spelled
         };
         assert_eq!(format!("{plain:?}"), format!("{spelled:?}"));
         assert_eq!(spelled.retry_max, DEFAULT_RETRY_MAX);
-        assert_eq!(spelled.ipv6_every, DEFAULT_IPV6_EVERY);
+        assert_eq!(spelled.own_settings().ipv6_every, DEFAULT_IPV6_EVERY);
         assert_eq!(spelled.max_duration, DEFAULT_MAX_DURATION);
         assert_eq!(spelled.max_bytes, DEFAULT_MAX_BYTES);
     }

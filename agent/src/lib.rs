@@ -610,7 +610,7 @@ fn backfill_command(path: &Path, weeks: u32, out: &Path, seed: u64) -> anyhow::R
     let plan = backfill::BackfillPlan {
         probe_id: config.probe_id.clone(),
         site_id: config.site_id.clone(),
-        server: config.speed_server.clone(),
+        server: config.own_settings().speed_server,
         modems,
         websites,
     };

@@ -26,7 +26,7 @@ use crate::clock::BootInstant;
 use crate::config::{AgentConfig, ModemConfig};
 use crate::ipv6::Ipv6Options;
 use crate::radio::Radio;
-use crate::settings::{self, Settings};
+use crate::settings::{self, WorkingSettings};
 use crate::speed::{SpeedOptions, run as run_speed_test};
 use crate::spool::{Spool, SpoolError};
 use crate::status::StatusBoard;
@@ -66,8 +66,8 @@ pub struct Probe {
     wake_uploader: Arc<Notify>,
     ledger: Ledger,
     /// The working settings (file, collector, defaults), read by every job before each run.
-    settings: watch::Receiver<Arc<Settings>>,
-    settings_tx: Arc<watch::Sender<Arc<Settings>>>,
+    settings: watch::Receiver<Arc<WorkingSettings>>,
+    settings_tx: Arc<watch::Sender<Arc<WorkingSettings>>>,
     /// The collector's last settings, as the uploader hands them over.
     collector_settings: Arc<watch::Sender<Option<ProbeSettings>>>,
     board: StatusBoard,
@@ -105,7 +105,7 @@ impl Probe {
     }
 
     /// The working settings now.
-    pub fn settings(&self) -> Arc<Settings> {
+    pub fn settings(&self) -> Arc<WorkingSettings> {
         self.settings.borrow().clone()
     }
 
@@ -129,7 +129,7 @@ impl Probe {
         for p in problems {
             tracing::warn!(version = %remote.version, problem = %p, "A setting from the collector is not used.");
         }
-        tracing::info!(version = %remote.version, source, settings = %settings::describe(&s), "Settings from the collector applied.");
+        tracing::info!(version = %remote.version, source, settings = %settings::describe(&s.values), "Settings from the collector applied.");
         self.settings_tx.send_replace(Arc::new(s));
     }
 
@@ -216,7 +216,7 @@ impl Probe {
         let month = budget::month(stamp.at);
         let used = self.ledger.used(modem.carrier, &month).await?;
         let settings = self.settings();
-        let monthly_budget = modem.monthly_budget.or(settings.monthly_budget);
+        let monthly_budget = modem.monthly_budget.or(settings.values.monthly_budget);
         let Some(cap) = budget::test_cap(self.config.max_bytes, monthly_budget, used) else {
             tracing::info!(
                 carrier = %modem.carrier,
@@ -235,7 +235,7 @@ impl Probe {
             ca: self.speed_ca(),
             cert_sha256: self.config.speed_transport.cert_sha256.clone(),
             dns: modem.dns,
-            ..SpeedOptions::new(settings.speed_server.clone())
+            ..SpeedOptions::new(settings.values.speed_server.clone())
         };
         let mut quiet = |_| {};
         let test = tokio::select! {
@@ -264,7 +264,14 @@ impl Probe {
         modem: &ModemConfig,
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
-        let websites = self.settings().websites.clone();
+        // Checked as URLs where they came from (the file, or the collector's word).
+        let websites: Vec<url::Url> = self
+            .settings()
+            .values
+            .websites
+            .iter()
+            .filter_map(|w| url::Url::parse(w).ok())
+            .collect();
         if websites.is_empty() {
             return Ok(());
         }
@@ -306,6 +313,7 @@ impl Probe {
         }
         let to_collector = self
             .settings()
+            .values
             .speed_server
             .starts_with(self.config.collector.as_str());
         (transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
@@ -441,12 +449,12 @@ fn spawn_radio_job(
     let (p, s) = (probe.clone(), shutdown.clone());
     tracker.spawn(async move {
         let mut settings = p.settings.clone();
-        let mut cadence = Cadence::starting(p.settings().radio_every, Instant::now());
+        let mut cadence = Cadence::starting(p.settings().values.radio_every, Instant::now());
         loop {
             match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
-                    cadence.replan(p.settings().radio_every, Instant::now(), Cadence::restart);
+                    cadence.replan(p.settings().values.radio_every, Instant::now(), Cadence::restart);
                     continue;
                 }
                 Woke::Due => {}
@@ -454,7 +462,7 @@ fn spawn_radio_job(
             if let Err(e) = p.radio_job(&m, &mut radio).await {
                 tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
             }
-            cadence.ran(p.settings().radio_every, Instant::now());
+            cadence.ran(p.settings().values.radio_every, Instant::now());
         }
     });
 }
@@ -473,7 +481,7 @@ fn spawn_speed_job(
         // The first test soon after start; then one at a random moment of each period, so
         // tests of a fleet (and of a day) do not always fall on the same minute.
         let mut settings = p.settings.clone();
-        let mut cadence = Cadence::starting(p.settings().speed_every, Instant::now());
+        let mut cadence = Cadence::starting(p.settings().values.speed_every, Instant::now());
         let mut period_start = Instant::now() + cadence.every;
         loop {
             match wait(cadence.due, &s, &mut settings).await {
@@ -482,7 +490,7 @@ fn spawn_speed_job(
                     let start = Instant::now();
                     // A new period length: the next test within it, from now.
                     let new_period =
-                        cadence.replan(p.settings().speed_every, start, |now, every| {
+                        cadence.replan(p.settings().values.speed_every, start, |now, every| {
                             now + slot_in_period(now, every, unit(), now)
                         });
                     if new_period {
@@ -499,7 +507,7 @@ fn spawn_speed_job(
             if let Err(e) = p.speed_job(&modem, link, &s).await {
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
             }
-            let every = p.settings().speed_every;
+            let every = p.settings().values.speed_every;
             cadence.every = every;
             let now = Instant::now();
             while period_start + every <= now {
@@ -522,13 +530,13 @@ fn spawn_ipv6_job(
     tracker.spawn(async move {
         let modems = ipv6_modems(&p.config);
         let mut settings = p.settings.clone();
-        let mut cadence = Cadence::starting(p.settings().ipv6_every, Instant::now());
+        let mut cadence = Cadence::starting(p.settings().values.ipv6_every, Instant::now());
         let mut round = 0;
         loop {
             match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
-                    cadence.replan(p.settings().ipv6_every, Instant::now(), Cadence::restart);
+                    cadence.replan(p.settings().values.ipv6_every, Instant::now(), Cadence::restart);
                     continue;
                 }
                 Woke::Due => {}
@@ -543,7 +551,7 @@ fn spawn_ipv6_job(
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool an IPv6 check.");
             }
             round += 1;
-            cadence.ran(p.settings().ipv6_every, Instant::now());
+            cadence.ran(p.settings().values.ipv6_every, Instant::now());
         }
     });
 }
@@ -666,7 +674,7 @@ enum Woke {
 async fn wait(
     due: Instant,
     shutdown: &CancellationToken,
-    settings: &mut watch::Receiver<Arc<Settings>>,
+    settings: &mut watch::Receiver<Arc<WorkingSettings>>,
 ) -> Woke {
     tokio::select! {
         () = tokio::time::sleep_until(due) => Woke::Due,
@@ -696,7 +704,7 @@ pub async fn run_daemon(
         spawn_radio_job(&tracker, &probe, modem.clone(), radio, &shutdown);
         spawn_speed_job(&tracker, &probe, modem, link, &speed_lock, &shutdown);
     }
-    if probe.settings().websites.is_empty() {
+    if probe.settings().values.websites.is_empty() {
         tracing::info!(
             "No websites to check over IPv6 yet (none in [ipv6], none from the collector)."
         );
@@ -771,14 +779,16 @@ mod tests {
     async fn a_settings_change_that_keeps_the_cadence_does_not_push_the_next_run_back() {
         let hour = Duration::from_secs(3600);
         let settings = |speed_server: &str, every: Duration| {
-            Arc::new(Settings {
+            Arc::new(WorkingSettings {
                 version: None,
-                radio_every: every,
-                speed_every: every,
-                ipv6_every: every,
-                speed_server: speed_server.to_owned(),
-                websites: Vec::new(),
-                monthly_budget: None,
+                values: fathom_shared::settings::Settings {
+                    radio_every: every,
+                    speed_every: every,
+                    ipv6_every: every,
+                    speed_server: speed_server.to_owned(),
+                    websites: Vec::new(),
+                    monthly_budget: None,
+                },
             })
         };
         let (tx, mut rx) = watch::channel(settings("http://a.example", hour));
@@ -798,7 +808,7 @@ mod tests {
         });
         assert_eq!(wait(cadence.due, &shutdown, &mut rx).await, Woke::Replan);
         assert_eq!(Instant::now(), start + hour / 2);
-        let every = rx.borrow().radio_every;
+        let every = rx.borrow().values.radio_every;
         assert!(!cadence.replan(every, Instant::now(), |_, _| start));
         assert_eq!(wait(cadence.due, &shutdown, &mut rx).await, Woke::Due);
         assert_eq!(

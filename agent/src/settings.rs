@@ -9,94 +9,74 @@
 
 use crate::config::AgentConfig;
 use fathom_shared::api::ProbeSettings;
+use fathom_shared::settings::{Settings, SettingsLayer};
 use sqlx::SqlitePool;
-use std::time::Duration;
 
-/// What the jobs run by.
+/// What the jobs run by, and which of the collector's versions it came from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
+pub struct WorkingSettings {
     /// The collector's version these came from (`None`: file and defaults only).
     pub version: Option<String>,
-    /// Radio sample cadence per modem.
-    pub radio_every: Duration,
-    /// Speed-test period per modem.
-    pub speed_every: Duration,
-    /// IPv6 check cadence.
-    pub ipv6_every: Duration,
-    /// Speed-test server base URL.
-    pub speed_server: String,
-    /// The websites to check over IPv6.
-    pub websites: Vec<url::Url>,
-    /// Monthly data budget of a SIM whose `[[modem]]` sets none, bytes.
-    pub monthly_budget: Option<u64>,
+    /// The values.
+    pub values: Settings,
 }
 
 /// The settings from the file and `remote` (the collector's last word, if any): a value the file
 /// sets wins, then the collector's, then the default. Values from the collector that cannot be
 /// used are left out, each with a line saying why.
-pub fn effective(file: &AgentConfig, remote: Option<&ProbeSettings>) -> (Settings, Vec<String>) {
+pub fn effective(
+    file: &AgentConfig,
+    remote: Option<&ProbeSettings>,
+) -> (WorkingSettings, Vec<String>) {
     let mut problems = Vec::new();
-    let mut s = Settings {
+    let collector = remote
+        .map(|r| usable(r, &file.settings, &mut problems))
+        .unwrap_or_default();
+    let values = file.defaults().with(&collector).with(&file.settings);
+    let working = WorkingSettings {
         version: remote.map(|r| r.version.clone()),
-        radio_every: file.radio_every,
-        speed_every: file.speed_every,
-        ipv6_every: file.ipv6_every,
-        speed_server: file.speed_server.clone(),
-        websites: file
-            .ipv6
-            .as_ref()
-            .map(|i| i.websites.clone())
-            .unwrap_or_default(),
-        monthly_budget: None,
+        values,
     };
-    let Some(r) = remote else {
-        return (s, problems);
-    };
-    let sets = file.file_sets;
-    let mut cadence =
-        |name: &str, secs: Option<u64>, set_in_file: bool, slot: &mut Duration| match secs {
-            Some(0) => problems.push(format!("{name} of 0 s ignored")),
-            Some(n) if !set_in_file => *slot = Duration::from_secs(n),
-            _ => {}
-        };
-    cadence(
-        "radio_every",
-        r.radio_every_s,
-        sets.radio_every,
-        &mut s.radio_every,
-    );
-    cadence(
-        "speed_every",
-        r.speed_every_s,
-        sets.speed_every,
-        &mut s.speed_every,
-    );
-    cadence(
-        "ipv6_every",
-        r.ipv6_every_s,
-        sets.ipv6_every,
-        &mut s.ipv6_every,
-    );
-    if let (Some(server), false) = (&r.speed_server, sets.speed_server) {
-        match url::Url::parse(server) {
+    (working, problems)
+}
+
+/// The collector's layer without what cannot be used (a problem line for each), of what
+/// `file` leaves to it.
+fn usable(r: &ProbeSettings, file: &SettingsLayer, problems: &mut Vec<String>) -> SettingsLayer {
+    let mut layer = SettingsLayer::from_wire(r);
+    for (name, slot) in [
+        ("radio_every", &mut layer.radio_every),
+        ("speed_every", &mut layer.speed_every),
+        ("ipv6_every", &mut layer.ipv6_every),
+    ] {
+        if slot.is_some_and(|d| d.is_zero()) {
+            problems.push(format!("{name} of 0 s ignored"));
+            *slot = None;
+        }
+    }
+    if file.speed_server.is_some() {
+        layer.speed_server = None;
+    } else if let Some(server) = layer.speed_server.take() {
+        match url::Url::parse(&server) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                server.trim_end_matches('/').clone_into(&mut s.speed_server);
+                layer.speed_server = Some(server.trim_end_matches('/').to_owned());
             }
             _ => problems.push(format!("speed_server {server:?} is not an http(s) URL")),
         }
     }
-    if !sets.websites && !r.websites.is_empty() {
-        let mut sites = Vec::with_capacity(r.websites.len());
-        for w in &r.websites {
-            match url::Url::parse(w) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => sites.push(u),
+    if file.websites.is_some() {
+        layer.websites = None;
+    } else if let Some(sites) = layer.websites.take() {
+        let mut usable = Vec::with_capacity(sites.len());
+        for w in sites {
+            match url::Url::parse(&w) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => usable.push(w),
                 _ => problems.push(format!("website {w:?} is not an http(s) URL")),
             }
         }
-        s.websites = sites;
+        layer.websites = Some(usable);
     }
-    s.monthly_budget = r.monthly_budget_bytes;
-    (s, problems)
+    layer
 }
 
 /// One line for the log: what the settings are.
@@ -154,6 +134,7 @@ pub async fn store(
 mod tests {
     use super::*;
     use std::path::Path;
+    use std::time::Duration;
 
     const BASE: &str = r#"
 collector = "https://collector.example.cn:8787"
@@ -183,13 +164,14 @@ backend = "mmcli"
     fn the_collector_fills_what_the_file_leaves_out() {
         let file = AgentConfig::from_toml(BASE, Path::new("/")).unwrap();
         let (none, _) = effective(&file, None);
-        assert_eq!(none.speed_every, file.speed_every);
-        assert!(none.websites.is_empty());
+        assert_eq!(none.values, file.defaults());
+        assert!(none.values.websites.is_empty());
         assert_eq!(none.version, None);
 
         let (s, problems) = effective(&file, Some(&remote()));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(s.version.as_deref(), Some("v1"));
+        let s = s.values;
         assert_eq!(s.radio_every, Duration::from_secs(30));
         assert_eq!(s.speed_every, Duration::from_secs(1800));
         assert_eq!(s.ipv6_every, Duration::from_secs(3600));
@@ -212,6 +194,7 @@ backend = "mmcli"
         ) + "\n[[modem]]\ncarrier = \"cmcc\"\nbackend = \"mmcli\"\n";
         let file = AgentConfig::from_toml(&text, Path::new("/")).unwrap();
         let (s, _) = effective(&file, Some(&remote()));
+        let s = s.values;
         assert_eq!(s.speed_every, Duration::from_secs(7200));
         assert_eq!(s.speed_server, "http://own.example:80");
         assert_eq!(s.websites[0].as_str(), "https://own.example/");
@@ -230,9 +213,10 @@ backend = "mmcli"
         };
         let (s, problems) = effective(&file, Some(&bad));
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert_eq!(s.speed_every, file.speed_every);
-        assert_eq!(s.speed_server, file.speed_server);
-        assert_eq!(s.websites.len(), 1);
+        let (own, _) = effective(&file, None);
+        assert_eq!(s.values.speed_every, own.values.speed_every);
+        assert_eq!(s.values.speed_server, own.values.speed_server);
+        assert_eq!(s.values.websites.len(), 1);
     }
 
     #[tokio::test]

@@ -70,58 +70,10 @@ pub mod file {
         pub database: Database,
         /// What probes are told with each upload's answer; optional.
         #[serde(default)]
-        pub probes: Probes,
+        pub probes: crate::probe_settings::ProbesTable,
         /// Request limits; every key optional.
         #[serde(default)]
         pub limits: Limits,
-    }
-
-    /// `[probes]`: settings for every probe, and `[[probes.override]]` for some. Every key
-    /// optional.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Probes {
-        /// Radio sample cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub radio_every: Option<std::time::Duration>,
-        /// Speed-test period per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub speed_every: Option<std::time::Duration>,
-        /// IPv6 check cadence.
-        #[serde(default, with = "humantime_serde")]
-        pub ipv6_every: Option<std::time::Duration>,
-        /// Speed-test server base URL (default: the probe's collector).
-        pub speed_server: Option<String>,
-        /// Monthly data budget per SIM for speed tests: bytes, or a size like `"2 GB"`
-        /// (`monthly_budget_bytes`, its first name, is still read).
-        #[serde(alias = "monthly_budget_bytes")]
-        pub monthly_budget: Option<fathom_shared::ByteSize>,
-        /// Per-probe exceptions.
-        #[serde(default, rename = "override")]
-        pub overrides: Vec<ProbeOverride>,
-    }
-
-    /// `[[probes.override]]`: settings for one probe, over `[probes]`.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ProbeOverride {
-        /// The probe's id.
-        pub probe: String,
-        /// Radio sample cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub radio_every: Option<std::time::Duration>,
-        /// Speed-test period per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub speed_every: Option<std::time::Duration>,
-        /// IPv6 check cadence.
-        #[serde(default, with = "humantime_serde")]
-        pub ipv6_every: Option<std::time::Duration>,
-        /// Speed-test server base URL.
-        pub speed_server: Option<String>,
-        /// Monthly data budget per SIM for speed tests: bytes, or a size like `"2 GB"`
-        /// (`monthly_budget_bytes`, its first name, is still read).
-        #[serde(alias = "monthly_budget_bytes")]
-        pub monthly_budget: Option<fathom_shared::ByteSize>,
     }
 
     /// `[limits]`.
