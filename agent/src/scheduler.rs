@@ -81,7 +81,7 @@ impl Probe {
         let (settings_tx, settings) = watch::channel(Arc::new(initial));
         Self {
             config: Arc::new(config),
-            ledger: Ledger::new(spool.pool().clone()),
+            ledger: Ledger::new(spool.clone()),
             spool,
             thresholds: Meets5gThresholds::default(),
             wake_uploader: Arc::new(Notify::new()),
@@ -111,7 +111,7 @@ impl Probe {
 
     /// Applies the collector's settings kept in the spool by an earlier run.
     pub async fn restore_settings(&self) {
-        match settings::load(self.spool.pool()).await {
+        match self.spool.collector_settings().await {
             Ok(Some(remote)) => {
                 self.apply(&remote, "kept from an earlier run");
                 self.collector_settings.send_replace(Some(remote));
@@ -141,8 +141,10 @@ impl Probe {
         if self.settings().version.as_deref() == Some(remote.version.as_str()) {
             return;
         }
-        if let Err(e) =
-            settings::store(self.spool.pool(), &remote, Utc::now().timestamp_millis()).await
+        if let Err(e) = self
+            .spool
+            .keep_collector_settings(&remote, Utc::now().timestamp_millis())
+            .await
         {
             tracing::warn!(error = %e, "Cannot keep the collector's settings; they hold until a restart.");
         }
@@ -454,7 +456,11 @@ fn spawn_radio_job(
             match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
                 Woke::Replan => {
-                    cadence.replan(p.settings().values.radio_every, Instant::now(), Cadence::restart);
+                    cadence.replan(
+                        p.settings().values.radio_every,
+                        Instant::now(),
+                        Cadence::restart,
+                    );
                     continue;
                 }
                 Woke::Due => {}

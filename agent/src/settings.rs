@@ -2,15 +2,16 @@
 //!
 //! The collector sends [`ProbeSettings`] with each upload's answer (DESIGN.md: schedules, test
 //! servers, the ten websites and the data budget come from the collector, so the bureau changes
-//! them in one place; the file may override them). [`effective`] merges them, purely; the
-//! daemon keeps the result in a watch channel that every job reads before each run, so a change
-//! applies without a restart, and keeps the collector's last word in the spool file so it also
-//! holds after one (a probe that restarts without uplink keeps its schedule).
+//! them in one place; the file may override them). [`effective`] checks the collector's word and
+//! merges the layers with [`fathom_shared::settings`], purely; the daemon keeps the result in a
+//! watch channel that every job reads before each run, so a change applies without a restart,
+//! and keeps the collector's last word in the spool file
+//! ([`crate::spool::Spool::keep_collector_settings`]) so it also holds after one (a probe that
+//! restarts without uplink keeps its schedule).
 
 use crate::config::AgentConfig;
 use fathom_shared::api::ProbeSettings;
 use fathom_shared::settings::{Settings, SettingsLayer};
-use sqlx::SqlitePool;
 
 /// What the jobs run by, and which of the collector's versions it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,42 +93,6 @@ pub fn describe(s: &Settings) -> String {
         s.speed_server,
         s.websites.len(),
     )
-}
-
-/// Why the collector's settings could not be kept or read back.
-#[derive(Debug, thiserror::Error)]
-#[error("collector settings in the spool: {0}")]
-pub struct StoredSettingsError(String);
-
-/// The collector's last settings kept in the spool file, if any.
-pub async fn load(pool: &SqlitePool) -> Result<Option<ProbeSettings>, StoredSettingsError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT body FROM collector_settings WHERE id = 1")
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| StoredSettingsError(e.to_string()))?;
-    row.map(|(body,)| serde_json::from_str(&body).map_err(|e| StoredSettingsError(e.to_string())))
-        .transpose()
-}
-
-/// Keeps the collector's settings in the spool file (replacing the last ones).
-pub async fn store(
-    pool: &SqlitePool,
-    s: &ProbeSettings,
-    now_ms: i64,
-) -> Result<(), StoredSettingsError> {
-    let body = serde_json::to_string(s).map_err(|e| StoredSettingsError(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO collector_settings (id, version, body, received_at_ms) VALUES (1, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body, \
-         received_at_ms = excluded.received_at_ms",
-    )
-    .bind(&s.version)
-    .bind(body)
-    .bind(now_ms)
-    .execute(pool)
-    .await
-    .map_err(|e| StoredSettingsError(e.to_string()))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -224,15 +189,15 @@ backend = "mmcli"
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spool.db");
         let spool = crate::spool::Spool::open(&path).await.unwrap();
-        assert_eq!(load(spool.pool()).await.unwrap(), None);
-        store(spool.pool(), &remote(), 1).await.unwrap();
+        assert_eq!(spool.collector_settings().await.unwrap(), None);
+        spool.keep_collector_settings(&remote(), 1).await.unwrap();
         let newer = ProbeSettings {
             version: "v2".to_owned(),
             ..remote()
         };
-        store(spool.pool(), &newer, 2).await.unwrap();
+        spool.keep_collector_settings(&newer, 2).await.unwrap();
         spool.close().await;
         let reopened = crate::spool::Spool::open(&path).await.unwrap();
-        assert_eq!(load(reopened.pool()).await.unwrap(), Some(newer));
+        assert_eq!(reopened.collector_settings().await.unwrap(), Some(newer));
     }
 }
