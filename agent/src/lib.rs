@@ -17,7 +17,7 @@
 //!   IPv6 only.
 //! - [`radio`]: modem backends: `radio::at` (serial AT port and its parsers), `radio::mmcli`,
 //!   `radio::sim` (simulated modems).
-//! - [`spool`]: the SQLite spool and its durability promise;
+//! - [`spool`]: the SQLite spool, its durability promise, and every statement on its database;
 //!   [`budget`]: each SIM's monthly data.
 //! - [`uploader`] and [`backoff`]: sending the spool to the collector; [`status`]: the probe's
 //!   health sent with each upload.

@@ -250,8 +250,8 @@ mod tests {
         assert_eq!(budget("yy-bus-01"), Some(500_000_000));
         assert_eq!(budget("yy-hosp-01"), Some(2 << 30));
         assert_eq!(budget("yy-park-01"), Some(3_000_000_000));
-        // The key's first name, in bytes, is still read.
-        let old = config("[probes]\nmonthly_budget_bytes = 2000000000\n").expect("old key read");
+        // The key's other name, in bytes, is read too.
+        let old = config("[probes]\nmonthly_budget_bytes = 2000000000\n").expect("other name read");
         assert_eq!(
             old.for_probe(&id("a"), &[]).monthly_budget_bytes,
             Some(2_000_000_000)

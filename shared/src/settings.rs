@@ -43,7 +43,7 @@ pub struct SettingsLayer {
     #[serde(skip)]
     pub websites: Option<Vec<String>>,
     /// Monthly data budget of a SIM whose `[[modem]]` sets none, bytes. Read as bytes or a size
-    /// like `"2 GB"` (`monthly_budget_bytes`, the key's first name, is still read).
+    /// like `"2 GB"` (also read under the name `monthly_budget_bytes`).
     #[serde(
         default,
         alias = "monthly_budget_bytes",
