@@ -30,13 +30,113 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not TOML of the expected shape, or a value is wrong.
-    #[error("config {path}: {message}")]
+    #[error("config {path}: {source}")]
     Invalid {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        source: InvalidConfig,
     },
+}
+
+/// What is wrong in a probe's configuration, each naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidConfig {
+    /// Not TOML, or not of the expected shape (an unknown key, a value of the wrong type).
+    #[error("{0}")]
+    Shape(String),
+    /// An identifier that is not one.
+    #[error(transparent)]
+    Id(#[from] fathom_shared::ids::IdError),
+    /// `token` is empty.
+    #[error("token is empty; use the one printed by `fathom-collector probe add`")]
+    EmptyToken,
+    /// No `[[modem]]` table.
+    #[error("no [[modem]]: a probe needs at least one modem")]
+    NoModem,
+    /// A `[[modem]]` whose carrier is unknown.
+    #[error("modem: {0}")]
+    Carrier(#[from] fathom_shared::carrier::UnknownCarrier),
+    /// Two `[[modem]]` tables for one carrier.
+    #[error("two modems for carrier {0}: one modem per carrier")]
+    TwoModems(Carrier),
+    /// A `[[modem]]` value that cannot be used.
+    #[error("modem {carrier}: {source}")]
+    Modem {
+        /// The modem's carrier.
+        carrier: Carrier,
+        /// What is wrong.
+        source: Box<InvalidConfig>,
+    },
+    /// A backend that is not `mmcli`, `at:DEVICE` or `sim:FILE`.
+    #[error("backend {0:?} is not mmcli, at:DEVICE or sim:FILE")]
+    Backend(String),
+    /// A key that takes an http(s) base URL.
+    #[error("{key} {value:?} is not an http:// or https:// URL")]
+    NotHttpUrl {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A key that takes a web page's URL: not a URL at all.
+    #[error("{key} {value:?} is not a URL: {reason}")]
+    NotAUrl {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: String,
+        /// What the URL parser said.
+        reason: url::ParseError,
+    },
+    /// A key that takes a web page's URL: not http(s), or no host.
+    #[error("{key} {value:?} is not an http:// or https:// URL with a host")]
+    NotWebUrl {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A key that takes an IP address.
+    #[error("{key} {value:?} is not an IP address")]
+    NotAnAddress {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A duration of zero where only a positive one makes sense.
+    #[error("{key} must be longer than 0")]
+    Zero {
+        /// The key.
+        key: &'static str,
+    },
+    /// `upload.retry_min` above `upload.retry_max`.
+    #[error("upload.retry_min is longer than upload.retry_max")]
+    RetryOrder,
+    /// A count outside its range.
+    #[error("{key} = {value} is outside 1..={max}")]
+    OutOfRange {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// `speedtest.protocol` is neither `http` nor `quic`.
+    #[error("speedtest.protocol = {0:?}: use \"http\" or \"quic\"")]
+    Protocol(String),
+    /// `speedtest.cert_sha256` is not a SHA-256 fingerprint.
+    #[error("speedtest.cert_sha256: {0}")]
+    CertPin(String),
+    /// QUIC without a certificate to trust.
+    #[error("speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256")]
+    QuicTrust,
+    /// `clock` is not `auto`, `synced` or `unsynced`.
+    #[error(transparent)]
+    Clock(#[from] crate::clock::UnknownClockMode),
 }
 
 /// The serde shapes of the TOML file.
@@ -196,7 +296,7 @@ impl std::fmt::Display for Backend {
 
 impl Backend {
     /// Parses `mmcli`, `at:DEVICE` or `sim:FILE`; relative sim files are taken from `base`.
-    pub fn parse(s: &str, base: &Path) -> Result<Self, String> {
+    pub fn parse(s: &str, base: &Path) -> Result<Self, InvalidConfig> {
         if s == "mmcli" {
             Ok(Backend::Mmcli)
         } else if let Some(dev) = s.strip_prefix("at:").filter(|d| !d.is_empty()) {
@@ -204,7 +304,7 @@ impl Backend {
         } else if let Some(file) = s.strip_prefix("sim:").filter(|f| !f.is_empty()) {
             Ok(Backend::Sim(base.join(file)))
         } else {
-            Err(format!("backend {s:?} is not mmcli, at:DEVICE or sim:FILE"))
+            Err(InvalidConfig::Backend(s.to_owned()))
         }
     }
 }
@@ -241,9 +341,9 @@ pub struct Ipv6Config {
 
 impl Ipv6Config {
     /// Checks an `[ipv6]` table.
-    pub fn from_file(t: &file::Ipv6) -> Result<Self, String> {
-        let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
-            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+    pub fn from_file(t: &file::Ipv6) -> Result<Self, InvalidConfig> {
+        let positive = |key: &'static str, d: Option<Duration>, default: Duration| match d {
+            Some(d) if d.is_zero() => Err(InvalidConfig::Zero { key }),
             Some(d) => Ok(d),
             None => Ok(default),
         };
@@ -263,7 +363,10 @@ impl Ipv6Config {
                 .as_deref()
                 .map(|d| {
                     d.parse::<IpAddr>()
-                        .map_err(|_| format!("ipv6.dns {d:?} is not an IP address"))
+                        .map_err(|_| InvalidConfig::NotAnAddress {
+                            key: "ipv6.dns",
+                            value: d.to_owned(),
+                        })
                 })
                 .transpose()?,
             connect_timeout: positive(
@@ -281,14 +384,19 @@ impl Ipv6Config {
 }
 
 /// Parses an http:// or https:// URL with a host.
-fn web_url(what: &str, s: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(s).map_err(|e| format!("{what} {s:?} is not a URL: {e}"))?;
+fn web_url(key: &'static str, s: &str) -> Result<url::Url, InvalidConfig> {
+    let url = url::Url::parse(s).map_err(|reason| InvalidConfig::NotAUrl {
+        key,
+        value: s.to_owned(),
+        reason,
+    })?;
     if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() {
         Ok(url)
     } else {
-        Err(format!(
-            "{what} {s:?} is not an http:// or https:// URL with a host"
-        ))
+        Err(InvalidConfig::NotWebUrl {
+            key,
+            value: s.to_owned(),
+        })
     }
 }
 
@@ -342,23 +450,18 @@ pub struct SpeedTransport {
     pub cert_sha256: Option<String>,
 }
 
-fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, String> {
+fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, InvalidConfig> {
     let protocol = match f.protocol.as_deref() {
         None | Some("http") => fathom_shared::SpeedProtocol::Http,
         Some("quic") => fathom_shared::SpeedProtocol::Quic,
-        Some(other) => {
-            return Err(format!(
-                "speedtest.protocol = {other:?}: use \"http\" or \"quic\""
-            ));
-        }
+        Some(other) => return Err(InvalidConfig::Protocol(other.to_owned())),
     };
     if let Some(pin) = &f.cert_sha256 {
-        crate::speed::parse_fingerprint(pin).map_err(|e| format!("speedtest.cert_sha256: {e}"))?;
+        crate::speed::parse_fingerprint(pin)
+            .map_err(|e| InvalidConfig::CertPin(ToString::to_string(&e)))?;
     }
     if protocol == fathom_shared::SpeedProtocol::Quic && f.ca.is_none() && f.cert_sha256.is_none() {
-        return Err(
-            "speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256".to_owned(),
-        );
+        return Err(InvalidConfig::QuicTrust);
     }
     Ok(SpeedTransport {
         protocol,
@@ -367,11 +470,14 @@ fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, S
     })
 }
 
-fn check_url(what: &str, url: &str) -> Result<String, String> {
+fn check_url(key: &'static str, url: &str) -> Result<String, InvalidConfig> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(url.trim_end_matches('/').to_owned())
     } else {
-        Err(format!("{what} {url:?} is not an http:// or https:// URL"))
+        Err(InvalidConfig::NotHttpUrl {
+            key,
+            value: url.to_owned(),
+        })
     }
 }
 
@@ -379,24 +485,25 @@ fn check_url(what: &str, url: &str) -> Result<String, String> {
 fn modems_from_file(
     file_modems: Vec<file::Modem>,
     base: &Path,
-) -> Result<Vec<ModemConfig>, String> {
+) -> Result<Vec<ModemConfig>, InvalidConfig> {
     let mut carriers = HashSet::new();
     let mut modems = Vec::with_capacity(file_modems.len());
     for m in file_modems {
-        let carrier: Carrier = m.carrier.parse().map_err(|e| format!("modem: {e}"))?;
+        let carrier: Carrier = m.carrier.parse()?;
         if !carriers.insert(carrier) {
-            return Err(format!(
-                "two modems for carrier {carrier}: one modem per carrier"
-            ));
+            return Err(InvalidConfig::TwoModems(carrier));
         }
+        let of_modem = |e: InvalidConfig| InvalidConfig::Modem {
+            carrier,
+            source: Box::new(e),
+        };
         let interface = m
             .interface
             .as_deref()
             .map(InterfaceName::parse)
             .transpose()
-            .map_err(|e| format!("modem {carrier}: {e}"))?;
-        let backend =
-            Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
+            .map_err(|e| of_modem(e.into()))?;
+        let backend = Backend::parse(&m.backend, base).map_err(of_modem)?;
         modems.push(ModemConfig {
             carrier,
             interface,
@@ -406,8 +513,12 @@ fn modems_from_file(
                 .dns
                 .as_deref()
                 .map(|d| {
-                    d.parse::<IpAddr>()
-                        .map_err(|_| format!("modem {carrier}: dns {d:?} is not an IP address"))
+                    d.parse::<IpAddr>().map_err(|_| {
+                        of_modem(InvalidConfig::NotAnAddress {
+                            key: "dns",
+                            value: d.to_owned(),
+                        })
+                    })
                 })
                 .transpose()?,
         });
@@ -442,53 +553,54 @@ impl AgentConfig {
             source,
         })?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
-        Self::from_toml(&text, &base).map_err(|message| ConfigError::Invalid {
+        Self::from_toml(&text, &base).map_err(|source| ConfigError::Invalid {
             path: path.to_owned(),
-            message,
+            source,
         })
     }
 
     /// Reads and checks TOML text; relative paths are taken from `base`.
-    pub fn from_toml(text: &str, base: &Path) -> Result<Self, String> {
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, InvalidConfig> {
         let file: file::ConfigFile = toml::from_str(text).map_err(|e| {
-            e.to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+            InvalidConfig::Shape(
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
         })?;
         Self::from_file(file, base)
     }
 
     /// Checks a parsed file and builds the typed config.
-    pub fn from_file(f: file::ConfigFile, base: &Path) -> Result<Self, String> {
+    pub fn from_file(f: file::ConfigFile, base: &Path) -> Result<Self, InvalidConfig> {
         let collector = check_url("collector", &f.collector)?;
-        let probe_id = ProbeId::parse(&f.probe_id).map_err(|e| e.to_string())?;
-        let site_id = SiteId::parse(&f.site_id).map_err(|e| e.to_string())?;
+        let probe_id = ProbeId::parse(&f.probe_id)?;
+        let site_id = SiteId::parse(&f.site_id)?;
         if f.token.trim().is_empty() {
-            return Err(
-                "token is empty; use the one printed by `fathom-collector probe add`".to_owned(),
-            );
+            return Err(InvalidConfig::EmptyToken);
         }
         if f.modems.is_empty() {
-            return Err("no [[modem]]: a probe needs at least one modem".to_owned());
+            return Err(InvalidConfig::NoModem);
         }
         let modems = modems_from_file(f.modems, base)?;
-        let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
-            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+        let positive = |key: &'static str, d: Option<Duration>, default: Duration| match d {
+            Some(d) if d.is_zero() => Err(InvalidConfig::Zero { key }),
             Some(d) => Ok(d),
             None => Ok(default),
         };
         let retry_min = positive("upload.retry_min", f.upload.retry_min, DEFAULT_RETRY_MIN)?;
         let retry_max = positive("upload.retry_max", f.upload.retry_max, DEFAULT_RETRY_MAX)?;
         if retry_min > retry_max {
-            return Err("upload.retry_min is longer than upload.retry_max".to_owned());
+            return Err(InvalidConfig::RetryOrder);
         }
         let batch = f.upload.batch.unwrap_or(DEFAULT_BATCH);
         if !(1..=fathom_shared::api::MAX_RESULTS_PER_UPLOAD).contains(&batch) {
-            return Err(format!(
-                "upload.batch = {batch} is outside 1..={}",
-                fathom_shared::api::MAX_RESULTS_PER_UPLOAD
-            ));
+            return Err(InvalidConfig::OutOfRange {
+                key: "upload.batch",
+                value: batch as u64,
+                max: fathom_shared::api::MAX_RESULTS_PER_UPLOAD as u64,
+            });
         }
         let speed_transport = speed_transport(&f.speedtest, base)?;
         let speed_server = f
@@ -499,14 +611,15 @@ impl AgentConfig {
             .transpose()?;
         let max_bytes = f.speedtest.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
         if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
-            return Err(format!(
-                "speedtest.max_bytes = {max_bytes} is outside 1..={}",
-                fathom_shared::api::MAX_DOWNLOAD_BYTES
-            ));
+            return Err(InvalidConfig::OutOfRange {
+                key: "speedtest.max_bytes",
+                value: max_bytes,
+                max: fathom_shared::api::MAX_DOWNLOAD_BYTES,
+            });
         }
         let ipv6 = f.ipv6.as_ref().map(Ipv6Config::from_file).transpose()?;
-        let cadence = |what: &str, d: Option<Duration>| match d {
-            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+        let cadence = |key: &'static str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(InvalidConfig::Zero { key }),
             d => Ok(d),
         };
         let settings = SettingsLayer {
@@ -613,11 +726,15 @@ mod tests {
             ("[[modem]]", "[[modem]]\ninteface = \"wwan0\""),
         ] {
             let text = SAMPLE.replacen(table, key, 1);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("unknown field"), "{err}");
         }
         let text = SAMPLE.replacen("[ipv6]\n", "[ipv6]\nbogus = 1\n", 1);
-        let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+        let err = AgentConfig::from_toml(&text, Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field"), "ipv6: {err}");
         for table in ["schedule", "upload", "speedtest"] {
             let text = SAMPLE.replacen(
@@ -625,7 +742,9 @@ mod tests {
                 &format!("\n[{table}]\nbogus = 1\n\n[[modem]]"),
                 1,
             );
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("unknown field"), "{table}: {err}");
         }
     }
@@ -659,7 +778,9 @@ mod tests {
             ),
         ] {
             let text = SAMPLE.replacen(from, to, 1);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{to}: {err}");
         }
         let dns = SAMPLE.replacen("[ipv6]\n", "[ipv6]\ndns = \"fd00::53\"\n", 1);
@@ -676,24 +797,28 @@ mod tests {
         assert!(
             AgentConfig::from_toml(&two, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("two modems")
         );
         let bad = SAMPLE.replace("carrier = \"cu\"", "carrier = \"verizon\"");
         assert!(
             AgentConfig::from_toml(&bad, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("verizon")
         );
         let url = SAMPLE.replace("https://collector.example.cn:8787", "collector.example.cn");
         assert!(
             AgentConfig::from_toml(&url, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("collector")
         );
         let backend = SAMPLE.replace("backend = \"mmcli\"", "backend = \"serial\"");
         assert!(
             AgentConfig::from_toml(&backend, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("serial")
         );
     }
@@ -727,7 +852,9 @@ mod tests {
             "protocol = \"tcp\"",
             "cert_sha256 = \"abc\"",
         ] {
-            let err = AgentConfig::from_toml(&with(bad), Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&with(bad), Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("speedtest."), "{bad}: {err}");
         }
     }
@@ -751,7 +878,9 @@ mod tests {
             ("\"-1 GB\"", "not a data size"),
         ] {
             let text = SAMPLE.replace("\"2 GB\"", bad);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).expect_err(bad);
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .expect_err(bad)
+                .to_string();
             assert!(
                 err.contains("monthly_budget") && err.contains(why),
                 "{bad}: {err}"

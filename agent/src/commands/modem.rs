@@ -24,7 +24,7 @@ pub(super) async fn modem(
     };
     let mut radios: Vec<(Carrier, Radio)> = Vec::new();
     match (backend, config) {
-        (Some(b), _) => match Backend::parse(b, Path::new("")).map_err(usage)? {
+        (Some(b), _) => match Backend::parse(b, Path::new("")).map_err(|e| usage(e.to_string()))? {
             Backend::Sim(path) => {
                 let file = SimFile::load(&path)?;
                 for m in file.modems {
