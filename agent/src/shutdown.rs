@@ -35,3 +35,26 @@ async fn cancel_on_first(shutdown: CancellationToken, mut term: Signal, mut inte
     tracing::info!("Shutdown requested.");
     shutdown.cancel();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// On a current-thread runtime nothing spawned has run yet when the signal goes out: this
+    /// passes only if the handlers are in place when `cancel_on_signals` returns (else the
+    /// signal's default action ends the whole test process).
+    #[tokio::test]
+    async fn a_sigterm_right_after_the_call_is_handled_and_cancels_the_token() {
+        let shutdown = cancel_on_signals();
+        let own_pid = std::process::id().to_string();
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &own_pid])
+            .status()
+            .expect("kill runs");
+        assert!(kill.success());
+        tokio::time::timeout(Duration::from_secs(10), shutdown.cancelled())
+            .await
+            .expect("the token is cancelled");
+    }
+}
