@@ -4,6 +4,14 @@
 //! loudly instead of quietly running an unbound test), then [`AgentConfig::from_file`] checks it
 //! and builds the typed config the rest of the agent sees. Relative paths are taken from the
 //! config file's folder. Defaults are the constants of [`crate::defaults`].
+//!
+//! Layout: [`mod@file`] holds the serde shapes, [`error`] the reasons a file is refused; this module
+//! checks a parsed file and builds [`AgentConfig`].
+
+pub mod error;
+pub mod file;
+
+pub use error::{ConfigError, InvalidConfig};
 
 use crate::defaults::{
     DEFAULT_BATCH, DEFAULT_IPV6_CONNECT_TIMEOUT, DEFAULT_IPV6_EVERY, DEFAULT_IPV6_PAGE_TIMEOUT,
@@ -16,262 +24,6 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Why the configuration could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not TOML of the expected shape, or a value is wrong.
-    #[error("config {path}: {source}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        source: InvalidConfig,
-    },
-}
-
-/// What is wrong in a probe's configuration, each naming the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum InvalidConfig {
-    /// Not TOML, or not of the expected shape (an unknown key, a value of the wrong type).
-    #[error("{0}")]
-    Shape(String),
-    /// An identifier that is not one.
-    #[error(transparent)]
-    Id(#[from] fathom_shared::ids::IdError),
-    /// `token` is empty.
-    #[error("token is empty; use the one printed by `fathom-collector probe add`")]
-    EmptyToken,
-    /// No `[[modem]]` table.
-    #[error("no [[modem]]: a probe needs at least one modem")]
-    NoModem,
-    /// A `[[modem]]` whose carrier is unknown.
-    #[error("modem: {0}")]
-    Carrier(#[from] fathom_shared::carrier::UnknownCarrier),
-    /// Two `[[modem]]` tables for one carrier.
-    #[error("two modems for carrier {0}: one modem per carrier")]
-    TwoModems(Carrier),
-    /// A `[[modem]]` value that cannot be used.
-    #[error("modem {carrier}: {source}")]
-    Modem {
-        /// The modem's carrier.
-        carrier: Carrier,
-        /// What is wrong.
-        source: Box<InvalidConfig>,
-    },
-    /// A backend that is not `mmcli`, `at:DEVICE` or `sim:FILE`.
-    #[error("backend {0:?} is not mmcli, at:DEVICE or sim:FILE")]
-    Backend(String),
-    /// A key that takes an http(s) base URL.
-    #[error("{key} {value:?} is not an http:// or https:// URL")]
-    NotHttpUrl {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: String,
-    },
-    /// A key that takes a web page's URL: not a URL at all.
-    #[error("{key} {value:?} is not a URL: {reason}")]
-    NotAUrl {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: String,
-        /// What the URL parser said.
-        reason: url::ParseError,
-    },
-    /// A key that takes a web page's URL: not http(s), or no host.
-    #[error("{key} {value:?} is not an http:// or https:// URL with a host")]
-    NotWebUrl {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: String,
-    },
-    /// A key that takes an IP address.
-    #[error("{key} {value:?} is not an IP address")]
-    NotAnAddress {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: String,
-    },
-    /// A duration of zero where only a positive one makes sense.
-    #[error("{key} must be longer than 0")]
-    Zero {
-        /// The key.
-        key: &'static str,
-    },
-    /// `upload.retry_min` above `upload.retry_max`.
-    #[error("upload.retry_min is longer than upload.retry_max")]
-    RetryOrder,
-    /// A count outside its range.
-    #[error("{key} = {value} is outside 1..={max}")]
-    OutOfRange {
-        /// The key.
-        key: &'static str,
-        /// The value.
-        value: u64,
-        /// The largest allowed.
-        max: u64,
-    },
-    /// `speedtest.protocol` is neither `http` nor `quic`.
-    #[error("speedtest.protocol = {0:?}: use \"http\" or \"quic\"")]
-    Protocol(String),
-    /// `speedtest.cert_sha256` is not a SHA-256 fingerprint.
-    #[error("speedtest.cert_sha256: {0}")]
-    CertPin(String),
-    /// QUIC without a certificate to trust.
-    #[error("speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256")]
-    QuicTrust,
-    /// `clock` is not `auto`, `synced` or `unsynced`.
-    #[error(transparent)]
-    Clock(#[from] crate::clock::UnknownClockMode),
-}
-
-/// The serde shapes of the TOML file.
-pub mod file {
-    use serde::Deserialize;
-    use std::path::PathBuf;
-    use std::time::Duration;
-
-    /// The whole file.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ConfigFile {
-        /// Collector base URL.
-        pub collector: String,
-        /// This probe's id.
-        pub probe_id: String,
-        /// The site it is installed at.
-        pub site_id: String,
-        /// Bearer token from `fathom-collector probe add`.
-        pub token: String,
-        /// Spool file.
-        pub spool: PathBuf,
-        /// `auto` (ask the system), `synced` or `unsynced`: whether results count as measured
-        /// on a synchronised clock.
-        #[serde(default)]
-        pub clock: Option<String>,
-        /// Cadences.
-        #[serde(default)]
-        pub schedule: Schedule,
-        /// Upload settings.
-        #[serde(default)]
-        pub upload: Upload,
-        /// Speed-test settings.
-        #[serde(default)]
-        pub speedtest: Speedtest,
-        /// IPv6 website checks.
-        #[serde(default)]
-        pub ipv6: Option<Ipv6>,
-        /// One table per modem.
-        #[serde(default, rename = "modem")]
-        pub modems: Vec<Modem>,
-    }
-
-    /// `[ipv6]`.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Ipv6 {
-        /// Home page URLs of the websites to check.
-        pub websites: Vec<String>,
-        /// A page that answers only over IPv6.
-        pub canary: Option<String>,
-        /// DNS server address (default: the system's resolvers).
-        pub dns: Option<String>,
-        /// Longest connection set-up.
-        #[serde(default, with = "humantime_serde")]
-        pub connect_timeout: Option<Duration>,
-        /// Longest load of one page.
-        #[serde(default, with = "humantime_serde")]
-        pub page_timeout: Option<Duration>,
-    }
-
-    /// `[schedule]`.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Schedule {
-        /// Speed test cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub speed_every: Option<Duration>,
-        /// Radio sample cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub radio_every: Option<Duration>,
-        /// IPv6 check cadence.
-        #[serde(default, with = "humantime_serde")]
-        pub ipv6_every: Option<Duration>,
-    }
-
-    /// `[upload]`.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Upload {
-        /// Most results per upload.
-        pub batch: Option<usize>,
-        /// First retry delay.
-        #[serde(default, with = "humantime_serde")]
-        pub retry_min: Option<Duration>,
-        /// Longest retry delay.
-        #[serde(default, with = "humantime_serde")]
-        pub retry_max: Option<Duration>,
-        /// PEM file of the certificate authority that signed the collector's HTTPS certificate.
-        pub ca: Option<PathBuf>,
-    }
-
-    /// `[speedtest]`.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Speedtest {
-        /// Test server base URL (default: the collector).
-        pub server: Option<String>,
-        /// Longest test.
-        #[serde(default, with = "humantime_serde")]
-        pub max_duration: Option<Duration>,
-        /// Most bytes per test.
-        pub max_bytes: Option<u64>,
-        /// `http` (default) or `quic`.
-        pub protocol: Option<String>,
-        /// QUIC: PEM file with the certificate(s) to trust (e.g. the collector's
-        /// `speed-cert.pem`).
-        pub ca: Option<PathBuf>,
-        /// QUIC: SHA-256 fingerprint (hex) of the server certificate to trust.
-        pub cert_sha256: Option<String>,
-    }
-
-    /// `[[modem]]`.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Modem {
-        /// Carrier id.
-        pub carrier: String,
-        /// Data interface; tests for this carrier leave through it only.
-        pub interface: Option<String>,
-        /// `mmcli`, `at:DEVICE` or `sim:FILE`.
-        pub backend: String,
-        /// The SIM's monthly data for speed tests: bytes, or a size like `"2 GB"`.
-        pub monthly_budget: Option<fathom_shared::ByteSize>,
-        /// The carrier's DNS server, asked through `interface` for the test server's address.
-        pub dns: Option<String>,
-    }
-
-    impl Modem {
-        /// The monthly budget in bytes, if set.
-        pub fn budget_bytes(&self) -> Option<u64> {
-            self.monthly_budget.map(fathom_shared::ByteSize::bytes)
-        }
-    }
-}
 
 /// Where a modem's radio state is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -668,7 +420,7 @@ impl AgentConfig {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = include_str!("../agent.example.toml");
+    const SAMPLE: &str = include_str!("../../agent.example.toml");
 
     #[test]
     fn the_example_config_parses_with_the_documented_defaults() {
