@@ -7,7 +7,6 @@ use crate::backoff::Backoff;
 use crate::config::ModemConfig;
 use crate::radio::Radio;
 use crate::settings::WorkingSettings;
-use crate::uploader::UploadError;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -219,8 +218,7 @@ pub async fn run_daemon(
     spawn_settings_keeper(&tracker, &probe, &shutdown);
 
     let uploader = probe.uploader()?;
-    let backoff = Backoff::try_new(probe.config.retry_min, probe.config.retry_max)
-        .map_err(|e| UploadError::Unreachable(e.to_string()))?;
+    let backoff = Backoff::try_new(probe.config.retry_min, probe.config.retry_max)?;
     // The uploader stops after the measurement jobs, so its last pass sends what they spooled
     // while stopping.
     let stop_uploading = CancellationToken::new();

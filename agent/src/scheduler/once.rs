@@ -20,6 +20,9 @@ pub enum OnceError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The retry delays cannot make a backoff.
+    #[error(transparent)]
+    Backoff(#[from] crate::backoff::BackoffError),
     /// `[upload] ca` cannot be used.
     #[error("upload.ca {}: {message}", path.display())]
     Ca {
