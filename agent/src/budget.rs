@@ -4,12 +4,12 @@
 //! Invariants: the scheduler never starts a speed test that could overrun the budget: a test's
 //! byte cap is at most what is left this month (the engine never asks the server for more than
 //! its cap), and a test is skipped when less than [`MIN_TEST_BYTES`] is left. What a test used is
-//! added to the ledger in the spool database right after it, so the budget survives restarts.
+//! added to the ledger in the spool database (through [`crate::spool::Spool`]) right after it, so the budget survives restarts.
 //! Months are calendar months in UTC. The arithmetic here is pure; [`Ledger`] does the I/O.
 
+use crate::spool::{Spool, SpoolError};
 use chrono::{DateTime, Datelike as _, Utc};
 use fathom_shared::Carrier;
-use sqlx::SqlitePool;
 
 /// A test needs at least this much to say anything (about 2 s at 8 Mbit/s).
 pub const MIN_TEST_BYTES: u64 = 2_000_000;
@@ -44,38 +44,23 @@ pub fn charge(payload: u64) -> u64 {
 /// The ledger in the spool database.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    pool: SqlitePool,
+    spool: Spool,
 }
 
 impl Ledger {
     /// The ledger in an open spool.
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(spool: Spool) -> Self {
+        Self { spool }
     }
 
     /// Bytes `carrier` used in `month`.
-    pub async fn used(&self, carrier: Carrier, month: &str) -> Result<u64, sqlx::Error> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT bytes FROM data_used WHERE carrier = ? AND month = ?")
-                .bind(carrier.to_string())
-                .bind(month)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map_or(0, |(b,)| u64::try_from(b).unwrap_or(0)))
+    pub async fn used(&self, carrier: Carrier, month: &str) -> Result<u64, SpoolError> {
+        self.spool.data_used(carrier, month).await
     }
 
     /// Adds `bytes` to what `carrier` used in `month`.
-    pub async fn add(&self, carrier: Carrier, month: &str, bytes: u64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO data_used (carrier, month, bytes) VALUES (?, ?, ?) \
-             ON CONFLICT (carrier, month) DO UPDATE SET bytes = bytes + excluded.bytes",
-        )
-        .bind(carrier.to_string())
-        .bind(month)
-        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    pub async fn add(&self, carrier: Carrier, month: &str, bytes: u64) -> Result<(), SpoolError> {
+        self.spool.add_data_used(carrier, month, bytes).await
     }
 }
 
@@ -117,15 +102,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("spool.db");
         {
-            let spool = crate::spool::Spool::open(&path).await.expect("spool");
-            let l = Ledger::new(spool.pool().clone());
+            let spool = Spool::open(&path).await.expect("spool");
+            let l = Ledger::new(spool.clone());
             l.add(Carrier::Cmcc, "2026-11", 1000).await.expect("add");
             l.add(Carrier::Cmcc, "2026-11", 500).await.expect("add");
             l.add(Carrier::Cu, "2026-11", 7).await.expect("add");
             spool.close().await;
         }
-        let spool = crate::spool::Spool::open(&path).await.expect("spool");
-        let l = Ledger::new(spool.pool().clone());
+        let spool = Spool::open(&path).await.expect("spool");
+        let l = Ledger::new(spool.clone());
         assert_eq!(l.used(Carrier::Cmcc, "2026-11").await.expect("used"), 1500);
         assert_eq!(l.used(Carrier::Cu, "2026-11").await.expect("used"), 7);
         assert_eq!(l.used(Carrier::Cmcc, "2026-12").await.expect("used"), 0);

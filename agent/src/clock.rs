@@ -32,17 +32,20 @@ pub enum ClockMode {
 
 impl ClockMode {
     /// Reads the config value: `auto`, `synced` or `unsynced`.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, UnknownClockMode> {
         match s {
             "auto" => Ok(Self::Auto),
             "synced" => Ok(Self::Synced),
             "unsynced" => Ok(Self::Unsynced),
-            other => Err(format!(
-                "clock = {other:?}: use \"auto\", \"synced\" or \"unsynced\""
-            )),
+            other => Err(UnknownClockMode(other.to_owned())),
         }
     }
 }
+
+/// A `clock` value that is not `auto`, `synced` or `unsynced`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("clock = {0:?}: use \"auto\", \"synced\" or \"unsynced\"")]
+pub struct UnknownClockMode(pub String);
 
 /// The earliest year a synchronised clock can show: this software did not exist before, so an
 /// earlier time is a clock that restarted from a stale value, whatever NTP status says.
@@ -157,7 +160,12 @@ mod tests {
     fn the_mode_is_read_from_the_config_words() {
         assert_eq!(ClockMode::parse("auto"), Ok(ClockMode::Auto));
         assert_eq!(ClockMode::parse("unsynced"), Ok(ClockMode::Unsynced));
-        assert!(ClockMode::parse("ntp").unwrap_err().contains("\"auto\""));
+        assert!(
+            ClockMode::parse("ntp")
+                .unwrap_err()
+                .to_string()
+                .contains("\"auto\"")
+        );
     }
 
     #[test]

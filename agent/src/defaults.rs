@@ -23,9 +23,9 @@ pub const DEFAULT_RETRY_MIN: Duration = Duration::from_secs(1);
 pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(300);
 /// Default longest speed test.
 pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10);
-/// Default most bytes one speed test downloads. 400 MB is 34 % of a fixed 10 s test at
-/// 1 Gbit/s, and room for a 1 Gbit/s link to become stable: with 200 or 300 MB the allowance
-/// was spent, and the streams ended, before the 2 s stable span (in the lab: 698-754 Mbit/s
-/// on a link that carries 950; 923-950 with 400 MB, which such a test used 240 MB of). A slower
-/// link stops on a stable rate long before, and a modem's monthly budget lowers the cap further.
+/// Default most bytes one speed test downloads: 34 % of a fixed 10 s test at 1 Gbit/s. That is
+/// the room a 1 Gbit/s link needs to reach the 2 s stable span before the allowance ends: in the
+/// lab, on a link that carries 950 Mbit/s, such a test reads 923-950 Mbit/s and uses 240 MB,
+/// while a 200 or 300 MB cap ends the streams early (698-754 Mbit/s). A slower link stops on a
+/// stable rate long before, and a modem's monthly budget lowers the cap further.
 pub const DEFAULT_MAX_BYTES: u64 = 400_000_000;

@@ -1,10 +1,10 @@
-//! `fathom-agent`: parse the command line, set up logging and the runtime, run, map errors
-//! to the exit-status contract (0 ok, 2 bad usage or input, 1 other failure).
+//! `fathom-agent`: parse the command line, set up logging and the runtime, register the signal
+//! handlers, run, map errors to the exit-status contract (0 ok, 2 bad usage or input, 1 other
+//! failure).
 
 use clap::Parser as _;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
-use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
     let cli = match fathom_agent::cli::Cli::try_parse() {
@@ -42,18 +42,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = CancellationToken::new();
-    // The handlers are registered here, before any work starts: registered inside the spawned
-    // task, a SIGTERM that came before that task first ran killed the agent outright.
-    let term = {
+    let shutdown = {
         let _runtime = runtime.enter();
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        fathom_agent::shutdown::cancel_on_signals()
     };
-    let interrupt = {
-        let _runtime = runtime.enter();
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-    };
-    runtime.spawn(cancel_on_signal(shutdown.clone(), term, interrupt));
     match runtime.block_on(fathom_agent::run(cli, shutdown)) {
         Ok(code) => code,
         Err(err) => {
@@ -61,27 +53,6 @@ fn main() -> ExitCode {
             ExitCode::from(fathom_agent::exit_code_for(&err))
         }
     }
-}
-
-/// Cancels `shutdown` on SIGINT or SIGTERM.
-async fn cancel_on_signal(
-    shutdown: CancellationToken,
-    term: std::io::Result<tokio::signal::unix::Signal>,
-    interrupt: std::io::Result<tokio::signal::unix::Signal>,
-) {
-    let (mut term, mut interrupt) = match (term, interrupt) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::warn!(error = %e, "Cannot watch SIGTERM and SIGINT; the agent stops only when killed.");
-            return;
-        }
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("Shutdown requested.");
-    shutdown.cancel();
 }
 
 /// clap's usage error as one `error: …` line: its text up to the usage hint, lines joined.

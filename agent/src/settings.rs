@@ -2,101 +2,82 @@
 //!
 //! The collector sends [`ProbeSettings`] with each upload's answer (docs/wire.md: schedules, test
 //! servers, the ten websites and the data budget come from the collector, so the bureau changes
-//! them in one place; the file may override them). [`effective`] merges them, purely; the
-//! daemon keeps the result in a watch channel that every job reads before each run, so a change
-//! applies without a restart, and keeps the collector's last word in the spool file so it also
-//! holds after one (a probe that restarts without uplink keeps its schedule).
+//! them in one place; the file may override them). [`effective`] checks the collector's word and
+//! merges the layers with [`fathom_shared::settings`], purely; the daemon keeps the result in a
+//! watch channel that every job reads before each run, so a change applies without a restart,
+//! and keeps the collector's last word in the spool file
+//! ([`crate::spool::Spool::keep_collector_settings`]) so it also holds after one (a probe that
+//! restarts without uplink keeps its schedule).
 
 use crate::config::AgentConfig;
 use fathom_shared::api::ProbeSettings;
-use sqlx::SqlitePool;
-use std::time::Duration;
+use fathom_shared::settings::{Settings, SettingsLayer};
 
-/// What the jobs run by.
+/// What the jobs run by, and which of the collector's versions it came from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
+pub struct WorkingSettings {
     /// The collector's version these came from (`None`: file and defaults only).
     pub version: Option<String>,
-    /// Radio sample cadence per modem.
-    pub radio_every: Duration,
-    /// Speed-test period per modem.
-    pub speed_every: Duration,
-    /// IPv6 check cadence.
-    pub ipv6_every: Duration,
-    /// Speed-test server base URL.
-    pub speed_server: String,
-    /// The websites to check over IPv6.
-    pub websites: Vec<url::Url>,
-    /// Monthly data budget of a SIM whose `[[modem]]` sets none, bytes.
-    pub monthly_budget: Option<u64>,
+    /// The values.
+    pub values: Settings,
 }
 
 /// The settings from the file and `remote` (the collector's last word, if any): a value the file
 /// sets wins, then the collector's, then the default. Values from the collector that cannot be
 /// used are left out, each with a line saying why.
-pub fn effective(file: &AgentConfig, remote: Option<&ProbeSettings>) -> (Settings, Vec<String>) {
+pub fn effective(
+    file: &AgentConfig,
+    remote: Option<&ProbeSettings>,
+) -> (WorkingSettings, Vec<String>) {
     let mut problems = Vec::new();
-    let mut s = Settings {
+    let collector = remote
+        .map(|r| usable(r, &file.settings, &mut problems))
+        .unwrap_or_default();
+    let values = file.defaults().with(&collector).with(&file.settings);
+    let working = WorkingSettings {
         version: remote.map(|r| r.version.clone()),
-        radio_every: file.radio_every,
-        speed_every: file.speed_every,
-        ipv6_every: file.ipv6_every,
-        speed_server: file.speed_server.clone(),
-        websites: file
-            .ipv6
-            .as_ref()
-            .map(|i| i.websites.clone())
-            .unwrap_or_default(),
-        monthly_budget: None,
+        values,
     };
-    let Some(r) = remote else {
-        return (s, problems);
-    };
-    let sets = file.file_sets;
-    let mut cadence =
-        |name: &str, secs: Option<u64>, set_in_file: bool, slot: &mut Duration| match secs {
-            Some(0) => problems.push(format!("{name} of 0 s ignored")),
-            Some(n) if !set_in_file => *slot = Duration::from_secs(n),
-            _ => {}
-        };
-    cadence(
-        "radio_every",
-        r.radio_every_s,
-        sets.radio_every,
-        &mut s.radio_every,
-    );
-    cadence(
-        "speed_every",
-        r.speed_every_s,
-        sets.speed_every,
-        &mut s.speed_every,
-    );
-    cadence(
-        "ipv6_every",
-        r.ipv6_every_s,
-        sets.ipv6_every,
-        &mut s.ipv6_every,
-    );
-    if let (Some(server), false) = (&r.speed_server, sets.speed_server) {
-        match url::Url::parse(server) {
+    (working, problems)
+}
+
+/// The collector's layer without what cannot be used (a problem line for each), of what
+/// `file` leaves to it.
+fn usable(r: &ProbeSettings, file: &SettingsLayer, problems: &mut Vec<String>) -> SettingsLayer {
+    let mut layer = SettingsLayer::from_wire(r);
+    for (name, slot) in [
+        ("radio_every", &mut layer.radio_every),
+        ("speed_every", &mut layer.speed_every),
+        ("ipv6_every", &mut layer.ipv6_every),
+    ] {
+        if slot.is_some_and(|d| d.is_zero()) {
+            problems.push(format!("{name} of 0 s ignored"));
+            *slot = None;
+        }
+    }
+    if file.speed_server.is_some() {
+        layer.speed_server = None;
+    } else if let Some(server) = layer.speed_server.take() {
+        match url::Url::parse(&server) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                server.trim_end_matches('/').clone_into(&mut s.speed_server);
+                layer.speed_server = Some(server.trim_end_matches('/').to_owned());
             }
             _ => problems.push(format!("speed_server {server:?} is not an http(s) URL")),
         }
     }
-    if !sets.websites && !r.websites.is_empty() {
-        let mut sites = Vec::with_capacity(r.websites.len());
-        for w in &r.websites {
-            match url::Url::parse(w) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => sites.push(u),
+    if file.websites.is_some() {
+        layer.websites = None;
+    } else if let Some(sites) = layer.websites.take() {
+        let mut usable = Vec::with_capacity(sites.len());
+        for w in sites {
+            match url::Url::parse(&w) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => usable.push(w),
                 _ => problems.push(format!("website {w:?} is not an http(s) URL")),
             }
         }
-        s.websites = sites;
+        layer.websites = Some(usable);
     }
-    s.monthly_budget = r.monthly_budget_bytes;
-    (s, problems)
+    layer
 }
 
 /// One line for the log: what the settings are.
@@ -114,46 +95,11 @@ pub fn describe(s: &Settings) -> String {
     )
 }
 
-/// Why the collector's settings could not be kept or read back.
-#[derive(Debug, thiserror::Error)]
-#[error("collector settings in the spool: {0}")]
-pub struct StoredSettingsError(String);
-
-/// The collector's last settings kept in the spool file, if any.
-pub async fn load(pool: &SqlitePool) -> Result<Option<ProbeSettings>, StoredSettingsError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT body FROM collector_settings WHERE id = 1")
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| StoredSettingsError(e.to_string()))?;
-    row.map(|(body,)| serde_json::from_str(&body).map_err(|e| StoredSettingsError(e.to_string())))
-        .transpose()
-}
-
-/// Keeps the collector's settings in the spool file (replacing the last ones).
-pub async fn store(
-    pool: &SqlitePool,
-    s: &ProbeSettings,
-    now_ms: i64,
-) -> Result<(), StoredSettingsError> {
-    let body = serde_json::to_string(s).map_err(|e| StoredSettingsError(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO collector_settings (id, version, body, received_at_ms) VALUES (1, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body, \
-         received_at_ms = excluded.received_at_ms",
-    )
-    .bind(&s.version)
-    .bind(body)
-    .bind(now_ms)
-    .execute(pool)
-    .await
-    .map_err(|e| StoredSettingsError(e.to_string()))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+    use std::time::Duration;
 
     const BASE: &str = r#"
 collector = "https://collector.example.cn:8787"
@@ -183,13 +129,14 @@ backend = "mmcli"
     fn the_collector_fills_what_the_file_leaves_out() {
         let file = AgentConfig::from_toml(BASE, Path::new("/")).unwrap();
         let (none, _) = effective(&file, None);
-        assert_eq!(none.speed_every, file.speed_every);
-        assert!(none.websites.is_empty());
+        assert_eq!(none.values, file.defaults());
+        assert!(none.values.websites.is_empty());
         assert_eq!(none.version, None);
 
         let (s, problems) = effective(&file, Some(&remote()));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(s.version.as_deref(), Some("v1"));
+        let s = s.values;
         assert_eq!(s.radio_every, Duration::from_secs(30));
         assert_eq!(s.speed_every, Duration::from_secs(1800));
         assert_eq!(s.ipv6_every, Duration::from_secs(3600));
@@ -212,6 +159,7 @@ backend = "mmcli"
         ) + "\n[[modem]]\ncarrier = \"cmcc\"\nbackend = \"mmcli\"\n";
         let file = AgentConfig::from_toml(&text, Path::new("/")).unwrap();
         let (s, _) = effective(&file, Some(&remote()));
+        let s = s.values;
         assert_eq!(s.speed_every, Duration::from_secs(7200));
         assert_eq!(s.speed_server, "http://own.example:80");
         assert_eq!(s.websites[0].as_str(), "https://own.example/");
@@ -230,9 +178,10 @@ backend = "mmcli"
         };
         let (s, problems) = effective(&file, Some(&bad));
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert_eq!(s.speed_every, file.speed_every);
-        assert_eq!(s.speed_server, file.speed_server);
-        assert_eq!(s.websites.len(), 1);
+        let (own, _) = effective(&file, None);
+        assert_eq!(s.values.speed_every, own.values.speed_every);
+        assert_eq!(s.values.speed_server, own.values.speed_server);
+        assert_eq!(s.values.websites.len(), 1);
     }
 
     #[tokio::test]
@@ -240,15 +189,15 @@ backend = "mmcli"
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spool.db");
         let spool = crate::spool::Spool::open(&path).await.unwrap();
-        assert_eq!(load(spool.pool()).await.unwrap(), None);
-        store(spool.pool(), &remote(), 1).await.unwrap();
+        assert_eq!(spool.collector_settings().await.unwrap(), None);
+        spool.keep_collector_settings(&remote(), 1).await.unwrap();
         let newer = ProbeSettings {
             version: "v2".to_owned(),
             ..remote()
         };
-        store(spool.pool(), &newer, 2).await.unwrap();
+        spool.keep_collector_settings(&newer, 2).await.unwrap();
         spool.close().await;
         let reopened = crate::spool::Spool::open(&path).await.unwrap();
-        assert_eq!(load(reopened.pool()).await.unwrap(), Some(newer));
+        assert_eq!(reopened.collector_settings().await.unwrap(), Some(newer));
     }
 }

@@ -9,12 +9,17 @@
 //! 4. A result the collector refuses for good (invalid, not this probe's) moves to `quarantine`
 //!    with the reason ([`Spool::quarantine`]): kept for inspection, never deleted silently.
 //!
+//! The same file keeps the data each SIM used per month ([`Spool::data_used`], for
+//! [`crate::budget::Ledger`]) and the collector's last settings ([`Spool::collector_settings`]).
+//! This module owns every statement on the database; the rest of the agent calls it.
+//!
 //! Durability: the probe runs on an SD card and loses power without warning. WAL with
 //! `synchronous = FULL` makes each committed transaction survive power loss (NORMAL could lose the
 //! last ones); the write rate is a few results a minute, so the extra fsync costs nothing.
 
 use crate::clock::BootInstant;
-use fathom_shared::ResultRecord;
+use fathom_shared::api::ProbeSettings;
+use fathom_shared::{Carrier, ResultRecord};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::{Path, PathBuf};
@@ -43,6 +48,9 @@ pub enum SpoolError {
     /// A query failed (disk full, file corrupted, …).
     #[error("spool query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The collector's settings kept in the spool are not the JSON they were written as.
+    #[error("collector settings in the spool: {0}")]
+    SettingsBody(serde_json::Error),
 }
 
 /// A result waiting for upload.
@@ -113,11 +121,6 @@ impl Spool {
                 source,
             })?;
         Ok(Self { pool })
-    }
-
-    /// The database, for the data ledger ([`crate::budget::Ledger`]) kept in the same file.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
     }
 
     /// Commits a result to `pending`.
@@ -228,6 +231,68 @@ impl Spool {
             quarantined: quarantined.unsigned_abs(),
             oldest_pending_ms: oldest,
         })
+    }
+
+    /// Bytes `carrier`'s SIM used for speed tests in `month` (`YYYY-MM`, see
+    /// [`crate::budget::month`]).
+    pub async fn data_used(&self, carrier: Carrier, month: &str) -> Result<u64, SpoolError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT bytes FROM data_used WHERE carrier = ? AND month = ?")
+                .bind(carrier.to_string())
+                .bind(month)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map_or(0, |(b,)| u64::try_from(b).unwrap_or(0)))
+    }
+
+    /// Adds `bytes` to what `carrier`'s SIM used in `month`.
+    pub async fn add_data_used(
+        &self,
+        carrier: Carrier,
+        month: &str,
+        bytes: u64,
+    ) -> Result<(), SpoolError> {
+        sqlx::query(
+            "INSERT INTO data_used (carrier, month, bytes) VALUES (?, ?, ?) \
+             ON CONFLICT (carrier, month) DO UPDATE SET bytes = bytes + excluded.bytes",
+        )
+        .bind(carrier.to_string())
+        .bind(month)
+        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The collector's last settings kept by [`Spool::keep_collector_settings`], if any.
+    pub async fn collector_settings(&self) -> Result<Option<ProbeSettings>, SpoolError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT body FROM collector_settings WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(body,)| serde_json::from_str(&body).map_err(SpoolError::SettingsBody))
+            .transpose()
+    }
+
+    /// Keeps the collector's settings (replacing the last ones), so they hold after a restart
+    /// without uplink.
+    pub async fn keep_collector_settings(
+        &self,
+        settings: &ProbeSettings,
+        now_ms: i64,
+    ) -> Result<(), SpoolError> {
+        let body = serde_json::to_string(settings).map_err(SpoolError::SettingsBody)?;
+        sqlx::query(
+            "INSERT INTO collector_settings (id, version, body, received_at_ms) VALUES (1, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body, \
+             received_at_ms = excluded.received_at_ms",
+        )
+        .bind(&settings.version)
+        .bind(body)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Closes the pool, checkpointing the WAL.

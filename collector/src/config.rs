@@ -5,6 +5,7 @@
 //! typo fails loudly), then [`CollectorConfig::from_file`] checks it and builds the typed config
 //! the rest of the collector sees.
 
+use crate::limits::{LimitError, RateLimit};
 use chrono_tz::Tz;
 use fathom_shared::{Meets5gThresholds, SiteCategory, SiteId};
 use std::collections::HashSet;
@@ -36,12 +37,58 @@ pub enum ConfigError {
         message: String,
     },
     /// The file parses but a value is wrong.
-    #[error("config {path}: {message}")]
+    #[error("config {path}: {source}")]
     Invalid {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        source: InvalidConfig,
+    },
+}
+
+/// A value of the collector's configuration that cannot be used, each naming its key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidConfig {
+    /// `county.timezone` is not an IANA time zone.
+    #[error("county.timezone {0:?} is not an IANA time zone")]
+    Timezone(String),
+    /// A `[[site]]` id that is not an id.
+    #[error("site: {0}")]
+    SiteId(fathom_shared::ids::IdError),
+    /// Two `[[site]]` tables with one id.
+    #[error("site id {0} is declared twice")]
+    SiteTwice(SiteId),
+    /// A `[[website]]` URL that is not http(s) with a host.
+    #[error("website url {0:?} is not an http or https URL")]
+    WebsiteUrl(String),
+    /// Two `[[website]]` tables with one URL.
+    #[error("website {0} is declared twice")]
+    WebsiteTwice(String),
+    /// An `[indicators]` share outside 0..=1.
+    #[error("indicators.{key} = {value} is not a fraction between 0 and 1")]
+    NotAFraction {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// `[probes]` or one of its overrides.
+    #[error("probes: {0}")]
+    Probes(#[from] crate::probe_settings::ProbeSettingsError),
+    /// A `[limits]` rate that is not a number above 0.
+    #[error("limits.{key} = {value} must be a number above 0")]
+    LimitRate {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A `[limits]` burst of 0.
+    #[error("limits.{key} must be at least 1")]
+    LimitBurst {
+        /// The key.
+        key: &'static str,
     },
 }
 
@@ -70,58 +117,10 @@ pub mod file {
         pub database: Database,
         /// What probes are told with each upload's answer; optional.
         #[serde(default)]
-        pub probes: Probes,
+        pub probes: crate::probe_settings::ProbesTable,
         /// Request limits; every key optional.
         #[serde(default)]
         pub limits: Limits,
-    }
-
-    /// `[probes]`: settings for every probe, and `[[probes.override]]` for some. Every key
-    /// optional.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Probes {
-        /// Radio sample cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub radio_every: Option<std::time::Duration>,
-        /// Speed-test period per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub speed_every: Option<std::time::Duration>,
-        /// IPv6 check cadence.
-        #[serde(default, with = "humantime_serde")]
-        pub ipv6_every: Option<std::time::Duration>,
-        /// Speed-test server base URL (default: the probe's collector).
-        pub speed_server: Option<String>,
-        /// Monthly data budget per SIM for speed tests: bytes, or a size like `"2 GB"`
-        /// (`monthly_budget_bytes`, its first name, is still read).
-        #[serde(alias = "monthly_budget_bytes")]
-        pub monthly_budget: Option<fathom_shared::ByteSize>,
-        /// Per-probe exceptions.
-        #[serde(default, rename = "override")]
-        pub overrides: Vec<ProbeOverride>,
-    }
-
-    /// `[[probes.override]]`: settings for one probe, over `[probes]`.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ProbeOverride {
-        /// The probe's id.
-        pub probe: String,
-        /// Radio sample cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub radio_every: Option<std::time::Duration>,
-        /// Speed-test period per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub speed_every: Option<std::time::Duration>,
-        /// IPv6 check cadence.
-        #[serde(default, with = "humantime_serde")]
-        pub ipv6_every: Option<std::time::Duration>,
-        /// Speed-test server base URL.
-        pub speed_server: Option<String>,
-        /// Monthly data budget per SIM for speed tests: bytes, or a size like `"2 GB"`
-        /// (`monthly_budget_bytes`, its first name, is still read).
-        #[serde(alias = "monthly_budget_bytes")]
-        pub monthly_budget: Option<fathom_shared::ByteSize>,
     }
 
     /// `[limits]`.
@@ -294,9 +293,9 @@ pub struct CollectorConfig {
     /// What probes are told (`[probes]` and its overrides).
     pub probes: crate::probe_settings::ProbeSettingsConfig,
     /// Each probe's upload rate limit.
-    pub upload_limit: crate::limits::RateLimit,
+    pub upload_limit: RateLimit,
     /// Each source address's limit of requests no probe vouches for.
-    pub failed_limit: crate::limits::RateLimit,
+    pub failed_limit: RateLimit,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -327,22 +326,21 @@ impl CollectorConfig {
         path: &Path,
         base_dir: PathBuf,
     ) -> Result<Self, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+        let invalid = |source: InvalidConfig| ConfigError::Invalid {
             path: path.to_owned(),
-            message,
+            source,
         };
-        let timezone: Tz = file.county.timezone.parse().map_err(|_| {
-            invalid(format!(
-                "county.timezone {:?} is not an IANA time zone",
-                file.county.timezone
-            ))
-        })?;
+        let timezone: Tz = file
+            .county
+            .timezone
+            .parse()
+            .map_err(|_| invalid(InvalidConfig::Timezone(file.county.timezone.clone())))?;
         let mut seen = HashSet::new();
         let mut sites = Vec::with_capacity(file.sites.len());
         for s in file.sites {
-            let id = SiteId::parse(&s.id).map_err(|e| invalid(format!("site: {e}")))?;
+            let id = SiteId::parse(&s.id).map_err(|e| invalid(InvalidConfig::SiteId(e)))?;
             if !seen.insert(id.clone()) {
-                return Err(invalid(format!("site id {id} is declared twice")));
+                return Err(invalid(InvalidConfig::SiteTwice(id)));
             }
             sites.push(Site {
                 id,
@@ -353,14 +351,10 @@ impl CollectorConfig {
         let mut websites = Vec::with_capacity(file.websites.len());
         let mut seen_urls = HashSet::new();
         for w in file.websites {
-            let host = url_host(&w.url).ok_or_else(|| {
-                invalid(format!(
-                    "website url {:?} is not an http or https URL",
-                    w.url
-                ))
-            })?;
+            let host = url_host(&w.url)
+                .ok_or_else(|| invalid(InvalidConfig::WebsiteUrl(w.url.clone())))?;
             if !seen_urls.insert(w.url.clone()) {
-                return Err(invalid(format!("website {} is declared twice", w.url)));
+                return Err(invalid(InvalidConfig::WebsiteTwice(w.url.clone())));
             }
             let name = w.name.unwrap_or_else(|| host.to_owned());
             websites.push(Website {
@@ -383,16 +377,14 @@ impl CollectorConfig {
             i33_min_share: i.i33_min_share.unwrap_or(d.i33_min_share),
             i32_min_link_share: i.i32_min_link_share.unwrap_or(d.i32_min_link_share),
         };
-        for (name, v) in [
+        for (key, value) in [
             ("i33_target", indicators.i33_target),
             ("i32_target", indicators.i32_target),
             ("i33_min_share", indicators.i33_min_share),
             ("i32_min_link_share", indicators.i32_min_link_share),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(invalid(format!(
-                    "indicators.{name} = {v} is not a fraction between 0 and 1"
-                )));
+            if !(0.0..=1.0).contains(&value) {
+                return Err(invalid(InvalidConfig::NotAFraction { key, value }));
             }
         }
         let database_url = file
@@ -400,7 +392,7 @@ impl CollectorConfig {
             .url
             .map(|u| resolve_sqlite_path(&u, &base_dir));
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
-            .map_err(|e| invalid(format!("probes: {e}")))?;
+            .map_err(|e| invalid(e.into()))?;
         let (upload_limit, failed_limit) = limits(&file.limits).map_err(invalid)?;
         Ok(Self {
             county_name: file.county.name,
@@ -459,30 +451,36 @@ fn one_line(s: &str) -> String {
 }
 
 /// `[limits]`: each probe's upload limit and each source address's failed-request limit.
-fn limits(
-    file: &file::Limits,
-) -> Result<(crate::limits::RateLimit, crate::limits::RateLimit), String> {
-    use crate::limits::{DEFAULT_FAILED_BURST, DEFAULT_FAILED_PER_SECOND, RateLimit};
+fn limits(file: &file::Limits) -> Result<(RateLimit, RateLimit), InvalidConfig> {
+    use crate::limits::{DEFAULT_FAILED_BURST, DEFAULT_FAILED_PER_SECOND};
     let default_limit = RateLimit::default();
-    let upload = RateLimit::try_new(
+    let upload = rate_limit(
+        ("uploads_per_second", "upload_burst"),
         file.uploads_per_second
             .unwrap_or(default_limit.per_second()),
         file.upload_burst.unwrap_or(default_limit.burst()),
-    )
-    .map_err(|e| format!("limits.{e}"))?;
-    let failed = RateLimit::try_new(
+    )?;
+    let failed = rate_limit(
+        ("failed_per_second", "failed_burst"),
         file.failed_per_second.unwrap_or(DEFAULT_FAILED_PER_SECOND),
         file.failed_burst.unwrap_or(DEFAULT_FAILED_BURST),
-    )
-    .map_err(|e| {
-        format!(
-            "limits.{}",
-            e.to_string()
-                .replace("uploads_per_second", "failed_per_second")
-                .replace("upload_burst", "failed_burst")
-        )
-    })?;
+    )?;
     Ok((upload, failed))
+}
+
+/// One `[limits]` pair, its errors naming `keys` (the rate's, the burst's).
+fn rate_limit(
+    (rate_key, burst_key): (&'static str, &'static str),
+    per_second: f64,
+    burst: u32,
+) -> Result<RateLimit, InvalidConfig> {
+    RateLimit::try_new(per_second, burst).map_err(|e| match e {
+        LimitError::Rate(value) => InvalidConfig::LimitRate {
+            key: rate_key,
+            value,
+        },
+        LimitError::Burst => InvalidConfig::LimitBurst { key: burst_key },
+    })
 }
 
 #[cfg(test)]
@@ -568,28 +566,19 @@ mod tests {
 
     #[test]
     fn upload_limits_default_and_are_checked() {
-        assert_eq!(
-            parse(SAMPLE).unwrap().upload_limit,
-            crate::limits::RateLimit::default()
-        );
+        assert_eq!(parse(SAMPLE).unwrap().upload_limit, RateLimit::default());
         let c = parse(&format!(
             "{SAMPLE}\n[limits]\nuploads_per_second = 0.5\nupload_burst = 3\n"
         ))
         .unwrap();
-        assert_eq!(
-            c.upload_limit,
-            crate::limits::RateLimit::try_new(0.5, 3).unwrap()
-        );
+        assert_eq!(c.upload_limit, RateLimit::try_new(0.5, 3).unwrap());
         let zero = parse(&format!("{SAMPLE}\n[limits]\nupload_burst = 0\n")).unwrap_err();
         assert!(zero.to_string().contains("limits.upload_burst"), "{zero}");
         let c = parse(&format!(
             "{SAMPLE}\n[limits]\nfailed_per_second = 0.2\nfailed_burst = 4\n"
         ))
         .unwrap();
-        assert_eq!(
-            c.failed_limit,
-            crate::limits::RateLimit::try_new(0.2, 4).unwrap()
-        );
+        assert_eq!(c.failed_limit, RateLimit::try_new(0.2, 4).unwrap());
         let zero = parse(&format!("{SAMPLE}\n[limits]\nfailed_burst = 0\n")).unwrap_err();
         assert!(zero.to_string().contains("limits.failed_burst"), "{zero}");
         let typo = parse(&format!("{SAMPLE}\n[limits]\nuploads_per_sec = 1\n")).unwrap_err();

@@ -6,121 +6,132 @@
 //! `version` is a digest of their content, so a probe applies (and logs) a change once, and the
 //! same config gives the same version on every collector of a fleet.
 
-use crate::config::file;
+use fathom_shared::ProbeId;
 use fathom_shared::api::ProbeSettings;
-use fathom_shared::{ByteSize, ProbeId};
+use fathom_shared::settings::SettingsLayer;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::time::Duration;
+
+/// `[probes]`: settings for every probe, and `[[probes.override]]` for some. Every key
+/// optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbesTable {
+    /// The settings every probe is told.
+    #[serde(flatten)]
+    pub settings: SettingsLayer,
+    /// Per-probe exceptions.
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<ProbeOverrideTable>,
+}
+
+/// `[[probes.override]]`: settings for one probe, over `[probes]`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeOverrideTable {
+    /// The probe's id.
+    pub probe: String,
+    /// What this probe is told instead.
+    #[serde(flatten)]
+    pub settings: SettingsLayer,
+}
 
 /// Settings for all probes, with exceptions for some.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProbeSettingsConfig {
-    all: Values,
-    overrides: HashMap<ProbeId, Values>,
+    all: SettingsLayer,
+    overrides: HashMap<ProbeId, SettingsLayer>,
 }
 
-/// One layer of values; `None` says nothing.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Values {
-    radio_every: Option<Duration>,
-    speed_every: Option<Duration>,
-    ipv6_every: Option<Duration>,
-    speed_server: Option<String>,
-    monthly_budget_bytes: Option<u64>,
+/// Why `[probes]` or one of its overrides cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeSettingsError {
+    /// A cadence shorter than a second (the wire carries whole seconds).
+    #[error("{name} must be at least one second")]
+    CadenceTooShort {
+        /// The key.
+        name: &'static str,
+    },
+    /// `speed_server` is not an http(s) URL with a host.
+    #[error("speed_server {url:?} is not an http or https URL")]
+    SpeedServer {
+        /// The value given.
+        url: String,
+    },
+    /// An override's `probe` is not a probe id.
+    #[error("override: {0}")]
+    ProbeId(String),
+    /// Something wrong in the override for one probe.
+    #[error("override for {probe}: {source}")]
+    Override {
+        /// The probe.
+        probe: ProbeId,
+        /// What is wrong.
+        source: Box<ProbeSettingsError>,
+    },
+    /// Two overrides name the same probe.
+    #[error("two overrides for probe {0}")]
+    TwoOverrides(ProbeId),
 }
 
-impl Values {
-    fn checked(
-        radio_every: Option<Duration>,
-        speed_every: Option<Duration>,
-        ipv6_every: Option<Duration>,
-        speed_server: Option<String>,
-        monthly_budget_bytes: Option<u64>,
-    ) -> Result<Self, String> {
-        for (name, d) in [
-            ("radio_every", radio_every),
-            ("speed_every", speed_every),
-            ("ipv6_every", ipv6_every),
-        ] {
-            if d.is_some_and(|d| d.as_secs() == 0) {
-                return Err(format!("{name} must be at least one second"));
-            }
-        }
-        if let Some(s) = &speed_server {
-            let ok = url::Url::parse(s)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-            if !ok {
-                return Err(format!("speed_server {s:?} is not an http or https URL"));
-            }
-        }
-        Ok(Self {
-            radio_every,
-            speed_every,
-            ipv6_every,
-            speed_server: speed_server.map(|s| s.trim_end_matches('/').to_owned()),
-            monthly_budget_bytes,
-        })
-    }
-
-    /// `self`, with what `over` says in its place.
-    fn under(&self, over: &Values) -> Values {
-        Values {
-            radio_every: over.radio_every.or(self.radio_every),
-            speed_every: over.speed_every.or(self.speed_every),
-            ipv6_every: over.ipv6_every.or(self.ipv6_every),
-            speed_server: over
-                .speed_server
-                .clone()
-                .or_else(|| self.speed_server.clone()),
-            monthly_budget_bytes: over.monthly_budget_bytes.or(self.monthly_budget_bytes),
+/// Checks one layer of the collector's file: cadences of at least a second, an http(s) test
+/// server (kept without its trailing slash).
+fn checked(mut layer: SettingsLayer) -> Result<SettingsLayer, ProbeSettingsError> {
+    for (name, d) in [
+        ("radio_every", layer.radio_every),
+        ("speed_every", layer.speed_every),
+        ("ipv6_every", layer.ipv6_every),
+    ] {
+        if d.is_some_and(|d| d.as_secs() == 0) {
+            return Err(ProbeSettingsError::CadenceTooShort { name });
         }
     }
+    if let Some(s) = &layer.speed_server {
+        let ok = url::Url::parse(s)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            return Err(ProbeSettingsError::SpeedServer { url: s.clone() });
+        }
+    }
+    layer.speed_server = layer
+        .speed_server
+        .map(|s| s.trim_end_matches('/').to_owned());
+    Ok(layer)
 }
 
 impl ProbeSettingsConfig {
     /// Checks the file's `[probes]` table.
-    pub fn from_file(p: file::Probes) -> Result<Self, String> {
-        let all = Values::checked(
-            p.radio_every,
-            p.speed_every,
-            p.ipv6_every,
-            p.speed_server,
-            p.monthly_budget.map(ByteSize::bytes),
-        )?;
+    pub fn from_file(p: ProbesTable) -> Result<Self, ProbeSettingsError> {
+        let all = checked(p.settings)?;
         let mut overrides = HashMap::new();
         for o in p.overrides {
-            let id = ProbeId::parse(&o.probe).map_err(|e| format!("override: {e}"))?;
-            let values = Values::checked(
-                o.radio_every,
-                o.speed_every,
-                o.ipv6_every,
-                o.speed_server,
-                o.monthly_budget.map(ByteSize::bytes),
-            )
-            .map_err(|e| format!("override for {id}: {e}"))?;
-            if overrides.insert(id.clone(), values).is_some() {
-                return Err(format!("two overrides for probe {id}"));
+            let id =
+                ProbeId::parse(&o.probe).map_err(|e| ProbeSettingsError::ProbeId(e.to_string()))?;
+            let layer = checked(o.settings).map_err(|e| ProbeSettingsError::Override {
+                probe: id.clone(),
+                source: Box::new(e),
+            })?;
+            if overrides.insert(id.clone(), layer).is_some() {
+                return Err(ProbeSettingsError::TwoOverrides(id));
             }
         }
         Ok(Self { all, overrides })
     }
 
-    /// The settings of probe `id`, with `websites` (the config's `[[website]]` URLs).
+    /// The settings of probe `id`, with `websites` (the config's `[[website]]` URLs): its
+    /// override over `[probes]`.
     pub fn for_probe(&self, id: &ProbeId, websites: &[String]) -> ProbeSettings {
-        let v = match self.overrides.get(id) {
-            Some(o) => self.all.under(o),
-            None => self.all.clone(),
+        let sites = SettingsLayer {
+            websites: Some(websites.to_vec()),
+            ..SettingsLayer::default()
         };
-        let mut s = ProbeSettings {
-            version: String::new(),
-            radio_every_s: v.radio_every.map(|d| d.as_secs()),
-            speed_every_s: v.speed_every.map(|d| d.as_secs()),
-            ipv6_every_s: v.ipv6_every.map(|d| d.as_secs()),
-            speed_server: v.speed_server,
-            websites: websites.to_vec(),
-            monthly_budget_bytes: v.monthly_budget_bytes,
+        let all = sites.over(self.all.clone());
+        let layer = match self.overrides.get(id) {
+            Some(o) => o.clone().over(all),
+            None => all,
         };
+        let mut s = layer.to_wire();
         s.version = version(&s);
         s
     }
@@ -146,10 +157,10 @@ mod tests {
     fn config(toml_text: &str) -> Result<ProbeSettingsConfig, String> {
         #[derive(serde::Deserialize)]
         struct Wrapper {
-            probes: file::Probes,
+            probes: ProbesTable,
         }
         let w: Wrapper = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-        ProbeSettingsConfig::from_file(w.probes)
+        ProbeSettingsConfig::from_file(w.probes).map_err(|e| e.to_string())
     }
 
     fn id(s: &str) -> ProbeId {
@@ -211,6 +222,11 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("two overrides"), "{e}");
         assert!(config("[probes]\nspeed_evry = \"1h\"\n").is_err());
+        // A value that cannot be read names its key, in `[probes]` and in an override.
+        let e = config("[probes]\nspeed_every = \"soon\"\n").unwrap_err();
+        assert!(e.contains("speed_every"), "{e}");
+        let e = config("[[probes.override]]\nprobe = \"a\"\nradio_every = 5\n").unwrap_err();
+        assert!(e.contains("radio_every"), "{e}");
     }
 
     #[test]
@@ -234,8 +250,8 @@ mod tests {
         assert_eq!(budget("yy-bus-01"), Some(500_000_000));
         assert_eq!(budget("yy-hosp-01"), Some(2 << 30));
         assert_eq!(budget("yy-park-01"), Some(3_000_000_000));
-        // The key's first name, in bytes, is still read.
-        let old = config("[probes]\nmonthly_budget_bytes = 2000000000\n").expect("old key read");
+        // The key's other name, in bytes, is read too.
+        let old = config("[probes]\nmonthly_budget_bytes = 2000000000\n").expect("other name read");
         assert_eq!(
             old.for_probe(&id("a"), &[]).monthly_budget_bytes,
             Some(2_000_000_000)

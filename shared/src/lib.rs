@@ -11,6 +11,8 @@
 //! - [`radio`]: radio access technologies and the "meets 5G" rule.
 //! - [`week`]: the ISO-week reporting window in the county's time zone.
 //! - [`units`]: units as types ([`ByteSize`], data sizes as config files write them).
+//! - [`settings`]: what a probe runs by, in layers (defaults, the collector's `[probes]` and
+//!   overrides, the probe's own file) and their one merge.
 //! - [`api`]: the upload request, its answer and error bodies, and the OpenAPI description.
 #![warn(missing_docs)]
 
@@ -19,6 +21,7 @@ pub mod carrier;
 pub mod ids;
 pub mod radio;
 pub mod result;
+pub mod settings;
 pub mod site;
 pub mod time;
 pub mod units;

@@ -183,7 +183,10 @@ async fn try_ipv6_path(config: &AgentConfig, iface: &str) -> Ipv6PathTry {
 /// The speed-test server's host name (the collector's by default), when it is a name (an
 /// address needs no lookup).
 fn collector_host(config: &AgentConfig) -> Option<String> {
-    match url::Url::parse(&config.speed_server).ok()?.host()? {
+    match url::Url::parse(&config.own_settings().speed_server)
+        .ok()?
+        .host()?
+    {
         url::Host::Domain(name) => Some(name.to_owned()),
         url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
     }
@@ -317,7 +320,7 @@ async fn check_speed(config: &AgentConfig, modem: &ModemConfig) -> Finding {
     let limit_mbps = Radio::open(modem.carrier, &modem.backend)
         .ok()
         .and_then(|r| r.link_mbps());
-    let mut opts = SpeedOptions::new(config.speed_server.clone());
+    let mut opts = SpeedOptions::new(config.own_settings().speed_server);
     opts.interface.clone_from(&modem.interface);
     opts.max_duration = SPEED_CHECK_DURATION;
     opts.max_bytes = SPEED_CHECK_BYTES;

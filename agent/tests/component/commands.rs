@@ -273,3 +273,54 @@ async fn the_daemon_measures_on_its_cadences_one_speed_test_at_a_time_and_stops_
     assert_eq!(spooled, uploaded);
     assert_eq!(spool_json(&config).await["pending"], 0);
 }
+
+#[tokio::test]
+async fn a_sigterm_as_soon_as_the_daemon_starts_is_a_clean_stop_with_the_spool_intact() {
+    use tokio::io::AsyncBufReadExt as _;
+    let collector = FakeCollector::start().await;
+    let (_dir, config) = probe_dir(&collector.url, &collector.url);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fathom-agent"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The first log line comes while the daemon is still starting (config read, spool not yet
+    // open, no job running); the signal goes out at once.
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(20), stderr.next_line())
+        .await
+        .expect("a first log line")
+        .unwrap()
+        .expect("the daemon logs before exiting");
+    let pid = child.id().unwrap().to_string();
+    let kill = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(kill.success());
+    let mut log = first + "\n";
+    while let Some(line) = stderr.next_line().await.unwrap() {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("the daemon stops within its grace period")
+        .unwrap();
+    // Handled, not killed by the signal's default action (which leaves no exit code).
+    assert_eq!(status.code(), Some(0), "{status}\n{log}");
+    assert!(log.contains("Shutdown requested."), "{log}");
+
+    // Whatever was spooled before the stop is either at the collector or still pending.
+    let spooled = spooled_ids(&log);
+    let uploaded: std::collections::BTreeSet<String> =
+        collector.posts().into_iter().flat_map(|p| p.ids).collect();
+    let spool = spool_json(&config).await;
+    let waiting = spooled.iter().filter(|id| !uploaded.contains(*id)).count();
+    assert_eq!(spool["pending"], waiting, "{log}");
+    assert_eq!(spool["quarantined"], 0);
+}

@@ -4,173 +4,26 @@
 //! loudly instead of quietly running an unbound test), then [`AgentConfig::from_file`] checks it
 //! and builds the typed config the rest of the agent sees. Relative paths are taken from the
 //! config file's folder. Defaults are the constants of [`crate::defaults`].
+//!
+//! Layout: [`mod@file`] holds the serde shapes, [`error`] the reasons a file is refused; this module
+//! checks a parsed file and builds [`AgentConfig`].
+
+pub mod error;
+pub mod file;
+
+pub use error::{ConfigError, InvalidConfig};
 
 use crate::defaults::{
     DEFAULT_BATCH, DEFAULT_IPV6_CONNECT_TIMEOUT, DEFAULT_IPV6_EVERY, DEFAULT_IPV6_PAGE_TIMEOUT,
     DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION, DEFAULT_RADIO_EVERY, DEFAULT_RETRY_MAX,
     DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY,
 };
+use fathom_shared::settings::{Settings, SettingsLayer};
 use fathom_shared::{Carrier, InterfaceName, ProbeId, SiteId};
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Why the configuration could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not TOML of the expected shape, or a value is wrong.
-    #[error("config {path}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-/// The serde shapes of the TOML file.
-pub mod file {
-    use serde::Deserialize;
-    use std::path::PathBuf;
-    use std::time::Duration;
-
-    /// The whole file.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ConfigFile {
-        /// Collector base URL.
-        pub collector: String,
-        /// This probe's id.
-        pub probe_id: String,
-        /// The site it is installed at.
-        pub site_id: String,
-        /// Bearer token from `fathom-collector probe add`.
-        pub token: String,
-        /// Spool file.
-        pub spool: PathBuf,
-        /// `auto` (ask the system), `synced` or `unsynced`: whether results count as measured
-        /// on a synchronised clock.
-        #[serde(default)]
-        pub clock: Option<String>,
-        /// Cadences.
-        #[serde(default)]
-        pub schedule: Schedule,
-        /// Upload settings.
-        #[serde(default)]
-        pub upload: Upload,
-        /// Speed-test settings.
-        #[serde(default)]
-        pub speedtest: Speedtest,
-        /// IPv6 website checks.
-        #[serde(default)]
-        pub ipv6: Option<Ipv6>,
-        /// One table per modem.
-        #[serde(default, rename = "modem")]
-        pub modems: Vec<Modem>,
-    }
-
-    /// `[ipv6]`.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Ipv6 {
-        /// Home page URLs of the websites to check.
-        pub websites: Vec<String>,
-        /// A page that answers only over IPv6.
-        pub canary: Option<String>,
-        /// DNS server address (default: the system's resolvers).
-        pub dns: Option<String>,
-        /// Longest connection set-up.
-        #[serde(default, with = "humantime_serde")]
-        pub connect_timeout: Option<Duration>,
-        /// Longest load of one page.
-        #[serde(default, with = "humantime_serde")]
-        pub page_timeout: Option<Duration>,
-    }
-
-    /// `[schedule]`.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Schedule {
-        /// Speed test cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub speed_every: Option<Duration>,
-        /// Radio sample cadence per modem.
-        #[serde(default, with = "humantime_serde")]
-        pub radio_every: Option<Duration>,
-        /// IPv6 check cadence.
-        #[serde(default, with = "humantime_serde")]
-        pub ipv6_every: Option<Duration>,
-    }
-
-    /// `[upload]`.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Upload {
-        /// Most results per upload.
-        pub batch: Option<usize>,
-        /// First retry delay.
-        #[serde(default, with = "humantime_serde")]
-        pub retry_min: Option<Duration>,
-        /// Longest retry delay.
-        #[serde(default, with = "humantime_serde")]
-        pub retry_max: Option<Duration>,
-        /// PEM file of the certificate authority that signed the collector's HTTPS certificate.
-        pub ca: Option<PathBuf>,
-    }
-
-    /// `[speedtest]`.
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Speedtest {
-        /// Test server base URL (default: the collector).
-        pub server: Option<String>,
-        /// Longest test.
-        #[serde(default, with = "humantime_serde")]
-        pub max_duration: Option<Duration>,
-        /// Most bytes per test.
-        pub max_bytes: Option<u64>,
-        /// `http` (default) or `quic`.
-        pub protocol: Option<String>,
-        /// QUIC: PEM file with the certificate(s) to trust (e.g. the collector's
-        /// `speed-cert.pem`).
-        pub ca: Option<PathBuf>,
-        /// QUIC: SHA-256 fingerprint (hex) of the server certificate to trust.
-        pub cert_sha256: Option<String>,
-    }
-
-    /// `[[modem]]`.
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Modem {
-        /// Carrier id.
-        pub carrier: String,
-        /// Data interface; tests for this carrier leave through it only.
-        pub interface: Option<String>,
-        /// `mmcli`, `at:DEVICE` or `sim:FILE`.
-        pub backend: String,
-        /// The SIM's monthly data for speed tests: bytes, or a size like `"2 GB"`.
-        pub monthly_budget: Option<fathom_shared::ByteSize>,
-        /// The carrier's DNS server, asked through `interface` for the test server's address.
-        pub dns: Option<String>,
-    }
-
-    impl Modem {
-        /// The monthly budget in bytes, if set.
-        pub fn budget_bytes(&self) -> Option<u64> {
-            self.monthly_budget.map(fathom_shared::ByteSize::bytes)
-        }
-    }
-}
 
 /// Where a modem's radio state is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,7 +48,7 @@ impl std::fmt::Display for Backend {
 
 impl Backend {
     /// Parses `mmcli`, `at:DEVICE` or `sim:FILE`; relative sim files are taken from `base`.
-    pub fn parse(s: &str, base: &Path) -> Result<Self, String> {
+    pub fn parse(s: &str, base: &Path) -> Result<Self, InvalidConfig> {
         if s == "mmcli" {
             Ok(Backend::Mmcli)
         } else if let Some(dev) = s.strip_prefix("at:").filter(|d| !d.is_empty()) {
@@ -203,7 +56,7 @@ impl Backend {
         } else if let Some(file) = s.strip_prefix("sim:").filter(|f| !f.is_empty()) {
             Ok(Backend::Sim(base.join(file)))
         } else {
-            Err(format!("backend {s:?} is not mmcli, at:DEVICE or sim:FILE"))
+            Err(InvalidConfig::Backend(s.to_owned()))
         }
     }
 }
@@ -240,9 +93,9 @@ pub struct Ipv6Config {
 
 impl Ipv6Config {
     /// Checks an `[ipv6]` table.
-    pub fn from_file(t: &file::Ipv6) -> Result<Self, String> {
-        let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
-            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+    pub fn from_file(t: &file::Ipv6) -> Result<Self, InvalidConfig> {
+        let positive = |key: &'static str, d: Option<Duration>, default: Duration| match d {
+            Some(d) if d.is_zero() => Err(InvalidConfig::Zero { key }),
             Some(d) => Ok(d),
             None => Ok(default),
         };
@@ -262,7 +115,10 @@ impl Ipv6Config {
                 .as_deref()
                 .map(|d| {
                     d.parse::<IpAddr>()
-                        .map_err(|_| format!("ipv6.dns {d:?} is not an IP address"))
+                        .map_err(|_| InvalidConfig::NotAnAddress {
+                            key: "ipv6.dns",
+                            value: d.to_owned(),
+                        })
                 })
                 .transpose()?,
             connect_timeout: positive(
@@ -280,14 +136,19 @@ impl Ipv6Config {
 }
 
 /// Parses an http:// or https:// URL with a host.
-fn web_url(what: &str, s: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(s).map_err(|e| format!("{what} {s:?} is not a URL: {e}"))?;
+fn web_url(key: &'static str, s: &str) -> Result<url::Url, InvalidConfig> {
+    let url = url::Url::parse(s).map_err(|reason| InvalidConfig::NotAUrl {
+        key,
+        value: s.to_owned(),
+        reason,
+    })?;
     if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() {
         Ok(url)
     } else {
-        Err(format!(
-            "{what} {s:?} is not an http:// or https:// URL with a host"
-        ))
+        Err(InvalidConfig::NotWebUrl {
+            key,
+            value: s.to_owned(),
+        })
     }
 }
 
@@ -304,12 +165,9 @@ pub struct AgentConfig {
     pub token: String,
     /// Spool file.
     pub spool: PathBuf,
-    /// Speed test cadence per modem.
-    pub speed_every: Duration,
-    /// Radio sample cadence per modem.
-    pub radio_every: Duration,
-    /// IPv6 check cadence.
-    pub ipv6_every: Duration,
+    /// What the file says of the settings the collector may also give (cadences, the test
+    /// server, the websites); what it sets wins over the collector's word.
+    pub settings: SettingsLayer,
     /// Most results per upload.
     pub batch: usize,
     /// First retry delay.
@@ -319,8 +177,6 @@ pub struct AgentConfig {
     /// The only certificate authorities trusted for an `https://` collector (PEM file), instead
     /// of the public roots; relative paths beside the config file.
     pub collector_ca: Option<PathBuf>,
-    /// Speed test server base URL.
-    pub speed_server: String,
     /// Longest speed test.
     pub max_duration: Duration,
     /// Most bytes per speed test.
@@ -331,30 +187,8 @@ pub struct AgentConfig {
     pub modems: Vec<ModemConfig>,
     /// IPv6 website checks; `None` when the file has no `[ipv6]`.
     pub ipv6: Option<Ipv6Config>,
-    /// Which of the settings the collector may give the file sets itself (those win).
-    pub file_sets: FileSets,
     /// How the agent tells whether its clock is synchronised.
     pub clock: crate::clock::ClockMode,
-}
-
-/// Which collector-given settings the probe's file sets (a value set in the file wins over the
-/// collector's; one left out takes the collector's, else the default).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one flag per setting the file may set"
-)]
-pub struct FileSets {
-    /// `[schedule] radio_every`.
-    pub radio_every: bool,
-    /// `[schedule] speed_every`.
-    pub speed_every: bool,
-    /// `[schedule] ipv6_every`.
-    pub ipv6_every: bool,
-    /// `[speedtest] server`.
-    pub speed_server: bool,
-    /// `[ipv6] websites` (non-empty).
-    pub websites: bool,
 }
 
 /// The speed-test transport of `[speedtest]`.
@@ -368,23 +202,18 @@ pub struct SpeedTransport {
     pub cert_sha256: Option<String>,
 }
 
-fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, String> {
+fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, InvalidConfig> {
     let protocol = match f.protocol.as_deref() {
         None | Some("http") => fathom_shared::SpeedProtocol::Http,
         Some("quic") => fathom_shared::SpeedProtocol::Quic,
-        Some(other) => {
-            return Err(format!(
-                "speedtest.protocol = {other:?}: use \"http\" or \"quic\""
-            ));
-        }
+        Some(other) => return Err(InvalidConfig::Protocol(other.to_owned())),
     };
     if let Some(pin) = &f.cert_sha256 {
-        crate::speed::parse_fingerprint(pin).map_err(|e| format!("speedtest.cert_sha256: {e}"))?;
+        crate::speed::parse_fingerprint(pin)
+            .map_err(|e| InvalidConfig::CertPin(ToString::to_string(&e)))?;
     }
     if protocol == fathom_shared::SpeedProtocol::Quic && f.ca.is_none() && f.cert_sha256.is_none() {
-        return Err(
-            "speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256".to_owned(),
-        );
+        return Err(InvalidConfig::QuicTrust);
     }
     Ok(SpeedTransport {
         protocol,
@@ -393,11 +222,14 @@ fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, S
     })
 }
 
-fn check_url(what: &str, url: &str) -> Result<String, String> {
+fn check_url(key: &'static str, url: &str) -> Result<String, InvalidConfig> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(url.trim_end_matches('/').to_owned())
     } else {
-        Err(format!("{what} {url:?} is not an http:// or https:// URL"))
+        Err(InvalidConfig::NotHttpUrl {
+            key,
+            value: url.to_owned(),
+        })
     }
 }
 
@@ -405,24 +237,25 @@ fn check_url(what: &str, url: &str) -> Result<String, String> {
 fn modems_from_file(
     file_modems: Vec<file::Modem>,
     base: &Path,
-) -> Result<Vec<ModemConfig>, String> {
+) -> Result<Vec<ModemConfig>, InvalidConfig> {
     let mut carriers = HashSet::new();
     let mut modems = Vec::with_capacity(file_modems.len());
     for m in file_modems {
-        let carrier: Carrier = m.carrier.parse().map_err(|e| format!("modem: {e}"))?;
+        let carrier: Carrier = m.carrier.parse()?;
         if !carriers.insert(carrier) {
-            return Err(format!(
-                "two modems for carrier {carrier}: one modem per carrier"
-            ));
+            return Err(InvalidConfig::TwoModems(carrier));
         }
+        let of_modem = |e: InvalidConfig| InvalidConfig::Modem {
+            carrier,
+            source: Box::new(e),
+        };
         let interface = m
             .interface
             .as_deref()
             .map(InterfaceName::parse)
             .transpose()
-            .map_err(|e| format!("modem {carrier}: {e}"))?;
-        let backend =
-            Backend::parse(&m.backend, base).map_err(|e| format!("modem {carrier}: {e}"))?;
+            .map_err(|e| of_modem(e.into()))?;
+        let backend = Backend::parse(&m.backend, base).map_err(of_modem)?;
         modems.push(ModemConfig {
             carrier,
             interface,
@@ -432,8 +265,12 @@ fn modems_from_file(
                 .dns
                 .as_deref()
                 .map(|d| {
-                    d.parse::<IpAddr>()
-                        .map_err(|_| format!("modem {carrier}: dns {d:?} is not an IP address"))
+                    d.parse::<IpAddr>().map_err(|_| {
+                        of_modem(InvalidConfig::NotAnAddress {
+                            key: "dns",
+                            value: d.to_owned(),
+                        })
+                    })
                 })
                 .transpose()?,
         });
@@ -442,6 +279,25 @@ fn modems_from_file(
 }
 
 impl AgentConfig {
+    /// What the probe runs by when neither its file nor the collector says otherwise: the
+    /// cadences of [`crate::defaults`], speed tests against the collector, no websites, no
+    /// default SIM budget.
+    pub fn defaults(&self) -> Settings {
+        Settings {
+            radio_every: DEFAULT_RADIO_EVERY,
+            speed_every: DEFAULT_SPEED_EVERY,
+            ipv6_every: DEFAULT_IPV6_EVERY,
+            speed_server: self.collector.clone(),
+            websites: Vec::new(),
+            monthly_budget: None,
+        }
+    }
+
+    /// The settings of the file over the defaults, before any word from the collector.
+    pub fn own_settings(&self) -> Settings {
+        self.defaults().with(&self.settings)
+    }
+
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -449,73 +305,85 @@ impl AgentConfig {
             source,
         })?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
-        Self::from_toml(&text, &base).map_err(|message| ConfigError::Invalid {
+        Self::from_toml(&text, &base).map_err(|source| ConfigError::Invalid {
             path: path.to_owned(),
-            message,
+            source,
         })
     }
 
     /// Reads and checks TOML text; relative paths are taken from `base`.
-    pub fn from_toml(text: &str, base: &Path) -> Result<Self, String> {
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, InvalidConfig> {
         let file: file::ConfigFile = toml::from_str(text).map_err(|e| {
-            e.to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+            InvalidConfig::Shape(
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
         })?;
         Self::from_file(file, base)
     }
 
     /// Checks a parsed file and builds the typed config.
-    pub fn from_file(f: file::ConfigFile, base: &Path) -> Result<Self, String> {
+    pub fn from_file(f: file::ConfigFile, base: &Path) -> Result<Self, InvalidConfig> {
         let collector = check_url("collector", &f.collector)?;
-        let probe_id = ProbeId::parse(&f.probe_id).map_err(|e| e.to_string())?;
-        let site_id = SiteId::parse(&f.site_id).map_err(|e| e.to_string())?;
+        let probe_id = ProbeId::parse(&f.probe_id)?;
+        let site_id = SiteId::parse(&f.site_id)?;
         if f.token.trim().is_empty() {
-            return Err(
-                "token is empty; use the one printed by `fathom-collector probe add`".to_owned(),
-            );
+            return Err(InvalidConfig::EmptyToken);
         }
         if f.modems.is_empty() {
-            return Err("no [[modem]]: a probe needs at least one modem".to_owned());
+            return Err(InvalidConfig::NoModem);
         }
         let modems = modems_from_file(f.modems, base)?;
-        let positive = |what: &str, d: Option<Duration>, default: Duration| match d {
-            Some(d) if d.is_zero() => Err(format!("{what} must be longer than 0")),
+        let positive = |key: &'static str, d: Option<Duration>, default: Duration| match d {
+            Some(d) if d.is_zero() => Err(InvalidConfig::Zero { key }),
             Some(d) => Ok(d),
             None => Ok(default),
         };
         let retry_min = positive("upload.retry_min", f.upload.retry_min, DEFAULT_RETRY_MIN)?;
         let retry_max = positive("upload.retry_max", f.upload.retry_max, DEFAULT_RETRY_MAX)?;
         if retry_min > retry_max {
-            return Err("upload.retry_min is longer than upload.retry_max".to_owned());
+            return Err(InvalidConfig::RetryOrder);
         }
         let batch = f.upload.batch.unwrap_or(DEFAULT_BATCH);
         if !(1..=fathom_shared::api::MAX_RESULTS_PER_UPLOAD).contains(&batch) {
-            return Err(format!(
-                "upload.batch = {batch} is outside 1..={}",
-                fathom_shared::api::MAX_RESULTS_PER_UPLOAD
-            ));
+            return Err(InvalidConfig::OutOfRange {
+                key: "upload.batch",
+                value: batch as u64,
+                max: fathom_shared::api::MAX_RESULTS_PER_UPLOAD as u64,
+            });
         }
         let speed_transport = speed_transport(&f.speedtest, base)?;
-        let speed_server = match &f.speedtest.server {
-            Some(s) => check_url("speedtest.server", s)?,
-            None => collector.clone(),
-        };
+        let speed_server = f
+            .speedtest
+            .server
+            .as_deref()
+            .map(|s| check_url("speedtest.server", s))
+            .transpose()?;
         let max_bytes = f.speedtest.max_bytes.unwrap_or(DEFAULT_MAX_BYTES);
         if max_bytes == 0 || max_bytes > fathom_shared::api::MAX_DOWNLOAD_BYTES {
-            return Err(format!(
-                "speedtest.max_bytes = {max_bytes} is outside 1..={}",
-                fathom_shared::api::MAX_DOWNLOAD_BYTES
-            ));
+            return Err(InvalidConfig::OutOfRange {
+                key: "speedtest.max_bytes",
+                value: max_bytes,
+                max: fathom_shared::api::MAX_DOWNLOAD_BYTES,
+            });
         }
         let ipv6 = f.ipv6.as_ref().map(Ipv6Config::from_file).transpose()?;
-        let file_sets = FileSets {
-            radio_every: f.schedule.radio_every.is_some(),
-            speed_every: f.schedule.speed_every.is_some(),
-            ipv6_every: f.schedule.ipv6_every.is_some(),
-            speed_server: f.speedtest.server.is_some(),
-            websites: ipv6.as_ref().is_some_and(|i| !i.websites.is_empty()),
+        let cadence = |key: &'static str, d: Option<Duration>| match d {
+            Some(d) if d.is_zero() => Err(InvalidConfig::Zero { key }),
+            d => Ok(d),
+        };
+        let settings = SettingsLayer {
+            radio_every: cadence("schedule.radio_every", f.schedule.radio_every)?,
+            speed_every: cadence("schedule.speed_every", f.schedule.speed_every)?,
+            ipv6_every: cadence("schedule.ipv6_every", f.schedule.ipv6_every)?,
+            speed_server,
+            websites: ipv6
+                .as_ref()
+                .filter(|i| !i.websites.is_empty())
+                .map(|i| i.websites.iter().map(url::Url::to_string).collect()),
+            monthly_budget: None,
         };
         let clock = f
             .clock
@@ -524,32 +392,16 @@ impl AgentConfig {
             .transpose()?
             .unwrap_or_default();
         Ok(Self {
-            file_sets,
             collector,
             probe_id,
             site_id,
             token: f.token.trim().to_owned(),
             spool: base.join(f.spool),
-            speed_every: positive(
-                "schedule.speed_every",
-                f.schedule.speed_every,
-                DEFAULT_SPEED_EVERY,
-            )?,
-            radio_every: positive(
-                "schedule.radio_every",
-                f.schedule.radio_every,
-                DEFAULT_RADIO_EVERY,
-            )?,
-            ipv6_every: positive(
-                "schedule.ipv6_every",
-                f.schedule.ipv6_every,
-                DEFAULT_IPV6_EVERY,
-            )?,
+            settings,
             batch,
             retry_min,
             retry_max,
             collector_ca: f.upload.ca.as_ref().map(|c| base.join(c)),
-            speed_server,
             max_duration: positive(
                 "speedtest.max_duration",
                 f.speedtest.max_duration,
@@ -568,15 +420,16 @@ impl AgentConfig {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = include_str!("../agent.example.toml");
+    const SAMPLE: &str = include_str!("../../agent.example.toml");
 
     #[test]
     fn the_example_config_parses_with_the_documented_defaults() {
         let c = AgentConfig::from_toml(SAMPLE, Path::new("/etc/fathom")).unwrap();
         assert_eq!(c.collector, "https://collector.example.cn:8787");
-        assert_eq!(c.speed_server, c.collector);
-        assert_eq!(c.speed_every, DEFAULT_SPEED_EVERY);
-        assert_eq!(c.radio_every, DEFAULT_RADIO_EVERY);
+        let own = c.own_settings();
+        assert_eq!(own.speed_server, c.collector);
+        assert_eq!(own.speed_every, DEFAULT_SPEED_EVERY);
+        assert_eq!(own.radio_every, DEFAULT_RADIO_EVERY);
         assert_eq!(c.batch, DEFAULT_BATCH);
         assert_eq!(c.modems.len(), 3);
         assert_eq!(
@@ -605,14 +458,15 @@ mod tests {
         let plain = AgentConfig::from_toml(SAMPLE, Path::new("/")).unwrap();
         let spelled = AgentConfig::from_toml(&uncommented, Path::new("/")).unwrap();
         // The same values; only which of them the file spells out differs.
-        assert!(spelled.file_sets.speed_every && !plain.file_sets.speed_every);
+        assert!(spelled.settings.speed_every.is_some() && plain.settings.speed_every.is_none());
+        assert_eq!(plain.own_settings(), spelled.own_settings());
         let spelled = AgentConfig {
-            file_sets: plain.file_sets,
+            settings: plain.settings.clone(),
             ..spelled
         };
         assert_eq!(format!("{plain:?}"), format!("{spelled:?}"));
         assert_eq!(spelled.retry_max, DEFAULT_RETRY_MAX);
-        assert_eq!(spelled.ipv6_every, DEFAULT_IPV6_EVERY);
+        assert_eq!(spelled.own_settings().ipv6_every, DEFAULT_IPV6_EVERY);
         assert_eq!(spelled.max_duration, DEFAULT_MAX_DURATION);
         assert_eq!(spelled.max_bytes, DEFAULT_MAX_BYTES);
     }
@@ -624,11 +478,15 @@ mod tests {
             ("[[modem]]", "[[modem]]\ninteface = \"wwan0\""),
         ] {
             let text = SAMPLE.replacen(table, key, 1);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("unknown field"), "{err}");
         }
         let text = SAMPLE.replacen("[ipv6]\n", "[ipv6]\nbogus = 1\n", 1);
-        let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+        let err = AgentConfig::from_toml(&text, Path::new("/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field"), "ipv6: {err}");
         for table in ["schedule", "upload", "speedtest"] {
             let text = SAMPLE.replacen(
@@ -636,7 +494,9 @@ mod tests {
                 &format!("\n[{table}]\nbogus = 1\n\n[[modem]]"),
                 1,
             );
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("unknown field"), "{table}: {err}");
         }
     }
@@ -670,7 +530,9 @@ mod tests {
             ),
         ] {
             let text = SAMPLE.replacen(from, to, 1);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{to}: {err}");
         }
         let dns = SAMPLE.replacen("[ipv6]\n", "[ipv6]\ndns = \"fd00::53\"\n", 1);
@@ -687,24 +549,28 @@ mod tests {
         assert!(
             AgentConfig::from_toml(&two, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("two modems")
         );
         let bad = SAMPLE.replace("carrier = \"cu\"", "carrier = \"verizon\"");
         assert!(
             AgentConfig::from_toml(&bad, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("verizon")
         );
         let url = SAMPLE.replace("https://collector.example.cn:8787", "collector.example.cn");
         assert!(
             AgentConfig::from_toml(&url, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("collector")
         );
         let backend = SAMPLE.replace("backend = \"mmcli\"", "backend = \"serial\"");
         assert!(
             AgentConfig::from_toml(&backend, Path::new("/"))
                 .unwrap_err()
+                .to_string()
                 .contains("serial")
         );
     }
@@ -738,7 +604,9 @@ mod tests {
             "protocol = \"tcp\"",
             "cert_sha256 = \"abc\"",
         ] {
-            let err = AgentConfig::from_toml(&with(bad), Path::new("/")).unwrap_err();
+            let err = AgentConfig::from_toml(&with(bad), Path::new("/"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("speedtest."), "{bad}: {err}");
         }
     }
@@ -762,7 +630,9 @@ mod tests {
             ("\"-1 GB\"", "not a data size"),
         ] {
             let text = SAMPLE.replace("\"2 GB\"", bad);
-            let err = AgentConfig::from_toml(&text, Path::new("/")).expect_err(bad);
+            let err = AgentConfig::from_toml(&text, Path::new("/"))
+                .expect_err(bad)
+                .to_string();
             assert!(
                 err.contains("monthly_budget") && err.contains(why),
                 "{bad}: {err}"
