@@ -1,6 +1,9 @@
 //! Tests of the AT parsers: the fixtures of real module answers, and hostile input.
 
 use super::*;
+use crate::RadioReading;
+use fathom_shared::Rat;
+use fathom_shared::result::limits;
 
 macro_rules! fixture {
     ($name:literal) => {

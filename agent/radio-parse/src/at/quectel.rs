@@ -1,0 +1,184 @@
+//! Quectel `AT+QENG="servingcell"`: SA, EN-DC (three lines), LTE, WCDMA, and the LTE SINR scale
+//! per model.
+
+use super::ParseError;
+use super::common::{
+    Leg, Line, Notes, Signal, band, final_result, hex_cell, measured, missing, plmn, signal,
+};
+use crate::RadioReading;
+use fathom_shared::Rat;
+
+/// How a Quectel module prints the LTE `<SINR>` of `AT+QENG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LteSinrScale {
+    /// Directly in dB.
+    Db,
+    /// Raw 0–250 in 1/5 dB steps from −20 dB: dB = raw/5 − 20 (several `RM50xQ` firmwares).
+    QuectelRaw,
+}
+
+/// Parses the answer to Quectel `AT+QENG="servingcell"`: SA, EN-DC (three lines), LTE only,
+/// WCDMA, and SEARCH / LIMSRV (rat `none`, with the reason). `lte_sinr` says how this module's
+/// firmware prints the LTE SINR; the NR SINR is always in dB.
+///
+/// In EN-DC the NR leg counts as active only when its RSRP is a measurement; its values (and its
+/// band) then make the reading, with the LTE anchor's PLMN and cell id. Without a measured NR leg
+/// the reading is LTE, with the anchor's values and the reason.
+pub fn quectel_servingcell(
+    answer: &str,
+    lte_sinr: LteSinrScale,
+) -> Result<RadioReading, ParseError> {
+    final_result(answer)?;
+    let qeng = Line::all(answer, "+QENG:");
+    let head = qeng
+        .iter()
+        .find(|l| l.field(0) == "servingcell")
+        .ok_or_else(|| missing("+QENG: \"servingcell\"", answer))?;
+    head.need(2)?;
+    let state = head.field(1);
+    let not_registered = match state {
+        "NOCONN" | "CONNECT" => None,
+        "SEARCH" => Some("searching for a network (SEARCH)"),
+        "LIMSRV" => Some("camped on a cell without registration (LIMSRV, limited service)"),
+        other => return Err(head.unknown("state", other)),
+    };
+    let reading = if head.fields.len() == 2 {
+        if let Some(why) = not_registered {
+            return Ok(RadioReading::unavailable(why));
+        }
+        quectel_endc(answer, &qeng, lte_sinr)?
+    } else {
+        match head.field(2) {
+            "NR5G-SA" => quectel_sa(head, 3)?.reading(Rat::NrSa, None),
+            "LTE" => quectel_lte(head, 3, lte_sinr)?.reading(Rat::Lte, None),
+            "WCDMA" => {
+                head.need(7)?;
+                let leg = Leg {
+                    plmn: plmn(head, head.field(3), head.field(4))?,
+                    cell_id: hex_cell(head, head.field(6))?,
+                    ..Leg::default()
+                };
+                leg.reading(Rat::Wcdma, Some("WCDMA has no RSRP, RSRQ or SINR".into()))
+            }
+            "GSM" => Leg::default().reading(Rat::Gsm, Some("GSM has no RSRP, RSRQ or SINR".into())),
+            mode @ ("CDMA" | "HDR" | "CDMA-HDR") => RadioReading::unavailable(format!(
+                "registered on {mode}, which is neither LTE nor NR"
+            )),
+            other => return Err(head.unknown("mode", other)),
+        }
+    };
+    Ok(match not_registered {
+        None => reading,
+        Some(why) => RadioReading {
+            plmn: None,
+            rat: Rat::None,
+            reason: Some(match (&reading.plmn, &reading.reason) {
+                (Some(p), Some(r)) => format!("{why} on PLMN {p}; {r}"),
+                (Some(p), None) => format!("{why} on PLMN {p}"),
+                (None, Some(r)) => format!("{why}; {r}"),
+                (None, None) => why.to_owned(),
+            }),
+            ..reading
+        },
+    })
+}
+
+/// The SA fields from `<duplex_mode>` at index `at`.
+fn quectel_sa(line: &Line<'_>, at: usize) -> Result<Leg, ParseError> {
+    line.need(at + 12)?;
+    let f = |i: usize| line.field(at + i);
+    let mut notes = Notes::default();
+    Ok(Leg {
+        plmn: plmn(line, f(1), f(2))?,
+        cell_id: hex_cell(line, f(3))?,
+        band: band(line, "n", f(7))?,
+        rsrp: signal(line, Signal::Rsrp, f(9), |v| v, &mut notes)?,
+        rsrq: signal(line, Signal::Rsrq, f(10), |v| v, &mut notes)?,
+        sinr: signal(line, Signal::Sinr, f(11), |v| v, &mut notes)?,
+        notes,
+    })
+}
+
+/// The LTE fields from `<is_tdd>` at index `at`.
+fn quectel_lte(line: &Line<'_>, at: usize, lte_sinr: LteSinrScale) -> Result<Leg, ParseError> {
+    line.need(at + 14)?;
+    let f = |i: usize| line.field(at + i);
+    let mut notes = Notes::default();
+    let sinr_scale = |v: f64| match lte_sinr {
+        LteSinrScale::Db => v,
+        LteSinrScale::QuectelRaw => (v - 100.0) / 5.0,
+    };
+    Ok(Leg {
+        plmn: plmn(line, f(1), f(2))?,
+        cell_id: hex_cell(line, f(3))?,
+        band: band(line, "B", f(6))?,
+        rsrp: signal(line, Signal::Rsrp, f(10), |v| v, &mut notes)?,
+        rsrq: signal(line, Signal::Rsrq, f(11), |v| v, &mut notes)?,
+        sinr: signal(line, Signal::Sinr, f(13), sinr_scale, &mut notes)?,
+        notes,
+    })
+}
+
+/// EN-DC: the `"LTE"` anchor line and, when present, the `"NR5G-NSA"` line.
+fn quectel_endc(
+    answer: &str,
+    qeng: &[Line<'_>],
+    lte_sinr: LteSinrScale,
+) -> Result<RadioReading, ParseError> {
+    let lte_line = qeng
+        .iter()
+        .find(|l| l.field(0) == "LTE")
+        .ok_or_else(|| missing("+QENG: \"LTE\"", answer))?;
+    let anchor = quectel_lte(lte_line, 1, lte_sinr)?;
+    let Some(nr) = qeng.iter().find(|l| l.field(0) == "NR5G-NSA") else {
+        return Ok(anchor.reading(Rat::Lte, Some("EN-DC anchor without an NR leg".into())));
+    };
+    // "NR5G-NSA",<MCC>,<MNC>,<PCID>,<RSRP>,<SINR>,<RSRQ>[,<ARFCN>,<band>,<NR_DL_bandwidth>,<scs>]
+    nr.need(7)?;
+    if !measured(nr.field(4)) {
+        return Ok(anchor.reading(Rat::Lte, Some("EN-DC anchor, NR leg not measured".into())));
+    }
+    // The short form of old RM500Q firmwares (no ARFCN and band) gives the SINR in 0.1 dB.
+    let short = nr.fields.len() < 9;
+    let mut notes = Notes::default();
+    let leg = Leg {
+        plmn: anchor.plmn,
+        cell_id: anchor.cell_id,
+        band: if short {
+            None
+        } else {
+            band(nr, "n", nr.field(8))?
+        },
+        rsrp: signal(nr, Signal::Rsrp, nr.field(4), |v| v, &mut notes)?,
+        sinr: signal(
+            nr,
+            Signal::Sinr,
+            nr.field(5),
+            |v| if short { v / 10.0 } else { v },
+            &mut notes,
+        )?,
+        rsrq: signal(nr, Signal::Rsrq, nr.field(6), |v| v, &mut notes)?,
+        notes,
+    };
+    Ok(leg.reading(Rat::NrNsa, None))
+}
+
+/// How a Quectel module of this model (`AT+CGMM`) prints the LTE SINR of `AT+QENG`: the
+/// Qualcomm-based `RM5xxQ`, `RM520N`, `RG5xxQ`, `EM…` and `EG…` families print the raw 0–250
+/// value, the Unisoc-based `RM500U` and `RG500U` print dB. Unknown models are taken as dB, so an unknown scale can
+/// only understate a 5G-irrelevant LTE value, never invent one out of range.
+pub fn quectel_lte_sinr_scale(model: &str) -> LteSinrScale {
+    let m = model.trim().to_ascii_uppercase();
+    if m.starts_with("RM500U") || m.starts_with("RG500U") {
+        LteSinrScale::Db
+    } else if [
+        "RM50", "RM51", "RM52", "RM53", "RG50", "RG52", "EM1", "EG1", "EM06", "EG06",
+    ]
+    .iter()
+    .any(|p| m.starts_with(p))
+    {
+        LteSinrScale::QuectelRaw
+    } else {
+        LteSinrScale::Db
+    }
+}
