@@ -149,6 +149,11 @@ pub struct RadioSample {
     pub rsrq_db: Option<f64>,
     /// Signal to interference and noise ratio, dB.
     pub sinr_db: Option<f64>,
+    /// Whether `sinr_db`'s scale is uncertain: the module's firmware prints the field in more
+    /// than one scale and the one used was chosen because it alone is consistent with the same
+    /// answer's RSRQ (the reason says which and why). Absent on the wire when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sinr_scale_uncertain: bool,
     /// Band, as the modem names it (e.g. `n78`, `B3`).
     pub band: Option<String>,
     /// Serving cell id, hexadecimal.

@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`at`]: AT-command answers (Quectel, SIMCom, generic TS 27.007), read from a serial port.
 //! - [`mmcli`]: ModemManager's JSON output.
+//! - [`scale`]: choosing the scale of a SINR field that firmwares print in more than one way.
 //!
 //! This crate does no I/O and reads no clock: the agent's `radio` module owns the serial port and
 //! the `mmcli` process and hands their text here. It is a crate of its own (rather than a module
@@ -12,6 +13,7 @@
 
 pub mod at;
 pub mod mmcli;
+pub mod scale;
 
 use fathom_shared::result::RadioSample;
 use fathom_shared::{Meets5gThresholds, Rat, radio::meets_5g};
@@ -29,6 +31,9 @@ pub struct RadioReading {
     pub rsrq_db: Option<f64>,
     /// SINR, dB.
     pub sinr_db: Option<f64>,
+    /// Whether the SINR's scale is a plausibility judgement (see [`scale`]), not the evidence
+    /// for the module.
+    pub sinr_scale_uncertain: bool,
     /// Band.
     pub band: Option<String>,
     /// Cell id, hex.
@@ -46,6 +51,7 @@ impl RadioReading {
             rsrp_dbm: None,
             rsrq_db: None,
             sinr_db: None,
+            sinr_scale_uncertain: false,
             band: None,
             cell_id: None,
             reason: Some(reason.into()),
@@ -60,6 +66,7 @@ impl RadioReading {
             rsrp_dbm: self.rsrp_dbm,
             rsrq_db: self.rsrq_db,
             sinr_db: self.sinr_db,
+            sinr_scale_uncertain: self.sinr_scale_uncertain,
             band: self.band.clone(),
             cell_id: self.cell_id.clone(),
             meets_5g: meets_5g(self.rat, self.rsrp_dbm, self.sinr_db, thresholds),

@@ -199,6 +199,7 @@ impl Values {
             rsrp_dbm: self.rsrp,
             rsrq_db: self.rsrq,
             sinr_db: self.snr,
+            sinr_scale_uncertain: false,
             band: None,
             cell_id: None,
             reason: if all.is_empty() {
@@ -370,6 +371,7 @@ mod tests {
                     rsrp_dbm: Some(-104.0),
                     rsrq_db: None,
                     sinr_db: Some(2.0),
+                    sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
                     reason: Some("RSRQ not reported".into()),
@@ -385,6 +387,7 @@ mod tests {
                     rsrp_dbm: Some(-89.0),
                     rsrq_db: Some(-11.0),
                     sinr_db: Some(15.0),
+                    sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
                     reason: None,
@@ -400,6 +403,7 @@ mod tests {
                     rsrp_dbm: Some(-104.0),
                     rsrq_db: None,
                     sinr_db: Some(2.0),
+                    sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
                     reason: Some(

@@ -266,6 +266,7 @@ impl SimModem {
             rsrp_dbm: s.rsrp_dbm.filter(|_| registered),
             rsrq_db: s.rsrq_db.filter(|_| registered),
             sinr_db: s.sinr_db.filter(|_| registered),
+            sinr_scale_uncertain: false,
             band: s.band.clone().filter(|_| registered),
             cell_id: s.cell_id.clone().filter(|_| registered),
             reason: if registered {

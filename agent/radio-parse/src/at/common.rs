@@ -3,6 +3,7 @@
 
 use super::ParseError;
 use crate::RadioReading;
+use crate::scale::{Candidate, SinrPick, pick_sinr};
 use fathom_shared::Rat;
 use fathom_shared::result::limits;
 
@@ -182,6 +183,47 @@ pub(super) fn signal(
     Ok(Some(v))
 }
 
+/// A SINR whose scale differs between firmwares: `candidates` gives its readings (in dB) on
+/// each scale the field is printed in, `evidence` names the scale the model's evidence backs,
+/// and [`pick_sinr`] chooses with the answer's RSRQ. Unknown and placeholder values are absent
+/// as for [`signal`]. The flag is whether the value's scale is uncertain.
+pub(super) fn scaled_sinr(
+    line: &Line<'_>,
+    raw: &str,
+    candidates: impl Fn(f64) -> Vec<Candidate>,
+    evidence: Option<&str>,
+    rsrq_db: Option<f64>,
+    notes: &mut Notes,
+) -> Result<(Option<f64>, bool), ParseError> {
+    if is_unknown(raw) {
+        notes.add("SINR not reported");
+        return Ok((None, false));
+    }
+    if !is_decimal(raw) {
+        return Err(line.bad("SINR", raw));
+    }
+    let Ok(v) = raw.parse::<f64>() else {
+        return Err(line.bad("SINR", raw));
+    };
+    if is_placeholder(raw) {
+        notes.add("SINR not measured (-32768)");
+        return Ok((None, false));
+    }
+    Ok(
+        match pick_sinr(&clip_number(raw), &candidates(v), evidence, rsrq_db) {
+            SinrPick::Sure(db) => (Some(db), false),
+            SinrPick::Uncertain { db, why } => {
+                notes.add(why);
+                (Some(db), true)
+            }
+            SinrPick::Absent(why) => {
+                notes.add(why);
+                (None, false)
+            }
+        },
+    )
+}
+
 pub(super) fn clip_number(raw: &str) -> String {
     if raw.len() > 16 {
         format!("{}…", &raw[..16])
@@ -313,6 +355,8 @@ pub(super) struct Leg {
     pub(super) rsrp: Option<f64>,
     pub(super) rsrq: Option<f64>,
     pub(super) sinr: Option<f64>,
+    /// Whether the SINR's scale is a plausibility judgement rather than the model's evidence.
+    pub(super) sinr_scale_uncertain: bool,
     pub(super) notes: Notes,
 }
 
@@ -324,6 +368,7 @@ impl Leg {
             rsrp_dbm: self.rsrp,
             rsrq_db: self.rsrq,
             sinr_db: self.sinr,
+            sinr_scale_uncertain: self.sinr_scale_uncertain,
             band: self.band,
             cell_id: self.cell_id,
             reason: self.notes.reason(first_reason),

@@ -19,7 +19,7 @@ mod simcom;
 pub use common::{answer_complete, final_result};
 pub use generic::{CesqValues, SimState, cesq, cops, generic_reading, sim_state};
 pub use quectel::{LteSinrScale, quectel_lte_sinr_scale, quectel_servingcell};
-pub use simcom::{SimcomScale, Unit, simcom_cpsi};
+pub use simcom::{SimcomScale, Unit, simcom_cpsi, simcom_scale};
 
 use common::{clip, is_final_result, lines};
 

@@ -13,7 +13,7 @@ pub use fathom_radio_parse::at as parse;
 pub mod port;
 
 use crate::radio::RadioReading;
-use parse::{LteSinrScale, ModuleDialect, SimState, SimcomScale};
+use parse::{LteSinrScale, ModuleDialect, SimState};
 use port::{AtLink, AtPort, PortError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -185,10 +185,8 @@ fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<R
         }
         ModuleDialect::Simcom => {
             let cmd = "AT+CPSI?";
-            parsed(
-                cmd,
-                parse::simcom_cpsi(&link.command(cmd)?, SimcomScale::SIM8200),
-            )
+            let scale = parse::simcom_scale(&id.model);
+            parsed(cmd, parse::simcom_cpsi(&link.command(cmd)?, scale))
         }
         ModuleDialect::Generic => {
             // Numeric operator format, so +COPS? gives the PLMN; harmless when already set.
