@@ -165,6 +165,36 @@ pub struct RadioSample {
     pub reason: Option<String>,
 }
 
+impl RadioSample {
+    /// A sample with no registration and no values, and why (no modem, no SIM, an unreadable
+    /// answer, …).
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self {
+            plmn: None,
+            rat: Rat::None,
+            rsrp_dbm: None,
+            rsrq_db: None,
+            sinr_db: None,
+            sinr_scale_uncertain: false,
+            band: None,
+            cell_id: None,
+            meets_5g: false,
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// This reading as the probe sends it: a copy with `meets_5g`, the probe's own reading of
+    /// the 5G rule ([`crate::radio::meets_5g`]) under `thresholds`. Modem parsers leave
+    /// `meets_5g` false; only this sets it.
+    #[must_use]
+    pub fn to_sample(&self, thresholds: &crate::radio::Meets5gThresholds) -> Self {
+        Self {
+            meets_5g: crate::radio::meets_5g(self.rat, self.rsrp_dbm, self.sinr_db, thresholds),
+            ..self.clone()
+        }
+    }
+}
+
 /// `kind: "ipv6"`: one website's IPv6 check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ipv6Check {

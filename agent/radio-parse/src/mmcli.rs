@@ -225,6 +225,7 @@ impl Values {
             sinr_scale_uncertain: false,
             band: None,
             cell_id: None,
+            meets_5g: false,
             reason: if all.is_empty() {
                 None
             } else {
@@ -397,6 +398,7 @@ mod tests {
                     sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
+                    meets_5g: false,
                     reason: Some("RSRQ not reported".into()),
                 },
             ),
@@ -413,6 +415,7 @@ mod tests {
                     sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
+                    meets_5g: false,
                     reason: None,
                 },
             ),
@@ -429,6 +432,7 @@ mod tests {
                     sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
+                    meets_5g: false,
                     reason: Some(
                         "EN-DC anchor, NR leg not measured (no 5G RSRP); RSRQ not reported".into(),
                     ),

@@ -489,6 +489,7 @@ mod tests {
             sinr_scale_uncertain: false,
             band: Some("n78".to_owned()),
             cell_id: None,
+            meets_5g: false,
             reason: None,
         }
     }

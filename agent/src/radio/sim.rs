@@ -269,6 +269,7 @@ impl SimModem {
             sinr_scale_uncertain: false,
             band: s.band.clone().filter(|_| registered),
             cell_id: s.cell_id.clone().filter(|_| registered),
+            meets_5g: false,
             reason: if registered {
                 None
             } else {

@@ -371,6 +371,7 @@ impl Leg {
             sinr_scale_uncertain: self.sinr_scale_uncertain,
             band: self.band,
             cell_id: self.cell_id,
+            meets_5g: false,
             reason: self.notes.reason(first_reason),
         }
     }

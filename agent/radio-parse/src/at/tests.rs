@@ -34,6 +34,7 @@ fn reading(
         sinr_scale_uncertain: false,
         band: band.map(str::to_owned),
         cell_id: cell_id.map(str::to_owned),
+        meets_5g: false,
         reason: reason.map(str::to_owned),
     }
 }

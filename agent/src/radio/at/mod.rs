@@ -35,7 +35,6 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct AtModem {
     path: PathBuf,
-    timeout: Duration,
     identity: Option<Identity>,
 }
 
@@ -44,16 +43,8 @@ impl AtModem {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
-            timeout: DEFAULT_COMMAND_TIMEOUT,
             identity: None,
         }
-    }
-
-    /// Sets the time one command may take.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
     }
 
     /// The port's path.
@@ -69,7 +60,7 @@ impl AtModem {
     /// Takes one sample: opens the port, talks, closes it. Blocks for up to a few command
     /// timeouts; call it from a blocking thread.
     pub fn sample_blocking(&mut self) -> RadioReading {
-        let mut port = match AtPort::open(&self.path, self.timeout) {
+        let mut port = match AtPort::open(&self.path, DEFAULT_COMMAND_TIMEOUT) {
             Ok(p) => p,
             Err(e) => {
                 // Whatever is plugged in next may be another module.
