@@ -12,9 +12,9 @@
 pub use fathom_radio_parse::at as parse;
 pub mod port;
 
-use crate::radio::RadioReading;
+use crate::radio::{RadioError, RadioReading};
 use parse::{LteSinrScale, ModuleDialect, SimState};
-use port::{AtLink, AtPort, PortError};
+use port::{AtLink, AtPort};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -65,7 +65,7 @@ impl AtModem {
             Err(e) => {
                 // Whatever is plugged in next may be another module.
                 self.identity = None;
-                return RadioReading::unavailable(e.to_string());
+                return RadioError::from(e).into();
             }
         };
         let reading = read_modem(&mut port, &mut self.identity);
@@ -88,49 +88,13 @@ impl AtModem {
                 *self = modem;
                 reading
             }
-            Err(e) => RadioReading::unavailable(format!("the AT sampler failed: {e}")),
+            Err(e) => RadioError::Sampler(e.to_string()).into(),
         }
     }
 }
 
-/// Why a conversation stopped early; becomes the reading's reason.
-enum Stop {
-    Port(PortError),
-    Parse {
-        command: &'static str,
-        error: parse::ParseError,
-    },
-    NoSim(String),
-}
-
-impl Stop {
-    fn reason(&self) -> String {
-        match self {
-            Stop::Port(PortError::Timeout { .. }) => {
-                format!("the modem stopped answering: {}", self.detail())
-            }
-            Stop::Port(_) | Stop::NoSim(_) => self.detail(),
-            Stop::Parse { .. } => format!("unreadable answer: {}", self.detail()),
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Stop::Port(e) => e.to_string(),
-            Stop::Parse { command, error } => format!("{command}: {error}"),
-            Stop::NoSim(why) => why.clone(),
-        }
-    }
-}
-
-impl From<PortError> for Stop {
-    fn from(e: PortError) -> Self {
-        Stop::Port(e)
-    }
-}
-
-fn parsed<T>(command: &'static str, r: Result<T, parse::ParseError>) -> Result<T, Stop> {
-    r.map_err(|error| Stop::Parse { command, error })
+fn parsed<T>(command: &'static str, r: Result<T, parse::ParseError>) -> Result<T, RadioError> {
+    r.map_err(|source| RadioError::AtAnswer { command, source })
 }
 
 /// One conversation over `link`, identifying the module first when `identity` is unknown.
@@ -138,16 +102,19 @@ fn parsed<T>(command: &'static str, r: Result<T, parse::ParseError>) -> Result<T
 pub fn read_modem(link: &mut impl AtLink, identity: &mut Option<Identity>) -> RadioReading {
     match converse(link, identity) {
         Ok(reading) => reading,
-        Err(stop) => {
-            if matches!(stop, Stop::Port(_)) {
+        Err(e) => {
+            if matches!(e, RadioError::Port(_)) {
                 *identity = None;
             }
-            RadioReading::unavailable(stop.reason())
+            e.into()
         }
     }
 }
 
-fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<RadioReading, Stop> {
+fn converse(
+    link: &mut impl AtLink,
+    identity: &mut Option<Identity>,
+) -> Result<RadioReading, RadioError> {
     parsed("AT", parse::final_result(&link.command("AT")?))?;
     let id = if let Some(id) = identity {
         id.clone()
@@ -166,7 +133,7 @@ fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<R
     };
     match parsed("AT+CPIN?", parse::sim_state(&link.command("AT+CPIN?")?))? {
         SimState::Ready => {}
-        SimState::NotReady(why) => return Err(Stop::NoSim(why)),
+        SimState::NotReady(why) => return Err(RadioError::NoSim(why)),
     }
     match id.dialect {
         ModuleDialect::Quectel => {
@@ -193,6 +160,7 @@ fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<R
 mod tests {
     use super::*;
     use fathom_shared::Rat;
+    use port::PortError;
     use std::collections::VecDeque;
 
     /// A scripted modem at the edge of the machine: answers in order, or a port error.

@@ -8,7 +8,7 @@
 /// The pure parser of mmcli's JSON (from `fathom-radio-parse`, where the fuzz targets reach it).
 pub use fathom_radio_parse::mmcli as parse;
 
-use crate::radio::RadioReading;
+use crate::radio::{RadioError, RadioReading};
 use fathom_shared::Carrier;
 use std::time::Duration;
 use tokio::process::Command;
@@ -100,7 +100,11 @@ pub async fn sample_all() -> Result<Vec<(Option<Carrier>, RadioReading)>, MmcliE
             Ok(reading) => reading,
             Err(e) => {
                 tracing::warn!(modem = %index, error = %e, "Modem not read.");
-                RadioReading::unavailable(format!("modem {index}: {e}"))
+                RadioError::MmcliModem {
+                    index: index.clone(),
+                    source: e,
+                }
+                .into()
             }
         };
         let carrier = reading.plmn.as_deref().and_then(Carrier::from_plmn);
@@ -129,7 +133,7 @@ async fn sample_one(index: &str) -> Result<RadioReading, MmcliError> {
 pub async fn sample(carrier: Carrier) -> RadioReading {
     match sample_all().await {
         Ok(all) => pick(carrier, all),
-        Err(e) => RadioReading::unavailable(e.to_string()),
+        Err(e) => RadioError::from(e).into(),
     }
 }
 
