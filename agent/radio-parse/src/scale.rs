@@ -31,16 +31,16 @@ pub fn lowest_sinr_for_rsrq(rsrq_db: f64) -> f64 {
 
 /// One way to read a printed SINR.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Candidate {
+pub struct Candidate {
     /// The scale's name, for reasons (`"dB"`, `"raw/5 − 20"`, `"tenths"`).
-    pub(crate) scale: &'static str,
+    pub scale: &'static str,
     /// The value in dB under that scale.
-    pub(crate) db: f64,
+    pub db: f64,
 }
 
 /// What [`pick_sinr`] chose.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum SinrPick {
+pub enum SinrPick {
     /// The value, on a scale the evidence for the model backs, consistent with the answer.
     Sure(f64),
     /// The value, on a scale chosen because it alone is consistent with the answer's RSRQ (or,
@@ -68,7 +68,7 @@ fn in_limits(db: f64) -> bool {
 /// Otherwise the evidence's candidate is sure when consistent with RSRQ (or when there is no
 /// RSRQ); failing that, the only candidate consistent with RSRQ is used and marked uncertain.
 /// Two consistent candidates without evidence, or none at all, give no value.
-pub(crate) fn pick_sinr(
+pub fn pick_sinr(
     raw: &str,
     candidates: &[Candidate],
     evidence: Option<&str>,
