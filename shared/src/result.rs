@@ -741,6 +741,27 @@ mod tests {
     }
 
     #[test]
+    fn an_uncertain_sinr_scale_is_read_and_only_written_when_true() {
+        let sample = |v: &serde_json::Value| match ResultRecord::from_json(v).unwrap().measurement {
+            Measurement::Radio(s) => s,
+            other => panic!("{other:?}"),
+        };
+        // Older probes do not send it: false.
+        assert!(!sample(&radio()).sinr_scale_uncertain);
+        let flagged = with(radio(), &json!({"sinr_scale_uncertain": true}));
+        assert!(sample(&flagged).sinr_scale_uncertain);
+        let back = ResultRecord::from_json(&flagged).unwrap().to_json();
+        assert_eq!(back["sinr_scale_uncertain"], json!(true));
+        assert!(
+            ResultRecord::from_json(&radio())
+                .unwrap()
+                .to_json()
+                .get("sinr_scale_uncertain")
+                .is_none()
+        );
+    }
+
+    #[test]
     fn structure_errors_name_their_field() {
         let cases = [
             (with(speed(), &json!({"schema": 2})), "schema: 2"),
