@@ -3,13 +3,13 @@
 //!
 //! A failed sample is still a sample: `rat: none`, no numbers, and this error's text as the
 //! reason, so the collector and the technician see why. Configuration errors (a bad `sim:` file)
-//! are not samples; they stop the agent at start-up with [`SimError`].
+//! are not samples; they stop the agent at start-up with
+//! [`SimError`](super::sim::SimError).
 
 use super::RadioReading;
 use super::at::parse::ParseError as AtParseError;
 use super::at::port::PortError;
 use super::mmcli::MmcliError;
-use super::sim::SimError;
 
 /// Why a radio backend gave no reading.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +40,6 @@ pub enum RadioError {
         /// What went wrong.
         source: MmcliError,
     },
-    /// The simulated modem file cannot be used.
-    #[error(transparent)]
-    Sim(#[from] SimError),
     /// The blocking task that talks to the AT port failed.
     #[error("the AT sampler failed: {0}")]
     Sampler(String),
