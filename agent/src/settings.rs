@@ -1,6 +1,6 @@
 //! The probe's working settings: its file, the collector's word, the defaults, in that order.
 //!
-//! The collector sends [`ProbeSettings`] with each upload's answer (DESIGN.md: schedules, test
+//! The collector sends [`ProbeSettings`] with each upload's answer (docs/wire.md: schedules, test
 //! servers, the ten websites and the data budget come from the collector, so the bureau changes
 //! them in one place; the file may override them). [`effective`] merges them, purely; the
 //! daemon keeps the result in a watch channel that every job reads before each run, so a change

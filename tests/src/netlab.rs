@@ -1,4 +1,4 @@
-//! The network lab (DESIGN.md, Test lab): Linux network namespaces joined by veth pairs, shaped
+//! The network lab (`docs/lab.md`): Linux network namespaces joined by veth pairs, shaped
 //! with `tc … tbf`, addressed from `198.18.0.0/15` and `fd00::/8` only, torn down when dropped.
 //!
 //! Lab tests need root. Without it they skip with a message, unless `FATHOM_REQUIRE_NETLAB=1`
@@ -170,7 +170,7 @@ pub struct CarrierLink {
     pub rate_mbit: u32,
 }
 
-/// Three namespaces as in DESIGN.md's test lab: `server` — `router` (the carriers' networks) —
+/// Three namespaces as in `docs/lab.md`: `server` — `router` (the carriers' networks) —
 /// `probe` with one interface per carrier. Every packet crossing the router passes through
 /// `fathom-delayline` on a TUN device (policy routing sends traffic arriving from the server or
 /// from any probe link into the TUN; what the TUN writes back is routed normally), so each

@@ -1,4 +1,4 @@
-//! The I32 rule for one website (DESIGN.md): pure, no I/O.
+//! The I32 rule for one website (`docs/ipv6.md`): pure, no I/O.
 //!
 //! A site *supports IPv6* when its host has an AAAA record, its home page loads over IPv6
 //! (redirect hops included) with a final 2xx, and at least 90 % of the same-site links checked

@@ -1,4 +1,4 @@
-//! `fathom-delayline`: the network lab's delay line (DESIGN.md, Test lab). It makes a TUN
+//! `fathom-delayline`: the network lab's delay line (`docs/lab.md`). It makes a TUN
 //! device and writes every packet read from it back after a fixed delay, so traffic that policy
 //! routing sends through the TUN (in both directions) gains a round trip of twice the delay.
 //! netem is not compiled into the lab's kernels; this stands in for it.

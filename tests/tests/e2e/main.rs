@@ -1,31 +1,60 @@
 //! End-to-end tests: the real binaries, real SQLite files (or PostgreSQL databases), real HTTP
 //! over loopback.
 //! One test binary for the whole suite keeps link time down.
+//!
+//! The modules are grouped by what they hold the system to, one folder each:
+//!
+//! | group | what it proves |
+//! |-------|----------------|
+//! | [`contract`] | the wire, the API and the command line as documented: uploads, enrollment, credentials, TLS, settings in the answer, rate limits, fleet status, the dashboard |
+//! | [`faults`] | nothing acknowledged is lost or stored twice when something breaks: collector or agent killed, outages, a database that refuses writes, a full disk, a cut network, an unsynchronised clock |
+//! | [`lab`] | the machine's edges, real or faked there: shaped links and the delay line in network namespaces (speed, IPv6), fake AT modems and a fake `mmcli` |
+//! | [`ops`] | running the fleet: packaging, PostgreSQL, the ingest load run, the data budget, `doctor`, and the docs checked against the binaries |
+//!
+//! `scripts/test.sh` selects some tests by a substring of their path (`speed_lab::`,
+//! `netlab::speedtest_`, `pipeline::`…), so a module's own name stays unique across the groups.
 
-mod at_modem;
-mod bad_uploads;
-mod budget;
-mod clock;
-mod collector_kill;
-mod credentials;
-mod dashboard;
-mod db_down;
-mod disk_full;
-mod doctor;
-mod enroll;
-mod fleet;
-mod ingest_load;
-mod ipv6;
-mod kill9;
-mod modem;
-mod netlab;
-mod network_cut;
-mod outage;
-mod packaging;
-mod pipeline;
-mod postgres;
-mod rate_limit;
-mod remote_settings;
-mod secrets;
-mod speed_lab;
-mod tls;
+/// The wire, the API and the command line, as documented in `docs/wire.md` and `docs/cli.md`.
+mod contract {
+    mod bad_uploads;
+    mod credentials;
+    mod dashboard;
+    mod enroll;
+    mod fleet;
+    mod pipeline;
+    mod rate_limit;
+    mod remote_settings;
+    mod secrets;
+    mod tls;
+}
+
+/// Faults: processes killed, the collector or its database away, a full disk, a cut network, a
+/// clock that is not synchronised.
+mod faults {
+    mod clock;
+    mod collector_kill;
+    mod db_down;
+    mod disk_full;
+    mod kill9;
+    mod network_cut;
+    mod outage;
+}
+
+/// The lab (`docs/lab.md`): network namespaces, shaped links, the delay line, fake modems.
+mod lab {
+    mod at_modem;
+    mod ipv6;
+    mod modem;
+    mod netlab;
+    mod speed_lab;
+}
+
+/// Operations: packaging, PostgreSQL, load, the data budget, the probe's self-check.
+mod ops {
+    mod budget;
+    mod docs;
+    mod doctor;
+    mod ingest_load;
+    mod packaging;
+    mod postgres;
+}
