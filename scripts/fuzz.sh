@@ -26,6 +26,9 @@ mkdir -p "$corpus/wire_upload" "$corpus/at_answers" "$corpus/mmcli_json"
 cp fuzz/seeds/wire_upload/*.json "$corpus/wire_upload/"
 cp "$fixtures"/*.txt "$corpus/at_answers/"
 cp "$fixtures"/*.json "$corpus/mmcli_json/"
+# Real module answers (agent/radio-parse/tests/fixtures/real, with their sources) and radio edge cases.
+cp fuzz/seeds/at_answers/* "$corpus/at_answers/"
+cp fuzz/seeds/mmcli_json/* "$corpus/mmcli_json/"
 # The generic reader takes two answers (AT+COPS?, AT+CESQ) cut at a NUL byte.
 printf '%s\0%s' "$(cat "$fixtures/generic_cops_sa_ct.txt")" "$(cat "$fixtures/generic_cesq_lte.txt")" \
     >"$corpus/at_answers/generic_pair"

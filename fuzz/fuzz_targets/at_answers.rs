@@ -45,7 +45,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(r) = at::generic_reading(first, second) {
         check(&r);
     }
-    for scale in [LteSinrScale::Db, LteSinrScale::QuectelRaw] {
+    for scale in [
+        LteSinrScale::Db,
+        LteSinrScale::QuectelRaw,
+        LteSinrScale::Unverified,
+    ] {
         if let Ok(r) = at::quectel_servingcell(&text, scale) {
             check(&r);
         }
@@ -53,9 +57,10 @@ fuzz_target!(|data: &[u8]| {
     let whole = SimcomScale {
         rsrp_rsrq: Unit::Whole,
         lte_snr: Unit::Whole,
-        nr_snr: Unit::Whole,
+        nr_snr: Some(Unit::Whole),
     };
-    for scale in [SimcomScale::SIM8200, whole] {
+    let _ = at::simcom_scale(&text);
+    for scale in [SimcomScale::SIM8200, SimcomScale::OTHER, whole] {
         if let Ok(r) = at::simcom_cpsi(&text, scale) {
             check(&r);
         }

@@ -149,6 +149,11 @@ pub struct RadioSample {
     pub rsrq_db: Option<f64>,
     /// Signal to interference and noise ratio, dB.
     pub sinr_db: Option<f64>,
+    /// Whether `sinr_db`'s scale is uncertain: the module's firmware prints the field in more
+    /// than one scale and the one used was chosen because it alone is consistent with the same
+    /// answer's RSRQ (the reason says which and why). Absent on the wire when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sinr_scale_uncertain: bool,
     /// Band, as the modem names it (e.g. `n78`, `B3`).
     pub band: Option<String>,
     /// Serving cell id, hexadecimal.
@@ -158,6 +163,36 @@ pub struct RadioSample {
     /// Why the sample has no registration or no values (modem missing, no SIM, …), or null.
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+impl RadioSample {
+    /// A sample with no registration and no values, and why (no modem, no SIM, an unreadable
+    /// answer, …).
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self {
+            plmn: None,
+            rat: Rat::None,
+            rsrp_dbm: None,
+            rsrq_db: None,
+            sinr_db: None,
+            sinr_scale_uncertain: false,
+            band: None,
+            cell_id: None,
+            meets_5g: false,
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// This reading as the probe sends it: a copy with `meets_5g`, the probe's own reading of
+    /// the 5G rule ([`crate::radio::meets_5g`]) under `thresholds`. Modem parsers leave
+    /// `meets_5g` false; only this sets it.
+    #[must_use]
+    pub fn to_sample(&self, thresholds: &crate::radio::Meets5gThresholds) -> Self {
+        Self {
+            meets_5g: crate::radio::meets_5g(self.rat, self.rsrp_dbm, self.sinr_db, thresholds),
+            ..self.clone()
+        }
+    }
 }
 
 /// `kind: "ipv6"`: one website's IPv6 check.
@@ -703,6 +738,27 @@ mod tests {
         assert!(r.to_json().get("simulated").is_none());
         r.header.simulated = true;
         assert_eq!(r.to_json()["simulated"], json!(true));
+    }
+
+    #[test]
+    fn an_uncertain_sinr_scale_is_read_and_only_written_when_true() {
+        let sample = |v: &serde_json::Value| match ResultRecord::from_json(v).unwrap().measurement {
+            Measurement::Radio(s) => s,
+            other => panic!("{other:?}"),
+        };
+        // Older probes do not send it: false.
+        assert!(!sample(&radio()).sinr_scale_uncertain);
+        let flagged = with(radio(), &json!({"sinr_scale_uncertain": true}));
+        assert!(sample(&flagged).sinr_scale_uncertain);
+        let back = ResultRecord::from_json(&flagged).unwrap().to_json();
+        assert_eq!(back["sinr_scale_uncertain"], json!(true));
+        assert!(
+            ResultRecord::from_json(&radio())
+                .unwrap()
+                .to_json()
+                .get("sinr_scale_uncertain")
+                .is_none()
+        );
     }
 
     #[test]

@@ -118,6 +118,28 @@ pub fn modem_list(json: &str) -> Result<Vec<String>, ParseError> {
         .collect()
 }
 
+/// A number as mmcli prints it, with a decimal point. mmcli formats values with `printf`, which
+/// follows `LC_NUMERIC`: under a comma-decimal locale `-67.00` comes out as `-67,00`. The agent
+/// runs mmcli in the C locale, but a wrapper or an older agent may not; both forms are read.
+/// Only a single comma between digits is a decimal comma, so nothing else is rewritten.
+fn decimal_point(raw: &str) -> std::borrow::Cow<'_, str> {
+    match raw.split_once(',') {
+        Some((int, frac))
+            if !frac.contains(',')
+                && int
+                    .trim_start_matches(['-', '+'])
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                && !int.trim_start_matches(['-', '+']).is_empty()
+                && !frac.is_empty()
+                && frac.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            std::borrow::Cow::Owned(format!("{int}.{frac}"))
+        }
+        _ => std::borrow::Cow::Borrowed(raw),
+    }
+}
+
 /// Whether a value is a plain decimal number: optional sign, digits, optional fraction.
 fn is_decimal(raw: &str) -> bool {
     let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
@@ -148,7 +170,8 @@ impl Values {
                 notes.push(format!("{label} not reported"));
                 return Ok(None);
             };
-            let raw = raw.trim();
+            let raw = decimal_point(raw.trim());
+            let raw = raw.as_ref();
             if !is_decimal(raw) {
                 return Err(ParseError::BadValue {
                     key,
@@ -199,8 +222,10 @@ impl Values {
             rsrp_dbm: self.rsrp,
             rsrq_db: self.rsrq,
             sinr_db: self.snr,
+            sinr_scale_uncertain: false,
             band: None,
             cell_id: None,
+            meets_5g: false,
             reason: if all.is_empty() {
                 None
             } else {
@@ -219,9 +244,9 @@ impl Values {
 fn nr_measured(signal: &Value) -> bool {
     at(signal, &["modem", "signal", "5g", "rsrp"])
         .and_then(Value::as_str)
-        .map(str::trim)
+        .map(|s| decimal_point(s.trim()))
         .is_some_and(|s| {
-            is_decimal(s) && s.parse::<f64>().is_ok_and(|v| (v + 32768.0).abs() >= 0.5)
+            is_decimal(&s) && s.parse::<f64>().is_ok_and(|v| (v + 32768.0).abs() >= 0.5)
         })
 }
 
@@ -370,8 +395,10 @@ mod tests {
                     rsrp_dbm: Some(-104.0),
                     rsrq_db: None,
                     sinr_db: Some(2.0),
+                    sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
+                    meets_5g: false,
                     reason: Some("RSRQ not reported".into()),
                 },
             ),
@@ -385,8 +412,10 @@ mod tests {
                     rsrp_dbm: Some(-89.0),
                     rsrq_db: Some(-11.0),
                     sinr_db: Some(15.0),
+                    sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
+                    meets_5g: false,
                     reason: None,
                 },
             ),
@@ -400,8 +429,10 @@ mod tests {
                     rsrp_dbm: Some(-104.0),
                     rsrq_db: None,
                     sinr_db: Some(2.0),
+                    sinr_scale_uncertain: false,
                     band: None,
                     cell_id: None,
+                    meets_5g: false,
                     reason: Some(
                         "EN-DC anchor, NR leg not measured (no 5G RSRP); RSRQ not reported".into(),
                     ),
@@ -515,5 +546,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn values_with_a_decimal_comma_are_read_like_the_c_locale() {
+        let modem = modem("connected", r#"["lte","5gnr"]"#, "");
+        let comma = r#"{"modem":{"signal":{"5g":{"rsrp":"-88,00","rsrq":"-11,50","snr":"14,25"},"lte":{"rsrp":"-67,00","rsrq":"-9,00","snr":"20,00"}}}}"#;
+        let point = comma
+            .replace(",00", ".00")
+            .replace(",50", ".50")
+            .replace(",25", ".25");
+        let r = modem_status(&modem, comma).expect("a comma-decimal answer reads");
+        assert_eq!(
+            (r.rat, r.rsrp_dbm, r.rsrq_db, r.sinr_db),
+            (Rat::NrNsa, Some(-88.0), Some(-11.5), Some(14.25))
+        );
+        assert_eq!(modem_status(&modem, &point), Ok(r));
+        // Anything else with a comma is still not a number.
+        for bad in ["-88,", ",5", "-8,8,8", "1,2.5", "--,0"] {
+            let sig = format!(r#"{{"modem":{{"signal":{{"lte":{{"rsrp":"{bad}"}}}}}}}}"#);
+            let lte = modem_status(&modem_with_lte(), &sig);
+            assert!(
+                matches!(lte, Err(ParseError::BadValue { .. })),
+                "{bad}: {lte:?}"
+            );
+        }
+    }
+
+    fn modem_with_lte() -> String {
+        modem("connected", r#"["lte"]"#, "")
     }
 }

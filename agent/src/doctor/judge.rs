@@ -486,8 +486,10 @@ mod tests {
             rsrp_dbm: Some(rsrp),
             rsrq_db: Some(-11.0),
             sinr_db: Some(sinr),
+            sinr_scale_uncertain: false,
             band: Some("n78".to_owned()),
             cell_id: None,
+            meets_5g: false,
             reason: None,
         }
     }

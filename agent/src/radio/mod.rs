@@ -2,11 +2,15 @@
 //!
 //! A backend gives a [`RadioReading`]; [`RadioReading::to_sample`] applies the 5G rule. Backends:
 //! a serial AT port ([`at`]), ModemManager ([`mmcli`]) and scripted simulated modems ([`sim`]).
-//! A backend that cannot read its modem gives `rat: none` with the reason, never a number.
+//! A backend that cannot read its modem gives `rat: none` with the reason, never a number: the
+//! reason is a [`RadioError`], turned into text in one place.
 
 pub mod at;
+mod error;
 pub mod mmcli;
 pub mod sim;
+
+pub use error::RadioError;
 
 use crate::config::Backend;
 use fathom_shared::Carrier;

@@ -53,31 +53,56 @@ pub struct SimModem {
     pub states: Vec<SimState>,
 }
 
-/// One scripted radio state.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One scripted radio state: the reading a modem would give (the shared radio sample, one type
+/// for the concept), shown `weight` samples in a row. Its keys are the reading's own (`rat`,
+/// `rsrp_dbm`, `rsrq_db`, `sinr_db`, `band`, `cell_id`, `reason`) and `weight`; the PLMN is the
+/// modem's, and what the agent decides (`meets_5g`, `sinr_scale_uncertain`) is not scripted. Any
+/// other key is refused, as a typo anywhere else in the file is.
+#[derive(Debug, Clone)]
 pub struct SimState {
-    /// Access technology.
-    pub rat: Rat,
-    /// RSRP, dBm.
-    pub rsrp_dbm: Option<f64>,
-    /// RSRQ, dB.
-    pub rsrq_db: Option<f64>,
-    /// SINR, dB.
-    pub sinr_db: Option<f64>,
-    /// Band.
-    pub band: Option<String>,
-    /// Cell id, hex.
-    pub cell_id: Option<String>,
+    /// The reading, as a backend would give it (before the 5G rule).
+    pub reading: RadioReading,
     /// How many consecutive samples show this state.
-    #[serde(default = "one")]
     pub weight: u32,
-    /// Why there is no registration.
-    pub reason: Option<String>,
 }
 
-const fn one() -> u32 {
-    1
+/// Keys of the reading a sim state may not set: the modem's PLMN, and what the agent decides.
+const NOT_SCRIPTED: [&str; 3] = ["plmn", "meets_5g", "sinr_scale_uncertain"];
+
+impl<'de> Deserialize<'de> for SimState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = toml::Table::deserialize(d)?;
+        let weight = match table.remove("weight") {
+            None => 1,
+            Some(v) => v
+                .as_integer()
+                .and_then(|w| u32::try_from(w).ok())
+                .ok_or_else(|| D::Error::custom(format!("weight {v} is not a count")))?,
+        };
+        // The keys come from the shared type itself, so the file format cannot drift from it.
+        let keys: Vec<String> = serde_json::to_value(RadioReading::unavailable(""))
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        let allowed: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !NOT_SCRIPTED.contains(k))
+            .chain(["weight"])
+            .collect();
+        if let Some(key) = table.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(D::Error::custom(format!(
+                "unknown field `{key}`, expected one of {}",
+                allowed.join(", ")
+            )));
+        }
+        table.insert("meets_5g".to_owned(), toml::Value::Boolean(false));
+        let reading = toml::Value::Table(table)
+            .try_into::<RadioReading>()
+            .map_err(|e| D::Error::custom(e.message()))?;
+        Ok(Self { reading, weight })
+    }
 }
 
 /// A website for simulated IPv6 checks.
@@ -172,13 +197,14 @@ impl SimFile {
             }
             for s in &m.states {
                 let ctx = |e: String| format!("modem {}: {e}", m.carrier);
-                check_range("rsrp_dbm", s.rsrp_dbm, limits::RSRP_DBM).map_err(ctx)?;
-                check_range("rsrq_db", s.rsrq_db, limits::RSRQ_DB).map_err(ctx)?;
-                check_range("sinr_db", s.sinr_db, limits::SINR_DB).map_err(ctx)?;
+                let r = &s.reading;
+                check_range("rsrp_dbm", r.rsrp_dbm, limits::RSRP_DBM).map_err(ctx)?;
+                check_range("rsrq_db", r.rsrq_db, limits::RSRQ_DB).map_err(ctx)?;
+                check_range("sinr_db", r.sinr_db, limits::SINR_DB).map_err(ctx)?;
                 if s.weight == 0 {
                     return Err(ctx("weight 0: a state must show at least once".to_owned()));
                 }
-                for (what, text) in [("band", &s.band), ("cell_id", &s.cell_id)] {
+                for (what, text) in [("band", &r.band), ("cell_id", &r.cell_id)] {
                     if text
                         .as_ref()
                         .is_some_and(|t| t.len() > limits::MAX_SHORT_LEN)
@@ -189,15 +215,17 @@ impl SimFile {
                         )));
                     }
                 }
-                if s.reason.as_ref().is_some_and(|r| {
-                    r.len() > limits::MAX_REASON_LEN || r.contains('\n') || r.trim().is_empty()
+                if r.reason.as_ref().is_some_and(|why| {
+                    why.len() > limits::MAX_REASON_LEN
+                        || why.contains('\n')
+                        || why.trim().is_empty()
                 }) {
                     return Err(ctx(format!(
                         "reason must be one line of at most {} characters",
                         limits::MAX_REASON_LEN
                     )));
                 }
-                if let Some(cell) = &s.cell_id
+                if let Some(cell) = &r.cell_id
                     && (cell.is_empty() || !cell.bytes().all(|b| b.is_ascii_hexdigit()))
                 {
                     return Err(ctx(format!("cell_id {cell:?} is not hexadecimal")));
@@ -252,31 +280,25 @@ impl SimModem {
         &self.states[0]
     }
 
-    /// Sample number `n` as a reading.
+    /// Sample number `n` as a reading: the state's reading with the modem's PLMN when
+    /// registered; only the reason (or "not registered") when not.
     pub fn reading(&self, n: u64) -> RadioReading {
-        let s = self.state_at(n);
-        let registered = s.rat != Rat::None;
+        let s = &self.state_at(n).reading;
+        if s.rat == Rat::None {
+            return RadioReading::unavailable(
+                s.reason
+                    .clone()
+                    .unwrap_or_else(|| "not registered".to_owned()),
+            );
+        }
         RadioReading {
-            plmn: registered.then(|| {
+            plmn: Some(
                 self.plmn
                     .clone()
-                    .unwrap_or_else(|| default_plmn(self.carrier).to_owned())
-            }),
-            rat: s.rat,
-            rsrp_dbm: s.rsrp_dbm.filter(|_| registered),
-            rsrq_db: s.rsrq_db.filter(|_| registered),
-            sinr_db: s.sinr_db.filter(|_| registered),
-            band: s.band.clone().filter(|_| registered),
-            cell_id: s.cell_id.clone().filter(|_| registered),
-            reason: if registered {
-                None
-            } else {
-                Some(
-                    s.reason
-                        .clone()
-                        .unwrap_or_else(|| "not registered".to_owned()),
-                )
-            },
+                    .unwrap_or_else(|| default_plmn(self.carrier).to_owned()),
+            ),
+            reason: None,
+            ..s.clone()
         }
     }
 }
@@ -310,7 +332,7 @@ supports_ipv6 = true
     fn states_cycle_by_weight() {
         let f = SimFile::parse(FILE).unwrap();
         let m = f.modem(Carrier::Cmcc).unwrap();
-        let rats: Vec<_> = (0..6).map(|n| m.state_at(n).rat).collect();
+        let rats: Vec<_> = (0..6).map(|n| m.state_at(n).reading.rat).collect();
         assert_eq!(
             rats,
             [
@@ -355,5 +377,23 @@ supports_ipv6 = true
         assert!(SimFile::parse(&url).unwrap_err().contains("a.example"));
         let cell = FILE.replace("1A2B", "XYZ");
         assert!(SimFile::parse(&cell).unwrap_err().contains("hexadecimal"));
+        // A state's keys are the reading's: a typo, or what the agent decides, is refused.
+        let typo = FILE.replace("rsrq_db", "rsrq_bd");
+        assert!(
+            SimFile::parse(&typo)
+                .unwrap_err()
+                .contains("unknown field `rsrq_bd`")
+        );
+        for decided in [
+            "meets_5g = true",
+            "sinr_scale_uncertain = true",
+            "plmn = \"46001\"",
+        ] {
+            let f = FILE.replace("weight = 2", &format!("weight = 2\n{decided}"));
+            assert!(
+                SimFile::parse(&f).unwrap_err().contains("unknown field"),
+                "{decided}"
+            );
+        }
     }
 }

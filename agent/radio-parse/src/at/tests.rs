@@ -1,6 +1,9 @@
 //! Tests of the AT parsers: the fixtures of real module answers, and hostile input.
 
 use super::*;
+use crate::RadioReading;
+use fathom_shared::Rat;
+use fathom_shared::result::limits;
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -28,13 +31,21 @@ fn reading(
         rsrp_dbm,
         rsrq_db,
         sinr_db,
+        sinr_scale_uncertain: false,
         band: band.map(str::to_owned),
         cell_id: cell_id.map(str::to_owned),
+        meets_5g: false,
         reason: reason.map(str::to_owned),
     }
 }
 
-use LteSinrScale::{Db, QuectelRaw};
+/// `r` with its SINR scale marked uncertain.
+fn uncertain(mut r: RadioReading) -> RadioReading {
+    r.sinr_scale_uncertain = true;
+    r
+}
+
+use LteSinrScale::{Db, QuectelRaw, Unverified};
 
 #[test]
 #[expect(clippy::too_many_lines, reason = "one table row per fixture")]
@@ -162,19 +173,23 @@ fn quectel_fixtures_give_every_field() {
             ),
         ),
         (
-            "NSA with unmeasured NR leg is LTE (raw SINR)",
+            "NSA with unmeasured NR leg is LTE; raw SINR -18 dB beside RSRQ -12 dB is read as dB",
             fixture!("quectel_nsa_unmeasured_ct.txt"),
             QuectelRaw,
-            reading(
+            uncertain(reading(
                 Some("46011"),
                 Rat::Lte,
                 Some(-107.0),
                 Some(-12.0),
-                Some(-18.0),
+                Some(10.0),
                 Some("B1"),
                 Some("D196A00"),
-                Some("EN-DC anchor, NR leg not measured"),
-            ),
+                Some(
+                    "EN-DC anchor, NR leg not measured; SINR scale uncertain: 10 read as dB (10 \
+                     dB), since as raw/5 − 20 (-18 dB) it is below the -7.2 dB that RSRQ -12 dB \
+                     allows",
+                ),
+            )),
         ),
         (
             "LTE CT (dB)",
@@ -192,19 +207,22 @@ fn quectel_fixtures_give_every_field() {
             ),
         ),
         (
-            "LTE CT (raw SINR)",
+            "LTE CT: a raw-scale model whose -17.8 dB contradicts RSRQ -11 dB reads dB",
             fixture!("quectel_lte_ct.txt"),
             QuectelRaw,
-            reading(
+            uncertain(reading(
                 Some("46011"),
                 Rat::Lte,
                 Some(-109.0),
                 Some(-11.0),
-                Some(-17.8),
+                Some(11.0),
                 Some("B1"),
                 Some("D196A00"),
-                None,
-            ),
+                Some(
+                    "SINR scale uncertain: 11 read as dB (11 dB), since as raw/5 − 20 (-17.8 dB) \
+                     it is below the -6.2 dB that RSRQ -11 dB allows",
+                ),
+            )),
         ),
         (
             "LTE doc example with RDY (dB)",
@@ -222,19 +240,22 @@ fn quectel_fixtures_give_every_field() {
             ),
         ),
         (
-            "LTE doc example with RDY (raw SINR)",
+            "LTE doc example with RDY: raw scale contradicted by RSRQ",
             fixture!("quectel_lte_doc.txt"),
             QuectelRaw,
-            reading(
+            uncertain(reading(
                 Some("46001"),
                 Rat::Lte,
                 Some(-100.0),
                 Some(-12.0),
-                Some(-17.8),
+                Some(11.0),
                 Some("B3"),
                 Some("5F1EA15"),
-                None,
-            ),
+                Some(
+                    "SINR scale uncertain: 11 read as dB (11 dB), since as raw/5 − 20 (-17.8 dB) \
+                     it is below the -7.2 dB that RSRQ -12 dB allows",
+                ),
+            )),
         ),
         (
             "SEARCH",
@@ -324,7 +345,7 @@ fn simcom_fixtures_give_every_field() {
     let whole = SimcomScale {
         rsrp_rsrq: Unit::Whole,
         lte_snr: Unit::Whole,
-        nr_snr: Unit::Whole,
+        nr_snr: Some(Unit::Whole),
     };
     let cases: Vec<(&str, &str, SimcomScale, RadioReading)> = vec![
         (
@@ -358,7 +379,7 @@ fn simcom_fixtures_give_every_field() {
             ),
         ),
         (
-            "NR5G_SA read as whole units: out of limits, absent",
+            "NR5G_SA set as whole units: RSRP and RSRQ out of limits, absent; SNR 290 has one reading in limits (tenths)",
             fixture!("simcom_sa_n78.txt"),
             whole,
             reading(
@@ -366,12 +387,10 @@ fn simcom_fixtures_give_every_field() {
                 Rat::NrSa,
                 None,
                 None,
-                None,
+                Some(29.0),
                 Some("n78"),
                 Some("4B9C90"),
-                Some(
-                    "RSRP -770 outside -156..-31; RSRQ -110 outside -43..20; SINR 290 outside -23..40",
-                ),
+                Some("RSRP -770 outside -156..-31; RSRQ -110 outside -43..20"),
             ),
         ),
         (
@@ -581,7 +600,7 @@ fn garbage_never_panics() {
         "é".repeat(10_000),
     ];
     for input in &inputs {
-        for scale in [Db, QuectelRaw] {
+        for scale in [Db, QuectelRaw, Unverified] {
             if let Ok(r) = quectel_servingcell(input, scale) {
                 check_in_limits(&r);
             }
@@ -716,8 +735,15 @@ fn generic_readings_from_cops_and_cesq() {
 #[test]
 fn quectel_models_and_their_lte_sinr_scale() {
     assert_eq!(quectel_lte_sinr_scale("RM500U-CN"), Db);
-    assert_eq!(quectel_lte_sinr_scale("RM520N-GL"), QuectelRaw);
-    assert_eq!(quectel_lte_sinr_scale("something else"), Db);
+    assert_eq!(quectel_lte_sinr_scale("RM520N-GL"), Db);
+    assert_eq!(quectel_lte_sinr_scale("Quectel EP06-E"), Db);
+    assert_eq!(quectel_lte_sinr_scale("EG06-E"), Db);
+    assert_eq!(quectel_lte_sinr_scale("EM06-E"), Db);
+    assert_eq!(quectel_lte_sinr_scale("EC200T-CN"), Db);
+    assert_eq!(quectel_lte_sinr_scale("EC25-E"), Unverified);
+    assert_eq!(quectel_lte_sinr_scale("something else"), Unverified);
+    assert_eq!(simcom_scale("SIM8262E-M2"), SimcomScale::SIM8200);
+    assert_eq!(simcom_scale("SIMCOM_SIM7600E"), SimcomScale::OTHER);
     assert_eq!(
         model_name("AT+CGMM\r\nRM520N-GL\r\n\r\nOK\r\n"),
         "RM520N-GL"
@@ -727,4 +753,109 @@ fn quectel_models_and_their_lte_sinr_scale() {
     let noisy =
         "AT+CGMM\r\r\n\r\n+QIURC: \"pdpdeact\",1\r\n\u{fffd}\u{fffd}~~\r\nRM500U-CN\r\nOK\r\n";
     assert_eq!(model_name(noisy), "RM500U-CN");
+}
+
+#[test]
+fn an_empty_nr5g_nsa_line_is_an_lte_anchor_without_a_measured_nr_leg() {
+    // The anchor line of quectel_nsa_unmeasured_ct.txt with an NR line that has nothing after
+    // its tag, as some firmwares print it between measurements.
+    for nr in [
+        "+QENG: \"NR5G-NSA\",",
+        "+QENG:\"NR5G-NSA\",,,",
+        "+QENG: \"NR5G-NSA\"",
+    ] {
+        let answer = format!(
+            "AT+QENG=\"servingcell\"\r\n+QENG: \"servingcell\",\"NOCONN\"\r\n\
+             +QENG: \"LTE\",\"FDD\",460,11,D196A00,462,100,1,5,5,7794,-107,-12,-73,10,8,-32768,-\r\n\
+             {nr}\r\n\r\nOK\r\n"
+        );
+        let r = quectel_servingcell(&answer, Db).expect("an LTE anchor, not an error");
+        assert_eq!(
+            r,
+            reading(
+                Some("46011"),
+                Rat::Lte,
+                Some(-107.0),
+                Some(-12.0),
+                Some(10.0),
+                Some("B1"),
+                Some("D196A00"),
+                Some("EN-DC anchor, NR leg not measured (empty NR5G-NSA line)"),
+            ),
+            "{nr}"
+        );
+    }
+    // A half-printed NR line is still an error: it is neither a leg nor an empty one.
+    let cut = "+QENG: \"servingcell\",\"NOCONN\"\r\n\
+               +QENG: \"LTE\",\"FDD\",460,11,D196A00,462,100,1,5,5,7794,-107,-12,-73,10,8,-32768,-\r\n\
+               +QENG: \"NR5G-NSA\",460,11,562\r\nOK\r\n";
+    assert!(matches!(
+        quectel_servingcell(cut, Db),
+        Err(ParseError::TooFewFields { .. })
+    ));
+}
+
+#[test]
+fn an_unverified_lte_sinr_scale_is_decided_by_rsrq_or_not_at_all() {
+    let lte = |rsrq: &str, sinr: &str| {
+        format!(
+            "+QENG: \"servingcell\",\"NOCONN\",\"LTE\",\"FDD\",460,11,D196A00,462,100,1,5,5,7794,-109,{rsrq},-76,{sinr},-\r\nOK\r\n"
+        )
+    };
+    // 21 beside RSRQ -9 dB: only dB is consistent (raw would be -15.8 dB).
+    let r = quectel_servingcell(&lte("-9", "21"), Unverified).unwrap();
+    assert_eq!((r.sinr_db, r.sinr_scale_uncertain), (Some(21.0), true));
+    assert!(
+        r.reason
+            .unwrap()
+            .contains("the only scale consistent with RSRQ -9 dB")
+    );
+    // 130 cannot be dB: raw, 6 dB, and sure.
+    let r = quectel_servingcell(&lte("-9", "130"), Unverified).unwrap();
+    assert_eq!(
+        (r.sinr_db, r.sinr_scale_uncertain, r.reason),
+        (Some(6.0), false, None)
+    );
+    // 12 beside RSRQ -25 dB fits both 12 dB and -17.6 dB: no number, and why.
+    let r = quectel_servingcell(&lte("-25", "12"), Unverified).unwrap();
+    assert_eq!(r.sinr_db, None);
+    assert!(r.reason.unwrap().contains("several scales"));
+    // Without RSRQ there is nothing to check an unverified scale against.
+    let r = quectel_servingcell(&lte("-", "12"), Unverified).unwrap();
+    assert_eq!(r.sinr_db, None);
+    // A negative value has no raw reading: dB.
+    let r = quectel_servingcell(&lte("-19", "-9"), Unverified).unwrap();
+    assert_eq!((r.sinr_db, r.sinr_scale_uncertain), (Some(-9.0), false));
+}
+
+#[test]
+fn simcom_nr_snr_follows_the_model_evidence_and_rsrq() {
+    let sa = |snr: &str| {
+        format!(
+            "+CPSI: NR5G_SA,Online,460-01,0x6F4700,29869309958,95,NR5G_BAND78,627264,-800,-110,{snr}\r\nOK\r\n"
+        )
+    };
+    // SIM82xx: tenths by the manual and captures.
+    let r = simcom_cpsi(&sa("14"), simcom_scale("SIM8262E-M2")).unwrap();
+    assert_eq!((r.sinr_db, r.sinr_scale_uncertain), (Some(1.4), false));
+    // Another model: 14 fits RSRQ -11 dB as 1.4 dB and as 14 dB, so no number.
+    let r = simcom_cpsi(&sa("14"), simcom_scale("SIM8300G-M2")).unwrap();
+    assert_eq!(r.sinr_db, None);
+    assert!(
+        r.reason.as_deref().unwrap().contains("several scales"),
+        "{r:?}"
+    );
+    // 290 has one reading in limits whatever the model.
+    let r = simcom_cpsi(&sa("290"), simcom_scale("SIM8300G-M2")).unwrap();
+    assert_eq!((r.sinr_db, r.sinr_scale_uncertain), (Some(29.0), false));
+    // -150 as whole dB is out of limits: tenths, whatever the model.
+    let r = simcom_cpsi(&sa("-150"), simcom_scale("SIM8300G-M2")).unwrap();
+    assert_eq!((r.sinr_db, r.sinr_scale_uncertain), (Some(-15.0), false));
+    // A value printed with a decimal point is whole dB.
+    let r = simcom_cpsi(&sa("8.5"), simcom_scale("SIM8262E-M2")).unwrap();
+    assert_eq!((r.sinr_db, r.sinr_scale_uncertain), (Some(8.5), false));
+    // GSM keeps its PLMN.
+    let gsm = "+CPSI: GSM,Online,262-03,0xe2d1,8926,754 DCS 1800,-88,0,18-18\r\nOK\r\n";
+    let r = simcom_cpsi(gsm, SimcomScale::OTHER).unwrap();
+    assert_eq!((r.rat, r.plmn.as_deref()), (Rat::Gsm, Some("26203")));
 }

@@ -12,9 +12,9 @@
 pub use fathom_radio_parse::at as parse;
 pub mod port;
 
-use crate::radio::RadioReading;
-use parse::{LteSinrScale, ModuleDialect, SimState, SimcomScale};
-use port::{AtLink, AtPort, PortError};
+use crate::radio::{RadioError, RadioReading};
+use parse::{LteSinrScale, ModuleDialect, SimState};
+use port::{AtLink, AtPort};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,7 +35,6 @@ pub struct Identity {
 #[derive(Debug, Clone)]
 pub struct AtModem {
     path: PathBuf,
-    timeout: Duration,
     identity: Option<Identity>,
 }
 
@@ -44,16 +43,8 @@ impl AtModem {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
-            timeout: DEFAULT_COMMAND_TIMEOUT,
             identity: None,
         }
-    }
-
-    /// Sets the time one command may take.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
     }
 
     /// The port's path.
@@ -69,12 +60,12 @@ impl AtModem {
     /// Takes one sample: opens the port, talks, closes it. Blocks for up to a few command
     /// timeouts; call it from a blocking thread.
     pub fn sample_blocking(&mut self) -> RadioReading {
-        let mut port = match AtPort::open(&self.path, self.timeout) {
+        let mut port = match AtPort::open(&self.path, DEFAULT_COMMAND_TIMEOUT) {
             Ok(p) => p,
             Err(e) => {
                 // Whatever is plugged in next may be another module.
                 self.identity = None;
-                return RadioReading::unavailable(e.to_string());
+                return RadioError::from(e).into();
             }
         };
         let reading = read_modem(&mut port, &mut self.identity);
@@ -97,49 +88,13 @@ impl AtModem {
                 *self = modem;
                 reading
             }
-            Err(e) => RadioReading::unavailable(format!("the AT sampler failed: {e}")),
+            Err(e) => RadioError::Sampler(e.to_string()).into(),
         }
     }
 }
 
-/// Why a conversation stopped early; becomes the reading's reason.
-enum Stop {
-    Port(PortError),
-    Parse {
-        command: &'static str,
-        error: parse::ParseError,
-    },
-    NoSim(String),
-}
-
-impl Stop {
-    fn reason(&self) -> String {
-        match self {
-            Stop::Port(PortError::Timeout { .. }) => {
-                format!("the modem stopped answering: {}", self.detail())
-            }
-            Stop::Port(_) | Stop::NoSim(_) => self.detail(),
-            Stop::Parse { .. } => format!("unreadable answer: {}", self.detail()),
-        }
-    }
-
-    fn detail(&self) -> String {
-        match self {
-            Stop::Port(e) => e.to_string(),
-            Stop::Parse { command, error } => format!("{command}: {error}"),
-            Stop::NoSim(why) => why.clone(),
-        }
-    }
-}
-
-impl From<PortError> for Stop {
-    fn from(e: PortError) -> Self {
-        Stop::Port(e)
-    }
-}
-
-fn parsed<T>(command: &'static str, r: Result<T, parse::ParseError>) -> Result<T, Stop> {
-    r.map_err(|error| Stop::Parse { command, error })
+fn parsed<T>(command: &'static str, r: Result<T, parse::ParseError>) -> Result<T, RadioError> {
+    r.map_err(|source| RadioError::AtAnswer { command, source })
 }
 
 /// One conversation over `link`, identifying the module first when `identity` is unknown.
@@ -147,16 +102,19 @@ fn parsed<T>(command: &'static str, r: Result<T, parse::ParseError>) -> Result<T
 pub fn read_modem(link: &mut impl AtLink, identity: &mut Option<Identity>) -> RadioReading {
     match converse(link, identity) {
         Ok(reading) => reading,
-        Err(stop) => {
-            if matches!(stop, Stop::Port(_)) {
+        Err(e) => {
+            if matches!(e, RadioError::Port(_)) {
                 *identity = None;
             }
-            RadioReading::unavailable(stop.reason())
+            e.into()
         }
     }
 }
 
-fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<RadioReading, Stop> {
+fn converse(
+    link: &mut impl AtLink,
+    identity: &mut Option<Identity>,
+) -> Result<RadioReading, RadioError> {
     parsed("AT", parse::final_result(&link.command("AT")?))?;
     let id = if let Some(id) = identity {
         id.clone()
@@ -175,7 +133,7 @@ fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<R
     };
     match parsed("AT+CPIN?", parse::sim_state(&link.command("AT+CPIN?")?))? {
         SimState::Ready => {}
-        SimState::NotReady(why) => return Err(Stop::NoSim(why)),
+        SimState::NotReady(why) => return Err(RadioError::NoSim(why)),
     }
     match id.dialect {
         ModuleDialect::Quectel => {
@@ -185,10 +143,8 @@ fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<R
         }
         ModuleDialect::Simcom => {
             let cmd = "AT+CPSI?";
-            parsed(
-                cmd,
-                parse::simcom_cpsi(&link.command(cmd)?, SimcomScale::SIM8200),
-            )
+            let scale = parse::simcom_scale(&id.model);
+            parsed(cmd, parse::simcom_cpsi(&link.command(cmd)?, scale))
         }
         ModuleDialect::Generic => {
             // Numeric operator format, so +COPS? gives the PLMN; harmless when already set.
@@ -204,6 +160,7 @@ fn converse(link: &mut impl AtLink, identity: &mut Option<Identity>) -> Result<R
 mod tests {
     use super::*;
     use fathom_shared::Rat;
+    use port::PortError;
     use std::collections::VecDeque;
 
     /// A scripted modem at the edge of the machine: answers in order, or a port error.

@@ -8,7 +8,7 @@
 /// The pure parser of mmcli's JSON (from `fathom-radio-parse`, where the fuzz targets reach it).
 pub use fathom_radio_parse::mmcli as parse;
 
-use crate::radio::RadioReading;
+use crate::radio::{RadioError, RadioReading};
 use fathom_shared::Carrier;
 use std::time::Duration;
 use tokio::process::Command;
@@ -52,7 +52,13 @@ pub enum MmcliError {
 
 async fn mmcli(args: &[&str]) -> Result<String, MmcliError> {
     let joined = args.join(" ");
-    let run = Command::new("mmcli").args(args).kill_on_drop(true).output();
+    // mmcli prints numbers with printf, which follows the locale: under a comma-decimal one
+    // `-67.00` becomes `-67,00`. The C locale keeps the JSON the same on every probe.
+    let run = Command::new("mmcli")
+        .args(args)
+        .env("LC_ALL", "C")
+        .kill_on_drop(true)
+        .output();
     let out = tokio::time::timeout(MMCLI_TIMEOUT, run)
         .await
         .map_err(|_| MmcliError::Timeout {
@@ -78,6 +84,8 @@ async fn mmcli(args: &[&str]) -> Result<String, MmcliError> {
 
 /// One reading of every modem ModemManager knows, with the carrier its PLMN belongs to (`None`
 /// for a modem that is not registered, or registered on a network that is not one of ours).
+/// Only the modem list can fail the whole call: a modem whose answers cannot be had or read
+/// gives a reading of `rat: none` with the reason, and the others are read as usual.
 pub async fn sample_all() -> Result<Vec<(Option<Carrier>, RadioReading)>, MmcliError> {
     let list_args = ["-L", "-J"];
     let paths =
@@ -88,39 +96,89 @@ pub async fn sample_all() -> Result<Vec<(Option<Carrier>, RadioReading)>, MmcliE
     let mut readings = Vec::with_capacity(paths.len());
     for path in paths {
         let index = path.rsplit('/').next().unwrap_or(path.as_str()).to_owned();
-        let status = mmcli(&["-m", &index, "-J"]).await?;
-        // Enabling the refresh is idempotent; a modem that refuses it still has a status.
-        let refresh = format!("--signal-setup={SIGNAL_REFRESH_SECS}");
-        if let Err(e) = mmcli(&["-m", &index, &refresh]).await {
-            tracing::debug!(modem = %index, error = %e, "Signal refresh not set.");
-        }
-        let signal = mmcli(&["-m", &index, "--signal-get", "-J"]).await?;
-        let reading =
-            parse::modem_status(&status, &signal).map_err(|source| MmcliError::Parse {
-                args: format!("-m {index}"),
-                source,
-            })?;
+        let reading = match sample_one(&index).await {
+            Ok(reading) => reading,
+            Err(e) => {
+                tracing::warn!(modem = %index, error = %e, "Modem not read.");
+                RadioError::MmcliModem {
+                    index: index.clone(),
+                    source: e,
+                }
+                .into()
+            }
+        };
         let carrier = reading.plmn.as_deref().and_then(Carrier::from_plmn);
         readings.push((carrier, reading));
     }
     Ok(readings)
 }
 
-/// The reading of `carrier`'s modem, or a reading without registration that says why not.
+/// The reading of ModemManager's modem number `index`.
+async fn sample_one(index: &str) -> Result<RadioReading, MmcliError> {
+    let status = mmcli(&["-m", index, "-J"]).await?;
+    // Enabling the refresh is idempotent; a modem that refuses it still has a status.
+    let refresh = format!("--signal-setup={SIGNAL_REFRESH_SECS}");
+    if let Err(e) = mmcli(&["-m", index, &refresh]).await {
+        tracing::debug!(modem = %index, error = %e, "Signal refresh not set.");
+    }
+    let signal = mmcli(&["-m", index, "--signal-get", "-J"]).await?;
+    parse::modem_status(&status, &signal).map_err(|source| MmcliError::Parse {
+        args: format!("-m {index}"),
+        source,
+    })
+}
+
+/// The reading of `carrier`'s modem, or a reading without registration that says why not
+/// (naming the modems that could not be read: one of them may be this carrier's).
 pub async fn sample(carrier: Carrier) -> RadioReading {
     match sample_all().await {
-        Ok(all) => all
-            .into_iter()
-            .find(|(c, _)| *c == Some(carrier))
-            .map_or_else(
-                || {
-                    RadioReading::unavailable(format!(
-                        "no modem registered on {}'s network in ModemManager",
-                        carrier.name_en()
-                    ))
-                },
-                |(_, r)| r,
-            ),
-        Err(e) => RadioReading::unavailable(e.to_string()),
+        Ok(all) => pick(carrier, all),
+        Err(e) => RadioError::from(e).into(),
+    }
+}
+
+/// `carrier`'s reading among all modems' readings.
+fn pick(carrier: Carrier, all: Vec<(Option<Carrier>, RadioReading)>) -> RadioReading {
+    let mut unread = Vec::new();
+    for (c, reading) in all {
+        if c == Some(carrier) {
+            return reading;
+        }
+        if c.is_none() && reading.rat == fathom_shared::Rat::None {
+            unread.extend(reading.reason);
+        }
+    }
+    let mut why = format!(
+        "no modem registered on {}'s network in ModemManager",
+        carrier.name_en()
+    );
+    if !unread.is_empty() {
+        why = format!("{why} (unregistered or unread: {})", unread.join("; "));
+    }
+    RadioReading::unavailable(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fathom_shared::Rat;
+
+    #[test]
+    fn a_carrier_is_found_among_modems_that_failed_alone() {
+        let mut cu = RadioReading::unavailable("x");
+        cu.rat = Rat::Lte;
+        cu.plmn = Some("46001".to_owned());
+        cu.reason = None;
+        let broken = RadioReading::unavailable("modem 0: mmcli -m 0: junk");
+        let all = vec![(None, broken.clone()), (Some(Carrier::Cu), cu.clone())];
+        assert_eq!(pick(Carrier::Cu, all.clone()), cu);
+        let ct = pick(Carrier::Ct, all);
+        assert_eq!(ct.rat, Rat::None);
+        assert!(
+            ct.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("China Telecom") && r.contains("modem 0: mmcli -m 0")),
+            "{ct:?}"
+        );
     }
 }

@@ -382,3 +382,48 @@ fn the_daemon_keeps_sampling_through_unplug_and_replug_and_uploads_radio_results
     let status = agent.terminate(Duration::from_secs(10));
     assert!(status.success(), "{}", agent.log());
 }
+
+#[test]
+fn a_real_ep06_answer_reads_its_sinr_in_db_and_an_unverified_family_says_its_scale_is_uncertain() {
+    // A real EP06-E answer (4IceG/luci-app-3ginfo-lite#108): SINR 21 beside RSRQ -9 dB. Read as
+    // raw/5 - 20 it would be -15.8 dB, the class of error issue 15 reports.
+    let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../agent/radio-parse/tests/fixtures/real/quectel_ep06_e_lte.txt")
+        .display()
+        .to_string();
+    let answer = format!("AT+QENG=\"servingcell\"={real}");
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyUSB2");
+    for (model, uncertain) in [("EP06-E", false), ("EC25-E", true)] {
+        let modem = plug(&link, &["--model", model, "--answer", &answer, "--urc"]);
+        let s = sample(&link);
+        assert_eq!(
+            (
+                &s["rat"],
+                &s["plmn"],
+                s["rsrq_db"].as_f64(),
+                s["sinr_db"].as_f64()
+            ),
+            (
+                &Value::from("lte"),
+                &Value::from("22288"),
+                Some(-9.0),
+                Some(21.0)
+            ),
+            "{model}: {s}"
+        );
+        assert_eq!(s["meets_5g"], false, "{model}: {s}");
+        if uncertain {
+            assert_eq!(s["sinr_scale_uncertain"], true, "{model}: {s}");
+            let why = s["reason"].as_str().unwrap_or_default();
+            assert!(
+                why.starts_with("SINR scale uncertain: 21 read as dB"),
+                "{why}"
+            );
+        } else {
+            assert!(s.get("sinr_scale_uncertain").is_none(), "{model}: {s}");
+            assert!(s["reason"].is_null(), "{model}: {s}");
+        }
+        unplug(modem, &link);
+    }
+}

@@ -137,3 +137,58 @@ fn a_missing_or_broken_mmcli_gives_a_reason_not_numbers() {
         "{v}"
     );
 }
+
+/// A folder with an `mmcli` like ModemManager's under a comma-decimal locale (`-89,00` unless
+/// `LC_ALL=C`), whose modem 0 answers junk and whose modem 1 is the FM350 on China Mobile's 5G
+/// NSA. Each call's `LC_ALL` is appended to `locale.log` in the folder.
+fn fake_mmcli_one_broken_comma_locale() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = fixtures().display().to_string();
+    let log = dir.path().join("locale.log").display().to_string();
+    let body = format!(
+        r#"echo "LC_ALL=$LC_ALL" >> "{log}"
+comma() {{ if [ "$LC_ALL" = C ]; then cat "$1"; else sed 's/\(-\{{0,1\}}[0-9][0-9]*\)\.\([0-9][0-9]\)"/\1,\2"/g' "$1"; fi; }}
+case "$*" in
+  "-L -J") cat "{f}/mmcli_list_two.json" ;;
+  "-m 0 -J") echo '{{"modem": {{"generic": ' ;;
+  "-m 1 -J") cat "{f}/mmcli_modem1_fm350_nsa_constructed.json" ;;
+  "-m 0 --signal-setup=10"|"-m 1 --signal-setup=10") echo "successfully setup signal quality information" ;;
+  "-m 0 --signal-get -J") echo '{{}}' ;;
+  "-m 1 --signal-get -J") comma "{f}/mmcli_signal1_fm350_nsa_constructed.json" ;;
+  *) echo "error: unexpected arguments: $*" >&2; exit 1 ;;
+esac"#
+    );
+    let path = dir.path().join("mmcli");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("fake mmcli executable");
+    dir
+}
+
+#[test]
+fn one_unreadable_modem_fails_alone_and_mmcli_runs_in_the_c_locale() {
+    let fake = fake_mmcli_one_broken_comma_locale();
+    // The probe itself runs under a comma-decimal locale.
+    let mut cmd = agent_with_path(fake.path());
+    cmd.env("LC_ALL", "de_DE.UTF-8")
+        .args(["modem", "--backend", "mmcli", "--json"]);
+    let (status, out, err) = run(&mut cmd);
+    assert!(status.success(), "{err}");
+    let v: Value = serde_json::from_str(out.trim()).expect("a JSON array");
+    let modems = v.as_array().unwrap();
+    assert_eq!(modems.len(), 2, "{v}");
+    // Modem 0's junk is its own reading, with the reason…
+    assert_eq!(modems[0]["rat"], "none");
+    assert!(modems[0]["rsrp_dbm"].is_null());
+    let why = modems[0]["reason"].as_str().unwrap();
+    assert!(why.starts_with("modem 0: mmcli -m 0"), "{why}");
+    // …and modem 1 is read as usual.
+    assert_eq!(modems[1]["carrier"], "cmcc");
+    assert_eq!(modems[1]["rat"], "nr_nsa");
+    assert_eq!(modems[1]["rsrp_dbm"], -89.0);
+    assert_eq!(modems[1]["sinr_db"], 15.0);
+    // Every call ran in the C locale, whatever the probe's own.
+    let calls = std::fs::read_to_string(fake.path().join("locale.log")).unwrap();
+    assert!(calls.lines().count() >= 5, "{calls}");
+    assert!(calls.lines().all(|l| l == "LC_ALL=C"), "{calls}");
+}
