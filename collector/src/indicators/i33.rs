@@ -1,15 +1,81 @@
 //! I33, 5G coverage of key public areas (城区重点公共区域5G网络覆盖率).
 //!
 //! Rule: a radio sample meets 5G when registered on NR with SS-RSRP and SS-SINR at or above the
-//! thresholds (counted in SQL from the raw values). A (key site, carrier) is covered when at least
+//! thresholds, [`meets_5g`], the rule the probes apply, decided here from the raw values the
+//! store counts ([`radio_groups`]). A (key site, carrier) is covered when at least
 //! `min_share` of at least `min_samples` samples meet 5G. A key site is covered when any carrier
 //! covers it. The denominator is every key public area of the configuration: a site without data
 //! counts as not covered and is flagged `no_data`, never dropped.
 
 use crate::config::{IndicatorSettings, Site};
-use crate::store::RadioGroup;
+use fathom_shared::radio::meets_5g;
+use fathom_shared::{Meets5gThresholds, Rat};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Radio samples of one (site, carrier) in a window that share their raw values: the store
+/// counts them; whether they meet 5G is decided by [`radio_groups`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadioSamples {
+    /// Site id.
+    pub site_id: String,
+    /// Carrier id.
+    pub carrier: String,
+    /// The registration; `None` when not one this build knows.
+    pub rat: Option<Rat>,
+    /// SS-RSRP (or RSRP), dBm.
+    pub rsrp_dbm: Option<f64>,
+    /// SS-SINR (or SINR), dB.
+    pub sinr_db: Option<f64>,
+    /// How many samples had exactly these values.
+    pub samples: u64,
+}
+
+/// Radio samples of one (site, carrier) in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RadioGroup {
+    /// Site id.
+    pub site_id: String,
+    /// Carrier id.
+    pub carrier: String,
+    /// Samples.
+    pub samples: u64,
+    /// Samples that meet 5G by the collector's thresholds.
+    pub meeting: u64,
+}
+
+/// Samples and samples meeting 5G per (site, carrier), by [`meets_5g`] with the collector's
+/// thresholds `t` (the probe's own verdict is not used), in the order each (site, carrier) first comes
+/// in `samples` (the store gives them by site, then carrier).
+pub fn radio_groups(samples: &[RadioSamples], t: &Meets5gThresholds) -> Vec<RadioGroup> {
+    let mut groups: Vec<RadioGroup> = Vec::new();
+    for s in samples {
+        let meeting = if s
+            .rat
+            .is_some_and(|rat| meets_5g(rat, s.rsrp_dbm, s.sinr_db, t))
+        {
+            s.samples
+        } else {
+            0
+        };
+        match groups
+            .iter_mut()
+            .find(|g| g.site_id == s.site_id && g.carrier == s.carrier)
+        {
+            Some(g) => {
+                g.samples += s.samples;
+                g.meeting += meeting;
+            }
+            None => groups.push(RadioGroup {
+                site_id: s.site_id.clone(),
+                carrier: s.carrier.clone(),
+                samples: s.samples,
+                meeting,
+            }),
+        }
+    }
+    groups
+}
 
 /// The rule, as the report prints it, for the configured thresholds.
 pub fn rule(s: &IndicatorSettings) -> String {

@@ -11,8 +11,10 @@ pub mod html;
 pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
 use crate::config::CollectorConfig;
+use crate::indicators::i26::SpeedGroup;
+use crate::indicators::i33::{RadioGroup, radio_groups};
 use crate::indicators::{self, WeekIndicators};
-use crate::store::{HourCell, RadioGroup, SpeedBin, SpeedGroup, Store, StoreError};
+use crate::store::{HourCell, SpeedBin, Store, StoreError};
 use charts::{BarChart, Chart, GridChart, Series, TrendChart, carrier_color};
 use chrono::Offset as _;
 use fathom_shared::{Carrier, IsoWeek, SiteCategory};
@@ -101,7 +103,7 @@ pub async fn gather(
     week: IsoWeek,
     carrier: Option<&str>,
 ) -> Result<WeekData, StoreError> {
-    let trend = indicators::compute_trend(store, config, week, TREND_WEEKS).await?;
+    let trend = crate::week::compute_trend(store, config, week, TREND_WEEKS).await?;
     let (start, end) = week.window(config.timezone);
     let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
     let offset_ms = i64::from(
@@ -114,9 +116,10 @@ pub async fn gather(
     Ok(WeekData {
         trend,
         speed: store.speed_groups(s, e).await?,
-        radio: store
-            .radio_groups(s, e, &config.indicators.meets_5g)
-            .await?,
+        radio: radio_groups(
+            &store.radio_samples(s, e).await?,
+            &config.indicators.meets_5g,
+        ),
         bins: store.speed_bins(s, e, BIN_MBPS, carrier).await?,
         hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
     })
@@ -829,12 +832,12 @@ mod tests {
                 false,
             )
             .await;
-            let this = indicators::compute_week(&store, &config, w48)
+            let this = crate::week::compute_week(&store, &config, w48)
                 .await
                 .unwrap();
             assert_eq!(this.window_start, "2026-11-22T16:00:00.000Z");
             assert_eq!((this.i26.value, this.i26.tests), (Some(50.0), 1));
-            let before = indicators::compute_week(&store, &config, w48.previous())
+            let before = crate::week::compute_week(&store, &config, w48.previous())
                 .await
                 .unwrap();
             assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
@@ -863,7 +866,7 @@ mod tests {
             for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
                 store.add_probe(id, site, id, 0).await.unwrap();
             }
-            let w = indicators::compute_week(&store, &config, week)
+            let w = crate::week::compute_week(&store, &config, week)
                 .await
                 .unwrap();
             assert_eq!(

@@ -18,6 +18,8 @@ pub(crate) struct Server {
     /// `sqlite` or `postgres`.
     pub(crate) backend: &'static str,
     shutdown: CancellationToken,
+    /// The database's URL, for reading it with a connection of the test's own.
+    pub(crate) db_url: String,
     _db: ScratchDb,
 }
 
@@ -54,10 +56,7 @@ async fn start_on(db: ScratchDb) -> Server {
         std::env::temp_dir(),
     )
     .expect("the example config reads");
-    let group = matches!(store, Store::Sqlite(_))
-        .then(|| fathom_collector::store::GroupWriter::spawn(store.clone()));
     let app = api::router(AppState {
-        group,
         store: store.clone(),
         config: std::sync::Arc::new(config),
         limiter: std::sync::Arc::new(ProbeLimiter::new(RateLimit::default())),
@@ -66,11 +65,16 @@ async fn start_on(db: ScratchDb) -> Server {
         )),
         metrics: std::sync::Arc::default(),
     });
-    tokio::spawn(api::serve(listener, app, shutdown.clone()));
+    tokio::spawn(fathom_collector::http::serve(
+        listener,
+        app,
+        shutdown.clone(),
+    ));
     Server {
         url,
         store,
         backend: db.backend,
+        db_url: db.url.clone(),
         shutdown,
         _db: db,
     }

@@ -2,7 +2,6 @@
 //! bad upload refused whole, with the right status and a one-line JSON reason.
 
 use crate::helpers::{Server, batch, result, start, start_each};
-use fathom_collector::store::Store;
 use serde_json::{Value, json};
 
 const HOSP: &str = "hosp-01";
@@ -175,9 +174,13 @@ async fn typed_columns_are_filled_for_the_indicator_queries() {
         let select = "SELECT kind, probe_id, site_id, carrier, interface, measured_at_ms, \
          received_at_ms, clock_synced, download_mbps, rat, rsrp_dbm, sinr_db, url, supports_ipv6, \
          probe_ipv6, error FROM results ORDER BY id";
-        let rows: Vec<Cols> = match &s.store {
-            Store::Sqlite(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
-            Store::Postgres(pool) => sqlx::query_as(select).fetch_all(pool).await.unwrap(),
+        // Read with a connection of its own: the store's backend is private to it.
+        let rows: Vec<Cols> = if s.backend == "sqlite" {
+            let pool = sqlx::SqlitePool::connect(&s.db_url).await.unwrap();
+            sqlx::query_as(select).fetch_all(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::PgPool::connect(&s.db_url).await.unwrap();
+            sqlx::query_as(select).fetch_all(&pool).await.unwrap()
         };
         assert_eq!(rows.len(), 4);
         let (kind, probe, site, carrier, iface, measured, received, synced, mbps, ..) = &rows[0];
@@ -475,10 +478,7 @@ async fn every_bad_upload_is_refused_whole_with_its_reason_and_the_server_keeps_
 async fn a_failing_database_answers_503_retry_later_without_its_details() {
     for s in start_each().await {
         let token = s.add_probe(HOSP, HOSP_SITE).await;
-        match &s.store {
-            Store::Sqlite(pool) => pool.close().await,
-            Store::Postgres(pool) => pool.close().await,
-        }
+        s.store.close().await;
         let (status, v, headers) = post(
             &s,
             Some(&token),
