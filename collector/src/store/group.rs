@@ -34,7 +34,7 @@ const MAX_GROUP_ROWS: usize = 20_000;
 const QUEUE: usize = 4096;
 /// Writers on PostgreSQL: transactions in flight at once, each on its own pooled connection
 /// (the pool has 16). SQLite has one, as it has one writer.
-const POSTGRES_WRITERS: usize = 4;
+pub(super) const POSTGRES_WRITERS: usize = 4;
 
 /// Records an upload's time and status (a status-less upload keeps the last one).
 const TOUCH: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \

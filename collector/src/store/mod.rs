@@ -88,6 +88,9 @@ pub enum StoreError {
 pub struct Store {
     db: Db,
     uploads: group::Uploads,
+    /// Turns of the uploads' token lookups (see [`Store::probe_by_token`]): the pool's
+    /// connections less the writers' and two for the pages.
+    lookups: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// The backend: one pool of either kind.
@@ -108,8 +111,13 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.chars().take(80).collect()));
         };
+        let lookups = match db {
+            Db::Sqlite(_) => sqlite::CONNECTIONS as usize - 1 - 2,
+            Db::Postgres(_) => postgres::CONNECTIONS as usize - group::POSTGRES_WRITERS - 2,
+        };
         Ok(Self {
             uploads: group::Uploads::spawn(&db),
+            lookups: std::sync::Arc::new(tokio::sync::Semaphore::new(lookups)),
             db,
         })
     }

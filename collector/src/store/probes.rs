@@ -153,6 +153,16 @@ impl Store {
 
     /// The probe holding the token whose SHA-256 is `token_sha256`.
     pub async fn probe_by_token(&self, token_sha256: &str) -> Result<Option<ProbeRow>, StoreError> {
+        // Every upload looks its token up first: in a burst, thousands at once. They wait for
+        // a turn here, where nothing times out, so that the pool's queue stays short: the
+        // writers and the pages get their connections at once, and no lookup waits out the
+        // pool's acquire timeout (a 503).
+        // The semaphore is never closed; a closed one would mean the store is going away.
+        let _turn = self
+            .lookups
+            .acquire()
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         let row: Option<(String, String, i64, Option<i64>)> = sql!(
             self,
             fetch_optional,
