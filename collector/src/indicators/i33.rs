@@ -215,6 +215,63 @@ mod tests {
     use super::*;
     use fathom_shared::{SiteCategory, SiteId};
 
+    fn samples(
+        site: &str,
+        carrier: &str,
+        rat: Option<Rat>,
+        rsrp: Option<f64>,
+        sinr: Option<f64>,
+        n: u64,
+    ) -> RadioSamples {
+        RadioSamples {
+            site_id: site.into(),
+            carrier: carrier.into(),
+            rat,
+            rsrp_dbm: rsrp,
+            sinr_db: sinr,
+            samples: n,
+        }
+    }
+
+    #[test]
+    fn samples_meet_5g_by_the_shared_rule_with_the_collectors_thresholds() {
+        let t = Meets5gThresholds::default();
+        let rows = [
+            samples("hub", "cu", Some(Rat::NrSa), Some(-105.0), Some(-3.0), 4),
+            samples("hub", "cu", Some(Rat::NrNsa), Some(-105.5), Some(10.0), 3),
+            samples("hub", "cu", Some(Rat::Lte), Some(-70.0), Some(20.0), 2),
+            samples("hub", "cu", Some(Rat::NrSa), None, Some(20.0), 1),
+            // A RAT the store could not read never meets 5G, whatever its signal.
+            samples("hub", "cu", None, Some(-70.0), Some(20.0), 5),
+            samples("hub", "ct", Some(Rat::NrNsa), Some(-90.0), Some(12.0), 6),
+            samples("hosp", "cu", Some(Rat::NrSa), Some(-80.0), Some(0.0), 2),
+            // The same (site, carrier) again, after others: still one group.
+            samples("hub", "cu", Some(Rat::NrSa), Some(-100.0), Some(0.0), 10),
+        ];
+        let counts = |t: &Meets5gThresholds| -> Vec<(String, String, u64, u64)> {
+            radio_groups(&rows, t)
+                .into_iter()
+                .map(|g| (g.site_id, g.carrier, g.samples, g.meeting))
+                .collect()
+        };
+        assert_eq!(
+            counts(&t),
+            [
+                ("hub".into(), "cu".into(), 25, 14),
+                ("hub".into(), "ct".into(), 6, 6),
+                ("hosp".into(), "cu".into(), 2, 2),
+            ]
+        );
+        // Stricter collector thresholds count fewer, whatever the probe said.
+        let strict = Meets5gThresholds {
+            min_rsrp_dbm: -95.0,
+            min_sinr_db: 5.0,
+        };
+        assert_eq!(counts(&strict)[0], ("hub".into(), "cu".into(), 25, 0));
+        assert_eq!(counts(&strict)[1].3, 6);
+        assert!(radio_groups(&[], &t).is_empty());
+    }
+
     fn site(id: &str, category: SiteCategory) -> Site {
         Site {
             id: SiteId::parse(id).unwrap(),

@@ -667,7 +667,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
             let out = dir.path().join(db.backend).join("new").join("report");
             let summary = write_report(&store, &config, week, &out, Lang::Zh)
@@ -774,7 +774,7 @@ mod tests {
     async fn an_empty_database_still_gives_a_report_that_says_no_data() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             let out = dir.path().join(db.backend);
             let summary =
@@ -815,7 +815,7 @@ mod tests {
     async fn weeks_start_on_monday_midnight_in_shanghai() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             let w48: IsoWeek = "2026-W48".parse().unwrap();
             // Monday 2026-11-23 00:00 +08.
@@ -861,7 +861,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
             for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
                 store.add_probe(id, site, id, 0).await.unwrap();
@@ -898,7 +898,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
             let out = dir.path().join(db.backend).join("en");
             write_report(&store, &config, week, &out, Lang::En)

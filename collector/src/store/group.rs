@@ -194,7 +194,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_uploads_sharing_transactions_are_each_told_their_own_counts() {
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.expect("opens");
             // 40 uploads of 10 results at once; upload k holds ids 5k..5k+10, so each overlaps
             // the next by half: 205 distinct ids, and every id sent twice is new to exactly one
@@ -242,7 +242,7 @@ mod tests {
         // each on PostgreSQL). Every upload holds ids in descending order and overlaps uploads
         // of the other collector, so transactions that took locks in arrival order would
         // deadlock; in id order they only wait.
-        for db in each_backend().await {
+        for db in each_backend() {
             let collectors = [
                 Store::open(&db.url).await.expect("opens"),
                 Store::open(&db.url).await.expect("opens"),

@@ -206,7 +206,7 @@ mod tests {
 
     #[tokio::test]
     async fn many_probes_are_registered_all_or_none() {
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.expect("opens");
             exec(
                 &store,

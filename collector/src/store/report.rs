@@ -417,7 +417,7 @@ mod tests {
 
     #[tokio::test]
     async fn failed_tests_and_tests_outside_the_window_are_not_valid_tests() {
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             let (start, end) = (100 * HOUR, 200 * HOUR);
             speed(&store, "a", start, "h", Some(10.0)).await;
@@ -460,7 +460,7 @@ mod tests {
             .filter(|(r, p, s)| meets_5g(*r, *p, *s, &t))
             .count() as u64;
         assert_eq!(expected, 2, "the table covers both outcomes");
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             for (i, (rat, rsrp, sinr)) in samples.iter().enumerate() {
                 exec(
@@ -505,7 +505,7 @@ mod tests {
                 r#"{{"aaaa":["fd00::1","fd00::2"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":{links_ok}}}"#
             )
         };
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             ipv6(&store, "old", HOUR, true, &body(20)).await;
             ipv6(&store, "new", 2 * HOUR, true, &body(17)).await;
@@ -535,7 +535,7 @@ mod tests {
 
     #[tokio::test]
     async fn window_counts_count_simulated_and_unsynchronised_results() {
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             speed(&store, "a", HOUR, "h", Some(1.0)).await;
             ipv6(&store, "b", HOUR, true, "{}").await;

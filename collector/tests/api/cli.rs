@@ -42,8 +42,7 @@ impl Collector {
 
     /// One on SQLite and, when PostgreSQL answers, one on a fresh PostgreSQL database.
     fn each_backend() -> Vec<Self> {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(scratch::each_backend())
+        scratch::each_backend()
             .into_iter()
             .map(|db| {
                 if db.backend == "sqlite" {

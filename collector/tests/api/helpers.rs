@@ -32,7 +32,7 @@ impl Drop for Server {
 /// A server on each backend: SQLite, and PostgreSQL when one answers (see `scratch`).
 pub(crate) async fn start_each() -> Vec<Server> {
     let mut servers = Vec::new();
-    for db in each_backend().await {
+    for db in each_backend() {
         servers.push(start_on(db).await);
     }
     servers
