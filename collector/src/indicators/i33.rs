@@ -45,8 +45,7 @@ pub struct RadioGroup {
 }
 
 /// Samples and samples meeting 5G per (site, carrier), by [`meets_5g`] with the collector's
-/// thresholds `t` (the probe's own verdict is not used), in the order each (site, carrier) first comes
-/// in `samples` (the store gives them by site, then carrier).
+/// thresholds `t` (the probe's own verdict is not used), by site then carrier.
 pub fn radio_groups(samples: &[RadioSamples], t: &Meets5gThresholds) -> Vec<RadioGroup> {
     let mut groups: Vec<RadioGroup> = Vec::new();
     for s in samples {
@@ -74,6 +73,7 @@ pub fn radio_groups(samples: &[RadioSamples], t: &Meets5gThresholds) -> Vec<Radi
             }),
         }
     }
+    groups.sort_by(|a, b| (&a.site_id, &a.carrier).cmp(&(&b.site_id, &b.carrier)));
     groups
 }
 
@@ -257,9 +257,9 @@ mod tests {
         assert_eq!(
             counts(&t),
             [
-                ("hub".into(), "cu".into(), 25, 14),
-                ("hub".into(), "ct".into(), 6, 6),
                 ("hosp".into(), "cu".into(), 2, 2),
+                ("hub".into(), "ct".into(), 6, 6),
+                ("hub".into(), "cu".into(), 25, 14),
             ]
         );
         // Stricter collector thresholds count fewer, whatever the probe said.
@@ -267,7 +267,7 @@ mod tests {
             min_rsrp_dbm: -95.0,
             min_sinr_db: 5.0,
         };
-        assert_eq!(counts(&strict)[0], ("hub".into(), "cu".into(), 25, 0));
+        assert_eq!(counts(&strict)[2], ("hub".into(), "cu".into(), 25, 0));
         assert_eq!(counts(&strict)[1].3, 6);
         assert!(radio_groups(&[], &t).is_empty());
     }

@@ -53,7 +53,8 @@ impl Store {
     /// Radio samples per (site, carrier) in the window, counted per distinct raw values (RAT,
     /// RSRP, SINR): whether they meet 5G is decided by the I33 rule
     /// ([`crate::indicators::i33::radio_groups`]), not here. Modems report RSRP and SINR in
-    /// whole or tenth dB, so a week's samples collapse to few distinct values.
+    /// whole or tenth dB, so a week's samples collapse to fewer distinct values. In no particular
+    /// order: the rule orders its groups itself (an `ORDER BY` here cost SQLite a second sort).
     pub async fn radio_samples(
         &self,
         start_ms: i64,
@@ -72,7 +73,7 @@ impl Store {
             fetch_all,
             "SELECT site_id, carrier, rat, rsrp_dbm, sinr_db, COUNT(*) FROM results \
              WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
-             GROUP BY site_id, carrier, rat, rsrp_dbm, sinr_db ORDER BY site_id, carrier",
+             GROUP BY site_id, carrier, rat, rsrp_dbm, sinr_db",
             start_ms,
             end_ms,
         )?;
