@@ -24,8 +24,8 @@ fn main() -> ExitCode {
         }
     };
     let shutdown = CancellationToken::new();
-    // The handlers are registered here, before any work starts: registered inside the spawned
-    // task, a SIGTERM that came before that task first ran killed the collector outright.
+    // The handlers are registered here, before any work starts: registered in the spawned
+    // task, a SIGTERM arriving before that task first ran would kill the collector outright.
     let term = {
         let _runtime = runtime.enter();
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -6,10 +6,10 @@
 //! for the lock anyway, and each commit appends every page it touched (the indexes' hot pages,
 //! the probe's status row) to the WAL again; a group writes those pages once for many uploads.
 //! PostgreSQL writes side by side, but each transaction holds a pooled connection and waits for
-//! its own commit to reach the disk: a burst of uploads, each with a transaction of its own,
-//! queued for the pool's few connections until the acquire timeout answered them 503. In groups,
-//! a few writers hold a connection each and the burst waits in this queue instead, where nothing
-//! times out; the rest of the pool serves token lookups and reads.
+//! its own commit to reach the disk: with a transaction per upload, a burst of uploads would
+//! queue for the pool's few connections, and those waiting past its acquire timeout would be
+//! answered 503. In groups, a few writers hold a connection each and the burst waits in this
+//! queue instead, where nothing times out; the rest of the pool serves token lookups and reads.
 //!
 //! Nothing changes for the probe: an upload is answered only after the transaction holding its
 //! results has committed, and a failed transaction fails every upload in it (503, retried).
