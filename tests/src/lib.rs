@@ -214,12 +214,14 @@ url = "https://www.gov.example/"
 kind = "gov_portal"
 "#;
 
-/// The scratch databases of the collector's own tests, shared so that there is one helper.
+// The scratch databases of the collector's own tests, shared so that there is one helper.
 #[path = "../../collector/src/store/scratch.rs"]
 #[expect(dead_code, reason = "only its PostgreSQL half is used here")]
 mod scratch;
 
-use scratch::PG_SERVER;
+/// The PostgreSQL server of the tests: trust authentication for `postgres` on loopback, as
+/// `scripts/test.sh` sets it up.
+pub const PG_SERVER: &str = scratch::PG_SERVER;
 
 /// A fresh PostgreSQL database (`fathom_test_<random>`) on [`PG_SERVER`], dropped with this
 /// value. The collector creates it on first use.
