@@ -21,6 +21,9 @@
 #
 # PostgreSQL: PG_URL (default postgres://postgres@127.0.0.1:5432); the database
 # fathom_bench_ingest_<pid> is created by the collector and dropped afterwards (needs psql).
+#
+# BIN_DIR=DIR runs the fathom-collector and fathom-loadgen found in DIR instead of building
+# them (to compare two builds: copy one's target/release binaries aside first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROBES=${PROBES:-10000}
@@ -39,10 +42,14 @@ if [ "$PROBES" -lt $((CONNECTIONS * 10)) ]; then
     echo "note: $PROBES probes for $CONNECTIONS connections: probes may meet their rate limit (429)" >&2
 fi
 
-echo "building (release)" >&2
-cargo build --release --locked -q -p fathom-collector -p fathom-e2e \
-    --bin fathom-collector --bin fathom-loadgen
-BIN=$TARGET/release
+if [ -n "${BIN_DIR:-}" ]; then
+    BIN=$BIN_DIR
+else
+    echo "building (release)" >&2
+    cargo build --release --locked -q -p fathom-collector -p fathom-e2e \
+        --bin fathom-collector --bin fathom-loadgen
+    BIN=$TARGET/release
+fi
 WORK=$(mktemp -d)
 COLLECTOR_PID=
 PG_DB=fathom_bench_ingest_$$

@@ -38,7 +38,7 @@ pub enum Command {
         listen: SocketAddr,
         /// QUIC speed-test certificate.
         #[command(flatten)]
-        tls: crate::testserver::tls::TlsArgs,
+        tls: crate::http::identity::TlsArgs,
     },
     /// Serve only the speed-test endpoints (download and ping), for a test server placed
     /// elsewhere in the network. Needs no configuration or database.
@@ -48,7 +48,7 @@ pub enum Command {
         listen: SocketAddr,
         /// QUIC speed-test certificate.
         #[command(flatten)]
-        tls: crate::testserver::tls::TlsArgs,
+        tls: crate::http::identity::TlsArgs,
     },
     /// Register and list probes.
     #[command(subcommand)]

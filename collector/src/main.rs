@@ -24,7 +24,17 @@ fn main() -> ExitCode {
         }
     };
     let shutdown = CancellationToken::new();
-    runtime.spawn(cancel_on_signal(shutdown.clone()));
+    // The handlers are registered here, before any work starts: registered in the spawned
+    // task, a SIGTERM arriving before that task first ran would kill the collector outright.
+    let term = {
+        let _runtime = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    };
+    let interrupt = {
+        let _runtime = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    };
+    runtime.spawn(cancel_on_signal(shutdown.clone(), term, interrupt));
     match runtime.block_on(fathom_collector::run(cli, shutdown)) {
         Ok(code) => code,
         // The reader closed stdout (`export | head`): it has what it wanted.
@@ -41,19 +51,20 @@ fn main() -> ExitCode {
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "Cannot watch SIGTERM; only SIGINT stops cleanly.");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                shutdown.cancel();
-            }
+async fn cancel_on_signal(
+    shutdown: CancellationToken,
+    term: std::io::Result<tokio::signal::unix::Signal>,
+    interrupt: std::io::Result<tokio::signal::unix::Signal>,
+) {
+    let (mut term, mut interrupt) = match (term, interrupt) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "Cannot watch SIGTERM and SIGINT; the collector stops only when killed.");
             return;
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = interrupt.recv() => {}
         _ = term.recv() => {}
     }
     tracing::info!("Shutdown requested.");

@@ -214,87 +214,32 @@ url = "https://www.gov.example/"
 kind = "gov_portal"
 "#;
 
+// The scratch databases of the collector's own tests, shared so that there is one helper.
+#[path = "../../collector/src/store/scratch.rs"]
+#[expect(dead_code, reason = "only its PostgreSQL half is used here")]
+mod scratch;
+
 /// The PostgreSQL server of the tests: trust authentication for `postgres` on loopback, as
 /// `scripts/test.sh` sets it up.
-pub const PG_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+pub const PG_SERVER: &str = scratch::PG_SERVER;
 
-/// A fresh PostgreSQL database (`fathom_e2e_<random>`) on [`PG_SERVER`], dropped with this
+/// A fresh PostgreSQL database (`fathom_test_<random>`) on [`PG_SERVER`], dropped with this
 /// value. The collector creates it on first use.
 pub struct PgDatabase {
     /// `postgres://…/NAME`, for `--db` or `[database] url`.
     pub url: String,
-    name: String,
+    _db: scratch::ScratchDb,
 }
 
 impl PgDatabase {
     /// A new database name, or `None` (with a message on stderr) when PostgreSQL does not
     /// answer; with `FATHOM_REQUIRE_POSTGRES=1` (CI) an unreachable server fails the test.
     pub fn new() -> Option<Self> {
-        if let Err(why) = pg_admin(|_| async { Ok(()) }) {
-            assert!(
-                std::env::var("FATHOM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "FATHOM_REQUIRE_POSTGRES=1 but PostgreSQL at {PG_SERVER} is unreachable: {why}"
-            );
-            eprintln!("skipping: PostgreSQL at {PG_SERVER} is unreachable ({why})");
-            return None;
-        }
-        let name = format!("fathom_e2e_{:016x}", rand_u64());
-        Some(Self {
-            url: format!("{PG_SERVER}/{name}"),
-            name,
+        scratch::postgres().map(|db| Self {
+            url: db.url.clone(),
+            _db: db,
         })
     }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        if let Err(e) = pg_admin(|mut conn| async move {
-            sqlx::query(&sql).execute(&mut conn).await?;
-            Ok(())
-        }) {
-            eprintln!("could not drop test database {}: {e}", self.name);
-        }
-    }
-}
-
-/// Runs `f` on a connection to the server's `postgres` database, on a runtime of its own
-/// thread (callers may be inside a runtime already).
-fn pg_admin<F, Fut>(f: F) -> Result<(), String>
-where
-    F: FnOnce(sqlx::PgConnection) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), sqlx::Error>>,
-{
-    use sqlx::Connection as _;
-    thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        rt.block_on(async {
-            let connect = sqlx::PgConnection::connect(&format!("{PG_SERVER}/postgres"));
-            let conn = tokio::time::timeout(Duration::from_secs(5), connect)
-                .await
-                .map_err(|_| "no answer within 5 s".to_owned())?
-                .map_err(|e| e.to_string())?;
-            f(conn).await.map_err(|e| e.to_string())
-        })
-    })
-    .join()
-    .unwrap_or_else(|_| Err("the PostgreSQL admin thread panicked".to_owned()))
-}
-
-/// A random number for database names, from the OS's hasher seed (no extra dependency).
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish()
 }
 
 /// A collector with its own folder, config and database: a SQLite file in the folder, or a

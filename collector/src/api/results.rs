@@ -57,16 +57,10 @@ pub(crate) async fn upload(
     let (results, status) = read_batch(&body, &probe)?;
     let now_ms = Utc::now().timestamp_millis();
     let status = status.and_then(|s| serde_json::to_string(&s).ok());
-    let counts = if let Some(group) = &state.group {
-        group
-            .store_upload(&results, now_ms, &probe.id, status.as_deref())
-            .await?
-    } else {
-        state
-            .store
-            .store_upload(&results, now_ms, &probe.id, status.as_deref())
-            .await?
-    };
+    let counts = state
+        .store
+        .store_upload(&results, now_ms, &probe.id, status.as_deref())
+        .await?;
     state.metrics.stored(&results, counts);
     tracing::info!(
         probe = %probe.id,

@@ -1,13 +1,16 @@
-//! The dashboard at `/` of `fathom-collector serve`: the week's indicator table, per-site tables
-//! and every chart of the report as inline SVG, rendered on the server (no script needed).
+//! The dashboard's pages, served by `fathom-collector serve`: at `/` the week's indicator table,
+//! per-site tables and every chart of the report as inline SVG, rendered on the server (no
+//! script needed); at `/fleet` the fleet's health (`fleet.rs`).
 //!
 //! Query parameters: `week=2026-W47` (default: the current week in the county's time zone),
 //! `carrier=cmcc` (only that carrier in the charts), `lang=en` (English chart texts; Chinese by
 //! default). `/dashboard/chart/NAME.svg` serves one chart alone with the same parameters, and
 //! `/dashboard/font.ttf` the embedded CJK font the page's CSS points at.
 
-use crate::api::ApiError;
+mod fleet;
+
 use crate::config::CollectorConfig;
+use crate::http::ApiError;
 use crate::indicators::{self, carrier_order};
 use crate::report::{self, Lang, View, charts, html};
 use crate::store::Store;
@@ -40,12 +43,13 @@ pub struct DashboardState {
     pub config: Arc<CollectorConfig>,
 }
 
-/// The dashboard's routes: `/` and `/dashboard/chart/{name}`.
+/// The dashboard's routes: `/`, `/dashboard/chart/{name}`, the font and `/fleet`.
 pub fn router(state: DashboardState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/dashboard/chart/{name}", get(chart))
         .route(FONT_PATH, get(font))
+        .route(FLEET_PAGE, get(fleet::fleet_page))
         .with_state(state)
 }
 
@@ -216,7 +220,7 @@ fn nav(c: &Checked) -> String {
     h
 }
 
-/// The fleet page (`crate::fleet`), linked from every dashboard page.
+/// The fleet page (`dashboard/fleet.rs`), linked from every dashboard page.
 pub const FLEET_PAGE: &str = "/fleet";
 
 /// A chart that plotters could not draw: logged, and a 500 without details for the client.

@@ -6,9 +6,22 @@
 //! so a probe that tests more often does not weigh more. The sample-weighted mean is shown beside.
 
 use crate::config::Site;
-use crate::store::SpeedGroup;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Completed download tests of one (site, carrier) in a window: the rule's input, counted by
+/// the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeedGroup {
+    /// Site id.
+    pub site_id: String,
+    /// Carrier id.
+    pub carrier: String,
+    /// Completed tests.
+    pub tests: u64,
+    /// Sum of their rates, Mbit/s.
+    pub sum_mbps: f64,
+}
 
 /// The rule, as the report prints it.
 pub const RULE: &str = "mean of per-(site, carrier) means of completed download tests over the I26 scenes (hospitals, transit hubs, shopping districts, parks, residential areas); each pair weighs the same however often it tests";

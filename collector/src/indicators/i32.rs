@@ -7,10 +7,34 @@
 //! as such, and counts as not supporting. The denominator is every configured website.
 
 use crate::config::Website;
-use crate::store::Ipv6CheckRow;
 use chrono::DateTime;
 use fathom_shared::UtcTime;
 use serde::Serialize;
+
+/// One IPv6 website check, the rule's input: the raw values the collector judges again with its own thresholds.
+/// Raw values are `None` when the stored body lacks them; the rule then falls back on the
+/// probe's own verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6CheckRow {
+    /// The website's URL.
+    pub url: String,
+    /// When it was measured, Unix ms.
+    pub measured_at_ms: i64,
+    /// Whether the probe's own IPv6 path worked: only such checks are valid.
+    pub probe_ipv6: bool,
+    /// The probe's verdict.
+    pub supports_ipv6: Option<bool>,
+    /// How many AAAA addresses the host had.
+    pub aaaa: Option<u32>,
+    /// Whether the home page loaded over IPv6.
+    pub home_ok_v6: Option<bool>,
+    /// Same-site links tried over IPv6.
+    pub links_checked: Option<u32>,
+    /// Of those, how many loaded.
+    pub links_ok_v6: Option<u32>,
+    /// The probe's one-line reason.
+    pub reason: Option<String>,
+}
 
 /// The rule, as the report prints it, for the configured link share.
 pub fn rule(min_link_share: f64) -> String {

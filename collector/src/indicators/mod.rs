@@ -1,18 +1,33 @@
 //! The county's indicators for one ISO week: I26 ([`i26`]), I33 ([`i33`]) and I32 ([`i32`](mod@i32)).
 //!
-//! Each rule is a pure function over per-group aggregates that the store computes in SQL for the
-//! week's window (Monday 00:00 to Monday 00:00 in the county's time zone). This module only wires
-//! the queries to the rules.
+//! Each rule is a pure function over per-group aggregates of the week's window (Monday 00:00 to
+//! Monday 00:00 in the county's time zone), whose types it defines and the store fills in SQL
+//! ([`crate::week`] runs the queries). Nothing here does I/O.
 
 pub mod i26;
 pub mod i32;
 pub mod i33;
 
 use crate::config::CollectorConfig;
-use crate::store::{Store, StoreError, WindowCounts};
+use chrono::{DateTime, Utc};
 use fathom_shared::{Carrier, IsoWeek, UtcTime};
 use serde::Serialize;
 use std::fmt::Write as _;
+
+/// How many results a window holds, and how many are simulated or from unsynchronised clocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WindowCounts {
+    /// All results filed in the window (see [`crate::timing`]).
+    pub results: u64,
+    /// Results marked simulated.
+    pub simulated: u64,
+    /// Results from unsynchronised probe clocks that could not be dated, received in the window:
+    /// left out of every indicator.
+    pub clock_unsynced: u64,
+    /// Results from unsynchronised probe clocks filed in the window by the collector's
+    /// correction (included in `results`).
+    pub time_corrected: u64,
+}
 
 /// The indicators of one week: what `fathom-collector indicators --json` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -153,50 +168,56 @@ pub fn carrier_order(ids: impl IntoIterator<Item = String>) -> Vec<String> {
     ids
 }
 
-/// Computes the indicators of `week` from the stored results.
-pub async fn compute_week(
-    store: &Store,
+/// What the rules of one week read: the store's aggregates over the week's window.
+#[derive(Debug, Clone, Default)]
+pub struct WeekInputs {
+    /// Completed download tests per (site, carrier).
+    pub speed: Vec<i26::SpeedGroup>,
+    /// Radio samples per (site, carrier) and distinct raw values.
+    pub radio: Vec<i33::RadioSamples>,
+    /// The latest IPv6 checks per website.
+    pub ipv6: Vec<i32::Ipv6CheckRow>,
+    /// What the window holds.
+    pub completeness: WindowCounts,
+    /// Registered probes without a result in the window.
+    pub silent_probes: Vec<SilentProbe>,
+    /// The sites with at least one result in the window, by id.
+    pub sites_with_data: Vec<String>,
+}
+
+/// The indicators of `week`, whose window is `[start, end)`, from its inputs by the rules.
+pub fn compute_week(
     config: &CollectorConfig,
     week: IsoWeek,
-) -> Result<WeekIndicators, StoreError> {
-    let (start, end) = week.window(config.timezone);
-    let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    inputs: WeekInputs,
+) -> WeekIndicators {
     let settings = &config.indicators;
-    let speed = store.speed_groups(s, e).await?;
-    let radio = store.radio_groups(s, e, &settings.meets_5g).await?;
-    let ipv6 = store.ipv6_checks(s, e).await?;
-    let completeness = store.window_counts(s, e).await?;
-    let silent_probes = store
-        .silent_probes(s, e)
-        .await?
-        .into_iter()
-        .map(|(probe_id, site_id)| SilentProbe { probe_id, site_id })
-        .collect();
-    let with_data: Vec<String> = store.sites_with_data(s, e).await?;
+    let radio = i33::radio_groups(&inputs.radio, &settings.meets_5g);
     let sites_without_data = config
         .sites
         .iter()
         .map(|site| site.id.to_string())
-        .filter(|id| !with_data.contains(id))
+        .filter(|id| !inputs.sites_with_data.contains(id))
         .collect();
-    Ok(WeekIndicators {
+    WeekIndicators {
         week,
         county: config.county_name.clone(),
         window_start: UtcTime::from(start).to_string(),
         window_end: UtcTime::from(end).to_string(),
-        i26: i26::compute(&speed, &config.sites, settings.i26_target_mbps),
+        i26: i26::compute(&inputs.speed, &config.sites, settings.i26_target_mbps),
         i33: i33::compute(&radio, &config.sites, settings),
         i32: i32::compute(
             &config.websites,
-            &ipv6,
+            &inputs.ipv6,
             settings.i32_target,
             settings.i32_min_link_share,
         ),
-        simulated_results: completeness.simulated,
-        completeness,
-        silent_probes,
+        simulated_results: inputs.completeness.simulated,
+        completeness: inputs.completeness,
+        silent_probes: inputs.silent_probes,
         sites_without_data,
-    })
+    }
 }
 
 /// The `n` weeks ending with `last`, oldest first.
@@ -249,24 +270,10 @@ pub fn trend_text(trend: &[WeekIndicators]) -> String {
     out
 }
 
-/// The indicators of the `n` weeks ending with `last`, oldest first: the trend charts' data.
-pub async fn compute_trend(
-    store: &Store,
-    config: &CollectorConfig,
-    last: IsoWeek,
-    n: usize,
-) -> Result<Vec<WeekIndicators>, StoreError> {
-    let mut out = Vec::with_capacity(n);
-    for w in last_weeks(last, n) {
-        out.push(compute_week(store, config, w).await?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::i26::SpeedGroup;
     use super::*;
-    use crate::store::SpeedGroup;
 
     #[test]
     fn last_weeks_run_oldest_first_across_the_year_end() {

@@ -11,8 +11,10 @@ pub mod html;
 pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
 use crate::config::CollectorConfig;
+use crate::indicators::i26::SpeedGroup;
+use crate::indicators::i33::{RadioGroup, radio_groups};
 use crate::indicators::{self, WeekIndicators};
-use crate::store::{HourCell, RadioGroup, SpeedBin, SpeedGroup, Store, StoreError};
+use crate::store::{HourCell, SpeedBin, Store, StoreError};
 use charts::{BarChart, Chart, GridChart, Series, TrendChart, carrier_color};
 use chrono::Offset as _;
 use fathom_shared::{Carrier, IsoWeek, SiteCategory};
@@ -101,7 +103,7 @@ pub async fn gather(
     week: IsoWeek,
     carrier: Option<&str>,
 ) -> Result<WeekData, StoreError> {
-    let trend = indicators::compute_trend(store, config, week, TREND_WEEKS).await?;
+    let trend = crate::week::compute_trend(store, config, week, TREND_WEEKS).await?;
     let (start, end) = week.window(config.timezone);
     let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
     let offset_ms = i64::from(
@@ -114,9 +116,10 @@ pub async fn gather(
     Ok(WeekData {
         trend,
         speed: store.speed_groups(s, e).await?,
-        radio: store
-            .radio_groups(s, e, &config.indicators.meets_5g)
-            .await?,
+        radio: radio_groups(
+            &store.radio_samples(s, e).await?,
+            &config.indicators.meets_5g,
+        ),
         bins: store.speed_bins(s, e, BIN_MBPS, carrier).await?,
         hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
     })
@@ -664,7 +667,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
             let out = dir.path().join(db.backend).join("new").join("report");
             let summary = write_report(&store, &config, week, &out, Lang::Zh)
@@ -771,7 +774,7 @@ mod tests {
     async fn an_empty_database_still_gives_a_report_that_says_no_data() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             let out = dir.path().join(db.backend);
             let summary =
@@ -812,7 +815,7 @@ mod tests {
     async fn weeks_start_on_monday_midnight_in_shanghai() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             let w48: IsoWeek = "2026-W48".parse().unwrap();
             // Monday 2026-11-23 00:00 +08.
@@ -829,12 +832,12 @@ mod tests {
                 false,
             )
             .await;
-            let this = indicators::compute_week(&store, &config, w48)
+            let this = crate::week::compute_week(&store, &config, w48)
                 .await
                 .unwrap();
             assert_eq!(this.window_start, "2026-11-22T16:00:00.000Z");
             assert_eq!((this.i26.value, this.i26.tests), (Some(50.0), 1));
-            let before = indicators::compute_week(&store, &config, w48.previous())
+            let before = crate::week::compute_week(&store, &config, w48.previous())
                 .await
                 .unwrap();
             assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
@@ -858,12 +861,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
             for (id, site) in [("p", "county-hospital"), ("quiet", "bus-station")] {
                 store.add_probe(id, site, id, 0).await.unwrap();
             }
-            let w = indicators::compute_week(&store, &config, week)
+            let w = crate::week::compute_week(&store, &config, week)
                 .await
                 .unwrap();
             assert_eq!(
@@ -895,7 +898,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
         let week: IsoWeek = "2026-W48".parse().unwrap();
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
             let out = dir.path().join(db.backend).join("en");
             write_report(&store, &config, week, &out, Lang::En)

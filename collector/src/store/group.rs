@@ -1,60 +1,78 @@
-//! Group commit for SQLite: uploads that arrive while a transaction is being written wait in a
-//! queue, and the next transaction stores them all, each upload told its own counts once that
-//! transaction has committed.
+//! Group commit: uploads that arrive while a transaction is being written wait in a queue, and
+//! the next transaction stores them all, each upload told its own counts once that transaction
+//! has committed. On both backends.
 //!
-//! SQLite has one writer at a time. One transaction per upload makes concurrent uploads queue
+//! SQLite has one writer at a time: one transaction per upload makes concurrent uploads queue
 //! for the lock anyway, and each commit appends every page it touched (the indexes' hot pages,
 //! the probe's status row) to the WAL again; a group writes those pages once for many uploads.
+//! PostgreSQL writes side by side, but each transaction holds a pooled connection and waits for
+//! its own commit to reach the disk: with a transaction per upload, a burst of uploads would
+//! queue for the pool's few connections, and those waiting past its acquire timeout would be
+//! answered 503. In groups, a few writers hold a connection each and the burst waits in this
+//! queue instead, where nothing times out; the rest of the pool serves token lookups and reads.
+//!
 //! Nothing changes for the probe: an upload is answered only after the transaction holding its
 //! results has committed, and a failed transaction fails every upload in it (503, retried).
-//! The rows are made by the request's own task, so the single writer only writes.
+//! The rows are made by the request's own task, so the writers only write.
+//!
+//! Several collectors may share one PostgreSQL database. A group's transaction takes its row
+//! locks in one global order, every result id in ascending order and then every probe's status
+//! row in ascending probe id, so two groups that overlap wait for each other instead of
+//! deadlocking.
 
-use super::ingest::Upload;
-use super::{InsertCounts, Store, StoreError};
-use fathom_shared::ResultRecord;
-use tokio::sync::{mpsc, oneshot};
+use super::results::{Row, Upload, insert_rows};
+use super::sql::sql;
+use super::{Db, InsertCounts, StoreError};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
-/// Rows one transaction takes at most: bounds how long the writer holds the lock.
+/// Rows one transaction takes at most: bounds how long a writer holds SQLite's lock, and the
+/// size of one PostgreSQL transaction.
 const MAX_GROUP_ROWS: usize = 20_000;
 /// Uploads waiting at most; more wait for a place (back-pressure, not an error).
 const QUEUE: usize = 4096;
+/// Writers on PostgreSQL: transactions in flight at once, each on its own pooled connection
+/// (the pool has 16). SQLite has one, as it has one writer.
+pub(super) const POSTGRES_WRITERS: usize = 4;
+
+/// Records an upload's time and status (a status-less upload keeps the last one).
+const TOUCH: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
+     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+       status = COALESCE(excluded.status, probe_status.status)";
 
 struct Job {
     upload: Upload,
     reply: oneshot::Sender<Result<InsertCounts, String>>,
 }
 
-/// The handle of the writer task; cheap to clone.
+/// The queue of the writer tasks; cheap to clone. The writers stop when every handle is dropped.
 #[derive(Debug, Clone)]
-pub struct GroupWriter {
+pub(super) struct Uploads {
     jobs: mpsc::Sender<Job>,
 }
 
-impl GroupWriter {
-    /// Starts the writer on the current runtime. It stops when every handle is dropped.
-    pub fn spawn(store: Store) -> Self {
+impl Uploads {
+    /// Starts the writers for `db` on the current runtime.
+    pub(super) fn spawn(db: &Db) -> Self {
+        let writers = match db {
+            Db::Sqlite(_) => 1,
+            Db::Postgres(_) => POSTGRES_WRITERS,
+        };
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, queue));
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..writers {
+            tokio::spawn(run(db.clone(), queue.clone()));
+        }
         Self { jobs }
     }
 
-    /// Stores an upload's results and records the probe's upload (time and status), in the
-    /// next group's transaction; returns once that transaction has committed. The same as
-    /// [`Store::store_upload`], with other uploads in the transaction.
-    pub async fn store_upload(
-        &self,
-        results: &[ResultRecord],
-        received_at_ms: i64,
-        probe_id: &str,
-        status: Option<&str>,
-    ) -> Result<InsertCounts, StoreError> {
+    /// Stores `upload` in the next group's transaction; returns once that transaction has
+    /// committed.
+    pub(super) async fn store(&self, upload: Upload) -> Result<InsertCounts, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            upload: Upload::new(results, received_at_ms, probe_id, status),
-            reply,
-        };
         self.jobs
-            .send(job)
+            .send(Job { upload, reply })
             .await
             .map_err(|_| StoreError::WriterGone)?;
         answer
@@ -64,20 +82,28 @@ impl GroupWriter {
     }
 }
 
-async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut rows = first.upload.len();
-        let mut group = vec![first];
-        // Whatever waits now joins this transaction; nothing waits for more to come.
-        while rows < MAX_GROUP_ROWS {
-            let Ok(job) = queue.try_recv() else { break };
-            rows += job.upload.len();
-            group.push(job);
-        }
-        let uploads = group.len();
-        let (group, replies): (Vec<Upload>, Vec<_>) =
+/// One writer: takes whatever waits (at least one upload), writes it in one transaction,
+/// answers each upload, and again.
+async fn run(db: Db, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let group = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut rows = first.upload.rows.len();
+            let mut group = vec![first];
+            // Whatever waits now joins this transaction; nothing waits for more to come.
+            while rows < MAX_GROUP_ROWS {
+                let Ok(job) = queue.try_recv() else { break };
+                rows += job.upload.rows.len();
+                group.push(job);
+            }
+            group
+        };
+        let (uploads, replies): (Vec<Upload>, Vec<_>) =
             group.into_iter().map(|job| (job.upload, job.reply)).unzip();
-        match commit(&store, group).await {
+        match commit(&db, &uploads).await {
             Ok(counts) => {
                 for (reply, counts) in replies.into_iter().zip(counts) {
                     // An upload whose client went away is stored all the same; its probe will
@@ -86,7 +112,8 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, uploads, rows, "A group of uploads could not be stored.");
+                let rows: usize = uploads.iter().map(|u| u.rows.len()).sum();
+                tracing::error!(error = %e, uploads = uploads.len(), rows, "A group of uploads could not be stored.");
                 let reason = e.to_string();
                 for reply in replies {
                     let _gone = reply.send(Err(reason.clone()));
@@ -96,20 +123,54 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-async fn commit(store: &Store, group: Vec<Upload>) -> Result<Vec<InsertCounts>, StoreError> {
-    let mut writer = store.writer().await?;
-    let mut counts = Vec::with_capacity(group.len());
-    for upload in group {
-        counts.push(writer.write_upload(upload).await?);
+/// Writes a group in one transaction and returns each upload's counts, in the group's order.
+async fn commit(db: &Db, group: &[Upload]) -> Result<Vec<InsertCounts>, StoreError> {
+    let mut rows: Vec<&Row> = group.iter().flat_map(|u| &u.rows).collect();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    // Each probe's status once: its latest upload's time, and the latest status it sent.
+    let mut touches: BTreeMap<&str, (i64, Option<&str>)> = BTreeMap::new();
+    for u in group {
+        let touch = touches
+            .entry(u.probe_id.as_str())
+            .or_insert((u.received_at_ms, None));
+        touch.0 = touch.0.max(u.received_at_ms);
+        if u.status.is_some() {
+            touch.1 = u.status.as_deref();
+        }
     }
-    writer.commit().await?;
-    Ok(counts)
+    let mut tx = db.begin().await?;
+    let mut stored: HashSet<String> = insert_rows(&mut tx, &rows).await?.into_iter().collect();
+    for (probe_id, (seen_ms, status)) in touches {
+        sql!(tx, execute, TOUCH, probe_id, seen_ms, status)?;
+    }
+    tx.commit().await?;
+    Ok(counts_by_upload(group, &mut stored))
+}
+
+/// Each upload's counts: a result whose id was stored now is accepted for the first upload (in
+/// arrival order) that holds it, and a duplicate for any other.
+fn counts_by_upload(group: &[Upload], stored: &mut HashSet<String>) -> Vec<InsertCounts> {
+    group
+        .iter()
+        .map(|u| {
+            let mut counts = InsertCounts::default();
+            for row in &u.rows {
+                if stored.remove(&row.id) {
+                    counts.accepted += 1;
+                } else {
+                    counts.duplicate += 1;
+                }
+            }
+            counts
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::scratch;
+    use crate::store::Store;
+    use crate::store::scratch::each_backend;
     use fathom_shared::ResultRecord;
 
     fn speed(n: u32) -> ResultRecord {
@@ -124,55 +185,89 @@ mod tests {
         .expect("a valid result")
     }
 
+    async fn stored_results(store: &Store) -> u64 {
+        store
+            .export::<StoreError>(&crate::store::ExportFilter::default(), |_| Ok(()))
+            .await
+            .expect("exports")
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_uploads_sharing_transactions_are_each_told_their_own_counts() {
-        let db = scratch::sqlite();
-        let store = Store::open(&db.url).await.expect("opens");
-        let group = GroupWriter::spawn(store.clone());
-        // 40 uploads of 10 results at once; upload k holds ids 5k..5k+10, so each overlaps the
-        // next by half: 205 distinct ids, and every id sent twice is new to exactly one upload.
-        let mut tasks = Vec::new();
-        for k in 0..40u32 {
-            let group = group.clone();
-            tasks.push(tokio::spawn(async move {
-                let results: Vec<ResultRecord> = (5 * k..5 * k + 10).map(speed).collect();
-                group
-                    .store_upload(&results, 1_800_000_000_000, "hosp-01", None)
-                    .await
-                    .expect("stored")
-            }));
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.expect("opens");
+            // 40 uploads of 10 results at once; upload k holds ids 5k..5k+10, so each overlaps
+            // the next by half: 205 distinct ids, and every id sent twice is new to exactly one
+            // upload.
+            let mut tasks = Vec::new();
+            for k in 0..40u32 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let results: Vec<ResultRecord> = (5 * k..5 * k + 10).map(speed).collect();
+                    store
+                        .store_upload(&results, 1_800_000_000_000, "hosp-01", None)
+                        .await
+                        .expect("stored")
+                }));
+            }
+            let mut accepted = 0;
+            let mut duplicate = 0;
+            for t in tasks {
+                let counts = t.await.expect("task");
+                assert_eq!(counts.accepted + counts.duplicate, 10, "{counts:?}");
+                accepted += counts.accepted;
+                duplicate += counts.duplicate;
+            }
+            assert_eq!(accepted, 205, "{}", db.backend);
+            assert_eq!(duplicate, 400 - 205, "{}", db.backend);
+            assert_eq!(stored_results(&store).await, 205, "{}", db.backend);
+            let seen: Option<(i64,)> = sql!(
+                store,
+                fetch_optional,
+                "SELECT last_seen_ms FROM probe_status WHERE probe_id = 'hosp-01'"
+            )
+            .expect("reads");
+            assert_eq!(
+                seen,
+                Some((1_800_000_000_000,)),
+                "{}: the status is in the same transaction",
+                db.backend
+            );
         }
-        let mut accepted = 0;
-        let mut duplicate = 0;
-        for t in tasks {
-            let counts = t.await.expect("task");
-            assert_eq!(counts.accepted + counts.duplicate, 10, "{counts:?}");
-            accepted += counts.accepted;
-            duplicate += counts.duplicate;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_collectors_writing_overlapping_groups_to_one_database_never_deadlock() {
+        // Two stores on one database are two collectors: their writers run side by side (four
+        // each on PostgreSQL). Every upload holds ids in descending order and overlaps uploads
+        // of the other collector, so transactions that took locks in arrival order would
+        // deadlock; in id order they only wait.
+        for db in each_backend() {
+            let collectors = [
+                Store::open(&db.url).await.expect("opens"),
+                Store::open(&db.url).await.expect("opens"),
+            ];
+            let mut tasks = Vec::new();
+            for k in 0..60u32 {
+                let store = collectors[k as usize % 2].clone();
+                tasks.push(tokio::spawn(async move {
+                    let results: Vec<ResultRecord> =
+                        (0..50).rev().map(|i| speed((k / 2) * 25 + i)).collect();
+                    store
+                        .store_upload(&results, 1_800_000_000_000, "hosp-01", Some("{}"))
+                        .await
+                }));
+            }
+            let mut accepted = 0;
+            for t in tasks {
+                let counts = t.await.expect("task").unwrap_or_else(|e| {
+                    panic!("{}: an upload failed: {e}", db.backend);
+                });
+                accepted += counts.accepted;
+            }
+            // Ids 0 .. 29 * 25 + 50.
+            assert_eq!(accepted, 775, "{}", db.backend);
+            assert_eq!(stored_results(&collectors[0]).await, 775, "{}", db.backend);
         }
-        assert_eq!(accepted, 205);
-        assert_eq!(duplicate, 400 - 205);
-        let mut stored = 0;
-        store
-            .export::<StoreError>(&crate::store::ExportFilter::default(), |_| {
-                stored += 1;
-                Ok(())
-            })
-            .await
-            .expect("exports");
-        assert_eq!(stored, 205);
-        let seen: Option<i64> =
-            sqlx::query_scalar("SELECT last_seen_ms FROM probe_status WHERE probe_id = 'hosp-01'")
-                .fetch_optional(match &store {
-                    Store::Sqlite(pool) => pool,
-                    Store::Postgres(_) => unreachable!("a SQLite scratch database"),
-                })
-                .await
-                .expect("reads");
-        assert_eq!(
-            seen,
-            Some(1_800_000_000_000),
-            "the status is in the same transaction"
-        );
     }
 }

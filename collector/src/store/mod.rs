@@ -1,34 +1,48 @@
 //! Storage of probes and results, through sqlx.
 //!
-//! One [`Store`] type with one variant per backend: SQLite (`sqlite://PATH`, created if missing,
-//! WAL) and PostgreSQL (`postgres://USER@HOST:PORT/DBNAME`, the database created if missing;
-//! several collectors may share it). Every query lives behind a `Store` method. Migrations are
-//! kept per backend in `migrations/<backend>/`, with the same numbers and names.
+//! One [`Store`] over either backend: SQLite (`sqlite://PATH`, created if missing, WAL) and
+//! PostgreSQL (`postgres://USER@HOST:PORT/DBNAME`, the database created if missing; several
+//! collectors may share it). Which backend it is stays inside this module: every query lives
+//! behind a `Store` method. Migrations are kept per backend in `migrations/<backend>/`, with the
+//! same numbers and names.
+//!
+//! Files, by noun:
+//! - `results.rs`: the `results` rows: uploads, import, export.
+//! - `group.rs`: group commit of uploads, on either backend.
+//! - `probes.rs`: registered probes, their tokens, and the sites table.
+//! - `enrollment.rs`: one-time enrollment codes.
+//! - `fleet.rs`: each probe with its latest status.
+//! - `report.rs`: the aggregate queries behind the indicators, the charts and the report.
+//! - `sql.rs`: one SQL text for both backends; `sqlite.rs`, `postgres.rs`: opening each.
 //!
 //! How the backends share SQL (see `store/sql.rs`):
 //! - A statement that differs between the backends only in its placeholders is written once,
 //!   with `?`, and run through `sql!`, which gives PostgreSQL the same text with `$1`, `$2`, ….
 //!   Transactions on either backend are a `sql::Tx`, which `sql!` runs on as well.
 //! - Multi-row inserts are built by sqlx's `QueryBuilder`, which numbers placeholders itself.
-//! - Where the SQL itself differs (column types, functions, casts), the two texts sit side by
-//!   side, with a one-line comment saying what differs, so a reader compares them:
+//! - Where the SQL itself differs (functions, casts), the two texts sit side by side, with a
+//!   one-line comment saying what differs, so a reader compares them:
 //!   `sql!(store, fetch_all, sqlite: "…", postgres: "…", binds…)` binds the same values to
 //!   either (SQLite's numbered `?1` where PostgreSQL reuses `$1`). `export`, which streams,
-//!   matches on the `Store` instead.
+//!   matches on the backend instead.
 //!
 //! Ingest is idempotent: the result id is the primary key and inserts use
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
 
+mod enrollment;
+mod fleet;
 mod group;
-mod ingest;
 mod postgres;
+mod probes;
 mod report;
+mod results;
 mod sql;
 mod sqlite;
 
-pub use group::GroupWriter;
-pub use ingest::{Enrollment, ExportFilter, FleetRow, InsertCounts, ProbeRow, ResultWriter};
-pub use report::{HourCell, Ipv6CheckRow, RadioGroup, SpeedBin, SpeedGroup, WindowCounts};
+pub use enrollment::Enrollment;
+pub use probes::ProbeRow;
+pub use report::{HourCell, SpeedBin};
+pub use results::{ExportFilter, InsertCounts, ResultWriter};
 
 use sqlx::{PgPool, SqlitePool};
 
@@ -67,25 +81,60 @@ pub enum StoreError {
     WriterGone,
 }
 
-/// The collector's database.
+/// The collector's database: the pool of its backend, and the writers that store uploads in
+/// groups (see `store/group.rs`). Cheap to clone; the writers stop when the last clone is
+/// dropped.
 #[derive(Debug, Clone)]
-pub enum Store {
-    /// SQLite, through one pool.
+pub struct Store {
+    db: Db,
+    uploads: group::Uploads,
+    /// Turns of the uploads' token lookups (see [`Store::probe_by_token`]): the pool's
+    /// connections less the writers' and two for the pages.
+    lookups: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// The backend: one pool of either kind.
+#[derive(Debug, Clone)]
+enum Db {
     Sqlite(SqlitePool),
-    /// PostgreSQL, through one pool.
     Postgres(PgPool),
 }
 
 impl Store {
-    /// Opens (and for SQLite creates) the database at `url` and brings its schema up to date.
+    /// Opens (and for SQLite creates) the database at `url`, brings its schema up to date, and
+    /// starts the upload writers on the current runtime.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(sqlite::open(url).await?))
+        let db = if url.starts_with("sqlite:") {
+            Db::Sqlite(sqlite::open(url).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(postgres::open(url).await?))
+            Db::Postgres(postgres::open(url).await?)
         } else {
-            Err(StoreError::BadUrl(url.chars().take(80).collect()))
+            return Err(StoreError::BadUrl(url.chars().take(80).collect()));
+        };
+        let lookups = match db {
+            Db::Sqlite(_) => sqlite::CONNECTIONS as usize - 1 - 2,
+            Db::Postgres(_) => postgres::CONNECTIONS as usize - group::POSTGRES_WRITERS - 2,
+        };
+        Ok(Self {
+            uploads: group::Uploads::spawn(&db),
+            lookups: std::sync::Arc::new(tokio::sync::Semaphore::new(lookups)),
+            db,
+        })
+    }
+
+    /// Closes the pool: queries still running finish, every later one fails (as when the
+    /// database goes away).
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
         }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sql::sql!(self, execute, "SELECT 1")?;
+        Ok(())
     }
 }
 

@@ -18,6 +18,9 @@ const DUPLICATE_DATABASE: &str = "42P04";
 /// SQLSTATE `unique_violation`: the same race, caught by `pg_database`'s unique index instead.
 const UNIQUE_VIOLATION: &str = "23505";
 
+/// Connections of the pool.
+pub(super) const CONNECTIONS: u32 = 16;
+
 /// Opens the database, creating it if missing, and runs the migrations.
 pub(super) async fn open(url: &str) -> Result<PgPool, StoreError> {
     let shown = redact(url);
@@ -36,7 +39,7 @@ pub(super) async fn open(url: &str) -> Result<PgPool, StoreError> {
         Err(e) => return Err(open_err(e)),
     }
     let pool = PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(CONNECTIONS)
         // A database that stops answering turns into 503 + Retry-After within seconds, not a
         // request that hangs while the probe's upload times out.
         .acquire_timeout(Duration::from_secs(5))

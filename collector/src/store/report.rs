@@ -1,76 +1,15 @@
-//! The aggregate queries behind the indicators: one GROUP BY per indicator over a week window
-//! `[start_ms, end_ms)`, so a week of millions of results never travels into memory. The rules
-//! themselves are pure functions in [`crate::indicators`]; these queries only count.
+//! The aggregate queries behind the indicators and the report's charts: one GROUP BY per
+//! indicator over a week window `[start_ms, end_ms)`, so a week of millions of results never
+//! travels into memory. The rules themselves are pure functions in [`crate::indicators`], whose
+//! input types these queries fill; the queries only count.
 
 use super::sql::sql;
 use super::{Store, StoreError};
-use fathom_shared::{Meets5gThresholds, Rat};
-
-/// Completed download tests of one (site, carrier) in a window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpeedGroup {
-    /// Site id.
-    pub site_id: String,
-    /// Carrier id.
-    pub carrier: String,
-    /// Completed tests.
-    pub tests: u64,
-    /// Sum of their rates, Mbit/s.
-    pub sum_mbps: f64,
-}
-
-/// Radio samples of one (site, carrier) in a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RadioGroup {
-    /// Site id.
-    pub site_id: String,
-    /// Carrier id.
-    pub carrier: String,
-    /// Samples.
-    pub samples: u64,
-    /// Samples that meet 5G by the collector's thresholds.
-    pub meeting: u64,
-}
-
-/// One IPv6 website check: the raw values the collector judges again with its own thresholds.
-/// Raw values are `None` when the stored body lacks them; the rule then falls back on the
-/// probe's own verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv6CheckRow {
-    /// The website's URL.
-    pub url: String,
-    /// When it was measured, Unix ms.
-    pub measured_at_ms: i64,
-    /// Whether the probe's own IPv6 path worked: only such checks are valid.
-    pub probe_ipv6: bool,
-    /// The probe's verdict.
-    pub supports_ipv6: Option<bool>,
-    /// How many AAAA addresses the host had.
-    pub aaaa: Option<u32>,
-    /// Whether the home page loaded over IPv6.
-    pub home_ok_v6: Option<bool>,
-    /// Same-site links tried over IPv6.
-    pub links_checked: Option<u32>,
-    /// Of those, how many loaded.
-    pub links_ok_v6: Option<u32>,
-    /// The probe's one-line reason.
-    pub reason: Option<String>,
-}
-
-/// How many results a window holds, and how many are simulated or from unsynchronised clocks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct WindowCounts {
-    /// All results filed in the window (see [`crate::timing`]).
-    pub results: u64,
-    /// Results marked simulated.
-    pub simulated: u64,
-    /// Results from unsynchronised probe clocks that could not be dated, received in the window:
-    /// left out of every indicator.
-    pub clock_unsynced: u64,
-    /// Results from unsynchronised probe clocks filed in the window by the collector's
-    /// correction (included in `results`).
-    pub time_corrected: u64,
-}
+use crate::indicators::WindowCounts;
+use crate::indicators::i26::SpeedGroup;
+use crate::indicators::i32::Ipv6CheckRow;
+use crate::indicators::i33::RadioSamples;
+use fathom_shared::Rat;
 
 fn count(v: i64) -> u64 {
     v.unsigned_abs()
@@ -78,17 +17,6 @@ fn count(v: i64) -> u64 {
 
 fn small(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
-}
-
-/// `'nr_sa', 'nr_nsa'`: the registrations that can meet 5G, from [`Rat::is_nr`] so that the SQL
-/// and `fathom_shared::radio::meets_5g` cannot drift apart. The ids are constants, not input.
-fn nr_ids_sql() -> String {
-    Rat::ALL
-        .iter()
-        .filter(|r| r.is_nr())
-        .map(|r| format!("'{}'", r.id()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {
@@ -99,18 +27,15 @@ impl Store {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<SpeedGroup>, StoreError> {
-        // Differs: `clock_synced` is an integer in SQLite (`!= 0`), a BOOLEAN in PostgreSQL.
+        // `clock_synced` alone is a condition on both backends (an integer in SQLite, a
+        // BOOLEAN in PostgreSQL).
         let rows: Vec<(String, String, i64, f64)> = sql!(
             self,
             fetch_all,
-            sqlite: "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
-                     WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                     GROUP BY site_id, carrier ORDER BY site_id, carrier",
-            postgres: "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
-                       WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced \
-                       GROUP BY site_id, carrier ORDER BY site_id, carrier",
+            "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
+             WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+             GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
         )?;
@@ -125,46 +50,46 @@ impl Store {
             .collect())
     }
 
-    /// Radio samples per (site, carrier) in the window, with how many meet 5G: the rule is
-    /// recomputed from the raw values with the collector's thresholds, not taken from the probe.
-    /// A missing RSRP or SINR compares as NULL in SQL and so never meets the rule, as in
-    /// `fathom_shared::radio::meets_5g`.
-    pub async fn radio_groups(
+    /// Radio samples per (site, carrier) in the window, counted per distinct raw values (RAT,
+    /// RSRP, SINR): whether they meet 5G is decided by the I33 rule
+    /// ([`crate::indicators::i33::radio_groups`]), not here. Modems report RSRP and SINR in
+    /// whole or tenth dB, so a week's samples collapse to fewer distinct values. In no particular
+    /// order: the rule orders its groups itself (an `ORDER BY` here cost SQLite a second sort).
+    pub async fn radio_samples(
         &self,
         start_ms: i64,
         end_ms: i64,
-        t: &Meets5gThresholds,
-    ) -> Result<Vec<RadioGroup>, StoreError> {
-        let nr = nr_ids_sql();
-        // Differs: `clock_synced` is an integer in SQLite (`!= 0`), a BOOLEAN in PostgreSQL.
-        let rows: Vec<(String, String, i64, i64)> = sql!(
+    ) -> Result<Vec<RadioSamples>, StoreError> {
+        type Raw = (
+            String,
+            String,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            i64,
+        );
+        let rows: Vec<Raw> = sql!(
             self,
             fetch_all,
-            sqlite: &format!(
-                "SELECT site_id, carrier, COUNT(*), \
-                   SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= ? AND sinr_db >= ? THEN 1 ELSE 0 END) \
-                 FROM results WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0 \
-                 GROUP BY site_id, carrier ORDER BY site_id, carrier"
-            ),
-            postgres: &format!(
-                "SELECT site_id, carrier, COUNT(*), \
-                   SUM(CASE WHEN rat IN ({nr}) AND rsrp_dbm >= $1 AND sinr_db >= $2 THEN 1 ELSE 0 END) \
-                 FROM results WHERE kind = 'radio' AND measured_at_ms >= $3 AND measured_at_ms < $4 AND clock_synced \
-                 GROUP BY site_id, carrier ORDER BY site_id, carrier"
-            ),
-            t.min_rsrp_dbm,
-            t.min_sinr_db,
+            "SELECT site_id, carrier, rat, rsrp_dbm, sinr_db, COUNT(*) FROM results \
+             WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+             GROUP BY site_id, carrier, rat, rsrp_dbm, sinr_db",
             start_ms,
             end_ms,
         )?;
         Ok(rows
             .into_iter()
-            .map(|(site_id, carrier, n, m)| RadioGroup {
-                site_id,
-                carrier,
-                samples: count(n),
-                meeting: count(m),
-            })
+            .map(
+                |(site_id, carrier, rat, rsrp_dbm, sinr_db, n)| RadioSamples {
+                    site_id,
+                    carrier,
+                    // A RAT this build does not know is no 5G registration.
+                    rat: rat.and_then(|id| Rat::ALL.into_iter().find(|r| r.id() == id)),
+                    rsrp_dbm,
+                    sinr_db,
+                    samples: count(n),
+                },
+            )
             .collect())
     }
 
@@ -206,7 +131,7 @@ impl Store {
                            PARTITION BY url, COALESCE(probe_ipv6, 0) \
                            ORDER BY measured_at_ms DESC, id DESC) AS rank \
                        FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
-                         AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0) \
+                         AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced) \
                      WHERE rank = 1 ORDER BY url, valid DESC",
             // Booleans come back as 0/1 and JSON numbers as integers, as SQLite's json_extract
             // gives them; `fathom_try_jsonb` (migration 0001) is NULL for a body that is not JSON.
@@ -262,16 +187,12 @@ impl Store {
         // Filed in the window (synchronised or re-dated); re-dated among them; undated ones
         // received in the window (left out of every indicator). The filters repeat the partial
         // indexes' conditions so that the planner uses them.
-        // The first differs: `simulated`, `clock_synced` are integers in SQLite, BOOLEAN in PG.
         let (results, simulated): (i64, Option<i64>) = sql!(
             self,
             fetch_one,
-            sqlite: "SELECT COUNT(*), SUM(simulated != 0) FROM results \
-                     WHERE kind IN ('speed', 'radio', 'ipv6') \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
-            postgres: "SELECT COUNT(*), SUM(simulated::int)::int8 FROM results \
-                       WHERE kind IN ('speed', 'radio', 'ipv6') \
-                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
+            "SELECT COUNT(*), SUM(CASE WHEN simulated THEN 1 ELSE 0 END) FROM results \
+             WHERE kind IN ('speed', 'radio', 'ipv6') \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced",
             start_ms,
             end_ms,
         )?;
@@ -333,14 +254,14 @@ impl Store {
         width: f64,
         carrier: Option<&str>,
     ) -> Result<Vec<SpeedBin>, StoreError> {
-        // Differs: the integer cast (see the comment on the PostgreSQL text), `clock_synced`'s
-        // type, and PostgreSQL types the carrier it tests for NULL.
+        // Differs: the integer cast (see the comment on the PostgreSQL text), and PostgreSQL
+        // types the carrier it tests for NULL.
         let rows: Vec<(String, i64, i64)> = sql!(
             self,
             fetch_all,
             sqlite: "SELECT carrier, CAST(download_mbps / ?1 AS INTEGER) AS bin, COUNT(*) \
                      FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced != 0 \
+                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced \
                        AND (?4 IS NULL OR carrier = ?4) \
                      GROUP BY carrier, bin ORDER BY carrier, bin",
             // SQLite's CAST to INTEGER truncates; PostgreSQL's rounds, hence trunc() first.
@@ -374,28 +295,24 @@ impl Store {
         offset_ms: i64,
         carrier: Option<&str>,
     ) -> Result<Vec<HourCell>, StoreError> {
-        // Integer division and remainder of BIGINT truncate the same way on both backends.
-        // Differs: `clock_synced`'s type, and PostgreSQL types the carrier it tests for NULL.
+        // Integer division and remainder of BIGINT truncate the same way on both backends. The
+        // offset is bound once per use, the carrier once typed for its `IS NULL` test
+        // (PostgreSQL must know a parameter's type) and once for the comparison.
         let rows: Vec<(i64, i64, i64, f64)> = sql!(
             self,
             fetch_all,
-            sqlite: "SELECT ((measured_at_ms + ?1) / 86400000 + 3) % 7 AS wd, \
-                            ((measured_at_ms + ?1) / 3600000) % 24 AS hr, \
-                            COUNT(*), AVG(download_mbps) \
-                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced != 0 \
-                       AND (?4 IS NULL OR carrier = ?4) \
-                     GROUP BY wd, hr ORDER BY wd, hr",
-            postgres: "SELECT ((measured_at_ms + $1) / 86400000 + 3) % 7 AS wd, \
-                              ((measured_at_ms + $1) / 3600000) % 24 AS hr, \
-                              COUNT(*), AVG(download_mbps) \
-                       FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                         AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
-                         AND ($4::text IS NULL OR carrier = $4) \
-                       GROUP BY wd, hr ORDER BY wd, hr",
+            "SELECT ((measured_at_ms + ?) / 86400000 + 3) % 7 AS wd, \
+                    ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
+                    COUNT(*), AVG(download_mbps) \
+             FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+               AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
+             GROUP BY wd, hr ORDER BY wd, hr",
+            offset_ms,
             offset_ms,
             start_ms,
             end_ms,
+            carrier,
             carrier,
         )?;
         Ok(rows
@@ -435,16 +352,12 @@ impl Store {
         end_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
         // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
-        // Differs: `clock_synced` is an integer in SQLite (`!= 0`), a BOOLEAN in PostgreSQL.
         let rows: Vec<(String,)> = sql!(
             self,
             fetch_all,
-            sqlite: "SELECT DISTINCT site_id FROM results \
-                     WHERE kind IN ('speed', 'radio', 'ipv6') \
-                       AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced != 0",
-            postgres: "SELECT DISTINCT site_id FROM results \
-                       WHERE kind IN ('speed', 'radio', 'ipv6') \
-                         AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced",
+            "SELECT DISTINCT site_id FROM results \
+             WHERE kind IN ('speed', 'radio', 'ipv6') \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced",
             start_ms,
             end_ms,
         )?;
@@ -455,8 +368,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicators::i33::radio_groups;
     use crate::store::scratch::each_backend;
     use crate::store::testing::{Bind, exec};
+    use fathom_shared::Meets5gThresholds;
     use fathom_shared::radio::meets_5g;
 
     const HOUR: i64 = 3_600_000;
@@ -503,7 +418,7 @@ mod tests {
 
     #[tokio::test]
     async fn failed_tests_and_tests_outside_the_window_are_not_valid_tests() {
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             let (start, end) = (100 * HOUR, 200 * HOUR);
             speed(&store, "a", start, "h", Some(10.0)).await;
@@ -527,7 +442,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn meets_5g_is_recomputed_in_sql_exactly_as_the_shared_rule() {
+    async fn stored_radio_samples_meet_5g_exactly_by_the_shared_rule() {
         let t = Meets5gThresholds::default();
         // (rat, rsrp, sinr); the probe's own flag is stored as "meets" for every row and must
         // not matter.
@@ -546,7 +461,7 @@ mod tests {
             .filter(|(r, p, s)| meets_5g(*r, *p, *s, &t))
             .count() as u64;
         assert_eq!(expected, 2, "the table covers both outcomes");
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             for (i, (rat, rsrp, sinr)) in samples.iter().enumerate() {
                 exec(
@@ -565,7 +480,8 @@ mod tests {
                 )
                 .await;
             }
-            let groups = store.radio_groups(0, 2 * HOUR, &t).await.unwrap();
+            let samples = store.radio_samples(0, 2 * HOUR).await.unwrap();
+            let groups = radio_groups(&samples, &t);
             assert_eq!(groups.len(), 1);
             assert_eq!(
                 (groups[0].samples, groups[0].meeting),
@@ -578,7 +494,7 @@ mod tests {
                 min_rsrp_dbm: -95.0,
                 min_sinr_db: 0.0,
             };
-            let groups = store.radio_groups(0, 2 * HOUR, &strict).await.unwrap();
+            let groups = radio_groups(&samples, &strict);
             assert_eq!(groups[0].meeting, 1, "{}", db.backend);
         }
     }
@@ -590,7 +506,7 @@ mod tests {
                 r#"{{"aaaa":["fd00::1","fd00::2"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":{links_ok}}}"#
             )
         };
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             ipv6(&store, "old", HOUR, true, &body(20)).await;
             ipv6(&store, "new", 2 * HOUR, true, &body(17)).await;
@@ -620,7 +536,7 @@ mod tests {
 
     #[tokio::test]
     async fn window_counts_count_simulated_and_unsynchronised_results() {
-        for db in each_backend().await {
+        for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             speed(&store, "a", HOUR, "h", Some(1.0)).await;
             ipv6(&store, "b", HOUR, true, "{}").await;

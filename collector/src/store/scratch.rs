@@ -1,13 +1,16 @@
 //! Scratch databases for tests that touch the store, so that each such test runs on both
 //! backends: a SQLite file in a temporary folder, and a fresh PostgreSQL database
 //! (`fathom_test_<random>`) on the server at [`PG_SERVER`] when one answers, dropped when the
-//! [`ScratchDb`] is. `Store::open` creates that database, as it does in production.
+//! [`ScratchDb`] is. `Store::open` (or the collector binary) creates that database, as it does
+//! in production.
 //!
 //! Without a reachable PostgreSQL the tests run on SQLite alone and say so on stderr, unless
 //! `FATHOM_REQUIRE_POSTGRES=1` (CI), which turns the skip into a failure.
 //!
-//! Shared by the collector's unit tests (`store::scratch`) and its component tests
-//! (`tests/api/`, through `#[path]`), so it names nothing of the crate.
+//! The one helper of its kind: the collector's unit tests (`store::scratch`), its component
+//! tests (`tests/api/`) and the end-to-end tests' `PgDatabase` (`tests/src/lib.rs`) include this
+//! file through `#[path]`, so it names nothing of either crate. Its calls block (each talks to
+//! the server on a thread with a runtime of its own), so they work inside a runtime or outside.
 
 use sqlx::{Connection as _, PgConnection};
 use std::time::Duration;
@@ -18,7 +21,7 @@ pub(crate) const PG_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// One backend's database for one test.
 pub(crate) struct ScratchDb {
-    /// What to hand `Store::open`.
+    /// What to hand `Store::open` or `--db`.
     pub(crate) url: String,
     /// `sqlite` or `postgres`, for assertion messages.
     pub(crate) backend: &'static str,
@@ -37,39 +40,29 @@ pub(crate) fn sqlite() -> ScratchDb {
     }
 }
 
-/// A SQLite scratch database and, when PostgreSQL answers, a PostgreSQL one.
-pub(crate) async fn each_backend() -> Vec<ScratchDb> {
-    let mut dbs = vec![sqlite()];
-    if postgres_answers().await {
-        let name = format!("fathom_test_{:016x}", rand::random::<u64>());
-        dbs.push(ScratchDb {
-            url: format!("{PG_SERVER}/{name}"),
-            backend: "postgres",
-            _dir: None,
-            pg_name: Some(name),
-        });
+/// A fresh PostgreSQL database name on [`PG_SERVER`], or `None` (said on stderr) when the
+/// server does not answer; panics instead under `FATHOM_REQUIRE_POSTGRES=1`.
+pub(crate) fn postgres() -> Option<ScratchDb> {
+    if let Err(why) = on_server(|_| async { Ok(()) }) {
+        assert!(
+            std::env::var("FATHOM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "FATHOM_REQUIRE_POSTGRES=1 but PostgreSQL at {PG_SERVER} is unreachable: {why}"
+        );
+        eprintln!("skipping the PostgreSQL run: {PG_SERVER} is unreachable ({why})");
+        return None;
     }
-    dbs
+    let name = format!("fathom_test_{:016x}", random_u64());
+    Some(ScratchDb {
+        url: format!("{PG_SERVER}/{name}"),
+        backend: "postgres",
+        _dir: None,
+        pg_name: Some(name),
+    })
 }
 
-/// Whether the test server answers; panics instead of skipping under
-/// `FATHOM_REQUIRE_POSTGRES=1`.
-pub(crate) async fn postgres_answers() -> bool {
-    let connect = PgConnection::connect(&format!("{PG_SERVER}/postgres"));
-    let why = match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok(conn)) => {
-            let _closed = conn.close().await;
-            return true;
-        }
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => "no answer within 5 s".to_owned(),
-    };
-    assert!(
-        std::env::var("FATHOM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-        "FATHOM_REQUIRE_POSTGRES=1 but PostgreSQL at {PG_SERVER} is unreachable: {why}"
-    );
-    eprintln!("skipping the PostgreSQL run: {PG_SERVER} is unreachable ({why})");
-    false
+/// A SQLite scratch database and, when PostgreSQL answers, a PostgreSQL one.
+pub(crate) fn each_backend() -> Vec<ScratchDb> {
+    std::iter::once(sqlite()).chain(postgres()).collect()
 }
 
 impl Drop for ScratchDb {
@@ -77,24 +70,53 @@ impl Drop for ScratchDb {
         let Some(name) = self.pg_name.take() else {
             return;
         };
-        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
-        // runtime can. FORCE ends the store's pooled connections that are still open.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let mut conn = PgConnection::connect(&format!("{PG_SERVER}/postgres")).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop a scratch PostgreSQL database: {dropped:?}");
+        // FORCE ends the store's pooled connections that are still open.
+        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        if let Err(e) =
+            on_server(
+                |mut conn| async move { sqlx::query(&sql).execute(&mut conn).await.map(drop) },
+            )
+        {
+            eprintln!("could not drop the scratch PostgreSQL database {name}: {e}");
         }
     }
+}
+
+/// Runs `f` on a connection to the server's `postgres` database, on a thread with a runtime of
+/// its own: a test's runtime cannot be blocked on, and a drop may run inside one.
+fn on_server<F, Fut>(f: F) -> Result<(), String>
+where
+    F: FnOnce(PgConnection) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), sqlx::Error>>,
+{
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let connect = PgConnection::connect(&format!("{PG_SERVER}/postgres"));
+            let conn = tokio::time::timeout(Duration::from_secs(5), connect)
+                .await
+                .map_err(|_| "no answer within 5 s".to_owned())?
+                .map_err(|e| e.to_string())?;
+            f(conn).await.map_err(|e| e.to_string())
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| Err("the PostgreSQL admin thread panicked".to_owned()))
+}
+
+/// A random number for database names, from the standard library's randomly seeded hasher and
+/// the clock (no dependency that every includer would need).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
 }

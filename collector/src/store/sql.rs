@@ -6,7 +6,7 @@
 //! assembled by sqlx's `QueryBuilder`, which numbers placeholders itself ([`execute_built!`]).
 //! A statement whose SQL differs between the backends gives `sql!` both texts.
 
-use super::Store;
+use super::{Db, Store};
 use sqlx::{PgConnection, PgPool, SqliteConnection, SqlitePool};
 use std::fmt::Write as _;
 
@@ -18,21 +18,33 @@ pub(super) enum Backend<S, P> {
     Postgres(P),
 }
 
-impl Store {
+impl Db {
     /// The pool, to run one statement on.
     pub(super) fn executor(&self) -> Backend<&SqlitePool, &PgPool> {
         match self {
-            Store::Sqlite(pool) => Backend::Sqlite(pool),
-            Store::Postgres(pool) => Backend::Postgres(pool),
+            Db::Sqlite(pool) => Backend::Sqlite(pool),
+            Db::Postgres(pool) => Backend::Postgres(pool),
         }
     }
 
     /// Begins a transaction; dropping it uncommitted rolls it back.
     pub(super) async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Store::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Store::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+}
+
+impl Store {
+    /// The pool, to run one statement on.
+    pub(super) fn executor(&self) -> Backend<&SqlitePool, &PgPool> {
+        self.db.executor()
+    }
+
+    /// Begins a transaction; dropping it uncommitted rolls it back.
+    pub(super) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.db.begin().await
     }
 }
 
@@ -75,7 +87,7 @@ impl Tx {
 /// let row: Option<(String,)> = sql!(tx, fetch_optional, "SELECT id FROM probes WHERE id = ?", id)?;
 /// ```
 ///
-/// The first argument is a [`Store`] or a `&mut` [`Tx`]; the second `execute` (giving the rows
+/// The first argument is a [`Store`] (or its `Db`) or a `&mut` [`Tx`]; the second `execute` (giving the rows
 /// affected) or one of sqlx's `fetch_one`, `fetch_optional`, `fetch_all` (through
 /// `sqlx::query_as`, giving the type the caller names); then the SQL, a constant, and the values
 /// to bind in order. Gives a `Result<_, sqlx::Error>`. The PostgreSQL text is made once per call
@@ -133,6 +145,26 @@ macro_rules! execute_built {
     };
 }
 pub(super) use execute_built;
+
+/// Like [`execute_built!`], for a statement that returns rows (`… RETURNING id`): gives them as
+/// a `Result<Vec<$row>, sqlx::Error>`.
+macro_rules! fetch_all_built {
+    ($on:expr, $row:ty, $start:expr, |$q:ident| $build:block) => {
+        match $on.executor() {
+            $crate::store::sql::Backend::Sqlite(e) => {
+                let mut $q = sqlx::QueryBuilder::<sqlx::Sqlite>::new($start);
+                $build
+                $q.build_query_as::<$row>().fetch_all(e).await
+            }
+            $crate::store::sql::Backend::Postgres(e) => {
+                let mut $q = sqlx::QueryBuilder::<sqlx::Postgres>::new($start);
+                $build
+                $q.build_query_as::<$row>().fetch_all(e).await
+            }
+        }
+    };
+}
+pub(super) use fetch_all_built;
 
 /// `sql`, written with `?` placeholders, as PostgreSQL wants it: `$1`, `$2`, … in order.
 ///

@@ -6,6 +6,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Connections of the pool.
+pub(super) const CONNECTIONS: u32 = 8;
+
 /// Opens the database, creating it if missing, and runs the migrations.
 pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
     let open_err = |source| StoreError::Open {
@@ -27,7 +30,7 @@ pub(super) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
         .pragma("temp_store", "memory")
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(CONNECTIONS)
         .connect_with(options)
         .await
         .map_err(open_err)?;

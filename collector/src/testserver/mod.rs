@@ -8,9 +8,11 @@
 //! several Gbit/s on a small CPU. Nothing touches the disk and memory per download is one buffer.
 
 pub mod quic;
-pub mod tls;
 
-use crate::api::ApiError;
+/// The certificate QUIC presents (shared with HTTPS, so it lives in [`crate::http`]).
+pub use crate::http::identity as tls;
+
+use crate::http::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::Query;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -39,8 +41,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 pub fn router() -> Router {
     routes()
         .route(HEALTH_PATH, get(health))
-        .fallback(crate::api::not_found)
-        .method_not_allowed_fallback(crate::api::method_not_allowed)
+        .fallback(crate::http::not_found)
+        .method_not_allowed_fallback(crate::http::method_not_allowed)
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +70,7 @@ fn requested_bytes(raw: Option<&str>) -> Result<u64, ApiError> {
 async fn download(
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let raw = query.map_err(|e| ApiError::BadRequest(crate::api::one_line(&e.body_text())))?;
+    let raw = query.map_err(|e| ApiError::BadRequest(crate::http::one_line(&e.body_text())))?;
     let total = requested_bytes(raw.0.bytes.as_deref())?;
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut left = total;

@@ -42,8 +42,7 @@ impl Collector {
 
     /// One on SQLite and, when PostgreSQL answers, one on a fresh PostgreSQL database.
     fn each_backend() -> Vec<Self> {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        rt.block_on(scratch::each_backend())
+        scratch::each_backend()
             .into_iter()
             .map(|db| {
                 if db.backend == "sqlite" {
@@ -401,6 +400,69 @@ async fn serve_prints_where_it_listens_serves_and_stops_cleanly_on_sigterm() {
         1,
         "the upload is in the database serve used"
     );
+}
+
+/// Whether process `pid` runs `exe` and catches SIGTERM (signal 15: bit 14 of `SigCgt` in
+/// `/proc/PID/status`). Before its `exec` the child is a copy of this test process, hence `exe`.
+fn runs_and_catches_sigterm(pid: u32, exe: &std::path::Path) -> bool {
+    if std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .as_deref()
+        != Some(exe)
+    {
+        return false;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << 14) != 0)
+}
+
+#[test]
+fn a_sigterm_right_after_start_stops_serve_cleanly() {
+    let c = Collector::new();
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_fathom-collector")).expect("the binary");
+    let child = c
+        .command()
+        .env("RUST_LOG", "info")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // SIGTERM as soon as the collector catches it, long before it listens. The handlers are
+    // registered before any work, so once its database exists it must be catching SIGTERM.
+    let database = c.path("fathom.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let opened = database.exists();
+        if runs_and_catches_sigterm(child.id(), &exe) {
+            break;
+        }
+        assert!(
+            !opened,
+            "the collector opened its database before it caught SIGTERM"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the collector never caught SIGTERM"
+        );
+        std::thread::yield_now();
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let out = child.wait_with_output().expect("the server ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "killed, not stopped: {stderr}");
+    assert!(stderr.contains("Shutdown requested."), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

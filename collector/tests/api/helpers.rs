@@ -18,6 +18,8 @@ pub(crate) struct Server {
     /// `sqlite` or `postgres`.
     pub(crate) backend: &'static str,
     shutdown: CancellationToken,
+    /// The database's URL, for reading it with a connection of the test's own.
+    pub(crate) db_url: String,
     _db: ScratchDb,
 }
 
@@ -29,19 +31,24 @@ impl Drop for Server {
 
 /// A server on each backend: SQLite, and PostgreSQL when one answers (see `scratch`).
 pub(crate) async fn start_each() -> Vec<Server> {
+    start_each_with_limit(RateLimit::default()).await
+}
+
+/// [`start_each`] with each probe's upload rate limit at `limit`.
+pub(crate) async fn start_each_with_limit(limit: RateLimit) -> Vec<Server> {
     let mut servers = Vec::new();
-    for db in each_backend().await {
-        servers.push(start_on(db).await);
+    for db in each_backend() {
+        servers.push(start_on(db, limit).await);
     }
     servers
 }
 
 /// A server on SQLite, for tests that do not depend on the backend.
 pub(crate) async fn start() -> Server {
-    start_on(scratch::sqlite()).await
+    start_on(scratch::sqlite(), RateLimit::default()).await
 }
 
-async fn start_on(db: ScratchDb) -> Server {
+async fn start_on(db: ScratchDb, limit: RateLimit) -> Server {
     let store = Store::open(&db.url).await.expect("store opens");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -54,23 +61,25 @@ async fn start_on(db: ScratchDb) -> Server {
         std::env::temp_dir(),
     )
     .expect("the example config reads");
-    let group = matches!(store, Store::Sqlite(_))
-        .then(|| fathom_collector::store::GroupWriter::spawn(store.clone()));
     let app = api::router(AppState {
-        group,
         store: store.clone(),
         config: std::sync::Arc::new(config),
-        limiter: std::sync::Arc::new(ProbeLimiter::new(RateLimit::default())),
+        limiter: std::sync::Arc::new(ProbeLimiter::new(limit)),
         sources: std::sync::Arc::new(fathom_collector::limits::SourceLimiter::new(
             RateLimit::default(),
         )),
         metrics: std::sync::Arc::default(),
     });
-    tokio::spawn(api::serve(listener, app, shutdown.clone()));
+    tokio::spawn(fathom_collector::http::serve(
+        listener,
+        app,
+        shutdown.clone(),
+    ));
     Server {
         url,
         store,
         backend: db.backend,
+        db_url: db.url.clone(),
         shutdown,
         _db: db,
     }

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::Command;
 
-fn loadgen(
+/// Runs `fathom-loadgen` with `phase` against `collector` and returns its JSON summary; the ids
+/// it had acknowledged go to `ids`.
+pub(crate) fn loadgen(
     collector: &Collector,
     tokens: &std::path::Path,
     ids: &std::path::Path,
@@ -28,7 +30,8 @@ fn loadgen(
         .unwrap_or_else(|e| panic!("one JSON line expected ({e}): {out}"))
 }
 
-fn read_ids(path: &std::path::Path) -> Vec<String> {
+/// The lines of a file of ids.
+pub(crate) fn read_ids(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .expect("ids written")
         .lines()

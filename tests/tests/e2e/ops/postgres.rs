@@ -1,14 +1,17 @@
-//! The collector on PostgreSQL: a probe's results stored exactly once, and two collector
-//! processes on one database taking overlapping uploads at the same time: every id stored once,
-//! the accepted counts adding up to the distinct ids, and the same indicators from both as from
-//! the same results on SQLite.
+//! The collector on PostgreSQL: a probe's results stored exactly once; two collector processes
+//! on one database taking overlapping uploads at the same time: every id stored once, the
+//! accepted counts adding up to the distinct ids, and the same indicators from both as from the
+//! same results on SQLite; and the same two collectors taking a burst of every probe at once,
+//! each upload answered 200 and stored.
 //!
 //! Skips (with a message) when PostgreSQL does not answer on 127.0.0.1:5432, unless
 //! `FATHOM_REQUIRE_POSTGRES=1`.
 
+use crate::ingest_load::{loadgen, read_ids};
 use fathom_e2e::{Agent, Collector, PgDatabase, assert_stored_once, run};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 #[test]
 fn a_probes_results_are_stored_once_on_postgresql() {
@@ -160,6 +163,78 @@ fn two_collectors_on_one_database_store_overlapping_uploads_once() {
         "both collectors compute the same week"
     );
     assert_eq!(on_a, indicators(&sqlite), "PostgreSQL and SQLite agree");
+}
+
+/// Probes of the burst: each uploads its backlog to both collectors at once.
+const BURST_PROBES: usize = 2000;
+
+#[test]
+fn two_collectors_on_one_database_absorb_a_burst_refusing_and_losing_nothing() {
+    let Some(pg) = PgDatabase::new() else { return };
+    let mut a = Collector::on_database(&pg.url);
+    let mut b = Collector::on_database(&pg.url);
+    let dir = a.dir.path().to_owned();
+    let sites = ["county-hospital", "bus-station", "central-plaza"];
+    let mut list = String::new();
+    for n in 0..BURST_PROBES {
+        writeln!(list, "burst-{n:05} {}", sites[n % 3]).expect("writing to a String cannot fail");
+    }
+    std::fs::write(dir.join("fleet.txt"), &list).expect("list written");
+    let (status, tokens, err) = run(a
+        .command()
+        .args(["probe", "add-many"])
+        .arg(dir.join("fleet.txt")));
+    assert!(status.success(), "add-many failed: {err}");
+    std::fs::write(dir.join("tokens.tsv"), &tokens).expect("tokens written");
+    a.start();
+    b.start();
+    // Every probe sends its backlog of 30 in one upload to each collector, all at once: 2 × 2000
+    // uploads waiting for one database. Each is answered 200 after its group committed; none
+    // waits for a pooled connection until a timeout answers 503.
+    let burst = |c: &Collector, ids: &str| {
+        loadgen(
+            c,
+            &dir.join("tokens.tsv"),
+            &dir.join(ids),
+            &["burst", "--backlog", "30"],
+        )
+    };
+    let (on_a, on_b) = std::thread::scope(|s| {
+        let ta = s.spawn(|| burst(&a, "a.ids"));
+        let tb = s.spawn(|| burst(&b, "b.ids"));
+        (
+            ta.join().expect("burst on a"),
+            tb.join().expect("burst on b"),
+        )
+    });
+    for (summary, c) in [(&on_a, &a), (&on_b, &b)] {
+        let log = c.proc().log();
+        let tail: String = log
+            .lines()
+            .filter(|l| !l.contains("Upload stored"))
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(summary["errors"], json!({}), "{summary}\n{tail}");
+        assert_eq!(summary["ok"], BURST_PROBES, "{summary}");
+        assert_eq!(summary["accepted"], BURST_PROBES * 30, "{summary}");
+    }
+    let mut acked = read_ids(&dir.join("a.ids"));
+    acked.extend(read_ids(&dir.join("b.ids")));
+    let acked: BTreeSet<String> = acked.into_iter().collect();
+    assert_eq!(
+        acked.len(),
+        2 * BURST_PROBES * 30,
+        "fresh ids, each acknowledged once"
+    );
+    assert_eq!(assert_stored_once(&b, &acked), acked);
+    for c in [&a, &b] {
+        let log = c.proc().log();
+        assert!(
+            !log.contains("panicked") && !log.contains("could not be stored"),
+            "{log}"
+        );
+    }
 }
 
 /// `indicators --week 2026-W47 --json`, the week of [`result`]'s measurement times.

@@ -6,7 +6,7 @@
 //! new connections wait in the kernel's backlog). Finished handshakes reach axum through
 //! [`TlsListener`], an [`axum::serve::Listener`].
 
-use crate::testserver::tls::Identity;
+use super::identity::Identity;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

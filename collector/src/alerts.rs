@@ -1,0 +1,211 @@
+//! Fleet health rules: what needs attention about each probe ([`alerts`]: its status and last
+//! upload, and `now`, in; alerts out), and the fleet view ([`fleet_view`]) that `GET
+//! /api/v1/fleet`, the `/fleet` page and `/metrics` show. Pure: no I/O, no clock.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use fathom_shared::Carrier;
+use fathom_shared::api::{Alert, FleetProbe, FleetResponse, ProbeStatus};
+
+/// A probe that has not uploaded for this long is silent (its uploads come at least hourly).
+pub const SILENT_AFTER_MS: i64 = 2 * 3_600_000;
+/// A SIM that has used this share of its monthly budget is nearly spent.
+pub const BUDGET_NEARLY_SPENT: f64 = 0.9;
+
+fn alert(kind: &str, carrier: Option<Carrier>, message: String) -> Alert {
+    Alert {
+        kind: kind.to_owned(),
+        carrier,
+        message,
+    }
+}
+
+/// What needs attention about one probe at `now_ms`: never seen, silent over 2 h, a modem
+/// missing, a SIM's budget ≥ 90 % spent, the clock unsynchronised. A silent probe's last status
+/// is old, but what it said still stands until it says otherwise.
+pub fn alerts(last_seen_ms: Option<i64>, status: Option<&ProbeStatus>, now_ms: i64) -> Vec<Alert> {
+    let mut out = Vec::new();
+    match last_seen_ms {
+        None => out.push(alert(
+            "never_seen",
+            None,
+            "从未上报 never reported: check the probe's power, uplink and token".to_owned(),
+        )),
+        Some(seen) if now_ms - seen > SILENT_AFTER_MS => out.push(alert(
+            "silent",
+            None,
+            format!(
+                "静默 silent for {} min (over 2 h): check power and uplink",
+                (now_ms - seen) / 60_000
+            ),
+        )),
+        Some(_) => {}
+    }
+    let Some(s) = status else {
+        return out;
+    };
+    for m in s.modems.iter().filter(|m| !m.present) {
+        out.push(alert(
+            "modem_missing",
+            Some(m.carrier),
+            format!(
+                "{} 调制解调器缺失 modem missing or not registered: {}",
+                m.carrier,
+                m.reason.as_deref().unwrap_or("no reading")
+            ),
+        ));
+    }
+    for b in &s.budgets {
+        if let Some(budget) = b.budget_bytes.filter(|b| *b > 0) {
+            let share = b.used_bytes as f64 / budget as f64;
+            if share >= BUDGET_NEARLY_SPENT {
+                out.push(alert(
+                    "budget_nearly_spent",
+                    Some(b.carrier),
+                    format!(
+                        "{} 流量将尽 data budget {:.0} % used ({} of {} bytes this month)",
+                        b.carrier,
+                        share * 100.0,
+                        b.used_bytes,
+                        budget
+                    ),
+                ));
+            }
+        }
+    }
+    if !s.clock_synced {
+        out.push(alert(
+            "clock_unsynced",
+            None,
+            "时钟未同步 clock unsynchronised: check NTP (timedatectl); results are dated by the collector meanwhile".to_owned(),
+        ));
+    }
+    out
+}
+
+fn rfc3339(ms: i64) -> Option<String> {
+    DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// A registered probe as the fleet view reads it, filled by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRow {
+    /// The probe's id.
+    pub probe_id: String,
+    /// The site it is registered at.
+    pub site_id: String,
+    /// Whether its token was revoked.
+    pub revoked: bool,
+    /// When it last uploaded, Unix ms.
+    pub last_seen_ms: Option<i64>,
+    /// Its latest status (JSON text).
+    pub status: Option<String>,
+}
+
+/// The fleet at `now`: every registered probe with its status and alerts.
+pub fn fleet_view(rows: Vec<FleetRow>, now: DateTime<Utc>) -> FleetResponse {
+    let now_ms = now.timestamp_millis();
+    let probes = rows
+        .into_iter()
+        .map(|r| {
+            let status: Option<ProbeStatus> = r
+                .status
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok());
+            FleetProbe {
+                alerts: alerts(r.last_seen_ms, status.as_ref(), now_ms),
+                probe_id: r.probe_id,
+                site_id: r.site_id,
+                last_seen: r.last_seen_ms.and_then(rfc3339),
+                last_seen_age_s: r.last_seen_ms.map(|s| (now_ms - s) / 1000),
+                revoked: r.revoked,
+                status,
+            }
+        })
+        .collect();
+    FleetResponse {
+        now: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        probes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fathom_shared::Rat;
+    use fathom_shared::api::{ALERT_KINDS, BudgetStatus, ModemStatus};
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    fn healthy() -> ProbeStatus {
+        ProbeStatus {
+            agent_version: "0.1.0".into(),
+            modems: vec![ModemStatus {
+                carrier: Carrier::Cmcc,
+                present: true,
+                rat: Some(Rat::NrSa),
+                reason: None,
+            }],
+            spool_pending: 0,
+            clock_synced: true,
+            budgets: vec![BudgetStatus {
+                carrier: Carrier::Cmcc,
+                used_bytes: 10,
+                budget_bytes: Some(100),
+            }],
+        }
+    }
+
+    fn kinds(a: &[Alert]) -> Vec<&str> {
+        a.iter().map(|a| a.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn a_healthy_probe_seen_recently_has_no_alert() {
+        assert!(alerts(Some(NOW - 60_000), Some(&healthy()), NOW).is_empty());
+    }
+
+    #[test]
+    fn silence_counts_from_two_hours() {
+        let just = alerts(Some(NOW - SILENT_AFTER_MS), Some(&healthy()), NOW);
+        assert!(just.is_empty(), "exactly 2 h is not yet silent");
+        let over = alerts(Some(NOW - SILENT_AFTER_MS - 1), Some(&healthy()), NOW);
+        assert_eq!(kinds(&over), ["silent"]);
+        assert_eq!(kinds(&alerts(None, None, NOW)), ["never_seen"]);
+    }
+
+    #[test]
+    fn a_missing_modem_a_spent_budget_and_an_unsynced_clock_are_each_named() {
+        let mut s = healthy();
+        s.modems.push(ModemStatus {
+            carrier: Carrier::Cu,
+            present: false,
+            rat: Some(Rat::None),
+            reason: Some("no modem at /dev/ttyUSB2".into()),
+        });
+        s.budgets[0].used_bytes = 90;
+        s.clock_synced = false;
+        let a = alerts(Some(NOW), Some(&s), NOW);
+        assert_eq!(
+            kinds(&a),
+            ["modem_missing", "budget_nearly_spent", "clock_unsynced"]
+        );
+        assert!(
+            a.iter().all(|a| ALERT_KINDS.contains(&a.kind.as_str())),
+            "only documented kinds: {a:?}"
+        );
+        assert_eq!(a[0].carrier, Some(Carrier::Cu));
+        assert!(a[0].message.contains("/dev/ttyUSB2"));
+        assert_eq!(a[1].carrier, Some(Carrier::Cmcc));
+        s.budgets[0].used_bytes = 89;
+        s.budgets.push(BudgetStatus {
+            carrier: Carrier::Ct,
+            used_bytes: 1 << 40,
+            budget_bytes: None,
+        });
+        let a = alerts(Some(NOW), Some(&s), NOW);
+        assert!(
+            !kinds(&a).contains(&"budget_nearly_spent"),
+            "89 % and no budget: {a:?}"
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! `GET /metrics`: the collector's counters and the fleet's alerts in Prometheus text format.
+
+use super::AppState;
+use crate::alerts::fleet_view;
+use crate::http::ApiError;
+use crate::store::InsertCounts;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use fathom_shared::api::{ALERT_KINDS, FleetResponse};
+use fathom_shared::{ResultKind, ResultRecord};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The collector's counters since it started, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    received: [AtomicU64; 3],
+    stored: AtomicU64,
+    duplicate: AtomicU64,
+    refused: AtomicU64,
+}
+
+const KINDS: [ResultKind; 3] = [ResultKind::Speed, ResultKind::Radio, ResultKind::Ipv6];
+
+impl Metrics {
+    /// Counts an accepted upload: its results by kind, and how many were new or duplicates.
+    pub fn stored(&self, results: &[ResultRecord], counts: InsertCounts) {
+        for r in results {
+            let i = KINDS.iter().position(|k| *k == r.kind()).unwrap_or(0);
+            self.received[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.stored.fetch_add(counts.accepted, Ordering::Relaxed);
+        self.duplicate
+            .fetch_add(counts.duplicate, Ordering::Relaxed);
+    }
+
+    /// Counts an upload answered with a 4xx or 5xx.
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The text exposition (Prometheus 0.0.4) of the counters and of the fleet at `now`.
+pub fn exposition(m: &Metrics, fleet: &FleetResponse) -> String {
+    let mut t = String::new();
+    let mut line = |s: String| {
+        t.push_str(&s);
+        t.push('\n');
+    };
+    line("# HELP fathom_results_received_total Valid results received in accepted uploads, by kind (duplicates included).".into());
+    line("# TYPE fathom_results_received_total counter".into());
+    for (i, k) in KINDS.iter().enumerate() {
+        line(format!(
+            "fathom_results_received_total{{kind=\"{}\"}} {}",
+            k.id(),
+            m.received[i].load(Ordering::Relaxed)
+        ));
+    }
+    line("# HELP fathom_results_stored_total Results stored (new ids).".into());
+    line("# TYPE fathom_results_stored_total counter".into());
+    line(format!(
+        "fathom_results_stored_total {}",
+        m.stored.load(Ordering::Relaxed)
+    ));
+    line("# HELP fathom_results_duplicate_total Results whose id was already stored.".into());
+    line("# TYPE fathom_results_duplicate_total counter".into());
+    line(format!(
+        "fathom_results_duplicate_total {}",
+        m.duplicate.load(Ordering::Relaxed)
+    ));
+    line("# HELP fathom_uploads_refused_total Uploads answered with an error status.".into());
+    line("# TYPE fathom_uploads_refused_total counter".into());
+    line(format!(
+        "fathom_uploads_refused_total {}",
+        m.refused.load(Ordering::Relaxed)
+    ));
+    line("# HELP fathom_probes Registered probes with at least one alert of each kind, and all probes.".into());
+    line("# TYPE fathom_probes gauge".into());
+    line(format!(
+        "fathom_probes{{alert=\"any\"}} {}",
+        fleet.probes.iter().filter(|p| !p.alerts.is_empty()).count()
+    ));
+    for kind in ALERT_KINDS {
+        let n = fleet
+            .probes
+            .iter()
+            .filter(|p| p.alerts.iter().any(|a| a.kind == kind))
+            .count();
+        line(format!("fathom_probes{{alert=\"{kind}\"}} {n}"));
+    }
+    line(format!(
+        "fathom_probes{{alert=\"none\"}} {}",
+        fleet.probes.iter().filter(|p| p.alerts.is_empty()).count()
+    ));
+    line("# HELP fathom_probe_last_seen_age_seconds Seconds since each probe's last upload (probes that never uploaded are left out).".into());
+    line("# TYPE fathom_probe_last_seen_age_seconds gauge".into());
+    for p in &fleet.probes {
+        if let Some(age) = p.last_seen_age_s {
+            // Probe ids are slugs ([a-z0-9-]), safe inside a label value.
+            line(format!(
+                "fathom_probe_last_seen_age_seconds{{probe=\"{}\",site=\"{}\"}} {age}",
+                p.probe_id, p.site_id
+            ));
+        }
+    }
+    t
+}
+
+/// `GET /metrics`.
+pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let fleet = fleet_view(state.store.fleet().await?, Utc::now());
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        exposition(&state.metrics, &fleet),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{FleetRow, SILENT_AFTER_MS};
+    use chrono::DateTime;
+    use fathom_shared::Carrier;
+    use fathom_shared::Rat;
+    use fathom_shared::api::{BudgetStatus, ModemStatus, ProbeStatus};
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    fn healthy() -> ProbeStatus {
+        ProbeStatus {
+            agent_version: "0.1.0".into(),
+            modems: vec![ModemStatus {
+                carrier: Carrier::Cmcc,
+                present: true,
+                rat: Some(Rat::NrSa),
+                reason: None,
+            }],
+            spool_pending: 0,
+            clock_synced: true,
+            budgets: vec![BudgetStatus {
+                carrier: Carrier::Cmcc,
+                used_bytes: 10,
+                budget_bytes: Some(100),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_exposition_has_one_sample_per_line_with_help_and_type() {
+        let m = Metrics::default();
+        m.refused();
+        let rows = vec![FleetRow {
+            probe_id: "hosp-01".into(),
+            site_id: "county-hospital".into(),
+            revoked: false,
+            last_seen_ms: Some(NOW - 3 * SILENT_AFTER_MS),
+            status: Some(serde_json::to_string(&healthy()).unwrap()),
+        }];
+        let now = DateTime::from_timestamp_millis(NOW).unwrap();
+        let text = exposition(&m, &fleet_view(rows, now));
+        assert!(text.contains("fathom_uploads_refused_total 1\n"), "{text}");
+        assert!(
+            text.contains("fathom_probes{alert=\"silent\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "fathom_probe_last_seen_age_seconds{probe=\"hosp-01\",site=\"county-hospital\"} 21600\n"
+        ));
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = l.rsplit_once(' ').unwrap();
+            value.parse::<f64>().unwrap_or_else(|_| panic!("{l}"));
+        }
+    }
+}

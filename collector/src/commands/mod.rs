@@ -1,0 +1,94 @@
+//! The commands of the command line ([`crate::cli`]): [`run`] carries one out. One file per
+//! group of commands; the exit-status contract (0 ok, 2 bad usage or input, 1 other failure)
+//! is [`exit_code_for`].
+
+mod probe;
+mod results;
+mod serve;
+mod week;
+
+use crate::cli::{Cli, Command};
+use crate::config::CollectorConfig;
+use crate::import;
+use crate::store::{Store, StoreError};
+use std::io::Write as _;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// Bad usage or bad input: the command exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Whether the error is stdout closed by the reader (`fathom-collector export | head`): that is
+/// the reader's choice, not a failure, so the binary exits 0.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit status for an error: 2 for bad usage or bad input, 1 for anything else.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    let usage = err.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.is::<crate::config::ConfigError>()
+            || matches!(e.downcast_ref::<StoreError>(), Some(StoreError::BadUrl(_)))
+            || matches!(
+                e.downcast_ref::<import::ImportError>(),
+                Some(import::ImportError::BadLine { .. })
+            )
+    });
+    if usage { 2 } else { 1 }
+}
+
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Prints one line on stdout and flushes it. Unlike `println!`, a closed stdout is an error to
+/// return, not a panic.
+pub(crate) fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+/// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
+pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Testserver { listen, tls } => {
+            serve::testserver(listen, &tls, shutdown).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Openapi => {
+            say(fathom_shared::api::OPENAPI_JSON.trim_end())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let config = CollectorConfig::load(&cli.config)?;
+    let db_url = config.database_url(cli.db.as_deref());
+    let store = Store::open(&db_url).await?;
+    store.sync_sites(&config.sites).await?;
+    match cli.command {
+        Command::Serve { listen, tls } => {
+            serve::serve(store, config, &db_url, listen, &tls, shutdown).await?;
+        }
+        Command::Probe(cmd) => probe::probe_command(&store, &config, cmd).await?,
+        Command::Import { file } => results::import(&store, &file).await?,
+        Command::Export(args) => results::export(&store, args).await?,
+        Command::Indicators {
+            week,
+            from,
+            to,
+            json,
+        } => week::indicators(&store, &config, week, from, to, json).await?,
+        Command::Report { week, out, lang } => {
+            week::report(&store, &config, week, &out, &lang).await?;
+        }
+        Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,96 @@
+//! `serve` (the API, the dashboard and the speed-test endpoints) and `testserver` (the
+//! speed-test endpoints alone).
+
+use super::say;
+use crate::config::CollectorConfig;
+use crate::store::Store;
+use crate::{api, dashboard, http, limits, testserver};
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use tokio_util::sync::CancellationToken;
+
+/// `serve`: the API and the dashboard over `store`, until `shutdown`.
+pub(super) async fn serve(
+    store: Store,
+    config: CollectorConfig,
+    db_url: &str,
+    listen: SocketAddr,
+    tls: &http::identity::TlsArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let dir = http::identity::dir_beside(db_url, &config.base_dir);
+    let id = http::identity::identity(tls, Some(&dir))?;
+    let app = app(store, config);
+    serve_app(listen, app, &id, tls.tls_cert.is_some(), shutdown).await
+}
+
+/// `testserver`: the speed-test endpoints alone, until `shutdown`.
+pub(super) async fn testserver(
+    listen: SocketAddr,
+    tls: &http::identity::TlsArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let id = http::identity::identity(tls, None)?;
+    let https = tls.tls_cert.is_some();
+    serve_app(listen, testserver::router(), &id, https, shutdown).await
+}
+
+/// What `serve` serves: the API and the dashboard, with the limits.
+fn app(store: Store, config: CollectorConfig) -> axum::Router {
+    let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
+    let sources = std::sync::Arc::new(limits::SourceLimiter::new(config.failed_limit));
+    let config = std::sync::Arc::new(config);
+    let dashboard = dashboard::router(dashboard::DashboardState {
+        store: store.clone(),
+        config: config.clone(),
+    });
+    api::router(api::AppState {
+        store,
+        config,
+        limiter,
+        sources,
+        metrics: std::sync::Arc::default(),
+    })
+    .merge(dashboard)
+}
+
+/// Serves `app` over TCP on `listen`, HTTPS with `tls` when `https` (the operator gave a
+/// certificate), and the QUIC speed test on the same port number over UDP.
+async fn serve_app(
+    listen: SocketAddr,
+    app: axum::Router,
+    tls: &http::identity::Identity,
+    https: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    // QUIC speed tests on the same port number, over UDP.
+    let quic = testserver::quic::bind(local, tls)?;
+    tracing::info!(
+        udp = %local,
+        cert = %tls.cert_file.display(),
+        sha256 = %tls.fingerprint(),
+        "QUIC speed-test endpoint ready."
+    );
+    let quic_stop = shutdown.child_token();
+    let quic_task = tokio::spawn(testserver::quic::serve(quic, quic_stop.clone()));
+    // The one machine-readable line on stdout: scripts and tests learn the port from it.
+    if https {
+        let acceptor = http::tls::acceptor(tls)?;
+        let listener = http::tls::TlsListener::spawn(listener, acceptor, shutdown.child_token())?;
+        say(format_args!("listening on https://{local}"))?;
+        tracing::info!(%local, cert = %tls.cert_file.display(), "Serving HTTPS.");
+        http::serve(listener, app, shutdown).await?;
+    } else {
+        say(format_args!("listening on http://{local}"))?;
+        tracing::info!(%local, "Serving.");
+        http::serve(listener, app, shutdown).await?;
+    }
+    quic_stop.cancel();
+    let _ignored = quic_task.await;
+    tracing::info!("Stopped.");
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The `/fleet` page: every probe with its alerts, those with alerts first, linked from the
+//! dashboard and leading back to it.
+
+use super::DashboardState;
+use crate::alerts::fleet_view;
+use crate::http::ApiError;
+use crate::report::html::esc;
+use axum::extract::State;
+use axum::response::Html;
+use chrono::Utc;
+use fathom_shared::api::FleetResponse;
+use std::fmt::Write as _;
+
+/// `GET /fleet`.
+pub(super) async fn fleet_page(
+    State(state): State<DashboardState>,
+) -> Result<Html<String>, ApiError> {
+    let mut view = fleet_view(state.store.fleet().await?, Utc::now());
+    view.probes
+        .sort_by_key(|p| (p.alerts.is_empty(), p.probe_id.clone()));
+    Ok(Html(fleet_html(&view)))
+}
+
+/// The fleet page's HTML, in the order of `view`, with a way back to the dashboard.
+fn fleet_html(view: &FleetResponse) -> String {
+    let with_alerts = view.probes.iter().filter(|p| !p.alerts.is_empty()).count();
+    let mut h = String::new();
+    let mut put = |s: String| h.push_str(&s);
+    put(format!(
+        "<!doctype html><html lang=zh><head><meta charset=utf-8><title>探针状态 Fleet</title>\
+         <style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.alert{{color:#b00}}</style>\
+         </head><body><nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>\
+         <h1>探针状态 Fleet health</h1><p>{} · 探针 probes: {} · 需处理 with alerts: {}</p>\
+         <table id=fleet><tr><th>探针 probe</th><th>站点 site</th><th>最后上报 last seen</th>\
+         <th>版本 version</th><th>调制解调器 modems</th><th>待传 spool</th><th>流量 data used</th>\
+         <th>时钟 clock</th><th>告警 alerts</th></tr>",
+        esc(&view.now),
+        view.probes.len(),
+        with_alerts
+    ));
+    for p in &view.probes {
+        let (version, modems, spool, budgets, clock) = match &p.status {
+            Some(s) => (
+                esc(&s.agent_version),
+                s.modems
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} {}",
+                            m.carrier,
+                            if m.present {
+                                m.rat.map_or("?", fathom_shared::Rat::id).to_owned()
+                            } else {
+                                "缺失 missing".to_owned()
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.spool_pending.to_string(),
+                s.budgets
+                    .iter()
+                    .map(|b| match b.budget_bytes {
+                        Some(total) if total > 0 => format!(
+                            "{} {:.0} %",
+                            b.carrier,
+                            b.used_bytes as f64 * 100.0 / total as f64
+                        ),
+                        _ => format!("{} {} MB", b.carrier, b.used_bytes / 1_000_000),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if s.clock_synced {
+                    "已同步 synced"
+                } else {
+                    "未同步 unsynced"
+                }
+                .to_owned(),
+            ),
+            None => Default::default(),
+        };
+        let mut alerts = String::new();
+        for a in &p.alerts {
+            write!(
+                alerts,
+                "<div class=alert data-kind={}>{}</div>",
+                a.kind,
+                esc(&a.message)
+            )
+            .expect("writing to a String cannot fail");
+        }
+        put(format!(
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{version}</td><td>{modems}</td>\
+             <td>{spool}</td><td>{budgets}</td><td>{clock}</td><td>{}</td></tr>",
+            esc(&p.probe_id),
+            if p.revoked {
+                " (已吊销 revoked)"
+            } else {
+                ""
+            },
+            esc(&p.site_id),
+            p.last_seen.as_deref().map_or_else(|| "—".to_owned(), esc),
+            if alerts.is_empty() {
+                "—".to_owned()
+            } else {
+                alerts
+            }
+        ));
+    }
+    put("</table></body></html>".to_owned());
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    #[test]
+    fn the_fleet_page_leads_back_to_the_dashboard() {
+        let now = DateTime::from_timestamp_millis(NOW).expect("a time");
+        let page = fleet_html(&fleet_view(Vec::new(), now));
+        assert!(
+            page.contains("<nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>"),
+            "{page}"
+        );
+    }
+}

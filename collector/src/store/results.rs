@@ -1,0 +1,305 @@
+//! The `results` rows: an upload's results (stored in groups, see `group.rs`), imports, and
+//! the export.
+
+use super::sql::{Tx, fetch_all_built, numbered};
+use super::{Db, Store, StoreError};
+use crate::timing::{TimeStatus, file_time};
+use fathom_shared::{Measurement, ResultRecord};
+use std::sync::LazyLock;
+
+/// How many results of a batch were new and how many were already stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertCounts {
+    /// Stored now.
+    pub accepted: u64,
+    /// Already stored (or repeated within the batch); not stored again.
+    pub duplicate: u64,
+}
+
+/// Which results `export` prints.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Only this probe's.
+    pub probe_id: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only those measured at or after, Unix ms.
+    pub since_ms: Option<i64>,
+    /// Only those measured before, Unix ms.
+    pub until_ms: Option<i64>,
+}
+
+/// Columns of `results` written by ingest, in bind order.
+const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, interface, \
+     measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, \
+     url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, time_status) ";
+
+/// Rows per multi-row `INSERT`. One statement per row costs a round trip to SQLite's worker
+/// thread each; 200 rows of 21 values stay far below SQLite's 32766 bound parameters.
+pub(super) const ROWS_PER_STATEMENT: usize = 200;
+
+/// Inserts `rows` in statements of [`ROWS_PER_STATEMENT`], in the order given, and returns the
+/// ids stored now: an id already stored, or repeated in `rows`, is skipped
+/// (`ON CONFLICT DO NOTHING`; both backends insert a statement's rows in order).
+///
+/// Callers pass rows in id order: two PostgreSQL transactions inserting overlapping ids then
+/// take the ids' locks in the same order and wait for each other instead of deadlocking.
+pub(super) async fn insert_rows(tx: &mut Tx, rows: &[&Row]) -> Result<Vec<String>, StoreError> {
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let ids = fetch_all_built!(tx, (String,), RESULT_COLUMNS, |q| {
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(row.id.as_str())
+                    .push_bind(row.kind)
+                    .push_bind(row.probe_id.as_str())
+                    .push_bind(row.site_id.as_str())
+                    .push_bind(row.carrier)
+                    .push_bind(row.interface.as_deref())
+                    .push_bind(row.measured_at_ms)
+                    .push_bind(row.received_at_ms)
+                    .push_bind(row.clock_synced)
+                    .push_bind(row.simulated)
+                    .push_bind(row.download_mbps)
+                    .push_bind(row.rat)
+                    .push_bind(row.rsrp_dbm)
+                    .push_bind(row.sinr_db)
+                    .push_bind(row.url.as_deref())
+                    .push_bind(row.supports_ipv6)
+                    .push_bind(row.probe_ipv6)
+                    .push_bind(row.error.as_deref())
+                    .push_bind(row.body.as_str())
+                    .push_bind(row.probe_measured_at_ms)
+                    .push_bind(row.time_status);
+            });
+            q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+        })?;
+        stored.extend(ids.into_iter().map(|(id,)| id));
+    }
+    Ok(stored)
+}
+
+/// Stores results in one transaction (see [`Store::writer`]): `import`'s path, where one file
+/// is all or nothing. Rows are buffered and written in multi-row statements;
+/// [`ResultWriter::commit`] writes the rest and commits.
+pub struct ResultWriter {
+    tx: Tx,
+    pending: Vec<Row>,
+    counts: InsertCounts,
+}
+
+impl ResultWriter {
+    /// Stores `r` unless its id is stored already (or comes earlier in this transaction).
+    pub async fn insert(
+        &mut self,
+        r: &ResultRecord,
+        received_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.pending.push(Row::new(r, received_at_ms));
+        if self.pending.len() >= ROWS_PER_STATEMENT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered rows, in id order.
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        let mut rows = std::mem::take(&mut self.pending);
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        let rows: Vec<&Row> = rows.iter().collect();
+        let stored = insert_rows(&mut self.tx, &rows).await?.len() as u64;
+        self.counts.accepted += stored;
+        self.counts.duplicate += (rows.len() as u64).saturating_sub(stored);
+        Ok(())
+    }
+
+    /// Writes what is buffered, makes everything durable and visible, and returns the counts.
+    pub async fn commit(mut self) -> Result<InsertCounts, StoreError> {
+        self.flush().await?;
+        self.tx.commit().await?;
+        Ok(self.counts)
+    }
+}
+
+/// One upload, ready to store: the rows of its results and the probe's upload time and status.
+/// Made by the request's own task, so that the writers only write.
+pub(super) struct Upload {
+    pub(super) rows: Vec<Row>,
+    pub(super) probe_id: String,
+    pub(super) received_at_ms: i64,
+    /// The probe's status (JSON text), when it sent one.
+    pub(super) status: Option<String>,
+}
+
+impl Upload {
+    pub(super) fn new(
+        results: &[ResultRecord],
+        received_at_ms: i64,
+        probe_id: &str,
+        status: Option<&str>,
+    ) -> Self {
+        Self {
+            rows: results
+                .iter()
+                .map(|r| Row::new(r, received_at_ms))
+                .collect(),
+            probe_id: probe_id.to_owned(),
+            received_at_ms,
+            status: status.map(str::to_owned),
+        }
+    }
+}
+
+/// One `results` row: the header, the typed columns that indicators query (so that they are
+/// SQL over columns, not over JSON), and the whole result as `body`.
+pub(super) struct Row {
+    pub(super) id: String,
+    kind: &'static str,
+    probe_id: String,
+    site_id: String,
+    carrier: &'static str,
+    interface: Option<String>,
+    measured_at_ms: i64,
+    received_at_ms: i64,
+    clock_synced: bool,
+    simulated: bool,
+    download_mbps: Option<f64>,
+    rat: Option<&'static str>,
+    rsrp_dbm: Option<f64>,
+    sinr_db: Option<f64>,
+    url: Option<String>,
+    supports_ipv6: Option<bool>,
+    probe_ipv6: Option<bool>,
+    /// Speed `error`, radio or ipv6 `reason`.
+    error: Option<String>,
+    body: String,
+    /// The probe's `measured_at` when the collector re-dated the result.
+    probe_measured_at_ms: Option<i64>,
+    time_status: &'static str,
+}
+
+impl Row {
+    pub(super) fn new(r: &ResultRecord, received_at_ms: i64) -> Self {
+        let h = &r.header;
+        let probe_ms = h.measured_at.unix_ms();
+        let filing = file_time(probe_ms, h.clock_synced, h.age_ms, received_at_ms);
+        let mut row = Row {
+            id: h.id.to_string(),
+            kind: r.kind().id(),
+            probe_id: h.probe_id.as_str().to_owned(),
+            site_id: h.site_id.as_str().to_owned(),
+            carrier: h.carrier.id(),
+            interface: h.interface.as_ref().map(|i| i.as_str().to_owned()),
+            measured_at_ms: filing.at_ms,
+            received_at_ms,
+            // The column says whether `measured_at_ms` is on a synchronised clock, the probe's
+            // or (corrected) the collector's: the indicator windows select on it (migration 0004).
+            clock_synced: filing.status.is_dated(),
+            simulated: h.simulated,
+            download_mbps: None,
+            rat: None,
+            rsrp_dbm: None,
+            sinr_db: None,
+            url: None,
+            supports_ipv6: None,
+            probe_ipv6: None,
+            error: None,
+            body: r.to_json().to_string(),
+            probe_measured_at_ms: (filing.status == TimeStatus::Corrected).then_some(probe_ms),
+            time_status: filing.status.id(),
+        };
+        match &r.measurement {
+            Measurement::Speed(s) => {
+                row.download_mbps = s.download_mbps;
+                row.error.clone_from(&s.error);
+            }
+            Measurement::Radio(m) => {
+                row.rat = Some(m.rat.id());
+                row.rsrp_dbm = m.rsrp_dbm;
+                row.sinr_db = m.sinr_db;
+                row.error.clone_from(&m.reason);
+            }
+            Measurement::Ipv6(c) => {
+                row.url = Some(c.url.clone());
+                row.supports_ipv6 = c.supports_ipv6;
+                row.probe_ipv6 = Some(c.probe_ipv6);
+                row.error.clone_from(&c.reason);
+            }
+        }
+        row
+    }
+}
+
+/// The export's query, one text for both backends: each optional filter is bound twice, once
+/// typed by its `CAST` for the `IS NULL` test (PostgreSQL must know a parameter's type) and once
+/// for the comparison.
+const EXPORT: &str = "SELECT body FROM results \
+     WHERE (CAST(? AS TEXT) IS NULL OR probe_id = ?) AND (CAST(? AS TEXT) IS NULL OR kind = ?) \
+       AND (CAST(? AS BIGINT) IS NULL OR measured_at_ms >= ?) \
+       AND (CAST(? AS BIGINT) IS NULL OR measured_at_ms < ?) \
+     ORDER BY measured_at_ms, id";
+
+impl Store {
+    /// Stores an upload: its results and the probe's upload time and status, in one
+    /// transaction, so that an upload is either wholly stored and acknowledged or not stored
+    /// (a status written apart could fail after the results committed, and the probe would send
+    /// them again for nothing). Uploads that arrive together share a transaction (see
+    /// `store/group.rs`); this returns once the one holding this upload has committed, with this
+    /// upload's own counts.
+    pub async fn store_upload(
+        &self,
+        results: &[ResultRecord],
+        received_at_ms: i64,
+        probe_id: &str,
+        status: Option<&str>,
+    ) -> Result<InsertCounts, StoreError> {
+        self.uploads
+            .store(Upload::new(results, received_at_ms, probe_id, status))
+            .await
+    }
+
+    /// Opens a transaction that stores results one by one; nothing is visible until
+    /// [`ResultWriter::commit`], and dropping the writer stores nothing.
+    pub async fn writer(&self) -> Result<ResultWriter, StoreError> {
+        Ok(ResultWriter {
+            tx: self.begin().await?,
+            pending: Vec::with_capacity(ROWS_PER_STATEMENT),
+            counts: InsertCounts::default(),
+        })
+    }
+
+    /// Hands each stored result (wire format JSON text) matching `filter` to `each`, by
+    /// measurement time then id, streaming: memory stays flat however many results are stored.
+    pub async fn export<E: From<StoreError>>(
+        &self,
+        filter: &ExportFilter,
+        mut each: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        use futures_util::TryStreamExt as _;
+        static EXPORT_POSTGRES: LazyLock<String> = LazyLock::new(|| numbered(EXPORT));
+        let (probe, kind) = (filter.probe_id.as_deref(), filter.kind.as_deref());
+        let (since, until) = (filter.since_ms, filter.until_ms);
+        macro_rules! bound {
+            ($sql:expr) => {
+                sqlx::query_as::<_, (String,)>($sql)
+                    .bind(probe)
+                    .bind(probe)
+                    .bind(kind)
+                    .bind(kind)
+                    .bind(since)
+                    .bind(since)
+                    .bind(until)
+                    .bind(until)
+            };
+        }
+        let mut rows = match &self.db {
+            Db::Sqlite(pool) => bound!(EXPORT).fetch(pool),
+            Db::Postgres(pool) => bound!(EXPORT_POSTGRES.as_str()).fetch(pool),
+        };
+        let mut n = 0;
+        while let Some((body,)) = rows.try_next().await.map_err(StoreError::from)? {
+            each(&body)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
