@@ -7,7 +7,7 @@
 //! Skips (with a message) when PostgreSQL does not answer on 127.0.0.1:5432, unless
 //! `FATHOM_REQUIRE_POSTGRES=1`.
 
-use crate::ingest_load::{loadgen, read_ids};
+use crate::ops::ingest_load::{loadgen, read_ids};
 use fathom_e2e::{Agent, Collector, PgDatabase, assert_stored_once, run};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
