@@ -1,8 +1,7 @@
 //! Fathom's collector: takes results from the probes, stores them, computes the county's
 //! indicators, draws the weekly report, and serves the speed-test endpoints.
 //!
-//! Layout, each module depending only on those listed after it (`config` and `probe_settings`
-//! on each other):
+//! Layout, each module depending only on those listed after it:
 //! - [`commands`]: carries out the command line ([`cli`], its clap definition); one file per
 //!   group of commands.
 //! - [`dashboard`]: the web pages: the week's indicators and charts at `/`, the fleet at
