@@ -11,6 +11,14 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures/modem")
 }
 
+/// Writes `body` as an executable shell script `mmcli` in `dir`.
+fn write_mmcli(dir: &Path, body: &str) {
+    let path = dir.join("mmcli");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("fake mmcli executable");
+}
+
 /// A folder with an executable `mmcli` that answers like ModemManager with three modems: a Telit
 /// on a German LTE network, an FM350 on China Mobile's 5G NSA and an RM520N on China Telecom's SA. `broken` makes it print junk.
 fn fake_mmcli(broken: bool) -> tempfile::TempDir {
@@ -33,11 +41,23 @@ fn fake_mmcli(broken: bool) -> tempfile::TempDir {
 esac"#
         )
     };
-    let path = dir.path().join("mmcli");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .expect("fake mmcli executable");
+    write_mmcli(dir.path(), &body);
     dir
+}
+
+/// Writes `probe.toml` in `dir`: one modem per carrier, each read through `mmcli`. Returns its path.
+fn mmcli_probe_config(dir: &Path, carriers: &[&str]) -> PathBuf {
+    let modems: String = carriers
+        .iter()
+        .map(|carrier| format!("[[modem]]\ncarrier = \"{carrier}\"\nbackend = \"mmcli\"\n"))
+        .collect();
+    let text = format!(
+        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\n\
+         spool = \"spool.db\"\n{modems}"
+    );
+    let config = dir.join("probe.toml");
+    std::fs::write(&config, text).expect("probe config written");
+    config
 }
 
 fn agent_with_path(path_dir: &Path) -> Command {
@@ -79,13 +99,7 @@ fn modem_reads_every_modemmanager_modem_and_maps_plmn_to_carrier() {
 fn a_probe_config_matches_modems_to_carriers_and_says_why_one_is_missing() {
     let fake = fake_mmcli(false);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("probe.toml");
-    std::fs::write(
-        &config,
-        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\nspool = \"spool.db\"\n\
-         [[modem]]\ncarrier = \"cmcc\"\nbackend = \"mmcli\"\n[[modem]]\ncarrier = \"cu\"\nbackend = \"mmcli\"\n",
-    )
-    .unwrap();
+    let config = mmcli_probe_config(dir.path(), &["cmcc", "cu"]);
     let mut cmd = agent_with_path(fake.path());
     cmd.args(["modem", "--json", "--config"]).arg(&config);
     let (status, out, err) = run(&mut cmd);
@@ -114,13 +128,7 @@ fn a_missing_or_broken_mmcli_gives_a_reason_not_numbers() {
 
     // …and a probe whose mmcli is not installed samples `rat: none` with the reason.
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("probe.toml");
-    std::fs::write(
-        &config,
-        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\nspool = \"spool.db\"\n\
-         [[modem]]\ncarrier = \"ct\"\nbackend = \"mmcli\"\n",
-    )
-    .unwrap();
+    let config = mmcli_probe_config(dir.path(), &["ct"]);
     let mut cmd = Command::new(bin("fathom-agent"));
     cmd.env("PATH", dir.path())
         .args(["modem", "--json", "--config"])
@@ -158,10 +166,7 @@ case "$*" in
   *) echo "error: unexpected arguments: $*" >&2; exit 1 ;;
 esac"#
     );
-    let path = dir.path().join("mmcli");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .expect("fake mmcli executable");
+    write_mmcli(dir.path(), &body);
     dir
 }
 
