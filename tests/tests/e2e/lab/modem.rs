@@ -3,6 +3,7 @@
 
 use fathom_e2e::{bin, run};
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,14 +48,16 @@ esac"#
 
 /// Writes `probe.toml` in `dir`: one modem per carrier, each read through `mmcli`. Returns its path.
 fn mmcli_probe_config(dir: &Path, carriers: &[&str]) -> PathBuf {
-    let modems: String = carriers
-        .iter()
-        .map(|carrier| format!("[[modem]]\ncarrier = \"{carrier}\"\nbackend = \"mmcli\"\n"))
-        .collect();
-    let text = format!(
-        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\n\
-         spool = \"spool.db\"\n{modems}"
-    );
+    let mut text = "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\n\
+                    token = \"t\"\nspool = \"spool.db\"\n"
+        .to_owned();
+    for carrier in carriers {
+        write!(
+            text,
+            "[[modem]]\ncarrier = \"{carrier}\"\nbackend = \"mmcli\"\n"
+        )
+        .expect("a String takes any text");
+    }
     let config = dir.join("probe.toml");
     std::fs::write(&config, text).expect("probe config written");
     config
