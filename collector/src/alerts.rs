@@ -129,14 +129,15 @@ pub fn fleet_view(rows: Vec<FleetRow>, now: DateTime<Utc>) -> FleetResponse {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use fathom_shared::Rat;
     use fathom_shared::api::{ALERT_KINDS, BudgetStatus, ModemStatus};
 
-    const NOW: i64 = 1_764_000_000_000;
+    pub(crate) const NOW: i64 = 1_764_000_000_000;
 
-    fn healthy() -> ProbeStatus {
+    /// A probe with one present 5G SA modem, a synced clock, an empty spool and budget to spare.
+    pub(crate) fn healthy() -> ProbeStatus {
         ProbeStatus {
             agent_version: "0.1.0".into(),
             modems: vec![ModemStatus {

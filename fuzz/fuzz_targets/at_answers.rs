@@ -7,25 +7,9 @@
 
 #![no_main]
 
-use fathom_radio_parse::RadioReading;
+use fathom_fuzz::assert_within_wire_limits;
 use fathom_radio_parse::at::{self, LteSinrScale, SimcomScale, Unit};
-use fathom_shared::result::limits;
 use libfuzzer_sys::fuzz_target;
-
-fn within(value: Option<f64>, (lo, hi): (f64, f64), what: &str) {
-    if let Some(v) = value {
-        assert!(
-            v.is_finite() && (lo..=hi).contains(&v),
-            "{what} {v} outside {lo}..={hi}"
-        );
-    }
-}
-
-fn check(reading: &RadioReading) {
-    within(reading.rsrp_dbm, limits::RSRP_DBM, "rsrp_dbm");
-    within(reading.rsrq_db, limits::RSRQ_DB, "rsrq_db");
-    within(reading.sinr_db, limits::SINR_DB, "sinr_db");
-}
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -43,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = at::quectel_lte_sinr_scale(&text);
     let _ = at::model_name(&text);
     if let Ok(r) = at::generic_reading(first, second) {
-        check(&r);
+        assert_within_wire_limits(&r);
     }
     for scale in [
         LteSinrScale::Db,
@@ -51,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         LteSinrScale::Unverified,
     ] {
         if let Ok(r) = at::quectel_servingcell(&text, scale) {
-            check(&r);
+            assert_within_wire_limits(&r);
         }
     }
     let whole = SimcomScale {
@@ -62,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = at::simcom_scale(&text);
     for scale in [SimcomScale::SIM8200, SimcomScale::OTHER, whole] {
         if let Ok(r) = at::simcom_cpsi(&text, scale) {
-            check(&r);
+            assert_within_wire_limits(&r);
         }
     }
 });

@@ -6,25 +6,14 @@
 
 #![no_main]
 
-use fathom_shared::result::limits;
+use fathom_fuzz::assert_within_wire_limits;
 use libfuzzer_sys::fuzz_target;
-
-fn within(value: Option<f64>, (lo, hi): (f64, f64), what: &str) {
-    if let Some(v) = value {
-        assert!(
-            v.is_finite() && (lo..=hi).contains(&v),
-            "{what} {v} outside {lo}..={hi}"
-        );
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let _ = fathom_radio_parse::mmcli::modem_list(&text);
     let (modem, signal) = text.split_once('\0').unwrap_or((&text, ""));
     if let Ok(r) = fathom_radio_parse::mmcli::modem_status(modem, signal) {
-        within(r.rsrp_dbm, limits::RSRP_DBM, "rsrp_dbm");
-        within(r.rsrq_db, limits::RSRQ_DB, "rsrq_db");
-        within(r.sinr_db, limits::SINR_DB, "sinr_db");
+        assert_within_wire_limits(&r);
     }
 });

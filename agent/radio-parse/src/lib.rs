@@ -22,6 +22,18 @@ pub type RadioReading = RadioSample;
 
 pub use fathom_shared::result::RadioSample;
 
+/// Whether `raw` is a plain decimal number: optional sign, digits, optional fraction. Both AT
+/// answers and ModemManager's JSON print measurements as such text, or as a word meaning "not
+/// measured".
+pub(crate) fn is_decimal(raw: &str) -> bool {
+    let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 //! merely offers EN-DC), so NR counts only when `modem.signal.5g.rsrp` is a measurement; then the
 //! 5G values make the reading. Values outside [`limits`] are absent with the reason noted.
 
-use crate::RadioReading;
+use crate::{RadioReading, is_decimal};
 use fathom_shared::Rat;
 use fathom_shared::result::limits;
 use serde_json::Value;
@@ -138,16 +138,6 @@ fn decimal_point(raw: &str) -> std::borrow::Cow<'_, str> {
         }
         _ => std::borrow::Cow::Borrowed(raw),
     }
-}
-
-/// Whether a value is a plain decimal number: optional sign, digits, optional fraction.
-fn is_decimal(raw: &str) -> bool {
-    let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The three values of one `modem.signal.<tech>` section, with notes on absent ones.

@@ -213,6 +213,29 @@ async fn a_modem_missing_from_the_sim_file_or_a_bad_config_exits_2() {
     drop(dir);
 }
 
+/// Starts `fathom-agent run` on `config` in the background, its log on a pipe.
+fn spawn_daemon(config: &Path, stdout: std::process::Stdio) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_fathom-agent"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGTERM to a running `child`, as systemd does to stop the daemon.
+async fn sigterm(child: &tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
+    let kill = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(kill.success());
+}
+
 #[tokio::test]
 async fn the_daemon_measures_on_its_cadences_one_speed_test_at_a_time_and_stops_on_sigterm() {
     let collector = FakeCollector::start().await;
@@ -226,22 +249,9 @@ async fn the_daemon_measures_on_its_cadences_one_speed_test_at_a_time_and_stops_
         text.replace("max_duration = \"1s\"", "max_duration = \"800ms\""),
     )
     .unwrap();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fathom-agent"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let child = spawn_daemon(&config, std::process::Stdio::piped());
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
-    let pid = child.id().unwrap().to_string();
-    let kill = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(kill.success());
+    sigterm(&child).await;
     let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("the daemon stops within its grace period")
@@ -279,14 +289,7 @@ async fn a_sigterm_as_soon_as_the_daemon_starts_is_a_clean_stop_with_the_spool_i
     use tokio::io::AsyncBufReadExt as _;
     let collector = FakeCollector::start().await;
     let (_dir, config) = probe_dir(&collector.url, &collector.url);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fathom-agent"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_daemon(&config, std::process::Stdio::null());
     // The first log line comes while the daemon is still starting (config read, spool not yet
     // open, no job running); the signal goes out at once.
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
@@ -295,13 +298,7 @@ async fn a_sigterm_as_soon_as_the_daemon_starts_is_a_clean_stop_with_the_spool_i
         .expect("a first log line")
         .unwrap()
         .expect("the daemon logs before exiting");
-    let pid = child.id().unwrap().to_string();
-    let kill = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(kill.success());
+    sigterm(&child).await;
     let mut log = first + "\n";
     while let Some(line) = stderr.next_line().await.unwrap() {
         log.push_str(&line);

@@ -122,32 +122,9 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::tests::{NOW, healthy};
     use crate::alerts::{FleetRow, SILENT_AFTER_MS};
     use chrono::DateTime;
-    use fathom_shared::Carrier;
-    use fathom_shared::Rat;
-    use fathom_shared::api::{BudgetStatus, ModemStatus, ProbeStatus};
-
-    const NOW: i64 = 1_764_000_000_000;
-
-    fn healthy() -> ProbeStatus {
-        ProbeStatus {
-            agent_version: "0.1.0".into(),
-            modems: vec![ModemStatus {
-                carrier: Carrier::Cmcc,
-                present: true,
-                rat: Some(Rat::NrSa),
-                reason: None,
-            }],
-            spool_pending: 0,
-            clock_synced: true,
-            budgets: vec![BudgetStatus {
-                carrier: Carrier::Cmcc,
-                used_bytes: 10,
-                budget_bytes: Some(100),
-            }],
-        }
-    }
 
     #[test]
     fn the_exposition_has_one_sample_per_line_with_help_and_type() {

@@ -12,7 +12,7 @@ mod fleet;
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
 use crate::indicators::{self, carrier_order};
-use crate::report::{self, Lang, View, charts, html};
+use crate::report::{self, Lang, View, WeekData, charts, html};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -236,18 +236,33 @@ async fn index(
     index_page(&state, &params).await
 }
 
-async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<String>, Response> {
+/// The week the parameters ask for, checked, and its data for the carrier they name.
+async fn week_data(
+    state: &DashboardState,
+    params: &Params,
+) -> Result<(Checked, WeekData), Response> {
     let c = check(params, &state.config).map_err(IntoResponse::into_response)?;
     let data = report::gather(&state.store, &state.config, c.week, c.carrier.as_deref())
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    Ok((c, data))
+}
+
+impl Checked {
+    /// The charts' language and carrier filter.
+    fn view(&self) -> View<'_> {
+        View {
+            labels: self.lang.labels(),
+            carrier: self.carrier.as_deref(),
+        }
+    }
+}
+
+async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<String>, Response> {
+    let (c, data) = week_data(state, params).await?;
     let labels = c.lang.labels();
-    let view = View {
-        labels,
-        carrier: c.carrier.as_deref(),
-    };
     let mut figures = String::new();
-    for (stem, chart) in report::week_charts(&data, &state.config, view) {
+    for (stem, chart) in report::week_charts(&data, &state.config, c.view()) {
         let svg = charts::svg(&chart, labels).map_err(|e| draw_failed(&e))?;
         figures.push_str(&html::figure_inline(stem, chart.title(), &svg));
     }
@@ -272,16 +287,9 @@ async fn chart(
     let Some(stem) = name.strip_suffix(".svg") else {
         return Err(not_found());
     };
-    let c = check(&params, &state.config).map_err(IntoResponse::into_response)?;
-    let data = report::gather(&state.store, &state.config, c.week, c.carrier.as_deref())
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    let (c, data) = week_data(&state, &params).await?;
     let labels = c.lang.labels();
-    let view = View {
-        labels,
-        carrier: c.carrier.as_deref(),
-    };
-    let Some((_, chart)) = report::week_charts(&data, &state.config, view)
+    let Some((_, chart)) = report::week_charts(&data, &state.config, c.view())
         .into_iter()
         .find(|(s, _)| *s == stem)
     else {

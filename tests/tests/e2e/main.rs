@@ -26,6 +26,17 @@ mod contract {
     mod remote_settings;
     mod secrets;
     mod tls;
+
+    use serde_json::{Value, json};
+
+    /// A valid speed-test result of `probe` at `site`, as the wire takes it.
+    fn speed_result(id: &str, probe: &str, site: &str) -> Value {
+        json!({"schema": 1, "id": id, "probe_id": probe, "site_id": site, "carrier": "cmcc",
+               "interface": "wwan0", "measured_at": "2026-11-23T01:15:00Z", "clock_synced": true,
+               "kind": "speed", "download_mbps": 42.5, "bytes_downloaded": 26_000_000,
+               "duration_ms": 4900, "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0,
+               "streams": 1, "protocol": "http", "server": "http://127.0.0.1/", "error": null})
+    }
 }
 
 /// Faults: processes killed, the collector or its database away, a full disk, a cut network, a

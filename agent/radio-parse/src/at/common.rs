@@ -2,8 +2,8 @@
 //! (unknown, placeholder, out of range), PLMNs, cell ids and bands, and the final result code.
 
 use super::ParseError;
-use crate::RadioReading;
 use crate::scale::{Candidate, SinrPick, pick_sinr};
+use crate::{RadioReading, is_decimal};
 use fathom_shared::Rat;
 use fathom_shared::result::limits;
 
@@ -86,16 +86,6 @@ impl<'a> Line<'a> {
 
 pub(super) fn is_unknown(raw: &str) -> bool {
     matches!(raw, "" | "-" | "--")
-}
-
-/// Whether `raw` is a plain decimal number: optional sign, digits, optional fraction.
-pub(super) fn is_decimal(raw: &str) -> bool {
-    let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Notes on absent values, joined into the reading's reason.

@@ -4,17 +4,10 @@
 //! (`collector/tests/api/upload.rs`, `every_bad_upload_is_refused_whole_…`); this sends the
 //! most hostile of them to a whole `fathom-collector serve`.
 
+use super::speed_result;
 use fathom_e2e::Collector;
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
-
-fn speed_result(id: &str, probe: &str, site: &str) -> Value {
-    json!({"schema": 1, "id": id, "probe_id": probe, "site_id": site, "carrier": "cmcc",
-           "interface": "wwan0", "measured_at": "2026-11-23T01:15:00Z", "clock_synced": true,
-           "kind": "speed", "download_mbps": 42.5, "bytes_downloaded": 26_000_000,
-           "duration_ms": 4900, "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0, "streams": 1,
-           "protocol": "http", "server": "http://127.0.0.1/", "error": null})
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_uploads_leave_the_collector_serving_without_a_panic_or_a_logged_token() {

@@ -82,19 +82,7 @@ async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
     assert!(never["last_seen"].is_null() && never["status"].is_null());
     assert_eq!(never["alerts"][0]["kind"], "never_seen", "{never}");
 
-    let page = client
-        .get(format!("{}/fleet", collector.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("探针状态"), "Chinese by default");
-    assert!(page.contains("hosp-fleet") && page.contains("hub-never"));
-    assert!(page.contains("data-kind=never_seen"), "{page}");
-
-    // The dashboard leads to the fleet page and the fleet page back, by the links on the pages.
+    // A page or text of the collector, answered 200.
     let get = |path: String| {
         let client = client.clone();
         let url = format!("{}{path}", collector.url);
@@ -104,6 +92,12 @@ async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
             r.text().await.expect("a page")
         }
     };
+    let page = get("/fleet".to_owned()).await;
+    assert!(page.contains("探针状态"), "Chinese by default");
+    assert!(page.contains("hosp-fleet") && page.contains("hub-never"));
+    assert!(page.contains("data-kind=never_seen"), "{page}");
+
+    // The dashboard leads to the fleet page and the fleet page back, by the links on the pages.
     let dashboard = get("/".to_owned()).await;
     assert!(dashboard.contains("<table id=indicators>"), "{dashboard}");
     let to_fleet = link(&dashboard, "nav-fleet");
@@ -159,14 +153,7 @@ async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
-    let text = client
-        .get(format!("{}/metrics", collector.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get("/metrics".to_owned()).await;
     assert!(
         text.contains("\nfathom_uploads_refused_total 1\n"),
         "{text}"

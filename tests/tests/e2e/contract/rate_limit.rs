@@ -3,17 +3,10 @@
 //! reason, nothing of it is stored, other probes are not held back, and the agent waits as told
 //! and loses nothing.
 
+use super::speed_result;
 use fathom_e2e::{Agent, Collector, assert_stored_once, wait_for};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn speed_result(id: &str, probe: &str, site: &str) -> Value {
-    json!({"schema": 1, "id": id, "probe_id": probe, "site_id": site, "carrier": "cmcc",
-           "interface": "wwan0", "measured_at": "2026-11-23T01:15:00Z", "clock_synced": true,
-           "kind": "speed", "download_mbps": 42.5, "bytes_downloaded": 26_000_000,
-           "duration_ms": 4900, "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0, "streams": 1,
-           "protocol": "http", "server": "http://127.0.0.1/", "error": null})
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_past_a_probes_rate_limit_get_429_with_retry_after_and_the_agent_waits() {

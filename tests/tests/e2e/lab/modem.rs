@@ -3,12 +3,21 @@
 
 use fathom_e2e::{bin, run};
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures/modem")
+}
+
+/// Writes `body` as an executable shell script `mmcli` in `dir`.
+fn write_mmcli(dir: &Path, body: &str) {
+    let path = dir.join("mmcli");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("fake mmcli executable");
 }
 
 /// A folder with an executable `mmcli` that answers like ModemManager with three modems: a Telit
@@ -33,11 +42,25 @@ fn fake_mmcli(broken: bool) -> tempfile::TempDir {
 esac"#
         )
     };
-    let path = dir.path().join("mmcli");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .expect("fake mmcli executable");
+    write_mmcli(dir.path(), &body);
     dir
+}
+
+/// Writes `probe.toml` in `dir`: one modem per carrier, each read through `mmcli`. Returns its path.
+fn mmcli_probe_config(dir: &Path, carriers: &[&str]) -> PathBuf {
+    let mut text = "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\n\
+                    token = \"t\"\nspool = \"spool.db\"\n"
+        .to_owned();
+    for carrier in carriers {
+        write!(
+            text,
+            "[[modem]]\ncarrier = \"{carrier}\"\nbackend = \"mmcli\"\n"
+        )
+        .expect("a String takes any text");
+    }
+    let config = dir.join("probe.toml");
+    std::fs::write(&config, text).expect("probe config written");
+    config
 }
 
 fn agent_with_path(path_dir: &Path) -> Command {
@@ -79,13 +102,7 @@ fn modem_reads_every_modemmanager_modem_and_maps_plmn_to_carrier() {
 fn a_probe_config_matches_modems_to_carriers_and_says_why_one_is_missing() {
     let fake = fake_mmcli(false);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("probe.toml");
-    std::fs::write(
-        &config,
-        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\nspool = \"spool.db\"\n\
-         [[modem]]\ncarrier = \"cmcc\"\nbackend = \"mmcli\"\n[[modem]]\ncarrier = \"cu\"\nbackend = \"mmcli\"\n",
-    )
-    .unwrap();
+    let config = mmcli_probe_config(dir.path(), &["cmcc", "cu"]);
     let mut cmd = agent_with_path(fake.path());
     cmd.args(["modem", "--json", "--config"]).arg(&config);
     let (status, out, err) = run(&mut cmd);
@@ -114,13 +131,7 @@ fn a_missing_or_broken_mmcli_gives_a_reason_not_numbers() {
 
     // …and a probe whose mmcli is not installed samples `rat: none` with the reason.
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("probe.toml");
-    std::fs::write(
-        &config,
-        "collector = \"http://127.0.0.1:9\"\nprobe_id = \"p1\"\nsite_id = \"s1\"\ntoken = \"t\"\nspool = \"spool.db\"\n\
-         [[modem]]\ncarrier = \"ct\"\nbackend = \"mmcli\"\n",
-    )
-    .unwrap();
+    let config = mmcli_probe_config(dir.path(), &["ct"]);
     let mut cmd = Command::new(bin("fathom-agent"));
     cmd.env("PATH", dir.path())
         .args(["modem", "--json", "--config"])
@@ -158,10 +169,7 @@ case "$*" in
   *) echo "error: unexpected arguments: $*" >&2; exit 1 ;;
 esac"#
     );
-    let path = dir.path().join("mmcli");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("fake mmcli written");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .expect("fake mmcli executable");
+    write_mmcli(dir.path(), &body);
     dir
 }
 

@@ -60,8 +60,9 @@ fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// `README.md`, `AGENTS.md` and every `.md` file under `docs/`, by path.
-fn doc_files(root: &Path) -> Vec<PathBuf> {
+/// `README.md`, `AGENTS.md` and every `.md` file under `docs/`, by path: each one's path from the
+/// repository root and its text.
+fn read_docs(root: &Path) -> Vec<(String, String)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("docs/ is readable") {
             let path = entry.expect("docs/ entry").path();
@@ -76,6 +77,17 @@ fn doc_files(root: &Path) -> Vec<PathBuf> {
     walk(&root.join("docs"), &mut files);
     files.sort();
     files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(root)
+                .expect("under the root")
+                .display()
+                .to_string();
+            let text = std::fs::read_to_string(&path).expect("read the doc");
+            (name, text)
+        })
+        .collect()
 }
 
 /// The fenced code blocks of a Markdown text, and its other lines (running text).
@@ -465,13 +477,7 @@ fn documented_commands_and_config_keys_exist() {
     let mut commands = Vec::new();
     let mut configs = Vec::new();
     let mut problems = Vec::new();
-    for path in doc_files(&root) {
-        let name = path
-            .strip_prefix(&root)
-            .expect("under the root")
-            .display()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("read the doc");
+    for (name, text) in read_docs(&root) {
         let (blocks, prose) = split_markdown(&name, &text);
         commands.extend(prose_invocations(&name, &prose));
         for block in &blocks {
@@ -628,13 +634,7 @@ fn repo_paths(name: &str, prose: &[(usize, String)]) -> Vec<(String, String)> {
 fn documented_paths_exist() {
     let root = repo_root();
     let mut paths = Vec::new();
-    for path in doc_files(&root) {
-        let name = path
-            .strip_prefix(&root)
-            .expect("under the root")
-            .display()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("read the doc");
+    for (name, text) in read_docs(&root) {
         let (_, prose) = split_markdown(&name, &text);
         paths.extend(repo_paths(&name, &prose));
     }
