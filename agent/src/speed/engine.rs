@@ -173,7 +173,10 @@ pub(crate) async fn run<T: Transport>(
     mut report: SpeedReport,
 ) -> SpeedReport {
     match measure(transport, opts, progress, &mut report.test).await {
-        Ok(stop) => report.stop = Some(stop),
+        Ok((stop, variability)) => {
+            report.stop = Some(stop);
+            report.variability = variability;
+        }
         Err(e) => fail(&mut report.test, &e),
     }
     report
@@ -269,7 +272,7 @@ async fn measure<T: Transport>(
     opts: &EngineOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
     m: &mut SpeedTest,
-) -> Result<StopReason> {
+) -> Result<(StopReason, Option<f64>)> {
     idle_latency(transport, m).await?;
 
     // The loaded-latency pinger connects before the load, so its handshake is not under load.
@@ -365,7 +368,7 @@ async fn measure<T: Transport>(
     m.stable = Some(e.stable);
     m.samples_mbps = e.per_second_mbps;
     m.ramp_up_ms = Some(millis(e.measured_from));
-    Ok(reason)
+    Ok((reason, e.variability))
 }
 
 #[cfg(test)]

@@ -73,6 +73,9 @@ pub struct SpeedReport {
     pub interface: Option<String>,
     /// Why the load stopped: `stable`, `time_cap` or `byte_cap` (null when it failed).
     pub stop: Option<estimator::StopReason>,
+    /// How much the rate varied over the measured span (coefficient of variation of its
+    /// one-window rates; null when it failed or the span was shorter than two windows).
+    pub variability: Option<f64>,
 }
 
 /// One line from an error and its causes.
@@ -227,6 +230,7 @@ fn blank_report(opts: &SpeedOptions) -> SpeedReport {
         },
         interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
         stop: None,
+        variability: None,
     }
 }
 
