@@ -429,6 +429,30 @@ impl CarrierLab {
         c
     }
 
+    /// Packets the tbf of link `k` dropped so far (`tc -s qdisc`): the bottleneck's drops.
+    pub fn link_drops(&self, k: usize) -> u64 {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.router_ns,
+                "tc",
+                "-s",
+                "qdisc",
+                "show",
+                "dev",
+            ])
+            .arg(&self.links[k].router_if)
+            .output()
+            .expect("tc runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split("dropped ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Takes link `k` down (`ip link set … down` on the router's end: the carrier's network
     /// fails) or up again.
     pub fn set_link(&self, k: usize, up: bool) {
@@ -473,10 +497,7 @@ pub struct TraceLink {
 /// repository (the `tests` crate is one level below its root). They are never copied into it.
 pub fn trace_dir() -> std::path::PathBuf {
     std::env::var_os("FATHOM_TRACES").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/traces/mahimahi")
-        },
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces/mahimahi"),
         std::path::PathBuf::from,
     )
 }
@@ -499,8 +520,8 @@ pub fn trace_period_ms(file: &std::path::Path) -> u64 {
     std::fs::read_to_string(file)
         .expect("the trace reads")
         .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
-        .last()
+        .rev()
+        .find_map(|l| l.trim().parse::<u64>().ok())
         .expect("a trace has lines")
 }
 
@@ -554,7 +575,12 @@ impl TraceLab {
             .filter_map(|w| w.parse().ok())
             .collect();
         match v[..] {
-            [delivered_bytes, dropped_packets, dropped_bytes, offered_bytes] => TraceStats {
+            [
+                delivered_bytes,
+                dropped_packets,
+                dropped_bytes,
+                offered_bytes,
+            ] => TraceStats {
                 delivered_bytes,
                 dropped_packets,
                 dropped_bytes,

@@ -151,7 +151,10 @@ fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig> {
     let mut t = quinn::TransportConfig::default();
     t.stream_receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024))
         .receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024))
-        .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()));
+        .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()))
+        // The server sends the load, so its controller is the one that counts
+        // (collector/src/testserver/quic.rs says why Cubic); the same here, for the requests.
+        .congestion_controller_factory(Arc::new(quinn::congestion::CubicConfig::default()));
     config.transport_config(Arc::new(t));
     Ok(config)
 }
