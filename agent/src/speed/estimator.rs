@@ -19,9 +19,10 @@
 //!      is *variable*: a test there runs to its cap, since a stop on one of its plateaus would
 //!      report that stretch and not the link.
 //! - At a cap (time or bytes) without a stable stop the figure is the rate over the whole test
-//!   after the ramp: from the first interval that carries 90 % of the median interval, and no
-//!   later than twice `max_ramp`. A near-outage that never trips the stall rule is so measured
-//!   at its own low rate, over the whole test.
+//!   after the ramp: slow start, which grows the rate by half or more per interval, up to the
+//!   first interval that carries 90 % of the median interval; never later than twice
+//!   `max_ramp`. A near-outage that never trips the stall rule, or a link that starts slow,
+//!   shows no such growth and is measured at its own rate, over the whole test.
 //! - No bytes at all for `stall_limit` (before the first byte or after) ends the test with
 //!   [`EstimateError::Stalled`]: a dead link gives a reason, never a number.
 //! - Rates are payload Mbit/s (10^6 bit/s).
@@ -472,22 +473,27 @@ impl Estimator {
         Ok(self.span_estimate(n, self.ramp_end(n), false, per_second_mbps))
     }
 
-    /// Where the ramp ends in a test of `n` complete intervals that had no stable stop: at the
-    /// first interval carrying 90 % of the typical interval (the median of the whole test), no
-    /// later than twice `max_ramp`, and leaving at least one window to measure. Slow start ends
-    /// there. A link that is slow from its first packet for most of the test (a near-outage) has
-    /// no ramp, since its typical interval is as small: it is measured over the whole test, and
-    /// a recovery late in the test does not make its start look like a ramp.
+    /// Where the ramp ends in a test of `n` complete intervals that had no stable stop: slow
+    /// start grows the rate by half or more each interval, so the ramp ends at the first
+    /// interval that does not grow so, or that carries 90 % of the median interval, whichever
+    /// comes first; never later than twice `max_ramp`, and leaving at least one window to
+    /// measure. A link that starts slow and stays slow for a while (a near-outage, a cell's
+    /// quiet second) shows no such growth: its slow start is measured, not excluded as a ramp.
     fn ramp_end(&self, n: usize) -> usize {
         let bins: Vec<u64> = self.bins_upto(n).collect();
         let mut sorted = bins.clone();
         sorted.sort_unstable();
         let typical = sorted.get(sorted.len() / 2).copied().unwrap_or(0) as f64;
-        let first = bins
+        let first_data = bins.iter().position(|b| *b > 0).unwrap_or(0);
+        let reached = bins
             .iter()
             .position(|b| *b as f64 >= 0.9 * typical)
             .unwrap_or(0);
-        first
+        let stopped_growing = (first_data + 1..bins.len())
+            .find(|&i| (bins[i] as f64) < 1.5 * bins[i - 1] as f64)
+            .unwrap_or(bins.len());
+        reached
+            .min(stopped_growing)
             .min(2 * self.intervals_in(self.cfg.max_ramp))
             .min(n.saturating_sub(self.cfg.window))
     }
