@@ -174,7 +174,10 @@ fn a_test_starting_in_a_near_outage_of_the_att_trace_reads_the_whole_test() {
     assert_eq!(reason, Some(StopReason::TimeCap));
     assert!(!est.stable);
     let whole = offered(&per_ms, 0, per_ms.len());
-    eprintln!("near-outage: {:.3} Mbit/s read, {whole:.3} offered over the 10 s", est.mbps);
+    eprintln!(
+        "near-outage: {:.3} Mbit/s read, {whole:.3} offered over the 10 s",
+        est.mbps
+    );
     assert!(
         est.mbps <= whole && est.mbps > 0.9 * whole,
         "{} Mbit/s read, {whole} offered over the 10 s",
