@@ -11,6 +11,7 @@ pub mod error;
 pub mod estimator;
 pub mod http;
 pub mod quic;
+pub mod window;
 
 pub use error::SpeedError;
 use fathom_shared::{InterfaceName, SpeedProtocol, SpeedTest};

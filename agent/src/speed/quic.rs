@@ -13,6 +13,7 @@
 use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
 use super::error::{Result, SpeedError};
+use super::window::{self, ReceiveWindow};
 use super::{SpeedOptions, parse_fingerprint};
 use fathom_shared::InterfaceName;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -145,12 +146,14 @@ fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig> {
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| SpeedError::Tls(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    // Flow-control windows: one connection carries one stream at a time, so both are the same.
-    // 8 MB lets one connection carry 640 Mbit/s at a 100 ms loaded round trip (four start, so
-    // 2.5 Gbit/s), while capping what a connection can hold unread, and so the agent's memory.
+    // Flow-control windows: the stream's 8 MB lets one connection carry 640 Mbit/s at a 100 ms
+    // round trip (four start, so 2.5 Gbit/s), while capping what a connection can hold unread,
+    // and so the agent's memory.
+    // The connection's window starts small and follows its delivery (`speed/window.rs`): what
+    // bounds a loss-based sender's flight, and so the bottleneck's queue.
     let mut t = quinn::TransportConfig::default();
     t.stream_receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024))
-        .receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024))
+        .receive_window(quinn::VarInt::from_u64(window::INITIAL).unwrap_or(quinn::VarInt::MAX))
         .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()))
         // The server sends the load, so its controller is the one that counts
         // (collector/src/testserver/quic.rs says why Cubic); the same here, for the requests.
@@ -305,6 +308,8 @@ impl Quic {
         let broke = |got: u64, want: u64, source: Box<dyn std::error::Error + Send + Sync>| {
             SpeedError::Broke { got, want, source }
         };
+        let mut window = ReceiveWindow::default();
+        let mut delivered: u64 = 0;
         loop {
             let want = ctx.allowance.take();
             if want == 0 {
@@ -330,6 +335,12 @@ impl Quic {
                 .map_err(|e| broke(got, want, e.into()))?
             {
                 got += chunk.bytes.len() as u64;
+                delivered += chunk.bytes.len() as u64;
+                if let Some(w) = window.update(ctx.start.elapsed(), delivered, conn.rtt()) {
+                    conn.set_receive_window(
+                        quinn::VarInt::from_u64(w).unwrap_or(quinn::VarInt::MAX),
+                    );
+                }
                 ctx.received(chunk.bytes.len()).await;
             }
             if got < want {
