@@ -1,6 +1,6 @@
 //! Why a speed test could not give a rate. One enum for the whole speed subsystem (set-up,
 //! transports, engine); it becomes text once, in the result's `error` field
-//! ([`super::describe`] joins it with its sources).
+//! (`describe` in the speed module joins it with its sources).
 
 use super::estimator::EstimateError;
 use std::net::SocketAddr;
