@@ -342,3 +342,51 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal IPv4 header to `dst`.
+    fn ipv4_to(dst: [u8; 4]) -> Vec<u8> {
+        let mut p = vec![0u8; 20];
+        p[0] = 0x45;
+        p[16..20].copy_from_slice(&dst);
+        p
+    }
+
+    #[test]
+    fn only_ipv4_packets_to_the_downlink_prefix_take_the_trace() {
+        let probe_side = parse_prefix("198.18.0.0/16").expect("a prefix");
+        assert!(is_to(&ipv4_to([198, 18, 7, 2]), probe_side));
+        assert!(!is_to(&ipv4_to([198, 19, 7, 1]), probe_side));
+        let mut v6 = ipv4_to([198, 18, 7, 2]);
+        v6[0] = 0x60;
+        assert!(!is_to(&v6, probe_side));
+        assert!(!is_to(&[0x45, 0, 0], probe_side));
+        assert!(is_to(
+            &ipv4_to([1, 2, 3, 4]),
+            parse_prefix("0.0.0.0/0").expect("all")
+        ));
+        assert!(parse_prefix("198.18.0.0/33").is_err());
+        assert!(parse_prefix("198.18.0.0").is_err());
+    }
+
+    #[test]
+    fn a_trace_is_ascending_milliseconds_over_a_period() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("written");
+            path.display().to_string()
+        };
+        assert_eq!(
+            read_trace(&file("ok", "1\n1\n5\n\n9\n")),
+            Ok(vec![1, 1, 5, 9])
+        );
+        assert!(read_trace(&file("back", "5\n3\n")).is_err());
+        assert!(read_trace(&file("zero", "0\n0\n")).is_err());
+        assert!(read_trace(&file("text", "1\nx\n")).is_err());
+        assert!(read_trace(&file("empty", "")).is_err());
+    }
+}
