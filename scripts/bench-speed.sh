@@ -19,6 +19,17 @@
 #   sudo BENCH_RATES="20 100" RTT_MS=80 ./scripts/bench-speed.sh
 #   sudo BENCH_KEEP=/tmp/speed ./scripts/bench-speed.sh   (keeps each agent's --json result there)
 #   sudo BENCH_RATES=1000 BENCH_MAX_BYTES=600000000 ./scripts/bench-speed.sh   (a larger byte cap)
+#
+# Trace-driven links (BENCH_TRACES set: the constant-rate table is skipped): the delay line
+# replays each named Mahimahi LTE trace (../shared/traces/mahimahi, or FATHOM_TRACES) in the
+# download direction through a drop-tail queue of BENCH_QUEUE bytes (250 kB), behind a 200 Mbit/s
+# tbf. At BENCH_MOMENTS (10) evenly spread moments of each trace, iperf3 -R -t 10 -P 4, the agent
+# over HTTP and the agent over QUIC each run on a delay line restarted at that moment (its clock
+# starts at the first packet towards the probe). Per test: Mbit/s, what the trace offered over
+# those 10 s, the stop, bytes over iperf3's, the queue's drops, the loaded-latency increase and
+# the variability (CV of window rates) the agent saw.
+#   sudo BENCH_TRACES="TMobile-LTE-short.down Verizon-LTE-short.down ATT-LTE-driving.down" \
+#        BENCH_MOMENTS=10 ./scripts/bench-speed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${BENCH_RATES:-5 20 100 500 1000}
@@ -71,6 +82,82 @@ nsx $R ip route add default dev dl0 table 100
 nsx $R ip rule add iif brs$$ lookup 100
 nsx $R ip rule add iif brp$$ lookup 100
 
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+if [ -n "${BENCH_TRACES:-}" ]; then
+    TRACE_DIR=${FATHOM_TRACES:-$PWD/../shared/traces/mahimahi}
+    MOMENTS=${BENCH_MOMENTS:-10}
+    QUEUE=${BENCH_QUEUE:-250000}
+    URL=http://198.19.200.1:8787
+    nsx $R tc qdisc replace dev brp$$ root tbf rate 200mbit burst 32kb latency 100ms
+    nsx $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
+        >"$WORK/testserver.out" 2>"$WORK/testserver.log" &
+    nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
+    sleep 1
+    # `trace_line FILE START`: restarts the delay line as a trace-driven link at START ms.
+    trace_line() {
+        ip netns pids $R | xargs -r kill 2>/dev/null || true
+        sleep 0.3
+        rm -f "$WORK/delayline.out" "$WORK/stats"
+        nsx $R "$BIN/fathom-delayline" --name dl0 --delay "$((RTT_MS / 2))ms" --trace "$1" \
+            --trace-start "$2" --queue "$QUEUE" --stats "$WORK/stats" >"$WORK/delayline.out" &
+        for _ in $(seq 50); do grep -q ready "$WORK/delayline.out" 2>/dev/null && break; sleep 0.1; done
+        nsx $R ip link set dl0 txqueuelen 10000
+        nsx $R sysctl -qw net.ipv4.conf.dl0.rp_filter=0
+        nsx $R ip route replace default dev dl0 table 100
+    }
+    echo "| trace | moment s | offered Mbit/s | tool | Mbit/s | ÷ iperf3 | stop | duration s | bytes ÷ iperf3 | drops | loaded − idle ms | CV |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    for trace in $BENCH_TRACES; do
+        file=$TRACE_DIR/$trace
+        [ -f "$file" ] || { echo "error: $file is missing" >&2; exit 2; }
+        period=$(tail -n 1 "$file")
+        for k in $(seq 0 $((MOMENTS - 1))); do
+            start=$((k * period / MOMENTS))
+            offered=$(python3 - "$file" "$start" <<'EOF'
+import sys
+lines = [int(l) for l in open(sys.argv[1]) if l.strip()]
+period, start = lines[-1], int(sys.argv[2])
+n, lap = 0, start // period * period
+while lap < start + 10000:
+    n += sum(1 for t in lines if start <= lap + t < start + 10000)
+    lap += period
+print(n * 1500 * 8 / 10 / 1e6)
+EOF
+)
+            trace_line "$file" "$start"
+            nsx $P iperf3 -c 198.19.200.1 -R -P 4 -t 10 --bind-dev wwan0 -J >"$WORK/iperf3.json" || true
+            ip_mbps=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bits_per_second']/1e6")
+            ip_bytes=$(json "$WORK/iperf3.json" "d['end']['sum_received']['bytes']")
+            echo "| $trace | $((start / 1000)) | $(printf %.2f "$offered") | iperf3 | $(printf %.2f "$ip_mbps") | 1 | | 10.0 | 1 | $(cut -d' ' -f2 "$WORK/stats") | | |"
+            for proto in http quic; do
+                trace_line "$file" "$start"
+                nsx $P "$BIN/fathom-agent" speedtest --server "$URL" --interface wwan0 --protocol "$proto" \
+                    --ca "$WORK/speed-cert.pem" --max-bytes "$MAX_BYTES" --json >"$WORK/agent.json" || true
+                if [ -n "${BENCH_KEEP:-}" ]; then
+                    mkdir -p "$BENCH_KEEP" && cp "$WORK/agent.json" "$BENCH_KEEP/agent-$trace-$start-$proto.json"
+                fi
+                python3 - "$WORK/agent.json" "$trace" "$start" "$offered" "$proto" "$ip_mbps" "$ip_bytes" \
+                    "$(cut -d' ' -f2 "$WORK/stats")" <<'EOF'
+import json, sys
+path, trace, start, offered, proto, ip, ipb, drops = sys.argv[1:]
+d = json.load(open(path))
+mbps = d.get("download_mbps")
+ip, ipb = float(ip), float(ipb)
+idle, loaded = d.get("latency_idle_ms"), d.get("latency_loaded_ms")
+lat = f"{loaded - idle:.0f}" if idle is not None and loaded is not None else ""
+cv = d.get("variability")
+rate = f"{mbps:.2f} | {mbps / ip:.3f}" if mbps is not None else f"error: {d.get('error')} | "
+print(f"| {trace} | {int(start) // 1000} | {float(offered):.2f} | {proto} | {rate} | {d.get('stop')} | "
+      f"{d['duration_ms'] / 1000:.1f} | {d['bytes_downloaded'] / ipb:.2f} | {drops} | {lat} | "
+      + (f"{cv:.2f}" if cv is not None else "") + " |")
+EOF
+            done
+        done
+    done
+    exit 0
+fi
+
 nsx $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
     >"$WORK/testserver.out" 2>"$WORK/testserver.log" &
 nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
@@ -99,7 +186,6 @@ sys.exit(os.waitstatus_to_exitcode(status))' "$out" "$@"
 }
 cpu_s() { cut -d' ' -f1 "$1"; }
 rss_kb() { cut -d' ' -f2 "$1"; }
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 echo "| link Mbit/s | protocol | agent Mbit/s | iperf3 Mbit/s | agent ÷ iperf3 | bytes ÷ fixed 10 s | CPU s/GB agent ÷ curl | peak RSS MB | streams | duration s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -119,6 +119,10 @@ cargo build --workspace --bins --locked
 # Tests that judge a measurement against a reference (the speed engine against iperf3 on the lab's
 # shaped links) run apart and one at a time: on two cores, a parallel test's CPU burst delays the
 # delay line and the readers and shows up as a made-up burst in the very rate being judged.
+# `speed_lab::` includes the trace-driven short run (`speed_lab::trace_driven_link_…`: three
+# moments of a replayed LTE trace, iperf3 against HTTP and QUIC, about 100 s on the debug build),
+# which reads the traces from ../shared/traces/mahimahi (or FATHOM_TRACES); under
+# FATHOM_REQUIRE_NETLAB=1 a missing trace is a failure.
 QUIET_TESTS=(speed_lab:: netlab::speedtest_)
 skip_quiet=()
 for t in "${QUIET_TESTS[@]}"; do skip_quiet+=(--skip "$t"); done

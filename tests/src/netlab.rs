@@ -198,11 +198,48 @@ fn in_ns(ns: &str, args: &[&str]) {
 impl CarrierLab {
     /// Builds the lab: one link per rate (Mbit/s), `one_way_ms` added in each direction (the
     /// round trip is twice that), using `delayline` (the `fathom-delayline` binary).
+    pub fn new(rates: &[u32], one_way_ms: u32, delayline: &std::path::Path) -> Self {
+        Self::with_delayline_args(rates, one_way_ms, delayline, &[])
+    }
+
+    /// Like [`CarrierLab::new`], with one link whose download direction replays `trace` from
+    /// `start_ms` into it (`fathom-delayline --trace`): a drop-tail queue of `queue_bytes` in
+    /// front of the trace's delivery opportunities, then the tbf at `tbf_mbit` (set above the
+    /// trace's peaks, so the trace decides). The delay line's counts go to [`TraceLab::stats`].
+    pub fn with_trace(
+        trace: &TraceLink,
+        tbf_mbit: u32,
+        one_way_ms: u32,
+        delayline: &std::path::Path,
+    ) -> TraceLab {
+        let stats = tempfile::NamedTempFile::new().expect("a stats file");
+        let args = [
+            "--trace".to_owned(),
+            trace.file.display().to_string(),
+            "--trace-start".to_owned(),
+            trace.start_ms.to_string(),
+            "--queue".to_owned(),
+            trace.queue_bytes.to_string(),
+            "--stats".to_owned(),
+            stats.path().display().to_string(),
+        ];
+        TraceLab {
+            lab: Self::with_delayline_args(&[tbf_mbit], one_way_ms, delayline, &args),
+            stats,
+        }
+    }
+
+    /// Like [`CarrierLab::new`], with more arguments for the delay line.
     #[expect(
         clippy::too_many_lines,
         reason = "the lab's set-up reads best as one script, in order"
     )]
-    pub fn new(rates: &[u32], one_way_ms: u32, delayline: &std::path::Path) -> Self {
+    pub fn with_delayline_args(
+        rates: &[u32],
+        one_way_ms: u32,
+        delayline: &std::path::Path,
+        delayline_args: &[String],
+    ) -> Self {
         assert!(!rates.is_empty() && rates.len() <= 4, "1 to 4 links");
         let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{}x{n}", std::process::id() % 100_000);
@@ -353,6 +390,7 @@ impl CarrierLab {
             .args(["netns", "exec", &r])
             .arg(delayline)
             .args(["--name", "dl0", "--delay", &format!("{one_way_ms}ms")])
+            .args(delayline_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -391,6 +429,30 @@ impl CarrierLab {
         c
     }
 
+    /// Packets the tbf of link `k` dropped so far (`tc -s qdisc`): the bottleneck's drops.
+    pub fn link_drops(&self, k: usize) -> u64 {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.router_ns,
+                "tc",
+                "-s",
+                "qdisc",
+                "show",
+                "dev",
+            ])
+            .arg(&self.links[k].router_if)
+            .output()
+            .expect("tc runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split("dropped ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Takes link `k` down (`ip link set … down` on the router's end: the carrier's network
     /// fails) or up again.
     pub fn set_link(&self, k: usize, up: bool) {
@@ -415,6 +477,116 @@ impl Drop for CarrierLab {
         }
         for ns in [&self.server_ns, &self.router_ns, &self.probe_ns] {
             let _ignored = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// A trace-driven link: a Mahimahi downlink trace (one line per 1500-byte delivery
+/// opportunity, in ms; it loops), the moment it starts at, and the drop-tail queue before it.
+#[derive(Debug, Clone)]
+pub struct TraceLink {
+    /// The trace file.
+    pub file: std::path::PathBuf,
+    /// Where in the trace the link starts, ms.
+    pub start_ms: u64,
+    /// The bottleneck queue, bytes.
+    pub queue_bytes: u64,
+}
+
+/// Where the team's traces are: `FATHOM_TRACES`, else `../shared/traces/mahimahi` beside the
+/// repository (the `tests` crate is one level below its root). They are never copied into it.
+pub fn trace_dir() -> std::path::PathBuf {
+    std::env::var_os("FATHOM_TRACES").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces/mahimahi"),
+        std::path::PathBuf::from,
+    )
+}
+
+/// The path of trace `name` when it is there, else why not.
+pub fn trace_file(name: &str) -> Result<std::path::PathBuf, String> {
+    let path = trace_dir().join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "trace {} is missing (set FATHOM_TRACES to its directory)",
+            path.display()
+        ))
+    }
+}
+
+/// The period of a trace (its last line), ms.
+pub fn trace_period_ms(file: &std::path::Path) -> u64 {
+    std::fs::read_to_string(file)
+        .expect("the trace reads")
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().parse::<u64>().ok())
+        .expect("a trace has lines")
+}
+
+/// The Mbit/s a trace offers over `len_ms` from `start_ms` (looping): what a link replaying
+/// it can carry at most over that span.
+pub fn trace_capacity_mbps(file: &std::path::Path, start_ms: u64, len_ms: u64) -> f64 {
+    let lines: Vec<u64> = std::fs::read_to_string(file)
+        .expect("the trace reads")
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let period = *lines.last().expect("a trace has lines");
+    let mut packets = 0u64;
+    let mut lap = start_ms / period * period;
+    while lap < start_ms + len_ms {
+        packets += lines
+            .iter()
+            .filter(|t| (start_ms..start_ms + len_ms).contains(&(lap + **t)))
+            .count() as u64;
+        lap += period;
+    }
+    packets as f64 * 1500.0 * 8.0 / (len_ms as f64 / 1000.0) / 1e6
+}
+
+/// A [`CarrierLab`] whose one link replays a trace, and the delay line's counts.
+pub struct TraceLab {
+    /// The lab (one link, `wwan0`).
+    pub lab: CarrierLab,
+    stats: tempfile::NamedTempFile,
+}
+
+/// What the trace-driven link did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceStats {
+    /// Bytes that left the queue through the trace's opportunities.
+    pub delivered_bytes: u64,
+    /// Packets the full queue dropped.
+    pub dropped_packets: u64,
+    /// Bytes the full queue dropped.
+    pub dropped_bytes: u64,
+    /// The opportunities since the trace's clock started, in bytes.
+    pub offered_bytes: u64,
+}
+
+impl TraceLab {
+    /// The delay line's latest counts (they are rewritten every 100 ms).
+    pub fn stats(&self) -> TraceStats {
+        let text = std::fs::read_to_string(self.stats.path()).unwrap_or_default();
+        let v: Vec<u64> = text
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        match v[..] {
+            [
+                delivered_bytes,
+                dropped_packets,
+                dropped_bytes,
+                offered_bytes,
+            ] => TraceStats {
+                delivered_bytes,
+                dropped_packets,
+                dropped_bytes,
+                offered_bytes,
+            },
+            _ => TraceStats::default(),
         }
     }
 }

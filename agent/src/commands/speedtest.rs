@@ -45,7 +45,7 @@ pub(super) fn speed_options(
         return Err(usage("--max-duration must be above 0"));
     }
     if let Some(pin) = &cert_sha256 {
-        speed::parse_fingerprint(pin).map_err(usage)?;
+        speed::parse_fingerprint(pin).map_err(|e| usage(e.to_string()))?;
     }
     if protocol == Protocol::Quic && ca.is_none() && cert_sha256.is_none() {
         return Err(usage(

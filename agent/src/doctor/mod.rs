@@ -199,7 +199,8 @@ async fn check_dns(modem: &ModemConfig, host: &str) -> Finding {
     let found = match ServerLookup::new(modem.dns, via) {
         Ok(lookup) => lookup.lookup(host).await,
         Err(e) => Err(e),
-    };
+    }
+    .map_err(|e| e.to_string());
     judge::dns(modem.carrier, host, via, &found)
 }
 

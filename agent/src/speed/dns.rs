@@ -7,6 +7,7 @@
 //! (`SO_BINDTODEVICE`), UDP and TCP alike, through hickory-resolver with a runtime provider that
 //! binds its sockets. The name servers are `--dns` (the carrier's resolver) or the system's.
 
+use super::error::{Result, SpeedError};
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::iocompat::AsyncIoTokioAsStd;
@@ -115,18 +116,17 @@ impl std::fmt::Debug for ServerLookup {
 
 impl ServerLookup {
     /// Asks `dns` (else the system's name servers), each query leaving through `interface`.
-    pub(crate) fn new(dns: Option<IpAddr>, interface: Option<&str>) -> Result<Self, String> {
+    pub(crate) fn new(dns: Option<IpAddr>, interface: Option<&str>) -> Result<Self> {
         let (config, mut opts) = match dns {
             Some(ip) => (
                 ResolverConfig::from_name_servers(vec![NameServerConfig::udp_and_tcp(ip)]),
                 ResolverOpts::default(),
             ),
-            None => hickory_resolver::system_conf::read_system_conf().map_err(|e| {
-                format!("cannot read the system's DNS configuration (give --dns ADDR): {e}")
-            })?,
+            None => hickory_resolver::system_conf::read_system_conf()
+                .map_err(|e| SpeedError::DnsConfig(one_line(&e)))?,
         };
         if config.name_servers().is_empty() {
-            return Err("no DNS server configured; give --dns ADDR".to_owned());
+            return Err(SpeedError::NoDnsServer);
         }
         opts.timeout = QUERY_TIMEOUT;
         opts.attempts = 2;
@@ -137,21 +137,26 @@ impl ServerLookup {
         let resolver = Resolver::builder_with_config(config, provider)
             .with_options(opts)
             .build()
-            .map_err(|e| format!("cannot set up DNS: {e}"))?;
+            .map_err(|e| SpeedError::DnsSetup(one_line(&e)))?;
         Ok(Self { resolver })
     }
 
     /// The addresses of `host` (IPv4 and IPv6, CNAMEs followed), in the resolver's order.
-    pub(crate) async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, String> {
+    pub(crate) async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>> {
         let fqdn = format!("{}.", host.trim_end_matches('.'));
         let found = self
             .resolver
             .lookup_ip(fqdn)
             .await
-            .map_err(|e| format!("cannot resolve {host}: {}", one_line(&e)))?;
+            .map_err(|e| SpeedError::Resolve {
+                host: host.to_owned(),
+                reason: one_line(&e),
+            })?;
         let addrs: Vec<IpAddr> = found.iter().collect();
         if addrs.is_empty() {
-            return Err(format!("{host} has no address"));
+            return Err(SpeedError::NoAddress {
+                host: host.to_owned(),
+            });
         }
         Ok(addrs)
     }

@@ -9,8 +9,10 @@
 //! (reset, server error, no route) fails the test: the result then carries the reason and no
 //! rate.
 
-use super::estimator::{Decision, EstimateError, Estimator, EstimatorConfig, StopReason};
-use super::{median, pace};
+use super::error::{Result, SpeedError};
+use super::estimator::{Decision, Estimator, EstimatorConfig, StopReason};
+use super::{SpeedReport, describe, median, millis, pace};
+use fathom_shared::SpeedTest;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +31,8 @@ const LOADED_PING_EVERY: Duration = Duration::from_millis(200);
 pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The smallest chunk a stream asks for (unless less is left). Each chunk costs its stream a
-/// round trip without data; at 4 MB that is a few percent of a fast stream's time, where the
-/// 256 kB chunks of a nearly spent allowance left a 125 Mbit/s stream idle most of the time.
+/// round trip without data; at 4 MB that is a few percent of a fast stream's time (a 125 Mbit/s
+/// stream asking for 256 kB chunks would idle most of the time).
 const MIN_CHUNK: u64 = 4 * 1024 * 1024;
 
 /// Bytes the streams of one test may still ask the server for. Shared by all streams, so the
@@ -121,16 +123,16 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// A connection for pings.
     type Pinger: Pinger;
     /// Opens a connection for pings.
-    fn pinger(&self) -> impl Future<Output = Result<Self::Pinger, String>> + Send;
+    fn pinger(&self) -> impl Future<Output = Result<Self::Pinger>> + Send;
     /// Downloads on a connection of its own, chunk after chunk from the allowance, until the
     /// allowance is spent or `ctx.stop` is cancelled. An error is the reason the stream broke.
-    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<(), String>> + Send + 'static;
+    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static;
 }
 
 /// A connection that measures round trips.
 pub(crate) trait Pinger: Send + 'static {
     /// One round trip in milliseconds.
-    fn ping(&mut self) -> impl Future<Output = Result<f64, String>> + Send;
+    fn ping(&mut self) -> impl Future<Output = Result<f64>> + Send;
 }
 
 /// A progress report, for the terminal.
@@ -154,35 +156,6 @@ pub(crate) struct EngineOptions {
     pub(crate) limit_mbps: Option<f64>,
 }
 
-/// What a test measured; a failed test has `error` and no rate.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Measured {
-    /// Payload Mbit/s; `None` when the test failed.
-    pub mbps: Option<f64>,
-    /// All payload bytes received (ramp-up included).
-    pub bytes: u64,
-    /// How long the load ran.
-    pub duration: Duration,
-    /// Median idle round trip, ms.
-    pub latency_idle_ms: Option<f64>,
-    /// Median loaded round trip, ms.
-    pub latency_loaded_ms: Option<f64>,
-    /// Mean absolute difference of consecutive idle round trips, ms.
-    pub jitter_ms: Option<f64>,
-    /// Streams at the end.
-    pub streams: u32,
-    /// Whether the figure comes from a stable span.
-    pub stable: bool,
-    /// Why the load stopped.
-    pub stop: Option<StopReason>,
-    /// Rate of each whole second of the load.
-    pub per_second_mbps: Vec<f64>,
-    /// Where the measured span started (the ramp-up before it is excluded).
-    pub ramp_up: Duration,
-    /// Why the test failed.
-    pub error: Option<String>,
-}
-
 /// Mean absolute difference of consecutive values.
 pub fn jitter(values: &[f64]) -> Option<f64> {
     (values.len() >= 2).then(|| {
@@ -190,34 +163,46 @@ pub fn jitter(values: &[f64]) -> Option<f64> {
     })
 }
 
-/// Runs one test over `transport`. Never panics on network trouble: failures are in `error`.
+/// Runs one test over `transport`, filling in `report` (which names the server, protocol and
+/// interface). Never panics on network trouble: a failure is the report's `error`, its one
+/// rendering as text, and no rate.
 pub(crate) async fn run<T: Transport>(
     transport: &T,
     opts: &EngineOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Measured {
-    let mut m = Measured::default();
-    if let Err(e) = measure(transport, opts, progress, &mut m).await {
-        m.mbps = None;
-        m.stable = false;
-        m.error = Some(e);
+    mut report: SpeedReport,
+) -> SpeedReport {
+    match measure(transport, opts, progress, &mut report.test).await {
+        Ok((stop, variability)) => {
+            report.stop = Some(stop);
+            report.variability = variability;
+        }
+        Err(e) => fail(&mut report.test, &e),
     }
-    m
+    report
 }
 
-async fn ping(p: &mut impl Pinger) -> Result<f64, String> {
+/// Marks `test` failed with `e`: no rate, and the reason as one line.
+pub(crate) fn fail(test: &mut SpeedTest, e: &SpeedError) {
+    test.download_mbps = None;
+    test.stable = None;
+    test.ramp_up_ms = None;
+    test.error = Some(describe(e));
+}
+
+async fn ping(p: &mut impl Pinger) -> Result<f64> {
     match tokio::time::timeout(PING_TIMEOUT, p.ping()).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer to a ping within {PING_TIMEOUT:?}")),
+        Err(_) => Err(SpeedError::PingTimeout(PING_TIMEOUT)),
     }
 }
 
 /// Idle latency and jitter, on a connection of their own before the load.
-async fn idle_latency<T: Transport>(transport: &T, m: &mut Measured) -> Result<(), String> {
-    let unreachable = |e: String| format!("cannot reach the test server: {e}");
+async fn idle_latency<T: Transport>(transport: &T, m: &mut SpeedTest) -> Result<()> {
+    let unreachable = |e: SpeedError| SpeedError::Unreachable(Box::new(e));
     let mut idle = tokio::time::timeout(PING_TIMEOUT * 2, transport.pinger())
         .await
-        .map_err(|_| unreachable("no connection within 6 s".to_owned()))?
+        .map_err(|_| unreachable(SpeedError::PingTimeout(PING_TIMEOUT * 2)))?
         .map_err(unreachable)?;
     // The first ping may carry connection set-up; only pings on the warm connection count.
     ping(&mut idle).await.map_err(unreachable)?;
@@ -227,7 +212,6 @@ async fn idle_latency<T: Transport>(transport: &T, m: &mut Measured) -> Result<(
     }
     m.latency_idle_ms = median(&rtts);
     m.jitter_ms = jitter(&rtts);
-
     Ok(())
 }
 
@@ -287,8 +271,8 @@ async fn measure<T: Transport>(
     transport: &T,
     opts: &EngineOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
-    m: &mut Measured,
-) -> Result<(), String> {
+    m: &mut SpeedTest,
+) -> Result<(StopReason, Option<f64>)> {
     idle_latency(transport, m).await?;
 
     // The loaded-latency pinger connects before the load, so its handshake is not under load.
@@ -324,7 +308,7 @@ async fn measure<T: Transport>(
     let mut ticker = tokio::time::interval_at(start + TICK, TICK);
     let mut recent = RecentRate::default();
     let mut collected = Duration::ZERO;
-    let outcome: Result<Option<StopReason>, String> = loop {
+    let outcome: Result<Option<StopReason>> = loop {
         tokio::select! {
             _ = ticker.tick() => {}
             Some(done) = tasks.join_next() => {
@@ -336,7 +320,7 @@ async fn measure<T: Transport>(
                         est.load_thinned(start.elapsed());
                     }
                     Ok(Err(e)) => break Err(e),
-                    Err(e) => break Err(format!("a download stream ended abnormally: {e}")),
+                    Err(e) => break Err(SpeedError::StreamTask(e)),
                 }
                 continue;
             }
@@ -372,22 +356,19 @@ async fn measure<T: Transport>(
     let loaded = pinger.await.unwrap_or_default();
     m.latency_loaded_ms = median(&loaded);
     m.streams = est.streams();
-    m.bytes = est.total_bytes();
-    m.duration = end;
+    m.bytes_downloaded = est.total_bytes();
+    m.duration_ms = millis(end);
     let reason = outcome?;
-    m.stop = reason;
-    let e = est.finish(end).map_err(|e| match e {
-        EstimateError::Stalled(..) => format!("the download stalled: {e}"),
-        _ => format!("cannot measure: {e}"),
-    })?;
-    if reason.is_none() {
-        return Err("the download stalled".to_owned());
-    }
-    m.mbps = Some(e.mbps);
-    m.stable = e.stable;
-    m.per_second_mbps = e.per_second_mbps;
-    m.ramp_up = e.measured_from;
-    Ok(())
+    let e = est.finish(end).map_err(SpeedError::from_estimate)?;
+    // The estimator fails a test (`Decision::Fail`) only on a stall, which `finish` reports.
+    let reason = reason.ok_or(SpeedError::Stalled(
+        super::estimator::EstimateError::Stalled(opts.estimator.stall_limit, m.bytes_downloaded),
+    ))?;
+    m.download_mbps = Some(e.mbps);
+    m.stable = Some(e.stable);
+    m.samples_mbps = e.per_second_mbps;
+    m.ramp_up_ms = Some(millis(e.measured_from));
+    Ok((reason, e.variability))
 }
 
 #[cfg(test)]

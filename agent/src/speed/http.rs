@@ -5,9 +5,10 @@
 //! connections, never requests muxed on one HTTP/2 connection (they would share one congestion
 //! window and measure one connection's rate). Every connection is bound to the test's interface.
 
+use super::SpeedOptions;
 use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
-use super::{SpeedOptions, describe};
+use super::error::{Result, SpeedError};
 use fathom_shared::api::{DOWNLOAD_PATH, PING_PATH};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -31,10 +32,12 @@ pub(crate) struct Http {
 impl Http {
     /// Looks the server's name up, once and through the test's interface, before any
     /// connection: a lookup that fails says so, and no lookup happens under the load.
-    pub(crate) async fn new(opts: &SpeedOptions) -> Result<Self, String> {
+    pub(crate) async fn new(opts: &SpeedOptions) -> Result<Self> {
         let interface = opts.interface.as_ref().map(|i| i.as_str().to_owned());
-        let url = reqwest::Url::parse(&opts.server)
-            .map_err(|e| format!("--server {:?}: {e}", opts.server))?;
+        let url = reqwest::Url::parse(&opts.server).map_err(|source| SpeedError::ServerUrl {
+            server: opts.server.clone(),
+            source,
+        })?;
         let resolved = match url.host() {
             Some(url::Host::Domain(name)) => {
                 let found = ServerLookup::new(opts.dns, interface.as_deref())?
@@ -45,15 +48,23 @@ impl Http {
                 Some((name.to_owned(), addrs))
             }
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => None,
-            None => return Err(format!("--server {:?} has no host", opts.server)),
+            None => {
+                return Err(SpeedError::NoHost {
+                    server: opts.server.clone(),
+                });
+            }
         };
         let roots = match (&opts.ca, url.scheme()) {
             (Some(ca), "https") => {
-                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                let unreadable = |reason: String| SpeedError::CaFile {
+                    path: ca.clone(),
+                    reason,
+                };
+                let pem = std::fs::read(ca).map_err(|e| unreadable(e.to_string()))?;
                 let roots = reqwest::Certificate::from_pem_bundle(&pem)
-                    .map_err(|e| format!("{}: {}", ca.display(), describe(&e)))?;
+                    .map_err(|e| unreadable(super::describe(&e)))?;
                 if roots.is_empty() {
-                    return Err(format!("{}: no certificate in it", ca.display()));
+                    return Err(SpeedError::NoCertificate { path: ca.clone() });
                 }
                 roots
             }
@@ -67,7 +78,7 @@ impl Http {
         })
     }
 
-    fn client(&self) -> Result<reqwest::Client, String> {
+    fn client(&self) -> Result<reqwest::Client> {
         client(
             self.interface.as_deref(),
             self.resolved.as_ref(),
@@ -82,7 +93,7 @@ fn client(
     interface: Option<&str>,
     resolved: Option<&(String, Vec<SocketAddr>)>,
     roots: &[reqwest::Certificate],
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .http1_only()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -101,7 +112,7 @@ fn client(
             b = b.add_root_certificate(root.clone());
         }
     }
-    b.build().map_err(|e| describe(&e))
+    b.build().map_err(SpeedError::Client)
 }
 
 /// Pings over one kept-alive HTTP/1.1 connection.
@@ -111,18 +122,19 @@ pub(crate) struct HttpPinger {
 }
 
 impl Pinger for HttpPinger {
-    async fn ping(&mut self) -> Result<f64, String> {
+    async fn ping(&mut self) -> Result<f64> {
         let start = Instant::now();
+        let ping_failed = |e: reqwest::Error| SpeedError::Ping(SpeedError::cause(e));
         let resp = self
             .client
             .get(&self.url)
             .send()
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(ping_failed)?;
         if !resp.status().is_success() {
-            return Err(format!("ping answered {}", resp.status()));
+            return Err(SpeedError::Status(resp.status()));
         }
-        resp.bytes().await.map_err(|e| describe(&e))?;
+        resp.bytes().await.map_err(ping_failed)?;
         Ok(start.elapsed().as_secs_f64() * 1000.0)
     }
 }
@@ -130,14 +142,14 @@ impl Pinger for HttpPinger {
 impl Transport for Http {
     type Pinger = HttpPinger;
 
-    async fn pinger(&self) -> Result<HttpPinger, String> {
+    async fn pinger(&self) -> Result<HttpPinger> {
         Ok(HttpPinger {
             client: self.client()?,
             url: format!("{}{PING_PATH}", self.server),
         })
     }
 
-    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static {
         let client = self.client();
         let base = format!("{}{DOWNLOAD_PATH}", self.server);
         async move {
@@ -152,7 +164,7 @@ impl Transport for Http {
 }
 
 /// Chunk after chunk until the allowance is spent.
-async fn download(client: &reqwest::Client, base: &str, ctx: &StreamCtx) -> Result<(), String> {
+async fn download(client: &reqwest::Client, base: &str, ctx: &StreamCtx) -> Result<()> {
     loop {
         let want = ctx.allowance.take();
         if want == 0 {
@@ -162,24 +174,21 @@ async fn download(client: &reqwest::Client, base: &str, ctx: &StreamCtx) -> Resu
             .get(format!("{base}?bytes={want}"))
             .send()
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| SpeedError::Request(SpeedError::cause(e)))?;
         if !resp.status().is_success() {
-            return Err(format!("the test server answered {}", resp.status()));
+            return Err(SpeedError::Status(resp.status()));
         }
         let mut got: u64 = 0;
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            format!(
-                "the download broke after {got} of {want} bytes: {}",
-                describe(&e)
-            )
+        while let Some(chunk) = resp.chunk().await.map_err(|e| SpeedError::Broke {
+            got,
+            want,
+            source: SpeedError::cause(e),
         })? {
             got += chunk.len() as u64;
             ctx.received(chunk.len()).await;
         }
         if got < want {
-            return Err(format!(
-                "the test server sent {got} of {want} bytes and closed"
-            ));
+            return Err(SpeedError::Short { got, want });
         }
     }
 }

@@ -7,10 +7,13 @@
 
 pub(crate) mod dns;
 pub mod engine;
+pub mod error;
 pub mod estimator;
 pub mod http;
 pub mod quic;
+pub mod window;
 
+pub use error::SpeedError;
 use fathom_shared::{InterfaceName, SpeedProtocol, SpeedTest};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -71,6 +74,9 @@ pub struct SpeedReport {
     pub interface: Option<String>,
     /// Why the load stopped: `stable`, `time_cap` or `byte_cap` (null when it failed).
     pub stop: Option<estimator::StopReason>,
+    /// How much the rate varied over the measured span (coefficient of variation of its
+    /// one-window rates; null when it failed or the span was shorter than two windows).
+    pub variability: Option<f64>,
 }
 
 /// One line from an error and its causes.
@@ -79,9 +85,11 @@ pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Reads a SHA-256 fingerprint: 64 hex digits, optionally separated by colons.
-pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], String> {
+pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], SpeedError> {
     let hex: String = text.chars().filter(|c| *c != ':').collect();
-    let bad = || format!("{text:?} is not a SHA-256 fingerprint (64 hex digits)");
+    let bad = || SpeedError::Fingerprint {
+        text: text.to_owned(),
+    };
     if hex.len() != 64 || !hex.is_ascii() {
         return Err(bad());
     }
@@ -92,7 +100,7 @@ pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], String> {
     Ok(out)
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -101,11 +109,9 @@ fn millis(d: Duration) -> u64 {
 ///
 /// The test runs on a thread of its own, under a single-threaded runtime. It then shares no
 /// scheduler with the agent's other work (uploads, radio polls), so a busy moment there cannot
-/// delay a counter read or a ping. And one thread costs less: with the multi-threaded runtime, every
-/// arrival woke a parked worker across threads. In the lab at 5 Mbit/s, that took the agent's
-/// CPU for an HTTP test from about 22 to 19 ms. Each thread also had its own allocator arena,
-/// and QUIC at 1 Gbit/s peaked at 37-42 MB instead of 30-35 MB. Dropping the returned future
-/// (the agent stopping) stops the test.
+/// delay a counter read or a ping. One thread also costs less than a multi-threaded runtime:
+/// no arrival wakes a parked worker on another thread, and there is one allocator arena, not
+/// one per worker. Dropping the returned future (the agent stopping) stops the test.
 pub async fn run(
     opts: &SpeedOptions,
     progress: &mut (dyn FnMut(engine::Progress) + Send),
@@ -132,39 +138,42 @@ pub async fn run(
                         () = stop.cancelled() => None,
                     }
                 }),
-                Err(e) => Some(failed(
+                Err(source) => Some(failed(
                     &thread_opts,
-                    format!("cannot start the speed test's runtime: {e}"),
+                    &SpeedError::Start {
+                        what: "runtime",
+                        source,
+                    },
                 )),
             };
             if let Some(report) = report {
                 let _ignored = report_tx.send(report);
             }
         });
-    if let Err(e) = spawned {
-        return failed(opts, format!("cannot start the speed test's thread: {e}"));
+    if let Err(source) = spawned {
+        return failed(
+            opts,
+            &SpeedError::Start {
+                what: "thread",
+                source,
+            },
+        );
     }
     loop {
         tokio::select! {
             Some(p) = progress_rx.recv() => progress(p),
             report = &mut report_rx => {
-                return report.unwrap_or_else(|_| {
-                    failed(opts, "the speed test's thread ended without a result".to_owned())
-                });
+                return report.unwrap_or_else(|_| failed(opts, &SpeedError::ThreadLost));
             }
         }
     }
 }
 
-/// A report of a test that could not run, with `reason`.
-fn failed(opts: &SpeedOptions, reason: String) -> SpeedReport {
-    report(
-        opts,
-        engine::Measured {
-            error: Some(reason),
-            ..engine::Measured::default()
-        },
-    )
+/// A report of a test that could not run, with its reason.
+fn failed(opts: &SpeedOptions, e: &SpeedError) -> SpeedReport {
+    let mut r = blank_report(opts);
+    engine::fail(&mut r.test, e);
+    r
 }
 
 /// One test on the current runtime.
@@ -189,45 +198,40 @@ async fn run_here(
         start_streams: streams,
         limit_mbps: opts.limit_mbps,
     };
-    let m = match opts.protocol {
+    let blank = blank_report(opts);
+    match opts.protocol {
         SpeedProtocol::Http => match http::Http::new(opts).await {
-            Ok(t) => engine::run(&t, &engine_opts, progress).await,
-            Err(e) => engine::Measured {
-                error: Some(e),
-                ..engine::Measured::default()
-            },
+            Ok(t) => engine::run(&t, &engine_opts, progress, blank).await,
+            Err(e) => failed(opts, &e),
         },
         SpeedProtocol::Quic => match quic::Quic::new(opts).await {
-            Ok(t) => engine::run(&t, &engine_opts, progress).await,
-            Err(e) => engine::Measured {
-                error: Some(e),
-                ..engine::Measured::default()
-            },
+            Ok(t) => engine::run(&t, &engine_opts, progress, blank).await,
+            Err(e) => failed(opts, &e),
         },
-    };
-    report(opts, m)
+    }
 }
 
-/// The report of what the engine measured.
-fn report(opts: &SpeedOptions, m: engine::Measured) -> SpeedReport {
+/// The report of a test of `opts` before anything was measured.
+fn blank_report(opts: &SpeedOptions) -> SpeedReport {
     SpeedReport {
         test: SpeedTest {
-            download_mbps: m.mbps,
-            bytes_downloaded: m.bytes,
-            duration_ms: millis(m.duration),
-            latency_idle_ms: m.latency_idle_ms,
-            latency_loaded_ms: m.latency_loaded_ms,
-            streams: m.streams,
+            download_mbps: None,
+            bytes_downloaded: 0,
+            duration_ms: 0,
+            latency_idle_ms: None,
+            latency_loaded_ms: None,
+            streams: 0,
             protocol: opts.protocol,
             server: opts.server.clone(),
-            stable: m.error.is_none().then_some(m.stable),
-            ramp_up_ms: m.error.is_none().then(|| millis(m.ramp_up)),
-            error: m.error,
-            jitter_ms: m.jitter_ms,
-            samples_mbps: m.per_second_mbps,
+            stable: None,
+            ramp_up_ms: None,
+            error: None,
+            jitter_ms: None,
+            samples_mbps: Vec::new(),
         },
         interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
-        stop: m.stop,
+        stop: None,
+        variability: None,
     }
 }
 

@@ -12,7 +12,9 @@
 
 use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
-use super::{SpeedOptions, describe, parse_fingerprint};
+use super::error::{Result, SpeedError};
+use super::window::{self, ReceiveWindow};
+use super::{SpeedOptions, parse_fingerprint};
 use fathom_shared::InterfaceName;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -94,7 +96,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The client TLS settings from `--ca` and `--cert-sha256`.
-fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig, String> {
+fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut pins = Vec::new();
     if let Some(pin) = &opts.cert_sha256 {
@@ -104,9 +106,12 @@ fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig, String> {
     if let Some(ca) = &opts.ca {
         let certs = CertificateDer::pem_file_iter(ca)
             .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-            .map_err(|e| format!("{}: {e}", ca.display()))?;
+            .map_err(|e| SpeedError::CaFile {
+                path: ca.clone(),
+                reason: e.to_string(),
+            })?;
         if certs.is_empty() {
-            return Err(format!("{}: no certificate in it", ca.display()));
+            return Err(SpeedError::NoCertificate { path: ca.clone() });
         }
         let mut roots = rustls::RootCertStore::empty();
         for c in &certs {
@@ -124,10 +129,7 @@ fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig, String> {
         }
     }
     if pins.is_empty() {
-        return Err(
-            "QUIC needs to know which certificate to trust: give --ca FILE or --cert-sha256 HEX"
-                .to_owned(),
-        );
+        return Err(SpeedError::NoTrust);
     }
     let trust = Trust {
         pins,
@@ -136,22 +138,26 @@ fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig, String> {
     };
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| SpeedError::Tls(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(trust))
         .with_no_client_auth();
     tls.alpn_protocols = vec![ALPN.to_vec()];
-    let crypto =
-        quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+        .map_err(|e| SpeedError::Tls(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    // Flow-control windows: one connection carries one stream at a time, so both are the same.
-    // 8 MB lets one connection carry 640 Mbit/s at a 100 ms loaded round trip (four start, so
-    // 2.5 Gbit/s), while capping what a connection can hold unread: at 16/32 MB the agent's peak
-    // memory at 1 Gbit/s passed 40 MB.
+    // Flow-control windows: the stream's 8 MB lets one connection carry 640 Mbit/s at a 100 ms
+    // round trip (four start, so 2.5 Gbit/s), while capping what a connection can hold unread,
+    // and so the agent's memory.
+    // The connection's window starts small and follows its delivery (`speed/window.rs`): what
+    // bounds a loss-based sender's flight, and so the bottleneck's queue.
     let mut t = quinn::TransportConfig::default();
     t.stream_receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024))
-        .receive_window(quinn::VarInt::from_u32(8 * 1024 * 1024))
-        .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()));
+        .receive_window(quinn::VarInt::from_u64(window::INITIAL).unwrap_or(quinn::VarInt::MAX))
+        .max_idle_timeout(Some(quinn::VarInt::from_u32(10_000).into()))
+        // The server sends the load, so its controller is the one that counts
+        // (collector/src/testserver/quic.rs says why Cubic); the same here, for the requests.
+        .congestion_controller_factory(Arc::new(quinn::congestion::CubicConfig::default()));
     config.transport_config(Arc::new(t));
     Ok(config)
 }
@@ -167,12 +173,16 @@ pub(crate) struct Quic {
 
 impl Quic {
     /// Resolves the server and reads the trust settings.
-    pub(crate) async fn new(opts: &SpeedOptions) -> Result<Self, String> {
-        let url = reqwest::Url::parse(&opts.server)
-            .map_err(|e| format!("--server {:?}: {e}", opts.server))?;
+    pub(crate) async fn new(opts: &SpeedOptions) -> Result<Self> {
+        let url = reqwest::Url::parse(&opts.server).map_err(|source| SpeedError::ServerUrl {
+            server: opts.server.clone(),
+            source,
+        })?;
         let host = url
             .host_str()
-            .ok_or_else(|| format!("--server {:?} has no host", opts.server))?
+            .ok_or_else(|| SpeedError::NoHost {
+                server: opts.server.clone(),
+            })?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
@@ -195,23 +205,30 @@ impl Quic {
     }
 
     /// A new UDP socket bound to the interface, and a QUIC connection over it.
-    async fn connect(&self) -> Result<(quinn::Endpoint, quinn::Connection), String> {
+    async fn connect(&self) -> Result<(quinn::Endpoint, quinn::Connection)> {
         let endpoint = endpoint(self.addr, self.interface.as_deref())?;
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| SpeedError::Connect {
+            addr: self.addr,
+            source: e,
+        };
         let connecting = endpoint
             .connect_with(self.config.clone(), self.addr, &self.server_name)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| failed(Box::new(e)))?;
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
-            .map_err(|_| format!("no QUIC handshake with {} within 5 s", self.addr))?
-            .map_err(|e| format!("QUIC handshake with {}: {e}", self.addr))?;
+            .map_err(|_| SpeedError::HandshakeTimeout {
+                addr: self.addr,
+                timeout: CONNECT_TIMEOUT,
+            })?
+            .map_err(|e| failed(Box::new(e)))?;
         Ok((endpoint, conn))
     }
 }
 
 /// A client endpoint on a UDP socket bound to `interface`.
-fn endpoint(server: SocketAddr, interface: Option<&str>) -> Result<quinn::Endpoint, String> {
+fn endpoint(server: SocketAddr, interface: Option<&str>) -> Result<quinn::Endpoint> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let io = |e: std::io::Error| describe(&e);
+    let io = SpeedError::Socket;
     let sock = Socket::new(
         Domain::for_address(server),
         Type::DGRAM,
@@ -220,7 +237,10 @@ fn endpoint(server: SocketAddr, interface: Option<&str>) -> Result<quinn::Endpoi
     .map_err(io)?;
     if let Some(iface) = interface {
         sock.bind_device(Some(iface.as_bytes()))
-            .map_err(|e| format!("cannot bind to interface {iface}: {}", describe(&e)))?;
+            .map_err(|source| SpeedError::BindDevice {
+                interface: iface.to_owned(),
+                source,
+            })?;
     }
     let any = if server.is_ipv4() {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
@@ -245,14 +265,15 @@ pub(crate) struct QuicPinger {
 }
 
 impl Pinger for QuicPinger {
-    async fn ping(&mut self) -> Result<f64, String> {
+    async fn ping(&mut self) -> Result<f64> {
         let start = Instant::now();
-        let (mut send, mut recv) = self.conn.open_bi().await.map_err(|e| e.to_string())?;
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| SpeedError::Ping(e);
+        let (mut send, mut recv) = self.conn.open_bi().await.map_err(|e| failed(e.into()))?;
         send.write_all(&0u64.to_be_bytes())
             .await
-            .map_err(|e| e.to_string())?;
-        send.finish().map_err(|e| e.to_string())?;
-        recv.read_to_end(0).await.map_err(|e| e.to_string())?;
+            .map_err(|e| failed(e.into()))?;
+        send.finish().map_err(|e| failed(e.into()))?;
+        recv.read_to_end(0).await.map_err(|e| failed(e.into()))?;
         Ok(start.elapsed().as_secs_f64() * 1000.0)
     }
 }
@@ -260,7 +281,7 @@ impl Pinger for QuicPinger {
 impl Transport for Quic {
     type Pinger = QuicPinger;
 
-    async fn pinger(&self) -> Result<QuicPinger, String> {
+    async fn pinger(&self) -> Result<QuicPinger> {
         let (endpoint, conn) = self.connect().await?;
         Ok(QuicPinger {
             _endpoint: endpoint,
@@ -268,7 +289,7 @@ impl Transport for Quic {
         })
     }
 
-    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static {
         let me = self.clone();
         async move {
             let stop = ctx.stop.clone();
@@ -282,42 +303,48 @@ impl Transport for Quic {
 
 impl Quic {
     /// Chunk after chunk, each a request on a new stream of one connection, one at a time.
-    async fn download(&self, ctx: &StreamCtx) -> Result<(), String> {
+    async fn download(&self, ctx: &StreamCtx) -> Result<()> {
         let (_endpoint, conn) = self.connect().await?;
-        let broke = |got: u64, want: u64, e: &dyn std::fmt::Display| {
-            format!("the download broke after {got} of {want} bytes: {e}")
+        let broke = |got: u64, want: u64, source: Box<dyn std::error::Error + Send + Sync>| {
+            SpeedError::Broke { got, want, source }
         };
+        let mut window = ReceiveWindow::default();
+        let mut delivered: u64 = 0;
         loop {
             let want = ctx.allowance.take();
             if want == 0 {
                 conn.close(0u32.into(), b"done");
                 return Ok(());
             }
-            let (mut send, mut recv) = conn.open_bi().await.map_err(|e| broke(0, want, &e))?;
+            let (mut send, mut recv) =
+                conn.open_bi().await.map_err(|e| broke(0, want, e.into()))?;
             send.write_all(&want.to_be_bytes())
                 .await
-                .map_err(|e| broke(0, want, &e))?;
-            send.finish().map_err(|e| broke(0, want, &e))?;
+                .map_err(|e| broke(0, want, e.into()))?;
+            send.finish().map_err(|e| broke(0, want, e.into()))?;
             let mut got: u64 = 0;
             // Unordered: the bytes are only counted, so each packet's data is taken as it
-            // arrives. Read in order, everything after a lost packet waited for its resend and
-            // then came at once. On a 5 Mbit/s lab link with a loaded round trip of 180 ms, that
-            // swung the rate ±10 % from second to second, and the test rarely became stable
-            // before its 10 s cap; unordered it is stable after 2.1 s. Nothing waits to be
-            // reassembled either: at 1 Gbit/s the agent's peak memory fell from 30-35 MB to 12 MB.
-            // (quinn drops resent data it already gave out: each byte is counted once.)
+            // arrives. Read in order, everything after a lost packet would wait for its resend
+            // and then come at once, a swing of a loaded round trip's worth of data in the
+            // per-window rates; and nothing waits to be reassembled, which keeps the agent's
+            // memory small at 1 Gbit/s. (quinn drops resent data it already gave out: each byte
+            // is counted once.)
             while let Some(chunk) = recv
                 .read_chunk(usize::MAX, false)
                 .await
-                .map_err(|e| broke(got, want, &e))?
+                .map_err(|e| broke(got, want, e.into()))?
             {
                 got += chunk.bytes.len() as u64;
+                delivered += chunk.bytes.len() as u64;
+                if let Some(w) = window.update(ctx.start.elapsed(), delivered, conn.rtt()) {
+                    conn.set_receive_window(
+                        quinn::VarInt::from_u64(w).unwrap_or(quinn::VarInt::MAX),
+                    );
+                }
                 ctx.received(chunk.bytes.len()).await;
             }
             if got < want {
-                return Err(format!(
-                    "the test server sent {got} of {want} bytes and finished"
-                ));
+                return Err(SpeedError::Short { got, want });
             }
         }
     }
