@@ -425,6 +425,12 @@ fn trace_driven_link_agent_agrees_with_iperf3_on_average() {
     }
 }
 
+/// What a tbf-shaped link of `rate_mbit` carries as TCP payload: 1448 bytes (1500 less IP, TCP
+/// and timestamp headers) of each 1514-byte frame the shaper counts.
+fn tcp_payload_capacity_mbps(rate_mbit: u32) -> f64 {
+    f64::from(rate_mbit) * 1448.0 / 1514.0
+}
+
 /// Slow, far constant links (issue 15): 5 and 10 Mbit/s at a 120 ms round trip. Each protocol
 /// is judged against iperf3 on the same link, and the bottleneck's drops (tc) and the loaded
 /// latency are printed for the table in BENCHMARKS.md.
@@ -440,7 +446,11 @@ fn slow_far_links_are_within_5_percent_of_iperf3() {
     let mut failures = Vec::new();
     for (k, link) in lab.links.iter().enumerate() {
         let iface = link.probe_if.as_str();
-        let reference = iperf3(&lab, iface, dir.path());
+        // iperf3's 3 s after its omitted second can read above what the link carries (on
+        // 5 Mbit/s at 120 ms it read 5.22 where TCP payload tops out at 4.78): the queue filled in
+        // slow start drains into the counted span. The reference is the lower of the two.
+        let capacity = tcp_payload_capacity_mbps(link.rate_mbit);
+        let reference = iperf3(&lab, iface, dir.path()).min(capacity);
         for protocol in ["http", "quic"] {
             let before = lab.link_drops(k);
             let v = agent(&lab, &url, &ca, iface, protocol);
