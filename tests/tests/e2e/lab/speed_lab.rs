@@ -432,8 +432,9 @@ fn tcp_payload_capacity_mbps(rate_mbit: u32) -> f64 {
 }
 
 /// Slow, far constant links (issue 15): 5 and 10 Mbit/s at a 120 ms round trip. Each protocol
-/// is judged against iperf3 on the same link, and the bottleneck's drops (tc) and the loaded
-/// latency are printed for the table in BENCHMARKS.md.
+/// is judged against iperf3 on the same link, or, where iperf3's short run fell short, against
+/// the link's known TCP payload capacity; the bottleneck's drops (tc) and the loaded latency are
+/// printed for the table in BENCHMARKS.md.
 #[test]
 fn slow_far_links_are_within_5_percent_of_iperf3() {
     if !netlab::require_with("speed_lab_far", "iperf3") {
@@ -446,9 +447,12 @@ fn slow_far_links_are_within_5_percent_of_iperf3() {
     let mut failures = Vec::new();
     for (k, link) in lab.links.iter().enumerate() {
         let iface = link.probe_if.as_str();
-        // iperf3's 3 s after its omitted second can read above what the link carries (on
-        // 5 Mbit/s at 120 ms it read 5.22 where TCP payload tops out at 4.78): the queue filled in
-        // slow start drains into the counted span. The reference is the lower of the two.
+        // Two references. iperf3's short run can read above what the link carries (on 5 Mbit/s
+        // at 120 ms it read 5.22 where TCP payload tops out at 4.78: the queue filled in slow
+        // start drains into the counted span), so it is capped at the link's payload capacity.
+        // It can also read below it (on 10 Mbit/s it read 8.83 in CI where the agent read 9.43
+        // and 9.52 of a 9.56 capacity: a loss episode in a 3 s span). On this constant tbf link
+        // the capacity is known, so a reading within 5 % below it and not above it is right too.
         let capacity = tcp_payload_capacity_mbps(link.rate_mbit);
         let reference = iperf3(&lab, iface, dir.path()).min(capacity);
         for protocol in ["http", "quic"] {
@@ -459,7 +463,7 @@ fn slow_far_links_are_within_5_percent_of_iperf3() {
             let idle = v["latency_idle_ms"].as_f64().unwrap_or(f64::NAN);
             let loaded = v["latency_loaded_ms"].as_f64().unwrap_or(f64::NAN);
             report.push(format!(
-                "{} Mbit/s 120 ms {protocol}: agent {mbps:.2}, iperf3 {reference:.2} ({:+.1} %), {} bytes, {} ms, stop {}, drops {drops}, loaded - idle {:.0} ms, per second {}",
+                "{} Mbit/s 120 ms {protocol}: agent {mbps:.2}, iperf3 {reference:.2} ({:+.1} %), capacity {capacity:.2}, {} bytes, {} ms, stop {}, drops {drops}, loaded - idle {:.0} ms, per second {}",
                 link.rate_mbit,
                 (mbps / reference - 1.0) * 100.0,
                 v["bytes_downloaded"],
@@ -468,8 +472,12 @@ fn slow_far_links_are_within_5_percent_of_iperf3() {
                 loaded - idle,
                 v["samples_mbps"]
             ));
-            if (mbps / reference - 1.0).abs() >= 0.05 {
-                failures.push(format!("{protocol} on {iface}: {mbps} vs {reference}"));
+            let near_iperf3 = (mbps / reference - 1.0).abs() < 0.05;
+            let near_capacity = mbps <= capacity * 1.01 && mbps >= capacity * 0.95;
+            if !near_iperf3 && !near_capacity {
+                failures.push(format!(
+                    "{protocol} on {iface}: {mbps} vs iperf3 {reference}, capacity {capacity}"
+                ));
             }
         }
     }
