@@ -118,8 +118,7 @@ pub async fn redeem(collector: &str, code: &str) -> Result<EnrollResponse, Enrol
         .await
         .map_err(|e| EnrollError::Unreachable(crate::reason::error_chain(&e, 300)))?;
     let status = resp.status();
-    let text = resp
-        .text()
+    let text = crate::answer::text_capped(resp, crate::answer::MAX_ENROLL_ANSWER_BYTES)
         .await
         .map_err(|e| EnrollError::Unreachable(crate::reason::error_chain(&e, 300)))?;
     if status.is_success() {

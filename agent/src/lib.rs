@@ -23,8 +23,10 @@
 //!   health sent with each upload.
 //! - [`clock`]: whether the wall clock is synchronised, and the boot clock.
 //! - [`doctor`]: the on-site readiness check; [`enroll`]: trading a one-time code for a config.
-//! - [`backfill`]: simulated history for demos; [`reason`]: one-line error reasons.
+//! - [`backfill`]: simulated history for demos; [`reason`]: one-line error reasons;
+//!   [`answer`]: every HTTP answer read whole is read under a size cap.
 
+pub mod answer;
 pub mod backfill;
 pub mod backoff;
 pub mod budget;

@@ -11,7 +11,7 @@
 
 use crate::config::AgentConfig;
 use fathom_shared::api::ProbeSettings;
-use fathom_shared::settings::{Settings, SettingsLayer};
+use fathom_shared::settings::{Settings, SettingsLayer, Source};
 
 /// What the jobs run by, and which of the collector's versions it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,17 +44,10 @@ pub fn effective(
 /// The collector's layer without what cannot be used (a problem line for each), of what
 /// `file` leaves to it.
 fn usable(r: &ProbeSettings, file: &SettingsLayer, problems: &mut Vec<String>) -> SettingsLayer {
-    let mut layer = SettingsLayer::from_wire(r);
-    for (name, slot) in [
-        ("radio_every", &mut layer.radio_every),
-        ("speed_every", &mut layer.speed_every),
-        ("ipv6_every", &mut layer.ipv6_every),
-    ] {
-        if slot.is_some_and(|d| d.is_zero()) {
-            problems.push(format!("{name} of 0 s ignored"));
-            *slot = None;
-        }
-    }
+    // A collector cannot push a cadence below its floor (a test every second would spend the
+    // SIM's data) or beyond the ceiling (the jobs' clocks would overflow).
+    let (mut layer, out_of_bounds) = SettingsLayer::from_wire(r).within_bounds(Source::Collector);
+    problems.extend(out_of_bounds.iter().map(|e| format!("{e}: ignored")));
     if file.speed_server.is_some() {
         layer.speed_server = None;
     } else if let Some(server) = layer.speed_server.take() {

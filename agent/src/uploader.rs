@@ -326,10 +326,9 @@ impl Uploader {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let text = resp
-            .text()
+        let text = crate::answer::text_capped(resp, crate::answer::MAX_UPLOAD_ANSWER_BYTES)
             .await
-            .map_err(|e| UploadError::Unreachable(one_line(&e)))?;
+            .map_err(|e| UploadError::Unreachable(crate::reason::error_chain(&e, 500)))?;
         if status.is_success() {
             let answer: UploadResponse = serde_json::from_str(&text).map_err(|e| {
                 UploadError::Unreachable(format!("unreadable answer to an upload: {e}"))

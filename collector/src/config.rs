@@ -90,6 +90,14 @@ pub enum InvalidConfig {
         /// The key.
         key: &'static str,
     },
+    /// A `[server]` value outside what can work.
+    #[error("server.{key} {why}")]
+    Server {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
 }
 
 /// The serde shapes of the TOML file.
@@ -121,6 +129,27 @@ pub mod file {
         /// Request limits; every key optional.
         #[serde(default)]
         pub limits: Limits,
+        /// Connection limits and access to the operational pages; every key optional.
+        #[serde(default)]
+        pub server: Server,
+    }
+
+    /// `[server]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Server {
+        /// Longest a client may take to send a request head, or stay idle between requests.
+        #[serde(default, with = "humantime_serde")]
+        pub header_read_timeout: Option<std::time::Duration>,
+        /// Most connections open at once.
+        pub max_connections: Option<usize>,
+        /// Most connections open at once from one address (an IPv6 /64).
+        pub max_connections_per_source: Option<usize>,
+        /// Reverse proxies in front of the collector whose `X-Forwarded-For` names the client.
+        #[serde(default)]
+        pub trusted_proxies: Vec<std::net::IpAddr>,
+        /// A token `/fleet`, `/api/v1/fleet` and `/metrics` require when set.
+        pub read_token: Option<String>,
     }
 
     /// `[limits]`.
@@ -275,6 +304,56 @@ impl Default for IndicatorSettings {
     }
 }
 
+/// Shortest `[server] read_token`: it guards pages on an open port, so it must not be
+/// guessable.
+pub const MIN_READ_TOKEN_CHARS: usize = 16;
+
+/// Checks `[server]`.
+fn server(
+    s: file::Server,
+) -> Result<(crate::http::ConnectionLimits, Option<String>), InvalidConfig> {
+    let d = crate::http::ConnectionLimits::default();
+    let limits = crate::http::ConnectionLimits {
+        header_read_timeout: s.header_read_timeout.unwrap_or(d.header_read_timeout),
+        max_connections: s.max_connections.unwrap_or(d.max_connections),
+        max_per_source: s.max_connections_per_source.unwrap_or(d.max_per_source),
+        trusted_proxies: s.trusted_proxies,
+    };
+    // Below a second a probe on a slow cellular link could not send its request head; above
+    // ten minutes the timeout no longer protects the port.
+    if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(600))
+        .contains(&limits.header_read_timeout)
+    {
+        return Err(InvalidConfig::Server {
+            key: "header_read_timeout",
+            why: "must be between 1s and 10m",
+        });
+    }
+    if limits.max_connections < 16 {
+        return Err(InvalidConfig::Server {
+            key: "max_connections",
+            why: "must be at least 16",
+        });
+    }
+    if limits.max_per_source == 0 || limits.max_per_source > limits.max_connections {
+        return Err(InvalidConfig::Server {
+            key: "max_connections_per_source",
+            why: "must be at least 1 and at most max_connections",
+        });
+    }
+    let read_token = match s.read_token {
+        Some(t) if t.trim().chars().count() < MIN_READ_TOKEN_CHARS => {
+            return Err(InvalidConfig::Server {
+                key: "read_token",
+                why: "must be at least 16 characters (openssl rand -hex 16 makes one)",
+            });
+        }
+        Some(t) => Some(t.trim().to_owned()),
+        None => None,
+    };
+    Ok((limits, read_token))
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
@@ -296,6 +375,11 @@ pub struct CollectorConfig {
     pub upload_limit: RateLimit,
     /// Each source address's limit of requests no probe vouches for.
     pub failed_limit: RateLimit,
+    /// Connection limits (`[server]`).
+    pub connections: crate::http::ConnectionLimits,
+    /// The token `/fleet`, `/api/v1/fleet` and `/metrics` require, when `[server] read_token` is
+    /// set; open to anyone who reaches the port otherwise.
+    pub read_token: Option<String>,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -394,6 +478,7 @@ impl CollectorConfig {
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(e.into()))?;
         let (upload_limit, failed_limit) = limits(&file.limits).map_err(invalid)?;
+        let (connections, read_token) = server(file.server).map_err(invalid)?;
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -404,6 +489,8 @@ impl CollectorConfig {
             probes,
             upload_limit,
             failed_limit,
+            connections,
+            read_token,
             base_dir,
         })
     }

@@ -11,10 +11,11 @@
 //! Requests that no probe vouches for (no token, an unknown or revoked one, a refused enrollment
 //! code) are limited per source address instead ([`SourceLimiter`]): each costs a database
 //! lookup, so a flood of them could otherwise load the database without limit. Only failures
-//! take from a source's bucket; while it is empty, the source's upload and enrollment requests
-//! are answered `429` before any lookup. A probe sharing the address (carrier-grade NAT) is held
-//! back only while someone there keeps failing faster than the limit, and then only waits
-//! (`Retry-After`), losing nothing.
+//! take from a source's bucket; while it is empty, the source's enrollment requests are answered
+//! `429` before any lookup, and its uploads whose token is not valid are answered `429` instead
+//! of `401`. An upload with a valid token is never refused for what others at its address did: a
+//! probe behind the same carrier-grade NAT or reverse proxy as a guesser keeps uploading. Behind a
+//! reverse proxy the source is the client the proxy names (`[server] trusted_proxies`).
 //!
 //! [`TokenBucket`] is pure: the time is an argument.
 
@@ -254,11 +255,18 @@ impl SourceLimiter {
         if buckets.len() >= self.max_sources {
             buckets.retain(|_, b| !b.is_full(now));
         }
-        // Still full of busy sources: the newcomer is not tracked rather than evicting one
-        // that is being limited.
+        // Still full of limited sources (an address sweep): the one with most budget left (the
+        // least limited) makes room. Leaving the newcomer untracked instead would let every
+        // address beyond the table fail without any limit.
         let key = source_key(ip);
         if buckets.len() >= self.max_sources && !buckets.contains_key(&key) {
-            return;
+            let roomiest = buckets
+                .iter()
+                .max_by(|a, b| a.1.tokens.total_cmp(&b.1.tokens))
+                .map(|(k, _)| *k);
+            if let Some(k) = roomiest {
+                buckets.remove(&k);
+            }
         }
         let limit = self.limit;
         // An empty bucket stays empty: its wait is already what `check` answers.
@@ -427,17 +435,35 @@ mod tests {
         limiter.failed(ip("198.18.0.1"), t0);
         limiter.failed(ip("198.18.0.2"), t0);
         assert_eq!(limiter.sources(), 2);
-        // Both are empty: a third source is not tracked, the limited ones stay limited.
-        limiter.failed(ip("198.18.0.3"), t0);
-        assert_eq!(limiter.sources(), 2);
-        assert!(limiter.check(ip("198.18.0.1"), t0).is_err());
-        assert_eq!(limiter.check(ip("198.18.0.3"), t0), Ok(()));
-        // A second later both have refilled (full = forgotten) and the newcomer gets a bucket.
+        // A second later both have refilled (full = forgotten) and a newcomer gets a bucket.
         let t1 = t0 + Duration::from_secs(1);
         limiter.failed(ip("198.18.0.3"), t1);
         assert_eq!(limiter.sources(), 1);
         assert!(limiter.check(ip("198.18.0.3"), t1).is_err());
         assert_eq!(limiter.check(ip("198.18.0.1"), t1), Ok(()));
+    }
+
+    #[test]
+    fn a_source_beyond_a_full_table_of_limited_ones_is_still_limited() {
+        let t0 = Instant::now();
+        let limiter = SourceLimiter::with_capacity(limit(1.0, 2), 2);
+        // 198.18.0.1 spent its whole burst, 198.18.0.2 half of it.
+        limiter.failed(ip("198.18.0.1"), t0);
+        limiter.failed(ip("198.18.0.1"), t0);
+        limiter.failed(ip("198.18.0.2"), t0);
+        // A third address: the least limited one makes room, the newcomer is counted.
+        limiter.failed(ip("198.18.0.3"), t0);
+        limiter.failed(ip("198.18.0.3"), t0);
+        assert_eq!(limiter.sources(), 2);
+        assert!(
+            limiter.check(ip("198.18.0.3"), t0).is_err(),
+            "the newcomer is limited too"
+        );
+        assert!(
+            limiter.check(ip("198.18.0.1"), t0).is_err(),
+            "the most limited source stays limited"
+        );
+        assert_eq!(limiter.check(ip("198.18.0.2"), t0), Ok(()));
     }
 
     #[test]

@@ -47,12 +47,10 @@ pub struct ProbeSettingsConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProbeSettingsError {
-    /// A cadence shorter than a second (the wire carries whole seconds).
-    #[error("{name} must be at least one second")]
-    CadenceTooShort {
-        /// The key.
-        name: &'static str,
-    },
+    /// A cadence outside what a collector may set
+    /// ([`fathom_shared::settings::CadenceBounds`]).
+    #[error("{0}")]
+    Cadence(#[from] fathom_shared::settings::CadenceError),
     /// `speed_server` is not an http(s) URL with a host.
     #[error("speed_server {url:?} is not an http or https URL")]
     SpeedServer {
@@ -75,17 +73,15 @@ pub enum ProbeSettingsError {
     TwoOverrides(ProbeId),
 }
 
-/// Checks one layer of the collector's file: cadences of at least a second, an http(s) test
-/// server (kept without its trailing slash).
+/// Checks one layer of the collector's file: cadences within what a collector may set (the
+/// probe would refuse anything else), an http(s) test server (kept without its trailing slash).
 fn checked(mut layer: SettingsLayer) -> Result<SettingsLayer, ProbeSettingsError> {
-    for (name, d) in [
-        ("radio_every", layer.radio_every),
-        ("speed_every", layer.speed_every),
-        ("ipv6_every", layer.ipv6_every),
-    ] {
-        if d.is_some_and(|d| d.as_secs() == 0) {
-            return Err(ProbeSettingsError::CadenceTooShort { name });
-        }
+    if let Some(e) = layer
+        .cadence_errors(fathom_shared::settings::Source::Collector)
+        .into_iter()
+        .next()
+    {
+        return Err(e.into());
     }
     if let Some(s) = &layer.speed_server {
         let ok = url::Url::parse(s)
@@ -216,6 +212,13 @@ mod tests {
     fn bad_values_are_refused_with_their_name() {
         let e = config("[probes]\nspeed_every = \"0s\"\n").unwrap_err();
         assert!(e.contains("speed_every"), "{e}");
+        // Below what a collector may set (a SIM's data), or beyond any cadence (an overflow).
+        let e = config("[[probes.override]]\nprobe = \"a\"\nspeed_every = \"1s\"\n").unwrap_err();
+        assert!(e.contains("speed_every = 1s is outside 15m..=7days"), "{e}");
+        let e = config("[probes]\nspeed_every = \"300000000000y\"\n").unwrap_err();
+        assert!(e.contains("speed_every"), "{e}");
+        let e = config("[probes]\nradio_every = \"2s\"\n").unwrap_err();
+        assert!(e.contains("radio_every"), "{e}");
         let e = config("[probes]\nspeed_server = \"ftp://x\"\n").unwrap_err();
         assert!(e.contains("speed_server"), "{e}");
         let e = config("[[probes.override]]\nprobe = \"a\"\n[[probes.override]]\nprobe = \"a\"\n")

@@ -80,7 +80,120 @@ fn budget_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
     Ok(size.map(ByteSize::bytes))
 }
 
+/// The range a cadence may take.
+///
+/// A probe's own file may go down to any non-zero value (the lab runs speed tests seconds
+/// apart), but what the collector sends has a floor: a collector, or whoever controls one, must
+/// not be able to spend a SIM's data or a modem's time by telling a probe to test every second.
+/// Nothing may exceed the ceiling: a cadence of thousands of years is a typo or an attack, and
+/// adding it to a clock overflows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CadenceBounds {
+    /// The key.
+    pub key: &'static str,
+    /// The shortest value the collector may send.
+    pub collector_min: Duration,
+    /// The longest value anyone may set.
+    pub max: Duration,
+}
+
+const MINUTE: u64 = 60;
+const DAY: u64 = 24 * 60 * MINUTE;
+
+/// `radio_every`: from the collector at least 10 s (an AT round per modem takes a few), at most a
+/// day.
+pub const RADIO_EVERY_BOUNDS: CadenceBounds = CadenceBounds {
+    key: "radio_every",
+    collector_min: Duration::from_secs(10),
+    max: Duration::from_secs(DAY),
+};
+/// `speed_every`: from the collector at least 15 minutes (a test moves up to 400 MB), at most a
+/// week.
+pub const SPEED_EVERY_BOUNDS: CadenceBounds = CadenceBounds {
+    key: "speed_every",
+    collector_min: Duration::from_secs(15 * MINUTE),
+    max: Duration::from_secs(7 * DAY),
+};
+/// `ipv6_every`: from the collector at least 10 minutes, at most a week.
+pub const IPV6_EVERY_BOUNDS: CadenceBounds = CadenceBounds {
+    key: "ipv6_every",
+    collector_min: Duration::from_secs(10 * MINUTE),
+    max: Duration::from_secs(7 * DAY),
+};
+
+/// Who sets a value: the collector's word has a floor the probe's own file does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The collector (`[probes]`, an override, or an upload's answer).
+    Collector,
+    /// The probe's own file.
+    ProbeFile,
+}
+
+/// A cadence outside its [`CadenceBounds`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} = {} is outside {}..={}{}", humantime_serde::re::humantime::format_duration(*value), humantime_serde::re::humantime::format_duration(*min), humantime_serde::re::humantime::format_duration(*max), if *from_collector { " (the floor of what a collector may set)" } else { "" })]
+pub struct CadenceError {
+    /// The key.
+    pub key: &'static str,
+    /// The value given.
+    pub value: Duration,
+    /// The shortest allowed from this source.
+    pub min: Duration,
+    /// The longest allowed.
+    pub max: Duration,
+    /// Whether the collector's floor applied.
+    pub from_collector: bool,
+}
+
+impl CadenceBounds {
+    /// Checks `value` as set by `source`.
+    pub fn check(&self, value: Duration, source: Source) -> Result<Duration, CadenceError> {
+        let min = match source {
+            Source::Collector => self.collector_min,
+            Source::ProbeFile => Duration::from_millis(1),
+        };
+        if (min..=self.max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(CadenceError {
+                key: self.key,
+                value,
+                min,
+                max: self.max,
+                from_collector: source == Source::Collector,
+            })
+        }
+    }
+}
+
 impl SettingsLayer {
+    /// Each cadence this layer sets that is outside its bounds for `source`.
+    pub fn cadence_errors(&self, source: Source) -> Vec<CadenceError> {
+        [
+            (RADIO_EVERY_BOUNDS, self.radio_every),
+            (SPEED_EVERY_BOUNDS, self.speed_every),
+            (IPV6_EVERY_BOUNDS, self.ipv6_every),
+        ]
+        .into_iter()
+        .filter_map(|(bounds, value)| bounds.check(value?, source).err())
+        .collect()
+    }
+
+    /// This layer without the cadences outside their bounds for `source`, and what was left out.
+    #[must_use]
+    pub fn within_bounds(mut self, source: Source) -> (SettingsLayer, Vec<CadenceError>) {
+        let errors = self.cadence_errors(source);
+        for e in &errors {
+            match e.key {
+                "radio_every" => self.radio_every = None,
+                "speed_every" => self.speed_every = None,
+                _ => self.ipv6_every = None,
+            }
+        }
+        (self, errors)
+    }
+
     /// `self` over `below`: each value `self` sets wins, the others are `below`'s.
     #[must_use]
     pub fn over(self, below: SettingsLayer) -> SettingsLayer {
@@ -201,6 +314,46 @@ mod tests {
         assert_eq!(s.monthly_budget, Some(2), "[probes]");
         // Nothing said: the defaults.
         assert_eq!(defaults.clone().with(&SettingsLayer::default()), defaults);
+    }
+
+    #[test]
+    fn the_collector_cannot_go_below_its_floor_and_nobody_above_the_ceiling() {
+        let eager = SettingsLayer {
+            radio_every: Some(secs(1)),
+            speed_every: Some(secs(1)),
+            ipv6_every: Some(secs(600)),
+            ..SettingsLayer::default()
+        };
+        let errors = eager.cadence_errors(Source::Collector);
+        let keys: Vec<_> = errors.iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["radio_every", "speed_every"]);
+        assert!(
+            errors[1]
+                .to_string()
+                .contains("speed_every = 1s is outside 15m..=7days"),
+            "{}",
+            errors[1]
+        );
+        // The probe's own file may test every second (the lab does).
+        assert!(eager.cadence_errors(Source::ProbeFile).is_empty());
+        // Nobody may set a cadence beyond the ceiling, the largest a Duration holds included.
+        let huge = SettingsLayer {
+            speed_every: Some(Duration::MAX),
+            ipv6_every: Some(secs(8 * 86_400)),
+            ..SettingsLayer::default()
+        };
+        assert_eq!(huge.cadence_errors(Source::ProbeFile).len(), 2);
+        let (kept, left_out) = huge.clone().within_bounds(Source::Collector);
+        assert_eq!(left_out.len(), 2);
+        assert_eq!(kept, SettingsLayer::default());
+        // At the bounds exactly: allowed.
+        let edges = SettingsLayer {
+            radio_every: Some(RADIO_EVERY_BOUNDS.collector_min),
+            speed_every: Some(SPEED_EVERY_BOUNDS.max),
+            ipv6_every: Some(IPV6_EVERY_BOUNDS.collector_min),
+            ..SettingsLayer::default()
+        };
+        assert!(edges.cadence_errors(Source::Collector).is_empty());
     }
 
     #[test]

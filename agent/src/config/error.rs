@@ -93,6 +93,9 @@ pub enum InvalidConfig {
         /// The value.
         value: String,
     },
+    /// A `[schedule]` cadence beyond the ceiling every cadence has.
+    #[error("schedule.{0}")]
+    Cadence(fathom_shared::settings::CadenceError),
     /// A duration of zero where only a positive one makes sense.
     #[error("{key} must be longer than 0")]
     Zero {

@@ -385,6 +385,13 @@ impl AgentConfig {
                 .map(|i| i.websites.iter().map(url::Url::to_string).collect()),
             monthly_budget: None,
         };
+        if let Some(e) = settings
+            .cadence_errors(fathom_shared::settings::Source::ProbeFile)
+            .into_iter()
+            .next()
+        {
+            return Err(InvalidConfig::Cadence(e));
+        }
         let clock = f
             .clock
             .as_deref()

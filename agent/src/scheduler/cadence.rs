@@ -9,9 +9,22 @@ use tokio::time::Instant;
 /// Longest wait before the first run of a job.
 const FIRST_RUN_WITHIN: Duration = Duration::from_secs(5);
 
+/// The longest period the arithmetic here takes: settings are checked against it where they are
+/// read ([`fathom_shared::settings::CadenceBounds`]); clamping again here means no value that
+/// slipped through can overflow a clock and kill a job.
+const LONGEST_PERIOD: Duration = fathom_shared::settings::SPEED_EVERY_BOUNDS.max;
+
+/// `t` plus `d` (at most [`LONGEST_PERIOD`]), never panicking: `t` itself in the impossible case
+/// that even that overflows.
+pub(super) fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d.min(LONGEST_PERIOD)).unwrap_or(t)
+}
+
 /// The wait before the next run: the cadence ±10 %, from a uniform draw `unit` in `[0, 1)`.
 fn jittered(period: Duration, unit: f64) -> Duration {
-    period.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
+    period
+        .min(LONGEST_PERIOD)
+        .mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
 }
 
 /// The wait before the first run: soon after start (within 5 s, or the cadence if shorter).
@@ -27,7 +40,11 @@ pub(super) fn slot_in_period(
     unit: f64,
     now: Instant,
 ) -> Duration {
-    (start + period.mul_f64(unit.clamp(0.0, 1.0))).saturating_duration_since(now)
+    later(
+        start,
+        period.min(LONGEST_PERIOD).mul_f64(unit.clamp(0.0, 1.0)),
+    )
+    .saturating_duration_since(now)
 }
 
 pub(super) fn unit() -> f64 {
@@ -54,13 +71,13 @@ impl Cadence {
 
     /// The first run of a new period `every` from `now`: soon, as at start.
     pub(super) fn restart(now: Instant, every: Duration) -> Instant {
-        now + first_offset(every, unit())
+        later(now, first_offset(every, unit()))
     }
 
     /// After a run at `now`: the next one a jittered `every` later.
     pub(super) fn ran(&mut self, every: Duration, now: Instant) {
         self.every = every;
-        self.due = now + jittered(every, unit());
+        self.due = later(now, jittered(every, unit()));
     }
 
     /// The settings changed at `now`. A new period is planned anew by `plan(now, every)`; the
@@ -84,6 +101,17 @@ impl Cadence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_of_any_length_never_panics_and_waits_at_most_the_longest_period() {
+        let now = Instant::now();
+        let mut c = Cadence::starting(Duration::MAX, now);
+        c.ran(Duration::MAX, now);
+        assert!(c.due <= now + LONGEST_PERIOD.mul_f64(1.1));
+        assert!(slot_in_period(now, Duration::MAX, 0.999, now) <= LONGEST_PERIOD);
+        assert!(c.replan(Duration::from_secs(u64::MAX), now, Cadence::restart));
+        assert_eq!(later(now, Duration::MAX), now + LONGEST_PERIOD);
+    }
 
     #[test]
     fn later_runs_keep_the_cadence_within_ten_percent() {

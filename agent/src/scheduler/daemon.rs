@@ -1,7 +1,7 @@
 //! The daemon: each job a task on its cadence, the settings keeper, the uploader, and the
 //! shutdown order (jobs first, then the uploader's last pass).
 
-use super::cadence::{Cadence, slot_in_period, unit};
+use super::cadence::{Cadence, later, slot_in_period, unit};
 use super::{OnceError, Probe, ipv6_modems};
 use crate::backoff::Backoff;
 use crate::config::ModemConfig;
@@ -43,7 +43,8 @@ fn spawn_radio_job(
                 }
                 Woke::Due => {}
             }
-            if let Err(e) = p.radio_job(&m, &mut radio).await {
+            let run = guarded("radio", &m.carrier, p.radio_job(&m, &mut radio)).await;
+            if let Some(Err(e)) = run {
                 tracing::error!(carrier = %m.carrier, error = %e, "Cannot spool a radio sample.");
             }
             cadence.ran(p.settings().values.radio_every, Instant::now());
@@ -66,7 +67,7 @@ fn spawn_speed_job(
         // tests of a fleet (and of a day) do not always fall on the same minute.
         let mut settings = p.settings.clone();
         let mut cadence = Cadence::starting(p.settings().values.speed_every, Instant::now());
-        let mut period_start = Instant::now() + cadence.every;
+        let mut period_start = later(Instant::now(), cadence.every);
         loop {
             match wait(cadence.due, &s, &mut settings).await {
                 Woke::Stop => break,
@@ -75,10 +76,10 @@ fn spawn_speed_job(
                     // A new period length: the next test within it, from now.
                     let new_period =
                         cadence.replan(p.settings().values.speed_every, start, |now, every| {
-                            now + slot_in_period(now, every, unit(), now)
+                            later(now, slot_in_period(now, every, unit(), now))
                         });
                     if new_period {
-                        period_start = start + cadence.every;
+                        period_start = later(start, cadence.every);
                     }
                     continue;
                 }
@@ -88,17 +89,18 @@ fn spawn_speed_job(
             if s.is_cancelled() {
                 break;
             }
-            if let Err(e) = p.speed_job(&modem, link, &s).await {
+            let run = guarded("speed", &modem.carrier, p.speed_job(&modem, link, &s)).await;
+            if let Some(Err(e)) = run {
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool a speed test.");
             }
             let every = p.settings().values.speed_every;
             cadence.every = every;
             let now = Instant::now();
-            while period_start + every <= now {
-                period_start += every;
+            while !every.is_zero() && later(period_start, every) <= now {
+                period_start = later(period_start, every);
             }
-            cadence.due = now + slot_in_period(period_start, every, unit(), now);
-            period_start += every;
+            cadence.due = later(now, slot_in_period(period_start, every, unit(), now));
+            period_start = later(period_start, every);
         }
     });
 }
@@ -131,7 +133,8 @@ fn spawn_ipv6_job(
                 break;
             }
             let modem = &modems[round % modems.len()];
-            if let Err(e) = p.ipv6_job(modem, &s).await {
+            let run = guarded("ipv6", &modem.carrier, p.ipv6_job(modem, &s)).await;
+            if let Some(Err(e)) = run {
                 tracing::error!(carrier = %modem.carrier, error = %e, "Cannot spool an IPv6 check.");
             }
             round += 1;
@@ -154,6 +157,34 @@ fn spawn_settings_keeper(tracker: &TaskTracker, probe: &Probe, shutdown: &Cancel
             p.take_collector_settings(&mut from_collector).await;
         }
     });
+}
+
+/// Runs one run of a job. A panic in it (a bug met on one modem's odd answer) is reported and
+/// the run abandoned; the job goes on at its next run instead of dying for the rest of the
+/// process's life.
+async fn guarded<T>(
+    job: &'static str,
+    carrier: &impl std::fmt::Display,
+    run: impl Future<Output = T>,
+) -> Option<T> {
+    use futures_util::FutureExt as _;
+    match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        Ok(done) => Some(done),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(
+                job,
+                %carrier,
+                panic = %why,
+                "A run failed with a bug and was abandoned; the job goes on at its next run."
+            );
+            None
+        }
+    }
 }
 
 /// How a job's wait ended.
@@ -247,6 +278,13 @@ pub async fn run_daemon(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_run_that_panics_is_reported_and_the_job_can_run_again() {
+        let panicking = async { panic!("index out of bounds") };
+        assert_eq!(guarded::<()>("radio", &"cmcc", panicking).await, None);
+        assert_eq!(guarded("radio", &"cmcc", async { 7 }).await, Some(7));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_settings_change_that_keeps_the_cadence_does_not_push_the_next_run_back() {

@@ -134,7 +134,9 @@ impl Pinger for HttpPinger {
         if !resp.status().is_success() {
             return Err(SpeedError::Status(resp.status()));
         }
-        resp.bytes().await.map_err(ping_failed)?;
+        crate::answer::read_capped(resp, crate::answer::MAX_PING_ANSWER_BYTES)
+            .await
+            .map_err(|e| SpeedError::Ping(SpeedError::cause(e)))?;
         Ok(start.elapsed().as_secs_f64() * 1000.0)
     }
 }

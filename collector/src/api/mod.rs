@@ -37,6 +37,14 @@ pub struct AppState {
 
 /// The whole API of `fathom-collector serve`.
 pub fn router(state: AppState) -> Router {
+    let read_token =
+        crate::http::access::ReadToken(state.config.read_token.as_deref().map(Into::into));
+    let guarded = |route: axum::routing::MethodRouter<AppState>| {
+        route.layer(axum::middleware::from_fn_with_state(
+            read_token.clone(),
+            crate::http::access::require_read_token,
+        ))
+    };
     Router::new()
         .route(
             RESULTS_PATH,
@@ -48,8 +56,8 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .route(ENROLL_PATH, post(enroll::enroll))
-        .route(FLEET_PATH, get(fleet::fleet_json))
-        .route(METRICS_PATH, get(metrics::metrics))
+        .route(FLEET_PATH, guarded(get(fleet::fleet_json)))
+        .route(METRICS_PATH, guarded(get(metrics::metrics)))
         .route(HEALTH_PATH, get(health))
         .route(OPENAPI_PATH, get(openapi))
         .merge(crate::testserver::routes())

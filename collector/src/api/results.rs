@@ -24,10 +24,13 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadResponse>, ApiError> {
-    super::check_source(&state, &peer)?;
+    // The token first: a valid one is never refused for what other clients at the same address
+    // (a NAT, the reverse proxy) did. Only a request no probe vouches for meets the source's
+    // failure budget. Its cost before that is one indexed lookup of the token's hash.
     let probe = match authenticate(&state, &headers).await {
         Ok(probe) => probe,
         Err(e @ ApiError::Unauthorized(_)) => {
+            super::check_source(&state, &peer)?;
             super::count_failure(&state, &peer);
             return Err(e);
         }

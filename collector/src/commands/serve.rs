@@ -20,8 +20,9 @@ pub(super) async fn serve(
 ) -> anyhow::Result<()> {
     let dir = http::identity::dir_beside(db_url, &config.base_dir);
     let id = http::identity::identity(tls, Some(&dir))?;
+    let limits = config.connections.clone();
     let app = app(store, config);
-    serve_app(listen, app, &id, tls.tls_cert.is_some(), shutdown).await
+    serve_app(listen, app, limits, &id, tls.tls_cert.is_some(), shutdown).await
 }
 
 /// `testserver`: the speed-test endpoints alone, until `shutdown`.
@@ -32,7 +33,8 @@ pub(super) async fn testserver(
 ) -> anyhow::Result<()> {
     let id = http::identity::identity(tls, None)?;
     let https = tls.tls_cert.is_some();
-    serve_app(listen, testserver::router(), &id, https, shutdown).await
+    let limits = http::ConnectionLimits::default();
+    serve_app(listen, testserver::router(), limits, &id, https, shutdown).await
 }
 
 /// What `serve` serves: the API and the dashboard, with the limits.
@@ -52,6 +54,7 @@ fn app(store: Store, config: CollectorConfig) -> axum::Router {
         metrics: std::sync::Arc::default(),
     })
     .merge(dashboard)
+    .layer(axum::middleware::from_fn(http::access::harden))
 }
 
 /// Serves `app` over TCP on `listen`, HTTPS with `tls` when `https` (the operator gave a
@@ -59,10 +62,12 @@ fn app(store: Store, config: CollectorConfig) -> axum::Router {
 async fn serve_app(
     listen: SocketAddr,
     app: axum::Router,
+    limits: http::ConnectionLimits,
     tls: &http::identity::Identity,
     https: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    raise_file_limit(limits.max_connections);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -83,14 +88,40 @@ async fn serve_app(
         let listener = http::tls::TlsListener::spawn(listener, acceptor, shutdown.child_token())?;
         say(format_args!("listening on https://{local}"))?;
         tracing::info!(%local, cert = %tls.cert_file.display(), "Serving HTTPS.");
-        http::serve(listener, app, shutdown).await?;
+        http::serve(listener, app, limits, shutdown).await?;
     } else {
         say(format_args!("listening on http://{local}"))?;
         tracing::info!(%local, "Serving.");
-        http::serve(listener, app, shutdown).await?;
+        http::serve(listener, app, limits, shutdown).await?;
     }
     quic_stop.cancel();
     let _ignored = quic_task.await;
     tracing::info!("Stopped.");
     Ok(())
+}
+
+/// Descriptors kept free beyond the connections: the database, the QUIC socket, certificates,
+/// the log.
+const SPARE_FILES: u64 = 256;
+
+/// Raises the soft limit on open files to the hard limit (systemd's default soft limit is
+/// 1 024, which `max_connections` would run into: accept then fails and nobody is served), and
+/// warns when even the hard limit is below what `max_connections` needs.
+fn raise_file_limit(max_connections: usize) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_err() {
+        tracing::warn!(soft, hard, "Cannot raise the open-file limit.");
+        return;
+    }
+    let needed = max_connections as u64 + SPARE_FILES;
+    if hard < needed {
+        tracing::warn!(
+            limit = hard,
+            needed,
+            "The open-file limit is below [server] max_connections: raise LimitNOFILE, or lower max_connections."
+        );
+    }
 }

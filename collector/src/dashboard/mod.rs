@@ -45,11 +45,19 @@ pub struct DashboardState {
 
 /// The dashboard's routes: `/`, `/dashboard/chart/{name}`, the font and `/fleet`.
 pub fn router(state: DashboardState) -> Router {
+    let read_token =
+        crate::http::access::ReadToken(state.config.read_token.as_deref().map(Into::into));
     Router::new()
         .route("/", get(index))
         .route("/dashboard/chart/{name}", get(chart))
         .route(FONT_PATH, get(font))
-        .route(FLEET_PAGE, get(fleet::fleet_page))
+        .route(
+            FLEET_PAGE,
+            get(fleet::fleet_page).layer(axum::middleware::from_fn_with_state(
+                read_token,
+                crate::http::access::require_read_token,
+            )),
+        )
         .with_state(state)
 }
 

@@ -73,6 +73,7 @@ async fn start_on(db: ScratchDb, limit: RateLimit) -> Server {
     tokio::spawn(fathom_collector::http::serve(
         listener,
         app,
+        fathom_collector::http::ConnectionLimits::default(),
         shutdown.clone(),
     ));
     Server {

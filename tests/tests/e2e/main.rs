@@ -17,6 +17,7 @@
 /// The wire, the API and the command line, as documented in `docs/wire.md` and `docs/cli.md`.
 mod contract {
     mod bad_uploads;
+    mod connections;
     mod credentials;
     mod dashboard;
     mod enroll;

@@ -168,3 +168,57 @@ fn link(page: &str, id: &str) -> String {
     let rest = &page[at + id.len() + 13..];
     rest[..rest.find('"').expect("a closed href")].to_owned()
 }
+
+/// With `[server] read_token`, the fleet (page and JSON) and `/metrics` answer 401 with a Basic
+/// challenge unless the token comes as a bearer token or as the Basic password; the weekly
+/// dashboard stays open. Every page carries the hardening headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_token_guards_the_fleet_and_metrics_and_every_page_is_hardened() {
+    const TOKEN: &str = "fleet-read-token-0123456789";
+    let mut collector = Collector::new();
+    collector.append_config(&format!("[server]\nread_token = \"{TOKEN}\"\n"));
+    collector.start();
+    let client = reqwest::Client::new();
+    for path in ["/fleet", "/api/v1/fleet", "/metrics"] {
+        let url = format!("{}{path}", collector.url);
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{path} without the token");
+        let challenge = resp.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Basic "), "{challenge}");
+        let wrong = client
+            .get(&url)
+            .bearer_auth("fleet-read-token-01234567890")
+            .send();
+        assert_eq!(wrong.await.unwrap().status().as_u16(), 401, "{path}");
+        let bearer = client.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(
+            bearer.status().as_u16(),
+            200,
+            "{path} with the bearer token"
+        );
+        let basic = client.get(&url).basic_auth("bureau", Some(TOKEN)).send();
+        assert_eq!(
+            basic.await.unwrap().status().as_u16(),
+            200,
+            "{path} as a browser"
+        );
+    }
+    for path in ["/", "/fleet", "/api/v1/health"] {
+        let resp = client
+            .get(format!("{}{path}", collector.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+}

@@ -163,6 +163,22 @@ async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() 
         );
     }
 
+    // A real probe at the flooding address (the same NAT) is not held back: a valid token is
+    // checked first and never refused for others' failures.
+    let resp = flooder
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"results": [speed_result(
+            "0192b6e2-7c1a-7d3e-9f00-0000000000a3", "hosp-01", "county-hospital")]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "a valid token at a limited address is served"
+    );
+
     // Another address is not held back: its real probe's upload is stored.
     let resp = from("127.0.0.2")
         .post(&url)
@@ -172,7 +188,7 @@ async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() 
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(collector.stored_ids().len(), 1);
+    assert_eq!(collector.stored_ids().len(), 2);
 
     // After the wait, the address is served again (the flooder's budget refills at 0.5 a
     // second; its 429s took nothing from it).
@@ -189,6 +205,70 @@ async fn a_flood_of_unknown_tokens_from_one_address_gets_429_with_retry_after() 
     let log = collector.proc().log();
     assert!(log.contains("over its failed-request limit"), "{log}");
     assert!(!log.contains("fth_guess"), "tokens are never logged");
+}
+
+/// Behind a reverse proxy named in `[server] trusted_proxies`, the failure budget is per client
+/// the proxy names in `X-Forwarded-For`: a guesser is limited, other clients behind the same
+/// proxy are not. A client that is not a trusted proxy cannot escape its budget by writing the
+/// header itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_failure_budget() {
+    let mut collector = Collector::new();
+    collector.append_config(
+        "[limits]\nfailed_per_second = 0.1\nfailed_burst = 2\n\n[server]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    );
+    collector.start();
+    let url = format!("{}/api/v1/results", collector.url);
+    let client = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let proxy = client("127.0.0.1");
+    let guess = |c: &reqwest::Client, forwarded: &str| {
+        c.post(&url)
+            .bearer_auth("fth_guess")
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"results": []}))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            guess(&proxy, "198.18.5.5").await.unwrap().status().as_u16(),
+            401
+        );
+    }
+    assert_eq!(
+        guess(&proxy, "198.18.5.5").await.unwrap().status().as_u16(),
+        429
+    );
+    // Another client behind the proxy has its own budget.
+    assert_eq!(
+        guess(&proxy, "198.18.5.6").await.unwrap().status().as_u16(),
+        401
+    );
+    // A stranger (not a trusted proxy) is its own source whatever it writes.
+    let stranger = client("127.0.0.7");
+    for n in 0..2 {
+        let forwarded = format!("198.18.6.{n}");
+        assert_eq!(
+            guess(&stranger, &forwarded)
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            401
+        );
+    }
+    assert_eq!(
+        guess(&stranger, "198.18.6.9")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        429
+    );
 }
 
 /// A 429 whose `Retry-After` asks for a wait of 1 or 2 seconds; the wait.
