@@ -90,7 +90,7 @@ if [ -n "${BENCH_TRACES:-}" ]; then
     QUEUE=${BENCH_QUEUE:-250000}
     URL=http://198.19.200.1:8787
     nsx $R tc qdisc replace dev brp$$ root tbf rate 200mbit burst 32kb latency 100ms
-    nsx $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
+    nsx $S "$BIN/fathom-collector" testserver --open --listen 198.19.200.1:8787 --tls-dir "$WORK" \
         >"$WORK/testserver.out" 2>"$WORK/testserver.log" &
     nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
     sleep 1
@@ -158,7 +158,7 @@ EOF
     exit 0
 fi
 
-nsx $S "$BIN/fathom-collector" testserver --listen 198.19.200.1:8787 --tls-dir "$WORK" \
+nsx $S "$BIN/fathom-collector" testserver --open --listen 198.19.200.1:8787 --tls-dir "$WORK" \
     >"$WORK/testserver.out" 2>"$WORK/testserver.log" &
 nsx $S iperf3 -s -B 198.19.200.1 >"$WORK/iperf3-server.log" 2>&1 &
 sleep 1

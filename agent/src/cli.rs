@@ -113,6 +113,10 @@ pub enum Command {
         /// system's name servers, still asked through --interface.
         #[arg(long, value_name = "ADDR")]
         dns: Option<String>,
+        /// The probe's config: when --server is its collector, the probe's token is sent (a
+        /// collector's speed test serves registered probes only). Never sent to another server.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

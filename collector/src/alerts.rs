@@ -99,6 +99,36 @@ pub struct FleetRow {
     pub last_seen_ms: Option<i64>,
     /// Its latest status (JSON text).
     pub status: Option<String>,
+    /// When an upload of it was last refused for its result budget, Unix ms (kept in memory by
+    /// [`crate::budget::ResultBudgets`]; the store leaves it `None`).
+    pub over_budget_ms: Option<i64>,
+}
+
+/// `rows` with each probe's last result-budget refusal, as `refused_at` tells it.
+pub fn mark_over_budget(
+    mut rows: Vec<FleetRow>,
+    refused_at: impl Fn(&str) -> Option<i64>,
+) -> Vec<FleetRow> {
+    for row in &mut rows {
+        row.over_budget_ms = refused_at(&row.probe_id);
+    }
+    rows
+}
+
+/// How long a result-budget refusal stays on the fleet page.
+pub const OVER_BUDGET_SHOWN_MS: i64 = 3_600_000;
+
+/// The alert for a probe refused for its result budget at `refused_ms`, while it is recent.
+pub fn over_budget(refused_ms: Option<i64>, now_ms: i64) -> Option<Alert> {
+    let refused = refused_ms.filter(|t| now_ms - t <= OVER_BUDGET_SHOWN_MS)?;
+    Some(alert(
+        "over_result_budget",
+        None,
+        format!(
+            "结果超出预算 over its result budget {} min ago: it uploads more results than its schedule can measure; check its cadences (a [[probes.override]]) or whether its token was stolen",
+            (now_ms - refused) / 60_000
+        ),
+    ))
 }
 
 /// The fleet at `now`: every registered probe with its status and alerts.
@@ -111,8 +141,10 @@ pub fn fleet_view(rows: Vec<FleetRow>, now: DateTime<Utc>) -> FleetResponse {
                 .status
                 .as_deref()
                 .and_then(|s| serde_json::from_str(s).ok());
+            let mut alerts = alerts(r.last_seen_ms, status.as_ref(), now_ms);
+            alerts.extend(over_budget(r.over_budget_ms, now_ms));
             FleetProbe {
-                alerts: alerts(r.last_seen_ms, status.as_ref(), now_ms),
+                alerts,
                 probe_id: r.probe_id,
                 site_id: r.site_id,
                 last_seen: r.last_seen_ms.and_then(rfc3339),
@@ -158,6 +190,28 @@ pub(crate) mod tests {
 
     fn kinds(a: &[Alert]) -> Vec<&str> {
         a.iter().map(|a| a.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn a_recent_result_budget_refusal_is_an_alert_and_an_old_one_is_not() {
+        let a = over_budget(Some(NOW - 5 * 60_000), NOW).expect("an alert");
+        assert_eq!(a.kind, "over_result_budget");
+        assert!(a.message.contains("5 min ago"), "{}", a.message);
+        assert!(over_budget(Some(NOW - OVER_BUDGET_SHOWN_MS - 1), NOW).is_none());
+        assert!(over_budget(None, NOW).is_none());
+        let rows = mark_over_budget(
+            vec![FleetRow {
+                probe_id: "hosp-01".into(),
+                site_id: "county-hospital".into(),
+                revoked: false,
+                last_seen_ms: Some(NOW),
+                status: None,
+                over_budget_ms: None,
+            }],
+            |p| (p == "hosp-01").then_some(NOW),
+        );
+        let view = fleet_view(rows, DateTime::from_timestamp_millis(NOW).unwrap());
+        assert_eq!(view.probes[0].alerts[0].kind, "over_result_budget");
     }
 
     #[test]

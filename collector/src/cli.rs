@@ -42,7 +42,13 @@ pub enum Command {
     },
     /// Serve only the speed-test endpoints (download and ping), for a test server placed
     /// elsewhere in the network. Needs no configuration or database.
+    ///
+    /// It has no probe tokens, so it serves anyone who reaches it: `--open` says that is meant.
+    /// `serve` serves the same endpoints to registered probes only, within their limits.
     Testserver {
+        /// Serve anyone who reaches the port (required: the endpoints hand out bandwidth).
+        #[arg(long)]
+        open: bool,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8787")]
         listen: SocketAddr,

@@ -90,6 +90,17 @@ pub enum InvalidConfig {
         /// The key.
         key: &'static str,
     },
+    /// `[limits] result_budget_margin` below 1.
+    #[error("{0}")]
+    ResultBudget(crate::budget::MarginError),
+    /// A speed-test limit below what one test needs.
+    #[error("limits.{key} {why}")]
+    SpeedLimit {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A `[server]` value outside what can work.
     #[error("server.{key} {why}")]
     Server {
@@ -164,6 +175,12 @@ pub mod file {
         pub failed_per_second: Option<f64>,
         /// Failed requests a source address may make at once.
         pub failed_burst: Option<u32>,
+        /// Multiple of its schedule's results a probe may upload in an hour.
+        pub result_budget_margin: Option<f64>,
+        /// Speed-test downloads a probe may have open at once.
+        pub speed_streams_per_probe: Option<usize>,
+        /// Bytes a probe may download from the speed-test endpoints in any hour.
+        pub speed_bytes_per_hour: Option<fathom_shared::ByteSize>,
     }
 
     /// `[county]`.
@@ -375,6 +392,10 @@ pub struct CollectorConfig {
     pub upload_limit: RateLimit,
     /// Each source address's limit of requests no probe vouches for.
     pub failed_limit: RateLimit,
+    /// Each probe's limits on the speed-test endpoints (`[limits]`).
+    pub speed_limits: crate::testserver::SpeedLimits,
+    /// The multiple of its schedule's results a probe may upload in an hour (`[limits]`).
+    pub result_budget_margin: f64,
     /// Connection limits (`[server]`).
     pub connections: crate::http::ConnectionLimits,
     /// The token `/fleet`, `/api/v1/fleet` and `/metrics` require, when `[server] read_token` is
@@ -478,6 +499,13 @@ impl CollectorConfig {
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(e.into()))?;
         let (upload_limit, failed_limit) = limits(&file.limits).map_err(invalid)?;
+        let speed_limits = speed_limits(&file.limits).map_err(invalid)?;
+        let result_budget_margin = crate::budget::margin(
+            file.limits
+                .result_budget_margin
+                .unwrap_or(crate::budget::DEFAULT_MARGIN),
+        )
+        .map_err(|e| invalid(InvalidConfig::ResultBudget(e)))?;
         let (connections, read_token) = server(file.server).map_err(invalid)?;
         Ok(Self {
             county_name: file.county.name,
@@ -489,6 +517,8 @@ impl CollectorConfig {
             probes,
             upload_limit,
             failed_limit,
+            speed_limits,
+            result_budget_margin,
             connections,
             read_token,
             base_dir,
@@ -553,6 +583,31 @@ fn limits(file: &file::Limits) -> Result<(RateLimit, RateLimit), InvalidConfig> 
         file.failed_burst.unwrap_or(DEFAULT_FAILED_BURST),
     )?;
     Ok((upload, failed))
+}
+
+/// The speed-test endpoints' limits of `[limits]`.
+fn speed_limits(file: &file::Limits) -> Result<crate::testserver::SpeedLimits, InvalidConfig> {
+    let d = crate::testserver::SpeedLimits::default();
+    let limits = crate::testserver::SpeedLimits {
+        streams_per_probe: file.speed_streams_per_probe.unwrap_or(d.streams_per_probe),
+        bytes_per_hour: file
+            .speed_bytes_per_hour
+            .map_or(d.bytes_per_hour, fathom_shared::ByteSize::bytes),
+    };
+    // A test opens up to eight downloads and asks for up to 400 MB: less would fail every test.
+    if limits.streams_per_probe < 8 {
+        return Err(InvalidConfig::SpeedLimit {
+            key: "speed_streams_per_probe",
+            why: "must be at least 8: a test opens up to eight downloads",
+        });
+    }
+    if limits.bytes_per_hour < 400_000_000 {
+        return Err(InvalidConfig::SpeedLimit {
+            key: "speed_bytes_per_hour",
+            why: "must be at least 400 MB: one test may take that much",
+        });
+    }
+    Ok(limits)
 }
 
 /// One `[limits]` pair, its errors naming `keys` (the rate's, the burst's).

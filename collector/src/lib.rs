@@ -21,10 +21,12 @@
 //! - [`alerts`]: the pure fleet-health rules and the fleet view.
 //! - [`config`] and [`probe_settings`]: the collector's TOML configuration and what probes are
 //!   told with each upload's answer; [`limits`]: the per-probe and per-source rate limits;
+//!   [`budget`]: each probe's results an hour, sized from its schedule;
 //!   [`probes`]: tokens, enrollment codes and probe lists; [`timing`]: how a result is dated.
 
 pub mod alerts;
 pub mod api;
+pub mod budget;
 pub mod cli;
 pub mod commands;
 pub mod config;

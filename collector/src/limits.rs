@@ -138,6 +138,29 @@ impl TokenBucket {
         self.last = self.last.max(now);
     }
 
+    /// Takes `n` tokens at once at `now`; when fewer are there, takes none and says how long
+    /// until `n` will be (never, for more than the burst: the wait is then until the bucket is
+    /// full, and the caller's batch must shrink).
+    pub fn take_n(&mut self, n: f64, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= n {
+            self.tokens -= n;
+            Ok(())
+        } else {
+            let missing = n.min(f64::from(self.limit.burst)) - self.tokens;
+            Err(Duration::from_secs_f64(
+                missing.max(0.0) / self.limit.per_second,
+            ))
+        }
+    }
+
+    /// A new limit from `now` on, the tokens there kept (up to the new burst).
+    pub fn set_limit(&mut self, limit: RateLimit, now: Instant) {
+        self.refill(now);
+        self.limit = limit;
+        self.tokens = self.tokens.min(f64::from(limit.burst));
+    }
+
     /// Takes a token at `now`; when none is left, says how long until one will be.
     ///
     /// A `now` earlier than the last call (threads racing to the lock) adds nothing rather than

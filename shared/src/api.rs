@@ -125,12 +125,13 @@ pub struct FleetProbe {
 }
 
 /// Every [`Alert::kind`] the collector gives, in the order the fleet page and `/metrics` list them.
-pub const ALERT_KINDS: [&str; 5] = [
+pub const ALERT_KINDS: [&str; 6] = [
     "never_seen",
     "silent",
     "modem_missing",
     "budget_nearly_spent",
     "clock_unsynced",
+    "over_result_budget",
 ];
 
 /// Something about a probe that needs attention.

@@ -66,9 +66,14 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             ca,
             cert_sha256,
             dns,
+            config,
             json,
         } => {
-            let opts = speedtest::speed_options(
+            let probe = config
+                .as_deref()
+                .map(config::AgentConfig::load)
+                .transpose()?;
+            let mut opts = speedtest::speed_options(
                 &server,
                 interface.as_deref(),
                 protocol,
@@ -79,6 +84,16 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 cert_sha256,
                 dns.as_deref(),
             )?;
+            if let Some(probe) = &probe {
+                opts.token = crate::speed::token_for(&opts.server, &probe.collector, &probe.token);
+                if opts.token.is_none() {
+                    tracing::info!(
+                        server = %opts.server,
+                        collector = %probe.collector,
+                        "The server is not this probe's collector: no token is sent."
+                    );
+                }
+            }
             speedtest::speedtest(&opts, json).await
         }
         Command::Modem {

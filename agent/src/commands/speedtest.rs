@@ -71,6 +71,7 @@ pub(super) fn speed_options(
         limit_mbps,
         ca,
         cert_sha256,
+        token: None,
     })
 }
 

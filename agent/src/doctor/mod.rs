@@ -327,6 +327,7 @@ async fn check_speed(config: &AgentConfig, modem: &ModemConfig) -> Finding {
     opts.max_bytes = SPEED_CHECK_BYTES;
     opts.limit_mbps = limit_mbps;
     opts.dns = modem.dns;
+    opts.token = crate::speed::token_for(&opts.server, &config.collector, &config.token);
     let test = run_speed_test(&opts, &mut |_| {}).await.test;
     judge::speed(modem.carrier, &test)
 }

@@ -241,6 +241,11 @@ impl Probe {
             ca: self.speed_ca(),
             cert_sha256: self.config.speed_transport.cert_sha256.clone(),
             dns: modem.dns,
+            token: crate::speed::token_for(
+                &settings.values.speed_server,
+                &self.config.collector,
+                &self.config.token,
+            ),
             ..SpeedOptions::new(settings.values.speed_server.clone())
         };
         let mut quiet = |_| {};

@@ -116,9 +116,13 @@ pub enum SpeedError {
     /// A ping failed.
     #[error("ping")]
     Ping(#[source] Cause),
-    /// The server answered a request with an error status.
-    #[error("the test server answered {0}")]
+    /// The server answered a request with an error status (over QUIC: reset the request with
+    /// the code of that status).
+    #[error("the test server answered {}{}", .0, status_hint(*.0))]
     Status(reqwest::StatusCode),
+    /// The probe's token cannot be put in a request header.
+    #[error("the probe's token holds characters a request header cannot carry")]
+    Token,
     /// A download request could not be sent.
     #[error("download request")]
     Request(#[source] Cause),
@@ -175,6 +179,19 @@ impl SpeedError {
     /// Wraps any transport library's error.
     pub(crate) fn cause(e: impl std::error::Error + Send + Sync + 'static) -> Cause {
         Box::new(e)
+    }
+}
+
+/// What to do about a refusal, for the statuses a collector's speed endpoints give.
+fn status_hint(status: reqwest::StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => {
+            " (the collector's speed test is for registered probes: is this probe's token valid, and is the server the probe's own collector?)"
+        }
+        429 => {
+            " (this probe's downloads are over the collector's limits: [limits] speed_streams_per_probe, speed_bytes_per_hour)"
+        }
+        _ => "",
     }
 }
 

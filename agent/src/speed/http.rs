@@ -27,6 +27,8 @@ pub(crate) struct Http {
     resolved: Option<(String, Vec<SocketAddr>)>,
     /// For an https:// server with `--ca`: the only certificates trusted (a private CA).
     roots: Vec<reqwest::Certificate>,
+    /// The probe's token, sent to a collector's speed-test endpoints.
+    token: Option<String>,
 }
 
 impl Http {
@@ -75,6 +77,7 @@ impl Http {
             interface,
             resolved,
             roots,
+            token: opts.token.clone(),
         })
     }
 
@@ -83,6 +86,7 @@ impl Http {
             self.interface.as_deref(),
             self.resolved.as_ref(),
             &self.roots,
+            self.token.as_deref(),
         )
     }
 }
@@ -93,6 +97,7 @@ fn client(
     interface: Option<&str>,
     resolved: Option<&(String, Vec<SocketAddr>)>,
     roots: &[reqwest::Certificate],
+    token: Option<&str>,
 ) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .http1_only()
@@ -102,6 +107,16 @@ fn client(
         .tcp_nodelay(true);
     if let Some(iface) = interface {
         b = b.interface(iface);
+    }
+    if let Some(token) = token {
+        // On every request of the client (downloads and pings), marked sensitive so that no
+        // debug output shows it.
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| SpeedError::Token)?;
+        value.set_sensitive(true);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        b = b.default_headers(headers);
     }
     if let Some((name, addrs)) = resolved {
         b = b.resolve_to_addrs(name, addrs);

@@ -45,6 +45,9 @@ pub struct SpeedOptions {
     /// The DNS server asked (through `interface`) for the server's address; `None` for the
     /// system's name servers.
     pub dns: Option<std::net::IpAddr>,
+    /// The probe's token: a collector's speed-test endpoints serve registered probes only. Given
+    /// only when the server is the collector the token belongs to ([`token_for`]).
+    pub token: Option<String>,
 }
 
 impl SpeedOptions {
@@ -60,8 +63,26 @@ impl SpeedOptions {
             ca: None,
             cert_sha256: None,
             dns: None,
+            token: None,
         }
     }
+}
+
+/// The probe's `token` if the test server `server` is the collector `collector` (same scheme,
+/// host and port): a probe's token goes to the collector it belongs to and nowhere else, not
+/// to a test server some setting names.
+pub fn token_for(server: &str, collector: &str, token: &str) -> Option<String> {
+    let origin = |u: &str| {
+        url::Url::parse(u).ok().map(|u| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_ascii_lowercase),
+                u.port_or_known_default(),
+            )
+        })
+    };
+    let server = origin(server)?;
+    (server.1.is_some() && Some(server) == origin(collector)).then(|| token.to_owned())
 }
 
 /// A test's result with what the engine saw besides the wire fields (for `--json` and logs).

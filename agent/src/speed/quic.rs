@@ -169,6 +169,37 @@ pub(crate) struct Quic {
     server_name: String,
     interface: Option<String>,
     config: quinn::ClientConfig,
+    /// The probe's token, sent after the size in every request to a collector.
+    token: Option<String>,
+}
+
+/// A request: the size wanted (big-endian), then the token if any.
+fn request(want: u64, token: Option<&str>) -> Vec<u8> {
+    let mut r = want.to_be_bytes().to_vec();
+    r.extend_from_slice(token.unwrap_or_default().as_bytes());
+    r
+}
+
+/// The status a refused request stands for (the server's reset codes), or `None` for any
+/// other error.
+fn refusal(e: &quinn::ReadToEndError) -> Option<reqwest::StatusCode> {
+    let quinn::ReadToEndError::Read(quinn::ReadError::Reset(code)) = e else {
+        return None;
+    };
+    match code.into_inner() {
+        1 => Some(reqwest::StatusCode::BAD_REQUEST),
+        2 => Some(reqwest::StatusCode::UNAUTHORIZED),
+        3 => Some(reqwest::StatusCode::TOO_MANY_REQUESTS),
+        _ => None,
+    }
+}
+
+/// The same for a read of a download's chunks.
+fn refusal_of_read(e: &quinn::ReadError) -> Option<reqwest::StatusCode> {
+    let quinn::ReadError::Reset(code) = e else {
+        return None;
+    };
+    refusal(&quinn::ReadToEndError::Read(quinn::ReadError::Reset(*code)))
 }
 
 impl Quic {
@@ -201,6 +232,7 @@ impl Quic {
             server_name: host,
             interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
             config: client_config(opts)?,
+            token: opts.token.clone(),
         })
     }
 
@@ -262,6 +294,7 @@ fn endpoint(server: SocketAddr, interface: Option<&str>) -> Result<quinn::Endpoi
 pub(crate) struct QuicPinger {
     _endpoint: quinn::Endpoint,
     conn: quinn::Connection,
+    request: Vec<u8>,
 }
 
 impl Pinger for QuicPinger {
@@ -269,11 +302,14 @@ impl Pinger for QuicPinger {
         let start = Instant::now();
         let failed = |e: Box<dyn std::error::Error + Send + Sync>| SpeedError::Ping(e);
         let (mut send, mut recv) = self.conn.open_bi().await.map_err(|e| failed(e.into()))?;
-        send.write_all(&0u64.to_be_bytes())
+        send.write_all(&self.request)
             .await
             .map_err(|e| failed(e.into()))?;
         send.finish().map_err(|e| failed(e.into()))?;
-        recv.read_to_end(0).await.map_err(|e| failed(e.into()))?;
+        recv.read_to_end(0).await.map_err(|e| match refusal(&e) {
+            Some(status) => SpeedError::Status(status),
+            None => failed(e.into()),
+        })?;
         Ok(start.elapsed().as_secs_f64() * 1000.0)
     }
 }
@@ -286,6 +322,7 @@ impl Transport for Quic {
         Ok(QuicPinger {
             _endpoint: endpoint,
             conn,
+            request: request(0, self.token.as_deref()),
         })
     }
 
@@ -318,7 +355,7 @@ impl Quic {
             }
             let (mut send, mut recv) =
                 conn.open_bi().await.map_err(|e| broke(0, want, e.into()))?;
-            send.write_all(&want.to_be_bytes())
+            send.write_all(&request(want, self.token.as_deref()))
                 .await
                 .map_err(|e| broke(0, want, e.into()))?;
             send.finish().map_err(|e| broke(0, want, e.into()))?;
@@ -329,10 +366,13 @@ impl Quic {
             // per-window rates; and nothing waits to be reassembled, which keeps the agent's
             // memory small at 1 Gbit/s. (quinn drops resent data it already gave out: each byte
             // is counted once.)
-            while let Some(chunk) = recv
-                .read_chunk(usize::MAX, false)
-                .await
-                .map_err(|e| broke(got, want, e.into()))?
+            while let Some(chunk) =
+                recv.read_chunk(usize::MAX, false)
+                    .await
+                    .map_err(|e| match refusal_of_read(&e) {
+                        Some(status) => SpeedError::Status(status),
+                        None => broke(got, want, e.into()),
+                    })?
             {
                 got += chunk.bytes.len() as u64;
                 delivered += chunk.bytes.len() as u64;

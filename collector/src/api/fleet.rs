@@ -12,5 +12,10 @@ use fathom_shared::api::FleetResponse;
 pub(super) async fn fleet_json(
     State(state): State<AppState>,
 ) -> Result<Json<FleetResponse>, ApiError> {
-    Ok(Json(fleet_view(state.store.fleet().await?, Utc::now())))
+    Ok(Json(fleet_view(
+        crate::alerts::mark_over_budget(state.store.fleet().await?, |p| {
+            state.budgets.refused_at_ms(p)
+        }),
+        Utc::now(),
+    )))
 }

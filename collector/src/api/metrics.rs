@@ -109,7 +109,12 @@ pub fn exposition(m: &Metrics, fleet: &FleetResponse) -> String {
 
 /// `GET /metrics`.
 pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let fleet = fleet_view(state.store.fleet().await?, Utc::now());
+    let fleet = fleet_view(
+        crate::alerts::mark_over_budget(state.store.fleet().await?, |p| {
+            state.budgets.refused_at_ms(p)
+        }),
+        Utc::now(),
+    );
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -136,6 +141,7 @@ mod tests {
             revoked: false,
             last_seen_ms: Some(NOW - 3 * SILENT_AFTER_MS),
             status: Some(serde_json::to_string(&healthy()).unwrap()),
+            over_budget_ms: None,
         }];
         let now = DateTime::from_timestamp_millis(NOW).unwrap();
         let text = exposition(&m, &fleet_view(rows, now));

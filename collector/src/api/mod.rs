@@ -33,6 +33,10 @@ pub struct AppState {
     pub sources: std::sync::Arc<crate::limits::SourceLimiter>,
     /// Counters for `/metrics`.
     pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// Who may use the speed-test endpoints (HTTP here, QUIC beside), and how much.
+    pub speed: std::sync::Arc<crate::testserver::SpeedAccess>,
+    /// Each probe's results an hour (shared with the fleet page, which shows refusals).
+    pub budgets: std::sync::Arc<crate::budget::ResultBudgets>,
 }
 
 /// The whole API of `fathom-collector serve`.
@@ -60,7 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route(METRICS_PATH, guarded(get(metrics::metrics)))
         .route(HEALTH_PATH, get(health))
         .route(OPENAPI_PATH, get(openapi))
-        .merge(crate::testserver::routes())
+        .merge(crate::testserver::routes(state.speed.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

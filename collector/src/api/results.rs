@@ -59,6 +59,7 @@ pub(crate) async fn upload(
     })?;
     let (results, status) = read_batch(&body, &probe)?;
     let now_ms = Utc::now().timestamp_millis();
+    result_budget(&state, &probe, results.len(), status.as_ref(), now_ms)?;
     let status = status.and_then(|s| serde_json::to_string(&s).ok());
     let counts = state
         .store
@@ -71,12 +72,7 @@ pub(crate) async fn upload(
         duplicate = counts.duplicate,
         "Upload stored."
     );
-    let websites: Vec<String> = state
-        .config
-        .websites
-        .iter()
-        .map(|w| w.url.clone())
-        .collect();
+    let websites = website_urls(&state);
     Ok(Json(UploadResponse {
         accepted: counts.accepted,
         duplicate: counts.duplicate,
@@ -110,6 +106,49 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProbeRow,
         ));
     }
     Ok(probe)
+}
+
+/// Takes `results` from the probe's result budget (its schedule's results an hour, times the
+/// margin; [`crate::budget`]), or refuses with when they will fit.
+fn result_budget(
+    state: &AppState,
+    probe: &ProbeRow,
+    results: usize,
+    status: Option<&ProbeStatus>,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let settings = fathom_shared::ProbeId::parse(&probe.id)
+        .map(|id| state.config.probes.for_probe(&id, &website_urls(state)))
+        .unwrap_or_default();
+    let modems = status.map_or(crate::budget::MAX_MODEMS, |s| s.modems.len());
+    let scheduled = crate::budget::results_per_hour(&settings, modems);
+    let Err(over) = state.budgets.take(
+        &probe.id,
+        results,
+        scheduled,
+        std::time::Instant::now(),
+        now_ms,
+    ) else {
+        return Ok(());
+    };
+    tracing::warn!(probe = %probe.id, results, per_hour = over.per_hour, wait_s = over.wait.as_secs(), "Upload over the probe's result budget refused.");
+    Err(ApiError::RateLimited {
+        message: format!(
+            "probe {} is over its result budget: at most {:.0} results an hour ({} times what its schedule measures; [limits] result_budget_margin)",
+            probe.id, over.per_hour, state.config.result_budget_margin
+        ),
+        retry_after_s: over.wait.as_secs_f64().ceil().max(1.0) as u64,
+    })
+}
+
+/// The county's websites, as probes are told them.
+fn website_urls(state: &AppState) -> Vec<String> {
+    state
+        .config
+        .websites
+        .iter()
+        .map(|w| w.url.clone())
+        .collect()
 }
 
 /// Takes one of the probe's upload tokens, or refuses with when to come back.

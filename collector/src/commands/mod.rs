@@ -58,7 +58,12 @@ pub(crate) fn say(line: impl std::fmt::Display) -> std::io::Result<()> {
 /// Carries out the command line. `shutdown` is cancelled by the binary on SIGINT or SIGTERM.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Testserver { listen, tls } => {
+        Command::Testserver { open, listen, tls } => {
+            if !open {
+                return Err(usage(
+                    "testserver serves its downloads to anyone who reaches the port: pass --open to confirm, or let probes test against `serve`, which admits registered probes only",
+                ));
+            }
             serve::testserver(listen, &tls, shutdown).await?;
             return Ok(ExitCode::SUCCESS);
         }

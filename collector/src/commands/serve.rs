@@ -21,8 +21,21 @@ pub(super) async fn serve(
     let dir = http::identity::dir_beside(db_url, &config.base_dir);
     let id = http::identity::identity(tls, Some(&dir))?;
     let limits = config.connections.clone();
-    let app = app(store, config);
-    serve_app(listen, app, limits, &id, tls.tls_cert.is_some(), shutdown).await
+    let speed = std::sync::Arc::new(testserver::SpeedAccess::probes(
+        store.clone(),
+        config.speed_limits,
+    ));
+    let app = app(store, config, speed.clone());
+    serve_app(
+        listen,
+        app,
+        speed,
+        limits,
+        &id,
+        tls.tls_cert.is_some(),
+        shutdown,
+    )
+    .await
 }
 
 /// `testserver`: the speed-test endpoints alone, until `shutdown`.
@@ -34,17 +47,35 @@ pub(super) async fn testserver(
     let id = http::identity::identity(tls, None)?;
     let https = tls.tls_cert.is_some();
     let limits = http::ConnectionLimits::default();
-    serve_app(listen, testserver::router(), limits, &id, https, shutdown).await
+    let open = std::sync::Arc::new(testserver::SpeedAccess::Open);
+    serve_app(
+        listen,
+        testserver::router(),
+        open,
+        limits,
+        &id,
+        https,
+        shutdown,
+    )
+    .await
 }
 
 /// What `serve` serves: the API and the dashboard, with the limits.
-fn app(store: Store, config: CollectorConfig) -> axum::Router {
+fn app(
+    store: Store,
+    config: CollectorConfig,
+    speed: std::sync::Arc<testserver::SpeedAccess>,
+) -> axum::Router {
     let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
     let sources = std::sync::Arc::new(limits::SourceLimiter::new(config.failed_limit));
+    let budgets = std::sync::Arc::new(crate::budget::ResultBudgets::new(
+        config.result_budget_margin,
+    ));
     let config = std::sync::Arc::new(config);
     let dashboard = dashboard::router(dashboard::DashboardState {
         store: store.clone(),
         config: config.clone(),
+        budgets: budgets.clone(),
     });
     api::router(api::AppState {
         store,
@@ -52,6 +83,8 @@ fn app(store: Store, config: CollectorConfig) -> axum::Router {
         limiter,
         sources,
         metrics: std::sync::Arc::default(),
+        speed,
+        budgets,
     })
     .merge(dashboard)
     .layer(axum::middleware::from_fn(http::access::harden))
@@ -62,6 +95,7 @@ fn app(store: Store, config: CollectorConfig) -> axum::Router {
 async fn serve_app(
     listen: SocketAddr,
     app: axum::Router,
+    speed: std::sync::Arc<testserver::SpeedAccess>,
     limits: http::ConnectionLimits,
     tls: &http::identity::Identity,
     https: bool,
@@ -81,7 +115,7 @@ async fn serve_app(
         "QUIC speed-test endpoint ready."
     );
     let quic_stop = shutdown.child_token();
-    let quic_task = tokio::spawn(testserver::quic::serve(quic, quic_stop.clone()));
+    let quic_task = tokio::spawn(testserver::quic::serve(quic, speed, quic_stop.clone()));
     // The one machine-readable line on stdout: scripts and tests learn the port from it.
     if https {
         let acceptor = http::tls::acceptor(tls)?;

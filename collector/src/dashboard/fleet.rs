@@ -15,7 +15,12 @@ use std::fmt::Write as _;
 pub(super) async fn fleet_page(
     State(state): State<DashboardState>,
 ) -> Result<Html<String>, ApiError> {
-    let mut view = fleet_view(state.store.fleet().await?, Utc::now());
+    let mut view = fleet_view(
+        crate::alerts::mark_over_budget(state.store.fleet().await?, |p| {
+            state.budgets.refused_at_ms(p)
+        }),
+        Utc::now(),
+    );
     view.probes
         .sort_by_key(|p| (p.alerts.is_empty(), p.probe_id.clone()));
     Ok(Html(fleet_html(&view)))

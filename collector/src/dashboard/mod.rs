@@ -41,6 +41,8 @@ pub struct DashboardState {
     pub store: Store,
     /// The county, its sites and thresholds.
     pub config: Arc<CollectorConfig>,
+    /// Each probe's result budget, for the refusals the fleet page shows.
+    pub budgets: Arc<crate::budget::ResultBudgets>,
 }
 
 /// The dashboard's routes: `/`, `/dashboard/chart/{name}`, the font and `/fleet`.

@@ -23,6 +23,7 @@ impl Store {
                     revoked: revoked_at_ms.is_some(),
                     last_seen_ms,
                     status,
+                    over_budget_ms: None,
                 },
             )
             .collect())

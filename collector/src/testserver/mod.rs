@@ -1,21 +1,25 @@
 //! The speed-test endpoints: a download of N incompressible bytes made on the fly, and an empty
 //! ping for latency, over HTTP; the same over QUIC ([`quic`]) on the same port number over UDP.
-//! Served by `fathom-collector serve` beside the API, and alone by `fathom-collector testserver`
-//! for a test server placed elsewhere in the network.
+//! Served by `fathom-collector serve` beside the API, to registered probes within their limits,
+//! and alone by `fathom-collector testserver --open`, to anyone, for a test server placed
+//! elsewhere in the network ([`access`]).
 //!
 //! The payload comes from a fast non-cryptographic generator: it only has to defeat compression
 //! on the path (some carriers' proxies compress), not an adversary, and it must keep up with
 //! several Gbit/s on a small CPU. Nothing touches the disk and memory per download is one buffer.
 
+pub mod access;
 pub mod quic;
+
+pub use access::{SpeedAccess, SpeedLimits};
 
 /// The certificate QUIC presents (shared with HTTPS, so it lives in [`crate::http`]).
 pub use crate::http::identity as tls;
 
 use crate::http::ApiError;
 use axum::body::{Body, Bytes};
-use axum::extract::Query;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,20 +30,23 @@ use fathom_shared::api::{
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Size of each generated chunk: large enough for few syscalls, small enough for many clients.
 const CHUNK: usize = 64 * 1024;
 
-/// The speed-test routes, for any router state.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// The speed-test routes under `access`, for any router state.
+pub fn routes<S: Clone + Send + Sync + 'static>(access: Arc<SpeedAccess>) -> Router<S> {
     Router::new()
         .route(DOWNLOAD_PATH, get(download))
         .route(PING_PATH, get(ping))
+        .with_state(access)
 }
 
-/// The router of `fathom-collector testserver`: the speed-test routes and a health check.
+/// The router of `fathom-collector testserver --open`: the speed-test routes, open to anyone,
+/// and a health check.
 pub fn router() -> Router {
-    routes()
+    routes(Arc::new(SpeedAccess::Open))
         .route(HEALTH_PATH, get(health))
         .fallback(crate::http::not_found)
         .method_not_allowed_fallback(crate::http::method_not_allowed)
@@ -67,14 +74,28 @@ fn requested_bytes(raw: Option<&str>) -> Result<u64, ApiError> {
     Ok(n)
 }
 
+/// The bearer token of a request, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 async fn download(
+    State(access): State<Arc<SpeedAccess>>,
+    headers: HeaderMap,
     query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let probe = access.authorize(bearer(&headers)).await?;
     let raw = query.map_err(|e| ApiError::BadRequest(crate::http::one_line(&e.body_text())))?;
     let total = requested_bytes(raw.0.bytes.as_deref())?;
+    // Held by the body: the place is given back when the download ends or is dropped.
+    let permit = access.admit(probe.as_deref(), total)?;
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut left = total;
     let stream = futures_util::stream::poll_fn(move |_| {
+        let _held = &permit;
         if left == 0 {
             return std::task::Poll::Ready(None);
         }
@@ -95,11 +116,15 @@ async fn download(
     Ok(response)
 }
 
-async fn ping() -> impl IntoResponse {
-    (
+async fn ping(
+    State(access): State<Arc<SpeedAccess>>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    access.authorize(bearer(&headers)).await?;
+    Ok((
         StatusCode::NO_CONTENT,
         [(header::CACHE_CONTROL, "no-store")],
-    )
+    ))
 }
 
 async fn health() -> Json<HealthResponse> {

@@ -1,11 +1,15 @@
 //! The QUIC speed-test endpoint, on the same port number as the HTTP one, over UDP.
 //!
 //! Protocol (ALPN `fathom-speed/1`): the client opens a bidirectional stream, sends the number of
-//! bytes it wants as a big-endian `u64` and finishes its side; the server answers with that many
-//! incompressible bytes and finishes. Zero bytes is a ping: the answer is the finish alone. A
-//! request above the cap is refused by resetting the stream with [`REFUSED`]. Every connection
-//! and stream is served on its own task, so many probes can test at once.
+//! bytes it wants as a big-endian `u64`, then the probe's token (UTF-8, at most
+//! [`MAX_TOKEN_BYTES`]; nothing for an open server), and finishes its side; the server answers
+//! with that many incompressible bytes and finishes. Zero bytes is a ping: the answer is the
+//! finish alone. A request above the cap is refused by resetting the stream with [`REFUSED`], one
+//! without a valid token (under `serve`) with [`UNAUTHORIZED`], one past the probe's limits with
+//! [`OVER_LIMIT`] ([`super::access`]). Every connection and stream is served on its own task, so
+//! many probes can test at once.
 
+use super::SpeedAccess;
 use super::tls::Identity;
 use bytes::Bytes;
 use fathom_shared::api::MAX_DOWNLOAD_BYTES;
@@ -20,6 +24,12 @@ use tokio_util::sync::CancellationToken;
 pub const ALPN: &[u8] = b"fathom-speed/1";
 /// Error code of a refused request.
 pub const REFUSED: u32 = 1;
+/// Error code of a request without a valid probe token.
+pub const UNAUTHORIZED: u32 = 2;
+/// Error code of a request past the probe's limits.
+pub const OVER_LIMIT: u32 = 3;
+/// Longest token a request may carry (a probe's is 68 characters).
+pub const MAX_TOKEN_BYTES: usize = 256;
 /// Size of each generated chunk.
 const CHUNK: usize = 64 * 1024;
 
@@ -72,8 +82,12 @@ pub fn bind(addr: SocketAddr, id: &Identity) -> Result<quinn::Endpoint, QuicErro
     quinn::Endpoint::server(config, addr).map_err(|e| QuicError::Bind(addr, e))
 }
 
-/// Serves until `shutdown`.
-pub async fn serve(endpoint: quinn::Endpoint, shutdown: CancellationToken) {
+/// Serves under `access` until `shutdown`.
+pub async fn serve(
+    endpoint: quinn::Endpoint,
+    access: Arc<SpeedAccess>,
+    shutdown: CancellationToken,
+) {
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let incoming = tokio::select! {
@@ -81,10 +95,10 @@ pub async fn serve(endpoint: quinn::Endpoint, shutdown: CancellationToken) {
             i = endpoint.accept() => i,
         };
         let Some(incoming) = incoming else { break };
-        let stop = shutdown.clone();
+        let (stop, access) = (shutdown.clone(), access.clone());
         tasks.spawn(async move {
             match incoming.await {
-                Ok(conn) => connection(conn, stop).await,
+                Ok(conn) => connection(conn, access, stop).await,
                 Err(e) => tracing::debug!(error = %e, "QUIC handshake failed."),
             }
         });
@@ -94,32 +108,69 @@ pub async fn serve(endpoint: quinn::Endpoint, shutdown: CancellationToken) {
     tasks.abort_all();
 }
 
-async fn connection(conn: quinn::Connection, shutdown: CancellationToken) {
+async fn connection(
+    conn: quinn::Connection,
+    access: Arc<SpeedAccess>,
+    shutdown: CancellationToken,
+) {
     loop {
         let stream = tokio::select! {
             () = shutdown.cancelled() => return,
             s = conn.accept_bi() => s,
         };
         let Ok((send, recv)) = stream else { return };
+        let access = access.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(send, recv).await {
+            if let Err(e) = answer(send, recv, &access).await {
                 tracing::debug!(error = %e, "QUIC speed stream ended early.");
             }
         });
     }
 }
 
-/// Reads the 8-byte request; the requested size when it is within the cap.
-fn requested(buf: &[u8]) -> Option<u64> {
-    let n = u64::from_be_bytes(buf.try_into().ok()?);
-    (n <= MAX_DOWNLOAD_BYTES).then_some(n)
+/// Reads a request: the requested size when it is within the cap, and the token (empty when
+/// none was sent).
+fn requested(buf: &[u8]) -> Option<(u64, &str)> {
+    let (size, token) = buf.split_first_chunk::<8>()?;
+    let n = u64::from_be_bytes(*size);
+    let token = std::str::from_utf8(token).ok()?;
+    (n <= MAX_DOWNLOAD_BYTES).then_some((n, token))
 }
 
-async fn answer(mut send: quinn::SendStream, mut recv: quinn::RecvStream) -> Result<(), String> {
-    let buf = recv.read_to_end(8).await.map_err(|e| e.to_string())?;
-    let Some(mut left) = requested(&buf) else {
-        send.reset(quinn::VarInt::from_u32(REFUSED)).ok();
+async fn answer(
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+    access: &SpeedAccess,
+) -> Result<(), String> {
+    let refuse = |send: &mut quinn::SendStream, code: u32| {
+        send.reset(quinn::VarInt::from_u32(code)).ok();
+    };
+    let buf = recv
+        .read_to_end(8 + MAX_TOKEN_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some((mut left, token)) = requested(&buf) else {
+        refuse(&mut send, REFUSED);
         return Err(format!("refused a request of {} bytes", buf.len()));
+    };
+    let probe = match access.authorize(Some(token)).await {
+        Ok(probe) => probe,
+        Err(e) => {
+            refuse(&mut send, UNAUTHORIZED);
+            return Err(e.to_string());
+        }
+    };
+    // Pings (0 bytes) take no place; a download holds one until its stream is done.
+    let _permit = if left > 0 {
+        match access.admit(probe.as_deref(), left) {
+            Ok(permit) => Some(permit),
+            Err(e) => {
+                refuse(&mut send, OVER_LIMIT);
+                return Err(e.to_string());
+            }
+        }
+    } else {
+        None
     };
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     while left > 0 {
@@ -142,10 +193,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_are_a_big_endian_size_within_the_cap() {
-        assert_eq!(requested(&1000u64.to_be_bytes()), Some(1000));
-        assert_eq!(requested(&0u64.to_be_bytes()), Some(0));
+    fn requests_are_a_big_endian_size_within_the_cap_then_the_token() {
+        assert_eq!(requested(&1000u64.to_be_bytes()), Some((1000, "")));
+        assert_eq!(requested(&0u64.to_be_bytes()), Some((0, "")));
         assert_eq!(requested(&(MAX_DOWNLOAD_BYTES + 1).to_be_bytes()), None);
         assert_eq!(requested(b"abc"), None);
+        let mut with_token = 5u64.to_be_bytes().to_vec();
+        with_token.extend_from_slice(b"fth_abc");
+        assert_eq!(requested(&with_token), Some((5, "fth_abc")));
+        with_token.push(0xff);
+        assert_eq!(requested(&with_token), None, "a token that is not UTF-8");
     }
 }

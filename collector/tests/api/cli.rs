@@ -465,12 +465,23 @@ fn a_sigterm_right_after_start_stops_serve_cleanly() {
     assert!(stderr.contains("Shutdown requested."), "{stderr}");
 }
 
+#[test]
+fn testserver_without_open_refuses_to_start_and_says_why() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fathom-collector"))
+        .args(["testserver", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--open"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn testserver_needs_no_config_or_database() {
     let empty = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_fathom-collector"))
         .current_dir(empty.path())
-        .args(["testserver", "--listen", "127.0.0.1:0"])
+        .args(["testserver", "--open", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

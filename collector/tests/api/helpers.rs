@@ -69,6 +69,13 @@ async fn start_on(db: ScratchDb, limit: RateLimit) -> Server {
             RateLimit::default(),
         )),
         metrics: std::sync::Arc::default(),
+        speed: std::sync::Arc::new(fathom_collector::testserver::SpeedAccess::probes(
+            store.clone(),
+            fathom_collector::testserver::SpeedLimits::default(),
+        )),
+        budgets: std::sync::Arc::new(fathom_collector::budget::ResultBudgets::new(
+            fathom_collector::budget::DEFAULT_MARGIN,
+        )),
     });
     tokio::spawn(fathom_collector::http::serve(
         listener,

@@ -729,3 +729,77 @@ async fn health_openapi_and_unknown_paths() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"], "GET is not allowed on /api/v1/results");
 }
+
+/// One token cannot fill the disk: a probe may upload ten times what its schedule measures in an
+/// hour (here: the example config's cadences, eight modems as it sends no status, ten websites:
+/// 4 884 results), an hour's worth at once; beyond that an upload is refused whole with 429 and
+/// `Retry-After`, and the fleet shows the probe over its budget. Other probes are not held back.
+#[tokio::test]
+async fn a_probe_over_its_result_budget_gets_429_and_the_fleet_shows_it() {
+    let s = start().await;
+    let token = s.add_probe(HOSP, HOSP_SITE).await;
+    let hub = s.add_probe(HUB, HUB_SITE).await;
+    for b in 0..4u32 {
+        let results: Vec<_> = (b * 1000..(b + 1) * 1000)
+            .map(|n| result("radio", n, HOSP, HOSP_SITE))
+            .collect();
+        let (status, _, _) =
+            post(&s, Some(&token), Some("application/json"), batch(&results)).await;
+        assert_eq!(status, 200, "batch {b} is within the hour's budget");
+    }
+    let over: Vec<_> = (4000..5000)
+        .map(|n| result("radio", n, HOSP, HOSP_SITE))
+        .collect();
+    let (status, v, headers) = post(&s, Some(&token), Some("application/json"), batch(&over)).await;
+    assert_eq!(status, 429, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("over its result budget"),
+        "{v}"
+    );
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait > 60, "the batch fits only after minutes: {wait}");
+    assert_eq!(
+        s.stored().await.len(),
+        4000,
+        "nothing of the refused batch is stored"
+    );
+    // Another probe has its own budget.
+    let (status, _, _) = post(
+        &s,
+        Some(&hub),
+        Some("application/json"),
+        batch(&[result("radio", 9000, HUB, HUB_SITE)]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let fleet: Value = reqwest::get(format!("{}/api/v1/fleet", s.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds = |probe: &str| -> Vec<String> {
+        fleet["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["probe_id"] == probe)
+            .unwrap()["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        kinds(HOSP).contains(&"over_result_budget".to_owned()),
+        "{fleet}"
+    );
+    assert!(
+        !kinds(HUB).contains(&"over_result_budget".to_owned()),
+        "{fleet}"
+    );
+}

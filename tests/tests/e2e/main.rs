@@ -26,6 +26,7 @@ mod contract {
     mod rate_limit;
     mod remote_settings;
     mod secrets;
+    mod speed_access;
     mod tls;
 
     use serde_json::{Value, json};

@@ -111,7 +111,7 @@ fn speedtest_measures_a_rate_limited_link_and_reports_failures_as_results() {
     use fathom_e2e::{Proc, bin, run};
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(bin("fathom-collector"));
-    cmd.args(["testserver", "--listen", "127.0.0.1:0"]);
+    cmd.args(["testserver", "--open", "--listen", "127.0.0.1:0"]);
     let (mut server, line) = Proc::start_ready("testserver", cmd, &dir.path().join("ts.log"));
     let url = line
         .strip_prefix("listening on ")
@@ -172,7 +172,13 @@ fn one_testserver_serves_many_probes_at_once() {
     use fathom_e2e::{Proc, bin};
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(bin("fathom-collector"));
-    cmd.args(["testserver", "--listen", "127.0.0.1:0", "--tls-dir"]);
+    cmd.args([
+        "testserver",
+        "--open",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-dir",
+    ]);
     cmd.arg(dir.path());
     let (_server, line) = Proc::start_ready("testserver", cmd, &dir.path().join("ts.log"));
     let url = line

@@ -12,7 +12,12 @@ fn speedtest_through_a_shaped_link_measures_its_rate_on_the_bound_interface() {
     let lab = netlab::Lab::new(rate);
     let dir = tempfile::tempdir().unwrap();
     let mut server = lab.in_server(&bin("fathom-collector"));
-    server.args(["testserver", "--listen", &format!("{}:0", lab.server_ip)]);
+    server.args([
+        "testserver",
+        "--open",
+        "--listen",
+        &format!("{}:0", lab.server_ip),
+    ]);
     let (_server, line) =
         Proc::start_ready("testserver", server, &dir.path().join("testserver.log"));
     let url = line

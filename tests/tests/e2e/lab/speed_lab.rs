@@ -13,7 +13,12 @@ const ONE_WAY_MS: u32 = 20;
 /// The testserver in the lab's server namespace; its URL and certificate file.
 fn start_testserver(lab: &netlab::CarrierLab, dir: &std::path::Path) -> (Proc, String, String) {
     let mut server = lab.in_server(&bin("fathom-collector"));
-    server.args(["testserver", "--listen", &format!("{}:0", lab.server_ip)]);
+    server.args([
+        "testserver",
+        "--open",
+        "--listen",
+        &format!("{}:0", lab.server_ip),
+    ]);
     server.arg("--tls-dir").arg(dir);
     let (proc, line) = Proc::start_ready("testserver", server, &dir.join("testserver.log"));
     let url = line
