@@ -109,6 +109,7 @@ fn speed(
         stable: None,
         ramp_up_ms: None,
         samples_mbps: Vec::new(),
+        rat: None,
     }
 }
 

@@ -48,6 +48,14 @@ impl StatusBoard {
         }
     }
 
+    /// The network type of `carrier`'s modem at its latest reading, if it was read.
+    pub fn rat(&self, carrier: Carrier) -> Option<Rat> {
+        self.modems
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&carrier).and_then(|s| s.rat))
+    }
+
     /// Records the clock state of the latest measurement.
     pub fn clock(&self, synced: bool) {
         self.clock_synced.store(synced, Ordering::Relaxed);

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod carrier;
 pub mod ids;
+pub mod plausible;
 pub mod radio;
 pub mod result;
 pub mod settings;

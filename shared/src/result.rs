@@ -133,6 +133,11 @@ pub struct SpeedTest {
     /// Payload Mbit/s of each whole second of the load, ramp-up included, for later analysis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples_mbps: Vec<f64>,
+    /// The modem's network type at the test, from its latest radio reading (absent from older
+    /// probes and before a modem's first reading): a rate beyond what it can carry is refused
+    /// ([`crate::plausible`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rat: Option<Rat>,
 }
 
 /// `kind: "radio"`: one radio sample of one modem. When an NR leg is active the three signal
@@ -512,12 +517,25 @@ fn shorten(s: &str) -> String {
 
 fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
     match (s.download_mbps, &s.error) {
-        (Some(mbps), None) => check_range(
-            "download_mbps",
-            mbps,
-            (0.0, limits::MAX_DOWNLOAD_MBPS),
-            "Mbit/s",
-        )?,
+        (Some(mbps), None) => {
+            check_range(
+                "download_mbps",
+                mbps,
+                (0.0, limits::MAX_DOWNLOAD_MBPS),
+                "Mbit/s",
+            )?;
+            let cap = crate::plausible::max_download_mbps(s.rat);
+            if mbps > cap {
+                let link = s.rat.map_or_else(
+                    || "any cellular link".to_owned(),
+                    |r| format!("a link of type {r}"),
+                );
+                return Err(invalid(
+                    "download_mbps",
+                    format!("{mbps} Mbit/s is beyond what {link} can carry (at most {cap} Mbit/s)"),
+                ));
+            }
+        }
         (None, Some(e)) => check_line("error", e, limits::MAX_REASON_LEN)?,
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -693,6 +711,19 @@ mod tests {
         )
     }
 
+    #[test]
+    fn a_plausible_rate_for_its_network_type_is_accepted() {
+        for (mbps, rat) in [(1_800.0, "lte"), (2_500.0, "nr_sa"), (4_900.0, "nr_nsa")] {
+            let v = with(speed(), &json!({"download_mbps": mbps, "rat": rat}));
+            let r: ResultRecord = serde_json::from_value(v).unwrap();
+            assert!(
+                r.validate(now()).is_ok(),
+                "{mbps} on {rat}: {:?}",
+                r.validate(now())
+            );
+        }
+    }
+
     fn radio() -> serde_json::Value {
         with(
             header(),
@@ -819,6 +850,15 @@ mod tests {
             (
                 with(speed(), &json!({"download_mbps": 1e9})),
                 "download_mbps:",
+            ),
+            // Beyond what the network can carry, though within the wire's range.
+            (
+                with(speed(), &json!({"download_mbps": 99_999.0})),
+                "download_mbps: 99999 Mbit/s is beyond what any cellular link can carry (at most 5000 Mbit/s)",
+            ),
+            (
+                with(speed(), &json!({"download_mbps": 2_500.0, "rat": "lte"})),
+                "download_mbps: 2500 Mbit/s is beyond what a link of type",
             ),
             (
                 with(speed(), &json!({"duration_ms": 600_001})),

@@ -249,7 +249,7 @@ impl Probe {
             ..SpeedOptions::new(settings.values.speed_server.clone())
         };
         let mut quiet = |_| {};
-        let test = tokio::select! {
+        let mut test = tokio::select! {
             t = run_speed_test(&opts, &mut quiet) => t.test,
             () = shutdown.cancelled() => {
                 tracing::info!(carrier = %modem.carrier, "Speed test abandoned: shutting down.");
@@ -263,6 +263,8 @@ impl Probe {
         if let Some(e) = &test.error {
             tracing::warn!(carrier = %modem.carrier, error = %e, "Speed test failed.");
         }
+        // The collector refuses a rate beyond what this network type can carry.
+        test.rat = self.board.rat(modem.carrier);
         let r = self.record(modem, Measurement::Speed(test), &stamp, false);
         self.spool(&r, &stamp).await
     }

@@ -249,6 +249,7 @@ fn blank_report(opts: &SpeedOptions) -> SpeedReport {
             error: None,
             jitter_ms: None,
             samples_mbps: Vec::new(),
+            rat: None,
         },
         interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
         stop: None,
