@@ -5,6 +5,12 @@
 //! and at least `min_link_share` of the same-site links checked load over IPv6. The collector
 //! recomputes this from the check's raw fields. A website with no valid check is *unknown*, shown
 //! as such, and counts as not supporting. The denominator is every configured website.
+//!
+//! No single link decides: each carrier's latest valid check is judged, and when two or more
+//! carriers have one, the website supports IPv6 only when at least two of them show it (one probe
+//! uploading "supports" for every website once moved I32 from 0 % to 100 %). When only one
+//! carrier's link checked a website, its verdict stands and the row says so
+//! ([`I32Row::single_carrier`], counted in [`I32::single_carrier`]).
 
 use crate::config::Website;
 use chrono::DateTime;
@@ -18,6 +24,8 @@ use serde::Serialize;
 pub struct Ipv6CheckRow {
     /// The website's URL.
     pub url: String,
+    /// The carrier whose link the check went through.
+    pub carrier: String,
     /// When it was measured, Unix ms.
     pub measured_at_ms: i64,
     /// Whether the probe's own IPv6 path worked: only such checks are valid.
@@ -41,7 +49,8 @@ pub fn rule(min_link_share: f64) -> String {
     format!(
         "websites whose latest valid check (probe IPv6 path working) has an AAAA record, a home \
          page that loads over IPv6 and >= {:.0} % of the same-site links loading over IPv6, over \
-         all configured websites (unknown = not supporting)",
+         all configured websites (unknown = not supporting); judged per carrier, and where two or \
+         more carriers checked a website, at least two must show support",
         min_link_share * 100.0
     )
 }
@@ -69,11 +78,16 @@ pub struct I32Row {
     pub kind: crate::config::WebsiteKind,
     /// Standing.
     pub status: Ipv6Status,
-    /// Why not, or why unknown.
+    /// Why not, or why unknown; for a website that supports IPv6 through the one carrier that
+    /// checked it, that it was the only one.
     pub reason: Option<String>,
     /// When the check behind the status was made (UTC, RFC 3339); for an unknown website, the
     /// latest invalid check if there was one.
     pub checked_at: Option<String>,
+    /// The carriers whose latest valid checks were judged, in carrier order.
+    pub carriers: Vec<String>,
+    /// Whether only one carrier's link checked the website (its verdict then stands alone).
+    pub single_carrier: bool,
 }
 
 /// I32 for one window.
@@ -90,6 +104,8 @@ pub struct I32 {
     pub supporting: u64,
     /// Websites without a valid check.
     pub unknown: u64,
+    /// Websites judged through one carrier's link only (no second carrier to agree).
+    pub single_carrier: u64,
     /// The rows behind the value.
     pub sites: Vec<I32Row>,
     /// The rule applied.
@@ -138,15 +154,22 @@ fn utc(ms: i64) -> Option<String> {
 
 fn row(w: &Website, checks: &[Ipv6CheckRow], min_link_share: f64) -> I32Row {
     let mine = || checks.iter().filter(|c| same_url(&c.url, &w.url));
-    let latest_valid = mine()
-        .filter(|c| c.probe_ipv6)
-        .max_by_key(|c| c.measured_at_ms);
-    let (status, reason, at) = match latest_valid {
-        Some(c) => match judge(c, min_link_share) {
-            Ok(()) => (Ipv6Status::Supports, None, Some(c.measured_at_ms)),
-            Err(why) => (Ipv6Status::No, Some(why), Some(c.measured_at_ms)),
-        },
-        None => match mine().max_by_key(|c| c.measured_at_ms) {
+    // Each carrier's latest valid check.
+    let mut latest: std::collections::BTreeMap<&str, &Ipv6CheckRow> =
+        std::collections::BTreeMap::new();
+    for c in mine().filter(|c| c.probe_ipv6) {
+        let slot = latest.entry(c.carrier.as_str()).or_insert(c);
+        if c.measured_at_ms > slot.measured_at_ms {
+            *slot = c;
+        }
+    }
+    let verdicts: Vec<(&str, Result<(), String>, i64)> = latest
+        .iter()
+        .map(|(carrier, c)| (*carrier, judge(c, min_link_share), c.measured_at_ms))
+        .collect();
+    let newest = verdicts.iter().map(|v| v.2).max();
+    let (status, reason, at) = match verdicts.as_slice() {
+        [] => match mine().max_by_key(|c| c.measured_at_ms) {
             Some(c) => (
                 Ipv6Status::Unknown,
                 Some("no valid check this week: the probe had no working IPv6 path".to_owned()),
@@ -158,6 +181,38 @@ fn row(w: &Website, checks: &[Ipv6CheckRow], min_link_share: f64) -> I32Row {
                 None,
             ),
         },
+        [(carrier, Ok(()), at)] => (
+            Ipv6Status::Supports,
+            Some(format!(
+                "checked through {carrier}'s link only: no second carrier to agree"
+            )),
+            Some(*at),
+        ),
+        [(_, Err(why), at)] => (Ipv6Status::No, Some(why.clone()), Some(*at)),
+        several => {
+            let supporting = several.iter().filter(|v| v.1.is_ok()).count();
+            if supporting >= 2 {
+                (Ipv6Status::Supports, None, newest)
+            } else if supporting == 0 {
+                // All agree it does not: the newest check's reason.
+                let why = several
+                    .iter()
+                    .max_by_key(|v| v.2)
+                    .and_then(|v| v.1.clone().err());
+                (Ipv6Status::No, why, newest)
+            } else {
+                let (yes, no): (Vec<_>, Vec<_>) = several.iter().partition(|v| v.1.is_ok());
+                let why = format!(
+                    "carriers disagree: IPv6 through {}, not through {}",
+                    yes.iter().map(|v| v.0).collect::<Vec<_>>().join(", "),
+                    no.iter()
+                        .map(|v| format!("{} ({})", v.0, v.1.clone().err().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                (Ipv6Status::No, Some(why), newest)
+            }
+        }
     };
     I32Row {
         url: w.url.clone(),
@@ -166,6 +221,8 @@ fn row(w: &Website, checks: &[Ipv6CheckRow], min_link_share: f64) -> I32Row {
         status,
         reason,
         checked_at: at.and_then(utc),
+        carriers: verdicts.iter().map(|v| v.0.to_owned()).collect(),
+        single_carrier: verdicts.len() == 1,
     }
 }
 
@@ -185,6 +242,7 @@ pub fn compute(
     let count = |s: Ipv6Status| sites.iter().filter(|r| r.status == s).count() as u64;
     let supporting = count(Ipv6Status::Supports);
     let unknown = count(Ipv6Status::Unknown);
+    let single_carrier = sites.iter().filter(|r| r.single_carrier).count() as u64;
     // A week without a single valid check has no value, rather than a measured 0 %.
     let value = (total > 0 && unknown < total).then(|| supporting as f64 / total as f64);
     I32 {
@@ -193,6 +251,7 @@ pub fn compute(
         met: value.is_some_and(|v| v >= target),
         supporting,
         unknown,
+        single_carrier,
         sites,
         rule: rule(min_link_share),
     }
@@ -217,6 +276,7 @@ mod tests {
     fn check(url: &str, at_ms: i64, aaaa: u32, home: bool, links: (u32, u32)) -> Ipv6CheckRow {
         Ipv6CheckRow {
             url: url.into(),
+            carrier: "cmcc".into(),
             measured_at_ms: T0 + at_ms,
             probe_ipv6: true,
             supports_ipv6: Some(aaaa > 0 && home),
@@ -234,6 +294,69 @@ mod tests {
 
     fn bad(url: &str, at_ms: i64) -> Ipv6CheckRow {
         check(url, at_ms, 0, false, (0, 0))
+    }
+
+    fn via(carrier: &str, mut c: Ipv6CheckRow) -> Ipv6CheckRow {
+        carrier.clone_into(&mut c.carrier);
+        c
+    }
+
+    #[test]
+    fn where_two_carriers_checked_a_website_one_link_cannot_decide_it() {
+        let sites = [
+            site("https://a/"),
+            site("https://b/"),
+            site("https://c/"),
+            site("https://d/"),
+        ];
+        let checks = [
+            // a: one probe says "supports" through cmcc; cu and ct say no.
+            good("https://a/", 0),
+            via("cu", bad("https://a/", 0)),
+            via("ct", bad("https://a/", 0)),
+            // b: two of three carriers show support.
+            good("https://b/", 0),
+            via("cu", good("https://b/", 0)),
+            via("ct", bad("https://b/", 0)),
+            // c: only one carrier checked it.
+            via("ct", good("https://c/", 0)),
+            // d: two carriers, both no.
+            bad("https://d/", 0),
+            via("cu", bad("https://d/", 500)),
+        ];
+        let i = compute(&sites, &checks, 0.3, 0.9);
+        assert_eq!(i.sites[0].status, Ipv6Status::No);
+        let why = i.sites[0].reason.as_deref().unwrap();
+        assert!(
+            why.contains(
+                "carriers disagree: IPv6 through cmcc, not through ct (no AAAA record), cu"
+            ),
+            "{why}"
+        );
+        assert_eq!(i.sites[1].status, Ipv6Status::Supports);
+        assert_eq!(i.sites[1].carriers, ["cmcc", "ct", "cu"]);
+        assert_eq!(
+            i.sites[2].status,
+            Ipv6Status::Supports,
+            "one carrier's verdict stands"
+        );
+        assert!(
+            i.sites[2]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("ct's link only")
+        );
+        assert_eq!(i.sites[1].reason, None);
+        assert!(i.sites[2].single_carrier && !i.sites[1].single_carrier);
+        assert_eq!(i.sites[3].status, Ipv6Status::No);
+        assert_eq!(
+            i.sites[3].checked_at,
+            utc(T0 + 500),
+            "the newest of the checks"
+        );
+        assert_eq!((i.supporting, i.single_carrier), (2, 1));
+        assert_eq!(i.value, Some(0.5));
     }
 
     #[test]

@@ -93,9 +93,9 @@ impl Store {
             .collect())
     }
 
-    /// Per website, the latest check in the window made with a working probe IPv6 path and the
-    /// latest made without one (at most two rows per URL; the I32 rule picks the valid one and
-    /// uses the other only to say why a website is unknown). Raw values come from the stored
+    /// Per website and carrier, the latest check in the window made with a working probe IPv6
+    /// path and the latest made without one (at most two rows per URL and carrier; the I32 rule
+    /// judges the valid ones and uses the others only to say why a website is unknown). Raw values come from the stored
     /// body through `json_extract`; a body that is not JSON gives `None`s, never an error.
     pub async fn ipv6_checks(
         &self,
@@ -103,6 +103,7 @@ impl Store {
         end_ms: i64,
     ) -> Result<Vec<Ipv6CheckRow>, StoreError> {
         type Raw = (
+            String,
             String,
             i64,
             i64,
@@ -117,7 +118,7 @@ impl Store {
         let rows: Vec<Raw> = sql!(
             self,
             fetch_all,
-            sqlite: "SELECT url, measured_at_ms, valid, supports_ipv6, \
+            sqlite: "SELECT url, carrier, measured_at_ms, valid, supports_ipv6, \
                        CASE WHEN json_valid(body) AND json_type(body, '$.aaaa') = 'array' \
                          THEN json_array_length(body, '$.aaaa') END, \
                        CASE WHEN json_valid(body) THEN json_extract(body, '$.home_ok_v6') END, \
@@ -125,17 +126,17 @@ impl Store {
                        CASE WHEN json_valid(body) THEN json_extract(body, '$.links_ok_v6') END, \
                        error \
                      FROM ( \
-                       SELECT url, measured_at_ms, supports_ipv6, body, error, \
+                       SELECT url, carrier, measured_at_ms, supports_ipv6, body, error, \
                          COALESCE(probe_ipv6, 0) AS valid, \
                          ROW_NUMBER() OVER ( \
-                           PARTITION BY url, COALESCE(probe_ipv6, 0) \
+                           PARTITION BY url, carrier, COALESCE(probe_ipv6, 0) \
                            ORDER BY measured_at_ms DESC, id DESC) AS rank \
                        FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
                          AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced) \
-                     WHERE rank = 1 ORDER BY url, valid DESC",
+                     WHERE rank = 1 ORDER BY url, carrier, valid DESC",
             // Booleans come back as 0/1 and JSON numbers as integers, as SQLite's json_extract
             // gives them; `fathom_try_jsonb` (migration 0001) is NULL for a body that is not JSON.
-            postgres: "SELECT url, measured_at_ms, valid::int::int8, supports_ipv6::int::int8, \
+            postgres: "SELECT url, carrier, measured_at_ms, valid::int::int8, supports_ipv6::int::int8, \
                          CASE WHEN jsonb_typeof(j->'aaaa') = 'array' \
                            THEN jsonb_array_length(j->'aaaa')::int8 END, \
                          CASE jsonb_typeof(j->'home_ok_v6') \
@@ -147,23 +148,35 @@ impl Store {
                            THEN (j->>'links_ok_v6')::numeric::int8 END, \
                          error \
                        FROM ( \
-                         SELECT url, measured_at_ms, supports_ipv6, fathom_try_jsonb(body) AS j, error, \
+                         SELECT url, carrier, measured_at_ms, supports_ipv6, fathom_try_jsonb(body) AS j, error, \
                            COALESCE(probe_ipv6, FALSE) AS valid, \
                            ROW_NUMBER() OVER ( \
-                             PARTITION BY url, COALESCE(probe_ipv6, FALSE) \
+                             PARTITION BY url, carrier, COALESCE(probe_ipv6, FALSE) \
                              ORDER BY measured_at_ms DESC, id DESC) AS rank \
                          FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
                            AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced) AS latest \
-                       WHERE rank = 1 ORDER BY url, valid DESC",
+                       WHERE rank = 1 ORDER BY url, carrier, valid DESC",
             start_ms,
             end_ms,
         )?;
         Ok(rows
             .into_iter()
             .map(
-                |(url, measured_at_ms, valid, supports, aaaa, home, checked, ok, reason)| {
+                |(
+                    url,
+                    carrier,
+                    measured_at_ms,
+                    valid,
+                    supports,
+                    aaaa,
+                    home,
+                    checked,
+                    ok,
+                    reason,
+                )| {
                     Ipv6CheckRow {
                         url,
+                        carrier,
                         measured_at_ms,
                         probe_ipv6: valid != 0,
                         supports_ipv6: supports.map(|v| v != 0),
@@ -531,6 +544,21 @@ mod tests {
             // A body that is not JSON gives no raw values rather than failing the query.
             let rows = store.ipv6_checks(2 * HOUR + 1, 3 * HOUR).await.unwrap();
             assert_eq!((rows.len(), rows[0].aaaa), (1, None), "{}", db.backend);
+            // Each carrier's latest check is its own row: another carrier's older valid check
+            // comes back beside ct's.
+            exec(
+                &store,
+                "UPDATE results SET carrier = 'cmcc' WHERE id = 'old'",
+                &[],
+            )
+            .await;
+            let rows = store.ipv6_checks(0, 5 * HOUR).await.unwrap();
+            let valid: Vec<_> = rows
+                .iter()
+                .filter(|r| r.probe_ipv6)
+                .map(|r| (r.carrier.as_str(), r.measured_at_ms))
+                .collect();
+            assert_eq!(valid, [("cmcc", HOUR), ("ct", 2 * HOUR)], "{}", db.backend);
         }
     }
 
