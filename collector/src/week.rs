@@ -26,6 +26,7 @@ pub async fn compute_week(
             .map(|(probe_id, site_id)| SilentProbe { probe_id, site_id })
             .collect(),
         sites_with_data: store.sites_with_data(s, e).await?,
+        speed_by_probe: store.speed_by_probe(s, e).await?,
     };
     Ok(indicators::compute_week(config, week, (start, end), inputs))
 }

@@ -7,6 +7,7 @@
 pub mod i26;
 pub mod i32;
 pub mod i33;
+pub mod outliers;
 
 use crate::config::CollectorConfig;
 use chrono::{DateTime, Utc};
@@ -55,6 +56,9 @@ pub struct WeekIndicators {
     pub silent_probes: Vec<SilentProbe>,
     /// Sites of the configuration without any result in the window, by id.
     pub sites_without_data: Vec<String>,
+    /// Probes whose speed results stand apart from the other probes' at the same site and
+    /// carrier ([`outliers`]).
+    pub outlier_probes: Vec<outliers::Outlier>,
 }
 
 /// A registered probe without results in the window.
@@ -147,6 +151,12 @@ impl WeekIndicators {
                 self.sites_without_data.join(", ")
             ));
         }
+        for o in &self.outlier_probes {
+            lines.push(format!(
+                "outlier probe {} at {} ({}): mean {:.1} Mbit/s over {} tests, reference (median of the probes' means) {:.1}",
+                o.probe_id, o.site_id, o.carrier, o.mean_mbps, o.tests, o.others_mbps
+            ));
+        }
         lines.push(String::new());
         lines.join("\n")
     }
@@ -183,6 +193,8 @@ pub struct WeekInputs {
     pub silent_probes: Vec<SilentProbe>,
     /// The sites with at least one result in the window, by id.
     pub sites_with_data: Vec<String>,
+    /// Valid download tests per (site, carrier, probe).
+    pub speed_by_probe: Vec<outliers::ProbeSpeed>,
 }
 
 /// The indicators of `week`, whose window is `[start, end)`, from its inputs by the rules.
@@ -217,6 +229,7 @@ pub fn compute_week(
         completeness: inputs.completeness,
         silent_probes: inputs.silent_probes,
         sites_without_data,
+        outlier_probes: outliers::outliers(&inputs.speed_by_probe),
     }
 }
 
@@ -317,6 +330,7 @@ mod tests {
             },
             silent_probes: Vec::new(),
             sites_without_data: Vec::new(),
+            outlier_probes: Vec::new(),
         };
         let text = w.to_text();
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");

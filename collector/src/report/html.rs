@@ -260,6 +260,7 @@ nav a,nav select{{margin-right:.6em}}
         c.clock_unsynced,
         c.time_corrected
     );
+    h.push_str(&outliers_html(&w.outlier_probes));
     if c.simulated > 0 {
         put!(
             h,
@@ -273,4 +274,53 @@ nav a,nav select{{margin-right:.6em}}
         env!("CARGO_PKG_VERSION")
     );
     h
+}
+
+/// The probes whose speed results stand apart from the others' at their site and carrier
+/// ([`crate::indicators::outliers`]); nothing when there are none.
+fn outliers_html(outliers: &[crate::indicators::outliers::Outlier]) -> String {
+    if outliers.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from(
+        "<h2>离群探针 Outlier probes</h2><p class=note>该探针的平均速率与同一站点同一运营商各探针均值的中位数相差三倍以上：请核查该探针（调制解调器、天线位置或令牌是否被盗用）。其结果仍计入指标。 A probe whose mean speed is more than three times above or below the median of the probes' means at the same site and carrier (with two probes, the other's): check its modem, its antenna, or whether its token was stolen. Its results still count.</p><table id=outliers><tr><th>站点 site</th><th>运营商 carrier</th><th>探针 probe</th><th>有效测试 tests</th><th>均值 mean Mbit/s</th><th>参照：各探针均值的中位数 reference: median of the probes' means, Mbit/s (other probes)</th></tr>",
+    );
+    for o in outliers {
+        put!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1} ({})</td></tr>",
+            esc(&o.site_id),
+            esc(&o.carrier),
+            esc(&o.probe_id),
+            o.tests,
+            o.mean_mbps,
+            o.others_mbps,
+            o.others
+        );
+    }
+    h.push_str("</table>");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicators::outliers::Outlier;
+
+    #[test]
+    fn outlier_probes_are_listed_escaped_and_nothing_shows_without_them() {
+        assert_eq!(outliers_html(&[]), "");
+        let h = outliers_html(&[Outlier {
+            site_id: "county-hospital".into(),
+            carrier: "cmcc".into(),
+            probe_id: "<fake>".into(),
+            tests: 4,
+            mean_mbps: 1999.04,
+            others_mbps: 87.5,
+            others: 2,
+        }]);
+        assert!(h.contains("离群探针"), "{h}");
+        assert!(h.contains("&lt;fake&gt;") && !h.contains("<fake>"), "{h}");
+        assert!(h.contains("<td>1999.0</td><td>87.5 (2)</td>"), "{h}");
+    }
 }

@@ -9,6 +9,7 @@ use crate::indicators::WindowCounts;
 use crate::indicators::i26::SpeedGroup;
 use crate::indicators::i32::Ipv6CheckRow;
 use crate::indicators::i33::RadioSamples;
+use crate::indicators::outliers::ProbeSpeed;
 use fathom_shared::Rat;
 
 fn count(v: i64) -> u64 {
@@ -46,6 +47,35 @@ impl Store {
                 carrier,
                 tests: count(n),
                 sum_mbps: sum,
+            })
+            .collect())
+    }
+
+    /// Valid download tests per (site, carrier, probe) in the window: the outlier rule's input
+    /// ([`crate::indicators::outliers`]).
+    pub async fn speed_by_probe(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<ProbeSpeed>, StoreError> {
+        let rows: Vec<(String, String, String, i64, f64)> = sql!(
+            self,
+            fetch_all,
+            "SELECT site_id, carrier, probe_id, COUNT(*), AVG(download_mbps) FROM results \
+             WHERE kind = 'speed' AND download_mbps IS NOT NULL \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+             GROUP BY site_id, carrier, probe_id ORDER BY site_id, carrier, probe_id",
+            start_ms,
+            end_ms,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(site_id, carrier, probe_id, n, mean)| ProbeSpeed {
+                site_id,
+                carrier,
+                probe_id,
+                tests: count(n),
+                mean_mbps: mean,
             })
             .collect())
     }
@@ -427,6 +457,30 @@ mod tests {
             ],
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn each_probes_valid_tests_are_counted_and_averaged_per_site_and_carrier() {
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.unwrap();
+            speed(&store, "a", HOUR, "h", Some(10.0)).await;
+            speed(&store, "b", HOUR, "h", Some(30.0)).await;
+            speed(&store, "c", HOUR, "h", None).await;
+            speed(&store, "d", HOUR, "h", Some(500.0)).await;
+            speed(&store, "late", 10 * HOUR, "h", Some(1.0)).await;
+            exec(
+                &store,
+                "UPDATE results SET probe_id = 'q' WHERE id = 'd'",
+                &[],
+            )
+            .await;
+            let rows = store.speed_by_probe(0, 5 * HOUR).await.unwrap();
+            let got: Vec<_> = rows
+                .iter()
+                .map(|r| (r.probe_id.as_str(), r.tests, r.mean_mbps))
+                .collect();
+            assert_eq!(got, [("p", 2, 20.0), ("q", 1, 500.0)], "{}", db.backend);
+        }
     }
 
     #[tokio::test]
