@@ -120,10 +120,7 @@ impl Uploader {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60));
         if let Some(pem) = ca_pem {
-            builder = builder.tls_built_in_root_certs(false);
-            for cert in reqwest::Certificate::from_pem_bundle(pem)? {
-                builder = builder.add_root_certificate(cert);
-            }
+            builder = crate::trust::trust_ca(builder, pem)?;
         }
         let client = builder.build()?;
         Ok(Self {
