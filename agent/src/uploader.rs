@@ -83,6 +83,8 @@ pub struct StatusSource {
     pub modems: Vec<crate::config::ModemConfig>,
     /// The data ledger.
     pub ledger: crate::budget::Ledger,
+    /// The working settings, for the fleet-wide monthly budget.
+    pub settings: tokio::sync::watch::Receiver<Arc<crate::settings::WorkingSettings>>,
 }
 
 /// What one POST achieved.
@@ -298,9 +300,10 @@ impl Uploader {
         }
         body.push(']');
         if let Some(source) = &self.status {
+            let fleet_budget = source.settings.borrow().values.monthly_budget;
             let status = source
                 .board
-                .snapshot(&source.modems, &self.spool, &source.ledger)
+                .snapshot(&source.modems, &self.spool, &source.ledger, fleet_budget)
                 .await;
             if let Ok(json) = serde_json::to_string(&status) {
                 body.push_str(",\"status\":");
