@@ -104,8 +104,9 @@ pub enum Command {
         /// collector with a private CA).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
-        /// QUIC: trust the server certificate with this SHA-256 fingerprint (64 hex digits, colons
-        /// allowed), as printed by the collector at start.
+        /// Trust exactly the server certificate with this SHA-256 fingerprint (64 hex digits,
+        /// colons allowed), as printed by the collector at start: over QUIC, and over HTTP to an
+        /// https:// server.
         #[arg(long, value_name = "HEX")]
         cert_sha256: Option<String>,
         /// Ask this DNS server (the carrier's resolver; IPv4 or IPv6 address) for the server's
@@ -169,7 +170,8 @@ pub enum Command {
     ///
     /// The code and the token travel over HTTPS: trusting the public roots, a private CA alone
     /// (--ca, also written to the config as `[upload] ca`) or exactly one certificate
-    /// (--cert-sha256, the fingerprint `fathom-collector serve` prints at start). A plain
+    /// (--cert-sha256, the fingerprint `fathom-collector serve` prints at start, also written as
+    /// `[upload] cert_sha256`). A plain
     /// http:// collector is refused unless --insecure is given. Redirects are never followed,
     /// so the code goes nowhere but the given URL.
     ///

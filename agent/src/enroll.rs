@@ -57,17 +57,7 @@ pub enum EnrollError {
     },
 }
 
-/// Which certificate the collector must present.
-#[derive(Debug, Clone, Default)]
-pub enum CollectorTrust {
-    /// The public roots (a collector with a public certificate, or plain HTTP with --insecure).
-    #[default]
-    PublicRoots,
-    /// These CA certificates (PEM) alone.
-    Ca(Vec<u8>),
-    /// Exactly the certificate with this SHA-256.
-    Pin([u8; 32]),
-}
+pub use crate::trust::CollectorTrust;
 
 /// `text` without what a terminal would act on: C0 controls but newline and tab, DEL, C1
 /// controls, escape sequences whole (CSI, OSC and the like, so no colour, title, cursor move or
@@ -167,9 +157,9 @@ fn quoted(s: &str) -> String {
 
 /// The probe's config file for the collector's answer.
 ///
-/// `upload_ca` (the `--ca` file, an absolute path) becomes `[upload] ca`, so uploads trust the
-/// CA enrollment trusted. The agent's config has no pin for uploads: a `pin` (`--cert-sha256`)
-/// is written as a comment saying what the probe was enrolled against.
+/// `upload_ca` (the `--ca` file, an absolute path) becomes `[upload] ca`, and `pin`
+/// (`--cert-sha256`) `[upload] cert_sha256`, so uploads (and speed tests against the collector)
+/// trust what enrollment trusted. At most one of them.
 pub fn config_text(
     collector: &str,
     answer: &EnrollResponse,
@@ -191,10 +181,10 @@ pub fn config_text(
     put(format!("spool = {}\n", quoted(spool)));
     if let Some(pin) = pin {
         put(format!(
-            "\n# Enrolled trusting the collector's certificate with SHA-256 {pin}.\n# Uploads trust the public roots unless [upload] ca names the CA that signed it.\n"
+            "\n[upload]\n# The collector's certificate enrollment trusted: the only one uploads trust.\ncert_sha256 = {}\n",
+            quoted(pin)
         ));
-    }
-    if let Some(ca) = upload_ca {
+    } else if let Some(ca) = upload_ca {
         put(format!(
             "\n[upload]\n# The CA enrollment trusted: the only one uploads trust.\nca = {}\n",
             quoted(&ca.display().to_string())
@@ -221,21 +211,12 @@ pub fn config_text(
 /// The HTTP client enrollment uses: `trust` for the collector's certificate, no redirects.
 fn client(trust: &CollectorTrust) -> Result<reqwest::Client, EnrollError> {
     let tls = |e: &dyn std::error::Error| EnrollError::Tls(e.to_string());
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(30))
         // A redirect would carry the code to wherever the answer points.
         .redirect(reqwest::redirect::Policy::none());
-    match trust {
-        CollectorTrust::PublicRoots => {}
-        CollectorTrust::Ca(pem) => {
-            builder = crate::trust::trust_ca(builder, pem).map_err(|e| tls(&e))?;
-        }
-        CollectorTrust::Pin(pin) => {
-            builder =
-                builder.use_preconfigured_tls(crate::trust::pinned_tls(*pin).map_err(|e| tls(&e))?);
-        }
-    }
+    let builder = crate::trust::apply(builder, trust).map_err(|e| tls(&e))?;
     builder.build().map_err(|e| tls(&e))
 }
 
@@ -443,15 +424,27 @@ mod tests {
             "spool.db",
             &[ModemArg::parse("cmcc:wwan0:mmcli").unwrap()],
             Some(Path::new("/etc/fathom/county-ca.pem")),
-            Some(&"ab".repeat(32)),
+            None,
         );
         let config = crate::config::AgentConfig::from_toml(&text, Path::new("/")).unwrap();
         assert_eq!(
             config.collector_ca.as_deref(),
             Some(Path::new("/etc/fathom/county-ca.pem"))
         );
-        assert!(text.contains(&"ab".repeat(32)), "{text}");
         assert_eq!(config.modems.len(), 1);
+        // A pinned certificate, as the collector printed it.
+        let pin = vec!["ab"; 32].join(":");
+        let text = config_text(
+            "https://collector.example.cn:8787",
+            &answer(),
+            "spool.db",
+            &[ModemArg::parse("cmcc:wwan0:mmcli").unwrap()],
+            None,
+            Some(&pin),
+        );
+        let config = crate::config::AgentConfig::from_toml(&text, Path::new("/")).unwrap();
+        assert_eq!(config.collector_pin.as_deref(), Some(pin.as_str()));
+        assert_eq!(config.collector_ca, None);
     }
 
     #[test]

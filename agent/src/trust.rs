@@ -13,6 +13,42 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 
+/// Which certificate a server (the collector) must present.
+#[derive(Debug, Clone, Default)]
+pub enum CollectorTrust {
+    /// The public roots (a collector with a public certificate, or plain HTTP).
+    #[default]
+    PublicRoots,
+    /// These CA certificates (PEM) alone.
+    Ca(Vec<u8>),
+    /// Exactly the certificate with this SHA-256.
+    Pin([u8; 32]),
+}
+
+/// Why the trust settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// The CA file's certificates, or the client, cannot be used.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// The pinned TLS settings cannot be made.
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// Makes `builder` trust what `trust` says.
+pub fn apply(
+    builder: reqwest::ClientBuilder,
+    trust: &CollectorTrust,
+) -> Result<reqwest::ClientBuilder, TrustError> {
+    Ok(match trust {
+        CollectorTrust::PublicRoots => builder,
+        CollectorTrust::Ca(pem) => trust_ca(builder, pem)?,
+        CollectorTrust::Pin(pin) => builder.use_preconfigured_tls(pinned_tls(*pin)?),
+    })
+}
+
 /// Makes `builder` trust the certificates of `ca_pem` (a PEM bundle) and nothing else.
 pub fn trust_ca(
     builder: reqwest::ClientBuilder,

@@ -29,7 +29,7 @@ mod daemon;
 mod once;
 
 pub use daemon::{SHUTDOWN_GRACE, run_daemon};
-pub use once::{OnceError, run_once};
+pub use once::{OnceError, collector_trust, run_once};
 
 use crate::budget::{self, Ledger};
 use crate::clock::BootInstant;
@@ -47,7 +47,6 @@ use fathom_shared::{
     InterfaceName, Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord,
     SCHEMA_VERSION,
 };
-use once::read_ca;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::sync::watch;
@@ -240,7 +239,7 @@ impl Probe {
             limit_mbps: link_mbps,
             protocol: self.config.speed_transport.protocol,
             ca: self.speed_ca(),
-            cert_sha256: self.config.speed_transport.cert_sha256.clone(),
+            cert_sha256: self.speed_pin(),
             dns: modem.dns,
             ..SpeedOptions::new(settings.values.speed_server.clone())
         };
@@ -348,15 +347,28 @@ impl Probe {
             .flatten()
     }
 
+    /// The pinned certificate of the speed test: `[speedtest] cert_sha256`; else, over HTTP to
+    /// the collector itself, `[upload] cert_sha256` (the same server, the same certificate).
+    fn speed_pin(&self) -> Option<String> {
+        let transport = &self.config.speed_transport;
+        if transport.cert_sha256.is_some() {
+            return transport.cert_sha256.clone();
+        }
+        let to_collector = self
+            .settings()
+            .values
+            .speed_server
+            .starts_with(self.config.collector.as_str());
+        (transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
+            .then(|| self.config.collector_pin.clone())
+            .flatten()
+    }
+
     fn uploader(&self) -> Result<Uploader, OnceError> {
-        let ca = match &self.config.collector_ca {
-            Some(path) => Some(read_ca(path)?),
-            None => None,
-        };
         Ok(Uploader::trusting(
             &self.config.collector,
             &self.config.token,
-            ca.as_deref(),
+            &collector_trust(&self.config)?,
             self.spool.clone(),
             self.config.batch,
         )?

@@ -27,6 +27,8 @@ pub(crate) struct Http {
     resolved: Option<(String, Vec<SocketAddr>)>,
     /// For an https:// server with `--ca`: the only certificates trusted (a private CA).
     roots: Vec<reqwest::Certificate>,
+    /// For an https:// server with `--cert-sha256`: the one certificate trusted.
+    pin: Option<[u8; 32]>,
 }
 
 impl Http {
@@ -70,11 +72,16 @@ impl Http {
             }
             _ => Vec::new(),
         };
+        let pin = match (&opts.cert_sha256, url.scheme()) {
+            (Some(pin), "https") => Some(super::parse_fingerprint(pin)?),
+            _ => None,
+        };
         Ok(Self {
             server: opts.server.trim_end_matches('/').to_owned(),
             interface,
             resolved,
             roots,
+            pin,
         })
     }
 
@@ -83,6 +90,7 @@ impl Http {
             self.interface.as_deref(),
             self.resolved.as_ref(),
             &self.roots,
+            self.pin,
         )
     }
 }
@@ -93,6 +101,7 @@ fn client(
     interface: Option<&str>,
     resolved: Option<&(String, Vec<SocketAddr>)>,
     roots: &[reqwest::Certificate],
+    pin: Option<[u8; 32]>,
 ) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .http1_only()
@@ -111,6 +120,10 @@ fn client(
         for root in roots {
             b = b.add_root_certificate(root.clone());
         }
+    }
+    if let Some(pin) = pin {
+        let tls = crate::trust::pinned_tls(pin).map_err(|e| SpeedError::Tls(e.to_string()))?;
+        b = b.use_preconfigured_tls(tls);
     }
     b.build().map_err(SpeedError::Client)
 }

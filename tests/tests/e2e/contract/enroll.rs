@@ -7,7 +7,7 @@
 //! nothing the collector says reaches the terminal with control characters in it.
 
 use super::tls::{start_https, test_ca};
-use fathom_e2e::{Collector, bin, run};
+use fathom_e2e::{Agent, Collector, bin, run};
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -93,6 +93,15 @@ fn http_answer(status: &str, headers: &str, body: &str) -> String {
         "HTTP/1.1 {status}\r\n{headers}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// The token in a config `enroll` wrote.
+fn config_token(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("token = \""))
+        .and_then(|t| t.strip_suffix('"'))
+        .expect("a token line")
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,7 +232,35 @@ async fn https_enrollment_trusts_the_given_ca_or_the_pinned_certificate_alone() 
     assert_eq!(rc, 0, "{out}{err}");
     assert!(out.contains("hosp-tls"), "{out}");
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.contains(&colons), "the pin is recorded: {text}");
+    assert!(
+        text.contains(&format!("cert_sha256 = \"{colons}\"")),
+        "uploads trust the same certificate: {text}"
+    );
+    // A probe trusting that pin uploads over HTTPS, and its speed tests against the collector
+    // trust the same certificate.
+    let token = config_token(&text);
+    let mut agent = Agent::new(&url, "hosp-tls", "county-hospital", &token);
+    let agent_config = std::fs::read_to_string(agent.config()).unwrap();
+    std::fs::write(
+        agent.config(),
+        agent_config.replace(
+            "[upload]\n",
+            &format!("[upload]\ncert_sha256 = \"{colons}\"\n"),
+        ),
+    )
+    .unwrap();
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "{log}");
+    assert_eq!(agent.spool_counts(), (0, 0), "{log}");
+    let speed: Vec<_> = collector
+        .export()
+        .into_iter()
+        .filter(|r| r["kind"] == "speed" && r["probe_id"] == "hosp-tls")
+        .collect();
+    assert!(!speed.is_empty());
+    for s in &speed {
+        assert!(s["download_mbps"].as_f64().is_some(), "{s}");
+    }
 
     // The county's CA: enrolled, and the config trusts that CA for uploads.
     let code = enroll_code(&collector, "hosp-tls");
@@ -240,12 +277,7 @@ async fn https_enrollment_trusts_the_given_ca_or_the_pinned_certificate_alone() 
     );
     // `[upload] ca` means the probe reaches the collector: its spool command reads the config,
     // and a one-shot run uploads over HTTPS (checked in `tls.rs`); here the token is accepted.
-    let token = text
-        .lines()
-        .find_map(|l| l.strip_prefix("token = \""))
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap()
-        .to_owned();
+    let token = config_token(&text);
     let client = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
