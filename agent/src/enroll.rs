@@ -14,6 +14,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+pub use crate::trust::CollectorTrust;
+
 /// The system user the agent's service runs as (`packaging/systemd/fathom-agent.service`).
 pub const SERVICE_USER: &str = "fathom";
 
@@ -56,8 +58,6 @@ pub enum EnrollError {
         source: std::io::Error,
     },
 }
-
-pub use crate::trust::CollectorTrust;
 
 /// `text` without what a terminal would act on: C0 controls but newline and tab, DEL, C1
 /// controls, escape sequences whole (CSI, OSC and the like, so no colour, title, cursor move or
@@ -271,7 +271,8 @@ pub async fn redeem(
     }
     let reason = serde_json::from_str::<ErrorBody>(&text)
         .map_or_else(|_| text.chars().take(200).collect(), |e| e.error);
-    let reason = printable(&reason);
+    // One line's worth reaches the terminal, whatever the collector wrote.
+    let reason: String = printable(&reason).chars().take(300).collect();
     if status.is_client_error() {
         Err(EnrollError::Refused(reason))
     } else {
