@@ -185,7 +185,8 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         collector: String,
         /// Trust this CA (PEM) alone for the collector's certificate, not the public roots; the
-        /// written config trusts it for uploads too (`[upload] ca`).
+        /// written config trusts it for uploads too (`[upload] ca`, by its absolute path: keep it
+        /// where the service can read it, e.g. /etc/fathom/; the unit hides /home and /root).
         #[arg(long, value_name = "FILE", conflicts_with = "cert_sha256")]
         ca: Option<PathBuf>,
         /// Trust exactly the collector certificate with this SHA-256 fingerprint (hex, colons
