@@ -104,8 +104,9 @@ pub enum Command {
         /// collector with a private CA).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
-        /// QUIC: trust the server certificate with this SHA-256 fingerprint (64 hex digits, colons
-        /// allowed), as printed by the collector at start.
+        /// Trust exactly the server certificate with this SHA-256 fingerprint (64 hex digits,
+        /// colons allowed), as printed by the collector at start: over QUIC, and over HTTP to an
+        /// https:// server.
         #[arg(long, value_name = "HEX")]
         cert_sha256: Option<String>,
         /// Ask this DNS server (the carrier's resolver; IPv4 or IPv6 address) for the server's
@@ -168,16 +169,38 @@ pub enum Command {
     },
     /// Enrolls this probe with a one-time code from `fathom-collector probe enroll-code`: asks
     /// the collector for the probe's id, site and a fresh token and writes the config file
-    /// (mode 0600). An existing file is kept unless --force is given. A used or expired code is
-    /// refused (exit 2).
+    /// (mode 0600; run as root, owned by the service user `fathom` when it exists). An existing
+    /// file is kept unless --force is given. A used or expired code is refused (exit 2).
     ///
-    /// Example:
+    /// The code and the token travel over HTTPS: trusting the public roots, a private CA alone
+    /// (--ca, also written to the config as `[upload] ca`) or exactly one certificate
+    /// (--cert-sha256, the fingerprint `fathom-collector serve` prints at start, also written as
+    /// `[upload] cert_sha256`). A plain
+    /// http:// collector is refused unless --insecure is given. Redirects are never followed,
+    /// so the code goes nowhere but the given URL.
+    ///
+    /// Examples:
     ///
     /// `fathom-agent enroll --collector https://collector.example.cn:8787 --code 7KQ2M-XR9TD --modem cmcc:wwan0:at:/dev/ttyUSB2`
+    ///
+    /// `fathom-agent enroll --collector https://10.0.0.5:8787 --ca /etc/fathom/county-ca.pem --code 7KQ2M-XR9TD`
     Enroll {
-        /// The collector's base URL.
+        /// The collector's base URL (https://; http:// only with --insecure).
         #[arg(long, value_name = "URL")]
         collector: String,
+        /// Trust this CA (PEM) alone for the collector's certificate, not the public roots; the
+        /// written config trusts it for uploads too (`[upload] ca`, by its absolute path: keep it
+        /// where the service can read it, e.g. /etc/fathom/; the unit hides /home and /root).
+        #[arg(long, value_name = "FILE", conflicts_with = "cert_sha256")]
+        ca: Option<PathBuf>,
+        /// Trust exactly the collector certificate with this SHA-256 fingerprint (hex, colons
+        /// allowed), as `fathom-collector serve` prints it.
+        #[arg(long, value_name = "HEX")]
+        cert_sha256: Option<String>,
+        /// Allow a plain http:// collector: the code and the token then cross the network in
+        /// clear, readable by anyone on the path. For a lab or a trusted network only.
+        #[arg(long)]
+        insecure: bool,
         /// The one-time code.
         #[arg(long)]
         code: String,

@@ -15,6 +15,13 @@ pub const DEFAULT_IPV6_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_IPV6_PAGE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Default longest wait for one DNS answer in an IPv6 check.
 pub const DEFAULT_IPV6_DNS_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default monthly data budget of a SIM when neither the probe's file nor the collector sets
+/// one: 2 GB. Without a ceiling, whoever controls the collector's answers (its operator, or
+/// anyone answering in its place) could schedule tests that spend a SIM's whole plan in
+/// minutes. 2 GB bounds what a runaway schedule can cost and still leaves room for dozens of
+/// speed tests and a month of daily IPv6 rounds; a county whose plans are bigger (or smaller)
+/// says so in `monthly_budget`.
+pub const DEFAULT_MONTHLY_BUDGET: u64 = 2_000_000_000;
 /// Default most results per upload.
 pub const DEFAULT_BATCH: usize = 500;
 /// Default first retry delay after a failed upload.

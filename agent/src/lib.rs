@@ -21,6 +21,8 @@
 //!   [`budget`]: each SIM's monthly data.
 //! - [`uploader`] and [`backoff`]: sending the spool to the collector; [`status`]: the probe's
 //!   health sent with each upload.
+//! - [`trust`]: which server certificates the agent trusts (a private CA, a pinned
+//!   fingerprint).
 //! - [`clock`]: whether the wall clock is synchronised, and the boot clock.
 //! - [`doctor`]: the on-site readiness check; [`enroll`]: trading a one-time code for a config.
 //! - [`backfill`]: simulated history for demos; [`reason`]: one-line error reasons;
@@ -46,6 +48,7 @@ pub mod shutdown;
 pub mod speed;
 pub mod spool;
 pub mod status;
+pub mod trust;
 pub mod uploader;
 
 pub use commands::{UsageError, exit_code_for, one_line_reason, run};

@@ -62,12 +62,14 @@ impl StatusBoard {
     }
 
     /// The status to send now: each configured modem (one never read yet is not present), the
-    /// spool backlog and this month's data per SIM.
+    /// spool backlog and this month's data per SIM, against the budget the jobs keep to (the
+    /// modem's, else `fleet_budget` from the collector, else the default).
     pub async fn snapshot(
         &self,
         modems: &[ModemConfig],
         spool: &Spool,
         ledger: &Ledger,
+        fleet_budget: Option<u64>,
     ) -> ProbeStatus {
         let seen = self.modems.lock().map(|m| m.clone()).unwrap_or_default();
         let month = budget::month(chrono::Utc::now());
@@ -76,7 +78,7 @@ impl StatusBoard {
             budgets.push(BudgetStatus {
                 carrier: m.carrier,
                 used_bytes: ledger.used(m.carrier, &month).await.unwrap_or(0),
-                budget_bytes: m.monthly_budget,
+                budget_bytes: Some(budget::monthly_budget(m.monthly_budget, fleet_budget)),
             });
         }
         ProbeStatus {

@@ -83,6 +83,8 @@ pub struct StatusSource {
     pub modems: Vec<crate::config::ModemConfig>,
     /// The data ledger.
     pub ledger: crate::budget::Ledger,
+    /// The working settings, for the fleet-wide monthly budget.
+    pub settings: tokio::sync::watch::Receiver<Arc<crate::settings::WorkingSettings>>,
 }
 
 /// What one POST achieved.
@@ -102,30 +104,30 @@ impl Uploader {
         token: &str,
         spool: Spool,
         batch: usize,
-    ) -> Result<Self, reqwest::Error> {
-        Self::trusting(collector, token, None, spool, batch)
+    ) -> Result<Self, crate::trust::TrustError> {
+        Self::trusting(
+            collector,
+            token,
+            &crate::trust::CollectorTrust::PublicRoots,
+            spool,
+            batch,
+        )
     }
 
-    /// Like [`Uploader::new`]; with `ca_pem`, an `https://` collector's certificate must be signed
-    /// by one of those certificates (PEM) and by nothing else: a county's private CA then
-    /// vouches for its collector alone, whatever the public roots would accept.
+    /// Like [`Uploader::new`], trusting an `https://` collector's certificate as `trust` says:
+    /// with a CA, that CA and nothing else (a county's private CA then vouches for its collector
+    /// alone, whatever the public roots would accept); with a pin, that one certificate.
     pub fn trusting(
         collector: &str,
         token: &str,
-        ca_pem: Option<&[u8]>,
+        trust: &crate::trust::CollectorTrust,
         spool: Spool,
         batch: usize,
-    ) -> Result<Self, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
+    ) -> Result<Self, crate::trust::TrustError> {
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60));
-        if let Some(pem) = ca_pem {
-            builder = builder.tls_built_in_root_certs(false);
-            for cert in reqwest::Certificate::from_pem_bundle(pem)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder.build()?;
+        let client = crate::trust::apply(builder, trust)?.build()?;
         Ok(Self {
             client,
             url: format!("{collector}{RESULTS_PATH}"),
@@ -301,9 +303,10 @@ impl Uploader {
         }
         body.push(']');
         if let Some(source) = &self.status {
+            let fleet_budget = source.settings.borrow().values.monthly_budget;
             let status = source
                 .board
-                .snapshot(&source.modems, &self.spool, &source.ledger)
+                .snapshot(&source.modems, &self.spool, &source.ledger, fleet_budget)
                 .await;
             if let Ok(json) = serde_json::to_string(&status) {
                 body.push_str(",\"status\":");

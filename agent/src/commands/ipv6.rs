@@ -55,6 +55,7 @@ pub(super) async fn ipv6_command(cmd: Command) -> anyhow::Result<ExitCode> {
         connect_timeout,
         page_timeout,
         dns_timeout,
+        meter: ipv6::fetch::DataMeter::unlimited(),
     };
     ipv6_check(&opts, &urls, json).await
 }

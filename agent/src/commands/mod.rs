@@ -105,12 +105,23 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Doctor { config, no_speed } => doctor::doctor_command(&config, !no_speed).await,
         Command::Enroll {
             collector,
+            ca,
+            cert_sha256,
+            insecure,
             code,
             config,
             spool,
             modem,
             force,
-        } => enroll::enroll_command(&collector, &code, &config, &spool, &modem, force).await,
+        } => {
+            let target = enroll::Target {
+                collector,
+                ca,
+                cert_sha256,
+                insecure,
+            };
+            enroll::enroll_command(&target, &code, &config, &spool, &modem, force).await
+        }
         cmd @ Command::Ipv6Check { .. } => ipv6::ipv6_command(cmd).await,
         Command::Backfill {
             config,

@@ -53,17 +53,10 @@ async fn once_upload_when_told(
     retry_after: std::time::Duration,
     shutdown: &CancellationToken,
 ) -> Result<(), OnceError> {
-    let ca = match &config.collector_ca {
-        Some(path) => Some(std::fs::read(path).map_err(|e| OnceError::Ca {
-            path: path.clone(),
-            message: e.to_string(),
-        })?),
-        None => None,
-    };
     let uploader = uploader::Uploader::trusting(
         &config.collector,
         &config.token,
-        ca.as_deref(),
+        &scheduler::collector_trust(config)?,
         spool,
         config.batch,
     )?;

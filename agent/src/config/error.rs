@@ -121,6 +121,12 @@ pub enum InvalidConfig {
     /// `speedtest.cert_sha256` is not a SHA-256 fingerprint.
     #[error("speedtest.cert_sha256: {0}")]
     CertPin(String),
+    /// `upload.cert_sha256` is not a SHA-256 fingerprint.
+    #[error("upload.cert_sha256: {0}")]
+    UploadCertPin(String),
+    /// Both `upload.ca` and `upload.cert_sha256`.
+    #[error("upload.ca and upload.cert_sha256 both say what to trust: keep one")]
+    UploadTrustTwice,
     /// QUIC without a certificate to trust.
     #[error("speedtest.protocol = \"quic\" needs speedtest.ca or speedtest.cert_sha256")]
     QuicTrust,

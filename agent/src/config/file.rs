@@ -87,6 +87,8 @@ pub struct Upload {
     pub retry_max: Option<Duration>,
     /// PEM file of the certificate authority that signed the collector's HTTPS certificate.
     pub ca: Option<PathBuf>,
+    /// SHA-256 fingerprint (hex) of the collector's HTTPS certificate, trusted alone.
+    pub cert_sha256: Option<String>,
 }
 
 /// `[speedtest]`.

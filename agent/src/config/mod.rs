@@ -177,6 +177,8 @@ pub struct AgentConfig {
     /// The only certificate authorities trusted for an `https://` collector (PEM file), instead
     /// of the public roots; relative paths beside the config file.
     pub collector_ca: Option<PathBuf>,
+    /// The SHA-256 (hex, checked) of the one certificate trusted for an `https://` collector.
+    pub collector_pin: Option<String>,
     /// Longest speed test.
     pub max_duration: Duration,
     /// Most bytes per speed test.
@@ -220,6 +222,18 @@ fn speed_transport(f: &file::Speedtest, base: &Path) -> Result<SpeedTransport, I
         ca: f.ca.as_ref().map(|c| base.join(c)),
         cert_sha256: f.cert_sha256.clone(),
     })
+}
+
+/// `[upload] cert_sha256`, checked: a fingerprint, and not beside `ca`.
+fn upload_pin(f: &file::Upload) -> Result<Option<String>, InvalidConfig> {
+    if let Some(pin) = &f.cert_sha256 {
+        crate::speed::parse_fingerprint(pin)
+            .map_err(|e| InvalidConfig::UploadCertPin(ToString::to_string(&e)))?;
+        if f.ca.is_some() {
+            return Err(InvalidConfig::UploadTrustTwice);
+        }
+    }
+    Ok(f.cert_sha256.clone())
 }
 
 fn check_url(key: &'static str, url: &str) -> Result<String, InvalidConfig> {
@@ -398,6 +412,7 @@ impl AgentConfig {
             .map(crate::clock::ClockMode::parse)
             .transpose()?
             .unwrap_or_default();
+        let collector_pin = upload_pin(&f.upload)?;
         Ok(Self {
             collector,
             probe_id,
@@ -409,6 +424,7 @@ impl AgentConfig {
             retry_min,
             retry_max,
             collector_ca: f.upload.ca.as_ref().map(|c| base.join(c)),
+            collector_pin,
             max_duration: positive(
                 "speedtest.max_duration",
                 f.speedtest.max_duration,
@@ -580,6 +596,34 @@ mod tests {
                 .to_string()
                 .contains("serial")
         );
+    }
+
+    #[test]
+    fn uploads_trust_a_ca_or_a_pinned_certificate_not_both() {
+        let with = |extra: &str| {
+            SAMPLE.replacen(
+                "\n[[modem]]",
+                &format!("\n[upload]\n{extra}\n\n[[modem]]"),
+                1,
+            )
+        };
+        let pin = "ab".repeat(32);
+        let c = AgentConfig::from_toml(
+            &with(&format!("cert_sha256 = \"{pin}\"")),
+            Path::new("/etc/fathom"),
+        )
+        .unwrap();
+        assert_eq!(c.collector_pin.as_deref(), Some(pin.as_str()));
+        let bad = AgentConfig::from_toml(&with("cert_sha256 = \"abc\""), Path::new("/"));
+        assert!(
+            bad.unwrap_err().to_string().contains("upload.cert_sha256"),
+            "names the key"
+        );
+        let both = with(&format!("cert_sha256 = \"{pin}\"\nca = \"ca.pem\""));
+        assert!(matches!(
+            AgentConfig::from_toml(&both, Path::new("/")),
+            Err(InvalidConfig::UploadTrustTwice)
+        ));
     }
 
     #[test]

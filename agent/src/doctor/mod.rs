@@ -205,9 +205,18 @@ async fn check_dns(modem: &ModemConfig, host: &str) -> Finding {
 }
 
 async fn check_collector(config: &AgentConfig) -> Vec<Finding> {
-    let client = match reqwest::Client::builder()
-        .timeout(COLLECTOR_TIMEOUT)
-        .build()
+    // Trusting what the uploader trusts (`[upload] ca` or `cert_sha256`), or the check would
+    // fail where uploads work.
+    let client = match crate::scheduler::collector_trust(config)
+        .map_err(|e| e.to_string())
+        .and_then(|trust| {
+            crate::trust::apply(
+                reqwest::Client::builder().timeout(COLLECTOR_TIMEOUT),
+                &trust,
+            )
+            .map_err(|e| e.to_string())
+        })
+        .and_then(|b| b.build().map_err(|e| e.to_string()))
     {
         Ok(c) => c,
         Err(e) => {

@@ -7,6 +7,7 @@ use super::resolve::{Dns, V6Only};
 use super::verdict::{Aaaa, Failure};
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use url::{Host, Url};
 
@@ -14,6 +15,53 @@ use url::{Host, Url};
 const MAX_HOPS: usize = 10;
 /// Most bytes of a page read (enough for any home page's links).
 const MAX_BODY: usize = 4 * 1024 * 1024;
+/// What one request costs on the air besides its body, charged whether it loads or not: a TCP
+/// and TLS 1.3 handshake with the server's certificate chain (3-5 kB), the request's and the
+/// answer's headers (about 1 kB), and their packets' headers. Generous rather than exact: the
+/// meter must not under-count a SIM's data.
+pub const REQUEST_OVERHEAD: u64 = 8_000;
+
+/// The data a round of checks used on the air, and what it may use: the SIM's monthly budget
+/// counts IPv6 checks too, and a collector chooses the websites, so a round must not be able
+/// to spend more than is left. Clones share the count.
+#[derive(Debug, Clone, Default)]
+pub struct DataMeter {
+    used: Arc<AtomicU64>,
+    allowance: Option<u64>,
+}
+
+impl DataMeter {
+    /// A meter that only counts (manual checks: `ipv6-check`, the doctor).
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+
+    /// A meter past which no more requests are made, and no more of a body is read.
+    pub fn with_allowance(bytes: u64) -> Self {
+        Self {
+            used: Arc::default(),
+            allowance: Some(bytes),
+        }
+    }
+
+    /// Bytes used so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, bytes: u64) {
+        self.used.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// True once the allowance is used up.
+    pub fn spent(&self) -> bool {
+        self.allowance.is_some_and(|a| self.used() >= a)
+    }
+}
+
+/// Why a load was not made: the round's allowance is used up. On the probe's side, so the
+/// verdict is unknown, never "no IPv6".
+const BUDGET_SPENT: &str = "not loaded: the SIM's data budget for this month is spent";
 
 /// How pages are loaded.
 #[derive(Debug, Clone)]
@@ -26,6 +74,8 @@ pub struct FetchOptions {
     pub page_timeout: Duration,
     /// An extra trusted root certificate (PEM), for test CAs.
     pub ca_pem: Option<Vec<u8>>,
+    /// Counts (and bounds) the data used.
+    pub meter: DataMeter,
 }
 
 /// Why the fetcher could not be built.
@@ -67,6 +117,7 @@ pub struct Fetcher {
     client: reqwest::Client,
     dns: Arc<Dns>,
     page_timeout: Duration,
+    meter: DataMeter,
 }
 
 impl Fetcher {
@@ -93,6 +144,7 @@ impl Fetcher {
             client: b.build().map_err(FetchSetupError::Client)?,
             dns,
             page_timeout: opts.page_timeout,
+            meter: opts.meter.clone(),
         })
     }
 
@@ -155,6 +207,10 @@ impl Fetcher {
                 [first, rest @ ..] => format!("[{first}]:{port} (and {} more)", rest.len()),
                 [] => format!("{host}:{port}"),
             };
+            if self.meter.spent() {
+                return Err(Failure::probe(BUDGET_SPENT));
+            }
+            self.meter.add(REQUEST_OVERHEAD);
             let resp = self
                 .client
                 .get(url.clone())
@@ -187,7 +243,7 @@ impl Fetcher {
                     Role::Link => format!("HTTP {}", status.as_u16()),
                 }));
             }
-            let body = read_body(resp)
+            let body = read_body(resp, &self.meter)
                 .await
                 .map_err(|e| classify(&e, &target, &url))?;
             return Ok(Page {
@@ -201,12 +257,18 @@ impl Fetcher {
     }
 }
 
-async fn read_body(mut resp: reqwest::Response) -> Result<String, reqwest::Error> {
+async fn read_body(
+    mut resp: reqwest::Response,
+    meter: &DataMeter,
+) -> Result<String, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await? {
+        // Every byte that arrived crossed the air, kept or not.
+        meter.add(crate::budget::charge(chunk.len() as u64));
         let room = MAX_BODY.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_BODY {
+        // Past the allowance the rest stays unread: the connection closes with the answer.
+        if body.len() >= MAX_BODY || meter.spent() {
             break;
         }
     }

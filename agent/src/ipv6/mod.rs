@@ -48,6 +48,8 @@ pub struct Ipv6Options {
     pub page_timeout: Duration,
     /// Longest wait for one DNS answer (each query is tried twice).
     pub dns_timeout: Duration,
+    /// Counts the data the round uses, and stops it at its allowance.
+    pub meter: fetch::DataMeter,
 }
 
 impl Ipv6Options {
@@ -66,6 +68,7 @@ impl Ipv6Options {
                 c.page_timeout
             }),
             dns_timeout: crate::defaults::DEFAULT_IPV6_DNS_TIMEOUT,
+            meter: fetch::DataMeter::unlimited(),
         }
     }
 }
@@ -188,6 +191,7 @@ pub async fn check(opts: &Ipv6Options, urls: &[Url]) -> Result<Ipv6Report, Ipv6E
             connect_timeout: opts.connect_timeout,
             page_timeout: opts.page_timeout,
             ca_pem: opts.ca_pem.clone(),
+            meter: opts.meter.clone(),
         },
         dns.clone(),
     )?;
@@ -294,5 +298,83 @@ fn to_check(url: &Url, f: &SiteFacts, probe: &ProbePath, probe_ipv6: bool) -> Ip
                 .take(fathom_shared::result::limits::MAX_REASON_LEN)
                 .collect()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fetch::DataMeter;
+
+    /// A site on `[::1]` whose home page (`PAGE` bytes) links to two pages of the same size.
+    const PAGE: usize = 1_000_000;
+
+    async fn site() -> Url {
+        let filler = "x".repeat(PAGE);
+        let home = format!("<html><a href=\"/a\">a</a> <a href=\"/b\">b</a>{filler}</html>");
+        let page = format!("<html>{filler}</html>");
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(move || async move { axum::response::Html(home) }),
+            )
+            .route(
+                "/{page}",
+                axum::routing::get(move || async move { axum::response::Html(page) }),
+            );
+        let listener = tokio::net::TcpListener::bind("[::1]:0")
+            .await
+            .expect("loopback IPv6");
+        let addr = listener.local_addr().expect("bound");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Url::parse(&format!("http://{addr}/")).expect("url")
+    }
+
+    fn options(meter: DataMeter) -> Ipv6Options {
+        Ipv6Options {
+            // Never asked: the site's host is an address.
+            dns: Some(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])),
+            meter,
+            ..Ipv6Options::for_link(None, None)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_round_counts_every_page_it_loads_against_the_sims_data() {
+        let url = site().await;
+        let meter = DataMeter::unlimited();
+        let report = check(&options(meter.clone()), std::slice::from_ref(&url))
+            .await
+            .expect("round");
+        assert_eq!(report.sites[0].supports_ipv6, Some(true), "{report:?}");
+        assert_eq!(report.sites[0].links_checked, 2);
+        // Three pages of 1 MB, their headers, and three requests' overhead.
+        let pages = 3 * PAGE as u64;
+        assert!(
+            meter.used() >= pages + 3 * fetch::REQUEST_OVERHEAD,
+            "{}",
+            meter.used()
+        );
+        assert!(meter.used() < pages * 11 / 10, "{}", meter.used());
+    }
+
+    #[tokio::test]
+    async fn a_round_stops_at_its_allowance_and_blames_nobody() {
+        let url = site().await;
+        let allowance = 1_200_000;
+        let meter = DataMeter::with_allowance(allowance);
+        let report = check(&options(meter.clone()), std::slice::from_ref(&url))
+            .await
+            .expect("round");
+        // The links were not (all) loaded: that says nothing about the site.
+        assert_ne!(report.sites[0].supports_ipv6, Some(false), "{report:?}");
+        // At most the links in flight when the allowance ran out read one more chunk each.
+        assert!(meter.used() < allowance + 400_000, "{}", meter.used());
+        // A spent allowance loads nothing more: every verdict unknown, no byte used.
+        let before = meter.used();
+        let report = check(&options(meter.clone()), &[url]).await.expect("round");
+        assert_eq!(report.sites[0].supports_ipv6, None, "{report:?}");
+        assert!(!report.probe_ipv6);
+        assert_eq!(meter.used(), before);
     }
 }

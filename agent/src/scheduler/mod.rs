@@ -29,7 +29,7 @@ mod daemon;
 mod once;
 
 pub use daemon::{SHUTDOWN_GRACE, run_daemon};
-pub use once::{OnceError, run_once};
+pub use once::{OnceError, collector_trust, run_once};
 
 use crate::budget::{self, Ledger};
 use crate::clock::BootInstant;
@@ -47,7 +47,6 @@ use fathom_shared::{
     InterfaceName, Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord,
     SCHEMA_VERSION,
 };
-use once::read_ca;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::sync::watch;
@@ -222,7 +221,8 @@ impl Probe {
         let month = budget::month(stamp.at);
         let used = self.ledger.used(modem.carrier, &month).await?;
         let settings = self.settings();
-        let monthly_budget = modem.monthly_budget.or(settings.values.monthly_budget);
+        let monthly_budget =
+            budget::monthly_budget(modem.monthly_budget, settings.values.monthly_budget);
         let Some(cap) = budget::test_cap(self.config.max_bytes, monthly_budget, used) else {
             tracing::info!(
                 carrier = %modem.carrier,
@@ -239,7 +239,7 @@ impl Probe {
             limit_mbps: link_mbps,
             protocol: self.config.speed_transport.protocol,
             ca: self.speed_ca(),
-            cert_sha256: self.config.speed_transport.cert_sha256.clone(),
+            cert_sha256: self.speed_pin(),
             dns: modem.dns,
             token: crate::speed::token_for(
                 &settings.values.speed_server,
@@ -290,18 +290,38 @@ impl Probe {
         }
         // The websites may come from the collector; how to check them from `[ipv6]`, else the
         // defaults.
-        let opts = Ipv6Options::for_link(
+        let mut opts = Ipv6Options::for_link(
             self.config.ipv6.as_ref(),
             modem.interface.as_ref().map(InterfaceName::as_str),
         );
         let stamp = self.stamp().await;
+        // The round spends the same SIM's data as the speed tests: it may use what is left of
+        // the month's budget, and what it used is charged whatever the outcome.
+        let month = budget::month(stamp.at);
+        let used = self.ledger.used(modem.carrier, &month).await?;
+        let monthly_budget =
+            budget::monthly_budget(modem.monthly_budget, self.settings().values.monthly_budget);
+        let Some(allowance) = budget::ipv6_allowance(monthly_budget, used) else {
+            tracing::info!(
+                carrier = %modem.carrier,
+                used,
+                budget = monthly_budget,
+                "IPv6 checks skipped: the month's data budget is spent."
+            );
+            return Ok(());
+        };
+        opts.meter = crate::ipv6::fetch::DataMeter::with_allowance(allowance);
         let report = tokio::select! {
             r = crate::ipv6::check(&opts, &websites) => r,
             () = shutdown.cancelled() => {
                 tracing::info!(carrier = %modem.carrier, "IPv6 checks abandoned: shutting down.");
+                self.ledger.add(modem.carrier, &month, opts.meter.used()).await?;
                 return Ok(());
             }
         };
+        self.ledger
+            .add(modem.carrier, &month, opts.meter.used())
+            .await?;
         let report = match report {
             Ok(r) => r,
             Err(e) => {
@@ -309,7 +329,7 @@ impl Probe {
                 return Ok(());
             }
         };
-        tracing::info!(carrier = %modem.carrier, probe_ipv6 = report.probe_ipv6, sites = report.sites.len(), "IPv6 checks finished.");
+        tracing::info!(carrier = %modem.carrier, probe_ipv6 = report.probe_ipv6, sites = report.sites.len(), bytes = opts.meter.used(), "IPv6 checks finished.");
         for site in report.sites {
             let r = self.record(modem, Measurement::Ipv6(site), &stamp, false);
             self.spool(&r, &stamp).await?;
@@ -334,15 +354,28 @@ impl Probe {
             .flatten()
     }
 
+    /// The pinned certificate of the speed test: `[speedtest] cert_sha256`; else, over HTTP to
+    /// the collector itself, `[upload] cert_sha256` (the same server, the same certificate).
+    fn speed_pin(&self) -> Option<String> {
+        let transport = &self.config.speed_transport;
+        if transport.cert_sha256.is_some() {
+            return transport.cert_sha256.clone();
+        }
+        let to_collector = self
+            .settings()
+            .values
+            .speed_server
+            .starts_with(self.config.collector.as_str());
+        (transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
+            .then(|| self.config.collector_pin.clone())
+            .flatten()
+    }
+
     fn uploader(&self) -> Result<Uploader, OnceError> {
-        let ca = match &self.config.collector_ca {
-            Some(path) => Some(read_ca(path)?),
-            None => None,
-        };
         Ok(Uploader::trusting(
             &self.config.collector,
             &self.config.token,
-            ca.as_deref(),
+            &collector_trust(&self.config)?,
             self.spool.clone(),
             self.config.batch,
         )?
@@ -351,6 +384,7 @@ impl Probe {
             board: self.board.clone(),
             modems: self.config.modems.clone(),
             ledger: self.ledger.clone(),
+            settings: self.settings.clone(),
         }))
     }
 }
@@ -377,4 +411,113 @@ fn ipv6_modems(config: &AgentConfig) -> Vec<ModemConfig> {
         .filter(|m| m.interface.is_some())
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fathom_shared::Carrier;
+
+    /// A website on `[::1]` whose home page links to two pages; each page is 1 MB.
+    async fn website() -> String {
+        let filler = "x".repeat(1_000_000);
+        let home = format!("<html><a href=\"/a\">a</a> <a href=\"/b\">b</a>{filler}</html>");
+        let page = format!("<html>{filler}</html>");
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(move || async move { axum::response::Html(home) }),
+            )
+            .route(
+                "/{page}",
+                axum::routing::get(move || async move { axum::response::Html(page) }),
+            );
+        let listener = tokio::net::TcpListener::bind("[::1]:0")
+            .await
+            .expect("loopback IPv6");
+        let addr = listener.local_addr().expect("bound");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/")
+    }
+
+    /// A probe whose cmcc modem is bound to `lo`, checking `site`, with `budget` lines.
+    async fn probe(dir: &std::path::Path, site: &str, budget: &str) -> Probe {
+        let text = format!(
+            "collector = \"http://127.0.0.1:9\"\nprobe_id = \"hosp-01\"\nsite_id = \"county-hospital\"\n\
+             token = \"t\"\nspool = \"spool.db\"\n\n[ipv6]\nwebsites = [\"{site}\"]\ndns = \"::1\"\n\n\
+             [[modem]]\ncarrier = \"cmcc\"\ninterface = \"lo\"\nbackend = \"mmcli\"\n{budget}"
+        );
+        let config = AgentConfig::from_toml(&text, dir).expect("config");
+        let spool = Spool::open(&dir.join("spool.db")).await.expect("spool");
+        Probe::new(config, spool)
+    }
+
+    #[tokio::test]
+    async fn ipv6_rounds_are_charged_to_the_sims_budget_and_stop_when_it_is_spent() {
+        let site = website().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let probe = probe(dir.path(), &site, "monthly_budget = \"10 MB\"\n").await;
+        let modem = probe.config.modems[0].clone();
+        let month = budget::month(Utc::now());
+        let shutdown = CancellationToken::new();
+        probe.ipv6_job(&modem, &shutdown).await.expect("round");
+        let pending = || async { probe.spool.counts().await.expect("counts").pending };
+        assert_eq!(pending().await, 1, "one website checked");
+        let used = probe
+            .ledger
+            .used(Carrier::Cmcc, &month)
+            .await
+            .expect("used");
+        assert!(used >= 3_000_000, "three 1 MB pages charged: {used}");
+
+        // Spent: the next round loads nothing and spools nothing.
+        probe
+            .ledger
+            .add(Carrier::Cmcc, &month, 10_000_000 - used)
+            .await
+            .expect("add");
+        probe.ipv6_job(&modem, &shutdown).await.expect("round");
+        assert_eq!(pending().await, 1);
+        let now = probe
+            .ledger
+            .used(Carrier::Cmcc, &month)
+            .await
+            .expect("used");
+        assert_eq!(now, 10_000_000);
+    }
+
+    #[tokio::test]
+    async fn a_sim_without_a_budget_stops_at_the_default() {
+        let site = website().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Neither the file nor a collector sets a budget.
+        let probe = probe(dir.path(), &site, "").await;
+        let modem = probe.config.modems[0].clone();
+        let month = budget::month(Utc::now());
+        probe
+            .ledger
+            .add(
+                Carrier::Cmcc,
+                &month,
+                crate::defaults::DEFAULT_MONTHLY_BUDGET,
+            )
+            .await
+            .expect("add");
+        let shutdown = CancellationToken::new();
+        probe.ipv6_job(&modem, &shutdown).await.expect("round");
+        probe
+            .speed_job(&modem, None, &shutdown)
+            .await
+            .expect("test");
+        assert_eq!(probe.spool.counts().await.expect("counts").pending, 0);
+        assert_eq!(
+            probe
+                .ledger
+                .used(Carrier::Cmcc, &month)
+                .await
+                .expect("used"),
+            crate::defaults::DEFAULT_MONTHLY_BUDGET,
+            "nothing more spent"
+        );
+    }
 }

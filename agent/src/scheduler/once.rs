@@ -20,6 +20,9 @@ pub enum OnceError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The collector's trust settings cannot be used.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// The retry delays cannot make a backoff.
     #[error(transparent)]
     Backoff(#[from] crate::backoff::BackoffError),
@@ -47,6 +50,23 @@ pub(super) fn read_ca(path: &std::path::Path) -> Result<Vec<u8>, OnceError> {
         });
     }
     Ok(pem)
+}
+
+/// What the uploader trusts: `[upload] ca` (read and checked), `[upload] cert_sha256`, or the
+/// public roots.
+pub fn collector_trust(
+    config: &crate::config::AgentConfig,
+) -> Result<crate::trust::CollectorTrust, OnceError> {
+    use crate::trust::CollectorTrust;
+    if let Some(path) = &config.collector_ca {
+        return Ok(CollectorTrust::Ca(read_ca(path)?));
+    }
+    Ok(match &config.collector_pin {
+        // Checked when the config was read.
+        Some(pin) => crate::speed::parse_fingerprint(pin)
+            .map_or(CollectorTrust::PublicRoots, CollectorTrust::Pin),
+        None => CollectorTrust::PublicRoots,
+    })
 }
 
 /// `run --once`: every job once per modem, then upload until the spool is empty.

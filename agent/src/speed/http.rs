@@ -29,6 +29,8 @@ pub(crate) struct Http {
     roots: Vec<reqwest::Certificate>,
     /// The probe's token, sent to a collector's speed-test endpoints.
     token: Option<String>,
+    /// For an https:// server with `--cert-sha256`: the one certificate trusted.
+    pin: Option<[u8; 32]>,
 }
 
 impl Http {
@@ -72,12 +74,17 @@ impl Http {
             }
             _ => Vec::new(),
         };
+        let pin = match (&opts.cert_sha256, url.scheme()) {
+            (Some(pin), "https") => Some(super::parse_fingerprint(pin)?),
+            _ => None,
+        };
         Ok(Self {
             server: opts.server.trim_end_matches('/').to_owned(),
             interface,
             resolved,
             roots,
             token: opts.token.clone(),
+            pin,
         })
     }
 
@@ -87,6 +94,7 @@ impl Http {
             self.resolved.as_ref(),
             &self.roots,
             self.token.as_deref(),
+            self.pin,
         )
     }
 }
@@ -98,6 +106,7 @@ fn client(
     resolved: Option<&(String, Vec<SocketAddr>)>,
     roots: &[reqwest::Certificate],
     token: Option<&str>,
+    pin: Option<[u8; 32]>,
 ) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .http1_only()
@@ -126,6 +135,10 @@ fn client(
         for root in roots {
             b = b.add_root_certificate(root.clone());
         }
+    }
+    if let Some(pin) = pin {
+        let tls = crate::trust::pinned_tls(pin).map_err(|e| SpeedError::Tls(e.to_string()))?;
+        b = b.use_preconfigured_tls(tls);
     }
     b.build().map_err(SpeedError::Client)
 }

@@ -15,11 +15,10 @@ use super::engine::{Pinger, StreamCtx, Transport};
 use super::error::{Result, SpeedError};
 use super::window::{self, ReceiveWindow};
 use super::{SpeedOptions, parse_fingerprint};
+use crate::trust::Trust;
 use fathom_shared::InterfaceName;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest as _, Sha256};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,69 +30,6 @@ use tokio::time::Instant;
 const ALPN: &[u8] = b"fathom-speed/1";
 /// How long a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Accepts a server whose certificate is pinned, or chains to a trusted root.
-#[derive(Debug)]
-struct Trust {
-    pins: Vec<[u8; 32]>,
-    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Trust {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let fp: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        if self.pins.contains(&fp) {
-            return Ok(ServerCertVerified::assertion());
-        }
-        match &self.chain {
-            Some(v) => {
-                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            }
-            None => Err(rustls::Error::General(format!(
-                "the server's certificate (SHA-256 {}) is not the trusted one",
-                hex(&fp)
-            ))),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ignored = write!(s, "{b:02x}");
-        s
-    })
-}
 
 /// The client TLS settings from `--ca` and `--cert-sha256`.
 fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig> {
@@ -131,11 +67,7 @@ fn client_config(opts: &SpeedOptions) -> Result<quinn::ClientConfig> {
     if pins.is_empty() {
         return Err(SpeedError::NoTrust);
     }
-    let trust = Trust {
-        pins,
-        chain,
-        algorithms: provider.signature_verification_algorithms,
-    };
+    let trust = Trust::any_of(pins, chain, provider.signature_verification_algorithms);
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| SpeedError::Tls(e.to_string()))?

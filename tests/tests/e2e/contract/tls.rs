@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// A test CA named `name`: its PEM, and a server certificate and key (PEM) it signed for the
 /// loopback address.
-fn test_ca(name: &str) -> (String, String, String) {
+pub(super) fn test_ca(name: &str) -> (String, String, String) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("test setup");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(DnType::CommonName, name);
@@ -47,7 +47,7 @@ fn client_trusting(ca_pem: &str) -> reqwest::Client {
         .expect("test setup")
 }
 
-fn start_https(collector: &Collector, cert: &Path, key: &Path) -> (Proc, String) {
+pub(super) fn start_https(collector: &Collector, cert: &Path, key: &Path) -> (Proc, String) {
     let mut cmd = collector.command();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
         .arg(cert)
