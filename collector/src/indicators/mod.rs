@@ -7,6 +7,7 @@
 pub mod i26;
 pub mod i32;
 pub mod i33;
+pub mod simulated;
 
 use crate::config::CollectorConfig;
 use chrono::{DateTime, Utc};
@@ -49,6 +50,12 @@ pub struct WeekIndicators {
     /// Results of the window marked simulated (demo or backfill). They count in the
     /// indicators like field results; the report says how many there are.
     pub simulated_results: u64,
+    /// The share of the window's results that are simulated, four decimals; `null` without
+    /// results. Beside every number so that an export read alone still says it.
+    pub simulated_share: Option<f64>,
+    /// In Chinese, what [`Self::simulated_share`] means for the week's numbers; `null` when
+    /// nothing is simulated.
+    pub simulated_warning: Option<String>,
     /// What the window holds.
     pub completeness: WindowCounts,
     /// Registered probes that sent no result measured in the window.
@@ -133,6 +140,9 @@ impl WeekIndicators {
             "results {} ({} simulated, {} re-dated from unsynchronised clocks); {} received with unsynchronised clocks that could not be dated, left out",
             c.results, c.simulated, c.time_corrected, c.clock_unsynced
         ));
+        if let Some(warning) = &self.simulated_warning {
+            lines.push(format!("注意 {warning}"));
+        }
         if !self.silent_probes.is_empty() {
             let ids: Vec<&str> = self
                 .silent_probes
@@ -214,6 +224,8 @@ pub fn compute_week(
             settings.i32_min_link_share,
         ),
         simulated_results: inputs.completeness.simulated,
+        simulated_share: simulated::share(inputs.completeness).map(|s| (s * 1e4).round() / 1e4),
+        simulated_warning: simulated::warning(simulated::share(inputs.completeness)),
         completeness: inputs.completeness,
         silent_probes: inputs.silent_probes,
         sites_without_data,
@@ -309,6 +321,8 @@ mod tests {
             i33: i33::compute(&[], &config.sites, s),
             i32: i32::compute(&config.websites, &[], s.i32_target, s.i32_min_link_share),
             simulated_results: 3,
+            simulated_share: Some(0.4286),
+            simulated_warning: simulated::warning(Some(3.0 / 7.0)),
             completeness: WindowCounts {
                 results: 7,
                 simulated: 3,
@@ -333,6 +347,14 @@ mod tests {
         assert_eq!(json["i26"]["by_carrier"]["cu"], 25.0);
         assert!(json["i33"]["value"].is_null() && json["i32"]["value"].is_null());
         assert_eq!(json["simulated_results"], 3);
+        assert_eq!(json["simulated_share"], 0.4286);
+        assert!(
+            json["simulated_warning"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("本周数据中 42.9% 为模拟数据")),
+            "{json}"
+        );
+        assert!(flat.contains("本周数据中 42.9% 为模拟数据"), "{text}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! CSV files of the report's tables (RFC 4180 quoting).
 
-use crate::indicators::WeekIndicators;
+use crate::indicators::{WeekIndicators, simulated};
 
 fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -24,14 +24,51 @@ fn opt(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.4}")).unwrap_or_default()
 }
 
-/// `(file name, contents)` of every table.
+/// `(file name, contents)` of every table. Every row of the indicator tables ends with the
+/// week's `simulated_share`, so a table pasted elsewhere still says its numbers include
+/// simulated results; `indicators.csv` adds the verdict in words, qualified the same way.
+pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
+    let share = simulated::share(w.completeness);
+    let sim = opt(share);
+    let mut out = indicator_tables(w, share);
+    for (_, table) in &mut out {
+        *table = with_column(table, "simulated_share", &sim);
+    }
+    out.push(("completeness.csv", completeness(w)));
+    out
+}
+
+/// `table` with one more column, `name` in the header and `value` in every row. A CRLF inside
+/// a quoted field (a probe's text may hold one) is part of the field, not a row's end.
+fn with_column(table: &str, name: &str, value: &str) -> String {
+    let mut out = String::with_capacity(table.len() + 16 * table.lines().count());
+    let (mut quoted, mut header) = (false, true);
+    let mut chars = table.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            // An escaped quote ("") toggles twice and leaves the state as it was.
+            quoted = !quoted;
+        }
+        if !quoted && c == '\r' && chars.peek() == Some(&'\n') {
+            chars.next();
+            out.push(',');
+            out.push_str(&field(if header { name } else { value }));
+            out.push_str("\r\n");
+            header = false;
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[expect(
     clippy::too_many_lines,
     reason = "one table after another reads best in one place"
 )]
-pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
+fn indicator_tables(w: &WeekIndicators, share: Option<f64>) -> Vec<(&'static str, String)> {
     let mut indicators =
-        row(&["id", "name", "formula", "value", "target", "met"].map(String::from));
+        row(&["id", "name", "formula", "value", "target", "met", "verdict"].map(String::from));
     for (id, name, rule, value, target, met) in [
         (
             "I26",
@@ -65,6 +102,7 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
             opt(value),
             format!("{target}"),
             met.to_string(),
+            simulated::verdict(met, share).text,
         ]));
     }
     let mut i26 = row(&[
@@ -156,6 +194,16 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
         let coverage = opt(w.i33.by_carrier.get(&c).copied());
         carriers.push_str(&row(&[c, speed, coverage]));
     }
+    vec![
+        ("indicators.csv", indicators),
+        ("by_carrier.csv", carriers),
+        ("i26_sites.csv", i26),
+        ("i33_sites.csv", i33),
+        ("i32_websites.csv", i32),
+    ]
+}
+
+fn completeness(w: &WeekIndicators) -> String {
     let c = w.completeness;
     let mut completeness = row(&["item", "id", "detail"].map(String::from));
     for (item, n) in [
@@ -180,14 +228,7 @@ pub fn tables(w: &WeekIndicators) -> Vec<(&'static str, String)> {
             String::new(),
         ]));
     }
-    vec![
-        ("indicators.csv", indicators),
-        ("by_carrier.csv", carriers),
-        ("i26_sites.csv", i26),
-        ("i33_sites.csv", i33),
-        ("i32_websites.csv", i32),
-        ("completeness.csv", completeness),
-    ]
+    completeness
 }
 
 #[cfg(test)]
@@ -200,5 +241,14 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("plain"), "plain");
         assert_eq!(row(&["x".into(), "y,z".into()]), "x,\"y,z\"\r\n");
+    }
+
+    #[test]
+    fn an_added_column_ends_every_record_even_with_line_breaks_in_fields() {
+        let table = row(&["a".into(), "b".into()]) + &row(&["1".into(), "x\r\ny \"q\"".into()]);
+        assert_eq!(
+            with_column(&table, "simulated_share", "0.9960"),
+            "a,b,simulated_share\r\n1,\"x\r\ny \"\"q\"\"\",0.9960\r\n"
+        );
     }
 }

@@ -3,6 +3,7 @@
 use super::Lang;
 use crate::indicators::WeekIndicators;
 use crate::indicators::i32::Ipv6Status;
+use crate::indicators::simulated;
 use fathom_shared::Carrier;
 use std::fmt::Write as _;
 
@@ -48,31 +49,53 @@ fn pct(v: Option<f64>) -> String {
     )
 }
 
-fn met(m: bool) -> &'static str {
-    if m {
-        "<td class=ok>达标 met</td>"
-    } else {
-        "<td class=no>未达标 not met</td>"
-    }
+/// The verdict cell; on a week with simulated results it says so (see [`simulated::verdict`]).
+fn met(m: bool, share: Option<f64>) -> String {
+    let v = simulated::verdict(m, share);
+    format!("<td class={}>{}</td>", v.class, esc(&v.text))
 }
 
-/// A figure of the report: the PNG beside the page, with a link to its SVG.
-pub fn figure_img(stem: &str, caption: &str) -> String {
+/// The banner at the top of a page whose numbers include simulated results; empty otherwise.
+/// It sits above the indicators, where the eye lands, because a note at the bottom of a long
+/// page was missed.
+pub fn simulated_banner(w: &WeekIndicators) -> String {
+    simulated::warning(simulated::share(w.completeness)).map_or_else(String::new, |text| {
+        format!(
+            "<p id=simulated-banner class=banner role=alert>⚠ {} <span class=note>{} of {} results this week are simulated (demo or backfill), not field measurements.</span></p>",
+            esc(&text),
+            w.completeness.simulated,
+            w.completeness.results
+        )
+    })
+}
+
+/// The simulated-data note of a figure's caption, or nothing.
+fn figure_note(note: Option<&str>) -> String {
+    note.map_or_else(String::new, |n| {
+        format!(" <strong class=simnote>{}</strong>", esc(n))
+    })
+}
+
+/// A figure of the report: the PNG beside the page, with a link to its SVG; `note` says the
+/// chart includes simulated data (the chart itself carries it too).
+pub fn figure_img(stem: &str, caption: &str, note: Option<&str>) -> String {
     format!(
-        "<figure><img src=\"{0}.png\" alt=\"{1}\"><figcaption>{1} (<a href=\"{0}.svg\">SVG</a>)</figcaption></figure>\n",
+        "<figure><img src=\"{0}.png\" alt=\"{1}\"><figcaption>{1}{2} (<a href=\"{0}.svg\">SVG</a>)</figcaption></figure>\n",
         esc(stem),
-        esc(caption)
+        esc(caption),
+        figure_note(note)
     )
 }
 
 /// A figure of the dashboard: the SVG inline, so the page needs no other request.
-pub fn figure_inline(stem: &str, caption: &str, svg: &str) -> String {
+pub fn figure_inline(stem: &str, caption: &str, note: Option<&str>, svg: &str) -> String {
     // Drop the XML prolog, if any: inside HTML only the <svg> element belongs.
     let svg = svg.find("<svg").map_or(svg, |i| &svg[i..]);
     format!(
-        "<figure class=chart id=\"chart-{0}\">{svg}<figcaption>{1}</figcaption></figure>\n",
+        "<figure class=chart id=\"chart-{0}\">{svg}<figcaption>{1}{2}</figcaption></figure>\n",
         esc(stem),
-        esc(caption)
+        esc(caption),
+        figure_note(note)
     )
 }
 
@@ -97,6 +120,7 @@ pub fn page(
             esc(url)
         )
     });
+    let share = simulated::share(w.completeness);
     let i26v = w
         .i26
         .value
@@ -110,11 +134,13 @@ pub fn page(
 body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:4px 10px;text-align:left}}
 th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;font-weight:bold}}
+.sim{{color:#777;background:#eee;font-weight:bold}}
+.simnote{{color:#b00020}}.banner{{background:#fff3cd;border:2px solid #b00020;color:#7a0010;padding:.6em 1em;font-size:110%;font-weight:bold}}
 {font_css}.note{{color:#666;font-size:90%}}img,svg{{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}}
 nav a,nav select{{margin-right:.6em}}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
-{nav}
+{banner}{nav}
 <p class=note>统计周期 Window: {start} — {end} (UTC; 周一00:00至下周一00:00, 县时区)</p>
 <h2>指标 Indicators</h2>
 <table id=indicators><tr><th>指标 id</th><th>名称 name</th><th>公式 formula</th><th>数值 value</th><th>目标 target</th><th>是否达标 met</th></tr>
@@ -134,9 +160,10 @@ nav a,nav select{{margin-right:.6em}}
         t26 = w.i26.target,
         t33 = w.i33.target * 100.0,
         t32 = w.i32.target * 100.0,
-        m26 = met(w.i26.met),
-        m33 = met(w.i33.met),
-        m32 = met(w.i32.met),
+        m26 = met(w.i26.met, share),
+        m33 = met(w.i33.met, share),
+        m32 = met(w.i32.met, share),
+        banner = simulated_banner(w),
         i33v = pct(w.i33.value),
         i32v = pct(w.i32.value),
     );
@@ -260,12 +287,8 @@ nav a,nav select{{margin-right:.6em}}
         c.clock_unsynced,
         c.time_corrected
     );
-    if c.simulated > 0 {
-        put!(
-            h,
-            "<p class=no>注意 Note: {} results of this week are simulated (demo or backfill), not field measurements.</p>",
-            c.simulated
-        );
+    if let Some(text) = simulated::warning(share) {
+        put!(h, "<p class=no>注意 {}</p>", esc(&text));
     }
     put!(
         h,
