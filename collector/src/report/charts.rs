@@ -385,7 +385,7 @@ fn finish<'a, DB: DrawingBackend + 'a>(
         .border_style(BLACK)
         .label_font((FONT_FAMILY, 14))
         .draw()?;
-    root.present()
+    Ok(())
 }
 
 fn draw_trend<DB: DrawingBackend>(
@@ -584,7 +584,7 @@ fn draw_grid<DB: DrawingBackend>(
     if !any {
         no_data(root, labels)?;
     }
-    root.present()
+    Ok(())
 }
 
 /// Height of the band under a chart that carries its simulated-data caption, pixels.
@@ -606,8 +606,11 @@ fn draw<DB: DrawingBackend>(
         Chart::Bars(c) => draw_bars(area, c, labels),
         Chart::Grid(c) => draw_grid(area, c, labels),
     };
+    // Presented once, at the very end: the SVG backend closes its document when presented,
+    // and anything drawn after that would land outside the <svg> element.
     let Some(note) = note else {
-        return draw_chart(root);
+        draw_chart(root)?;
+        return root.present();
     };
     root.fill(&WHITE)?;
     let (plot, band) = root.split_vertically(SIZE.1 - NOTE_BAND);
@@ -766,7 +769,13 @@ mod tests {
         });
         let note = "含模拟数据 99.6%，不代表真实网络";
         let marked = svg(&chart, &ZH, Some(note)).unwrap();
-        assert!(marked.contains(note) && marked.contains(WATERMARK));
+        let end = marked.find("</svg>").unwrap();
+        assert_eq!(marked.matches("</svg>").count(), 1, "{marked}");
+        assert!(
+            marked.find(note).is_some_and(|i| i < end)
+                && marked.find(WATERMARK).is_some_and(|i| i < end),
+            "the caption is inside the SVG"
+        );
         let plain = svg(&chart, &ZH, None).unwrap();
         assert!(!plain.contains("模拟"));
         let dir = tempfile::tempdir().unwrap();
