@@ -1,10 +1,11 @@
 //! The `/fleet` page: every probe with its alerts, those with alerts first, linked from the
-//! dashboard and leading back to it.
+//! dashboard and leading back to it. The alerts come right after the probe and its site, so
+//! that on a phone, where the table scrolls inside its box, they are on the first screen.
 
-use super::DashboardState;
+use super::{DashboardState, FONT_PATH};
 use crate::alerts::fleet_view;
 use crate::http::ApiError;
-use crate::report::html::esc;
+use crate::report::html::{PHONE_CSS, VIEWPORT, esc};
 use axum::extract::State;
 use axum::response::Html;
 use chrono::Utc;
@@ -27,14 +28,16 @@ fn fleet_html(view: &FleetResponse) -> String {
     let mut h = String::new();
     let mut put = |s: String| h.push_str(&s);
     put(format!(
-        "<!doctype html><html lang=zh><head><meta charset=utf-8><title>探针状态 Fleet</title>\
+        "<!doctype html><html lang=zh><head><meta charset=utf-8>{VIEWPORT}<title>探针状态 Fleet</title>\
          <style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.alert{{color:#b00}}</style>\
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.alert{{color:#b00}}\
+         @font-face{{font-family:FathomCJK;src:url(\"{FONT_PATH}\")}}\
+         body,td,th{{font-family:FathomCJK,sans-serif}}{PHONE_CSS}</style>\
          </head><body><nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>\
          <h1>探针状态 Fleet health</h1><p>{} · 探针 probes: {} · 需处理 with alerts: {}</p>\
-         <table id=fleet><tr><th>探针 probe</th><th>站点 site</th><th>最后上报 last seen</th>\
-         <th>版本 version</th><th>调制解调器 modems</th><th>待传 spool</th><th>流量 data used</th>\
-         <th>时钟 clock</th><th>告警 alerts</th></tr>",
+         <div class=scroll><table id=fleet><tr><th>探针 probe</th><th>站点 site</th><th>告警 alerts</th>\
+         <th>最后上报 last seen</th><th>版本 version</th><th>调制解调器 modems</th><th>待传 spool</th>\
+         <th>流量 data used</th><th>时钟 clock</th></tr>",
         esc(&view.now),
         view.probes.len(),
         with_alerts
@@ -91,8 +94,8 @@ fn fleet_html(view: &FleetResponse) -> String {
             .expect("writing to a String cannot fail");
         }
         put(format!(
-            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{version}</td><td>{modems}</td>\
-             <td>{spool}</td><td>{budgets}</td><td>{clock}</td><td>{}</td></tr>",
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{version}</td><td>{modems}</td>\
+             <td>{spool}</td><td>{budgets}</td><td>{clock}</td></tr>",
             esc(&p.probe_id),
             if p.revoked {
                 " (已吊销 revoked)"
@@ -100,15 +103,15 @@ fn fleet_html(view: &FleetResponse) -> String {
                 ""
             },
             esc(&p.site_id),
-            p.last_seen.as_deref().map_or_else(|| "—".to_owned(), esc),
             if alerts.is_empty() {
                 "—".to_owned()
             } else {
                 alerts
-            }
+            },
+            p.last_seen.as_deref().map_or_else(|| "—".to_owned(), esc)
         ));
     }
-    put("</table></body></html>".to_owned());
+    put("</table></div></body></html>".to_owned());
     h
 }
 
@@ -125,6 +128,18 @@ mod tests {
         let page = fleet_html(&fleet_view(Vec::new(), now));
         assert!(
             page.contains("<nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>"),
+            "{page}"
+        );
+    }
+
+    /// On a phone the page keeps its width: a viewport, and the wide table scrolls in its box.
+    #[test]
+    fn the_fleet_page_fits_a_phone() {
+        let now = DateTime::from_timestamp_millis(NOW).expect("a time");
+        let page = fleet_html(&fleet_view(Vec::new(), now));
+        assert!(page.contains(VIEWPORT) && page.contains(".scroll{overflow-x:auto"));
+        assert!(
+            page.contains("<div class=scroll><table id=fleet>"),
             "{page}"
         );
     }

@@ -99,6 +99,32 @@ pub fn figure_inline(stem: &str, caption: &str, note: Option<&str>, svg: &str) -
     )
 }
 
+/// Every page's viewport: without it a phone lays the page out 980 px wide and shrinks it
+/// to illegible text.
+pub const VIEWPORT: &str =
+    r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#;
+
+/// What keeps a page within a phone's width (360–390 px): wide tables scroll inside their own
+/// box (`.scroll`) so the page itself never scrolls sideways, charts shrink to the width, and
+/// the indicator table turns into one card per indicator with each value labelled, because
+/// the verdict is what a phone reader came for and must not sit off-screen.
+pub const PHONE_CSS: &str = "\
+.scroll{overflow-x:auto;max-width:100%}.scroll table{margin:0}.scroll{margin:1em 0}
+td.formula{min-width:12em;max-width:36em;overflow-wrap:anywhere;font-size:90%}
+figure{margin:1em 0}nav p a{display:inline-block;margin:.2em .6em .2em 0}
+@media (max-width:640px){
+body{margin:.6em}h1{font-size:1.35em}h1 small{display:block;font-size:.6em}td,th{padding:3px 6px}
+#indicators,#indicators tbody,#indicators tr,#indicators td{display:block;width:auto;max-width:none;min-width:0}
+#indicators tr:first-child{display:none}
+#indicators tr{border:1px solid #bbb;margin:.6em 0;padding:.3em .5em}
+#indicators td{border:0;padding:2px 0}
+#indicators td:nth-child(1){font-weight:bold}
+#indicators td:nth-child(3)::before{content:\"公式 formula：\";color:#666}
+#indicators td:nth-child(4)::before{content:\"数值 value：\";color:#666}
+#indicators td:nth-child(5)::before{content:\"目标 target：\";color:#666}
+#indicators td:nth-child(6)::before{content:\"是否达标 met：\";color:#666;font-weight:normal}
+}";
+
 /// The page. `figures` is the charts' HTML (see [`figure_img`] and [`figure_inline`]), `nav`
 /// HTML put under the heading (the dashboard's week picker and carrier filter), `font_url` a
 /// URL of the embedded CJK font, for browsers without one (the dashboard serves it).
@@ -128,7 +154,7 @@ pub fn page(
     put!(
         h,
         r#"<!doctype html>
-<html lang="{html_lang}"><head><meta charset="utf-8">
+<html lang="{html_lang}"><head><meta charset="utf-8">{VIEWPORT}
 <title>{county} {week} 网络指标周报 · network indicators</title>
 <style>
 body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
@@ -138,15 +164,16 @@ th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;
 .simnote{{color:#b00020}}.banner{{background:#fff3cd;border:2px solid #b00020;color:#7a0010;padding:.6em 1em;font-size:110%;font-weight:bold}}
 {font_css}.note{{color:#666;font-size:90%}}img,svg{{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}}
 nav a,nav select{{margin-right:.6em}}
+{PHONE_CSS}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
 {banner}{nav}
 <p class=note>统计周期 Window: {start} — {end} (UTC; 周一00:00至下周一00:00, 县时区)</p>
 <h2>指标 Indicators</h2>
 <table id=indicators><tr><th>指标 id</th><th>名称 name</th><th>公式 formula</th><th>数值 value</th><th>目标 target</th><th>是否达标 met</th></tr>
-<tr><td>I26</td><td>移动通信网络平均下载速率</td><td>{r26}</td><td>{i26v}</td><td>≥ {t26} Mbit/s</td>{m26}</tr>
-<tr><td>I33</td><td>城区重点公共区域5G网络覆盖率</td><td>{r33}</td><td>{i33v}</td><td>≥ {t33:.0} %</td>{m33}</tr>
-<tr><td>I32</td><td>IPv6网站支持率</td><td>{r32}</td><td>{i32v}</td><td>≥ {t32:.0} %</td>{m32}</tr>
+<tr><td>I26</td><td>移动通信网络平均下载速率</td><td class=formula>{r26}</td><td>{i26v}</td><td>≥ {t26} Mbit/s</td>{m26}</tr>
+<tr><td>I33</td><td>城区重点公共区域5G网络覆盖率</td><td class=formula>{r33}</td><td>{i33v}</td><td>≥ {t33:.0} %</td>{m33}</tr>
+<tr><td>I32</td><td>IPv6网站支持率</td><td class=formula>{r32}</td><td>{i32v}</td><td>≥ {t32:.0} %</td>{m32}</tr>
 </table>
 "#,
         html_lang = if lang == Lang::En { "en" } else { "zh-CN" },
@@ -169,7 +196,7 @@ nav a,nav select{{margin-right:.6em}}
     );
     put!(
         h,
-        "<h2>分运营商 By carrier</h2><table><tr><th>运营商 carrier</th><th>I26 Mbit/s</th><th>I33</th></tr>"
+        "<h2>分运营商 By carrier</h2><div class=scroll><table><tr><th>运营商 carrier</th><th>I26 Mbit/s</th><th>I33</th></tr>"
     );
     let carriers = w.carriers();
     for c in carriers {
@@ -185,10 +212,10 @@ nav a,nav select{{margin-right:.6em}}
             pct(w.i33.by_carrier.get(&c).copied())
         );
     }
-    put!(h, "</table>\n<h2>图表 Charts</h2>\n{figures}");
+    put!(h, "</table></div>\n<h2>图表 Charts</h2>\n{figures}");
     put!(
         h,
-        "<h2>I26 分站点 By site</h2><table><tr><th>站点 site</th><th>类别 category</th><th>运营商 carrier</th><th>测试次数 tests</th><th>平均速率 mean Mbit/s</th></tr>"
+        "<h2>I26 分站点 By site</h2><div class=scroll><table><tr><th>站点 site</th><th>类别 category</th><th>运营商 carrier</th><th>测试次数 tests</th><th>平均速率 mean Mbit/s</th></tr>"
     );
     for r in &w.i26.sites {
         put!(
@@ -203,7 +230,7 @@ nav a,nav select{{margin-right:.6em}}
     }
     put!(
         h,
-        "</table><h2>I33 重点公共区域 Key public areas</h2><table><tr><th>站点 site</th><th>类别 category</th><th>覆盖 covered</th><th>各运营商 carriers (5G samples / all)</th></tr>"
+        "</table></div><h2>I33 重点公共区域 Key public areas</h2><div class=scroll><table><tr><th>站点 site</th><th>类别 category</th><th>覆盖 covered</th><th>各运营商 carriers (5G samples / all)</th></tr>"
     );
     for r in &w.i33.sites {
         let cells: Vec<String> = r
@@ -237,7 +264,7 @@ nav a,nav select{{margin-right:.6em}}
     }
     put!(
         h,
-        "</table><h2>I32 网站 Websites</h2><table><tr><th>网站 website</th><th>状态 status</th><th>原因 reason</th><th>检测时间 checked</th></tr>"
+        "</table></div><h2>I32 网站 Websites</h2><div class=scroll><table><tr><th>网站 website</th><th>状态 status</th><th>原因 reason</th><th>检测时间 checked</th></tr>"
     );
     for r in &w.i32.sites {
         let status = match r.status {
@@ -257,7 +284,7 @@ nav a,nav select{{margin-right:.6em}}
     let c = w.completeness;
     put!(
         h,
-        "</table><h2>数据完整性 Data completeness</h2><p>本周结果 results: {} · 模拟数据 simulated: {} · 时钟未同步 unsynchronised clocks: {} · 无数据重点区域 key areas without data: {} · 未知网站 websites unknown: {}</p>",
+        "</table></div><h2>数据完整性 Data completeness</h2><p>本周结果 results: {} · 模拟数据 simulated: {} · 时钟未同步 unsynchronised clocks: {} · 无数据重点区域 key areas without data: {} · 未知网站 websites unknown: {}</p>",
         c.results,
         c.simulated,
         c.clock_unsynced,
@@ -271,7 +298,7 @@ nav a,nav select{{margin-right:.6em}}
         .collect();
     put!(
         h,
-        "<table id=completeness><tr><th>静默探针 silent probes ({})</th><td>{}</td></tr><tr><th>无数据站点 sites without data ({})</th><td>{}</td></tr><tr><th>时钟未同步、无法定时、未计入 unsynchronised clocks, not dated, left out</th><td>{}</td></tr><tr><th>按采集器接收时间校正 re-dated from the collector's receive time</th><td>{}</td></tr></table>",
+        "<div class=scroll><table id=completeness><tr><th>静默探针 silent probes ({})</th><td>{}</td></tr><tr><th>无数据站点 sites without data ({})</th><td>{}</td></tr><tr><th>时钟未同步、无法定时、未计入 unsynchronised clocks, not dated, left out</th><td>{}</td></tr><tr><th>按采集器接收时间校正 re-dated from the collector's receive time</th><td>{}</td></tr></table></div>",
         probes.len(),
         if probes.is_empty() {
             "—".to_owned()

@@ -752,6 +752,15 @@ mod tests {
 
             let html = read(&out, "index.html");
             assert!(html.contains(r#"<html lang="zh-CN">"#));
+            // Phones: a viewport; every wide table scrolls inside its own box, the indicator
+            // table turns into cards.
+            assert!(html.contains(html::VIEWPORT));
+            assert_eq!(
+                html.matches("<table").count(),
+                html.matches("<div class=scroll><table").count() + 1,
+                "a table outside a scrolling box"
+            );
+            assert!(html.contains("#indicators tr{border"));
             for word in [
                 "指标",
                 "公式",
