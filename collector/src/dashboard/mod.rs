@@ -277,6 +277,7 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
     };
     Ok(Html(html::page(
         this,
+        &state.config,
         &figures,
         &nav(&c),
         c.lang,

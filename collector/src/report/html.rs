@@ -1,10 +1,13 @@
 //! `index.html`: the week's report for the bureau, self-contained, in Chinese with English beside.
 
 use super::Lang;
+use crate::config::CollectorConfig;
 use crate::indicators::WeekIndicators;
 use crate::indicators::i32::Ipv6Status;
 use crate::indicators::simulated;
-use fathom_shared::Carrier;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use fathom_shared::{Carrier, IsoWeek};
 use std::fmt::Write as _;
 
 /// Appends a line to a `String`, which cannot fail.
@@ -30,9 +33,52 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn carrier_name(id: &str) -> String {
+/// A carrier as people name it (中国移动), not its id (cmcc).
+pub fn carrier_name(id: &str) -> String {
     id.parse::<Carrier>()
-        .map_or_else(|_| id.to_owned(), |c| format!("{} ({id})", c.name_zh()))
+        .map_or_else(|_| id.to_owned(), |c| c.name_zh().to_owned())
+}
+
+/// A site by its configured name; the id only for a site the configuration no longer has.
+pub fn site_name(config: &CollectorConfig, id: &str) -> String {
+    config
+        .sites
+        .iter()
+        .find(|s| s.id.as_str() == id)
+        .map_or_else(|| id.to_owned(), |s| s.name.clone())
+}
+
+/// The zone as the bureau says it: 北京时间 for Asia/Shanghai, else its IANA name.
+pub fn zone_name(tz: Tz) -> String {
+    if tz == chrono_tz::Asia::Shanghai {
+        "北京时间".to_owned()
+    } else {
+        tz.name().to_owned()
+    }
+}
+
+/// An instant as wall-clock time in `tz`, `2026-11-16 00:00`.
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A stored RFC 3339 time (the API's UTC strings) as wall-clock time in `tz`; a string that
+/// does not parse is shown as it is.
+pub fn local_str(s: &str, tz: Tz) -> String {
+    DateTime::parse_from_rfc3339(s)
+        .map_or_else(|_| s.to_owned(), |t| local_time(t.with_timezone(&Utc), tz))
+}
+
+/// The week's window in the county's wall-clock time: a week starting Monday 00:00 in Beijing
+/// shows as that, not as Sunday 16:00Z.
+pub fn window_text(week: IsoWeek, tz: Tz) -> String {
+    let (start, end) = week.window(tz);
+    format!(
+        "{} 至 {}（{}，周一 00:00 至下周一 00:00）",
+        local_time(start, tz),
+        local_time(end, tz),
+        zone_name(tz)
+    )
 }
 
 fn category_name(id: &str) -> String {
@@ -43,10 +89,7 @@ fn category_name(id: &str) -> String {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map_or_else(
-        || "无数据 no data".to_owned(),
-        |v| format!("{:.1} %", v * 100.0),
-    )
+    v.map_or_else(|| "无数据 no data".to_owned(), simulated::percent)
 }
 
 /// The verdict cell; on a week with simulated results it says so (see [`simulated::verdict`]).
@@ -134,6 +177,7 @@ body{margin:.6em}h1{font-size:1.35em}h1 small{display:block;font-size:.6em}td,th
 )]
 pub fn page(
     w: &WeekIndicators,
+    config: &CollectorConfig,
     figures: &str,
     nav: &str,
     lang: Lang,
@@ -168,7 +212,7 @@ nav a,nav select{{margin-right:.6em}}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
 {banner}{nav}
-<p class=note>统计周期 Window: {start} — {end} (UTC; 周一00:00至下周一00:00, 县时区)</p>
+<p class=note>统计周期 Window: {window}</p>
 <h2>指标 Indicators</h2>
 <table id=indicators><tr><th>指标 id</th><th>名称 name</th><th>公式 formula</th><th>数值 value</th><th>目标 target</th><th>是否达标 met</th></tr>
 <tr><td>I26</td><td>移动通信网络平均下载速率</td><td class=formula>{r26}</td><td>{i26v}</td><td>≥ {t26} Mbit/s</td>{m26}</tr>
@@ -179,8 +223,7 @@ nav a,nav select{{margin-right:.6em}}
         html_lang = if lang == Lang::En { "en" } else { "zh-CN" },
         county = esc(&w.county),
         week = w.week,
-        start = esc(&w.window_start),
-        end = esc(&w.window_end),
+        window = esc(&window_text(w.week, config.timezone)),
         r26 = esc(w.i26.rule),
         r33 = esc(&w.i33.rule),
         r32 = esc(&w.i32.rule),
@@ -230,7 +273,7 @@ nav a,nav select{{margin-right:.6em}}
     }
     put!(
         h,
-        "</table></div><h2>I33 重点公共区域 Key public areas</h2><div class=scroll><table><tr><th>站点 site</th><th>类别 category</th><th>覆盖 covered</th><th>各运营商 carriers (5G samples / all)</th></tr>"
+        "</table></div><h2>I33 重点公共区域 Key public areas</h2><div class=scroll><table><tr><th>站点 site</th><th>类别 category</th><th>覆盖 covered</th><th>各运营商 5G达标样本/全部样本 carriers (5G samples / all)</th></tr>"
     );
     for r in &w.i33.sites {
         let cells: Vec<String> = r
@@ -238,11 +281,11 @@ nav a,nav select{{margin-right:.6em}}
             .iter()
             .map(|c| {
                 format!(
-                    "{}: {}/{} ({:.0} %){}",
-                    c.carrier,
+                    "{}：{}/{}（{}）{}",
+                    carrier_name(&c.carrier),
                     c.meeting,
                     c.samples,
-                    c.share * 100.0,
+                    simulated::percent(c.share),
                     if c.covered { " ✓" } else { "" }
                 )
             })
@@ -262,9 +305,10 @@ nav a,nav select{{margin-right:.6em}}
             esc(&cells.join("; "))
         );
     }
+    let zone = zone_name(config.timezone);
     put!(
         h,
-        "</table></div><h2>I32 网站 Websites</h2><div class=scroll><table><tr><th>网站 website</th><th>状态 status</th><th>原因 reason</th><th>检测时间 checked</th></tr>"
+        "</table></div><h2>I32 网站 Websites</h2><div class=scroll><table><tr><th>网站 website</th><th>状态 status</th><th>原因 reason</th><th>检测时间（{zone}） checked</th></tr>"
     );
     for r in &w.i32.sites {
         let status = match r.status {
@@ -278,7 +322,10 @@ nav a,nav select{{margin-right:.6em}}
             esc(&r.name),
             esc(&r.url),
             esc(r.reason.as_deref().unwrap_or("")),
-            esc(r.checked_at.as_deref().unwrap_or(""))
+            esc(&r
+                .checked_at
+                .as_deref()
+                .map_or_else(String::new, |t| local_str(t, config.timezone)))
         );
     }
     let c = w.completeness;
@@ -294,7 +341,13 @@ nav a,nav select{{margin-right:.6em}}
     let probes: Vec<String> = w
         .silent_probes
         .iter()
-        .map(|p| format!("{} ({})", esc(&p.probe_id), esc(&p.site_id)))
+        .map(|p| {
+            format!(
+                "{}（{}）",
+                esc(&p.probe_id),
+                esc(&site_name(config, &p.site_id))
+            )
+        })
         .collect();
     put!(
         h,
@@ -309,7 +362,12 @@ nav a,nav select{{margin-right:.6em}}
         if w.sites_without_data.is_empty() {
             "—".to_owned()
         } else {
-            esc(&w.sites_without_data.join(", "))
+            esc(&w
+                .sites_without_data
+                .iter()
+                .map(|id| site_name(config, id))
+                .collect::<Vec<_>>()
+                .join("、"))
         },
         c.clock_unsynced,
         c.time_corrected
@@ -323,4 +381,34 @@ nav a,nav select{{margin-right:.6em}}
         env!("CARGO_PKG_VERSION")
     );
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_week_starting_at_midnight_in_beijing_shows_as_midnight() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let w: IsoWeek = "2026-W48".parse().unwrap();
+        assert_eq!(
+            window_text(w, tz),
+            "2026-11-23 00:00 至 2026-11-30 00:00（北京时间，周一 00:00 至下周一 00:00）"
+        );
+        assert_eq!(
+            local_str("2026-11-22T16:00:00.000Z", tz),
+            "2026-11-23 00:00"
+        );
+        assert_eq!(local_str("not a time", tz), "not a time");
+        assert_eq!(zone_name(chrono_tz::Europe::Berlin), "Europe/Berlin");
+    }
+
+    #[test]
+    fn carriers_by_their_names() {
+        assert_eq!(carrier_name("cmcc"), "中国移动");
+        assert_eq!(carrier_name("cu"), "中国联通");
+        assert_eq!(carrier_name("ct"), "中国电信");
+        assert_eq!(carrier_name("cbn"), "中国广电");
+        assert_eq!(carrier_name("zz"), "zz");
+    }
 }

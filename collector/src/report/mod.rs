@@ -508,7 +508,7 @@ pub async fn write_report(
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
     }
-    let page = html::page(this, &figures, "", lang, None);
+    let page = html::page(this, config, &figures, "", lang, None);
     write_file(out, "index.html", &page, &mut files)?;
     Ok(ReportSummary {
         out: out.to_owned(),
@@ -985,8 +985,10 @@ mod tests {
                 .1;
             assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
             assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
-            let page = html::page(&w, "", "", Lang::Zh, None);
-            assert!(page.contains("quiet (bus-station)") && page.contains("lushan-scenic"));
+            let page = html::page(&w, &config, "", "", Lang::Zh, None);
+            // Probes with their site's name, sites by name, not by id.
+            assert!(page.contains("quiet（沂源汽车站）"), "{page}");
+            assert!(page.contains("鲁山森林公园") && !page.contains("lushan-scenic"));
         }
     }
 

@@ -154,9 +154,12 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         // I26 by site, with the carrier in Chinese.
         "县人民医院",
         "中国移动",
-        // Completeness: plaza-01 sent nothing this week, the plaza has no data.
-        "plaza-01",
-        "central-plaza",
+        // Completeness: plaza-01 sent nothing this week, the plaza has no data; sites by name.
+        "plaza-01（商业中心）",
+        // The week in Beijing time: Monday 00:00, not Sunday 16:00Z.
+        "2026-11-16 00:00 至 2026-11-23 00:00（北京时间",
+        // I32 reasons in Chinese first.
+        "本周未检测",
         // Chart titles in Chinese, drawn in the SVGs.
         "I26 移动通信网络平均下载速率 (周趋势)",
         "下载速率 星期 × 小时 (北京时间)",
