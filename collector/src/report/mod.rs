@@ -792,31 +792,43 @@ mod tests {
                     && read(&out, "i26_trend.svg").contains("含模拟数据")
             );
 
+            // Excel-ready CSV: a BOM, Chinese headers with units and keys, the week first.
             let i26_csv = read(&out, "i26_sites.csv");
-            let sim = format!("{share:.4}");
+            let sim = format!("{:.2}", share * 100.0);
             assert!(i26_csv.starts_with(
-                "site_id,site_name,category,carrier,tests,mean_mbps,simulated_share\r\n"
-            ));
+                "\u{feff}周 week,站点编号 site_id,站点 site_name,类别 category,运营商 carrier,运营商编号 carrier_id,测试次数 tests,平均下载速率（Mbit/s） mean_mbps,模拟数据占比（%） simulated_percent\r\n"
+            ), "{i26_csv}");
             assert!(i26_csv.contains(&format!(
-                "county-hospital,沂源县人民医院,hospital,cmcc,1,80.00,{sim}\r\n"
+                "2026-W48,county-hospital,沂源县人民医院,hospital,中国移动,cmcc,1,80.00,{sim}\r\n"
             )));
+            for name in [
+                "indicators.csv",
+                "by_carrier.csv",
+                "i33_sites.csv",
+                "i32_websites.csv",
+                "completeness.csv",
+            ] {
+                assert!(read(&out, name).starts_with("\u{feff}周 week,"), "{name}");
+            }
             assert_eq!(read(&out, "i33_sites.csv").lines().count(), 1 + 5);
             assert_eq!(read(&out, "i32_websites.csv").lines().count(), 1 + 10);
             let indicators_csv = read(&out, "indicators.csv");
-            assert!(
-                indicators_csv
-                    .starts_with("id,name,formula,value,target,met,verdict,simulated_share\r\n")
-            );
+            assert!(indicators_csv.starts_with(
+                "\u{feff}周 week,指标 id,名称 name,公式 formula,数值 value,目标 target,单位 unit,是否达标 met,结论 verdict,模拟数据占比（%） simulated_percent\r\n"
+            ));
+            // I33 as a percentage with its unit, never a fraction beside Mbit/s.
             assert!(
                 indicators_csv.contains(&format!(
-                    ",0.2000,0.5,false,未达标（含模拟数据 {pct}） not met,{sim}\r\n"
+                    ",20.00,50.00,%,false,未达标（含模拟数据 {pct}） not met,{sim}\r\n"
                 )),
                 "{indicators_csv}"
             );
+            assert!(indicators_csv.contains(",40.67,25.00,Mbit/s,true,"));
             assert_eq!(
                 read(&out, "by_carrier.csv"),
                 format!(
-                    "carrier,i26_mbps,i33_share,simulated_share\r\ncmcc,80.0000,0.0000,{sim}\r\ncu,30.0000,0.2000,{sim}\r\nct,12.0000,,{sim}\r\n"
+                    "\u{feff}周 week,运营商 carrier,运营商编号 carrier_id,I26 平均下载速率（Mbit/s） i26_mbps,I33 5G覆盖率（%） i33_percent,模拟数据占比（%） simulated_percent\r\n\
+                     2026-W48,中国移动,cmcc,80.00,0.00,{sim}\r\n2026-W48,中国联通,cu,30.00,20.00,{sim}\r\n2026-W48,中国电信,ct,12.00,,{sim}\r\n"
                 )
             );
         }
@@ -854,7 +866,7 @@ mod tests {
         assert!(html.contains("<strong class=simnote>含模拟数据 100.0%"));
         let csv = read(&out, "indicators.csv");
         assert!(
-            csv.contains(",true,达标（模拟数据） met (simulated),1.0000\r\n"),
+            csv.contains(",true,达标（模拟数据） met (simulated),100.00\r\n"),
             "{csv}"
         );
         let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
@@ -983,8 +995,31 @@ mod tests {
                 .find(|(n, _)| *n == "completeness.csv")
                 .unwrap()
                 .1;
-            assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
-            assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
+            assert!(
+                csv.contains("2026-W48,静默探针 silent_probe,quiet,bus-station\r\n"),
+                "{csv}"
+            );
+            assert!(csv.contains("2026-W48,无数据站点 site_without_data,lushan-scenic,\r\n"));
+            // Text from outside (a probe's reason, a name) that would start a formula in a
+            // spreadsheet comes out neutralised; negative numbers stay numbers.
+            let mut hostile = w.clone();
+            hostile.i32.sites[0].reason =
+                Some("=HYPERLINK(\"http://evil.test/\",\"点此查看\")".to_owned());
+            hostile.i26.sites[0].site_name = "@SUM(1+1)".to_owned();
+            hostile.i26.sites[0].mean_mbps = -3.5;
+            let tables = csv::tables(&hostile);
+            let table = |name: &str| &tables.iter().find(|(n, _)| *n == name).unwrap().1;
+            assert!(
+                table("i32_websites.csv")
+                    .contains(",\"'=HYPERLINK(\"\"http://evil.test/\"\",\"\"点此查看\"\")\","),
+                "{}",
+                table("i32_websites.csv")
+            );
+            let i26 = table("i26_sites.csv");
+            assert!(
+                i26.contains(",'@SUM(1+1),") && i26.contains(",-3.50,"),
+                "{i26}"
+            );
             let page = html::page(&w, &config, "", "", Lang::Zh, None);
             // Probes with their site's name, sites by name, not by id.
             assert!(page.contains("quiet（沂源汽车站）"), "{page}");
