@@ -77,8 +77,15 @@ fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "no data".to_owned(), |v| format!("{:.1} %", v * 100.0))
 }
 
-fn yes(met: bool) -> &'static str {
-    if met { "met" } else { "NOT met" }
+/// The terminal's verdict; on a mostly simulated week it says so, as the pages do.
+fn yes(met: bool, share: Option<f64>) -> &'static str {
+    let mostly = share.is_some_and(|s| s >= simulated::MOSTLY);
+    match (met, mostly) {
+        (true, false) => "met",
+        (false, false) => "NOT met",
+        (true, true) => "met (simulated)",
+        (false, true) => "NOT met (simulated)",
+    }
 }
 
 impl WeekIndicators {
@@ -97,6 +104,7 @@ impl WeekIndicators {
     /// A plain-text table for a terminal.
     pub fn to_text(&self) -> String {
         let mut lines = Vec::new();
+        let share = simulated::share(self.completeness);
         let mbps =
             |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1} Mbit/s"));
         lines.push(format!(
@@ -107,12 +115,12 @@ impl WeekIndicators {
             "I26 download speed   {:>14}  target {:>6.1} Mbit/s  {}",
             mbps(self.i26.value),
             self.i26.target,
-            yes(self.i26.met)
+            yes(self.i26.met, share)
         ));
         lines.push(format!("I33 5G coverage      {:>14}  target {:>6.1} %       {}  ({} of {} key areas, {} without data)",
             pct(self.i33.value),
             self.i33.target * 100.0,
-            yes(self.i33.met),
+            yes(self.i33.met, share),
             self.i33.covered_sites,
             self.i33.key_sites,
             self.i33.no_data_sites
@@ -121,7 +129,7 @@ impl WeekIndicators {
             "I32 IPv6 websites    {:>14}  target {:>6.1} %       {}  ({} of {}, {} unknown)",
             pct(self.i32.value),
             self.i32.target * 100.0,
-            yes(self.i32.met),
+            yes(self.i32.met, share),
             self.i32.supporting,
             self.i32.sites.len(),
             self.i32.unknown
@@ -355,6 +363,11 @@ mod tests {
             "{json}"
         );
         assert!(flat.contains("本周数据中 42.9% 为模拟数据"), "{text}");
+        // A mostly simulated week is no plain "met" in the terminal either.
+        let mut demo = w.clone();
+        demo.completeness.simulated = 7;
+        let text = demo.to_text();
+        assert!(text.contains("met (simulated)"), "{text}");
     }
 
     #[test]
