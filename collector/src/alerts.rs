@@ -28,13 +28,13 @@ pub fn alerts(last_seen_ms: Option<i64>, status: Option<&ProbeStatus>, now_ms: i
         None => out.push(alert(
             "never_seen",
             None,
-            "从未上报 never reported: check the probe's power, uplink and token".to_owned(),
+            "从未上报：请检查探针的电源、上行网络和令牌（never reported: check power, uplink and token）".to_owned(),
         )),
         Some(seen) if now_ms - seen > SILENT_AFTER_MS => out.push(alert(
             "silent",
             None,
             format!(
-                "静默 silent for {} min (over 2 h): check power and uplink",
+                "已静默 {} 分钟（超过 2 小时）：请检查电源和上行网络（silent over 2 h: check power and uplink）",
                 (now_ms - seen) / 60_000
             ),
         )),
@@ -48,8 +48,8 @@ pub fn alerts(last_seen_ms: Option<i64>, status: Option<&ProbeStatus>, now_ms: i
             "modem_missing",
             Some(m.carrier),
             format!(
-                "{} 调制解调器缺失 modem missing or not registered: {}",
-                m.carrier,
+                "{} 调制解调器缺失或未注册网络：请检查模块、SIM 卡和天线（modem missing or not registered: {}）",
+                m.carrier.name_zh(),
                 m.reason.as_deref().unwrap_or("no reading")
             ),
         ));
@@ -62,11 +62,11 @@ pub fn alerts(last_seen_ms: Option<i64>, status: Option<&ProbeStatus>, now_ms: i
                     "budget_nearly_spent",
                     Some(b.carrier),
                     format!(
-                        "{} 流量将尽 data budget {:.0} % used ({} of {} bytes this month)",
-                        b.carrier,
-                        share * 100.0,
-                        b.used_bytes,
-                        budget
+                        "{} 本月流量已用 {}（{} / {} MB）：请充值或降低测速频率（data budget nearly spent）",
+                        b.carrier.name_zh(),
+                        crate::indicators::simulated::percent(share),
+                        b.used_bytes / 1_000_000,
+                        budget / 1_000_000
                     ),
                 ));
             }
@@ -76,7 +76,7 @@ pub fn alerts(last_seen_ms: Option<i64>, status: Option<&ProbeStatus>, now_ms: i
         out.push(alert(
             "clock_unsynced",
             None,
-            "时钟未同步 clock unsynchronised: check NTP (timedatectl); results are dated by the collector meanwhile".to_owned(),
+            "时钟未同步：请检查 NTP（timedatectl）；在此期间结果按采集器接收时间定时（clock unsynchronised）".to_owned(),
         ));
     }
     out
@@ -250,6 +250,18 @@ pub(crate) mod tests {
         );
         assert_eq!(a[0].carrier, Some(Carrier::Cu));
         assert!(a[0].message.contains("/dev/ttyUSB2"));
+        // Chinese first, the carrier by its name.
+        assert!(
+            a[0].message.starts_with("中国联通 调制解调器缺失"),
+            "{}",
+            a[0].message
+        );
+        assert!(
+            a[1].message.starts_with("中国移动 本月流量已用 90.0%"),
+            "{}",
+            a[1].message
+        );
+        assert!(a[2].message.starts_with("时钟未同步：请检查 NTP"));
         assert_eq!(a[1].carrier, Some(Carrier::Cmcc));
         s.budgets[0].used_bytes = 89;
         s.budgets.push(BudgetStatus {

@@ -273,14 +273,21 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
     let labels = c.lang.labels();
     let mut figures = String::new();
     for (stem, chart) in report::week_charts(&data, &state.config, c.view()) {
-        let svg = charts::svg(&chart, labels).map_err(|e| draw_failed(&e))?;
-        figures.push_str(&html::figure_inline(stem, chart.title(), &svg));
+        let note = report::chart_note(&data, stem);
+        let svg = charts::svg(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?;
+        figures.push_str(&html::figure_inline(
+            stem,
+            chart.title(),
+            note.as_deref(),
+            &svg,
+        ));
     }
     let Some(this) = data.this() else {
         return Err(ApiError::NotFound(format!("week {}", c.week)).into_response());
     };
     Ok(Html(html::page(
         this,
+        &state.config,
         &figures,
         &nav(&c),
         c.lang,
@@ -305,7 +312,8 @@ async fn chart(
     else {
         return Err(not_found());
     };
-    let svg = charts::svg(&chart, labels).map_err(|e| draw_failed(&e))?;
+    let note = report::chart_note(&data, stem);
+    let svg = charts::svg(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?;
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
         svg,

@@ -24,7 +24,7 @@ pub struct SpeedGroup {
 }
 
 /// The rule, as the report prints it.
-pub const RULE: &str = "mean of per-(site, carrier) means of completed download tests over the I26 scenes (hospitals, transit hubs, shopping districts, parks, residential areas); each pair weighs the same however often it tests";
+pub const RULE: &str = "I26 各场景（医院、交通枢纽、商圈、公园、住宅区）中，先求每个站点每家运营商已完成下载测试的平均速率，再对这些平均值取平均；每个站点×运营商权重相同，与测试次数无关。(mean of per-(site, carrier) means of completed download tests over the I26 scenes (hospitals, transit hubs, shopping districts, parks, residential areas); each pair weighs the same however often it tests)";
 
 /// One (site, carrier) row.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -47,11 +47,13 @@ pub struct Ipv6CheckRow {
 /// The rule, as the report prints it, for the configured link share.
 pub fn rule(min_link_share: f64) -> String {
     format!(
-        "websites whose latest valid check (probe IPv6 path working) has an AAAA record, a home \
-         page that loads over IPv6 and >= {:.0} % of the same-site links loading over IPv6, over \
-         all configured websites (unknown = not supporting); judged per carrier, and where two or \
-         more carriers checked a website, at least two must show support",
-        min_link_share * 100.0
+        "本周最新一次有效检测（探针 IPv6 线路正常）中，有 AAAA 记录、首页可通过 IPv6 打开、且不少于 \
+         {p:.0}% 的同站链接可通过 IPv6 打开的网站，占全部配置网站的比例（未知算不支持）；按运营商分别判定，两家及以上运营商检测过的网站须至少两家显示支持。(websites \
+         whose latest valid check (probe IPv6 path working) has an AAAA record, a home page that \
+         loads over IPv6 and >= {p:.0} % of the same-site links loading over IPv6, over all \
+         configured websites; unknown = not supporting; judged per carrier, and where two or more \
+         carriers checked a website, at least two must show support)",
+        p = min_link_share * 100.0
     )
 }
 
@@ -119,28 +121,55 @@ pub fn judge(check: &Ipv6CheckRow, min_link_share: f64) -> Result<(), String> {
     let Some(aaaa) = check.aaaa else {
         return match check.supports_ipv6 {
             Some(true) => Ok(()),
-            _ => Err(check
-                .reason
-                .clone()
-                .unwrap_or_else(|| "the probe found no IPv6 support".to_owned())),
+            _ => Err(check.reason.as_deref().map_or_else(
+                || "探针未发现 IPv6 支持（the probe found no IPv6 support）".to_owned(),
+                probe_reason,
+            )),
         };
     };
     if aaaa == 0 {
-        return Err("no AAAA record".to_owned());
+        return Err("无 AAAA 记录，域名没有 IPv6 地址（no AAAA record）".to_owned());
     }
     if check.home_ok_v6 != Some(true) {
-        return Err(check
-            .reason
-            .clone()
-            .unwrap_or_else(|| "home page does not load over IPv6".to_owned()));
+        return Err(check.reason.as_deref().map_or_else(
+            || "首页无法通过 IPv6 打开（home page does not load over IPv6）".to_owned(),
+            probe_reason,
+        ));
     }
     let checked = check.links_checked.unwrap_or(0);
     let ok = check.links_ok_v6.unwrap_or(0);
     // The 1e-9 keeps "exactly the share" on the supporting side despite binary fractions.
     if checked > 0 && f64::from(ok) < min_link_share * f64::from(checked) - 1e-9 {
-        return Err(format!("{ok} of {checked} links load over IPv6"));
+        return Err(format!(
+            "仅 {ok}/{checked} 个链接可通过 IPv6 打开，不足 {}（{ok} of {checked} links load over IPv6）",
+            super::simulated::percent(min_link_share)
+        ));
     }
     Ok(())
+}
+
+/// The reason of a website without any check in the week.
+pub const NO_CHECK: &str = "本周未检测（no check this week）";
+
+/// A reason the probe wrote (in English, from `agent/src/ipv6/`), with the Chinese for the
+/// common ones first, so the bureau reads why a website fails without translating it.
+pub fn probe_reason(reason: &str) -> String {
+    const KNOWN: [(&str, &str); 9] = [
+        ("no AAAA record", "无 AAAA 记录，域名没有 IPv6 地址"),
+        ("probe could not load the home page", "探针无法打开首页"),
+        ("HTTP ", "网站返回错误状态"),
+        ("TLS failure", "TLS 加密连接失败"),
+        ("connection refused", "连接被拒绝"),
+        ("timed out", "连接超时"),
+        ("connection reset", "连接被重置"),
+        ("host unreachable", "主机不可达"),
+        ("network unreachable", "探针网络不可达"),
+    ];
+    let zh = KNOWN
+        .iter()
+        .find(|(en, _)| reason.starts_with(en))
+        .map_or("探针报告", |(_, zh)| zh);
+    format!("{zh}（{reason}）")
 }
 
 /// Trailing slashes aside, the same home page.
@@ -172,19 +201,19 @@ fn row(w: &Website, checks: &[Ipv6CheckRow], min_link_share: f64) -> I32Row {
         [] => match mine().max_by_key(|c| c.measured_at_ms) {
             Some(c) => (
                 Ipv6Status::Unknown,
-                Some("no valid check this week: the probe had no working IPv6 path".to_owned()),
+                Some("本周无有效检测：探针没有可用的 IPv6 线路（no valid check: the probe had no IPv6 path）".to_owned()),
                 Some(c.measured_at_ms),
             ),
             None => (
                 Ipv6Status::Unknown,
-                Some("no check this week".to_owned()),
+                Some(NO_CHECK.to_owned()),
                 None,
             ),
         },
         [(carrier, Ok(()), at)] => (
             Ipv6Status::Supports,
             Some(format!(
-                "checked through {carrier}'s link only: no second carrier to agree"
+                "仅经 {carrier} 一家运营商检测，无第二家印证（checked through {carrier}'s link only: no second carrier to agree）"
             )),
             Some(*at),
         ),
@@ -203,7 +232,7 @@ fn row(w: &Website, checks: &[Ipv6CheckRow], min_link_share: f64) -> I32Row {
             } else {
                 let (yes, no): (Vec<_>, Vec<_>) = several.iter().partition(|v| v.1.is_ok());
                 let why = format!(
-                    "carriers disagree: IPv6 through {}, not through {}",
+                    "运营商检测结果不一致 carriers disagree: IPv6 through {}, not through {}",
                     yes.iter().map(|v| v.0).collect::<Vec<_>>().join(", "),
                     no.iter()
                         .map(|v| format!("{} ({})", v.0, v.1.clone().err().unwrap_or_default()))
@@ -328,9 +357,7 @@ mod tests {
         assert_eq!(i.sites[0].status, Ipv6Status::No);
         let why = i.sites[0].reason.as_deref().unwrap();
         assert!(
-            why.contains(
-                "carriers disagree: IPv6 through cmcc, not through ct (no AAAA record), cu"
-            ),
+            why.contains("carriers disagree: IPv6 through cmcc, not through ct (无 AAAA 记录"),
             "{why}"
         );
         assert_eq!(i.sites[1].status, Ipv6Status::Supports);
@@ -360,14 +387,27 @@ mod tests {
     }
 
     #[test]
+    fn probe_reasons_get_their_chinese_first() {
+        assert_eq!(
+            probe_reason("no AAAA record for a.test"),
+            "无 AAAA 记录，域名没有 IPv6 地址（no AAAA record for a.test）"
+        );
+        assert_eq!(
+            probe_reason("HTTP 503 on home page"),
+            "网站返回错误状态（HTTP 503 on home page）"
+        );
+        assert_eq!(probe_reason("odd"), "探针报告（odd）");
+    }
+
+    #[test]
     fn support_needs_aaaa_home_page_and_90_percent_of_links() {
         let j = |c: &Ipv6CheckRow| judge(c, 0.9);
         assert!(j(&check("u", 0, 1, true, (20, 18))).is_ok(), "exactly 90 %");
         assert_eq!(
             j(&check("u", 0, 1, true, (20, 17))).unwrap_err(),
-            "17 of 20 links load over IPv6"
+            "仅 17/20 个链接可通过 IPv6 打开，不足 90.0%（17 of 20 links load over IPv6）"
         );
-        assert_eq!(j(&bad("u", 0)).unwrap_err(), "no AAAA record");
+        assert!(j(&bad("u", 0)).unwrap_err().starts_with("无 AAAA 记录"));
         assert!(j(&check("u", 0, 1, false, (0, 0))).is_err());
         assert!(
             j(&check("u", 0, 1, true, (0, 0))).is_ok(),
@@ -394,7 +434,10 @@ mod tests {
         assert!(judge(&c, 0.9).is_ok());
         c.supports_ipv6 = Some(false);
         c.reason = Some("TLS failed over IPv6".into());
-        assert_eq!(judge(&c, 0.9).unwrap_err(), "TLS failed over IPv6");
+        assert_eq!(
+            judge(&c, 0.9).unwrap_err(),
+            "探针报告（TLS failed over IPv6）"
+        );
     }
 
     #[test]
@@ -455,7 +498,7 @@ mod tests {
         assert!(i.met);
         assert_eq!(i.unknown, 1);
         assert_eq!(i.sites[1].status, Ipv6Status::Unknown);
-        assert_eq!(i.sites[1].reason.as_deref(), Some("no check this week"));
+        assert_eq!(i.sites[1].reason.as_deref(), Some(NO_CHECK));
         let i = compute(&sites, &[], 0.3, 0.9);
         assert_eq!((i.value, i.met, i.unknown), (None, false, 3));
         let i = compute(&sites, &[good("https://a/", 0)], 0.5, 0.9);

@@ -80,13 +80,15 @@ pub fn radio_groups(samples: &[RadioSamples], t: &Meets5gThresholds) -> Vec<Radi
 /// The rule, as the report prints it, for the configured thresholds.
 pub fn rule(s: &IndicatorSettings) -> String {
     format!(
-        "key public areas where some carrier has >= {:.0} % of >= {} radio samples on 5G NR \
-         (SA, or NSA with the NR leg) with SS-RSRP >= {} dBm and SS-SINR >= {} dB, over all key \
-         public areas of the configuration (no data = not covered)",
-        s.i33_min_share * 100.0,
-        s.i33_min_samples,
-        s.meets_5g.min_rsrp_dbm,
-        s.meets_5g.min_sinr_db
+        "重点公共区域中，有一家运营商的无线样本不少于 {n} 个、且其中不少于 {p:.0}% 为 5G NR（SA，或带 \
+         NR 的 NSA）并满足 SS-RSRP ≥ {r} dBm、SS-SINR ≥ {q} dB 的，算作覆盖；分母为配置中的全部重点公共\
+         区域（无数据算未覆盖）。(key public areas where some carrier has >= {p:.0} % of >= {n} radio \
+         samples on 5G NR (SA, or NSA with the NR leg) with SS-RSRP >= {r} dBm and SS-SINR >= {q} dB, \
+         over all key public areas of the configuration; no data = not covered)",
+        p = s.i33_min_share * 100.0,
+        n = s.i33_min_samples,
+        r = s.meets_5g.min_rsrp_dbm,
+        q = s.meets_5g.min_sinr_db
     )
 }
 

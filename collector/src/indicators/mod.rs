@@ -8,6 +8,7 @@ pub mod i26;
 pub mod i32;
 pub mod i33;
 pub mod outliers;
+pub mod simulated;
 
 use crate::config::CollectorConfig;
 use chrono::{DateTime, Utc};
@@ -50,6 +51,12 @@ pub struct WeekIndicators {
     /// Results of the window marked simulated (demo or backfill). They count in the
     /// indicators like field results; the report says how many there are.
     pub simulated_results: u64,
+    /// The share of the window's results that are simulated, four decimals; `null` without
+    /// results. Beside every number so that an export read alone still says it.
+    pub simulated_share: Option<f64>,
+    /// In Chinese, what [`Self::simulated_share`] means for the week's numbers; `null` when
+    /// nothing is simulated.
+    pub simulated_warning: Option<String>,
     /// What the window holds.
     pub completeness: WindowCounts,
     /// Registered probes that sent no result measured in the window.
@@ -74,8 +81,15 @@ fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "no data".to_owned(), |v| format!("{:.1} %", v * 100.0))
 }
 
-fn yes(met: bool) -> &'static str {
-    if met { "met" } else { "NOT met" }
+/// The terminal's verdict; on a mostly simulated week it says so, as the pages do.
+fn yes(met: bool, share: Option<f64>) -> &'static str {
+    let mostly = share.is_some_and(|s| s >= simulated::MOSTLY);
+    match (met, mostly) {
+        (true, false) => "met",
+        (false, false) => "NOT met",
+        (true, true) => "met (simulated)",
+        (false, true) => "NOT met (simulated)",
+    }
 }
 
 impl WeekIndicators {
@@ -94,6 +108,7 @@ impl WeekIndicators {
     /// A plain-text table for a terminal.
     pub fn to_text(&self) -> String {
         let mut lines = Vec::new();
+        let share = simulated::share(self.completeness);
         let mbps =
             |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1} Mbit/s"));
         lines.push(format!(
@@ -104,12 +119,12 @@ impl WeekIndicators {
             "I26 download speed   {:>14}  target {:>6.1} Mbit/s  {}",
             mbps(self.i26.value),
             self.i26.target,
-            yes(self.i26.met)
+            yes(self.i26.met, share)
         ));
         lines.push(format!("I33 5G coverage      {:>14}  target {:>6.1} %       {}  ({} of {} key areas, {} without data)",
             pct(self.i33.value),
             self.i33.target * 100.0,
-            yes(self.i33.met),
+            yes(self.i33.met, share),
             self.i33.covered_sites,
             self.i33.key_sites,
             self.i33.no_data_sites
@@ -118,7 +133,7 @@ impl WeekIndicators {
             "I32 IPv6 websites    {:>14}  target {:>6.1} %       {}  ({} of {}, {} unknown)",
             pct(self.i32.value),
             self.i32.target * 100.0,
-            yes(self.i32.met),
+            yes(self.i32.met, share),
             self.i32.supporting,
             self.i32.sites.len(),
             self.i32.unknown
@@ -137,6 +152,9 @@ impl WeekIndicators {
             "results {} ({} simulated, {} re-dated from unsynchronised clocks); {} received with unsynchronised clocks that could not be dated, left out",
             c.results, c.simulated, c.time_corrected, c.clock_unsynced
         ));
+        if let Some(warning) = &self.simulated_warning {
+            lines.push(format!("注意 {warning}"));
+        }
         if !self.silent_probes.is_empty() {
             let ids: Vec<&str> = self
                 .silent_probes
@@ -226,6 +244,8 @@ pub fn compute_week(
             settings.i32_min_link_share,
         ),
         simulated_results: inputs.completeness.simulated,
+        simulated_share: simulated::share(inputs.completeness).map(|s| (s * 1e4).round() / 1e4),
+        simulated_warning: simulated::warning(simulated::share(inputs.completeness)),
         completeness: inputs.completeness,
         silent_probes: inputs.silent_probes,
         sites_without_data,
@@ -322,6 +342,8 @@ mod tests {
             i33: i33::compute(&[], &config.sites, s),
             i32: i32::compute(&config.websites, &[], s.i32_target, s.i32_min_link_share),
             simulated_results: 3,
+            simulated_share: Some(0.4286),
+            simulated_warning: simulated::warning(Some(3.0 / 7.0)),
             completeness: WindowCounts {
                 results: 7,
                 simulated: 3,
@@ -347,6 +369,19 @@ mod tests {
         assert_eq!(json["i26"]["by_carrier"]["cu"], 25.0);
         assert!(json["i33"]["value"].is_null() && json["i32"]["value"].is_null());
         assert_eq!(json["simulated_results"], 3);
+        assert_eq!(json["simulated_share"], 0.4286);
+        assert!(
+            json["simulated_warning"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("本周数据中 42.9% 为模拟数据")),
+            "{json}"
+        );
+        assert!(flat.contains("本周数据中 42.9% 为模拟数据"), "{text}");
+        // A mostly simulated week is no plain "met" in the terminal either.
+        let mut demo = w.clone();
+        demo.completeness.simulated = 7;
+        let text = demo.to_text();
+        assert!(text.contains("met (simulated)"), "{text}");
     }
 
     #[test]

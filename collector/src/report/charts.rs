@@ -385,7 +385,7 @@ fn finish<'a, DB: DrawingBackend + 'a>(
         .border_style(BLACK)
         .label_font((FONT_FAMILY, 14))
         .draw()?;
-    root.present()
+    Ok(())
 }
 
 fn draw_trend<DB: DrawingBackend>(
@@ -584,28 +584,67 @@ fn draw_grid<DB: DrawingBackend>(
     if !any {
         no_data(root, labels)?;
     }
-    root.present()
+    Ok(())
 }
 
+/// Height of the band under a chart that carries its simulated-data caption, pixels.
+pub const NOTE_BAND: u32 = 30;
+/// The word drawn faintly across the plot of a chart with simulated data.
+pub const WATERMARK: &str = "模拟数据";
+
+/// Draws `chart`; with a `note` (see [`crate::indicators::simulated::chart_note`]) the chart
+/// keeps a red caption band at its foot and a faint watermark across it, because charts are
+/// cut out of the page into slides where no banner follows them.
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &Chart,
     labels: &Labels,
+    note: Option<&str>,
 ) -> Drawn<DB> {
-    match chart {
-        Chart::Trend(c) => draw_trend(root, c, labels),
-        Chart::Bars(c) => draw_bars(root, c, labels),
-        Chart::Grid(c) => draw_grid(root, c, labels),
-    }
+    let draw_chart = |area: &DrawingArea<DB, Shift>| match chart {
+        Chart::Trend(c) => draw_trend(area, c, labels),
+        Chart::Bars(c) => draw_bars(area, c, labels),
+        Chart::Grid(c) => draw_grid(area, c, labels),
+    };
+    // Presented once, at the very end: the SVG backend closes its document when presented,
+    // and anything drawn after that would land outside the <svg> element.
+    let Some(note) = note else {
+        draw_chart(root)?;
+        return root.present();
+    };
+    root.fill(&WHITE)?;
+    let (plot, band) = root.split_vertically(SIZE.1 - NOTE_BAND);
+    draw_chart(&plot)?;
+    let red = RGBColor(176, 0, 32);
+    plot.draw(&Text::new(
+        WATERMARK,
+        (
+            SIZE.0 as i32 / 2 - 190,
+            (SIZE.1 - NOTE_BAND) as i32 / 2 - 40,
+        ),
+        (FONT_FAMILY, 96).into_font().color(&red.mix(0.12)),
+    ))?;
+    band.fill(&RGBColor(255, 243, 205))?;
+    let text = if labels.lang == Lang::En {
+        format!("{note} (includes simulated data, not the real network)")
+    } else {
+        note.to_owned()
+    };
+    band.draw(&Text::new(
+        text,
+        (12, 5),
+        (FONT_FAMILY, 18).into_font().color(&red),
+    ))?;
+    root.present()
 }
 
-/// Draws `chart` as an SVG document.
-pub fn svg(chart: &Chart, labels: &Labels) -> Result<String, ChartError> {
+/// Draws `chart` as an SVG document; `note` marks simulated data (see [`draw`]).
+pub fn svg(chart: &Chart, labels: &Labels, note: Option<&str>) -> Result<String, ChartError> {
     register_font();
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        draw(&root, chart, labels).map_err(|e| ChartError {
+        draw(&root, chart, labels, note).map_err(|e| ChartError {
             path: PathBuf::from("(svg)"),
             message: e.to_string(),
         })?;
@@ -613,24 +652,26 @@ pub fn svg(chart: &Chart, labels: &Labels) -> Result<String, ChartError> {
     Ok(out)
 }
 
-/// Draws `chart` to `dir/stem.png` and `dir/stem.svg`; returns the two paths.
+/// Draws `chart` to `dir/stem.png` and `dir/stem.svg`, with the simulated-data `note` if any;
+/// returns the two paths.
 pub fn write(
     chart: &Chart,
     labels: &Labels,
     dir: &Path,
     stem: &str,
+    note: Option<&str>,
 ) -> Result<Vec<PathBuf>, ChartError> {
     register_font();
     let png = dir.join(format!("{stem}.png"));
     let svg_path = dir.join(format!("{stem}.svg"));
     {
         let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw(&root, chart, labels).map_err(|e| ChartError {
+        draw(&root, chart, labels, note).map_err(|e| ChartError {
             path: png.clone(),
             message: e.to_string(),
         })?;
     }
-    let text = svg(chart, labels).map_err(|e| ChartError {
+    let text = svg(chart, labels, note).map_err(|e| ChartError {
         path: svg_path.clone(),
         message: e.message,
     })?;
@@ -656,7 +697,7 @@ mod tests {
             series: Vec::new(),
             target: Some(25.0),
         });
-        write(&chart, &ZH, dir, stem).unwrap();
+        write(&chart, &ZH, dir, stem, None).unwrap();
         let bytes = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
         let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
             .read_info()
@@ -704,6 +745,56 @@ mod tests {
         for c in fathom_shared::Carrier::ALL {
             assert!(c.name_zh().chars().all(|ch| font.glyph_id(ch).0 != 0));
         }
+        let note = crate::indicators::simulated::chart_note(Some(0.996)).unwrap();
+        for c in note.chars().chain(WATERMARK.chars()) {
+            assert!(c == ' ' || font.glyph_id(c).0 != 0, "no glyph for {c:?}");
+        }
+    }
+
+    /// A chart with simulated data carries its caption and watermark in the SVG and in the
+    /// PNG (red ink in the caption band), so it stays marked when cut into a slide.
+    #[test]
+    fn charts_with_simulated_data_carry_a_caption_and_a_watermark() {
+        let chart = Chart::Bars(BarChart {
+            title: ZH.i26_by_carrier.to_owned(),
+            y_label: ZH.mbps.to_owned(),
+            groups: vec![ZH.carrier("cmcc")],
+            series: vec![Series {
+                label: ZH.carrier("cmcc"),
+                color: carrier_color("cmcc"),
+                values: vec![Some(40.0)],
+                bold: false,
+            }],
+            target: Some(25.0),
+        });
+        let note = "含模拟数据 99.6%，不代表真实网络";
+        let marked = svg(&chart, &ZH, Some(note)).unwrap();
+        let end = marked.find("</svg>").unwrap();
+        assert_eq!(marked.matches("</svg>").count(), 1, "{marked}");
+        assert!(
+            marked.find(note).is_some_and(|i| i < end)
+                && marked.find(WATERMARK).is_some_and(|i| i < end),
+            "the caption is inside the SVG"
+        );
+        let plain = svg(&chart, &ZH, None).unwrap();
+        assert!(!plain.contains("模拟"));
+        let dir = tempfile::tempdir().unwrap();
+        let band_red = |note: Option<&str>, stem: &str| {
+            write(&chart, &ZH, dir.path(), stem, note).unwrap();
+            let bytes = std::fs::read(dir.path().join(format!("{stem}.png"))).unwrap();
+            let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+                .read_info()
+                .unwrap();
+            let mut buf = vec![0; reader.output_buffer_size()];
+            let info = reader.next_frame(&mut buf).unwrap();
+            let from = info.line_size * (SIZE.1 - NOTE_BAND) as usize;
+            buf[from..info.buffer_size()]
+                .chunks(3)
+                .filter(|p| p[0] > 120 && p[1] < 60 && p[2] < 80)
+                .count()
+        };
+        assert!(band_red(Some(note), "marked") > 200);
+        assert_eq!(band_red(None, "plain"), 0);
     }
 
     /// Without CJK glyphs every Chinese character becomes the same .notdef box, so two titles of

@@ -13,7 +13,7 @@ pub use charts::{ChartError, EN, Labels, Lang, ZH};
 use crate::config::CollectorConfig;
 use crate::indicators::i26::SpeedGroup;
 use crate::indicators::i33::{RadioGroup, radio_groups};
-use crate::indicators::{self, WeekIndicators};
+use crate::indicators::{self, WeekIndicators, simulated};
 use crate::store::{HourCell, SpeedBin, Store, StoreError};
 use charts::{BarChart, Chart, GridChart, Series, TrendChart, carrier_color};
 use chrono::Offset as _;
@@ -355,6 +355,17 @@ fn busy_hours(data: &WeekData, view: View<'_>) -> Chart {
     })
 }
 
+/// The simulated-data caption of the chart `stem` of [`week_charts`], if its numbers include
+/// simulated results: the trend charts count every week they show, the others this week.
+pub fn chart_note(data: &WeekData, stem: &str) -> Option<String> {
+    let share = if stem.ends_with("_trend") {
+        simulated::share_over(&data.trend)
+    } else {
+        data.this().and_then(|w| simulated::share(w.completeness))
+    };
+    simulated::chart_note(share)
+}
+
 /// The charts of the week: `(file stem, chart)`, in the report's order.
 pub fn week_charts(
     data: &WeekData,
@@ -482,10 +493,11 @@ pub async fn write_report(
     let mut files = Vec::new();
     let mut figures = String::new();
     for (stem, chart) in week_charts(&data, config, view) {
-        for path in charts::write(&chart, labels, out, stem)? {
+        let note = chart_note(&data, stem);
+        for path in charts::write(&chart, labels, out, stem, note.as_deref())? {
             files.push(PathBuf::from(path.file_name().unwrap_or_default()));
         }
-        figures.push_str(&html::figure_img(stem, chart.title()));
+        figures.push_str(&html::figure_img(stem, chart.title(), note.as_deref()));
     }
     let this = data.this().ok_or_else(|| ReportError::Write {
         path: out.to_owned(),
@@ -496,7 +508,7 @@ pub async fn write_report(
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
     }
-    let page = html::page(this, &figures, "", lang, None);
+    let page = html::page(this, config, &figures, "", lang, None);
     write_file(out, "index.html", &page, &mut files)?;
     Ok(ReportSummary {
         out: out.to_owned(),
@@ -663,6 +675,10 @@ mod tests {
     }
 
     #[tokio::test]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one report, checked file by file, reads best in one place"
+    )]
     async fn the_report_has_html_json_csv_and_decodable_charts() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
@@ -736,6 +752,15 @@ mod tests {
 
             let html = read(&out, "index.html");
             assert!(html.contains(r#"<html lang="zh-CN">"#));
+            // Phones: a viewport; every wide table scrolls inside its own box, the indicator
+            // table turns into cards.
+            assert!(html.contains(html::VIEWPORT));
+            assert_eq!(
+                html.matches("<table").count(),
+                html.matches("<div class=scroll><table").count() + 1,
+                "a table outside a scrolling box"
+            );
+            assert!(html.contains("#indicators tr{border"));
             for word in [
                 "指标",
                 "公式",
@@ -750,24 +775,108 @@ mod tests {
             assert!(
                 html.contains(r#"src="i26_trend.png""#) && html.contains(r#"href="i26_trend.svg""#)
             );
-            assert!(html.contains("1 results of this week are simulated"));
+            // One simulated test among the week's results: the banner is above the indicators,
+            // the verdicts say their data include simulated results.
+            let banner = html.find("id=simulated-banner").expect("a banner");
+            assert!(banner < html.find("<table id=indicators>").unwrap());
+            let share = json["simulated_share"].as_f64().unwrap();
+            assert!(share > 0.0 && share < 0.5, "{share}");
+            let pct = simulated::percent(share);
+            assert!(
+                html.contains(&format!("本周数据中 {pct} 为模拟数据")),
+                "{html}"
+            );
+            assert!(html.contains(&format!("<td class=ok>达标（含模拟数据 {pct}） met</td>")));
+            assert!(
+                read(&out, "by_scene.svg").contains("含模拟数据")
+                    && read(&out, "i26_trend.svg").contains("含模拟数据")
+            );
 
+            // Excel-ready CSV: a BOM, Chinese headers with units and keys, the week first.
             let i26_csv = read(&out, "i26_sites.csv");
-            assert!(i26_csv.starts_with("site_id,site_name,category,carrier,tests,mean_mbps\r\n"));
-            assert!(i26_csv.contains("county-hospital,沂源县人民医院,hospital,cmcc,1,80.00\r\n"));
+            let sim = format!("{:.2}", share * 100.0);
+            assert!(i26_csv.starts_with(
+                "\u{feff}周 week,站点编号 site_id,站点 site_name,类别 category,运营商 carrier,运营商编号 carrier_id,测试次数 tests,平均下载速率（Mbit/s） mean_mbps,模拟数据占比（%） simulated_percent\r\n"
+            ), "{i26_csv}");
+            assert!(i26_csv.contains(&format!(
+                "2026-W48,county-hospital,沂源县人民医院,hospital,中国移动,cmcc,1,80.00,{sim}\r\n"
+            )));
+            for name in [
+                "indicators.csv",
+                "by_carrier.csv",
+                "i33_sites.csv",
+                "i32_websites.csv",
+                "completeness.csv",
+            ] {
+                assert!(read(&out, name).starts_with("\u{feff}周 week,"), "{name}");
+            }
             assert_eq!(read(&out, "i33_sites.csv").lines().count(), 1 + 5);
             assert_eq!(read(&out, "i32_websites.csv").lines().count(), 1 + 10);
             let indicators_csv = read(&out, "indicators.csv");
-            assert!(indicators_csv.starts_with("id,name,formula,value,target,met\r\n"));
+            assert!(indicators_csv.starts_with(
+                "\u{feff}周 week,指标 id,名称 name,公式 formula,数值 value,目标 target,单位 unit,是否达标 met,结论 verdict,模拟数据占比（%） simulated_percent\r\n"
+            ));
+            // I33 as a percentage with its unit, never a fraction beside Mbit/s.
             assert!(
-                indicators_csv.contains(",0.2000,0.5,false\r\n"),
+                indicators_csv.contains(&format!(
+                    ",20.00,50.00,%,false,未达标（含模拟数据 {pct}） not met,{sim}\r\n"
+                )),
                 "{indicators_csv}"
             );
+            assert!(indicators_csv.contains(",40.67,25.00,Mbit/s,true,"));
             assert_eq!(
                 read(&out, "by_carrier.csv"),
-                "carrier,i26_mbps,i33_share\r\ncmcc,80.0000,0.0000\r\ncu,30.0000,0.2000\r\nct,12.0000,\r\n"
+                format!(
+                    "\u{feff}周 week,运营商 carrier,运营商编号 carrier_id,I26 平均下载速率（Mbit/s） i26_mbps,I33 5G覆盖率（%） i33_percent,模拟数据占比（%） simulated_percent\r\n\
+                     2026-W48,中国移动,cmcc,80.00,0.00,{sim}\r\n2026-W48,中国联通,cu,30.00,20.00,{sim}\r\n2026-W48,中国电信,ct,12.00,,{sim}\r\n"
+                )
             );
         }
+    }
+
+    /// A week of nothing but simulated results (a demo) meets I26, yet no view shows a plain
+    /// 达标: the page, the charts (SVG and PNG), the CSV and the JSON all say it is simulated.
+    #[tokio::test]
+    async fn a_simulated_week_says_so_on_every_view() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        let db = crate::store::scratch::sqlite();
+        let store = Store::open(&db.url).await.unwrap();
+        let t = week.window(config.timezone).0.timestamp_millis() + HOUR;
+        speed(&store, t, "county-hospital", "cmcc", Some(80.0), true).await;
+        speed(&store, t, "county-hospital", "cu", Some(60.0), true).await;
+        let out = dir.path().join("report");
+        write_report(&store, &config, week, &out, Lang::Zh)
+            .await
+            .unwrap();
+        let html = read(&out, "index.html");
+        assert!(html.contains("本周数据全部为模拟数据"), "{html}");
+        assert!(html.contains("<td class=sim>达标（模拟数据） met (simulated)</td>"));
+        assert!(
+            !html.contains("<td class=ok>达标"),
+            "a plain 达标 on simulated data"
+        );
+        for chart in ["i26_trend", "by_scene", "site_speed", "busy_hours"] {
+            assert!(
+                read(&out, &format!("{chart}.svg")).contains("含模拟数据 100.0%"),
+                "{chart}.svg unmarked"
+            );
+        }
+        assert!(html.contains("<strong class=simnote>含模拟数据 100.0%"));
+        let csv = read(&out, "indicators.csv");
+        assert!(
+            csv.contains(",true,达标（模拟数据） met (simulated),100.00\r\n"),
+            "{csv}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&read(&out, "indicators.json")).unwrap();
+        assert_eq!(json["simulated_share"], 1.0);
+        assert!(
+            json["simulated_warning"]
+                .as_str()
+                .unwrap()
+                .contains("不代表真实网络")
+        );
     }
 
     #[tokio::test]
@@ -886,10 +995,35 @@ mod tests {
                 .find(|(n, _)| *n == "completeness.csv")
                 .unwrap()
                 .1;
-            assert!(csv.contains("silent_probe,quiet,bus-station\r\n"), "{csv}");
-            assert!(csv.contains("site_without_data,lushan-scenic,\r\n"));
-            let page = html::page(&w, "", "", Lang::Zh, None);
-            assert!(page.contains("quiet (bus-station)") && page.contains("lushan-scenic"));
+            assert!(
+                csv.contains("2026-W48,静默探针 silent_probe,quiet,bus-station\r\n"),
+                "{csv}"
+            );
+            assert!(csv.contains("2026-W48,无数据站点 site_without_data,lushan-scenic,\r\n"));
+            // Text from outside (a probe's reason, a name) that would start a formula in a
+            // spreadsheet comes out neutralised; negative numbers stay numbers.
+            let mut hostile = w.clone();
+            hostile.i32.sites[0].reason =
+                Some("=HYPERLINK(\"http://evil.test/\",\"点此查看\")".to_owned());
+            hostile.i26.sites[0].site_name = "@SUM(1+1)".to_owned();
+            hostile.i26.sites[0].mean_mbps = -3.5;
+            let tables = csv::tables(&hostile);
+            let table = |name: &str| &tables.iter().find(|(n, _)| *n == name).unwrap().1;
+            assert!(
+                table("i32_websites.csv")
+                    .contains(",\"'=HYPERLINK(\"\"http://evil.test/\"\",\"\"点此查看\"\")\","),
+                "{}",
+                table("i32_websites.csv")
+            );
+            let i26 = table("i26_sites.csv");
+            assert!(
+                i26.contains(",'@SUM(1+1),") && i26.contains(",-3.50,"),
+                "{i26}"
+            );
+            let page = html::page(&w, &config, "", "", Lang::Zh, None);
+            // Probes with their site's name, sites by name, not by id.
+            assert!(page.contains("quiet（沂源汽车站）"), "{page}");
+            assert!(page.contains("鲁山森林公园") && !page.contains("lushan-scenic"));
         }
     }
 

@@ -154,9 +154,12 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         // I26 by site, with the carrier in Chinese.
         "县人民医院",
         "中国移动",
-        // Completeness: plaza-01 sent nothing this week, the plaza has no data.
-        "plaza-01",
-        "central-plaza",
+        // Completeness: plaza-01 sent nothing this week, the plaza has no data; sites by name.
+        "plaza-01（商业中心）",
+        // The week in Beijing time: Monday 00:00, not Sunday 16:00Z.
+        "2026-11-16 00:00 至 2026-11-23 00:00（北京时间",
+        // I32 reasons in Chinese first.
+        "本周未检测",
         // Chart titles in Chinese, drawn in the SVGs.
         "I26 移动通信网络平均下载速率 (周趋势)",
         "下载速率 星期 × 小时 (北京时间)",
@@ -249,6 +252,203 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         let r = get("/no/such/page").await.expect("answer");
         assert_eq!(r.status(), 404);
     });
+}
+
+/// What a page looks like at one window width, measured inside the browser.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Layout {
+    /// `document.documentElement.scrollWidth`.
+    scroll_width: u32,
+    /// `window.innerWidth`.
+    inner_width: u32,
+    /// The simulated-data banner is there, drawn, and starts on the first screen.
+    banner_visible: bool,
+    /// The page sets `<meta name="viewport" content="width=device-width, …">`.
+    viewport: bool,
+    /// Elements sticking out to the right of the window (at most five), for the message.
+    overflowing: Vec<String>,
+}
+
+/// A page of the collector saved as a file beside the measuring harness (a frame's document is
+/// readable only from its own origin), with a `<base>` so its font and links still come from
+/// the collector.
+fn saved_page(dir: &Path, url: &str) -> String {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return url.to_owned();
+    };
+    let origin = format!("http://{}/", rest.split('/').next().expect("a host"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let body = rt.block_on(async {
+        let r = reqwest::get(url).await.expect("the page answers");
+        assert_eq!(r.status(), 200, "{url}");
+        r.text().await.expect("a body")
+    });
+    let body = body.replacen("<head>", &format!("<head><base href=\"{origin}\">"), 1);
+    let file = dir.join(format!(
+        "page-{}.html",
+        url.bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+    ));
+    std::fs::write(&file, body).expect("page saved");
+    format!("file://{}", file.display())
+}
+
+/// Loads `url` in an iframe `width` px wide, in a local page whose script measures the framed
+/// page once it has loaded. The pages carry no script of their own; the frame gives the measure
+/// the exact width without depending on the smallest window Chromium allows.
+fn layout(profile: &Path, dir: &Path, url: &str, width: u32) -> Layout {
+    let url = &saved_page(dir, url);
+    let harness = dir.join(format!("layout-{width}.html"));
+    std::fs::write(
+        &harness,
+        format!(
+            r#"<!doctype html><html><body style="margin:0">
+<iframe id=f style="width:{width}px;height:800px;border:0" src="{url}"></iframe>
+<pre id=out>pending</pre>
+<script>
+document.getElementById('f').addEventListener('load', function () {{
+  var d = this.contentDocument, w = this.contentWindow;
+  var b = d.getElementById('simulated-banner');
+  var r = b ? b.getBoundingClientRect() : null;
+  var out = [];
+  d.querySelectorAll('body *').forEach(function (e) {{
+    if (e.getBoundingClientRect().right > w.innerWidth + 1 && !e.closest('.scroll')) {{
+      out.push(e.tagName + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : ''));
+    }}
+  }});
+  document.getElementById('out').textContent = JSON.stringify({{
+    scrollWidth: d.documentElement.scrollWidth,
+    innerWidth: w.innerWidth,
+    bannerVisible: !!(r && r.width > 0 && r.height > 0 && r.top < w.innerHeight),
+    viewport: !!d.querySelector('meta[name=viewport][content*="width=device-width"]'),
+    overflowing: out.slice(0, 5)
+  }});
+}});
+</script></body></html>"#
+        ),
+    )
+    .expect("harness written");
+    let dom = chromium(
+        profile,
+        &[
+            // The harness (a file) reads the framed page (loopback HTTP or another file).
+            "--disable-web-security",
+            "--allow-file-access-from-files",
+            "--disable-site-isolation-trials",
+            "--disable-features=IsolateOrigins,site-per-process",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+        ],
+        &format!("file://{}", harness.display()),
+    );
+    let start = dom.find("<pre id=\"out\">").expect("the harness ran") + 14;
+    let end = start + dom[start..].find("</pre>").expect("closed");
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{url} at {width} px: {e}: {json}"))
+}
+
+/// Every page at desktop (1400 px) and phone (390 px) width, on a week whose results are
+/// almost all simulated, like the demo's: nothing makes the page scroll sideways (wide tables
+/// scroll inside their own box), every page sets a viewport, and every page showing the week's
+/// numbers shows the simulated-data banner on its first screen. Screenshots of each are kept
+/// under `target/test-artifacts/pages/`.
+#[test]
+fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
+    if !chromium_available() {
+        return;
+    }
+    let mut collector = Collector::new();
+    let file = collector.dir.path().join("results.jsonl");
+    let simulated: String = results()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).expect("a result");
+            v["simulated"] = json!(true);
+            v.to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(&file, simulated).expect("results written");
+    collector.add_probe("hosp-01", "county-hospital");
+    collector.add_probe("bus-01", "bus-station");
+    collector.add_probe("plaza-01", "central-plaza");
+    let (status, out, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "import failed: {out}{err}");
+    let report = collector.dir.path().join("report");
+    let (status, out, err) = run(collector.command().args([
+        "report",
+        "--week",
+        "2026-W47",
+        "--out",
+        report.to_str().expect("a UTF-8 path"),
+    ]));
+    assert!(status.success(), "report failed: {out}{err}");
+    collector.start();
+    let profile = collector.dir.path().join("chromium");
+    let shots = artifacts().join("pages");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+
+    let base = &collector.url;
+    // (name, URL, shows the week's numbers)
+    let pages = [
+        ("dashboard", format!("{base}/?week=2026-W47"), true),
+        (
+            "dashboard-cu-en",
+            format!("{base}/?week=2026-W47&carrier=cu&lang=en"),
+            true,
+        ),
+        (
+            "dashboard-empty-week",
+            format!("{base}/?week=2026-W40"),
+            false,
+        ),
+        ("fleet", format!("{base}/fleet"), false),
+        (
+            "report",
+            format!("file://{}", report.join("index.html").display()),
+            true,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, url, numbers) in &pages {
+        for width in [1400, 390] {
+            let l = layout(&profile, collector.dir.path(), url, width);
+            if l.scroll_width > l.inner_width {
+                failures.push(format!(
+                    "{name} at {width} px scrolls sideways: {} > {}, {:?}",
+                    l.scroll_width, l.inner_width, l.overflowing
+                ));
+            }
+            if !l.viewport {
+                failures.push(format!("{name} sets no viewport"));
+            }
+            if *numbers && !l.banner_visible {
+                failures.push(format!(
+                    "{name} at {width} px shows no simulated-data banner on its first screen"
+                ));
+            }
+            let shot = shots.join(format!("{name}-{width}.png"));
+            chromium(
+                &profile,
+                &[
+                    &format!("--screenshot={}", shot.display()),
+                    &format!("--window-size={width},2400"),
+                    "--virtual-time-budget=10000",
+                ],
+                url,
+            );
+            let (colours, inked, _) = png_stats(&shot);
+            // The fleet page is short: little ink on a tall window, but never none.
+            assert!(
+                colours > 5 && inked > 0.001,
+                "{} is blank ({colours} colours, {inked:.4} inked)",
+                shot.display()
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// `indicators --week W --json` keeps DESIGN's contract; `--from W --to W` gives one object per
