@@ -53,5 +53,11 @@ pub(crate) async fn enroll(
         Enrollment::Expired => Err(refused(
             "this enrollment code expired: ask for a new one (fathom-collector probe enroll-code)",
         )),
+        Enrollment::Cancelled => Err(refused(
+            "this enrollment code was cancelled (the probe was revoked or its token rotated): ask for a new one (fathom-collector probe enroll-code)",
+        )),
+        Enrollment::Revoked => Err(refused(
+            "this probe is revoked: an operator must restore it (fathom-collector probe restore) before it can enroll",
+        )),
     }
 }

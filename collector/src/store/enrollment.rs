@@ -16,6 +16,10 @@ pub enum Enrollment {
     Used,
     /// The code expired.
     Expired,
+    /// The code was cancelled: its probe was revoked or its token rotated after it was made.
+    Cancelled,
+    /// The probe is revoked: a code never lifts a revocation (`probe restore` does).
+    Revoked,
 }
 
 impl Store {
@@ -41,8 +45,8 @@ impl Store {
     }
 
     /// Trades a code for a new token (whose SHA-256 is `token_sha256`) in one transaction: the
-    /// code is marked used and the probe's token replaced (a revocation lifted), or nothing
-    /// changes.
+    /// code is marked used and the probe's token replaced, or nothing changes. A revoked probe
+    /// stays revoked and keeps its token.
     pub async fn enroll(
         &self,
         code_sha256: &str,
@@ -50,17 +54,19 @@ impl Store {
         now_ms: i64,
     ) -> Result<Enrollment, StoreError> {
         let mut tx = self.begin().await?;
-        let code: Option<(String, i64, Option<i64>)> = sql!(
+        let code: Option<(String, i64, Option<i64>, Option<i64>)> = sql!(
             tx,
             fetch_optional,
-            "SELECT probe_id, expires_at_ms, used_at_ms FROM enrollment_codes WHERE code_sha256 = ?",
+            "SELECT probe_id, expires_at_ms, used_at_ms, cancelled_at_ms FROM enrollment_codes \
+             WHERE code_sha256 = ?",
             code_sha256,
         )?;
         let probe_id = match code {
             None => return Ok(Enrollment::Unknown),
-            Some((_, _, Some(_))) => return Ok(Enrollment::Used),
-            Some((_, expires, None)) if expires <= now_ms => return Ok(Enrollment::Expired),
-            Some((probe_id, _, None)) => probe_id,
+            Some((_, _, Some(_), _)) => return Ok(Enrollment::Used),
+            Some((_, _, None, Some(_))) => return Ok(Enrollment::Cancelled),
+            Some((_, expires, None, None)) if expires <= now_ms => return Ok(Enrollment::Expired),
+            Some((probe_id, _, None, None)) => probe_id,
         };
         // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
         let marked = sql!(
@@ -73,7 +79,10 @@ impl Store {
         if marked != 1 {
             return Ok(Enrollment::Used);
         }
-        sql!(tx, execute, SET_TOKEN, token_sha256, &probe_id)?;
+        if sql!(tx, execute, SET_TOKEN, token_sha256, &probe_id)? != 1 {
+            // Revoked (or gone) since the code was made; dropping `tx` rolls the code back.
+            return Ok(Enrollment::Revoked);
+        }
         let row: Option<(String, String, i64)> = sql!(
             tx,
             fetch_optional,

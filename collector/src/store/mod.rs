@@ -40,7 +40,7 @@ mod sql;
 mod sqlite;
 
 pub use enrollment::Enrollment;
-pub use probes::ProbeRow;
+pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};
 pub use results::{ExportFilter, InsertCounts, ResultWriter};
 
