@@ -54,31 +54,25 @@ impl Store {
         now_ms: i64,
     ) -> Result<Enrollment, StoreError> {
         let mut tx = self.begin().await?;
-        let code: Option<(String, i64, Option<i64>, Option<i64>)> = sql!(
+        // The claim is the transaction's first statement, and a write: reading the code first
+        // would let two requests racing with it both read it unused, and on SQLite the loser's
+        // write would then fail at once (its snapshot is stale; no busy wait helps) as a 503.
+        // Written first, the loser waits for the winner's commit (SQLite's busy timeout,
+        // PostgreSQL's row lock), then matches no row and is told the code was used.
+        let claimed: Option<(String,)> = sql!(
             tx,
             fetch_optional,
-            "SELECT probe_id, expires_at_ms, used_at_ms, cancelled_at_ms FROM enrollment_codes \
-             WHERE code_sha256 = ?",
-            code_sha256,
-        )?;
-        let probe_id = match code {
-            None => return Ok(Enrollment::Unknown),
-            Some((_, _, Some(_), _)) => return Ok(Enrollment::Used),
-            Some((_, _, None, Some(_))) => return Ok(Enrollment::Cancelled),
-            Some((_, expires, None, None)) if expires <= now_ms => return Ok(Enrollment::Expired),
-            Some((probe_id, _, None, None)) => probe_id,
-        };
-        // `used_at_ms IS NULL` again: of two requests racing with one code, one wins.
-        let marked = sql!(
-            tx,
-            execute,
-            "UPDATE enrollment_codes SET used_at_ms = ? WHERE code_sha256 = ? AND used_at_ms IS NULL",
+            "UPDATE enrollment_codes SET used_at_ms = ? \
+             WHERE code_sha256 = ? AND used_at_ms IS NULL AND cancelled_at_ms IS NULL \
+             AND expires_at_ms > ? RETURNING probe_id",
             now_ms,
             code_sha256,
+            now_ms,
         )?;
-        if marked != 1 {
-            return Ok(Enrollment::Used);
-        }
+        let Some((probe_id,)) = claimed else {
+            tx.rollback().await?;
+            return self.why_refused(code_sha256, now_ms).await;
+        };
         if sql!(tx, execute, SET_TOKEN, token_sha256, &probe_id)? != 1 {
             // Revoked (or gone) since the code was made; dropping `tx` rolls the code back.
             return Ok(Enrollment::Revoked);
@@ -99,5 +93,24 @@ impl Store {
             created_at_ms,
             revoked_at_ms: None,
         }))
+    }
+
+    /// Why the code whose hash is `code_sha256` could not be claimed at `now_ms`.
+    async fn why_refused(&self, code_sha256: &str, now_ms: i64) -> Result<Enrollment, StoreError> {
+        let code: Option<(i64, Option<i64>, Option<i64>)> = sql!(
+            self,
+            fetch_optional,
+            "SELECT expires_at_ms, used_at_ms, cancelled_at_ms FROM enrollment_codes \
+             WHERE code_sha256 = ?",
+            code_sha256,
+        )?;
+        Ok(match code {
+            None => Enrollment::Unknown,
+            Some((_, None, Some(_))) => Enrollment::Cancelled,
+            Some((expires, None, None)) if expires <= now_ms => Enrollment::Expired,
+            // Unused and claimable now (not a moment ago) means a racing request held it, then
+            // rolled back (its probe revoked): used, as far as this request could tell.
+            Some((_, Some(_) | None, _)) => Enrollment::Used,
+        })
     }
 }

@@ -148,3 +148,53 @@ async fn rotating_a_token_cancels_outstanding_codes_and_a_revoked_probe_is_not_r
         );
     }
 }
+
+/// Counts events logged at error level.
+struct CountErrors(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountErrors {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if *event.metadata().level() == tracing::Level::ERROR {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Requests racing with one code: one gets the token, every other a 403 saying the code was
+/// used, and nothing alarming is logged (a 503 "database unavailable" is logged as an error).
+/// The test's runtime has one thread, on which the server's tasks run too, so the subscriber set
+/// here sees their events.
+#[tokio::test]
+async fn racing_enrollments_with_one_code_give_one_token_and_403s_and_log_no_error() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let errors = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(CountErrors(errors.clone())),
+    );
+    for s in start_each().await {
+        let b = s.backend;
+        s.add_probe(HOSP, HOSP_SITE).await;
+        // Three rounds of six: fifteen refusals stay under the address's failure burst (20), so
+        // no answer is a 429.
+        for round in 0..3 {
+            let code = code_for(&s, HOSP).await;
+            let answers = futures_util::future::join_all((0..6).map(|_| enroll(&s, &code))).await;
+            let won = answers.iter().filter(|(status, _)| *status == 200).count();
+            assert_eq!(won, 1, "{b} round {round}: {answers:?}");
+            for (status, answer) in answers.iter().filter(|(status, _)| *status != 200) {
+                assert_eq!(*status, 403, "{b} round {round}: {answer}");
+                assert!(
+                    answer["error"].as_str().unwrap().contains("used already"),
+                    "{b} round {round}: {answer}"
+                );
+            }
+            let winner = &answers.iter().find(|(status, _)| *status == 200).unwrap().1;
+            assert!(accepted(&s, winner["token"].as_str().unwrap()).await, "{b}");
+        }
+    }
+    assert_eq!(
+        errors.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "errors were logged"
+    );
+}
