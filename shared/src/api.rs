@@ -400,6 +400,42 @@ mod tests {
         }
     }
 
+    /// The rules between fields that `validate` applies are in the schema too, so that a client
+    /// generated from it (or a fuzzer such as schemathesis) does not send what is refused.
+    #[test]
+    fn the_rules_between_fields_are_in_the_schema() {
+        let spec = spec();
+        let header = schema(&spec, "ResultHeader");
+        assert_eq!(header["if"]["properties"]["clock_synced"]["const"], true);
+        assert_eq!(header["if"]["required"][0], "clock_synced");
+        // Years from EARLIEST_YEAR on: 2020–2099, 2100–2999, 3000–9999.
+        assert_eq!(crate::result::limits::EARLIEST_YEAR, 2020);
+        assert_eq!(
+            header["then"]["properties"]["measured_at"]["pattern"],
+            "^(20[2-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})-"
+        );
+        let ipv6 = &schema(&spec, "Ipv6Result")["allOf"][1];
+        assert_eq!(ipv6["if"]["properties"]["probe_ipv6"]["const"], false);
+        assert_eq!(ipv6["if"]["required"][0], "probe_ipv6");
+        assert_eq!(ipv6["then"]["properties"]["supports_ipv6"]["type"], "null");
+        // Every answer enrollment gives is listed; its 429 comes with Retry-After.
+        let answers = &spec["paths"][ENROLL_PATH]["post"]["responses"];
+        assert_eq!(
+            keys(answers),
+            ["200", "400", "403", "429", "503"]
+                .map(str::to_owned)
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(
+            answers["429"]["headers"]["Retry-After"]["schema"]["minimum"],
+            1
+        );
+        // The status's counts and bytes may not be negative, in the schema as in `ProbeStatus`.
+        let budget = schema(&spec, "BudgetStatus");
+        assert_eq!(budget["properties"]["budget_bytes"]["minimum"], 0);
+    }
+
     #[test]
     fn the_status_bounds_are_in_the_schema() {
         let spec = spec();
