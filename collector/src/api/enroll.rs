@@ -1,7 +1,7 @@
 //! `POST /api/v1/enroll`: a one-time code traded for the probe's id, site and a fresh token.
 
 use super::{ApiError, AppState};
-use crate::probes::{code_sha256, new_token, token_sha256};
+use crate::probes::{new_token, token_sha256};
 use crate::store::Enrollment;
 use axum::Json;
 use axum::extract::State;
@@ -27,7 +27,7 @@ pub(crate) async fn enroll(
     let outcome = state
         .store
         .enroll(
-            &code_sha256(&request.code),
+            &request.code,
             &token_sha256(&token),
             Utc::now().timestamp_millis(),
         )

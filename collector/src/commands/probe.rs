@@ -84,7 +84,7 @@ pub(super) async fn probe_command(
             store
                 .add_enrollment_code(
                     &id,
-                    &probes::code_sha256(&code),
+                    &code,
                     now_ms,
                     now_ms + i64::from(valid_hours) * 3_600_000,
                 )

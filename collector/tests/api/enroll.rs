@@ -3,7 +3,7 @@
 //! `restore` brings a probe back).
 
 use crate::helpers::{Server, start_each};
-use fathom_collector::probes::{code_sha256, new_enrollment_code, new_token, token_sha256};
+use fathom_collector::probes::{new_enrollment_code, new_token, token_sha256};
 use fathom_collector::store::TokenChange;
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ async fn code_for(s: &Server, probe: &str) -> String {
     let code = new_enrollment_code();
     let now = chrono::Utc::now().timestamp_millis();
     s.store
-        .add_enrollment_code(probe, &code_sha256(&code), now, now + 3_600_000)
+        .add_enrollment_code(probe, &code, now, now + 3_600_000)
         .await
         .expect("code stored");
     code
