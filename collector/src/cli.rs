@@ -134,7 +134,8 @@ pub enum ProbeCommand {
     },
     /// List registered probes: id, site, registration time, and `revoked` with its time.
     List,
-    /// Revoke a probe's token: its uploads are refused from the next request on. Its results stay.
+    /// Revoke a probe's token: its uploads are refused from the next request on, and its
+    /// outstanding enrollment codes are cancelled. Its results stay. Only `probe restore` undoes it.
     ///
     /// Example: `fathom-collector probe revoke --id yy-hosp-01`
     Revoke {
@@ -142,8 +143,9 @@ pub enum ProbeCommand {
         #[arg(long)]
         id: String,
     },
-    /// Give a probe a new token and print it (one line); the old token is refused at once, and a
-    /// revoked probe may upload again with the new one.
+    /// Give a probe a new token and print it (one line); the old token is refused at once and
+    /// the probe's outstanding enrollment codes are cancelled. A revoked probe is refused: see
+    /// `probe restore`.
     ///
     /// Example: `fathom-collector probe rotate --id yy-hosp-01`
     Rotate {
@@ -151,9 +153,19 @@ pub enum ProbeCommand {
         #[arg(long)]
         id: String,
     },
+    /// Lift a probe's revocation and print a new token for it (one line); the revoked token stays
+    /// refused. Nothing else lifts a revocation: not `rotate`, not an enrollment code.
+    ///
+    /// Example: `fathom-collector probe restore --id yy-hosp-01`
+    Restore {
+        /// The probe's id.
+        #[arg(long)]
+        id: String,
+    },
     /// Print a one-time enrollment code for a registered probe (one line). On site,
     /// `fathom-agent enroll --collector URL --code CODE` trades it for the probe's config with a
-    /// fresh token; the code then stops working, and so does any earlier token.
+    /// fresh token; the code then stops working, and so does any earlier token. Refused for a
+    /// revoked probe; revoking or rotating the probe cancels the code.
     ///
     /// Example: `fathom-collector probe enroll-code --id yy-hosp-01`
     EnrollCode {

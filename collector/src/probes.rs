@@ -54,9 +54,28 @@ pub fn normalize_code(typed: &str) -> String {
         .collect()
 }
 
-/// The SHA-256 of a code as typed, hex: what the database keeps.
+/// The plain SHA-256 of a code as typed, hex: how codes were kept before they were keyed (see
+/// [`code_hmac`]); only to find such a code, never to store a new one.
 pub fn code_sha256(typed: &str) -> String {
     token_sha256(&normalize_code(typed))
+}
+
+/// The HMAC-SHA256 of a code as typed under the deployment's `key`, hex: what the database
+/// keeps. A code has only 50 random bits, so an unkeyed hash of it could be reversed by trying
+/// every code; without the key, a copy of the codes table gives nothing.
+pub fn code_hmac(key: &[u8], typed: &str) -> String {
+    use hmac::Mac as _;
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(normalize_code(typed).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A new random secret of 32 bytes, hex: the key of [`code_hmac`].
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// A line of a probe list that cannot be registered.
@@ -167,6 +186,29 @@ mod tests {
             code_sha256(&a.to_lowercase().replace('-', " "))
         );
         assert_eq!(normalize_code("7kq2o-xr9tl"), "7KQ20XR9T1");
+    }
+
+    #[test]
+    fn a_code_is_keyed_by_the_deployments_secret() {
+        // RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?" (the code is
+        // normalised first, so the check uses text normalisation leaves alone).
+        let mac = |key: &[u8], data: &[u8]| {
+            use hmac::Mac as _;
+            let mut m = hmac::Hmac::<Sha256>::new_from_slice(key).unwrap();
+            m.update(data);
+            hex::encode(m.finalize().into_bytes())
+        };
+        assert_eq!(
+            mac(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let code = "7KQ2M-XR9TD";
+        assert_eq!(code_hmac(b"k", code), mac(b"k", b"7KQ2MXR9TD"));
+        assert_eq!(code_hmac(b"k", code), code_hmac(b"k", "7kq2m xr9td"));
+        assert_ne!(code_hmac(b"k", code), code_hmac(b"other", code));
+        assert_ne!(code_hmac(b"k", code), code_sha256(code));
+        assert_eq!(new_secret().len(), 64);
+        assert_ne!(new_secret(), new_secret());
     }
 
     #[test]

@@ -80,6 +80,62 @@ pub struct ProbeStatus {
     pub budgets: Vec<BudgetStatus>,
 }
 
+/// Bounds of a probe's status, with the reason for each. A status is shown on `/fleet` and kept
+/// per probe, so none of it may be of any length.
+pub mod status_limits {
+    /// Longest agent version: a version with build metadata (`0.1.0+g1a2b3c4.dirty`) needs far
+    /// fewer.
+    pub const MAX_AGENT_VERSION_LEN: usize = 64;
+    /// Most modems, and SIM budgets, one status lists: a probe has one modem per carrier, and a
+    /// Raspberry Pi's USB ports (with a hub) carry far fewer than this.
+    pub const MAX_MODEMS: usize = 16;
+    /// Longest reason a modem is not present: as for a result's reason.
+    pub const MAX_REASON_LEN: usize = crate::result::limits::MAX_REASON_LEN;
+}
+
+impl ProbeStatus {
+    /// Reads a status from the JSON of an upload, naming the field that does not fit
+    /// (`budgets[0].budget_bytes: invalid value: integer `-1`, expected u64`).
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, crate::result::WireError> {
+        crate::result::read(value)
+    }
+
+    /// Checks the bounds of [`status_limits`], and the same one-line rule as results' text
+    /// (no control characters, no bidirectional controls).
+    pub fn validate(&self) -> Result<(), crate::result::ValidationError> {
+        use crate::result::{check_line, invalid};
+        check_line(
+            "agent_version",
+            &self.agent_version,
+            status_limits::MAX_AGENT_VERSION_LEN,
+        )?;
+        for (field, n) in [
+            ("modems", self.modems.len()),
+            ("budgets", self.budgets.len()),
+        ] {
+            if n > status_limits::MAX_MODEMS {
+                return Err(invalid(
+                    field,
+                    format!("{n} entries are more than {}", status_limits::MAX_MODEMS),
+                ));
+            }
+        }
+        for (i, m) in self.modems.iter().enumerate() {
+            if let Some(reason) = &m.reason {
+                check_line("modems[].reason", reason, status_limits::MAX_REASON_LEN).map_err(
+                    |e| {
+                        invalid(
+                            e.field,
+                            format!("modems[{i}] ({}): {}", m.carrier, e.message),
+                        )
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One modem's state from its last radio reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModemStatus {
@@ -257,6 +313,158 @@ mod tests {
             props.extend(keys(&part["properties"]));
         }
         props
+    }
+
+    fn good_status() -> Value {
+        serde_json::json!({
+            "agent_version": "0.1.0",
+            "modems": [{"carrier": "cmcc", "present": false, "rat": null, "reason": "no SIM"}],
+            "spool_pending": 3,
+            "clock_synced": true,
+            "budgets": [{"carrier": "cmcc", "used_bytes": 10, "budget_bytes": 2_000_000_000u64}],
+        })
+    }
+
+    /// The status's error, from reading or from its bounds.
+    fn status_error(v: &Value) -> String {
+        match ProbeStatus::from_json(v) {
+            Err(e) => e.to_string(),
+            Ok(s) => s.validate().unwrap_err().to_string(),
+        }
+    }
+
+    #[test]
+    fn a_status_is_bounded_like_results() {
+        let ok = ProbeStatus::from_json(&good_status()).unwrap();
+        ok.validate().unwrap();
+        let with = |pointer: &str, value: Value| {
+            let mut v = good_status();
+            *v.pointer_mut(pointer).unwrap() = value;
+            v
+        };
+        let cases = [
+            // The 1.9 MB agent version that made `/fleet` 2 MB.
+            (
+                with("/agent_version", Value::from("9".repeat(1_900_000))),
+                "agent_version: is longer than 64",
+            ),
+            (
+                with("/agent_version", Value::from("")),
+                "agent_version: is empty",
+            ),
+            (
+                with("/agent_version", Value::from("0.1\u{0}")),
+                "agent_version: must be one line",
+            ),
+            (
+                with("/agent_version", Value::from("1.0\u{202E}0.1")),
+                "U+202E",
+            ),
+            (
+                with("/modems/0/reason", Value::from("no\u{2067}SIM")),
+                "modems[].reason: modems[0] (cmcc): must be one line",
+            ),
+            (
+                with("/modems/0/reason", Value::from("x".repeat(501))),
+                "modems[].reason: modems[0] (cmcc): is longer than 500",
+            ),
+            (
+                with(
+                    "/modems",
+                    Value::from(vec![good_status()["modems"][0].clone(); 17]),
+                ),
+                "modems: 17 entries are more than 16",
+            ),
+            (
+                with(
+                    "/budgets",
+                    Value::from(vec![good_status()["budgets"][0].clone(); 17]),
+                ),
+                "budgets: 17 entries",
+            ),
+            (
+                with("/budgets/0/budget_bytes", Value::from(-1)),
+                "budgets[0].budget_bytes: invalid value: integer `-1`",
+            ),
+            (
+                with("/spool_pending", Value::from(-1)),
+                "spool_pending: invalid value",
+            ),
+        ];
+        for (v, expected) in cases {
+            let e = status_error(&v);
+            assert!(
+                e.contains(expected),
+                "{expected:?} not in {:?}",
+                e.chars().take(200).collect::<String>()
+            );
+        }
+    }
+
+    /// The rules between fields that `validate` applies are in the schema too, so that a client
+    /// generated from it (or a fuzzer such as schemathesis) does not send what is refused.
+    #[test]
+    fn the_rules_between_fields_are_in_the_schema() {
+        let spec = spec();
+        let header = schema(&spec, "ResultHeader");
+        assert_eq!(header["if"]["properties"]["clock_synced"]["const"], true);
+        assert_eq!(header["if"]["required"][0], "clock_synced");
+        // Years from EARLIEST_YEAR on: 2020–2099, 2100–2999, 3000–9999.
+        assert_eq!(crate::result::limits::EARLIEST_YEAR, 2020);
+        assert_eq!(
+            header["then"]["properties"]["measured_at"]["pattern"],
+            "^(20[2-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})-"
+        );
+        let ipv6 = &schema(&spec, "Ipv6Result")["allOf"][1];
+        assert_eq!(ipv6["if"]["properties"]["probe_ipv6"]["const"], false);
+        assert_eq!(ipv6["if"]["required"][0], "probe_ipv6");
+        assert_eq!(ipv6["then"]["properties"]["supports_ipv6"]["type"], "null");
+        // Every answer enrollment gives is listed; its 429 comes with Retry-After.
+        let answers = &spec["paths"][ENROLL_PATH]["post"]["responses"];
+        assert_eq!(
+            keys(answers),
+            ["200", "400", "403", "429", "503"]
+                .map(str::to_owned)
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(
+            answers["429"]["headers"]["Retry-After"]["schema"]["minimum"],
+            1
+        );
+        // The status's counts and bytes may not be negative, in the schema as in `ProbeStatus`.
+        let budget = schema(&spec, "BudgetStatus");
+        assert_eq!(budget["properties"]["budget_bytes"]["minimum"], 0);
+    }
+
+    #[test]
+    fn the_status_bounds_are_in_the_schema() {
+        let spec = spec();
+        let status = schema(&spec, "ProbeStatus");
+        let version = &status["properties"]["agent_version"];
+        assert_eq!(version["maxLength"], status_limits::MAX_AGENT_VERSION_LEN);
+        assert_eq!(version["minLength"], 1);
+        for list in ["modems", "budgets"] {
+            assert_eq!(
+                status["properties"][list]["maxItems"],
+                status_limits::MAX_MODEMS
+            );
+        }
+        let reason = &schema(&spec, "ModemStatus")["properties"]["reason"];
+        assert_eq!(reason["anyOf"][1]["$ref"], "#/components/schemas/OneLine");
+        let one_line = schema(&spec, "OneLine");
+        assert_eq!(one_line["maxLength"], status_limits::MAX_REASON_LEN);
+        // The pattern refuses what `check_line` refuses: control and bidirectional controls.
+        let pattern = one_line["pattern"].as_str().unwrap();
+        assert_eq!(version["pattern"].as_str().unwrap(), pattern);
+        for c in [
+            "\\u0000-\\u001F",
+            "\\u007F-\\u009F",
+            "\\u202A-\\u202E",
+            "\\u2066-\\u2069",
+        ] {
+            assert!(pattern.contains(c), "{c} not in {pattern}");
+        }
     }
 
     #[test]

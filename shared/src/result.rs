@@ -295,7 +295,7 @@ pub struct ValidationError {
     pub message: String,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> ValidationError {
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> ValidationError {
     ValidationError {
         field,
         message: message.into(),
@@ -348,7 +348,7 @@ fn field_error<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> WireError {
     }
 }
 
-fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, WireError> {
+pub(crate) fn read<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, WireError> {
     serde_path_to_error::deserialize(value).map_err(field_error)
 }
 
@@ -480,17 +480,29 @@ fn check_opt_range(
     v.map_or(Ok(()), |v| check_range(field, v, range, unit))
 }
 
-fn check_line(field: &'static str, s: &str, max: usize) -> Result<(), ValidationError> {
+/// Unicode's bidirectional embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069). `char::is_control` does not count them, yet on a page they reorder the text
+/// around them, so a probe could make another's name or a number read differently.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A one-line text field: not empty, at most `max` characters, no control characters (NUL,
+/// newlines…) and no bidirectional controls.
+pub(crate) fn check_line(field: &'static str, s: &str, max: usize) -> Result<(), ValidationError> {
     if s.is_empty() {
         return Err(invalid(field, "is empty"));
     }
     if s.chars().count() > max {
         return Err(invalid(field, format!("is longer than {max} characters")));
     }
-    if s.chars().any(char::is_control) {
+    if let Some(c) = s.chars().find(|&c| c.is_control() || is_bidi_control(c)) {
         return Err(invalid(
             field,
-            "must be one line without control characters",
+            format!(
+                "must be one line without control or bidirectional control characters (found U+{:04X})",
+                u32::from(c)
+            ),
         ));
     }
     Ok(())
@@ -760,6 +772,36 @@ mod tests {
                 assert!(back.get(key).is_some(), "{key} lost in the round trip");
             }
         }
+    }
+
+    #[test]
+    fn text_with_bidirectional_controls_is_refused() {
+        // U+202E (right-to-left override) and U+2066 (left-to-right isolate) are not control
+        // characters to `char::is_control`, yet reorder what a page shows.
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            let v = with(
+                radio(),
+                &json!({"rat": "none", "rsrp_dbm": null, "rsrq_db": null, "sinr_db": null,
+                "band": null, "cell_id": null, "meets_5g": false, "reason": format!("no SIM{c}1.0")}),
+            );
+            let e = error_of(&v);
+            assert!(
+                e.starts_with("reason: ") && e.contains("bidirectional"),
+                "{c:?}: {e}"
+            );
+            let v = with(ipv6(), &json!({"host": format!("www.{c}yiyuan.gov.cn")}));
+            assert!(error_of(&v).starts_with("host: "), "{c:?}");
+        }
+        // Right-to-left text itself is fine.
+        let v = with(
+            radio(),
+            &json!({"rat": "none", "rsrp_dbm": null, "rsrq_db": null, "sinr_db": null,
+            "band": null, "cell_id": null, "meets_5g": false, "reason": "لا توجد شريحة"}),
+        );
+        ResultRecord::from_json(&v)
+            .unwrap()
+            .validate(now())
+            .unwrap();
     }
 
     #[test]

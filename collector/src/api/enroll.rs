@@ -1,7 +1,7 @@
 //! `POST /api/v1/enroll`: a one-time code traded for the probe's id, site and a fresh token.
 
 use super::{ApiError, AppState};
-use crate::probes::{code_sha256, new_token, token_sha256};
+use crate::probes::{new_token, token_sha256};
 use crate::store::Enrollment;
 use axum::Json;
 use axum::extract::State;
@@ -27,7 +27,7 @@ pub(crate) async fn enroll(
     let outcome = state
         .store
         .enroll(
-            &code_sha256(&request.code),
+            &request.code,
             &token_sha256(&token),
             Utc::now().timestamp_millis(),
         )
@@ -52,6 +52,12 @@ pub(crate) async fn enroll(
         )),
         Enrollment::Expired => Err(refused(
             "this enrollment code expired: ask for a new one (fathom-collector probe enroll-code)",
+        )),
+        Enrollment::Cancelled => Err(refused(
+            "this enrollment code was cancelled (the probe was revoked or its token rotated): ask for a new one (fathom-collector probe enroll-code)",
+        )),
+        Enrollment::Revoked => Err(refused(
+            "this probe is revoked: an operator must restore it (fathom-collector probe restore) before it can enroll",
         )),
     }
 }

@@ -210,15 +210,18 @@ fn read_batch(
         check_owner(&record, probe, index)?;
         results.push(record);
     }
-    let status = request
-        .status
-        .and_then(|v| match serde_json::from_value::<ProbeStatus>(v) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(probe = %probe.id, error = %e, "Unreadable probe status ignored.");
-                None
-            }
-        });
+    // The status is shown on `/fleet` and kept per probe: one that does not fit refuses the
+    // upload like a bad result would, so that nothing of any length or with hidden characters
+    // reaches the pages.
+    let status = match &request.status {
+        None => None,
+        Some(value) => {
+            let bad = |e: String| ApiError::InvalidStatus(format!("status.{e}"));
+            let status = ProbeStatus::from_json(value).map_err(|e| bad(e.to_string()))?;
+            status.validate().map_err(|e| bad(e.to_string()))?;
+            Some(status)
+        }
+    };
     Ok((results, status))
 }
 

@@ -1,15 +1,15 @@
-//! `probe add|add-many|list|revoke|rotate|enroll-code`.
+//! `probe add|add-many|list|revoke|rotate|restore|enroll-code`.
 
 use super::{say, usage};
 use crate::cli::ProbeCommand;
 use crate::config::CollectorConfig;
 use crate::probes;
-use crate::store::Store;
+use crate::store::{Store, TokenChange};
 use chrono::{DateTime, Utc};
 use fathom_shared::{ProbeId, SiteId};
 use std::io::Write as _;
 
-/// `probe add|add-many|list|revoke|rotate|enroll-code`.
+/// `probe add|add-many|list|revoke|rotate|restore|enroll-code`.
 pub(super) async fn probe_command(
     store: &Store,
     config: &CollectorConfig,
@@ -51,25 +51,40 @@ pub(super) async fn probe_command(
         }
         ProbeCommand::Rotate { id } => {
             let token = probes::new_token();
-            if !store
-                .rotate_probe_token(&id, &probes::token_sha256(&token))
-                .await?
-            {
-                return Err(usage(format!("no probe {id:?} is registered")));
-            }
-            tracing::info!(probe = %id, "Probe token rotated.");
+            let change = store
+                .rotate_probe_token(
+                    &id,
+                    &probes::token_sha256(&token),
+                    Utc::now().timestamp_millis(),
+                )
+                .await?;
+            refuse_unchanged(&id, change)?;
+            tracing::info!(probe = %id, "Probe token rotated; its enrollment codes cancelled.");
+            say(token)?;
+        }
+        ProbeCommand::Restore { id } => {
+            let token = probes::new_token();
+            let change = store
+                .restore_probe(&id, &probes::token_sha256(&token))
+                .await?;
+            refuse_unchanged(&id, change)?;
+            tracing::info!(probe = %id, "Probe restored with a new token.");
             say(token)?;
         }
         ProbeCommand::EnrollCode { id, valid_hours } => {
-            if !store.probes().await?.iter().any(|p| p.id == id) {
-                return Err(usage(format!("no probe {id:?} is registered")));
+            match store.probes().await?.iter().find(|p| p.id == id) {
+                None => return Err(usage(format!("no probe {id:?} is registered"))),
+                Some(p) if p.revoked_at_ms.is_some() => {
+                    refuse_unchanged(&id, TokenChange::Revoked)?;
+                }
+                Some(_) => {}
             }
             let code = probes::new_enrollment_code();
             let now_ms = Utc::now().timestamp_millis();
             store
                 .add_enrollment_code(
                     &id,
-                    &probes::code_sha256(&code),
+                    &code,
                     now_ms,
                     now_ms + i64::from(valid_hours) * 3_600_000,
                 )
@@ -79,6 +94,20 @@ pub(super) async fn probe_command(
         }
     }
     Ok(())
+}
+
+/// The usage error for a credentials change that did not happen, or `Ok` when it did.
+fn refuse_unchanged(id: &str, change: TokenChange) -> anyhow::Result<()> {
+    match change {
+        TokenChange::Changed => Ok(()),
+        TokenChange::Unknown => Err(usage(format!("no probe {id:?} is registered"))),
+        TokenChange::Revoked => Err(usage(format!(
+            "probe {id} is revoked; lift the revocation first with `fathom-collector probe restore --id {id}`"
+        ))),
+        TokenChange::NotRevoked => Err(usage(format!(
+            "probe {id} is not revoked; `probe rotate` gives it a new token"
+        ))),
+    }
 }
 
 async fn add_probe(

@@ -55,6 +55,9 @@ pub enum ApiError {
         /// The result's id, when readable.
         id: Option<String>,
     },
+    /// 422 without a result: the upload's `status` breaks the wire format.
+    #[error("{0}")]
+    InvalidStatus(String),
     /// 429: the probe uploads faster than its rate limit.
     #[error("{message}")]
     RateLimited {
@@ -78,7 +81,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::InvalidResult { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidResult { .. } | ApiError::InvalidStatus(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

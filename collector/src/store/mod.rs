@@ -40,7 +40,7 @@ mod sql;
 mod sqlite;
 
 pub use enrollment::Enrollment;
-pub use probes::ProbeRow;
+pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};
 pub use results::{ExportFilter, InsertCounts, ResultWriter};
 
@@ -76,6 +76,9 @@ pub enum StoreError {
     /// the group gets it).
     #[error("{0}")]
     Group(String),
+    /// The stored key of enrollment codes is not hex (someone edited `server_secrets`).
+    #[error("the enrollment-code key in server_secrets is not hex: {0}")]
+    BadSecret(String),
     /// The group-commit writer stopped (the server is shutting down).
     #[error("the database writer has stopped")]
     WriterGone,

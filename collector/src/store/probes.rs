@@ -18,9 +18,28 @@ pub struct ProbeRow {
     pub revoked_at_ms: Option<i64>,
 }
 
-/// Gives a probe a new token and lifts a revocation.
+/// Gives a probe that is not revoked a new token. Only `probe restore` lifts a revocation: a
+/// token change (rotation, enrollment) on a revoked probe changes nothing.
 pub(super) const SET_TOKEN: &str =
-    "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL WHERE id = ?";
+    "UPDATE probes SET token_sha256 = ? WHERE id = ? AND revoked_at_ms IS NULL";
+
+/// Cancels a probe's outstanding enrollment codes, so that no code printed before a revocation or
+/// a rotation can hand out a fresh token afterwards.
+const CANCEL_CODES: &str = "UPDATE enrollment_codes SET cancelled_at_ms = ? \
+     WHERE probe_id = ? AND used_at_ms IS NULL AND cancelled_at_ms IS NULL";
+
+/// What a change to a probe's credentials did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenChange {
+    /// Done.
+    Changed,
+    /// No such probe is registered.
+    Unknown,
+    /// The probe is revoked: only `probe restore` changes its token.
+    Revoked,
+    /// The probe is not revoked: there is nothing to restore.
+    NotRevoked,
+}
 
 impl Store {
     /// Makes the `sites` table match the configuration (the config is the source of truth).
@@ -128,27 +147,82 @@ impl Store {
             .collect())
     }
 
-    /// Revokes a probe's token at `now_ms`; false when no such probe is registered.
+    /// Revokes a probe's token at `now_ms` and cancels its outstanding enrollment codes, in one
+    /// transaction; false when no such probe is registered.
     pub async fn revoke_probe(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
         let done = sql!(
-            self,
+            tx,
             execute,
             "UPDATE probes SET revoked_at_ms = COALESCE(revoked_at_ms, ?) WHERE id = ?",
             now_ms,
             id,
         )?;
-        Ok(done == 1)
+        if done != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sql!(tx, execute, CANCEL_CODES, now_ms, id)?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    /// Gives a probe a new token (the old one stops working at once) and lifts a revocation;
-    /// false when no such probe is registered.
+    /// Gives a probe that is not revoked a new token (the old one stops working at once) and
+    /// cancels its outstanding enrollment codes: whoever holds one would otherwise get a token
+    /// the operator did not hand out.
     pub async fn rotate_probe_token(
         &self,
         id: &str,
         token_sha256: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sql!(self, execute, SET_TOKEN, token_sha256, id)?;
-        Ok(done == 1)
+        now_ms: i64,
+    ) -> Result<TokenChange, StoreError> {
+        let mut tx = self.begin().await?;
+        if sql!(tx, execute, SET_TOKEN, token_sha256, id)? != 1 {
+            tx.rollback().await?;
+            return self.why_unchanged(id, TokenChange::Revoked).await;
+        }
+        sql!(tx, execute, CANCEL_CODES, now_ms, id)?;
+        tx.commit().await?;
+        Ok(TokenChange::Changed)
+    }
+
+    /// Lifts a probe's revocation and gives it a new token: the token that was revoked never
+    /// works again (it may be why the probe was revoked).
+    pub async fn restore_probe(
+        &self,
+        id: &str,
+        token_sha256: &str,
+    ) -> Result<TokenChange, StoreError> {
+        let done = sql!(
+            self,
+            execute,
+            "UPDATE probes SET token_sha256 = ?, revoked_at_ms = NULL \
+             WHERE id = ? AND revoked_at_ms IS NOT NULL",
+            token_sha256,
+            id,
+        )?;
+        if done == 1 {
+            return Ok(TokenChange::Changed);
+        }
+        self.why_unchanged(id, TokenChange::NotRevoked).await
+    }
+
+    /// Why an update of probe `id` matched no row: no such probe, else `otherwise`.
+    async fn why_unchanged(
+        &self,
+        id: &str,
+        otherwise: TokenChange,
+    ) -> Result<TokenChange, StoreError> {
+        let found: Option<(String,)> = sql!(
+            self,
+            fetch_optional,
+            "SELECT id FROM probes WHERE id = ?",
+            id
+        )?;
+        Ok(match found {
+            None => TokenChange::Unknown,
+            Some(_) => otherwise,
+        })
     }
 
     /// The probe holding the token whose SHA-256 is `token_sha256`.

@@ -546,3 +546,37 @@ fn an_unreachable_postgresql_fails_at_once_with_the_reason_and_no_password() {
         "the pool's retries were not waited out"
     );
 }
+
+/// Revocation sticks: a revoked probe gets no enrollment code and no rotation; `probe restore`
+/// lifts it with a new token, once.
+#[test]
+fn only_probe_restore_lifts_a_revocation() {
+    for c in Collector::each_backend() {
+        c.add_probe("hosp-01", "county-hospital");
+        let (code, _, err) = c.run(&["probe", "revoke", "--id", "hosp-01"]);
+        assert_eq!(code, Some(0), "{err}");
+        for refused in ["enroll-code", "rotate"] {
+            let (code, out, err) = c.run(&["probe", refused, "--id", "hosp-01"]);
+            assert_eq!(code, Some(2), "{refused}: {out}{err}");
+            assert!(out.is_empty(), "{refused}: nothing printed: {out}");
+            assert!(
+                error_line(&err).contains("probe restore --id hosp-01"),
+                "{refused}: {err}"
+            );
+        }
+        let (code, out, err) = c.run(&["probe", "restore", "--id", "hosp-01"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.trim().starts_with("fth_") && out.lines().count() == 1,
+            "{out}"
+        );
+        let (_, list, _) = c.run(&["probe", "list"]);
+        assert!(list.trim_end().ends_with("\tactive"), "{list}");
+        let (code, _, err) = c.run(&["probe", "restore", "--id", "hosp-01"]);
+        assert_eq!(code, Some(2), "not revoked: {err}");
+        let (code, _, err) = c.run(&["probe", "restore", "--id", "nobody"]);
+        assert_eq!(code, Some(2), "{err}");
+        let (code, _, err) = c.run(&["probe", "enroll-code", "--id", "hosp-01"]);
+        assert_eq!(code, Some(0), "restored: {err}");
+    }
+}

@@ -2,6 +2,7 @@
 //! SQLite file and, when one answers, a fresh PostgreSQL database, driven by a real HTTP client; and the real binary for the command line.
 
 mod cli;
+mod enroll;
 mod helpers;
 #[path = "../../src/store/scratch.rs"]
 mod scratch;

@@ -803,3 +803,69 @@ async fn a_probe_over_its_result_budget_gets_429_and_the_fleet_shows_it() {
         "{fleet}"
     );
 }
+
+/// The `status` is checked like results (issue 16): a 1.9 MB agent version, a NUL, a U+202E
+/// right-to-left override, a negative budget refuse the upload with 422 naming the field, and
+/// nothing of it is stored; a good status is kept.
+#[tokio::test]
+async fn a_bad_status_refuses_the_upload_with_the_field_named() {
+    for s in start_each().await {
+        let b = s.backend;
+        let token = s.add_probe(HOSP, HOSP_SITE).await;
+        let good = json!({
+            "agent_version": "0.1.0",
+            "modems": [{"carrier": "cmcc", "present": false, "rat": null, "reason": "no SIM"}],
+            "spool_pending": 1,
+            "clock_synced": true,
+            "budgets": [{"carrier": "cmcc", "used_bytes": 10, "budget_bytes": 1000}],
+        });
+        let with = |pointer: &str, value: Value| {
+            let mut v = good.clone();
+            *v.pointer_mut(pointer).expect("field") = value;
+            v
+        };
+        let cases = [
+            (
+                with("/agent_version", Value::from("9".repeat(1_900_000))),
+                "status.agent_version: is longer than 64 characters",
+            ),
+            (
+                with("/agent_version", Value::from("0.1.0\u{0}")),
+                "status.agent_version: must be one line",
+            ),
+            (
+                with("/agent_version", Value::from("0.1.0\u{202E}")),
+                "(found U+202E)",
+            ),
+            (
+                with("/modems/0/reason", Value::from("\u{2066}no SIM")),
+                "status.modems[].reason: modems[0] (cmcc)",
+            ),
+            (
+                with("/budgets/0/budget_bytes", Value::from(-1)),
+                "status.budgets[0].budget_bytes: invalid value: integer `-1`",
+            ),
+        ];
+        for (n, (status, reason)) in cases.into_iter().enumerate() {
+            let body = serde_json::to_vec(&json!({
+                "results": [result("radio", n as u32, HOSP, HOSP_SITE)],
+                "status": status,
+            }))
+            .expect("serialises");
+            let (code, answer, _) = post(&s, Some(&token), Some("application/json"), body).await;
+            assert_eq!(code, 422, "{b} {reason}: {answer}");
+            let error = answer["error"].as_str().expect("error");
+            assert!(error.contains(reason), "{b}: {reason:?} not in {error:?}");
+            assert!(answer.get("index").is_none(), "{b}: {answer}");
+        }
+        assert!(s.stored().await.is_empty(), "{b}: nothing stored");
+        let body = serde_json::to_vec(&json!({
+            "results": [result("radio", 99, HOSP, HOSP_SITE)],
+            "status": good,
+        }))
+        .expect("serialises");
+        let (code, answer, _) = post(&s, Some(&token), Some("application/json"), body).await;
+        assert_eq!(code, 200, "{b}: {answer}");
+        assert_eq!(s.stored().await.len(), 1, "{b}");
+    }
+}

@@ -1,10 +1,11 @@
 //! Probe credentials: `probe revoke` refuses a token from the next request on, `probe rotate`
-//! gives a new one and the old one stops working at once; nothing spooled is lost meanwhile.
+//! gives a new one and the old one stops working at once, and only `probe restore` lifts a
+//! revocation (with a new token); nothing spooled is lost meanwhile.
 
 use fathom_e2e::{Agent, Collector, run};
 
 #[test]
-fn a_revoked_token_is_refused_at_once_and_a_rotated_one_brings_the_probe_back() {
+fn a_revoked_token_is_refused_at_once_and_a_restored_probe_comes_back_with_a_new_token() {
     let mut collector = Collector::new();
     collector.start();
     let token = collector.add_probe("p-cred", "county-hospital");
@@ -34,10 +35,16 @@ fn a_revoked_token_is_refused_at_once_and_a_rotated_one_brings_the_probe_back() 
     let (pending, _) = agent.spool_counts();
     assert!(pending > 0);
 
-    // Rotate: a new token, printed on one line; the old one stays refused.
-    let (status, out, err) = run(collector
+    // Rotation does not lift a revocation; `restore` does, with a new token printed on one
+    // line, and the old one stays refused.
+    let (status, _, err) = run(collector
         .command()
         .args(["probe", "rotate", "--id", "p-cred"]));
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("probe restore"), "{err}");
+    let (status, out, err) = run(collector
+        .command()
+        .args(["probe", "restore", "--id", "p-cred"]));
     assert!(status.success(), "{err}");
     let new_token = out.trim().to_owned();
     assert!(new_token.starts_with("fth_") && new_token != token, "{out}");
