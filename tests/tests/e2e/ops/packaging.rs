@@ -241,8 +241,8 @@ echo "after_purge_config=$(test -e /etc/fathom/agent.toml && echo kept || echo g
         );
         assert!(value(&out, "version").starts_with("fathom-agent "), "{out}");
         assert_eq!(value(&out, "binary"), "755", "{out}");
-        // The config holds the probe's token: root writes it, the agent's group reads it.
-        assert_eq!(value(&out, "config"), "root:fathom:640", "{out}");
+        // The config holds the probe's token: the agent's alone.
+        assert_eq!(value(&out, "config"), "fathom:fathom:600", "{out}");
         assert_eq!(
             value(&out, "conffiles").trim(),
             "/etc/fathom/agent.toml",
