@@ -271,12 +271,19 @@ pub fn weeks_between(from: IsoWeek, to: IsoWeek) -> Result<Vec<IsoWeek>, String>
 
 /// One line per week: the three values and whether each met its target.
 pub fn trend_text(trend: &[WeekIndicators]) -> String {
-    let mut out = String::from("week        I26 Mbit/s  met    I33       met    I32       met\n");
+    let mut out = String::from(
+        "week        I26 Mbit/s  met    I33       met    I32       met    simulated\n",
+    );
     let mbps = |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1}"));
     for w in trend {
+        // Each week says how much of it is simulated, so a demo week in a trend is not read
+        // as a measured one.
+        let sim = simulated::share(w.completeness)
+            .filter(|&s| s > 0.0)
+            .map_or_else(|| "-".to_owned(), simulated::percent);
         writeln!(
             out,
-            "{:<10}  {:>10}  {:<5}  {:>8}  {:<5}  {:>8}  {:<5}",
+            "{:<10}  {:>10}  {:<5}  {:>8}  {:<5}  {:>8}  {:<5}  {sim}",
             w.week.to_string(),
             mbps(w.i26.value),
             w.i26.met,
@@ -368,6 +375,13 @@ mod tests {
         demo.completeness.simulated = 7;
         let text = demo.to_text();
         assert!(text.contains("met (simulated)"), "{text}");
+        let trend = trend_text(&[w.clone(), demo]);
+        let rows: Vec<&str> = trend.lines().collect();
+        assert!(rows[0].ends_with("simulated"), "{trend}");
+        assert!(
+            rows[1].ends_with("42.9%") && rows[2].ends_with("100.0%"),
+            "{trend}"
+        );
     }
 
     #[test]
