@@ -101,15 +101,21 @@ impl WeekIndicators {
         )
     }
 
-    /// A plain-text table for a terminal.
-    pub fn to_text(&self) -> String {
+    /// A plain-text table for a terminal; the week's bounds in `tz`, the county's zone, so a
+    /// week starting Monday 00:00 in Beijing does not read as Sunday 16:00.
+    pub fn to_text(&self, tz: chrono_tz::Tz) -> String {
         let mut lines = Vec::new();
         let share = simulated::share(self.completeness);
         let mbps =
             |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1} Mbit/s"));
+        let (start, end) = self.week.window(tz);
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
         lines.push(format!(
-            "{} week {} ({} to {})",
-            self.county, self.week, self.window_start, self.window_end
+            "{} week {} ({} to {} {tz})",
+            self.county,
+            self.week,
+            local(start),
+            local(end)
         ));
         lines.push(format!(
             "I26 download speed   {:>14}  target {:>6.1} Mbit/s  {}",
@@ -347,7 +353,11 @@ mod tests {
             silent_probes: Vec::new(),
             sites_without_data: Vec::new(),
         };
-        let text = w.to_text();
+        let text = w.to_text(config.timezone);
+        assert!(
+            text.contains("(2026-11-23 00:00 to 2026-11-30 00:00 Asia/Shanghai)"),
+            "{text}"
+        );
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         for line in [
             "I26 download speed 25.0 Mbit/s target 25.0 Mbit/s met",
@@ -373,7 +383,7 @@ mod tests {
         // A mostly simulated week is no plain "met" in the terminal either.
         let mut demo = w.clone();
         demo.completeness.simulated = 7;
-        let text = demo.to_text();
+        let text = demo.to_text(config.timezone);
         assert!(text.contains("met (simulated)"), "{text}");
         let trend = trend_text(&[w.clone(), demo]);
         let rows: Vec<&str> = trend.lines().collect();
