@@ -6,6 +6,7 @@
 //! recomputes this from the check's raw fields. A website with no valid check is *unknown*, shown
 //! as such, and counts as not supporting. The denominator is every configured website.
 
+use super::round;
 use crate::config::Website;
 use chrono::DateTime;
 use fathom_shared::UtcTime;
@@ -83,6 +84,7 @@ pub struct I32Row {
 pub struct I32 {
     /// Supporting websites / all configured websites; null when none is configured or none
     /// has a valid check in the window.
+    #[serde(serialize_with = "round::share_opt")]
     pub value: Option<f64>,
     /// Target fraction.
     pub target: f64,

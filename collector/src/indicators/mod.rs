@@ -7,6 +7,7 @@
 pub mod i26;
 pub mod i32;
 pub mod i33;
+mod round;
 pub mod simulated;
 
 use crate::config::CollectorConfig;
