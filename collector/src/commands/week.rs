@@ -37,7 +37,7 @@ pub(super) async fn indicators(
         if json {
             writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?;
         } else {
-            write!(out, "{}", result.to_text())?;
+            write!(out, "{}", result.to_text(config.timezone))?;
         }
     }
     out.flush()?;

@@ -11,6 +11,7 @@ use crate::report::html::{PHONE_CSS, VIEWPORT, esc, local_str, site_name, zone_n
 use axum::extract::State;
 use axum::response::Html;
 use chrono::Utc;
+use fathom_shared::Rat;
 use fathom_shared::api::FleetResponse;
 use std::fmt::Write as _;
 
@@ -27,6 +28,18 @@ pub(super) async fn fleet_page(
     view.probes
         .sort_by_key(|p| (p.alerts.is_empty(), p.probe_id.clone()));
     Ok(Html(fleet_html(&view, &state.config)))
+}
+
+/// A network type as a technician says it (5G SA, 4G), not its wire id (`nr_sa`, `lte`).
+fn rat_name(rat: Rat) -> &'static str {
+    match rat {
+        Rat::NrSa => "5G SA",
+        Rat::NrNsa => "5G NSA",
+        Rat::Lte => "4G",
+        Rat::Wcdma => "3G",
+        Rat::Gsm => "2G",
+        Rat::None => "未注册 no service",
+    }
 }
 
 /// The fleet page's HTML, in the order of `view`, with a way back to the dashboard: sites by
@@ -63,7 +76,7 @@ fn fleet_html(view: &FleetResponse, config: &CollectorConfig) -> String {
                             "{} {}",
                             m.carrier.name_zh(),
                             if m.present {
-                                m.rat.map_or("?", fathom_shared::Rat::id).to_owned()
+                                m.rat.map_or("?", rat_name).to_owned()
                             } else {
                                 "缺失 missing".to_owned()
                             }
@@ -141,6 +154,15 @@ mod tests {
             std::path::PathBuf::new(),
         )
         .expect("the example config loads")
+    }
+
+    #[test]
+    fn network_types_in_technicians_words() {
+        let names: Vec<&str> = Rat::ALL.iter().map(|&r| rat_name(r)).collect();
+        assert_eq!(
+            names,
+            ["5G SA", "5G NSA", "4G", "3G", "2G", "未注册 no service"]
+        );
     }
 
     /// Sites by name and times in Beijing time, not ids and UTC.

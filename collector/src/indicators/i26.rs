@@ -5,6 +5,7 @@
 //! tests; per carrier the mean over its sites; overall the mean over all (site, carrier) pairs,
 //! so a probe that tests more often does not weigh more. The sample-weighted mean is shown beside.
 
+use super::round;
 use crate::config::Site;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ pub struct I26Row {
     /// Completed tests.
     pub tests: u64,
     /// Their mean, Mbit/s.
+    #[serde(serialize_with = "round::mbps")]
     pub mean_mbps: f64,
 }
 
@@ -47,14 +49,17 @@ pub struct I26Row {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct I26 {
     /// Mean of per-(site, carrier) means, Mbit/s; null without any valid test.
+    #[serde(serialize_with = "round::mbps_opt")]
     pub value: Option<f64>,
     /// Mean over all valid tests, Mbit/s.
+    #[serde(serialize_with = "round::mbps_opt")]
     pub sample_weighted_mbps: Option<f64>,
     /// Target, Mbit/s.
     pub target: f64,
     /// Whether the value reaches the target (false without data).
     pub met: bool,
     /// Per carrier: mean over its sites, Mbit/s.
+    #[serde(serialize_with = "round::mbps_map")]
     pub by_carrier: BTreeMap<String, f64>,
     /// Valid tests counted.
     pub tests: u64,

@@ -12,6 +12,7 @@
 //! carrier's link checked a website, its verdict stands and the row says so
 //! ([`I32Row::single_carrier`], counted in [`I32::single_carrier`]).
 
+use super::round;
 use crate::config::Website;
 use chrono::DateTime;
 use fathom_shared::UtcTime;
@@ -97,6 +98,7 @@ pub struct I32Row {
 pub struct I32 {
     /// Supporting websites / all configured websites; null when none is configured or none
     /// has a valid check in the window.
+    #[serde(serialize_with = "round::share_opt")]
     pub value: Option<f64>,
     /// Target fraction.
     pub target: f64,

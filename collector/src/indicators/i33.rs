@@ -7,6 +7,7 @@
 //! covers it. The denominator is every key public area of the configuration: a site without data
 //! counts as not covered and is flagged `no_data`, never dropped.
 
+use super::round;
 use crate::config::{IndicatorSettings, Site};
 use fathom_shared::radio::meets_5g;
 use fathom_shared::{Meets5gThresholds, Rat};
@@ -102,6 +103,7 @@ pub struct I33Cell {
     /// Samples meeting 5G.
     pub meeting: u64,
     /// `meeting / samples`.
+    #[serde(serialize_with = "round::share")]
     pub share: f64,
     /// Whether this carrier covers the site.
     pub covered: bool,
@@ -129,12 +131,14 @@ pub struct I33Row {
 pub struct I33 {
     /// Covered key sites / all key sites; null when the config has no key public area or no
     /// key public area has any radio sample in the window.
+    #[serde(serialize_with = "round::share_opt")]
     pub value: Option<f64>,
     /// Target fraction.
     pub target: f64,
     /// Whether the value reaches the target.
     pub met: bool,
     /// Per carrier: key sites it covers / all key sites.
+    #[serde(serialize_with = "round::share_map")]
     pub by_carrier: BTreeMap<String, f64>,
     /// Key public areas counted.
     pub key_sites: u64,

@@ -8,6 +8,7 @@ pub mod i26;
 pub mod i32;
 pub mod i33;
 pub mod outliers;
+mod round;
 pub mod simulated;
 
 use crate::config::CollectorConfig;
@@ -105,15 +106,21 @@ impl WeekIndicators {
         )
     }
 
-    /// A plain-text table for a terminal.
-    pub fn to_text(&self) -> String {
+    /// A plain-text table for a terminal; the week's bounds in `tz`, the county's zone, so a
+    /// week starting Monday 00:00 in Beijing does not read as Sunday 16:00.
+    pub fn to_text(&self, tz: chrono_tz::Tz) -> String {
         let mut lines = Vec::new();
         let share = simulated::share(self.completeness);
         let mbps =
             |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1} Mbit/s"));
+        let (start, end) = self.week.window(tz);
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
         lines.push(format!(
-            "{} week {} ({} to {})",
-            self.county, self.week, self.window_start, self.window_end
+            "{} week {} ({} to {} {tz})",
+            self.county,
+            self.week,
+            local(start),
+            local(end)
         ));
         lines.push(format!(
             "I26 download speed   {:>14}  target {:>6.1} Mbit/s  {}",
@@ -284,12 +291,19 @@ pub fn weeks_between(from: IsoWeek, to: IsoWeek) -> Result<Vec<IsoWeek>, String>
 
 /// One line per week: the three values and whether each met its target.
 pub fn trend_text(trend: &[WeekIndicators]) -> String {
-    let mut out = String::from("week        I26 Mbit/s  met    I33       met    I32       met\n");
+    let mut out = String::from(
+        "week        I26 Mbit/s  met    I33       met    I32       met    simulated\n",
+    );
     let mbps = |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format!("{v:.1}"));
     for w in trend {
+        // Each week says how much of it is simulated, so a demo week in a trend is not read
+        // as a measured one.
+        let sim = simulated::share(w.completeness)
+            .filter(|&s| s > 0.0)
+            .map_or_else(|| "-".to_owned(), simulated::percent);
         writeln!(
             out,
-            "{:<10}  {:>10}  {:<5}  {:>8}  {:<5}  {:>8}  {:<5}",
+            "{:<10}  {:>10}  {:<5}  {:>8}  {:<5}  {:>8}  {:<5}  {sim}",
             w.week.to_string(),
             mbps(w.i26.value),
             w.i26.met,
@@ -354,7 +368,11 @@ mod tests {
             sites_without_data: Vec::new(),
             outlier_probes: Vec::new(),
         };
-        let text = w.to_text();
+        let text = w.to_text(config.timezone);
+        assert!(
+            text.contains("(2026-11-23 00:00 to 2026-11-30 00:00 Asia/Shanghai)"),
+            "{text}"
+        );
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         for line in [
             "I26 download speed 25.0 Mbit/s target 25.0 Mbit/s met",
@@ -380,8 +398,15 @@ mod tests {
         // A mostly simulated week is no plain "met" in the terminal either.
         let mut demo = w.clone();
         demo.completeness.simulated = 7;
-        let text = demo.to_text();
+        let text = demo.to_text(config.timezone);
         assert!(text.contains("met (simulated)"), "{text}");
+        let trend = trend_text(&[w.clone(), demo]);
+        let rows: Vec<&str> = trend.lines().collect();
+        assert!(rows[0].ends_with("simulated"), "{trend}");
+        assert!(
+            rows[1].ends_with("42.9%") && rows[2].ends_with("100.0%"),
+            "{trend}"
+        );
     }
 
     #[test]

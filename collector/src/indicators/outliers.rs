@@ -43,9 +43,11 @@ pub struct Outlier {
     /// Its valid tests.
     pub tests: u64,
     /// Its mean, Mbit/s.
+    #[serde(serialize_with = "super::round::mbps")]
     pub mean_mbps: f64,
     /// The reference it was judged by, Mbit/s: the median of the means of all probes at the
     /// site and carrier (the other probe's mean when there are two).
+    #[serde(serialize_with = "super::round::mbps")]
     pub others_mbps: f64,
     /// How many other probes measured the site and carrier.
     pub others: usize,

@@ -638,7 +638,8 @@ fn draw<DB: DrawingBackend>(
     root.present()
 }
 
-/// Draws `chart` as an SVG document; `note` marks simulated data (see [`draw`]).
+/// Draws `chart` as an SVG document; `note` marks simulated data: a red caption band at its
+/// foot and a faint [`WATERMARK`] across the plot.
 pub fn svg(chart: &Chart, labels: &Labels, note: Option<&str>) -> Result<String, ChartError> {
     register_font();
     let mut out = String::new();

@@ -351,9 +351,10 @@ document.getElementById('f').addEventListener('load', function () {{
 }
 
 /// Every page at desktop (1400 px) and phone (390 px) width, on a week whose results are
-/// almost all simulated, like the demo's: nothing makes the page scroll sideways (wide tables
-/// scroll inside their own box), every page sets a viewport, and every page showing the week's
-/// numbers shows the simulated-data banner on its first screen. Screenshots of each are kept
+/// all simulated, like the demo's, and on an empty database: nothing makes the page scroll
+/// sideways (wide tables scroll inside their own box), every page sets a viewport, every page
+/// showing a simulated week's numbers shows the simulated-data banner on its first screen, and
+/// no other page shows it. Screenshots of each are kept
 /// under `target/test-artifacts/pages/`.
 #[test]
 fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
@@ -390,8 +391,11 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
     let shots = artifacts().join("pages");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
 
+    // A collector with an empty database: its pages must fit too, and show no banner.
+    let mut empty = Collector::new();
+    empty.start();
     let base = &collector.url;
-    // (name, URL, shows the week's numbers)
+    // (name, URL, whether the simulated-data banner must show: numbers of a simulated week)
     let pages = [
         ("dashboard", format!("{base}/?week=2026-W47"), true),
         (
@@ -410,9 +414,11 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
             format!("file://{}", report.join("index.html").display()),
             true,
         ),
+        ("empty-db-dashboard", format!("{}/", empty.url), false),
+        ("empty-db-fleet", format!("{}/fleet", empty.url), false),
     ];
     let mut failures = Vec::new();
-    for (name, url, numbers) in &pages {
+    for (name, url, banner) in &pages {
         for width in [1400, 390] {
             let l = layout(&profile, collector.dir.path(), url, width);
             if l.scroll_width > l.inner_width {
@@ -424,9 +430,14 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
             if !l.viewport {
                 failures.push(format!("{name} sets no viewport"));
             }
-            if *numbers && !l.banner_visible {
+            if *banner && !l.banner_visible {
                 failures.push(format!(
                     "{name} at {width} px shows no simulated-data banner on its first screen"
+                ));
+            }
+            if !*banner && l.banner_visible {
+                failures.push(format!(
+                    "{name} shows the simulated-data banner without simulated data"
                 ));
             }
             let shot = shots.join(format!("{name}-{width}.png"));
