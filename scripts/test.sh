@@ -9,6 +9,7 @@
 #                             failure. CI sets it.
 #   FATHOM_REQUIRE_CHROMIUM=1 the dashboard test in headless Chromium must run. CI sets it.
 #   FATHOM_FUZZ_SECONDS=N     how long each cargo-fuzz target runs (default 20).
+#   FATHOM_SCHEMATHESIS_EXAMPLES=N  schemathesis cases per API operation (default 100).
 #   FATHOM_REQUIRE_POSTGRES=1 the PostgreSQL runs of the store tests must run: a skip is a
 #                             failure. CI sets it.
 set -euo pipefail
@@ -27,6 +28,8 @@ command -v kill >/dev/null 2>&1 || missing+=(procps)
 command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# A virtualenv for schemathesis (scripts/schemathesis.sh installs it from PyPI).
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -148,5 +151,8 @@ RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --document-private-items
 
 step "fuzzing (bounded: ${FATHOM_FUZZ_SECONDS:-20} s per target)"
 ./scripts/fuzz.sh "${FATHOM_FUZZ_SECONDS:-20}"
+
+step "OpenAPI description against the server (schemathesis, ${FATHOM_SCHEMATHESIS_EXAMPLES:-100} cases per operation)"
+./scripts/schemathesis.sh "${FATHOM_SCHEMATHESIS_EXAMPLES:-100}"
 
 printf '\nAll checks passed.\n'

@@ -22,13 +22,32 @@ pub fn modem_status(carrier: Carrier, reading: &RadioReading) -> ModemStatus {
         reason: if present {
             None
         } else {
-            Some(
-                reading
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "not registered".to_owned()),
-            )
+            Some(one_line(
+                reading.reason.as_deref().unwrap_or("not registered"),
+            ))
         },
+    }
+}
+
+/// A modem's reason as the collector accepts it in a status (one line, no control or
+/// bidirectional control characters, at most 500 characters): the collector refuses a whole
+/// upload whose status breaks that, so text read from a modem must never reach it as it is.
+fn one_line(reason: &str) -> String {
+    let clean: String = reason
+        .chars()
+        .map(|c| {
+            if c.is_control() || fathom_shared::result::is_bidi_control(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .take(fathom_shared::api::status_limits::MAX_REASON_LEN)
+        .collect();
+    if clean.trim().is_empty() {
+        "not registered".to_owned()
+    } else {
+        clean
     }
 }
 
@@ -116,5 +135,23 @@ mod tests {
         let s = modem_status(Carrier::Cu, &r);
         assert!(s.present);
         assert_eq!((s.rat, s.reason), (Some(Rat::Lte), None));
+    }
+
+    #[test]
+    fn a_modems_reason_is_made_one_line_the_collector_accepts() {
+        let long = format!("ERROR\r\n+CME: \u{202E}{}", "x".repeat(2000));
+        let s = modem_status(Carrier::Cu, &RadioReading::unavailable(long));
+        let reason = s.reason.as_deref().unwrap();
+        assert!(reason.starts_with("ERROR  +CME:  x"), "{reason:?}");
+        let status = ProbeStatus {
+            agent_version: "0.1.0".to_owned(),
+            modems: vec![s.clone()],
+            spool_pending: 0,
+            clock_synced: true,
+            budgets: Vec::new(),
+        };
+        status.validate().expect("the collector accepts it");
+        let blank = modem_status(Carrier::Cu, &RadioReading::unavailable("\n"));
+        assert_eq!(blank.reason.as_deref(), Some("not registered"));
     }
 }

@@ -483,7 +483,7 @@ fn check_opt_range(
 /// Unicode's bidirectional embedding, override and isolate controls (U+202A–U+202E,
 /// U+2066–U+2069). `char::is_control` does not count them, yet on a page they reorder the text
 /// around them, so a probe could make another's name or a number read differently.
-pub(crate) fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
