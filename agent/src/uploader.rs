@@ -95,6 +95,9 @@ enum Step {
     Quarantined,
     /// The batch was too large; try a smaller one.
     Shrink,
+    /// The collector refused the probe's status (422 naming a `status.` field): the results are
+    /// sent again without it.
+    StatusRefused(String),
 }
 
 impl Uploader {
@@ -161,12 +164,19 @@ impl Uploader {
     pub async fn drain(&self) -> Result<u64, UploadError> {
         let mut batch = self.batch;
         let mut acked = 0;
+        // A status the collector refuses must not hold the results back: this drain goes on
+        // without it, the next one tries again (the status changes with every reading).
+        let mut with_status = true;
         loop {
             let pending = self.spool.oldest(batch).await?;
             if pending.is_empty() {
                 return Ok(acked);
             }
-            match self.post(&pending).await? {
+            match self.post(&pending, with_status).await? {
+                Step::StatusRefused(reason) => {
+                    tracing::warn!(%reason, "The collector refused this probe's status; results are sent without it.");
+                    with_status = false;
+                }
                 Step::Acked(n) => {
                     acked += n;
                     batch = self.batch;
@@ -282,7 +292,7 @@ impl Uploader {
             .await
     }
 
-    async fn post(&self, pending: &[Pending]) -> Result<Step, UploadError> {
+    async fn post(&self, pending: &[Pending], with_status: bool) -> Result<Step, UploadError> {
         let mut body =
             String::with_capacity(pending.iter().map(|p| p.body.len() + 1).sum::<usize>() + 16);
         body.push_str("{\"results\":[");
@@ -302,7 +312,7 @@ impl Uploader {
             }
         }
         body.push(']');
-        if let Some(source) = &self.status {
+        if let Some(source) = self.status.as_ref().filter(|_| with_status) {
             let fleet_budget = source.settings.borrow().values.monthly_budget;
             let status = source
                 .board
@@ -364,6 +374,9 @@ impl Uploader {
                 Ok(Step::Quarantined)
             }
             (400 | 413, None) => Ok(Step::Shrink),
+            (422, None) if with_status && reason.starts_with("status") => {
+                Ok(Step::StatusRefused(reason))
+            }
             (401, _) => Err(UploadError::Unauthorized(reason)),
             (code @ (429 | 503), _) if retry_after.is_some() => Err(UploadError::Busy {
                 reason: format!("the collector answered {code}: {reason}"),

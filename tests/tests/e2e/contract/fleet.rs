@@ -226,3 +226,64 @@ async fn a_read_token_guards_the_fleet_and_metrics_and_every_page_is_hardened() 
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
     }
 }
+
+/// A collector that refuses every upload carrying a status with 422 naming a `status.` field
+/// (as ours does for a status over its limits, which an older or odd agent may send) and accepts
+/// the same results without it. The agent sends its results again without the status, so nothing
+/// is stuck, and says why in its log. Before, the probe retried the same refused upload for ever.
+#[test]
+fn a_status_the_collector_refuses_does_not_hold_the_results_back() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = refused.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _read = reader.read_exact(&mut body);
+            let body = String::from_utf8_lossy(&body);
+            let (code, answer) = if body.contains("\"status\"") {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                (
+                    "422 Unprocessable Entity",
+                    r#"{"error":"status.modems: 17 entries are more than 16"}"#.to_owned(),
+                )
+            } else {
+                let n = body.matches("\"schema\"").count();
+                ("200 OK", format!(r#"{{"accepted":{n},"duplicate":0}}"#))
+            };
+            let _sent = write!(
+                conn,
+                "HTTP/1.1 {code}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    let mut agent = Agent::new(&url, "hosp-01", "county-hospital", "fth_any-token");
+    let (status, log) = agent.run_once();
+    assert!(status.success(), "run --once failed:\n{log}");
+    assert!(
+        log.contains("refused this probe's status"),
+        "the agent says why it sent no status:\n{log}"
+    );
+    assert!(refused.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    let (pending, quarantined) = agent.spool_counts();
+    assert_eq!(
+        (pending, quarantined),
+        (0, 0),
+        "every result acknowledged, none set aside"
+    );
+}
