@@ -100,6 +100,12 @@ kind = "gov_portal"
 [limits]
 uploads_per_second = 10.0
 upload_burst = 20
+
+# Every simulated probe connects from this one loopback address, as a whole fleet behind one
+# carrier-grade NAT would: the per-address and total connection caps sized for that.
+[server]
+max_connections = 20000
+max_connections_per_source = 20000
 EOF
 
 sites=(county-hospital bus-station central-plaza river-park east-homes)

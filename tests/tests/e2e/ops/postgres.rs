@@ -186,6 +186,11 @@ fn two_collectors_on_one_database_absorb_a_burst_refusing_and_losing_nothing() {
         .arg(dir.join("fleet.txt")));
     assert!(status.success(), "add-many failed: {err}");
     std::fs::write(dir.join("tokens.tsv"), &tokens).expect("tokens written");
+    // The 2 000 probes all connect from 127.0.0.1, as a fleet behind one carrier-grade NAT would:
+    // connection caps sized for that ([server] in docs/collector-config.md).
+    for c in [&a, &b] {
+        c.append_config("[server]\nmax_connections = 8192\nmax_connections_per_source = 8192\n");
+    }
     a.start();
     b.start();
     // Every probe sends its backlog of 30 in one upload to each collector, all at once: 2 × 2000
