@@ -93,18 +93,10 @@ pub enum InvalidConfig {
     /// `[limits] result_budget_margin` below 1.
     #[error("{0}")]
     ResultBudget(crate::budget::MarginError),
-    /// A speed-test limit below what one test needs.
-    #[error("limits.{key} {why}")]
-    SpeedLimit {
-        /// The key.
-        key: &'static str,
-        /// What is wrong with it.
-        why: &'static str,
-    },
-    /// A `[server]` value outside what can work.
-    #[error("server.{key} {why}")]
-    Server {
-        /// The key.
+    /// A `[server]` or `[limits]` value outside what can work.
+    #[error("{key} {why}")]
+    OutOfBounds {
+        /// The key, with its table (`server.max_connections`).
         key: &'static str,
         /// What is wrong with it.
         why: &'static str,
@@ -341,27 +333,27 @@ fn server(
     if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(600))
         .contains(&limits.header_read_timeout)
     {
-        return Err(InvalidConfig::Server {
-            key: "header_read_timeout",
+        return Err(InvalidConfig::OutOfBounds {
+            key: "server.header_read_timeout",
             why: "must be between 1s and 10m",
         });
     }
     if limits.max_connections < 16 {
-        return Err(InvalidConfig::Server {
-            key: "max_connections",
+        return Err(InvalidConfig::OutOfBounds {
+            key: "server.max_connections",
             why: "must be at least 16",
         });
     }
     if limits.max_per_source == 0 || limits.max_per_source > limits.max_connections {
-        return Err(InvalidConfig::Server {
-            key: "max_connections_per_source",
+        return Err(InvalidConfig::OutOfBounds {
+            key: "server.max_connections_per_source",
             why: "must be at least 1 and at most max_connections",
         });
     }
     let read_token = match s.read_token {
         Some(t) if t.trim().chars().count() < MIN_READ_TOKEN_CHARS => {
-            return Err(InvalidConfig::Server {
-                key: "read_token",
+            return Err(InvalidConfig::OutOfBounds {
+                key: "server.read_token",
                 why: "must be at least 16 characters (openssl rand -hex 16 makes one)",
             });
         }
@@ -596,14 +588,14 @@ fn speed_limits(file: &file::Limits) -> Result<crate::testserver::SpeedLimits, I
     };
     // A test opens up to eight downloads and asks for up to 400 MB: less would fail every test.
     if limits.streams_per_probe < 8 {
-        return Err(InvalidConfig::SpeedLimit {
-            key: "speed_streams_per_probe",
+        return Err(InvalidConfig::OutOfBounds {
+            key: "limits.speed_streams_per_probe",
             why: "must be at least 8: a test opens up to eight downloads",
         });
     }
     if limits.bytes_per_hour < 400_000_000 {
-        return Err(InvalidConfig::SpeedLimit {
-            key: "speed_bytes_per_hour",
+        return Err(InvalidConfig::OutOfBounds {
+            key: "limits.speed_bytes_per_hour",
             why: "must be at least 400 MB: one test may take that much",
         });
     }
@@ -633,6 +625,43 @@ mod tests {
 
     fn parse(text: &str) -> Result<CollectorConfig, ConfigError> {
         CollectorConfig::from_toml(text, Path::new("test.toml"), PathBuf::from("/etc/fathom"))
+    }
+
+    #[test]
+    fn server_and_speed_limits_outside_what_can_work_are_refused_by_key() {
+        let with = |extra: &str| parse(&format!("{SAMPLE}\n{extra}\n"));
+        let c =
+            with("[server]\ntrusted_proxies = [\"127.0.0.1\"]\nread_token = \"0123456789abcdef\"")
+                .unwrap();
+        assert_eq!(c.connections.trusted_proxies.len(), 1);
+        assert_eq!(c.read_token.as_deref(), Some("0123456789abcdef"));
+        for (extra, key) in [
+            (
+                "[server]\nheader_read_timeout = \"0s\"",
+                "server.header_read_timeout",
+            ),
+            ("[server]\nmax_connections = 3", "server.max_connections"),
+            (
+                "[server]\nmax_connections_per_source = 0",
+                "server.max_connections_per_source",
+            ),
+            ("[server]\nread_token = \"short\"", "server.read_token"),
+            (
+                "[limits]\nspeed_streams_per_probe = 4",
+                "limits.speed_streams_per_probe",
+            ),
+            (
+                "[limits]\nspeed_bytes_per_hour = \"1 MB\"",
+                "limits.speed_bytes_per_hour",
+            ),
+            (
+                "[limits]\nresult_budget_margin = 0.5",
+                "limits.result_budget_margin",
+            ),
+        ] {
+            let e = with(extra).unwrap_err().to_string();
+            assert!(e.contains(key), "{extra}: {e}");
+        }
     }
 
     #[test]

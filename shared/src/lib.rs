@@ -24,6 +24,7 @@ pub mod radio;
 pub mod result;
 pub mod settings;
 pub mod site;
+pub mod stats;
 pub mod time;
 pub mod units;
 pub mod week;

@@ -313,8 +313,24 @@ impl Collector {
 
     /// Starts `serve` on `127.0.0.1:0` the first time, then again on the same port.
     pub fn start(&mut self) {
+        self.start_under(&[]);
+    }
+
+    /// [`Collector::start`] under a wrapper command (`["prlimit", "--nofile=1024:8192", "--"]`
+    /// starts it as systemd would without `LimitNOFILE`); no wrapper is a plain start.
+    pub fn start_under(&mut self, wrapper: &[&str]) {
         assert!(self.proc.is_none(), "collector already running");
-        let mut cmd = self.command();
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args)
+                    .arg(bin("fathom-collector"))
+                    .arg("--config")
+                    .arg(self.config());
+                cmd
+            }
+            None => self.command(),
+        };
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)]);
         let log = self.dir.path().join("collector.log");
         let (proc, line) = Proc::start_ready("fathom-collector", cmd, &log);

@@ -301,33 +301,41 @@ fn to_check(url: &Url, f: &SiteFacts, probe: &ProbePath, probe_ipv6: bool) -> Ip
     }
 }
 
+/// For tests here and in the scheduler: a website on `[::1]` whose home page links to two pages,
+/// each page `page_bytes` long (metered checks need bytes to count).
+#[cfg(test)]
+pub(crate) async fn test_website(page_bytes: usize) -> Url {
+    let filler = "x".repeat(page_bytes);
+    let home = format!("<html><a href=\"/a\">a</a> <a href=\"/b\">b</a>{filler}</html>");
+    let page = format!("<html>{filler}</html>");
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Html(home) }),
+        )
+        .route(
+            "/{page}",
+            axum::routing::get(move || async move { axum::response::Html(page) }),
+        );
+    let listener = tokio::net::TcpListener::bind("[::1]:0")
+        .await
+        .expect("loopback IPv6");
+    let addr = listener.local_addr().expect("bound");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Url::parse(&format!("http://{addr}/")).expect("url")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use fetch::DataMeter;
 
-    /// A site on `[::1]` whose home page (`PAGE` bytes) links to two pages of the same size.
+    /// Each page of the test site, bytes.
     const PAGE: usize = 1_000_000;
 
+    /// A site on `[::1]` whose home page (`PAGE` bytes) links to two pages of the same size.
     async fn site() -> Url {
-        let filler = "x".repeat(PAGE);
-        let home = format!("<html><a href=\"/a\">a</a> <a href=\"/b\">b</a>{filler}</html>");
-        let page = format!("<html>{filler}</html>");
-        let app = axum::Router::new()
-            .route(
-                "/",
-                axum::routing::get(move || async move { axum::response::Html(home) }),
-            )
-            .route(
-                "/{page}",
-                axum::routing::get(move || async move { axum::response::Html(page) }),
-            );
-        let listener = tokio::net::TcpListener::bind("[::1]:0")
-            .await
-            .expect("loopback IPv6");
-        let addr = listener.local_addr().expect("bound");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Url::parse(&format!("http://{addr}/")).expect("url")
+        test_website(PAGE).await
     }
 
     fn options(meter: DataMeter) -> Ipv6Options {

@@ -340,34 +340,33 @@ impl Probe {
     /// What the speed test trusts: `[speedtest] ca`; else, over HTTP to the collector itself,
     /// the collector's CA from `[upload] ca` (the same server, the same certificate).
     fn speed_ca(&self) -> Option<std::path::PathBuf> {
-        let transport = &self.config.speed_transport;
-        if transport.ca.is_some() {
-            return transport.ca.clone();
-        }
-        let to_collector = self
-            .settings()
-            .values
-            .speed_server
-            .starts_with(self.config.collector.as_str());
-        (transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
-            .then(|| self.config.collector_ca.clone())
-            .flatten()
+        self.speed_trust(
+            self.config.speed_transport.ca.as_ref(),
+            self.config.collector_ca.as_ref(),
+        )
     }
 
     /// The pinned certificate of the speed test: `[speedtest] cert_sha256`; else, over HTTP to
-    /// the collector itself, `[upload] cert_sha256` (the same server, the same certificate).
+    /// the collector itself, `[upload] cert_sha256`.
     fn speed_pin(&self) -> Option<String> {
-        let transport = &self.config.speed_transport;
-        if transport.cert_sha256.is_some() {
-            return transport.cert_sha256.clone();
+        self.speed_trust(
+            self.config.speed_transport.cert_sha256.as_ref(),
+            self.config.collector_pin.as_ref(),
+        )
+    }
+
+    /// The speed test's own trust setting `own` when set; else the collector's, when the test
+    /// runs over HTTP against the collector itself.
+    fn speed_trust<T: Clone>(&self, own: Option<&T>, collector: Option<&T>) -> Option<T> {
+        if let Some(own) = own {
+            return Some(own.clone());
         }
-        let to_collector = self
-            .settings()
-            .values
-            .speed_server
-            .starts_with(self.config.collector.as_str());
-        (transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
-            .then(|| self.config.collector_pin.clone())
+        let to_collector = crate::speed::is_collector(
+            &self.settings().values.speed_server,
+            &self.config.collector,
+        );
+        (self.config.speed_transport.protocol == fathom_shared::SpeedProtocol::Http && to_collector)
+            .then(|| collector.cloned())
             .flatten()
     }
 
@@ -420,24 +419,7 @@ mod tests {
 
     /// A website on `[::1]` whose home page links to two pages; each page is 1 MB.
     async fn website() -> String {
-        let filler = "x".repeat(1_000_000);
-        let home = format!("<html><a href=\"/a\">a</a> <a href=\"/b\">b</a>{filler}</html>");
-        let page = format!("<html>{filler}</html>");
-        let app = axum::Router::new()
-            .route(
-                "/",
-                axum::routing::get(move || async move { axum::response::Html(home) }),
-            )
-            .route(
-                "/{page}",
-                axum::routing::get(move || async move { axum::response::Html(page) }),
-            );
-        let listener = tokio::net::TcpListener::bind("[::1]:0")
-            .await
-            .expect("loopback IPv6");
-        let addr = listener.local_addr().expect("bound");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}/")
+        crate::ipv6::test_website(1_000_000).await.to_string()
     }
 
     /// A probe whose cmcc modem is bound to `lo`, checking `site`, with `budget` lines.

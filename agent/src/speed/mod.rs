@@ -72,17 +72,19 @@ impl SpeedOptions {
 /// host and port): a probe's token goes to the collector it belongs to and nowhere else, not
 /// to a test server some setting names.
 pub fn token_for(server: &str, collector: &str, token: &str) -> Option<String> {
+    is_collector(server, collector).then(|| token.to_owned())
+}
+
+/// Whether the test server `server` is the collector `collector`: the same scheme, host and port
+/// (what the probe trusts and sends to its collector goes to that server only).
+pub fn is_collector(server: &str, collector: &str) -> bool {
     let origin = |u: &str| {
-        url::Url::parse(u).ok().map(|u| {
-            (
-                u.scheme().to_owned(),
-                u.host_str().map(str::to_ascii_lowercase),
-                u.port_or_known_default(),
-            )
+        url::Url::parse(u).ok().and_then(|u| {
+            let host = u.host_str()?.to_ascii_lowercase();
+            Some((u.scheme().to_owned(), host, u.port_or_known_default()))
         })
     };
-    let server = origin(server)?;
-    (server.1.is_some() && Some(server) == origin(collector)).then(|| token.to_owned())
+    origin(server).is_some_and(|s| Some(s) == origin(collector))
 }
 
 /// A test's result with what the engine saw besides the wire fields (for `--json` and logs).
@@ -264,20 +266,7 @@ pub fn mbps(bytes: u64, elapsed: Duration) -> Option<f64> {
     (secs > 0.0).then(|| bytes as f64 * 8.0 / secs / 1e6)
 }
 
-/// The median of `values`, or `None` when empty.
-pub fn median(values: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        f64::midpoint(v[mid - 1], v[mid])
-    } else {
-        v[mid]
-    })
-}
+pub use fathom_shared::stats::median;
 
 /// How much a simulated link may carry at once after being idle (a real link's shaper has a
 /// small bucket too): 50 ms at its rate.
@@ -299,6 +288,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_token_goes_to_the_probes_own_collector_and_nowhere_else() {
+        let c = "https://collector.example.cn:8787";
+        assert_eq!(
+            token_for("https://Collector.example.cn:8787/", c, "t").as_deref(),
+            Some("t")
+        );
+        assert!(is_collector(
+            "http://127.0.0.1:8787",
+            "http://127.0.0.1:8787/"
+        ));
+        for other in [
+            "https://collector.example.cn:8788",
+            "http://collector.example.cn:8787",
+            "https://collector.example.cn.evil.example:8787",
+            "https://collector.example.cn:87870",
+            "not a url",
+        ] {
+            assert_eq!(token_for(other, c, "t"), None, "{other}");
+        }
+        // The default ports are the same port.
+        assert!(is_collector("https://c.example/", "https://c.example:443"));
+    }
+
+    #[test]
     fn rate_is_payload_bits_per_second_in_millions() {
         assert_eq!(mbps(12_500_000, Duration::from_secs(1)), Some(100.0));
         assert_eq!(mbps(1_000_000, Duration::from_millis(500)), Some(16.0));
@@ -314,14 +327,6 @@ mod tests {
         assert!(parse_fingerprint("abc").is_err());
         assert!(parse_fingerprint(&"zz".repeat(32)).is_err());
         assert!(parse_fingerprint(&"é".repeat(32)).is_err());
-    }
-
-    #[test]
-    fn median_of_odd_even_and_empty() {
-        assert_eq!(median(&[30.0, 10.0, 20.0]), Some(20.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[f64::NAN, 5.0]), Some(5.0));
     }
 
     /// A test server on loopback whose downloads trickle, unevenly, and never end:

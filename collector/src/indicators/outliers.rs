@@ -53,21 +53,9 @@ pub struct Outlier {
     pub others: usize,
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        f64::midpoint(v[mid - 1], v[mid])
-    } else {
-        v[mid]
-    })
-}
-
-/// The probes whose mean differs from the median of the other probes' at the same (site,
-/// carrier) by more than [`OUTLIER_FACTOR`], by site, carrier and probe.
+/// The probes whose mean differs from the median of the probes' means at the same (site, carrier)
+/// by more than [`OUTLIER_FACTOR`] (with two probes, from the other's), by site, carrier and
+/// probe.
 pub fn outliers(rows: &[ProbeSpeed]) -> Vec<Outlier> {
     let compared: Vec<&ProbeSpeed> = rows.iter().filter(|r| r.tests >= MIN_TESTS).collect();
     let mut out: Vec<Outlier> = compared
@@ -82,7 +70,7 @@ pub fn outliers(rows: &[ProbeSpeed]) -> Vec<Outlier> {
             if n == 0 {
                 return None;
             }
-            let m = median(all)?;
+            let m = fathom_shared::stats::median(&all)?;
             // Two probes: the median is their midpoint, which neither can be three times away
             // from; judge each against the other instead (both flagged when they disagree).
             let m = if n == 1 {

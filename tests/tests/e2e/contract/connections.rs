@@ -7,31 +7,22 @@
 //! 1 024 open files. Before these limits, 2 000 slow connections used up every descriptor and
 //! accept failed, so nobody was served.
 
-use fathom_e2e::{Collector, Proc, bin};
+use fathom_e2e::Collector;
 use std::net::{IpAddr, SocketAddr};
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// Starts `serve` under a soft open-file limit of 1 024, with `server` as its `[server]` table.
-fn start(collector: &Collector, server: &str) -> (Proc, String) {
+/// Starts `serve` under a soft open-file limit of 1 024, with `server` as its `[server]` table;
+/// its address.
+fn start(collector: &mut Collector, server: &str) -> SocketAddr {
     collector.append_config(server);
-    let mut cmd = Command::new("prlimit");
-    cmd.arg("--nofile=1024:8192")
-        .arg("--")
-        .arg(bin("fathom-collector"))
-        .arg("--config")
-        .arg(collector.config())
-        .args(["serve", "--listen", "127.0.0.1:0"]);
-    let log = collector.config().with_file_name("collector.log");
-    let (proc, line) = Proc::start_ready("fathom-collector", cmd, &log);
-    let url = line
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected readiness line {line:?}"))
-        .trim()
-        .to_owned();
-    (proc, url)
+    collector.start_under(&["prlimit", "--nofile=1024:8192", "--"]);
+    collector
+        .url
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected URL {}", collector.url))
 }
 
 /// A connection to `server` from the loopback address `from` (all of 127/8 is this host's, so
@@ -83,9 +74,8 @@ async fn two_thousand_slow_connections_leave_a_health_check_answered_within_a_se
     if soft < 4096 {
         setrlimit(Resource::RLIMIT_NOFILE, hard.min(8192).max(soft), hard).expect("raised");
     }
-    let collector = Collector::new();
-    let (mut proc, url) = start(&collector, "[server]\nheader_read_timeout = \"3s\"\n");
-    let server: SocketAddr = url.parse().unwrap();
+    let mut collector = Collector::new();
+    let server = start(&mut collector, "[server]\nheader_read_timeout = \"3s\"\n");
 
     // 1 000 connections that send a request head one line at a time and never finish it, and
     // 1 000 that make one request and then sit idle: 250 from each of eight addresses.
@@ -125,19 +115,18 @@ async fn two_thousand_slow_connections_leave_a_health_check_answered_within_a_se
             started.elapsed()
         );
     }
-    assert!(proc.is_running(), "the collector survived:\n{}", proc.log());
+    // Still serving (a dead collector would fail the check).
     let took = health(server).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_source_holds_at_most_its_share_and_the_idlest_connection_makes_room() {
-    let collector = Collector::new();
-    let (_proc, url) = start(
-        &collector,
+    let mut collector = Collector::new();
+    let server = start(
+        &mut collector,
         "[server]\nheader_read_timeout = \"60s\"\nmax_connections = 40\nmax_connections_per_source = 20\n",
     );
-    let server: SocketAddr = url.parse().unwrap();
 
     // 25 from one address: the 21st and later are closed at once.
     let mut from_one = Vec::new();
