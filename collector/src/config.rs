@@ -56,6 +56,11 @@ pub enum InvalidConfig {
     /// A `[[site]]` id that is not an id.
     #[error("site: {0}")]
     SiteId(fathom_shared::ids::IdError),
+    /// A `[[site]]` with only one of `lat` and `lon`, or one out of range.
+    #[error(
+        "site {0}: lat and lon go together, lat within -90..90 and lon within -180..180 degrees"
+    )]
+    SiteLocation(SiteId),
     /// Two `[[site]]` tables with one id.
     #[error("site id {0} is declared twice")]
     SiteTwice(SiteId),
@@ -200,6 +205,10 @@ pub mod file {
         pub name: String,
         /// Category.
         pub category: SiteCategory,
+        /// Latitude, degrees north (WGS 84), for the dashboard's site map.
+        pub lat: Option<f64>,
+        /// Longitude, degrees east (WGS 84).
+        pub lon: Option<f64>,
     }
 
     /// `[[website]]`.
@@ -267,6 +276,9 @@ pub struct Site {
     pub name: String,
     /// Category.
     pub category: SiteCategory,
+    /// Where it is, (latitude, longitude) in degrees, when the configuration says: the site
+    /// map draws it.
+    pub location: Option<(f64, f64)>,
 }
 
 /// One of the main websites.
@@ -310,6 +322,23 @@ impl Default for IndicatorSettings {
             i33_min_share: 0.9,
             i32_min_link_share: 0.9,
         }
+    }
+}
+
+/// A site's `lat` and `lon`: both or neither, in range.
+fn site_location(
+    id: &SiteId,
+    lat: Option<f64>,
+    lon: Option<f64>,
+) -> Result<Option<(f64, f64)>, InvalidConfig> {
+    match (lat, lon) {
+        (None, None) => Ok(None),
+        (Some(lat), Some(lon))
+            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
+        {
+            Ok(Some((lat, lon)))
+        }
+        _ => Err(InvalidConfig::SiteLocation(id.clone())),
     }
 }
 
@@ -439,10 +468,12 @@ impl CollectorConfig {
             if !seen.insert(id.clone()) {
                 return Err(invalid(InvalidConfig::SiteTwice(id)));
             }
+            let location = site_location(&id, s.lat, s.lon).map_err(invalid)?;
             sites.push(Site {
                 id,
                 name: s.name,
                 category: s.category,
+                location,
             });
         }
         let mut websites = Vec::with_capacity(file.websites.len());

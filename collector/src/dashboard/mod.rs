@@ -8,6 +8,9 @@
 //! `/dashboard/font.ttf` the embedded CJK font the page's CSS points at.
 
 mod fleet;
+mod map;
+mod probe;
+mod site;
 
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
@@ -52,10 +55,21 @@ pub fn router(state: DashboardState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/dashboard/chart/{name}", get(chart))
+        .route("/site/{id}", get(site::site_page))
+        .route("/map", get(map::map_page))
         .route(FONT_PATH, get(font))
+        // Pages about the fleet's probes show where each is and what it sees: behind the
+        // read token like /fleet.
         .route(
             FLEET_PAGE,
             get(fleet::fleet_page).layer(axum::middleware::from_fn_with_state(
+                read_token.clone(),
+                crate::http::access::require_read_token,
+            )),
+        )
+        .route(
+            "/probe/{id}",
+            get(probe::probe_page).layer(axum::middleware::from_fn_with_state(
                 read_token,
                 crate::http::access::require_read_token,
             )),
@@ -96,19 +110,25 @@ struct Checked {
     lang: Lang,
 }
 
-fn check(p: &Params, config: &CollectorConfig) -> Result<Checked, ApiError> {
+fn check(p: &Params, config: &CollectorConfig) -> Result<Checked, BadQuery> {
     let current = IsoWeek::containing(chrono::Utc::now(), config.timezone);
     let week = match p.week.as_deref().filter(|w| !w.is_empty()) {
         Some(w) => w
             .parse()
-            .map_err(|e: fathom_shared::week::WeekError| ApiError::BadRequest(e.to_string()))?,
+            .map_err(|e: fathom_shared::week::WeekError| BadQuery {
+                zh: format!("“{w}”不是一个周：请写成 2026-W47 这样的 ISO 周，或从周选择框里选。"),
+                en: e.to_string(),
+            })?,
         None => current,
     };
     let carrier = match p.carrier.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(
             c.parse::<Carrier>()
                 .map_err(|_| {
-                    ApiError::BadRequest(format!("unknown carrier {c:?}; use cmcc, cu, ct or cbn"))
+                    BadQuery {
+                        zh: format!("没有“{c}”这个运营商：可选 cmcc（中国移动）、cu（中国联通）、ct（中国电信）、cbn（中国广电）。"),
+                        en: format!("unknown carrier {c:?}; use cmcc, cu, ct or cbn"),
+                    }
                 })?
                 .id()
                 .to_owned(),
@@ -116,7 +136,10 @@ fn check(p: &Params, config: &CollectorConfig) -> Result<Checked, ApiError> {
         None => None,
     };
     let lang = match p.lang.as_deref().filter(|l| !l.is_empty()) {
-        Some(l) => l.parse().map_err(ApiError::BadRequest)?,
+        Some(l) => l.parse().map_err(|e: String| BadQuery {
+            zh: format!("不支持“{l}”这种语言：可选 zh 或 en。"),
+            en: e,
+        })?,
         None => Lang::Zh,
     };
     Ok(Checked {
@@ -139,19 +162,86 @@ fn href(week: IsoWeek, carrier: Option<&str>, lang: Lang) -> String {
     q
 }
 
-/// The week picker, the carrier filter and the language switch.
-fn nav(c: &Checked) -> String {
-    let labels = c.lang.labels();
-    let mut weeks = indicators::last_weeks(c.current, PICKER_WEEKS);
-    if !weeks.contains(&c.week) {
-        weeks.push(c.week);
-        weeks.sort();
+/// A query string a person got wrong: answered with a page that says so (400).
+#[derive(Debug)]
+pub(crate) struct BadQuery {
+    zh: String,
+    en: String,
+}
+
+impl IntoResponse for BadQuery {
+    fn into_response(self) -> Response {
+        error_page(StatusCode::BAD_REQUEST, &self.zh, &self.en)
     }
+}
+
+/// A page that says what went wrong, in Chinese first, with a way back: a person who typed a
+/// week by hand gets a sentence, not an API's JSON.
+pub(crate) fn error_page(status: StatusCode, zh: &str, en: &str) -> Response {
+    let body = format!(
+        "<h1>出错了 <small>{}</small></h1><p class=banner role=alert>{}</p><p class=note>{}</p><p><a href=\"/\">返回本周指标 back to this week</a> · <a href=\"{FLEET_PAGE}\">探针状态 fleet</a></p>",
+        status.as_u16(),
+        html::esc(zh),
+        html::esc(en)
+    );
+    (
+        status,
+        Html(html::shell("出错了 error", &body, Some(FONT_PATH))),
+    )
+        .into_response()
+}
+
+/// The weeks the picker offers: of the [`PICKER_WEEKS`] ending with the current week, those
+/// with results, and always the current and the chosen week, newest first.
+async fn picker_weeks(
+    state: &DashboardState,
+    c: &Checked,
+) -> Result<Vec<(IsoWeek, bool)>, Response> {
+    let weeks = indicators::last_weeks(c.current, PICKER_WEEKS);
+    let windows: Vec<(i64, i64)> = weeks
+        .iter()
+        .map(|w| {
+            let (s, e) = w.window(state.config.timezone);
+            (s.timestamp_millis(), e.timestamp_millis())
+        })
+        .collect();
+    let with_data = state
+        .store
+        .windows_with_data(&windows)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let mut offered: Vec<(IsoWeek, bool)> = weeks
+        .into_iter()
+        .zip(with_data)
+        .filter(|&(w, data)| data || w == c.current || w == c.week)
+        .collect();
+    if !offered.iter().any(|&(w, _)| w == c.week) {
+        offered.push((c.week, false));
+    }
+    offered.sort_by_key(|&(w, _)| std::cmp::Reverse(w));
+    Ok(offered)
+}
+
+/// The week picker, the carrier filter and the language switch.
+fn nav(c: &Checked, weeks: &[(IsoWeek, bool)], tz: chrono_tz::Tz) -> String {
+    let labels = c.lang.labels();
     let mut h = String::from("<nav><form method=get action=\"/\">");
     h.push_str("<label>周 week <select name=week>");
-    for w in weeks.iter().rev() {
-        let selected = if *w == c.week { " selected" } else { "" };
-        push!(h, "<option value=\"{w}\"{selected}>{w}</option>");
+    for &(w, data) in weeks {
+        let selected = if w == c.week { " selected" } else { "" };
+        let monday = w.window(tz).0.with_timezone(&tz);
+        let tag = if w == c.current {
+            "（本周）"
+        } else if data {
+            ""
+        } else {
+            "（无数据）"
+        };
+        push!(
+            h,
+            "<option value=\"{w}\"{selected}>{w} {}{tag}</option>",
+            monday.format("%m月%d日起")
+        );
     }
     h.push_str("</select></label>");
     h.push_str(" <label>运营商 carrier <select name=carrier><option value=\"\">全部 all</option>");
@@ -225,7 +315,8 @@ fn nav(c: &Checked) -> String {
     // Chinese first like every other on the page.
     push!(
         h,
-        "<a id=nav-fleet href=\"{FLEET_PAGE}\">探针状态 fleet</a></p></nav>"
+        "<a id=nav-map href=\"{}\">站点地图 map</a><a id=nav-fleet href=\"{FLEET_PAGE}\">探针状态 fleet</a></p></nav>",
+        html::esc(&format!("/map?week={}", c.week))
     );
     h
 }
@@ -283,15 +374,27 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
         ));
     }
     let Some(this) = data.this() else {
-        return Err(ApiError::NotFound(format!("week {}", c.week)).into_response());
+        return Err(error_page(
+            StatusCode::NOT_FOUND,
+            &format!("没有 {} 的数据。", c.week),
+            "no such week",
+        ));
     };
+    let weeks = picker_weeks(state, &c).await?;
+    let nav = nav(&c, &weeks, state.config.timezone);
     Ok(Html(html::page(
         this,
         &state.config,
-        &figures,
-        &nav(&c),
-        c.lang,
-        Some(FONT_PATH),
+        html::PageParts {
+            nav: &nav,
+            font_url: Some(FONT_PATH),
+            previous: data.previous(),
+            carrier: c.carrier.as_deref(),
+            as_of: report::as_of(c.week, &state.config, chrono::Utc::now()),
+            profiles: &data.profiles,
+            links: true,
+            ..html::PageParts::plain(&figures, c.lang)
+        },
     )))
 }
 
@@ -338,7 +441,8 @@ mod tests {
     #[test]
     fn every_dashboard_page_links_to_the_fleet_page() {
         for lang in [Lang::Zh, Lang::En] {
-            let nav = nav(&checked("2026-W47", lang));
+            let c = checked("2026-W47", lang);
+            let nav = nav(&c, &[(c.week, true)], chrono_tz::Asia::Shanghai);
             assert!(
                 nav.contains("<a id=nav-fleet href=\"/fleet\">探针状态 fleet</a>"),
                 "{nav}"

@@ -138,6 +138,7 @@ mod tests {
             id: SiteId::parse(id).unwrap(),
             name: id.to_uppercase(),
             category,
+            location: None,
         }
     }
 

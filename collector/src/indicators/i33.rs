@@ -283,6 +283,7 @@ mod tests {
             id: SiteId::parse(id).unwrap(),
             name: id.into(),
             category,
+            location: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod i26;
 pub mod i32;
 pub mod i33;
 pub mod outliers;
+pub mod radio_profile;
 mod round;
 pub mod simulated;
 
@@ -82,14 +83,16 @@ fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "no data".to_owned(), |v| format!("{:.1} %", v * 100.0))
 }
 
-/// The terminal's verdict; on a mostly simulated week it says so, as the pages do.
-fn yes(met: bool, share: Option<f64>) -> &'static str {
+/// The terminal's verdict; on a mostly simulated week it says so, as the pages do, and a week
+/// without a value says "no data", not "NOT met".
+fn yes(value: Option<f64>, met: bool, share: Option<f64>) -> &'static str {
     let mostly = share.is_some_and(|s| s >= simulated::MOSTLY);
-    match (met, mostly) {
-        (true, false) => "met",
-        (false, false) => "NOT met",
-        (true, true) => "met (simulated)",
-        (false, true) => "NOT met (simulated)",
+    match (simulated::Outcome::of(value, met), mostly) {
+        (simulated::Outcome::NoData, _) => "no data",
+        (simulated::Outcome::Met, false) => "met",
+        (simulated::Outcome::NotMet, false) => "NOT met",
+        (simulated::Outcome::Met, true) => "met (simulated)",
+        (simulated::Outcome::NotMet, true) => "NOT met (simulated)",
     }
 }
 
@@ -126,12 +129,12 @@ impl WeekIndicators {
             "I26 download speed   {:>14}  target {:>6.1} Mbit/s  {}",
             mbps(self.i26.value),
             self.i26.target,
-            yes(self.i26.met, share)
+            yes(self.i26.value, self.i26.met, share)
         ));
         lines.push(format!("I33 5G coverage      {:>14}  target {:>6.1} %       {}  ({} of {} key areas, {} without data)",
             pct(self.i33.value),
             self.i33.target * 100.0,
-            yes(self.i33.met, share),
+            yes(self.i33.value, self.i33.met, share),
             self.i33.covered_sites,
             self.i33.key_sites,
             self.i33.no_data_sites
@@ -140,7 +143,7 @@ impl WeekIndicators {
             "I32 IPv6 websites    {:>14}  target {:>6.1} %       {}  ({} of {}, {} unknown)",
             pct(self.i32.value),
             self.i32.target * 100.0,
-            yes(self.i32.met, share),
+            yes(self.i32.value, self.i32.met, share),
             self.i32.supporting,
             self.i32.sites.len(),
             self.i32.unknown
@@ -376,8 +379,8 @@ mod tests {
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         for line in [
             "I26 download speed 25.0 Mbit/s target 25.0 Mbit/s met",
-            "I33 5G coverage no data target 50.0 % NOT met (0 of 5 key areas, 5 without data)",
-            "I32 IPv6 websites no data target 30.0 % NOT met (0 of 10, 10 unknown)",
+            "I33 5G coverage no data target 50.0 % no data (0 of 5 key areas, 5 without data)",
+            "I32 IPv6 websites no data target 30.0 % no data (0 of 10, 10 unknown)",
             "cu I26 25.0 Mbit/s I33 no data",
             "results 7 (3 simulated",
         ] {

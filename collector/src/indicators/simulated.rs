@@ -65,34 +65,64 @@ pub fn chart_note(share: Option<f64>) -> Option<String> {
     Some(format!("含模拟数据 {}，不代表真实网络", percent(s)))
 }
 
-/// How a verdict is shown: a CSS class (`ok`, `no`, or `sim` for greyed) and its words.
+/// What a week says about one indicator: met, not met, or nothing to judge. A week without
+/// data is not a failure of the network and must never show as a red "未达标".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The value reaches the target.
+    Met,
+    /// The value falls short of the target.
+    NotMet,
+    /// No value this week (no results, or none that count).
+    NoData,
+}
+
+impl Outcome {
+    /// The outcome of an indicator whose `value` (if any) `met` its target.
+    pub fn of(value: Option<f64>, met: bool) -> Self {
+        match (value, met) {
+            (None, _) => Self::NoData,
+            (Some(_), true) => Self::Met,
+            (Some(_), false) => Self::NotMet,
+        }
+    }
+}
+
+/// How a verdict is shown: a CSS class (`ok`, `no`, `sim` for greyed, `nodata`) and its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// `ok`, `no` or `sim`.
+    /// `ok`, `no`, `sim` or `nodata`.
     pub class: &'static str,
     /// Chinese first, English beside.
     pub text: String,
 }
 
-/// The verdict of an indicator that `met` (or not) its target on a week whose results are
-/// `share` simulated: a mostly simulated week never shows a plain "达标".
-pub fn verdict(met: bool, share: Option<f64>) -> Verdict {
-    let (zh, en) = if met {
-        ("达标", "met")
-    } else {
-        ("未达标", "not met")
+/// The verdict of an indicator with this `outcome` on a week whose results are `share`
+/// simulated: a mostly simulated week never shows a plain "达标", and a week without data
+/// says "无数据" in grey whatever its share.
+pub fn verdict(outcome: Outcome, share: Option<f64>) -> Verdict {
+    let (zh, en) = match outcome {
+        Outcome::Met => ("达标", "met"),
+        Outcome::NotMet => ("未达标", "not met"),
+        Outcome::NoData => {
+            return Verdict {
+                class: "nodata",
+                text: "无数据 no data".to_owned(),
+            };
+        }
     };
+    let class = if outcome == Outcome::Met { "ok" } else { "no" };
     match share.filter(|&s| s > 0.0) {
         Some(s) if s >= MOSTLY => Verdict {
             class: "sim",
             text: format!("{zh}（模拟数据） {en} (simulated)"),
         },
         Some(s) => Verdict {
-            class: if met { "ok" } else { "no" },
+            class,
             text: format!("{zh}（含模拟数据 {}） {en}", percent(s)),
         },
         None => Verdict {
-            class: if met { "ok" } else { "no" },
+            class,
             text: format!("{zh} {en}"),
         },
     }
@@ -128,17 +158,30 @@ mod tests {
 
     #[test]
     fn a_mostly_simulated_week_is_never_a_plain_met() {
-        let v = verdict(true, share(counts(282, 281)));
+        let v = verdict(Outcome::Met, share(counts(282, 281)));
         assert_eq!(v.class, "sim");
         assert!(v.text.starts_with("达标（模拟数据）"), "{}", v.text);
-        let v = verdict(false, Some(0.9));
+        let v = verdict(Outcome::NotMet, Some(0.9));
         assert_eq!(v.class, "sim");
         assert!(v.text.starts_with("未达标（模拟数据）"));
-        let v = verdict(true, Some(0.1));
+        let v = verdict(Outcome::Met, Some(0.1));
         assert_eq!(v.class, "ok");
         assert!(v.text.starts_with("达标（含模拟数据 10.0%）"), "{}", v.text);
-        assert_eq!(verdict(true, Some(0.0)).text, "达标 met");
-        assert_eq!(verdict(false, None).text, "未达标 not met");
+        assert_eq!(verdict(Outcome::Met, Some(0.0)).text, "达标 met");
+        assert_eq!(verdict(Outcome::NotMet, None).text, "未达标 not met");
+    }
+
+    #[test]
+    fn a_week_without_data_is_grey_no_data_never_a_red_not_met() {
+        // The rules leave `met` false when there is no value; that is not a failure.
+        assert_eq!(Outcome::of(None, false), Outcome::NoData);
+        assert_eq!(Outcome::of(Some(0.2), false), Outcome::NotMet);
+        assert_eq!(Outcome::of(Some(30.0), true), Outcome::Met);
+        for share in [None, Some(0.0), Some(0.9)] {
+            let v = verdict(Outcome::NoData, share);
+            assert_eq!(v.class, "nodata");
+            assert_eq!(v.text, "无数据 no data");
+        }
     }
 
     #[test]

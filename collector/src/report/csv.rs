@@ -11,7 +11,8 @@
 //! reason like `=HYPERLINK(…)` shows as text and never runs; a cell that is a number (`-3.5`)
 //! is left as it is, so negative values stay numbers.
 
-use crate::indicators::{WeekIndicators, simulated};
+use crate::indicators::WeekIndicators;
+use crate::indicators::simulated::{self, Outcome};
 use fathom_shared::Carrier;
 
 /// Excel takes UTF-8 only with this mark at the start of the file.
@@ -137,7 +138,7 @@ fn indicator_tables(w: &WeekIndicators, share: Option<f64>) -> Vec<(&'static str
         "是否达标 met",
         "结论 verdict",
     ]);
-    for (id, name, rule, value, target, unit, met) in [
+    for (id, name, rule, value, target, unit, outcome) in [
         (
             "I26",
             "移动通信网络平均下载速率",
@@ -145,7 +146,7 @@ fn indicator_tables(w: &WeekIndicators, share: Option<f64>) -> Vec<(&'static str
             mbps(w.i26.value),
             mbps(Some(w.i26.target)),
             "Mbit/s",
-            w.i26.met,
+            Outcome::of(w.i26.value, w.i26.met),
         ),
         (
             "I33",
@@ -154,7 +155,7 @@ fn indicator_tables(w: &WeekIndicators, share: Option<f64>) -> Vec<(&'static str
             percent(w.i33.value),
             percent(Some(w.i33.target)),
             "%",
-            w.i33.met,
+            Outcome::of(w.i33.value, w.i33.met),
         ),
         (
             "I32",
@@ -163,7 +164,7 @@ fn indicator_tables(w: &WeekIndicators, share: Option<f64>) -> Vec<(&'static str
             percent(w.i32.value),
             percent(Some(w.i32.target)),
             "%",
-            w.i32.met,
+            Outcome::of(w.i32.value, w.i32.met),
         ),
     ] {
         indicators.push_str(&row(&[
@@ -173,8 +174,13 @@ fn indicator_tables(w: &WeekIndicators, share: Option<f64>) -> Vec<(&'static str
             value,
             target,
             unit.into(),
-            met.to_string(),
-            simulated::verdict(met, share).text,
+            // Empty, not `false`, when there is nothing to judge.
+            match outcome {
+                Outcome::Met => "true".into(),
+                Outcome::NotMet => "false".into(),
+                Outcome::NoData => String::new(),
+            },
+            simulated::verdict(outcome, share).text,
         ]));
     }
     let mut i26 = headers(&[

@@ -4,15 +4,18 @@
 //! them into [`Chart`]s; the report writes them to files and the dashboard
 //! ([`crate::dashboard`]) serves them as inline SVG.
 
+pub mod change;
 pub mod charts;
 pub mod csv;
 pub mod html;
+pub mod map;
 
 pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
 use crate::config::CollectorConfig;
 use crate::indicators::i26::SpeedGroup;
 use crate::indicators::i33::{RadioGroup, radio_groups};
+use crate::indicators::radio_profile::{RadioProfile, radio_profiles};
 use crate::indicators::{self, WeekIndicators, simulated};
 use crate::store::{HourCell, SpeedBin, Store, StoreError};
 use charts::{BarChart, Chart, GridChart, Series, TrendChart, carrier_color};
@@ -82,6 +85,8 @@ pub struct WeekData {
     pub speed: Vec<SpeedGroup>,
     /// The week's radio samples per (site, carrier), every site.
     pub radio: Vec<RadioGroup>,
+    /// What each carrier's modems saw per site this week (networks, median signal).
+    pub profiles: Vec<RadioProfile>,
     /// The week's download tests per (carrier, speed bin).
     pub bins: Vec<SpeedBin>,
     /// The week's mean download rate per (weekday, hour), local time.
@@ -92,6 +97,14 @@ impl WeekData {
     /// The week itself.
     pub fn this(&self) -> Option<&WeekIndicators> {
         self.trend.last()
+    }
+
+    /// The week before it, for week-over-week change.
+    pub fn previous(&self) -> Option<&WeekIndicators> {
+        self.trend
+            .len()
+            .checked_sub(2)
+            .and_then(|i| self.trend.get(i))
     }
 }
 
@@ -113,13 +126,12 @@ pub async fn gather(
             .fix()
             .local_minus_utc(),
     ) * 1000;
+    let samples = store.radio_samples(s, e).await?;
     Ok(WeekData {
         trend,
         speed: store.speed_groups(s, e).await?,
-        radio: radio_groups(
-            &store.radio_samples(s, e).await?,
-            &config.indicators.meets_5g,
-        ),
+        radio: radio_groups(&samples, &config.indicators.meets_5g),
+        profiles: radio_profiles(&samples),
         bins: store.speed_bins(s, e, BIN_MBPS, carrier).await?,
         hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
     })
@@ -460,6 +472,17 @@ pub fn week_charts(
     ]
 }
 
+/// The instant a week's data runs to when the week is not over at `now`; `None` for a past
+/// week. A report of the current week says it is partial.
+pub fn as_of(
+    week: IsoWeek,
+    config: &CollectorConfig,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let (start, end) = week.window(config.timezone);
+    (now >= start && now < end).then_some(now)
+}
+
 fn write_file(
     out: &Path,
     name: &str,
@@ -508,7 +531,17 @@ pub async fn write_report(
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
     }
-    let page = html::page(this, config, &figures, "", lang, None);
+    let now = chrono::Utc::now();
+    let page = html::page(
+        this,
+        config,
+        html::PageParts {
+            previous: data.previous(),
+            as_of: as_of(week, config, now),
+            profiles: &data.profiles,
+            ..html::PageParts::plain(&figures, lang)
+        },
+    );
     write_file(out, "index.html", &page, &mut files)?;
     Ok(ReportSummary {
         out: out.to_owned(),
@@ -1021,10 +1054,79 @@ mod tests {
                 i26.contains(",'@SUM(1+1),") && i26.contains(",-3.50,"),
                 "{i26}"
             );
-            let page = html::page(&w, &config, "", "", Lang::Zh, None);
+            let page = html::page(&w, &config, html::PageParts::plain("", Lang::Zh));
             // Probes with their site's name, sites by name, not by id.
             assert!(page.contains("quiet（沂源汽车站）"), "{page}");
             assert!(page.contains("鲁山森林公园") && !page.contains("lushan-scenic"));
+        }
+    }
+
+    /// What the dashboard adds to the week's page: the change from last week, the carrier
+    /// filter on every table, where each carrier falls short and why, and links to the sites.
+    #[tokio::test]
+    async fn the_page_compares_weeks_filters_by_carrier_and_says_where_a_carrier_falls_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        for db in each_backend() {
+            let store = store_with_results(&db, week, &config).await;
+            let data = gather(&store, &config, week, None).await.unwrap();
+            let w = data.this().unwrap();
+            let parts = html::PageParts {
+                previous: data.previous(),
+                profiles: &data.profiles,
+                links: true,
+                ..html::PageParts::plain("", Lang::Zh)
+            };
+            let page = html::page(w, &config, parts);
+            // I26 went from 20.0 (one test last week) to the mean of 80, 30 and 12.
+            assert!(
+                page.contains("<td class=\"chg up\">▲ 20.7 Mbit/s</td>"),
+                "{}",
+                db.backend
+            );
+            // The park's 12 Mbit/s on 电信 is below target; the library's nine samples on 移动
+            // are too few for coverage, and the modem's medians say what it saw.
+            let weakest = &page[page.find("id=weakest-sites").expect("weakest sites")..];
+            let weakest = &weakest[..weakest.find("</table>").unwrap()];
+            assert!(
+                weakest.contains("中国电信") && weakest.contains("下载 12.0 Mbit/s"),
+                "{weakest}"
+            );
+            assert!(
+                weakest.contains("<a href=\"/site/lakeside-park?week=2026-W48\">螳螂湖公园</a>")
+            );
+            assert!(
+                weakest.contains("5G达标样本 ") && weakest.contains("RSRP 中位数 -90 dBm"),
+                "{weakest}"
+            );
+            // Only 中国联通: no other carrier in the tables, and 电信's weak park is gone.
+            let cu = html::page(
+                w,
+                &config,
+                html::PageParts {
+                    carrier: Some("cu"),
+                    ..parts
+                },
+            );
+            let tables =
+                &cu[cu.find("id=by-carrier").unwrap()..cu.find("id=completeness").unwrap()];
+            assert!(tables.contains("中国联通"), "{tables}");
+            assert!(
+                !tables.contains("中国移动") && !tables.contains("中国电信"),
+                "{tables}"
+            );
+            assert!(cu.contains("id=carrier-filter"));
+            // 中国广电 has no data this week: the page says so instead of showing the total.
+            let cbn = html::page(
+                w,
+                &config,
+                html::PageParts {
+                    carrier: Some("cbn"),
+                    ..parts
+                },
+            );
+            assert!(cbn.contains("id=carrier-empty") && cbn.contains("中国广电本周无数据"));
         }
     }
 

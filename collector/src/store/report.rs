@@ -406,6 +406,26 @@ impl Store {
         )?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
+
+    /// Whether each window holds at least one measurement (speed, radio or IPv6 result), for
+    /// the week picker: one index seek per window, so offering a year of weeks stays cheap on
+    /// a database of millions of results.
+    pub async fn windows_with_data(&self, windows: &[(i64, i64)]) -> Result<Vec<bool>, StoreError> {
+        let mut out = Vec::with_capacity(windows.len());
+        for &(start_ms, end_ms) in windows {
+            let row: Option<(i32,)> = sql!(
+                self,
+                fetch_optional,
+                "SELECT 1 FROM results \
+                 WHERE kind IN ('speed', 'radio', 'ipv6') \
+                   AND measured_at_ms >= ? AND measured_at_ms < ? LIMIT 1",
+                start_ms,
+                end_ms,
+            )?;
+            out.push(row.is_some());
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -480,6 +500,28 @@ mod tests {
                 .map(|r| (r.probe_id.as_str(), r.tests, r.mean_mbps))
                 .collect();
             assert_eq!(got, [("p", 2, 20.0), ("q", 1, 500.0)], "{}", db.backend);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_week_picker_knows_which_windows_hold_results() {
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.unwrap();
+            speed(&store, "a", 5 * HOUR, "h", Some(10.0)).await;
+            // A failed test is a result too: the week has data, its speed has none.
+            speed(&store, "b", 25 * HOUR, "h", None).await;
+            let windows = [
+                (0, 5 * HOUR),
+                (5 * HOUR, 10 * HOUR),
+                (10 * HOUR, 20 * HOUR),
+                (20 * HOUR, 30 * HOUR),
+            ];
+            assert_eq!(
+                store.windows_with_data(&windows).await.unwrap(),
+                [false, true, false, true],
+                "{}",
+                db.backend
+            );
         }
     }
 
