@@ -198,11 +198,15 @@ timezone = "Asia/Shanghai"
 id = "county-hospital"
 name = "县人民医院"
 category = "hospital"
+lat = 36.1853
+lon = 118.1712
 
 [[site]]
 id = "bus-station"
 name = "汽车站"
 category = "transit_hub"
+lat = 36.1902
+lon = 118.1598
 
 [[site]]
 id = "central-plaza"

@@ -35,7 +35,7 @@ macro_rules! push {
 }
 
 /// Weeks offered by the week picker, ending with the current week.
-pub const PICKER_WEEKS: usize = 26;
+pub const PICKER_WEEKS: usize = 52;
 
 /// What the dashboard's handlers share.
 #[derive(Debug, Clone)]

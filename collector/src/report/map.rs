@@ -198,19 +198,24 @@ pub fn svg(sites: &[MapSite], week: IsoWeek, links: bool) -> String {
     for (s, &(x, y)) in located.iter().zip(&xy) {
         let title = format!("{}：I26 {}，I33 {}", s.name, s.i26.zh(), s.i33.zh());
         let name = esc(&s.name);
+        // Names of sites in the right part of the map go to the left of their disc, so they
+        // are never cut at the edge.
+        let (lx, anchor) = if x > WIDTH * 0.6 {
+            (x - 14.0, "end")
+        } else {
+            (x + 14.0, "start")
+        };
+        let text = format!(
+            "<text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{name}</text>",
+            y + 5.0
+        );
         let label = if links {
             format!(
-                "<a href=\"/site/{}?week={week}\"><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#1a4fa0\">{name}</text></a>",
-                esc(&s.id),
-                x + 14.0,
-                y + 5.0
+                "<a href=\"/site/{}?week={week}\" fill=\"#1a4fa0\">{text}</a>",
+                esc(&s.id)
             )
         } else {
-            format!(
-                "<text x=\"{:.1}\" y=\"{:.1}\">{name}</text>",
-                x + 14.0,
-                y + 5.0
-            )
+            text
         };
         put!(
             h,

@@ -154,8 +154,14 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         // I26 by site, with the carrier in Chinese.
         "县人民医院",
         "中国移动",
-        // Completeness: plaza-01 sent nothing this week, the plaza has no data; sites by name.
-        "plaza-01（商业中心）",
+        // Completeness: plaza-01 sent nothing this week, the plaza has no data; sites by name,
+        // each linked to its page.
+        r#"<a href="/probe/plaza-01?week=2026-W47">plaza-01</a>（<a href="/site/central-plaza?week=2026-W47">商业中心</a>）"#,
+        // The week before had no results: nothing to compare.
+        r#"<td class="chg none">上周无数据</td>"#,
+        // How the number is computed, one click away.
+        r#"<details id="how-I26"><summary>怎么算 how</summary>"#,
+        "本周有效下载测试",
         // The week in Beijing time: Monday 00:00, not Sunday 16:00Z.
         "2026-11-16 00:00 至 2026-11-23 00:00（北京时间",
         // I32 reasons in Chinese first.
@@ -163,7 +169,7 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         // Chart titles in Chinese, drawn in the SVGs.
         "I26 移动通信网络平均下载速率 (周趋势)",
         "下载速率 星期 × 小时 (北京时间)",
-        r#"<option value="2026-W47" selected="">"#,
+        r#"<option value="2026-W47" selected="">2026-W47 11月16日起</option>"#,
         // The way to the fleet page (followed in fleet.rs).
         r#"<a id="nav-fleet" href="/fleet">探针状态 fleet</a>"#,
     ] {
@@ -238,10 +244,73 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let get = |path: &str| reqwest::get(format!("{}{path}", collector.url));
-        let r = get("/?week=2026-W99").await.expect("answer");
-        assert_eq!(r.status(), 400);
-        let r = get("/?carrier=xx").await.expect("answer");
-        assert_eq!(r.status(), 400);
+        // A person's typo gets a page in Chinese that says what to write, not JSON.
+        for (path, says) in [
+            ("/?week=2026-W99", "不是一个周"),
+            ("/?carrier=xx", "没有“xx”这个运营商"),
+            ("/site/nowhere", "没有编号为“nowhere”的站点"),
+        ] {
+            let r = get(path).await.expect("answer");
+            assert!(r.status().is_client_error(), "{path}: {}", r.status());
+            let html = r.headers()[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html");
+            let body = r.text().await.expect("body");
+            assert!(html && body.contains(says), "{path}: {body}");
+        }
+        // Every link of the week's page resolves: site, probe and map pages, the fleet.
+        let page = get("/?week=2026-W47").await.expect("answer");
+        let page = page.text().await.expect("body");
+        let mut links: Vec<&str> = page
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|l| l.starts_with('/'))
+            .collect();
+        links.sort_unstable();
+        links.dedup();
+        for link in [
+            "/site/county-hospital?week=2026-W47",
+            "/probe/plaza-01?week=2026-W47",
+            "/map?week=2026-W47",
+        ] {
+            assert!(links.contains(&link), "{link} not linked: {links:?}");
+        }
+        for link in &links {
+            let link = link.replace("&amp;", "&");
+            let r = get(&link).await.expect("answer");
+            assert_eq!(r.status(), 200, "{link}");
+        }
+        // The site page: the hospital's carriers, their speed and the trend chart.
+        let site = get("/site/county-hospital?week=2026-W47")
+            .await
+            .expect("answer");
+        let site = site.text().await.expect("body");
+        assert!(
+            site.contains("县人民医院")
+                && site.contains("<table id=site-carriers>")
+                && site.contains("id=\"chart-site_trend\""),
+            "{site}"
+        );
+        // The map draws every site of the configuration that has coordinates.
+        let map = get("/map?week=2026-W47").await.expect("answer");
+        let map = map.text().await.expect("body");
+        assert!(
+            map.contains("<svg id=site-map")
+                && map.contains("data-site=\"county-hospital\" data-i26=\"达标\""),
+            "{map}"
+        );
+        // The plaza has no coordinates: listed under the map, not dropped.
+        assert!(
+            map.contains("未设置坐标的站点") && map.contains("商业中心"),
+            "{map}"
+        );
+        // Weeks without results are not offered (the week before W47 has none).
+        assert!(
+            !page.contains("<option value=\"2026-W46\""),
+            "an empty week offered"
+        );
         let r = get("/dashboard/chart/busy_hours.svg?week=2026-W47")
             .await
             .expect("answer");
@@ -281,7 +350,12 @@ fn saved_page(dir: &Path, url: &str) -> String {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let body = rt.block_on(async {
         let r = reqwest::get(url).await.expect("the page answers");
-        assert_eq!(r.status(), 200, "{url}");
+        // An error page (a mistyped week) must fit a phone too; statuses are checked by
+        // the_dashboard_shows_indicators_and_charts_in_a_real_browser.
+        let html = r.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/html"));
+        assert!(html, "{url} answers {} without a page", r.status());
         r.text().await.expect("a body")
     });
     let body = body.replacen("<head>", &format!("<head><base href=\"{origin}\">"), 1);
@@ -410,12 +484,25 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
         ),
         ("fleet", format!("{base}/fleet"), false),
         (
+            "site",
+            format!("{base}/site/county-hospital?week=2026-W47"),
+            true,
+        ),
+        ("map", format!("{base}/map?week=2026-W47"), true),
+        (
+            "probe",
+            format!("{base}/probe/hosp-01?week=2026-W47"),
+            false,
+        ),
+        ("bad-week", format!("{base}/?week=2026-W99"), false),
+        (
             "report",
             format!("file://{}", report.join("index.html").display()),
             true,
         ),
         ("empty-db-dashboard", format!("{}/", empty.url), false),
         ("empty-db-fleet", format!("{}/fleet", empty.url), false),
+        ("empty-db-map", format!("{}/map", empty.url), false),
     ];
     let mut failures = Vec::new();
     for (name, url, banner) in &pages {
