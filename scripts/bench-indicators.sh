@@ -93,6 +93,8 @@ SQL
   echo "Generated in $(( $(date +%s) - start )) s; $(du -h "$DB" | cut -f1)."
 fi
 
+# BENCH_GENERATE_ONLY=1: make the database and stop (scripts/bench-dashboard.sh serves it).
+[ "${BENCH_GENERATE_ONLY:-0}" = 1 ] && exit 0
 echo "Results in the database: $(sqlite3 "$DB" 'SELECT COUNT(*) FROM results'); in $WEEK:"
 collector indicators --week "$WEEK" | head -3
 if command -v hyperfine >/dev/null; then

@@ -37,6 +37,8 @@ pub struct AppState {
     pub speed: std::sync::Arc<crate::testserver::SpeedAccess>,
     /// Each probe's results an hour (shared with the fleet page, which shows refusals).
     pub budgets: std::sync::Arc<crate::budget::ResultBudgets>,
+    /// The dashboard's past weeks: an upload forgets the weeks its results were measured in.
+    pub weeks: std::sync::Arc<crate::week::WeekCache>,
 }
 
 /// The whole API of `fathom-collector serve`.

@@ -66,6 +66,14 @@ pub(crate) async fn upload(
         .store_upload(&results, now_ms, &probe.id, status.as_deref())
         .await?;
     state.metrics.stored(&results, counts);
+    // The receive time too: a result from an unsynchronised clock is filed by it.
+    state.weeks.forget(
+        results
+            .iter()
+            .map(|r| r.header.measured_at.unix_ms())
+            .chain([now_ms]),
+        state.config.timezone,
+    );
     tracing::info!(
         probe = %probe.id,
         accepted = counts.accepted,

@@ -72,10 +72,12 @@ fn app(
         config.result_budget_margin,
     ));
     let config = std::sync::Arc::new(config);
+    let weeks = std::sync::Arc::new(crate::week::WeekCache::default());
     let dashboard = dashboard::router(dashboard::DashboardState {
         store: store.clone(),
         config: config.clone(),
         budgets: budgets.clone(),
+        weeks: weeks.clone(),
     });
     api::router(api::AppState {
         store,
@@ -85,6 +87,7 @@ fn app(
         metrics: std::sync::Arc::default(),
         speed,
         budgets,
+        weeks,
     })
     .merge(dashboard)
     .layer(axum::middleware::from_fn(http::access::harden))

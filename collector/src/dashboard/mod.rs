@@ -46,6 +46,9 @@ pub struct DashboardState {
     pub config: Arc<CollectorConfig>,
     /// Each probe's result budget, for the refusals the fleet page shows.
     pub budgets: Arc<crate::budget::ResultBudgets>,
+    /// Past weeks' indicators, shared with the upload handler that forgets the weeks its
+    /// results land in.
+    pub weeks: Arc<crate::week::WeekCache>,
 }
 
 /// The dashboard's routes: `/`, `/dashboard/chart/{name}`, the font and `/fleet`.
@@ -343,9 +346,15 @@ async fn week_data(
     params: &Params,
 ) -> Result<(Checked, WeekData), Response> {
     let c = check(params, &state.config).map_err(IntoResponse::into_response)?;
-    let data = report::gather(&state.store, &state.config, c.week, c.carrier.as_deref())
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    let data = report::gather(
+        &state.store,
+        &state.config,
+        c.week,
+        c.carrier.as_deref(),
+        Some(&state.weeks),
+    )
+    .await
+    .map_err(|e| ApiError::from(e).into_response())?;
     Ok((c, data))
 }
 

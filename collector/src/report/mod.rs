@@ -109,14 +109,23 @@ impl WeekData {
 }
 
 /// Runs the aggregate queries behind the charts of `week`; `carrier` restricts the
-/// distribution and busy-hour queries to one carrier.
+/// distribution and busy-hour queries to one carrier. With a `cache` (the dashboard's), past
+/// weeks of the trend come from it.
 pub async fn gather(
     store: &Store,
     config: &CollectorConfig,
     week: IsoWeek,
     carrier: Option<&str>,
+    cache: Option<&crate::week::WeekCache>,
 ) -> Result<WeekData, StoreError> {
-    let trend = crate::week::compute_trend(store, config, week, TREND_WEEKS).await?;
+    let trend = match cache {
+        Some(cache) => {
+            cache
+                .trend(store, config, week, TREND_WEEKS, chrono::Utc::now())
+                .await?
+        }
+        None => crate::week::compute_trend(store, config, week, TREND_WEEKS).await?,
+    };
     let (start, end) = week.window(config.timezone);
     let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
     let offset_ms = i64::from(
@@ -507,7 +516,7 @@ pub async fn write_report(
         path: out.to_owned(),
         source,
     })?;
-    let data = gather(store, config, week, None).await?;
+    let data = gather(store, config, week, None, None).await?;
     let labels = lang.labels();
     let view = View {
         labels,
@@ -985,14 +994,18 @@ mod tests {
                 .unwrap();
             assert_eq!((before.i26.value, before.i26.tests), (Some(10.0), 1));
 
-            let data = gather(&store, &config, w48, None).await.unwrap();
+            let data = gather(&store, &config, w48, None, None).await.unwrap();
             assert_eq!(data.hours.len(), 1);
             assert_eq!((data.hours[0].weekday, data.hours[0].hour), (0, 0));
-            let data = gather(&store, &config, w48.previous(), None).await.unwrap();
+            let data = gather(&store, &config, w48.previous(), None, None)
+                .await
+                .unwrap();
             assert_eq!((data.hours[0].weekday, data.hours[0].hour), (6, 23));
             assert!((data.hours[0].mean_mbps - 10.0).abs() < 1e-9);
             // The carrier filter of the busy hours and the distribution.
-            let data = gather(&store, &config, w48, Some("cu")).await.unwrap();
+            let data = gather(&store, &config, w48, Some("cu"), None)
+                .await
+                .unwrap();
             assert!(data.hours.is_empty() && data.bins.is_empty());
         }
     }
@@ -1070,7 +1083,7 @@ mod tests {
         let week: IsoWeek = "2026-W48".parse().unwrap();
         for db in each_backend() {
             let store = store_with_results(&db, week, &config).await;
-            let data = gather(&store, &config, week, None).await.unwrap();
+            let data = gather(&store, &config, week, None, None).await.unwrap();
             let w = data.this().unwrap();
             let parts = html::PageParts {
                 previous: data.previous(),

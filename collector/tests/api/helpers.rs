@@ -76,6 +76,7 @@ async fn start_on(db: ScratchDb, limit: RateLimit) -> Server {
         budgets: std::sync::Arc::new(fathom_collector::budget::ResultBudgets::new(
             fathom_collector::budget::DEFAULT_MARGIN,
         )),
+        weeks: std::sync::Arc::default(),
     });
     tokio::spawn(fathom_collector::http::serve(
         listener,
