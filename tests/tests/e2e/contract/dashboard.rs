@@ -283,15 +283,15 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
             assert_eq!(r.status(), 200, "{link}");
         }
         // The site page: the hospital's carriers, their speed and the trend chart.
-        let site = get("/site/county-hospital?week=2026-W47")
+        let hospital = get("/site/county-hospital?week=2026-W47")
             .await
             .expect("answer");
-        let site = site.text().await.expect("body");
+        let hospital = hospital.text().await.expect("body");
         assert!(
-            site.contains("县人民医院")
-                && site.contains("<table id=site-carriers>")
-                && site.contains("id=\"chart-site_trend\""),
-            "{site}"
+            hospital.contains("县人民医院")
+                && hospital.contains("<table id=site-carriers>")
+                && hospital.contains("id=\"chart-site_trend\""),
+            "{hospital}"
         );
         // The map draws every site of the configuration that has coordinates.
         let map = get("/map?week=2026-W47").await.expect("answer");
@@ -468,42 +468,7 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
     // A collector with an empty database: its pages must fit too, and show no banner.
     let mut empty = Collector::new();
     empty.start();
-    let base = &collector.url;
-    // (name, URL, whether the simulated-data banner must show: numbers of a simulated week)
-    let pages = [
-        ("dashboard", format!("{base}/?week=2026-W47"), true),
-        (
-            "dashboard-cu-en",
-            format!("{base}/?week=2026-W47&carrier=cu&lang=en"),
-            true,
-        ),
-        (
-            "dashboard-empty-week",
-            format!("{base}/?week=2026-W40"),
-            false,
-        ),
-        ("fleet", format!("{base}/fleet"), false),
-        (
-            "site",
-            format!("{base}/site/county-hospital?week=2026-W47"),
-            true,
-        ),
-        ("map", format!("{base}/map?week=2026-W47"), true),
-        (
-            "probe",
-            format!("{base}/probe/hosp-01?week=2026-W47"),
-            false,
-        ),
-        ("bad-week", format!("{base}/?week=2026-W99"), false),
-        (
-            "report",
-            format!("file://{}", report.join("index.html").display()),
-            true,
-        ),
-        ("empty-db-dashboard", format!("{}/", empty.url), false),
-        ("empty-db-fleet", format!("{}/fleet", empty.url), false),
-        ("empty-db-map", format!("{}/map", empty.url), false),
-    ];
+    let pages = pages_to_check(&collector.url, &empty.url, &report);
     let mut failures = Vec::new();
     for (name, url, banner) in &pages {
         for width in [1400, 390] {
@@ -547,6 +512,45 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The pages the phone test opens: (name, URL, whether the simulated-data banner must show,
+/// as on numbers of a simulated week).
+fn pages_to_check(base: &str, empty: &str, report: &Path) -> Vec<(&'static str, String, bool)> {
+    vec![
+        ("dashboard", format!("{base}/?week=2026-W47"), true),
+        (
+            "dashboard-cu-en",
+            format!("{base}/?week=2026-W47&carrier=cu&lang=en"),
+            true,
+        ),
+        (
+            "dashboard-empty-week",
+            format!("{base}/?week=2026-W40"),
+            false,
+        ),
+        ("fleet", format!("{base}/fleet"), false),
+        (
+            "site",
+            format!("{base}/site/county-hospital?week=2026-W47"),
+            true,
+        ),
+        ("map", format!("{base}/map?week=2026-W47"), true),
+        (
+            "probe",
+            format!("{base}/probe/hosp-01?week=2026-W47"),
+            false,
+        ),
+        ("bad-week", format!("{base}/?week=2026-W99"), false),
+        (
+            "report",
+            format!("file://{}", report.join("index.html").display()),
+            true,
+        ),
+        ("empty-db-dashboard", format!("{empty}/"), false),
+        ("empty-db-fleet", format!("{empty}/fleet"), false),
+        ("empty-db-map", format!("{empty}/map"), false),
+    ]
 }
 
 /// `indicators --week W --json` keeps DESIGN's contract; `--from W --to W` gives one object per
