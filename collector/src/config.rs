@@ -37,12 +37,13 @@ pub enum ConfigError {
         message: String,
     },
     /// The file parses but a value is wrong.
-    #[error("config {path}: {source}")]
+    #[error("config {path}: {problem}")]
     Invalid {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        source: InvalidConfig,
+        /// What is wrong. Not an error `source`: the line above says it already, and a
+        /// chain printed after it would say it twice.
+        problem: InvalidConfig,
     },
 }
 
@@ -98,6 +99,14 @@ pub enum InvalidConfig {
     /// `[limits] result_budget_margin` below 1.
     #[error("{0}")]
     ResultBudget(crate::budget::MarginError),
+    /// An `[[alerts.webhook]]` that cannot work.
+    #[error("alerts.webhook {name:?}: {why}")]
+    Webhook {
+        /// Its name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A `[server]` or `[limits]` value outside what can work.
     #[error("{key} {why}")]
     OutOfBounds {
@@ -140,6 +149,51 @@ pub mod file {
         /// Connection limits and access to the operational pages; every key optional.
         #[serde(default)]
         pub server: Server,
+        /// Alert messages to webhooks; optional.
+        #[serde(default)]
+        pub alerts: Alerts,
+    }
+
+    /// `[alerts]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Alerts {
+        /// How often the rules are checked.
+        #[serde(default, with = "humantime_serde")]
+        pub check_every: Option<std::time::Duration>,
+        /// A problem back within this long of its end is not announced again.
+        #[serde(default, with = "humantime_serde")]
+        pub quiet_period: Option<std::time::Duration>,
+        /// `HH:MM`, the county's time: when the daily digest goes out.
+        pub digest_at: Option<String>,
+        /// Receivers, each an `[[alerts.webhook]]` table.
+        #[serde(default)]
+        pub webhook: Vec<Webhook>,
+    }
+
+    /// `[[alerts.webhook]]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Webhook {
+        /// A name for logs.
+        pub name: String,
+        /// `json`, `wecom`, `dingtalk` or `feishu`.
+        pub format: crate::notify::message::Format,
+        /// Where to POST.
+        pub url: String,
+        /// The robot's signing secret.
+        pub secret: Option<String>,
+        /// Only these rules.
+        #[serde(default)]
+        pub rules: Vec<String>,
+        /// Only these carriers.
+        #[serde(default)]
+        pub carriers: Vec<String>,
+        /// Only these sites.
+        #[serde(default)]
+        pub sites: Vec<String>,
+        /// Whether it gets the daily digest (default: yes when `digest_at` is set).
+        pub digest: Option<bool>,
     }
 
     /// `[server]`.
@@ -342,6 +396,87 @@ fn site_location(
     }
 }
 
+/// Checks `[alerts]`.
+fn alerts(a: file::Alerts, sites: &[Site]) -> Result<crate::notify::AlertsConfig, InvalidConfig> {
+    let d = crate::notify::AlertsConfig::default();
+    let check_every = a.check_every.unwrap_or(d.check_every);
+    if !(std::time::Duration::from_secs(10)..=std::time::Duration::from_secs(3600))
+        .contains(&check_every)
+    {
+        return Err(InvalidConfig::OutOfBounds {
+            key: "alerts.check_every",
+            why: "must be between 10s and 1h",
+        });
+    }
+    let quiet_period = a.quiet_period.unwrap_or(d.quiet_period);
+    if quiet_period > std::time::Duration::from_secs(7 * 86_400) {
+        return Err(InvalidConfig::OutOfBounds {
+            key: "alerts.quiet_period",
+            why: "must be at most 7 days",
+        });
+    }
+    let digest_at = match a.digest_at.as_deref() {
+        None => None,
+        Some(t) => Some(chrono::NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
+            InvalidConfig::OutOfBounds {
+                key: "alerts.digest_at",
+                why: "must be a time of day as HH:MM, such as \"08:30\"",
+            }
+        })?),
+    };
+    let mut webhooks = Vec::with_capacity(a.webhook.len());
+    for w in a.webhook {
+        let bad = |why: String| InvalidConfig::Webhook {
+            name: w.name.clone(),
+            why,
+        };
+        match url::Url::parse(&w.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => return Err(bad(format!("url {:?} is not an http or https URL", w.url))),
+        }
+        if let Some(r) = w
+            .rules
+            .iter()
+            .find(|r| !crate::notify::rule_ids().any(|k| k == r.as_str()))
+        {
+            return Err(bad(format!(
+                "unknown rule {r:?}; rules are {}",
+                crate::notify::rule_ids().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let mut carriers = Vec::with_capacity(w.carriers.len());
+        for c in &w.carriers {
+            let carrier: fathom_shared::Carrier = c
+                .parse()
+                .map_err(|_| bad(format!("unknown carrier {c:?}; use cmcc, cu, ct or cbn")))?;
+            carriers.push(carrier.id().to_owned());
+        }
+        if let Some(s) = w
+            .sites
+            .iter()
+            .find(|s| !sites.iter().any(|k| k.id.as_str() == s.as_str()))
+        {
+            return Err(bad(format!("unknown site {s:?}; it must be a [[site]] id")));
+        }
+        webhooks.push(crate::notify::Webhook {
+            format: w.format,
+            url: w.url.clone(),
+            secret: w.secret.clone().filter(|s| !s.is_empty()),
+            rules: w.rules.clone(),
+            carriers,
+            sites: w.sites.clone(),
+            digest: w.digest.unwrap_or(digest_at.is_some()),
+            name: w.name,
+        });
+    }
+    Ok(crate::notify::AlertsConfig {
+        check_every,
+        quiet_period,
+        digest_at,
+        webhooks,
+    })
+}
+
 /// Shortest `[server] read_token`: it guards pages on an open port, so it must not be
 /// guessable.
 pub const MIN_READ_TOKEN_CHARS: usize = 16;
@@ -422,6 +557,8 @@ pub struct CollectorConfig {
     /// The token `/fleet`, `/api/v1/fleet` and `/metrics` require, when `[server] read_token` is
     /// set; open to anyone who reaches the port otherwise.
     pub read_token: Option<String>,
+    /// Alert messages to webhooks (`[alerts]`).
+    pub alerts: crate::notify::AlertsConfig,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -452,9 +589,9 @@ impl CollectorConfig {
         path: &Path,
         base_dir: PathBuf,
     ) -> Result<Self, ConfigError> {
-        let invalid = |source: InvalidConfig| ConfigError::Invalid {
+        let invalid = |problem: InvalidConfig| ConfigError::Invalid {
             path: path.to_owned(),
-            source,
+            problem,
         };
         let timezone: Tz = file
             .county
@@ -530,6 +667,7 @@ impl CollectorConfig {
         )
         .map_err(|e| invalid(InvalidConfig::ResultBudget(e)))?;
         let (connections, read_token) = server(file.server).map_err(invalid)?;
+        let alerts = alerts(file.alerts, &sites).map_err(invalid)?;
         Ok(Self {
             county_name: file.county.name,
             timezone,
@@ -544,6 +682,7 @@ impl CollectorConfig {
             result_budget_margin,
             connections,
             read_token,
+            alerts,
             base_dir,
         })
     }

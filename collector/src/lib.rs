@@ -35,6 +35,7 @@ pub mod http;
 pub mod import;
 pub mod indicators;
 pub mod limits;
+pub mod notify;
 pub mod probe_settings;
 pub mod probes;
 pub mod report;

@@ -25,7 +25,7 @@ pub(super) async fn serve(
         store.clone(),
         config.speed_limits,
     ));
-    let app = app(store, config, speed.clone());
+    let app = app(store, config, speed.clone(), &shutdown);
     serve_app(
         listen,
         app,
@@ -65,6 +65,7 @@ fn app(
     store: Store,
     config: CollectorConfig,
     speed: std::sync::Arc<testserver::SpeedAccess>,
+    shutdown: &CancellationToken,
 ) -> axum::Router {
     let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
     let sources = std::sync::Arc::new(limits::SourceLimiter::new(config.failed_limit));
@@ -73,6 +74,14 @@ fn app(
     ));
     let config = std::sync::Arc::new(config);
     let weeks = std::sync::Arc::new(crate::week::WeekCache::default());
+    if !config.alerts.webhooks.is_empty() {
+        tokio::spawn(crate::notify::run(
+            store.clone(),
+            config.clone(),
+            budgets.clone(),
+            shutdown.clone(),
+        ));
+    }
     let dashboard = dashboard::router(dashboard::DashboardState {
         store: store.clone(),
         config: config.clone(),
