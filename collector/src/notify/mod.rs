@@ -4,7 +4,9 @@
 //! and one when it ends ([`tracker`]), per-webhook routing by rule, carrier and site, a quiet
 //! period, and an optional daily digest.
 //!
-//! `serve` runs one [`run`] task when `[[alerts.webhook]]` is configured. It checks every
+//! `serve` runs one [`run`] task when `[[alerts.webhook]]` is configured; of several collectors
+//! on one PostgreSQL database, only the one holding the lead sends ([`crate::store::Leadership`]),
+//! and another takes over when it stops. It checks every
 //! `check_every`, and hands messages to one sender task per webhook through a bounded queue:
 //! a slow or failing receiver is retried with backoff in its own task and never holds up ingest
 //! or the other webhooks (a full queue drops the message, with a warning).
@@ -231,10 +233,33 @@ pub async fn run(
     let mut last_digest: Option<NaiveDate> = None;
     let mut ticker = tokio::time::interval(alerts.check_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut lead: Option<crate::store::Leadership> = None;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
+        }
+        // One collector of those sharing the database sends: the others stand by.
+        if let Some(l) = lead.as_mut()
+            && !l.holds().await
+        {
+            tracing::warn!("Lost the lead of the alert messages; another collector may take it.");
+            lead = None;
+        }
+        if lead.is_none() {
+            match store.try_lead("alerts").await {
+                Ok(Some(l)) => {
+                    tracing::info!("This collector sends the alert messages.");
+                    lead = Some(l);
+                    // What another collector announced is unknown here: start afresh.
+                    tracker = Tracker::new(quiet_ms);
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot take the lead of the alert messages.");
+                    continue;
+                }
+            }
         }
         let now = Utc::now();
         match current_notices(&store, &config, &budgets, now).await {

@@ -13,6 +13,7 @@
 //! - `enrollment.rs`: one-time enrollment codes.
 //! - `fleet.rs`: each probe with its latest status.
 //! - `report.rs`: the aggregate queries behind the indicators, the charts and the report.
+//! - `leader.rs`: which of several collectors on one database runs a job that must run once.
 //! - `sql.rs`: one SQL text for both backends; `sqlite.rs`, `postgres.rs`: opening each.
 //!
 //! How the backends share SQL (see `store/sql.rs`):
@@ -32,6 +33,7 @@
 mod enrollment;
 mod fleet;
 mod group;
+mod leader;
 mod postgres;
 mod probes;
 mod report;
@@ -40,6 +42,7 @@ mod sql;
 mod sqlite;
 
 pub use enrollment::Enrollment;
+pub use leader::Leadership;
 pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};
 pub use results::{ExportFilter, InsertCounts, ResultWriter};

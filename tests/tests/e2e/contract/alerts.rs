@@ -3,7 +3,7 @@
 //! that fails, and keeps taking uploads while another receiver hangs.
 
 use super::speed_result;
-use fathom_e2e::Collector;
+use fathom_e2e::{Collector, PgDatabase};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -140,4 +140,45 @@ async fn a_robot_hears_when_a_problem_starts_and_ends_and_a_hung_one_blocks_noth
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got = contents(&inbox);
     assert_eq!(got.len(), 3, "nothing else was sent: {got:?}");
+}
+
+/// Three collectors on one PostgreSQL database, all with the same webhook: one sends, and when
+/// it dies another takes the lead and announces what is still wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_three_collectors_on_one_database_one_sends_and_another_takes_over() {
+    let Some(pg) = PgDatabase::new() else { return };
+    let (robot_url, inbox) = robot().await;
+    let alerts = format!(
+        "[alerts]\ncheck_every = \"10s\"\n\n[[alerts.webhook]]\nname = \"bureau\"\nformat = \"wecom\"\nurl = \"{robot_url}\"\n"
+    );
+    let mut collectors: Vec<Collector> = (0..3).map(|_| Collector::on_database(&pg.url)).collect();
+    for c in &collectors {
+        c.append_config(&alerts);
+    }
+    collectors[0].add_probe("hosp-lead", "county-hospital");
+    collectors[0].start();
+    // The first robot answer is a 500, so the lead's message arrives twice.
+    let got = wait_for(&inbox, "【告警】", 2, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    collectors[1].start();
+    collectors[2].start();
+    // A check of each standing collector later: still only the lead's.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(contents(&inbox).len(), 2, "{:?}", contents(&inbox));
+    // The lead dies: PostgreSQL drops its lock with its connection, another takes over at its
+    // next check and announces the probe that still never reported, once.
+    collectors[0].kill9();
+    let got = wait_for(&inbox, "【告警】", 3, Duration::from_secs(25)).await;
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        got[2].contains("探针 hosp-lead") && got[2].contains("从未上报"),
+        "{got:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        contents(&inbox).len(),
+        3,
+        "one new lead, not two: {:?}",
+        contents(&inbox)
+    );
 }
