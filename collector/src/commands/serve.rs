@@ -74,6 +74,21 @@ fn app(
     ));
     let config = std::sync::Arc::new(config);
     let weeks = std::sync::Arc::new(crate::week::WeekCache::default());
+    // The first visitor after a start should not wait seconds for the trend's twelve weeks on a
+    // big database: compute them now, in the background.
+    tokio::spawn({
+        let (weeks, store, config) = (weeks.clone(), store.clone(), config.clone());
+        async move {
+            let now = chrono::Utc::now();
+            let current = fathom_shared::IsoWeek::containing(now, config.timezone);
+            if let Err(e) = weeks
+                .trend(&store, &config, current, crate::report::TREND_WEEKS, now)
+                .await
+            {
+                tracing::warn!(error = %e, "Cannot compute the trend weeks ahead.");
+            }
+        }
+    });
     if !config.alerts.webhooks.is_empty() {
         tokio::spawn(crate::notify::run(
             store.clone(),
