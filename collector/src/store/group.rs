@@ -127,9 +127,14 @@ async fn run(db: Db, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
 async fn commit(db: &Db, group: &[Upload]) -> Result<Vec<InsertCounts>, StoreError> {
     let mut rows: Vec<&Row> = group.iter().flat_map(|u| &u.rows).collect();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
-    // Each probe's status once: its latest upload's time, and the latest status it sent.
+    // Each probe's status once: its latest upload's time, and the latest status it sent. An
+    // upload with neither results nor a status only checks its token (`fathom-agent doctor`
+    // sends one): it is not the daemon at work, so it must not make a dead daemon look alive.
     let mut touches: BTreeMap<&str, (i64, Option<&str>)> = BTreeMap::new();
-    for u in group {
+    for u in group
+        .iter()
+        .filter(|u| !u.rows.is_empty() || u.status.is_some())
+    {
         let touch = touches
             .entry(u.probe_id.as_str())
             .or_insert((u.received_at_ms, None));
@@ -233,6 +238,43 @@ mod tests {
                 "{}: the status is in the same transaction",
                 db.backend
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_check_with_nothing_in_it_does_not_make_the_probe_seen() {
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.expect("opens");
+            let seen = || async {
+                let row: Option<(i64,)> = sql!(
+                    store,
+                    fetch_optional,
+                    "SELECT last_seen_ms FROM probe_status WHERE probe_id = 'hosp-01'"
+                )
+                .expect("reads");
+                row.map(|(t,)| t)
+            };
+            // What `doctor` sends: no results, no status.
+            store
+                .store_upload(&[], 1_000, "hosp-01", None)
+                .await
+                .expect("answered");
+            assert_eq!(seen().await, None, "{}", db.backend);
+            store
+                .store_upload(&[speed(1)], 2_000, "hosp-01", None)
+                .await
+                .expect("stored");
+            store
+                .store_upload(&[], 3_000, "hosp-01", None)
+                .await
+                .expect("answered");
+            assert_eq!(seen().await, Some(2_000), "{}", db.backend);
+            // A status alone is the daemon reporting: it counts.
+            store
+                .store_upload(&[], 4_000, "hosp-01", Some("{}"))
+                .await
+                .expect("stored");
+            assert_eq!(seen().await, Some(4_000), "{}", db.backend);
         }
     }
 

@@ -42,6 +42,19 @@ fn a_complete_probe_is_ready() {
     assert!(out.contains("就绪 READY"), "{out}");
     // The check stores nothing: no result reached the collector.
     assert!(collector.export().is_empty());
+    // Nor does it count as the daemon at work: the probe still never reported.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fleet: serde_json::Value = rt
+        .block_on(async {
+            reqwest::get(format!("{}/api/v1/fleet", collector.url))
+                .await?
+                .json()
+                .await
+        })
+        .expect("fleet");
+    let probe = &fleet["probes"][0];
+    assert!(probe["last_seen"].is_null(), "{probe}");
+    assert_eq!(probe["alerts"][0]["kind"], "never_seen", "{probe}");
 }
 
 #[test]
