@@ -42,6 +42,7 @@ mod sql;
 mod sqlite;
 
 pub use enrollment::Enrollment;
+pub use fleet::LatestReading;
 pub use leader::Leadership;
 pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};

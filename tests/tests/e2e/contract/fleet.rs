@@ -100,6 +100,28 @@ async fn the_fleet_shows_each_probe_with_its_modems_budget_and_alerts() {
     assert!(page.contains("探针状态"), "Chinese by default");
     assert!(page.contains("hosp-fleet") && page.contains("hub-never"));
     assert!(page.contains("data-kind=never_seen"), "{page}");
+    // The probe that never reported comes before the one at work; times as "how long ago".
+    assert!(
+        page.find("id=\"probe-hub-never\"") < page.find("id=\"probe-hosp-fleet\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("刚刚") && page.contains("从未 never"),
+        "{page}"
+    );
+    // Each modem: its network, its latest signal and speed from the run, its SIM's data.
+    let modems = &page[page.find("<table id=modems>").expect("modems table")..];
+    let cmcc = modems
+        .split("<tr>")
+        .find(|row| row.contains("hosp-fleet") && row.contains("中国移动"))
+        .unwrap_or_else(|| panic!("no cmcc row: {modems}"));
+    assert!(cmcc.contains("5G SA") && cmcc.contains(" dBm / "), "{cmcc}");
+    assert!(
+        cmcc.contains(" / 0.00 GB") || cmcc.contains("GB（"),
+        "{cmcc}"
+    );
+    // The day's uploads as a strip: this hour has results.
+    assert!(page.contains("<td class=strip"), "{page}");
 
     // The dashboard leads to the fleet page and the fleet page back, by the links on the pages.
     let dashboard = get("/".to_owned()).await;
