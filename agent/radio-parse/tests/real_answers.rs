@@ -6,8 +6,11 @@
 //!
 //! - `vendor`, `model`, `firmware`, `source` (issue URL, or repository and path), `note`;
 //! - `parser`: `quectel` (`AT+QENG="servingcell"`, the LTE SINR scale from the model), `simcom`
-//!   (`AT+CPSI?`, the scale from the model), `cops`, `cesq`, or `generic` (`AT+COPS?` and
-//!   `AT+CESQ`, the second answer after a `# --- AT+CESQ` line);
+//!   (`AT+CPSI?`, the scale from the model), `cops`, `cesq`, `generic` (`AT+COPS?` and
+//!   `AT+CESQ`, the second answer after a `# --- AT+CESQ` line), or `mmcli-signal` (a
+//!   ModemManager `modem.signal` document, read by `mmcli::modem_status` with an `mmcli -m N -J`
+//!   document the test builds: connected, a SIM, no operator code, and the `access-technologies`
+//!   header's JSON array);
 //! - `expect`: `key=value` pairs (`rat`, `plmn`, `cell`, `band`, `rsrp`, `rsrq`, `sinr`,
 //!   `uncertain`), `-` for an absent value; a key not listed is not checked;
 //! - `expect-reason`: a piece of text the reading's reason must contain.
@@ -16,6 +19,7 @@
 
 use fathom_radio_parse::RadioReading;
 use fathom_radio_parse::at::{self, LteSinrScale};
+use fathom_shared::Rat;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -85,9 +89,34 @@ fn read(f: &Fixture) -> RadioReading {
             (r.rsrp_dbm, r.rsrq_db, r.reason) = (v.rsrp_dbm, v.rsrq_db, None);
             r
         }),
+        "mmcli-signal" => return mmcli_reading(f, field(f, "access-technologies")),
         other => panic!("{}: unknown parser {other}", f.name),
     };
     reading.unwrap_or_else(|e| panic!("{}: {e}", f.name))
+}
+
+/// The `mmcli -m N -J` document of a connected modem with a SIM, no operator code and these
+/// access technologies (a JSON array): the half of a ModemManager reading the `mmcli-signal`
+/// fixtures do not hold.
+fn mmcli_modem(techs: &str) -> String {
+    format!(
+        r#"{{"modem":{{"3gpp":{{"operator-code":"--"}},"generic":{{"access-technologies":{techs},"sim":"/org/freedesktop/ModemManager1/SIM/0","state":"connected"}}}}}}"#
+    )
+}
+
+/// The JSON of an `mmcli-signal` fixture: its text without the `#` lines.
+fn json_of(f: &Fixture) -> String {
+    f.answer
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The reading of an `mmcli-signal` fixture on a modem with these access technologies.
+fn mmcli_reading(f: &Fixture, techs: &str) -> RadioReading {
+    fathom_radio_parse::mmcli::modem_status(&mmcli_modem(techs), &json_of(f))
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
 }
 
 fn number(f: &Fixture, key: &str, v: &str) -> Option<f64> {
@@ -165,7 +194,7 @@ fn a_quectel_lte_sinr_reads_the_same_whatever_the_model_table_says() {
         .filter(|f| field(f, "parser") == "quectel")
     {
         let by_model = read(f);
-        if by_model.rat != fathom_shared::Rat::Lte {
+        if by_model.rat != Rat::Lte {
             continue;
         }
         for scale in [LteSinrScale::QuectelRaw, LteSinrScale::Unverified] {
@@ -183,4 +212,47 @@ fn a_quectel_lte_sinr_reads_the_same_whatever_the_model_table_says() {
         checked += 1;
     }
     assert!(checked >= 3, "{checked} LTE answers");
+}
+
+#[test]
+fn a_real_5g_section_without_rsrp_never_gives_an_nr_measurement() {
+    // A ModemManager that lists `5gnr` beside `lte` says the cell offers EN-DC, not that an NR
+    // leg is up: with no 5G RSRP the reading is the LTE anchor's. On an SA modem (`5gnr` alone)
+    // the reading is NR with no values, so it cannot meet the 5G rule either.
+    let mut checked = 0;
+    for f in fixtures()
+        .iter()
+        .filter(|f| field(f, "parser") == "mmcli-signal")
+    {
+        let json: serde_json::Value = serde_json::from_str(&json_of(f)).expect("JSON");
+        if json["modem"]["signal"]["5g"]["rsrp"] != "--" {
+            continue;
+        }
+        let endc = mmcli_reading(f, r#"["lte","5gnr"]"#);
+        assert_eq!(endc.rat, Rat::Lte, "{}: {endc:?}", f.name);
+        assert!(
+            endc.reason
+                .as_deref()
+                .is_some_and(|w| w.contains("NR leg not measured")),
+            "{}: {endc:?}",
+            f.name
+        );
+        assert_eq!(mmcli_reading(f, r#"["lte"]"#).rat, Rat::Lte, "{}", f.name);
+        let sa = mmcli_reading(f, r#"["5gnr"]"#);
+        assert_eq!(
+            (sa.rat, sa.rsrp_dbm, sa.sinr_db, sa.meets_5g),
+            (Rat::NrSa, None, None, false),
+            "{}: {sa:?}",
+            f.name
+        );
+        assert!(
+            sa.reason
+                .as_deref()
+                .is_some_and(|w| w.contains("RSRP not reported")),
+            "{}: {sa:?}",
+            f.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "{checked} real empty 5g sections");
 }
