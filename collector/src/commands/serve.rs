@@ -87,6 +87,7 @@ fn app(
         budgets,
     })
     .merge(dashboard)
+    .fallback(dashboard::fallback)
     .layer(axum::middleware::from_fn(http::access::harden))
 }
 

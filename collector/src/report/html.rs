@@ -81,14 +81,14 @@ pub fn window_text(week: IsoWeek, tz: Tz) -> String {
     )
 }
 
-fn category_name(id: &str) -> String {
+pub(crate) fn category_name(id: &str) -> String {
     fathom_shared::SiteCategory::ALL
         .iter()
         .find(|c| c.id() == id)
         .map_or_else(|| id.to_owned(), |c| c.name_zh().to_owned())
 }
 
-fn pct(v: Option<f64>) -> String {
+pub(crate) fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "无数据 no data".to_owned(), simulated::percent)
 }
 
@@ -168,9 +168,28 @@ body{margin:.6em}h1{font-size:1.35em}h1 small{display:block;font-size:.6em}td,th
 #indicators td:nth-child(6)::before{content:\"是否达标 met：\";color:#666;font-weight:normal}
 }";
 
+/// The page on paper: A4 with margins, no navigation, forms or links list, charts as wide as
+/// the paper and never cut, tables and figures kept whole where they fit, headings kept with
+/// what follows, the banner and verdict colours printed.
+pub const PRINT_CSS: &str = "\
+@page{size:A4;margin:15mm 14mm 16mm}
+@media print{
+body{margin:0;font-size:10pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+nav,form,#downloads,.noprint{display:none!important}
+h1{font-size:16pt}h2{font-size:12.5pt;break-after:avoid;page-break-after:avoid}
+figure,figure.chart{break-inside:avoid;page-break-inside:avoid;margin:.4em 0}
+img,svg{max-width:100%!important;width:100%;height:auto;border:0}
+.scroll{overflow:visible!important}
+table{width:100%;font-size:8.5pt}tr,td,th{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group}
+#indicators,.banner{break-inside:avoid;page-break-inside:avoid}
+a{color:inherit;text-decoration:none}
+}";
+
 /// The page. `figures` is the charts' HTML (see [`figure_img`] and [`figure_inline`]), `nav`
 /// HTML put under the heading (the dashboard's week picker and carrier filter), `font_url` a
-/// URL of the embedded CJK font, for browsers without one (the dashboard serves it).
+/// URL of the embedded CJK font, for browsers without one (the dashboard serves it),
+/// `downloads` the section of links to the week's files ([`downloads`]).
 #[expect(
     clippy::too_many_lines,
     reason = "one table after another reads best in one place"
@@ -182,6 +201,7 @@ pub fn page(
     nav: &str,
     lang: Lang,
     font_url: Option<&str>,
+    downloads: &str,
 ) -> String {
     let mut h = String::new();
     let font_css = font_url.map_or_else(String::new, |url| {
@@ -209,6 +229,7 @@ th{{background:#f0f0f0}}.ok{{color:#0a7a2f;font-weight:bold}}.no{{color:#b00020;
 {font_css}.note{{color:#666;font-size:90%}}img,svg{{max-width:100%;height:auto;border:1px solid #ddd;margin:.5em 0}}
 nav a,nav select{{margin-right:.6em}}
 {PHONE_CSS}
+{PRINT_CSS}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
 {banner}{nav}
@@ -376,11 +397,48 @@ nav a,nav select{{margin-right:.6em}}
     if let Some(text) = simulated::warning(share) {
         put!(h, "<p class=no>注意 {}</p>", esc(&text));
     }
+    h.push_str(downloads);
     put!(
         h,
-        "<p class=note>表格另存为 CSV（UTF-8 带 BOM，Excel 可直接打开）：indicators.csv、by_carrier.csv、i26_sites.csv、i33_sites.csv、i32_websites.csv、completeness.csv；全部数值：indicators.json。由 fathom-collector {} 生成。 Tables as CSV: indicators.csv, by_carrier.csv, i26_sites.csv, i33_sites.csv, i32_websites.csv, completeness.csv; all values: indicators.json.</p></body></html>",
+        "<p class=note>由 fathom-collector {} 生成。 Made by fathom-collector.</p></body></html>",
         env!("CARGO_PKG_VERSION")
     );
+    h
+}
+
+/// The "下载 Downloads" section: a link to every file of the week, `href` giving each file
+/// name's address (the file itself beside the report's `index.html`, an export route on the
+/// dashboard).
+pub fn downloads(href: &dyn Fn(&str) -> String) -> String {
+    let link = |name: &str, label: &str| {
+        format!(
+            "<a class=download href=\"{}\" download>{}</a>",
+            esc(&href(name)),
+            esc(label)
+        )
+    };
+    let mut h = String::from(
+        "<section id=downloads><h2>下载 Downloads</h2>\n<p>报告 report: ",
+    );
+    h.push_str(&link(super::PDF_NAME, "PDF 打印版 report.pdf"));
+    h.push_str(" · 全部数值 all values: ");
+    h.push_str(&link("indicators.json", "indicators.json"));
+    h.push_str("</p>\n<p>表格 tables（CSV，UTF-8 带 BOM，Excel 可直接打开）: ");
+    let tables: Vec<String> = super::csv::TABLES.iter().map(|t| link(t, t)).collect();
+    h.push_str(&tables.join(" · "));
+    h.push_str("</p>\n<p>图表 charts: ");
+    let charts: Vec<String> = super::CHART_STEMS
+        .iter()
+        .map(|stem| {
+            format!(
+                "{stem} ({} {})",
+                link(&format!("{stem}.png"), "PNG"),
+                link(&format!("{stem}.svg"), "SVG")
+            )
+        })
+        .collect();
+    h.push_str(&charts.join(" · "));
+    h.push_str("</p></section>\n");
     h
 }
 
