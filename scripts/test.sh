@@ -20,13 +20,16 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- What the tests need ----------------------------------------------------------------------
 # A C compiler (SQLite is compiled in through libsqlite3-sys); for the network lab iproute2 and
 # iperf3 (the reference the speed engine is judged against); Chromium for the dashboard test;
-# python3 to hold a database lock from another process; systemd-analyze to check the units.
+# poppler-utils to read the report's PDF back; python3 to hold a database lock from another
+# process; systemd-analyze to check the units.
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v kill >/dev/null 2>&1 || missing+=(procps)
 command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# poppler-utils renders the report's PDF back to text and images (contract::downloads).
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # A virtualenv for schemathesis (scripts/schemathesis.sh installs it from PyPI).
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)

@@ -89,16 +89,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write the week's report: index.html, charts (PNG and SVG), CSV and JSON.
+    /// Write the week's report: index.html, charts (PNG and SVG), CSV, JSON and report.pdf; or,
+    /// with --format pdf, the PDF alone.
     ///
     /// Example: fathom-collector report --week 2026-W48 --out report-W48 --lang en
     Report {
         /// ISO week, like 2026-W48. Default: the current week in the county's time zone.
         #[arg(long, value_name = "YYYY-Www")]
         week: Option<String>,
-        /// Folder to write into (created if missing).
-        #[arg(long, value_name = "DIR")]
+        /// Folder to write into (created if missing); with --format pdf, the PDF file.
+        #[arg(long, value_name = "DIR|FILE")]
         out: PathBuf,
+        /// html (default): the folder, index.html and every file it links, report.pdf
+        /// included; pdf: only the report as one A4 PDF, written to --out.
+        #[arg(long, value_name = "html|pdf", default_value = "html", value_parser = ["html", "pdf"])]
+        format: String,
         /// Language of the charts' titles, axes and legends: zh (default) or en.
         #[arg(long, value_name = "zh|en", default_value = "zh", value_parser = ["zh", "en"])]
         lang: String,

@@ -90,8 +90,13 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             to,
             json,
         } => week::indicators(&store, &config, week, from, to, json).await?,
-        Command::Report { week, out, lang } => {
-            week::report(&store, &config, week, &out, &lang).await?;
+        Command::Report {
+            week,
+            out,
+            format,
+            lang,
+        } => {
+            week::report(&store, &config, week, &out, &format, &lang).await?;
         }
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }

@@ -114,6 +114,7 @@ fn app(
         weeks,
     })
     .merge(dashboard)
+    .fallback(dashboard::fallback)
     .layer(axum::middleware::from_fn(http::access::harden))
 }
 

@@ -44,17 +44,22 @@ pub(super) async fn indicators(
     Ok(())
 }
 
-/// `report [--week W] --out DIR [--lang L]`.
+/// `report [--week W] --out DIR|FILE [--format html|pdf] [--lang L]`.
 pub(super) async fn report(
     store: &Store,
     config: &CollectorConfig,
     week: Option<String>,
     out: &Path,
+    format: &str,
     lang: &str,
 ) -> anyhow::Result<()> {
     let week = pick_week(week.as_deref(), config)?;
     let lang = lang.parse::<report::Lang>().map_err(usage)?;
-    let summary = report::write_report(store, config, week, out, lang).await?;
+    let summary = if format == "pdf" {
+        report::write_pdf(store, config, week, out, lang).await?
+    } else {
+        report::write_report(store, config, week, out, lang).await?
+    };
     say(summary)?;
     Ok(())
 }

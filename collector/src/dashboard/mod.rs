@@ -4,8 +4,11 @@
 //!
 //! Query parameters: `week=2026-W47` (default: the current week in the county's time zone),
 //! `carrier=cmcc` (only that carrier in the charts), `lang=en` (English chart texts; Chinese by
-//! default). `/dashboard/chart/NAME.svg` serves one chart alone with the same parameters, and
-//! `/dashboard/font.ttf` the embedded CJK font the page's CSS points at.
+//! default). `/dashboard/chart/NAME.svg` (or `.png`) serves one chart alone with the same
+//! parameters, `/dashboard/export/FILE` every file of the week's report as a download
+//! (`fathom-2026-W47-indicators.csv`), and `/dashboard/font.ttf` the embedded CJK font the page's
+//! CSS points at. A report file name asked at the root (`/indicators.csv`) is sent on to its
+//! export, and any other unknown page asked by a browser gets an HTML 404 page, not JSON.
 
 mod fleet;
 mod map;
@@ -19,8 +22,8 @@ use crate::report::{self, Lang, View, WeekData, charts, html};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use fathom_shared::{Carrier, IsoWeek};
 use serde::Deserialize;
@@ -51,7 +54,8 @@ pub struct DashboardState {
     pub weeks: Arc<crate::week::WeekCache>,
 }
 
-/// The dashboard's routes: `/`, `/dashboard/chart/{name}`, the font and `/fleet`.
+/// The dashboard's routes: `/`, `/dashboard/chart/{name}`, `/dashboard/export/{name}`, the
+/// font and `/fleet`.
 pub fn router(state: DashboardState) -> Router {
     let read_token =
         crate::http::access::ReadToken(state.config.read_token.as_deref().map(Into::into));
@@ -60,6 +64,7 @@ pub fn router(state: DashboardState) -> Router {
         .route("/dashboard/chart/{name}", get(chart))
         .route("/site/{id}", get(site::site_page))
         .route("/map", get(map::map_page))
+        .route(EXPORT_PREFIX_ROUTE, get(export))
         .route(FONT_PATH, get(font))
         // Pages about the fleet's probes show where each is and what it sees: behind the
         // read token like /fleet.
@@ -79,6 +84,10 @@ pub fn router(state: DashboardState) -> Router {
         )
         .with_state(state)
 }
+
+/// Where the week's files are downloaded: `/dashboard/export/indicators.csv?week=…`.
+pub const EXPORT_PREFIX: &str = "/dashboard/export/";
+const EXPORT_PREFIX_ROUTE: &str = "/dashboard/export/{name}";
 
 /// Where the embedded CJK font is served, so that browsers without a Chinese font show the
 /// page and its SVG charts in Chinese.
@@ -368,6 +377,18 @@ impl Checked {
     }
 }
 
+/// The query string that gives an export the page's week, carrier and language.
+fn query(c: &Checked) -> String {
+    let mut q = format!("week={}", c.week);
+    if let Some(k) = &c.carrier {
+        push!(q, "&carrier={k}");
+    }
+    if c.lang == Lang::En {
+        q.push_str("&lang=en");
+    }
+    q
+}
+
 async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<String>, Response> {
     let (c, data) = week_data(state, params).await?;
     let labels = c.lang.labels();
@@ -391,6 +412,8 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
     };
     let weeks = picker_weeks(state, &c).await?;
     let nav = nav(&c, &weeks, state.config.timezone);
+    let q = query(&c);
+    let downloads = html::downloads(&|name: &str| format!("{EXPORT_PREFIX}{name}?{q}"));
     Ok(Html(html::page(
         this,
         &state.config,
@@ -402,9 +425,45 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
             as_of: report::as_of(c.week, &state.config, chrono::Utc::now()),
             profiles: &data.profiles,
             links: true,
+            downloads: &downloads,
             ..html::PageParts::plain(&figures, c.lang)
         },
     )))
+}
+
+/// A chart of the week as SVG or PNG: `(content type, bytes)`; `None` for no such chart.
+fn chart_file(
+    state: &DashboardState,
+    c: &Checked,
+    data: &WeekData,
+    name: &str,
+) -> Result<Option<(&'static str, Vec<u8>)>, Response> {
+    let (stem, png) = match (name.strip_suffix(".svg"), name.strip_suffix(".png")) {
+        (Some(stem), _) => (stem, false),
+        (None, Some(stem)) => (stem, true),
+        (None, None) => return Ok(None),
+    };
+    let labels = c.lang.labels();
+    let Some((_, chart)) = report::week_charts(data, &state.config, c.view())
+        .into_iter()
+        .find(|(s, _)| *s == stem)
+    else {
+        return Ok(None);
+    };
+    let note = report::chart_note(data, stem);
+    Ok(Some(if png {
+        (
+            "image/png",
+            charts::png(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?,
+        )
+    } else {
+        (
+            "image/svg+xml; charset=utf-8",
+            charts::svg(&chart, labels, note.as_deref())
+                .map_err(|e| draw_failed(&e))?
+                .into_bytes(),
+        )
+    }))
 }
 
 async fn chart(
@@ -412,25 +471,111 @@ async fn chart(
     Path(name): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, Response> {
-    let not_found = || ApiError::NotFound(format!("/dashboard/chart/{name}")).into_response();
-    let Some(stem) = name.strip_suffix(".svg") else {
-        return Err(not_found());
-    };
     let (c, data) = week_data(&state, &params).await?;
-    let labels = c.lang.labels();
-    let Some((_, chart)) = report::week_charts(&data, &state.config, c.view())
-        .into_iter()
-        .find(|(s, _)| *s == stem)
-    else {
+    let Some((kind, bytes)) = chart_file(&state, &c, &data, &name)? else {
+        return Err(ApiError::NotFound(format!("/dashboard/chart/{name}")).into_response());
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
+}
+
+/// One file of the week's report, as a download named after the week (and the carrier of the
+/// charts, if one is chosen): the same tables, JSON, charts and PDF `fathom-collector report`
+/// writes.
+async fn export(
+    State(state): State<DashboardState>,
+    Path(name): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Response, Response> {
+    let (c, data) = week_data(&state, &params).await?;
+    let not_found = || not_found_page(&format!("{EXPORT_PREFIX}{name}"));
+    let Some(this) = data.this() else {
         return Err(not_found());
     };
-    let note = report::chart_note(&data, stem);
-    let svg = charts::svg(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?;
+    let (kind, bytes, per_carrier) = if let Some((_, table)) = report::csv::tables(this)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+    {
+        ("text/csv; charset=utf-8", table.into_bytes(), false)
+    } else if name == "indicators.json" {
+        let json = serde_json::to_string_pretty(this).map_err(|e| {
+            tracing::warn!(error = %e, "indicators.json failed.");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })?;
+        ("application/json", json.into_bytes(), false)
+    } else if name == report::PDF_NAME {
+        let pdf = report::week_pdf(&data, &state.config, c.view()).map_err(|e| {
+            tracing::warn!(error = %e, "report.pdf failed.");
+            (StatusCode::INTERNAL_SERVER_ERROR, "cannot make the PDF\n").into_response()
+        })?;
+        ("application/pdf", pdf, true)
+    } else if let Some((kind, bytes)) = chart_file(&state, &c, &data, &name)? {
+        (kind, bytes, true)
+    } else {
+        return Err(not_found());
+    };
+    let carrier = c
+        .carrier
+        .as_deref()
+        .filter(|_| per_carrier)
+        .map_or_else(String::new, |k| format!("{k}-"));
+    let filename = format!("fathom-{}-{carrier}{name}", c.week);
     Ok((
-        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
-        svg,
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
     )
         .into_response())
+}
+
+/// Whether `name` is a file of the week's report (`indicators.csv`, `i26_trend.png`, …).
+fn is_report_file(name: &str) -> bool {
+    report::csv::TABLES.contains(&name)
+        || name == "indicators.json"
+        || name == report::PDF_NAME
+        || report::CHART_STEMS.iter().any(|stem| {
+            name.strip_prefix(stem)
+                .is_some_and(|ext| ext == ".svg" || ext == ".png")
+        })
+}
+
+/// The 404 a person sees: a page in Chinese and English with a way back, never raw JSON.
+fn not_found_page(path: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(format!(
+            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">{}<title>未找到 Not found</title></head><body style=\"font-family:sans-serif;margin:2em\"><h1>未找到该页面 Page not found</h1><p>没有 <code>{}</code> 这个地址。 There is nothing at this address.</p><p><a href=\"/\">返回指标页 Back to the indicators</a>：本周的 CSV、JSON、图表和 PDF 在页面底部的“下载 Downloads”中。 The week's CSV, JSON, charts and PDF are under “下载 Downloads” at the foot of that page.</p></body></html>\n",
+            html::VIEWPORT,
+            html::esc(path)
+        )),
+    )
+        .into_response()
+}
+
+/// What `serve` answers for a path no route takes: a report file name at the root
+/// (`/indicators.csv?week=…`) is sent on to its export with the same query; a browser asking
+/// for a page gets [`not_found_page`]; API clients keep the JSON error.
+pub async fn fallback(uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if let Some(name) = path.strip_prefix('/').filter(|n| is_report_file(n)) {
+        let to = match uri.query() {
+            Some(q) => format!("{EXPORT_PREFIX}{name}?{q}"),
+            None => format!("{EXPORT_PREFIX}{name}"),
+        };
+        return Redirect::temporary(&to).into_response();
+    }
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        return not_found_page(&path.chars().take(200).collect::<String>());
+    }
+    crate::http::not_found(uri).await.into_response()
 }
 
 #[cfg(test)]

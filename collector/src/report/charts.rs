@@ -653,34 +653,57 @@ pub fn svg(chart: &Chart, labels: &Labels, note: Option<&str>) -> Result<String,
     Ok(out)
 }
 
+/// Draws `chart` as a PNG image of [`SIZE`]; `note` as for [`svg`].
+pub fn png(chart: &Chart, labels: &Labels, note: Option<&str>) -> Result<Vec<u8>, ChartError> {
+    register_font();
+    let failed = |message: String| ChartError {
+        path: PathBuf::from("(png)"),
+        message,
+    };
+    let mut rgb = vec![0; SIZE.0 as usize * SIZE.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        draw(&root, chart, labels, note).map_err(|e| failed(e.to_string()))?;
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, SIZE.0, SIZE.1);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&rgb))
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(out)
+}
+
 /// Draws `chart` to `dir/stem.png` and `dir/stem.svg`, with the simulated-data `note` if any;
-/// returns the two paths.
+/// returns the two paths and the SVG text.
 pub fn write(
     chart: &Chart,
     labels: &Labels,
     dir: &Path,
     stem: &str,
     note: Option<&str>,
-) -> Result<Vec<PathBuf>, ChartError> {
-    register_font();
-    let png = dir.join(format!("{stem}.png"));
+) -> Result<(Vec<PathBuf>, String), ChartError> {
+    let png_path = dir.join(format!("{stem}.png"));
     let svg_path = dir.join(format!("{stem}.svg"));
-    {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw(&root, chart, labels, note).map_err(|e| ChartError {
-            path: png.clone(),
+    let save = |path: &Path, bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| ChartError {
+            path: path.to_owned(),
             message: e.to_string(),
-        })?;
-    }
+        })
+    };
+    let image = png(chart, labels, note).map_err(|e| ChartError {
+        path: png_path.clone(),
+        message: e.message,
+    })?;
+    save(&png_path, &image)?;
     let text = svg(chart, labels, note).map_err(|e| ChartError {
         path: svg_path.clone(),
         message: e.message,
     })?;
-    std::fs::write(&svg_path, text).map_err(|e| ChartError {
-        path: svg_path.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(vec![png, svg_path])
+    save(&svg_path, text.as_bytes())?;
+    Ok((vec![png_path, svg_path], text))
 }
 
 #[cfg(test)]

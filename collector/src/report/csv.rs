@@ -65,6 +65,16 @@ fn headers(names: &[&str]) -> String {
     row(&names.iter().map(|&n| n.to_owned()).collect::<Vec<_>>())
 }
 
+/// The file names of [`tables`], in its order.
+pub const TABLES: [&str; 6] = [
+    "indicators.csv",
+    "by_carrier.csv",
+    "i26_sites.csv",
+    "i33_sites.csv",
+    "i32_websites.csv",
+    "completeness.csv",
+];
+
 /// `(file name, contents)` of every table: each starts with a BOM, its first column is the
 /// week and, but for `completeness.csv`, its last the week's share of simulated results, so a
 /// table pasted elsewhere still says its numbers include simulated results;

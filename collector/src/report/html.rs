@@ -83,14 +83,14 @@ pub fn window_text(week: IsoWeek, tz: Tz) -> String {
     )
 }
 
-fn category_name(id: &str) -> String {
+pub(crate) fn category_name(id: &str) -> String {
     fathom_shared::SiteCategory::ALL
         .iter()
         .find(|c| c.id() == id)
         .map_or_else(|| id.to_owned(), |c| c.name_zh().to_owned())
 }
 
-fn pct(v: Option<f64>) -> String {
+pub(crate) fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "无数据 no data".to_owned(), simulated::percent)
 }
 
@@ -169,6 +169,24 @@ body{margin:.6em}h1{font-size:1.35em}h1 small{display:block;font-size:.6em}td,th
 #indicators td:nth-child(5)::before{content:\"较上周 vs last week：\";color:#666}
 #indicators td:nth-child(6)::before{content:\"目标 target：\";color:#666}
 #indicators td:nth-child(7)::before{content:\"是否达标 met：\";color:#666;font-weight:normal}
+}";
+
+/// The page on paper: A4 with margins, no navigation, forms or links list, charts as wide as
+/// the paper and never cut, tables and figures kept whole where they fit, headings kept with
+/// what follows, the banner and verdict colours printed.
+pub const PRINT_CSS: &str = "\
+@page{size:A4;margin:15mm 14mm 16mm}
+@media print{
+body{margin:0;font-size:10pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+nav,form,#downloads,.noprint{display:none!important}
+h1{font-size:16pt}h2{font-size:12.5pt;break-after:avoid;page-break-after:avoid}
+figure,figure.chart{break-inside:avoid;page-break-inside:avoid;margin:.4em 0}
+img,svg{max-width:100%!important;width:100%;height:auto;border:0}
+.scroll{overflow:visible!important}
+table{width:100%;font-size:8.5pt}tr,td,th{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group}
+#indicators,.banner{break-inside:avoid;page-break-inside:avoid}
+a{color:inherit;text-decoration:none}
 }";
 
 /// What a page shows besides the week's indicators.
@@ -315,6 +333,7 @@ pub fn page(w: &WeekIndicators, config: &CollectorConfig, parts: PageParts<'_>) 
 <title>{county} {week} 网络指标周报 · network indicators</title>
 <style>
 {PAGE_CSS}{font_css}{PHONE_CSS}
+{PRINT_CSS}
 </style></head><body>
 <h1>{county} 网络指标周报 <small>Network indicators, week {week}</small></h1>
 {banner}{nav}
@@ -652,6 +671,40 @@ fn weakest_sites_html(
         "<h2 id=weakest>各运营商薄弱站点 Where each carrier falls short</h2><p class=note>本周低于 I26 目标（{} Mbit/s）或未满足 I33 5G 覆盖条件的站点，及其调制解调器所见：5G 样本占比、各网络制式样本数与信号中位数。</p><div class=scroll><table id=weakest-sites><tr><th>运营商 carrier</th><th>站点 site</th><th>问题 shortfall</th><th>原因线索 why (radio)</th></tr>{rows}</table></div>\n",
         w.i26.target
     )
+}
+
+/// The "下载 Downloads" section: a link to every file of the week, `href` giving each file
+/// name's address (the file itself beside the report's `index.html`, an export route on the
+/// dashboard).
+pub fn downloads(href: &dyn Fn(&str) -> String) -> String {
+    let link = |name: &str, label: &str| {
+        format!(
+            "<a class=download href=\"{}\" download>{}</a>",
+            esc(&href(name)),
+            esc(label)
+        )
+    };
+    let mut h = String::from("<section id=downloads><h2>下载 Downloads</h2>\n<p>报告 report: ");
+    h.push_str(&link(super::PDF_NAME, "PDF 打印版 report.pdf"));
+    h.push_str(" · 全部数值 all values: ");
+    h.push_str(&link("indicators.json", "indicators.json"));
+    h.push_str("</p>\n<p>表格 tables（CSV，UTF-8 带 BOM，Excel 可直接打开）: ");
+    let tables: Vec<String> = super::csv::TABLES.iter().map(|t| link(t, t)).collect();
+    h.push_str(&tables.join(" · "));
+    h.push_str("</p>\n<p>图表 charts: ");
+    let charts: Vec<String> = super::CHART_STEMS
+        .iter()
+        .map(|stem| {
+            format!(
+                "{stem} ({} {})",
+                link(&format!("{stem}.png"), "PNG"),
+                link(&format!("{stem}.svg"), "SVG")
+            )
+        })
+        .collect();
+    h.push_str(&charts.join(" · "));
+    h.push_str("</p></section>\n");
+    h
 }
 
 /// The probes whose speed results stand apart from the others' at their site and carrier

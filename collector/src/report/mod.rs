@@ -9,6 +9,7 @@ pub mod charts;
 pub mod csv;
 pub mod html;
 pub mod map;
+pub mod pdf;
 
 pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
@@ -23,6 +24,19 @@ use chrono::Offset as _;
 use fathom_shared::{Carrier, IsoWeek, SiteCategory};
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// The file stems of the charts of [`week_charts`], in its order.
+pub const CHART_STEMS: [&str; 9] = [
+    "i26_trend",
+    "i33_trend",
+    "i32_trend",
+    "i26_by_carrier",
+    "by_scene",
+    "site_speed",
+    "site_5g",
+    "speed_distribution",
+    "busy_hours",
+];
 
 /// Weeks shown by the trend charts.
 pub const TREND_WEEKS: usize = 12;
@@ -52,6 +66,9 @@ pub enum ReportError {
     /// The indicators could not be written as JSON.
     #[error("cannot encode indicators.json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The PDF could not be made.
+    #[error(transparent)]
+    Pdf(#[from] pdf::PdfError),
 }
 
 /// What the report wrote.
@@ -504,7 +521,50 @@ fn write_file(
     Ok(())
 }
 
-/// Writes the report of `week` into `out` (created if missing), charts in `lang`.
+/// The file name of the PDF in the report's folder, and its link on the page.
+pub const PDF_NAME: &str = "report.pdf";
+
+/// The week's charts in `view` as SVG, with their captions and simulated-data notes: what the
+/// PDF places (the dashboard's `report.pdf`).
+pub fn figures(
+    data: &WeekData,
+    config: &CollectorConfig,
+    view: View<'_>,
+) -> Result<Vec<pdf::Figure>, ChartError> {
+    week_charts(data, config, view)
+        .into_iter()
+        .map(|(stem, chart)| {
+            let note = chart_note(data, stem);
+            Ok(pdf::Figure {
+                stem: stem.to_owned(),
+                caption: chart.title().to_owned(),
+                svg: charts::svg(&chart, view.labels, note.as_deref())?,
+                note,
+            })
+        })
+        .collect()
+}
+
+/// The week of `data` as a PDF (see [`pdf`]), its charts in `view`.
+pub fn week_pdf(
+    data: &WeekData,
+    config: &CollectorConfig,
+    view: View<'_>,
+) -> Result<Vec<u8>, ReportError> {
+    let this = data.this().ok_or_else(no_week)?;
+    let figures = figures(data, config, view)?;
+    Ok(pdf::pdf(this, config, &figures)?)
+}
+
+fn no_week() -> ReportError {
+    ReportError::Write {
+        path: PathBuf::from(PDF_NAME),
+        source: std::io::Error::other("no week to report"),
+    }
+}
+
+/// Writes the report of `week` into `out` (created if missing), charts in `lang`: the page, the
+/// charts, the tables, the JSON and [`PDF_NAME`].
 pub async fn write_report(
     store: &Store,
     config: &CollectorConfig,
@@ -524,12 +584,20 @@ pub async fn write_report(
     };
     let mut files = Vec::new();
     let mut figures = String::new();
+    let mut pdf_figures = Vec::new();
     for (stem, chart) in week_charts(&data, config, view) {
         let note = chart_note(&data, stem);
-        for path in charts::write(&chart, labels, out, stem, note.as_deref())? {
+        let (paths, svg) = charts::write(&chart, labels, out, stem, note.as_deref())?;
+        for path in paths {
             files.push(PathBuf::from(path.file_name().unwrap_or_default()));
         }
         figures.push_str(&html::figure_img(stem, chart.title(), note.as_deref()));
+        pdf_figures.push(pdf::Figure {
+            stem: stem.to_owned(),
+            caption: chart.title().to_owned(),
+            note,
+            svg,
+        });
     }
     let this = data.this().ok_or_else(|| ReportError::Write {
         path: out.to_owned(),
@@ -541,6 +609,7 @@ pub async fn write_report(
         write_file(out, name, &contents, &mut files)?;
     }
     let now = chrono::Utc::now();
+    let downloads = html::downloads(&|name: &str| name.to_owned());
     let page = html::page(
         this,
         config,
@@ -548,13 +617,48 @@ pub async fn write_report(
             previous: data.previous(),
             as_of: as_of(week, config, now),
             profiles: &data.profiles,
+            downloads: &downloads,
             ..html::PageParts::plain(&figures, lang)
         },
     );
     write_file(out, "index.html", &page, &mut files)?;
+    let bytes = pdf::pdf(this, config, &pdf_figures)?;
+    let path = out.join(PDF_NAME);
+    std::fs::write(&path, bytes).map_err(|source| ReportError::Write { path, source })?;
+    files.push(PathBuf::from(PDF_NAME));
     Ok(ReportSummary {
         out: out.to_owned(),
         files,
+    })
+}
+
+/// Writes the report of `week` as one PDF file, `out`, charts in `lang`.
+pub async fn write_pdf(
+    store: &Store,
+    config: &CollectorConfig,
+    week: IsoWeek,
+    out: &Path,
+    lang: Lang,
+) -> Result<ReportSummary, ReportError> {
+    let data = gather(store, config, week, None, None).await?;
+    let view = View {
+        labels: lang.labels(),
+        carrier: None,
+    };
+    let bytes = week_pdf(&data, config, view)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(out, bytes).map_err(|source| ReportError::Write {
+        path: out.to_owned(),
+        source,
+    })?;
+    Ok(ReportSummary {
+        out: out.parent().unwrap_or(Path::new("")).to_owned(),
+        files: vec![PathBuf::from(out.file_name().unwrap_or_default())],
     })
 }
 

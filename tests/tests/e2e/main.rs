@@ -21,6 +21,7 @@ mod contract {
     mod connections;
     mod credentials;
     mod dashboard;
+    mod downloads;
     mod enroll;
     mod fleet;
     mod pipeline;
