@@ -654,7 +654,8 @@ pub fn svg(chart: &Chart, labels: &Labels, note: Option<&str>) -> Result<String,
 }
 
 /// Draws `chart` to `dir/stem.png` and `dir/stem.svg`, with the simulated-data `note` if any;
-/// returns the two paths.
+/// returns the two paths. The SVG file carries the subset of the CJK font its text needs
+/// ([`super::font::embed_in_svg`]), so it shows Chinese opened on its own on any machine.
 pub fn write(
     chart: &Chart,
     labels: &Labels,
@@ -672,10 +673,13 @@ pub fn write(
             message: e.to_string(),
         })?;
     }
-    let text = svg(chart, labels, note).map_err(|e| ChartError {
-        path: svg_path.clone(),
-        message: e.message,
-    })?;
+    let text = svg(chart, labels, note)
+        .map_err(|e| e.message)
+        .and_then(|text| super::font::embed_in_svg(&text).map_err(|e| e.to_string()))
+        .map_err(|message| ChartError {
+            path: svg_path.clone(),
+            message,
+        })?;
     std::fs::write(&svg_path, text).map_err(|e| ChartError {
         path: svg_path.clone(),
         message: e.to_string(),

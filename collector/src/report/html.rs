@@ -170,7 +170,8 @@ body{margin:.6em}h1{font-size:1.35em}h1 small{display:block;font-size:.6em}td,th
 
 /// The page. `figures` is the charts' HTML (see [`figure_img`] and [`figure_inline`]), `nav`
 /// HTML put under the heading (the dashboard's week picker and carrier filter), `font_url` a
-/// URL of the embedded CJK font, for browsers without one (the dashboard serves it).
+/// URL of the embedded CJK font, for browsers without one (the dashboard serves it; the report
+/// inlines a subset of the page's glyphs as a `data:` URL).
 #[expect(
     clippy::too_many_lines,
     reason = "one table after another reads best in one place"

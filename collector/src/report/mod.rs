@@ -5,6 +5,7 @@
 //! ([`crate::dashboard`]) serves them as inline SVG.
 
 pub mod charts;
+pub mod font;
 pub mod csv;
 pub mod html;
 
@@ -508,7 +509,14 @@ pub async fn write_report(
     for (name, contents) in csv::tables(this) {
         write_file(out, name, &contents, &mut files)?;
     }
-    let page = html::page(this, config, &figures, "", lang, None);
+    // The page carries the subset of the CJK font of its own characters: the characters are
+    // those of the page without it (the rule itself adds only ASCII, which CSS does not draw).
+    let bare = html::page(this, config, &figures, "", lang, None);
+    let font = font::data_url(&font::chars_of(&bare)).map_err(|e| ChartError {
+        path: out.join("index.html"),
+        message: e.to_string(),
+    })?;
+    let page = html::page(this, config, &figures, "", lang, Some(&font));
     write_file(out, "index.html", &page, &mut files)?;
     Ok(ReportSummary {
         out: out.to_owned(),
@@ -753,6 +761,14 @@ mod tests {
 
             let html = read(&out, "index.html");
             assert!(html.contains(r#"<html lang="zh-CN">"#));
+            // The page and each SVG carry the font of their own glyphs, and stay small.
+            assert!(html.contains("@font-face{font-family:FathomCJK;src:url(\"data:font/ttf;base64,"));
+            assert!(html.len() < 400_000, "index.html is {} bytes", html.len());
+            for name in summary_svgs(&out) {
+                let svg = read(&out, &name);
+                assert!(svg.contains("<style>@font-face{font-family:FathomCJK;"), "{name}");
+                assert!(svg.len() < 200_000, "{name} is {} bytes", svg.len());
+            }
             // Phones: a viewport; every wide table scrolls inside its own box, the indicator
             // table turns into cards.
             assert!(html.contains(html::VIEWPORT));
@@ -878,6 +894,17 @@ mod tests {
                 .unwrap()
                 .contains("不代表真实网络")
         );
+    }
+
+    /// The SVG files in `dir`.
+    fn summary_svgs(dir: &Path) -> Vec<String> {
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".svg"))
+            .collect();
+        assert_eq!(names.len(), 9);
+        names
     }
 
     #[tokio::test]
