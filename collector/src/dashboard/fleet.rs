@@ -2,7 +2,7 @@
 //! dashboard and leading back to it. The alerts come right after the probe and its site, so
 //! that on a phone, where the table scrolls inside its box, they are on the first screen.
 
-use super::{DashboardState, FONT_PATH};
+use super::{DashboardState, font};
 use crate::alerts::fleet_view;
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
@@ -48,12 +48,13 @@ fn fleet_html(view: &FleetResponse, config: &CollectorConfig) -> String {
     let tz = config.timezone;
     let with_alerts = view.probes.iter().filter(|p| !p.alerts.is_empty()).count();
     let mut h = String::new();
+    let font_url = font::url();
     let mut put = |s: String| h.push_str(&s);
     put(format!(
         "<!doctype html><html lang=zh><head><meta charset=utf-8>{VIEWPORT}<title>探针状态 Fleet</title>\
          <style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}\
          td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.alert{{color:#b00}}\
-         @font-face{{font-family:FathomCJK;src:url(\"{FONT_PATH}\")}}\
+         @font-face{{font-family:FathomCJK;src:url(\"{font_url}\")}}\
          body,td,th{{font-family:FathomCJK,sans-serif}}{PHONE_CSS}</style>\
          </head><body><nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a></nav>\
          <h1>探针状态 Fleet health</h1><p>{}（{}） · 探针 probes: {} · 需处理 with alerts: {}</p>\

@@ -5,9 +5,11 @@
 //! Query parameters: `week=2026-W47` (default: the current week in the county's time zone),
 //! `carrier=cmcc` (only that carrier in the charts), `lang=en` (English chart texts; Chinese by
 //! default). `/dashboard/chart/NAME.svg` serves one chart alone with the same parameters, and
-//! `/dashboard/font.ttf` the embedded CJK font the page's CSS points at.
+//! `/dashboard/font/wqy-microhei-<hash>.ttf` the embedded CJK font the page's CSS points at,
+//! compressed and cached for good (`font.rs`).
 
 mod fleet;
+pub mod font;
 
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
@@ -52,7 +54,7 @@ pub fn router(state: DashboardState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/dashboard/chart/{name}", get(chart))
-        .route(FONT_PATH, get(font))
+        .route("/dashboard/font/{file}", get(font::serve))
         .route(
             FLEET_PAGE,
             get(fleet::fleet_page).layer(axum::middleware::from_fn_with_state(
@@ -61,20 +63,6 @@ pub fn router(state: DashboardState) -> Router {
             )),
         )
         .with_state(state)
-}
-
-/// Where the embedded CJK font is served, so that browsers without a Chinese font show the
-/// page and its SVG charts in Chinese.
-pub const FONT_PATH: &str = "/dashboard/font.ttf";
-
-async fn font() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "font/ttf"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        charts::FONT,
-    )
 }
 
 /// The query string of both pages.
@@ -291,7 +279,7 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
         &figures,
         &nav(&c),
         c.lang,
-        Some(FONT_PATH),
+        Some(&font::url()),
     )))
 }
 

@@ -51,9 +51,7 @@ pub fn subset_font(chars: &BTreeSet<char>) -> Result<Vec<u8>, FontError> {
         .read::<FontData<'_>>()
         .map_err(|e| read(&e))?;
     let provider = data.table_provider(0).map_err(|e| read(&e))?;
-    let cmap_data = provider
-        .read_table_data(tag::CMAP)
-        .map_err(|e| read(&e))?;
+    let cmap_data = provider.read_table_data(tag::CMAP).map_err(|e| read(&e))?;
     let cmap = ReadScope::new(&cmap_data)
         .read::<Cmap<'_>>()
         .map_err(|e| read(&e))?;
@@ -156,7 +154,9 @@ mod tests {
     fn an_svg_carries_its_font_inside_its_svg_element() {
         let svg = "<?xml version=\"1.0\"?>\n<svg width=\"10\" xmlns=\"http://www.w3.org/2000/svg\"><text font-family=\"sans-serif\">总体</text></svg>";
         let out = embed_in_svg(svg).unwrap();
-        let style = out.find("<style>@font-face{font-family:FathomCJK;src:url(data:font/ttf;base64,").unwrap();
+        let style = out
+            .find("<style>@font-face{font-family:FathomCJK;src:url(data:font/ttf;base64,")
+            .unwrap();
         assert!(style > out.find("<svg").unwrap() && style < out.find("<text").unwrap());
         assert!(out.contains("text{font-family:FathomCJK,sans-serif}"));
         assert!(out.ends_with("总体</text></svg>"));

@@ -531,3 +531,84 @@ fn indicators_json_follows_the_contract_and_trends_span_weeks() {
         .args(["report", "--out", "x", "--lang", "fr"]));
     assert_eq!(status.code(), Some(2));
 }
+
+/// The report stands alone: on a browser whose only fonts are Latin (a fontconfig that lists
+/// DejaVu alone), a report SVG draws its Chinese title with the font it carries. The same SVG
+/// without its `<style>` draws different pixels there (missing-glyph boxes), and the copies are
+/// kept in `target/test-artifacts/report-fonts/` to look at.
+#[test]
+fn the_report_svgs_show_chinese_without_system_fonts() {
+    if !chromium_available() {
+        return;
+    }
+    let collector = Collector::new();
+    let report = collector.dir.path().join("report");
+    let (status, out, err) = run(collector.command().args([
+        "report",
+        "--week",
+        "2026-W47",
+        "--out",
+        report.to_str().expect("a UTF-8 path"),
+    ]));
+    assert!(status.success(), "report failed: {out}{err}");
+    let svg = std::fs::read_to_string(report.join("i26_trend.svg")).expect("the chart");
+    let start = svg.find("<style>").expect("the SVG carries a style sheet");
+    let end = svg.find("</style>").expect("closed") + "</style>".len();
+    assert!(svg[start..end].contains("data:font/ttf;base64,"));
+    let bare = format!("{}{}", &svg[..start], &svg[end..]);
+
+    let dir = artifacts().join("report-fonts");
+    std::fs::create_dir_all(&dir).expect("artifact folder");
+    let conf = collector.dir.path().join("fonts.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n<fontconfig>\
+             <dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{}</cachedir></fontconfig>\n",
+            collector.dir.path().join("fc-cache").display()
+        ),
+    )
+    .expect("fontconfig written");
+    let mut shots = Vec::new();
+    for (name, text) in [("embedded", &svg), ("bare", &bare)] {
+        let file = dir.join(format!("{name}.svg"));
+        std::fs::write(&file, text).expect("svg copied");
+        let shot = dir.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&shot);
+        let profile = collector.dir.path().join(format!("chromium-{name}"));
+        let mut cmd = Command::new("timeout");
+        cmd.arg("120")
+            .arg(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1000,560",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("file://{}", file.display()))
+            .env("FONTCONFIG_FILE", &conf);
+        let (status, _, err) = run(&mut cmd);
+        assert!(status.success(), "chromium failed: {err}");
+        shots.push(title_band(&shot));
+    }
+    let inked = |band: &[u8]| band.iter().filter(|&&c| c < 128).count();
+    assert!(inked(&shots[0]) > 500, "the title band is nearly empty");
+    assert_ne!(
+        shots[0], shots[1],
+        "the embedded font changed nothing: the title draws the same without it"
+    );
+}
+
+/// The top 40 rows of a screenshot, as bytes.
+fn title_band(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).expect("screenshot written");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("one frame");
+    buf[..info.line_size * 40].to_vec()
+}
