@@ -364,16 +364,15 @@ fn y_top(values: impl Iterator<Item = f64>, target: Option<f64>) -> f64 {
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 type Frame<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 type Area<DB> = DrawingArea<DB, Shift>;
+type Split<DB> =
+    Result<(Area<DB>, Area<DB>), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// Width of the column right of the plot that holds the legend or the colour scale, pixels.
 /// Legends stand outside the plot so they never cover the latest points.
 pub const SIDE_WIDTH: u32 = 170;
 
 /// The title across the top of `root`, then the plot area and, right of it, the side column.
-fn layout<DB: DrawingBackend>(
-    root: &Area<DB>,
-    title: &str,
-) -> Result<(Area<DB>, Area<DB>), DrawingAreaErrorKind<DB::ErrorType>> {
+fn layout<DB: DrawingBackend>(root: &Area<DB>, title: &str) -> Split<DB> {
     root.fill(&WHITE)?;
     let body = root.titled(title, (FONT_FAMILY, TITLE_SIZE))?;
     let width = body.dim_in_pixel().0;
@@ -701,23 +700,26 @@ pub fn under_target(value: Option<f64>, target: Option<f64>) -> bool {
 
 /// The colour scale of a heat map in the side column: a bar from 0 (bottom) to `max` (top) with
 /// five values, the target as a red line across it, and the key of the marked cells below.
-fn draw_scale<DB: DrawingBackend>(side: &Area<DB>, c: &GridChart, labels: &Labels) -> Drawn<DB> {
-    let (_, h) = side.dim_in_pixel();
-    let (x0, x1, y0, y1) = (16, 40, 24, h as i32 - 110);
+fn draw_scale<DB: DrawingBackend>(side: &Area<DB>, grid: &GridChart, labels: &Labels) -> Drawn<DB> {
+    let (_, height) = side.dim_in_pixel();
+    let (x0, x1, y0, y1) = (16, 40, 24, height as i32 - 110);
     let span = f64::from(y1 - y0);
-    let y_of = |v: f64| y1 - ((v / c.max.max(1e-9)).clamp(0.0, 1.0) * span).round() as i32;
+    let y_of = |v: f64| y1 - ((v / grid.max.max(1e-9)).clamp(0.0, 1.0) * span).round() as i32;
     let steps = 48;
     for i in 0..steps {
-        let (a, b) = (
+        let (bottom, top) = (
             y1 - (span * f64::from(i) / f64::from(steps)) as i32,
             y1 - (span * f64::from(i + 1) / f64::from(steps)) as i32,
         );
-        let v = c.max * (f64::from(i) + 0.5) / f64::from(steps);
-        side.draw(&Rectangle::new([(x0, b), (x1, a)], heat(v, c.max).filled()))?;
+        let v = grid.max * (f64::from(i) + 0.5) / f64::from(steps);
+        side.draw(&Rectangle::new(
+            [(x0, top), (x1, bottom)],
+            heat(v, grid.max).filled(),
+        ))?;
     }
     side.draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))?;
     for i in 0..=4 {
-        let v = c.max * f64::from(i) / 4.0;
+        let v = grid.max * f64::from(i) / 4.0;
         let y = y_of(v);
         side.draw(&PathElement::new(
             vec![(x1, y), (x1 + 5, y)],
@@ -725,14 +727,14 @@ fn draw_scale<DB: DrawingBackend>(side: &Area<DB>, c: &GridChart, labels: &Label
         ))?;
         side.draw(&Text::new(fmt_value(v), (x1 + 8, y - 7), (FONT_FAMILY, 13)))?;
     }
-    if let Some(t) = c.target.filter(|t| *t <= c.max) {
+    if let Some(t) = grid.target.filter(|t| *t <= grid.max) {
         let y = y_of(t);
         side.draw(&PathElement::new(
             vec![(x0 - 6, y), (x1 + 6, y)],
             TARGET_COLOR.stroke_width(3),
         ))?;
     }
-    if let Some(t) = c.target {
+    if let Some(t) = grid.target {
         let y = y1 + 30;
         side.draw(&Rectangle::new(
             [(x0, y), (x0 + 24, y + 20)],
@@ -759,7 +761,7 @@ fn cell_mark<DB: DrawingBackend>(
         [(x0 + 1, y0 + 1), (x1 - 1, y1 - 1)],
         TARGET_COLOR.stroke_width(3),
     ))?;
-    let f = ((x1 - x0).min(y1 - y0) / 3).max(4);
+    let f = ((x1 - x0).min(y1 - y0) / 2).max(4);
     area.draw(&Polygon::new(
         vec![(x0, y0), (x0 + f, y0), (x0, y0 + f)],
         TARGET_COLOR.filled(),
@@ -818,13 +820,13 @@ fn draw_grid<DB: DrawingBackend>(root: &Area<DB>, c: &GridChart, labels: &Labels
                 fill.filled(),
             )))?;
             if under_target(*v, c.target) {
-                let (l, t) = (x - 0.47, y + 0.47);
+                let (left, upper) = (x - 0.47, y + 0.47);
                 chart.draw_series([Rectangle::new(
-                    [(l, t), (x + 0.47, y - 0.47)],
+                    [(left, upper), (x + 0.47, y - 0.47)],
                     TARGET_COLOR.stroke_width(3),
                 )])?;
                 chart.draw_series([Polygon::new(
-                    vec![(l, t), (l + 0.3, t), (l, t - 0.3)],
+                    vec![(left, upper), (left + 0.2, upper), (left, upper - 0.2)],
                     TARGET_COLOR.filled(),
                 )])?;
             }

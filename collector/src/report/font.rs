@@ -134,9 +134,8 @@ mod tests {
         for &c in &chars {
             assert_ne!(sub.glyph_id(c).0, 0, "{c:?} lost");
             let (a, b) = (full.glyph_id(c), sub.glyph_id(c));
-            assert_eq!(
-                full.h_advance_unscaled(a),
-                sub.h_advance_unscaled(b),
+            assert!(
+                (full.h_advance_unscaled(a) - sub.h_advance_unscaled(b)).abs() < 1e-3,
                 "{c:?} changed width"
             );
             assert_eq!(

@@ -534,15 +534,25 @@ fn indicators_json_follows_the_contract_and_trends_span_weeks() {
 
 /// The report stands alone: on a browser whose only fonts are Latin (a fontconfig that lists
 /// DejaVu alone), a report SVG draws its Chinese title with the font it carries. The same SVG
-/// without its `<style>` draws different pixels there (missing-glyph boxes), and the copies are
-/// kept in `target/test-artifacts/report-fonts/` to look at.
+/// without its `<style>` draws different pixels there (missing-glyph boxes). The report and
+/// both screenshots are kept in `target/test-artifacts/report-fonts/` to look at.
 #[test]
 fn the_report_svgs_show_chinese_without_system_fonts() {
     if !chromium_available() {
         return;
     }
     let collector = Collector::new();
-    let report = collector.dir.path().join("report");
+    let file = collector.dir.path().join("results.jsonl");
+    std::fs::write(&file, results()).expect("results written");
+    collector.add_probe("hosp-01", "county-hospital");
+    collector.add_probe("bus-01", "bus-station");
+    let (status, out, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "import failed: {out}{err}");
+    let dir = artifacts().join("report-fonts");
+    let report = dir.join("report");
+    if report.exists() {
+        std::fs::remove_dir_all(&report).expect("old report removed");
+    }
     let (status, out, err) = run(collector.command().args([
         "report",
         "--week",
@@ -557,8 +567,6 @@ fn the_report_svgs_show_chinese_without_system_fonts() {
     assert!(svg[start..end].contains("data:font/ttf;base64,"));
     let bare = format!("{}{}", &svg[..start], &svg[end..]);
 
-    let dir = artifacts().join("report-fonts");
-    std::fs::create_dir_all(&dir).expect("artifact folder");
     let conf = collector.dir.path().join("fonts.conf");
     std::fs::write(
         &conf,
@@ -574,7 +582,9 @@ fn the_report_svgs_show_chinese_without_system_fonts() {
         let file = dir.join(format!("{name}.svg"));
         std::fs::write(&file, text).expect("svg copied");
         let shot = dir.join(format!("{name}.png"));
-        let _ = std::fs::remove_file(&shot);
+        if shot.exists() {
+            std::fs::remove_file(&shot).expect("old screenshot removed");
+        }
         let profile = collector.dir.path().join(format!("chromium-{name}"));
         let mut cmd = Command::new("timeout");
         cmd.arg("120")
