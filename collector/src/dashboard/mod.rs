@@ -302,6 +302,18 @@ async fn chart(
     };
     let note = report::chart_note(&data, stem);
     let svg = charts::svg(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?;
+    // Alone, the SVG has no page to lend it a font: it carries the subset of its own glyphs,
+    // like the report's SVG files, so it shows Chinese when opened or saved by itself.
+    let svg = tokio::task::spawn_blocking(move || report::font::embed_in_svg(&svg))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|message| {
+            draw_failed(&charts::ChartError {
+                path: std::path::PathBuf::from(name.clone()),
+                message,
+            })
+        })?;
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
         svg,

@@ -246,7 +246,45 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
             .await
             .expect("answer");
         assert_eq!(r.status(), 200);
-        assert!(r.text().await.expect("body").contains("<svg"));
+        let svg = r.text().await.expect("body");
+        assert!(svg.contains("<svg"));
+        // Served alone, the chart carries the glyphs it draws.
+        assert!(
+            svg.contains("<style>@font-face{font-family:FathomCJK;src:url(data:font/ttf;base64,")
+        );
+        // The dashboard's font: compressed, cached for good.
+        let page = get("/?week=2026-W47")
+            .await
+            .expect("answer")
+            .text()
+            .await
+            .expect("page");
+        let font = page
+            .split("src:url(\"")
+            .skip(1)
+            .find_map(|rest| {
+                rest.split(['"', '&'])
+                    .next()
+                    .filter(|u| u.starts_with("/dashboard/font/"))
+            })
+            .expect("the page names its font")
+            .to_owned();
+        let r = reqwest::Client::new()
+            .get(format!("{}{font}", collector.url))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .expect("ascii")
+                .contains("immutable")
+        );
+        let size = r.bytes().await.expect("font").len();
+        assert!(size < 2_500_000, "the font is {size} bytes on the wire");
         let r = get("/api/v1/health").await.expect("answer");
         assert_eq!(r.status(), 200);
         let r = get("/no/such/page").await.expect("answer");
