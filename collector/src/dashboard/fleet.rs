@@ -3,7 +3,7 @@
 //! probe shares (a fleet-wide clock problem) is said once above the table, so the probe that is
 //! really broken stands out. The page refreshes itself every minute (no script).
 
-use super::{DashboardState, FONT_PATH};
+use super::DashboardState;
 use crate::alerts::fleet_view;
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
@@ -180,13 +180,14 @@ fn fleet_html(
         "<!doctype html><html lang=zh-CN><head><meta charset=utf-8>{VIEWPORT}\
          <meta http-equiv=refresh content={REFRESH_S}><title>探针状态 Fleet</title>\
          <style>{PAGE_CSS}.alert{{color:#b00}}.strip{{font-family:monospace;letter-spacing:-1px;white-space:nowrap}}\
-         @font-face{{font-family:FathomCJK;src:url(\"{FONT_PATH}\")}}\
+         @font-face{{font-family:FathomCJK;src:url(\"{font}\")}}\
          body,td,th{{font-family:FathomCJK,sans-serif}}{PHONE_CSS}</style>\
          </head><body><nav><a id=nav-dashboard href=\"/\">← 指标看板 dashboard</a> <a href=\"/map\">站点地图 map</a></nav>\
          <h1>探针状态 Fleet health</h1><p>更新于 {}（{}），每 {REFRESH_S} 秒自动刷新 · 探针 probes: {} · 需处理 need attention: {needing}</p>",
         esc(&local_str(&view.now, tz)),
         zone_name(tz),
         view.probes.len(),
+        font = super::font::url(),
     );
     for kind in &shared {
         let with: Vec<&FleetProbe> = view

@@ -1,7 +1,7 @@
 //! `/map`: the county's sites on a map drawn from their coordinates, coloured by whether each
 //! meets I26 and I33 this week ([`crate::report::map`]).
 
-use super::{DashboardState, FONT_PATH, Params, week_data};
+use super::{DashboardState, Params, week_data};
 use crate::report::html::{self, esc};
 use crate::report::map;
 use axum::extract::{Query, State};
@@ -58,6 +58,6 @@ pub(super) async fn map_page(
     Ok(Html(html::shell(
         &format!("{} 站点地图 {}", w.county, w.week),
         &body,
-        Some(FONT_PATH),
+        Some(&super::font::url()),
     )))
 }

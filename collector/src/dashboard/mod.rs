@@ -6,11 +6,12 @@
 //! `carrier=cmcc` (only that carrier in the charts), `lang=en` (English chart texts; Chinese by
 //! default). `/dashboard/chart/NAME.svg` (or `.png`) serves one chart alone with the same
 //! parameters, `/dashboard/export/FILE` every file of the week's report as a download
-//! (`fathom-2026-W47-indicators.csv`), and `/dashboard/font.ttf` the embedded CJK font the page's
-//! CSS points at. A report file name asked at the root (`/indicators.csv`) is sent on to its
+//! (`fathom-2026-W47-indicators.csv`), and `/dashboard/font/wqy-microhei-<hash>.ttf` the embedded
+//! CJK font the page's CSS points at, compressed and cached for good (`font.rs`). A report file name asked at the root (`/indicators.csv`) is sent on to its
 //! export, and any other unknown page asked by a browser gets an HTML 404 page, not JSON.
 
 mod fleet;
+pub mod font;
 mod map;
 mod probe;
 mod site;
@@ -65,7 +66,7 @@ pub fn router(state: DashboardState) -> Router {
         .route("/site/{id}", get(site::site_page))
         .route("/map", get(map::map_page))
         .route(EXPORT_PREFIX_ROUTE, get(export))
-        .route(FONT_PATH, get(font))
+        .route("/dashboard/font/{file}", get(font::serve))
         // Pages about the fleet's probes show where each is and what it sees: behind the
         // read token like /fleet.
         .route(
@@ -88,20 +89,6 @@ pub fn router(state: DashboardState) -> Router {
 /// Where the week's files are downloaded: `/dashboard/export/indicators.csv?week=…`.
 pub const EXPORT_PREFIX: &str = "/dashboard/export/";
 const EXPORT_PREFIX_ROUTE: &str = "/dashboard/export/{name}";
-
-/// Where the embedded CJK font is served, so that browsers without a Chinese font show the
-/// page and its SVG charts in Chinese.
-pub const FONT_PATH: &str = "/dashboard/font.ttf";
-
-async fn font() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "font/ttf"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        charts::FONT,
-    )
-}
 
 /// The query string of both pages.
 #[derive(Debug, Default, Deserialize)]
@@ -198,7 +185,7 @@ pub(crate) fn error_page(status: StatusCode, zh: &str, en: &str) -> Response {
     );
     (
         status,
-        Html(html::shell("出错了 error", &body, Some(FONT_PATH))),
+        Html(html::shell("出错了 error", &body, Some(&font::url()))),
     )
         .into_response()
 }
@@ -419,7 +406,7 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
         &state.config,
         html::PageParts {
             nav: &nav,
-            font_url: Some(FONT_PATH),
+            font_url: Some(&font::url()),
             previous: data.previous(),
             carrier: c.carrier.as_deref(),
             as_of: report::as_of(c.week, &state.config, chrono::Utc::now()),
@@ -432,6 +419,10 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
 }
 
 /// A chart of the week as SVG or PNG: `(content type, bytes)`; `None` for no such chart.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the response itself, made once per request"
+)]
 fn chart_file(
     state: &DashboardState,
     c: &Checked,
@@ -457,12 +448,16 @@ fn chart_file(
             charts::png(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?,
         )
     } else {
-        (
-            "image/svg+xml; charset=utf-8",
-            charts::svg(&chart, labels, note.as_deref())
-                .map_err(|e| draw_failed(&e))?
-                .into_bytes(),
-        )
+        let svg = charts::svg(&chart, labels, note.as_deref()).map_err(|e| draw_failed(&e))?;
+        // Alone, the SVG has no page to lend it a font: it carries the subset of its own
+        // glyphs, like the report's SVG files, so it shows Chinese when opened by itself.
+        let svg = report::font::embed_in_svg(&svg).map_err(|e| {
+            draw_failed(&charts::ChartError {
+                path: std::path::PathBuf::from(name),
+                message: e.to_string(),
+            })
+        })?;
+        ("image/svg+xml; charset=utf-8", svg.into_bytes())
     }))
 }
 

@@ -1,7 +1,7 @@
 //! `/probe/{id}`: one probe — where it is, when it last reported, what needs attention, and
 //! what it measured this week per carrier next to the other probes at its site.
 
-use super::{DashboardState, FLEET_PAGE, FONT_PATH, Params, check, error_page};
+use super::{DashboardState, FLEET_PAGE, Params, check, error_page};
 use crate::http::ApiError;
 use crate::indicators::outliers::ProbeSpeed;
 use crate::report::html::{self, carrier_name, esc, site_link};
@@ -139,6 +139,6 @@ pub(super) async fn probe_page(
     Ok(Html(html::shell(
         &format!("探针 {id} · {}", config.county_name),
         &h,
-        Some(FONT_PATH),
+        Some(&super::font::url()),
     )))
 }

@@ -2,8 +2,8 @@
 //! download speed and 5G samples, what the modems saw (networks, median signal), the last
 //! weeks' trend and the probes installed there, each linked to its page.
 
-use super::{DashboardState, FONT_PATH, Params, error_page, week_data};
-use crate::report::charts::{self, Chart, Series, TrendChart, carrier_color};
+use super::{DashboardState, Params, error_page, week_data};
+use crate::report::charts::{self, Chart, Series, TrendChart};
 use crate::report::html::{self, carrier_name, esc, probe_link};
 use crate::report::{WeekData, chart_note};
 use axum::extract::{Path, Query, State};
@@ -18,6 +18,10 @@ macro_rules! put {
     };
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the page's sections one after another read best in one place"
+)]
 pub(super) async fn site_page(
     State(state): State<DashboardState>,
     Path(id): Path<String>,
@@ -95,7 +99,13 @@ pub(super) async fn site_page(
             "<p class=note>该站点类别不属于 I26 的五类场景，其下载速率不计入 I26。 This category does not count for I26.</p>"
         );
     }
-    let chart = site_trend(&data, &id, c.carrier.as_deref(), w.i26.target);
+    let chart = site_trend(
+        &data,
+        &id,
+        c.carrier.as_deref(),
+        w.i26.target,
+        c.lang.labels(),
+    );
     let note = chart_note(&data, "site_trend");
     let svg = charts::svg(&chart, c.lang.labels(), note.as_deref()).map_err(|e| {
         tracing::warn!(error = %e, "Chart failed.");
@@ -117,7 +127,7 @@ pub(super) async fn site_page(
     Ok(Html(html::shell(
         &format!("{} {} · {}", site.name, w.week, w.county),
         &h,
-        Some(FONT_PATH),
+        Some(&super::font::url()),
     )))
 }
 
@@ -245,7 +255,13 @@ fn probes_table(
 }
 
 /// Each carrier's mean download speed at the site over the trend weeks.
-fn site_trend(data: &WeekData, site: &str, carrier: Option<&str>, target: f64) -> Chart {
+fn site_trend(
+    data: &WeekData,
+    site: &str,
+    carrier: Option<&str>,
+    target: f64,
+    labels: &crate::report::Labels,
+) -> Chart {
     let carriers = crate::indicators::carrier_order(
         data.trend
             .iter()
@@ -255,21 +271,21 @@ fn site_trend(data: &WeekData, site: &str, carrier: Option<&str>, target: f64) -
     );
     let series = carriers
         .iter()
-        .map(|k| Series {
-            label: carrier_name(k),
-            color: carrier_color(k),
-            values: data
-                .trend
-                .iter()
-                .map(|w| {
-                    w.i26
-                        .sites
-                        .iter()
-                        .find(|r| r.site_id == site && &r.carrier == k)
-                        .map(|r| r.mean_mbps)
-                })
-                .collect(),
-            bold: false,
+        .map(|k| {
+            Series::carrier(
+                k,
+                labels,
+                data.trend
+                    .iter()
+                    .map(|w| {
+                        w.i26
+                            .sites
+                            .iter()
+                            .find(|r| r.site_id == site && &r.carrier == k)
+                            .map(|r| r.mean_mbps)
+                    })
+                    .collect(),
+            )
         })
         .collect();
     Chart::Trend(TrendChart {

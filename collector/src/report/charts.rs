@@ -85,7 +85,7 @@ pub struct Labels {
     pub i32_trend: &'static str,
     /// I26 by carrier title.
     pub i26_by_carrier: &'static str,
-    /// The week's carrier comparison per scene category.
+    /// The week's carrier comparison per I26 scene.
     pub by_scene: &'static str,
     /// Site × carrier grid of mean download speed.
     pub site_speed: &'static str,
@@ -111,6 +111,8 @@ pub struct Labels {
     pub target: &'static str,
     /// Shown on a chart without data.
     pub no_data: &'static str,
+    /// Key of the heat-map cells under target.
+    pub below_target: &'static str,
     /// Monday to Sunday.
     pub weekdays: [&'static str; 7],
 }
@@ -122,7 +124,7 @@ pub const ZH: Labels = Labels {
     i33_trend: "I33 城区重点公共区域5G网络覆盖率 (周趋势)",
     i32_trend: "I32 IPv6网站支持率 (周趋势)",
     i26_by_carrier: "I26 本周各运营商平均下载速率",
-    by_scene: "本周各场景类别分运营商平均下载速率",
+    by_scene: "I26 本周各场景分运营商平均下载速率",
     site_speed: "站点 × 运营商 平均下载速率 (Mbit/s)",
     site_5g: "站点 × 运营商 5G达标样本占比 (%)",
     speed_distribution: "本周各运营商下载速率分布",
@@ -135,6 +137,7 @@ pub const ZH: Labels = Labels {
     overall: "总体",
     target: "目标",
     no_data: "无数据",
+    below_target: "低于目标",
     weekdays: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
 };
 
@@ -145,7 +148,7 @@ pub const EN: Labels = Labels {
     i33_trend: "I33 5G coverage of key public areas, weekly",
     i32_trend: "I32 IPv6 support of the main websites, weekly",
     i26_by_carrier: "I26 download speed by carrier, this week",
-    by_scene: "Download speed by scene category and carrier, this week",
+    by_scene: "I26 download speed by scene and carrier, this week",
     site_speed: "Site × carrier mean download speed (Mbit/s)",
     site_5g: "Site × carrier share of radio samples meeting 5G (%)",
     speed_distribution: "Distribution of download speeds per carrier, this week",
@@ -158,6 +161,7 @@ pub const EN: Labels = Labels {
     overall: "overall",
     target: "target",
     no_data: "no data",
+    below_target: "below target",
     weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
 };
 
@@ -182,14 +186,49 @@ impl Labels {
     }
 }
 
-/// The colour of a carrier's line (colour-blind safe palette), black for the overall.
+/// The colour of a carrier in every chart: the Okabe–Ito palette, which readers with any of the
+/// common colour-vision deficiencies tell apart; 移动 blue, 联通 orange, 电信 bluish green,
+/// 广电 reddish purple. Anything else (the overall) is [`OVERALL_COLOR`].
 pub fn carrier_color(carrier: &str) -> RGBColor {
     match carrier {
         "cmcc" => RGBColor(0, 114, 178),
         "cu" => RGBColor(230, 159, 0),
         "ct" => RGBColor(0, 158, 115),
         "cbn" => RGBColor(204, 121, 167),
-        _ => RGBColor(0, 0, 0),
+        _ => OVERALL_COLOR,
+    }
+}
+
+/// The overall (总体) line: neutral dark grey, no carrier's colour.
+pub const OVERALL_COLOR: RGBColor = RGBColor(51, 51, 51);
+/// Targets, and heat-map cells under target.
+pub const TARGET_COLOR: RGBColor = RGBColor(200, 0, 0);
+
+/// The shape of a series' points. Each carrier has its own, so a line stays identifiable where
+/// it crosses or lies under another, in grey print and for readers who confuse colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// Filled circle (移动).
+    Circle,
+    /// Filled triangle (联通).
+    Triangle,
+    /// Filled square (电信).
+    Square,
+    /// Filled diamond (广电).
+    Diamond,
+    /// Hollow ring, larger than the others (总体): it circles a carrier's point that has the
+    /// same value instead of covering it.
+    Ring,
+}
+
+/// A carrier's marker; [`Marker::Ring`] for the overall.
+pub fn carrier_marker(carrier: &str) -> Marker {
+    match carrier {
+        "cmcc" => Marker::Circle,
+        "cu" => Marker::Triangle,
+        "ct" => Marker::Square,
+        "cbn" => Marker::Diamond,
+        _ => Marker::Ring,
     }
 }
 
@@ -200,10 +239,36 @@ pub struct Series {
     pub label: String,
     /// Colour.
     pub color: RGBColor,
+    /// Shape of the points.
+    pub marker: Marker,
     /// One value per x position.
     pub values: Vec<Option<f64>>,
-    /// Drawn thicker (the overall line).
-    pub bold: bool,
+    /// The overall line: drawn thin and dashed on top of the carriers' lines.
+    pub overall: bool,
+}
+
+impl Series {
+    /// A carrier's series, in the carrier's colour and marker.
+    pub fn carrier(id: &str, labels: &Labels, values: Vec<Option<f64>>) -> Self {
+        Series {
+            label: labels.carrier(id),
+            color: carrier_color(id),
+            marker: carrier_marker(id),
+            values,
+            overall: false,
+        }
+    }
+
+    /// The overall (总体) series.
+    pub fn overall(labels: &Labels, values: Vec<Option<f64>>) -> Self {
+        Series {
+            label: labels.overall.to_owned(),
+            color: OVERALL_COLOR,
+            marker: Marker::Ring,
+            values,
+            overall: true,
+        }
+    }
 }
 
 /// A line chart: named x positions (weeks, speed bins), one line per series, the target as a
@@ -224,7 +289,8 @@ pub struct TrendChart {
     pub target: Option<f64>,
 }
 
-/// A grouped bar chart: one group per name, one bar per series in each group.
+/// A grouped bar chart: one group per name, one bar per series in each group. When no group
+/// has more than one bar (one carrier per group), each bar stands centred in its group.
 #[derive(Debug, Clone)]
 pub struct BarChart {
     /// Title.
@@ -239,7 +305,8 @@ pub struct BarChart {
     pub target: Option<f64>,
 }
 
-/// A heat map: rows × columns of values, darker is higher; empty cells are grey.
+/// A heat map: rows × columns of values, darker is higher; empty cells are grey. A colour scale
+/// stands beside it; cells under the target get a red frame and a red corner flag.
 #[derive(Debug, Clone)]
 pub struct GridChart {
     /// Title.
@@ -254,6 +321,8 @@ pub struct GridChart {
     pub max: f64,
     /// Print each cell's value in it.
     pub show_values: bool,
+    /// Cells under this value are marked.
+    pub target: Option<f64>,
 }
 
 /// A chart of any kind.
@@ -294,22 +363,35 @@ fn y_top(values: impl Iterator<Item = f64>, target: Option<f64>) -> f64 {
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 type Frame<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Area<DB> = DrawingArea<DB, Shift>;
+type Split<DB> =
+    Result<(Area<DB>, Area<DB>), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// The frame of line and bar charts: title, a y axis from 0 to `top`, and one x position per
-/// name at 0, 1, 2, ….
+/// Width of the column right of the plot that holds the legend or the colour scale, pixels.
+/// Legends stand outside the plot so they never cover the latest points.
+pub const SIDE_WIDTH: u32 = 170;
+
+/// The title across the top of `root`, then the plot area and, right of it, the side column.
+fn layout<DB: DrawingBackend>(root: &Area<DB>, title: &str) -> Split<DB> {
+    root.fill(&WHITE)?;
+    let body = root.titled(title, (FONT_FAMILY, TITLE_SIZE))?;
+    let width = body.dim_in_pixel().0;
+    Ok(body.split_horizontally(width.saturating_sub(SIDE_WIDTH)))
+}
+
+/// The frame of line and bar charts: a y axis from 0 to `top`, and one x position per name at
+/// 0, 1, 2, ….
 fn frame<'a, DB: DrawingBackend>(
-    root: &'a DrawingArea<DB, Shift>,
-    title: &str,
+    plot: &'a Area<DB>,
     x_label: &str,
     y_label: &str,
     names: &[String],
     top: f64,
 ) -> Result<Frame<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
-    root.fill(&WHITE)?;
     let n = names.len().max(1);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT_FAMILY, TITLE_SIZE))
+    let mut chart = ChartBuilder::on(plot)
         .margin(16)
+        .margin_right(8)
         .x_label_area_size(if x_label.is_empty() { 44 } else { 60 })
         .y_label_area_size(72)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
@@ -332,115 +414,199 @@ fn frame<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
-/// The target as a dashed red line across the chart, in the legend with its value.
+fn target_style() -> ShapeStyle {
+    TARGET_COLOR.stroke_width(2)
+}
+
+/// The target as a dashed red line across the chart.
 fn draw_target<'a, DB: DrawingBackend + 'a>(
     chart: &mut Frame<'a, DB>,
     target: Option<f64>,
     n: usize,
-    labels: &Labels,
 ) -> Drawn<DB> {
-    let Some(target) = target else {
-        return Ok(());
-    };
-    let style = ShapeStyle {
-        color: RGBColor(200, 0, 0).to_rgba(),
-        filled: false,
-        stroke_width: 2,
-    };
-    chart
-        .draw_series(DashedLineSeries::new(
+    if let Some(target) = target {
+        chart.draw_series(DashedLineSeries::new(
             vec![(-0.5, target), (n.max(1) as f64 - 0.5, target)],
             8,
             6,
-            style,
-        ))?
-        .label(format!("{} {}", labels.target, fmt_value(target)))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            target_style(),
+        ))?;
+    }
     Ok(())
 }
 
-fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, labels: &Labels) -> Drawn<DB> {
-    root.draw(&Text::new(
+fn no_data<DB: DrawingBackend>(plot: &Area<DB>, labels: &Labels) -> Drawn<DB> {
+    let (w, h) = plot.dim_in_pixel();
+    plot.draw(&Text::new(
         labels.no_data,
-        (SIZE.0 as i32 / 2 - 40, SIZE.1 as i32 / 2),
+        (w as i32 / 2 - 40, h as i32 / 2),
         (FONT_FAMILY, 28),
     ))
 }
 
-/// The legend, and "no data" across an empty chart.
-fn finish<'a, DB: DrawingBackend + 'a>(
-    root: &'a DrawingArea<DB, Shift>,
-    chart: &mut Frame<'a, DB>,
-    empty: bool,
-    position: SeriesLabelPosition,
-    labels: &Labels,
-) -> Drawn<DB> {
-    if empty {
-        no_data(root, labels)?;
+/// A point marker of `shape` at `at`, sized in pixels whatever the coordinates.
+fn marker<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
+    shape: Marker,
+    at: C,
+    color: RGBColor,
+) -> DynElement<'a, DB, C> {
+    let fill = color.filled();
+    let at = EmptyElement::at(at);
+    match shape {
+        Marker::Circle => (at + Circle::new((0, 0), 5, fill)).into_dyn(),
+        Marker::Triangle => (at + TriangleMarker::new((0, 0), 7, fill)).into_dyn(),
+        Marker::Square => (at + Rectangle::new([(-5, -5), (5, 5)], fill)).into_dyn(),
+        Marker::Diamond => {
+            (at + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], fill)).into_dyn()
+        }
+        Marker::Ring => (at + Circle::new((0, 0), 9, color.stroke_width(2))).into_dyn(),
     }
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT_FAMILY, 14))
-        .draw()?;
+}
+
+/// [`marker`]s at `points` of a chart. (One `draw_series` per shape: plotters cannot draw
+/// boxed elements on a chart whose backend borrows its output.)
+fn draw_markers<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Frame<'a, DB>,
+    shape: Marker,
+    points: &[(f64, f64)],
+    color: RGBColor,
+) -> Drawn<DB> {
+    let fill = color.filled();
+    let at = |p: &(f64, f64)| EmptyElement::at(*p);
+    match shape {
+        Marker::Circle => {
+            chart.draw_series(points.iter().map(|p| at(p) + Circle::new((0, 0), 5, fill)))
+        }
+        Marker::Triangle => chart.draw_series(
+            points
+                .iter()
+                .map(|p| at(p) + TriangleMarker::new((0, 0), 7, fill)),
+        ),
+        Marker::Square => chart.draw_series(
+            points
+                .iter()
+                .map(|p| at(p) + Rectangle::new([(-5, -5), (5, 5)], fill)),
+        ),
+        Marker::Diamond => chart.draw_series(
+            points
+                .iter()
+                .map(|p| at(p) + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], fill)),
+        ),
+        Marker::Ring => chart.draw_series(
+            points
+                .iter()
+                .map(|p| at(p) + Circle::new((0, 0), 9, color.stroke_width(2))),
+        ),
+    }?;
     Ok(())
 }
 
-fn draw_trend<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    c: &TrendChart,
-    labels: &Labels,
-) -> Drawn<DB> {
+/// What a legend entry shows beside its text.
+enum Key {
+    /// A line with its marker; dashed for the overall.
+    Line(Series),
+    /// A bar's colour.
+    Bar(RGBColor),
+    /// The dashed target line.
+    Target,
+}
+
+/// The legend in the side column, outside the plot: one entry per line, top down.
+fn draw_legend<DB: DrawingBackend>(side: &Area<DB>, entries: &[(String, Key)]) -> Drawn<DB> {
+    for (i, (text, key)) in entries.iter().enumerate() {
+        let y = 40 + 28 * i as i32;
+        match key {
+            Key::Line(s) if s.overall => {
+                side.draw(&PathElement::new(
+                    vec![(4, y), (12, y)],
+                    s.color.stroke_width(2),
+                ))?;
+                side.draw(&PathElement::new(
+                    vec![(28, y), (36, y)],
+                    s.color.stroke_width(2),
+                ))?;
+                side.draw(&marker(s.marker, (20, y), s.color))?;
+            }
+            Key::Line(s) => {
+                side.draw(&PathElement::new(
+                    vec![(4, y), (36, y)],
+                    s.color.stroke_width(3),
+                ))?;
+                side.draw(&marker(s.marker, (20, y), s.color))?;
+            }
+            Key::Bar(color) => {
+                side.draw(&Rectangle::new([(12, y - 7), (28, y + 7)], color.filled()))?;
+            }
+            Key::Target => {
+                side.draw(&PathElement::new(vec![(4, y), (14, y)], target_style()))?;
+                side.draw(&PathElement::new(vec![(24, y), (36, y)], target_style()))?;
+            }
+        }
+        side.draw(&Text::new(text.clone(), (44, y - 8), (FONT_FAMILY, 15)))?;
+    }
+    Ok(())
+}
+
+fn target_entry(target: Option<f64>, labels: &Labels) -> Option<(String, Key)> {
+    target.map(|t| (format!("{} {}", labels.target, fmt_value(t)), Key::Target))
+}
+
+/// Coinciding lines stay visible: the carriers' lines are drawn first, solid and 3 px wide, each
+/// with its own marker shape; the overall goes on top, 2 px, dashed and dark grey, with a hollow
+/// ring larger than any carrier's marker. Where a carrier's line lies exactly under the overall
+/// (one carrier, or one far ahead of the others), its colour shows through the dashes' gaps and
+/// its filled marker inside the ring. Offsetting lines would move values off their true
+/// positions, and small multiples would cost the comparison the chart is for.
+fn draw_trend<DB: DrawingBackend>(root: &Area<DB>, c: &TrendChart, labels: &Labels) -> Drawn<DB> {
     let top = y_top(
         c.series
             .iter()
             .flat_map(|s| s.values.iter().flatten().copied()),
         c.target,
     );
-    let mut chart = frame(root, &c.title, &c.x_label, &c.y_label, &c.weeks, top)?;
-    draw_target(&mut chart, c.target, c.weeks.len(), labels)?;
+    let (plot, side) = layout(root, &c.title)?;
+    let mut chart = frame(&plot, &c.x_label, &c.y_label, &c.weeks, top)?;
+    draw_target(&mut chart, c.target, c.weeks.len())?;
     let mut any = false;
-    for s in &c.series {
+    let ordered = c
+        .series
+        .iter()
+        .filter(|s| !s.overall)
+        .chain(c.series.iter().filter(|s| s.overall));
+    for s in ordered {
         let color = s.color;
-        let width = if s.bold { 4 } else { 2 };
-        let points: Vec<(f64, f64)> = s
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
-            .collect();
-        any |= !points.is_empty();
+        let line = color.stroke_width(if s.overall { 2 } else { 3 });
         // Positions without data break the line instead of bridging it.
-        let mut segment: Vec<(f64, f64)> = Vec::new();
+        let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for (i, v) in s.values.iter().enumerate() {
-            match v {
-                Some(v) => segment.push((i as f64, *v)),
-                None if !segment.is_empty() => {
-                    chart.draw_series(LineSeries::new(
-                        std::mem::take(&mut segment),
-                        color.stroke_width(width),
-                    ))?;
-                }
-                None => {}
+            match (v, segments.last_mut()) {
+                (Some(v), Some(seg)) => seg.push((i as f64, *v)),
+                (None, Some(seg)) if !seg.is_empty() => segments.push(Vec::new()),
+                _ => {}
             }
         }
-        chart.draw_series(LineSeries::new(segment, color.stroke_width(width)))?;
-        chart
-            .draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?
-            .label(s.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
-            });
+        for seg in segments.into_iter().filter(|s| !s.is_empty()) {
+            any = true;
+            let points = seg.clone();
+            if s.overall {
+                chart.draw_series(DashedLineSeries::new(seg, 7, 5, line))?;
+            } else {
+                chart.draw_series(LineSeries::new(seg, line))?;
+            }
+            draw_markers(&mut chart, s.marker, &points, color)?;
+        }
     }
-    finish(
-        root,
-        &mut chart,
-        !any,
-        SeriesLabelPosition::UpperRight,
-        labels,
-    )
+    if !any {
+        no_data(&plot, labels)?;
+    }
+    // The legend lists the lines in the palette's order, the overall last, then the target.
+    let mut entries: Vec<(String, Key)> = c
+        .series
+        .iter()
+        .map(|s| (s.label.clone(), Key::Line(s.clone())))
+        .collect();
+    entries.extend(target_entry(c.target, labels));
+    draw_legend(&side, &entries)
 }
 
 fn fmt_value(v: f64) -> String {
@@ -451,24 +617,37 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-fn draw_bars<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    c: &BarChart,
-    labels: &Labels,
-) -> Drawn<DB> {
+fn draw_bars<DB: DrawingBackend>(root: &Area<DB>, c: &BarChart, labels: &Labels) -> Drawn<DB> {
     let top = y_top(
         c.series
             .iter()
             .flat_map(|s| s.values.iter().flatten().copied()),
         c.target,
     );
-    let mut chart = frame(root, &c.title, "", &c.y_label, &c.groups, top)?;
-    let k = c.series.len().max(1) as f64;
-    let width = 0.8 / k;
+    let (plot, side) = layout(root, &c.title)?;
+    let mut chart = frame(&plot, "", &c.y_label, &c.groups, top)?;
+    // One bar per group (each carrier its own group): centre it, a fixed width.
+    let single = (0..c.groups.len()).all(|g| {
+        c.series
+            .iter()
+            .filter(|s| s.values.get(g).is_some_and(Option::is_some))
+            .count()
+            <= 1
+    });
+    let k = if single {
+        1.0
+    } else {
+        c.series.len().max(1) as f64
+    };
+    let width = if single { 0.5 } else { 0.8 / k };
     let mut any = false;
     for (j, s) in c.series.iter().enumerate() {
         let color = s.color;
-        let x0 = -0.4 + width * j as f64;
+        let x0 = if single {
+            -width / 2.0
+        } else {
+            -0.4 + width * j as f64
+        };
         let bars: Vec<(f64, f64)> = s
             .values
             .iter()
@@ -476,15 +655,12 @@ fn draw_bars<DB: DrawingBackend>(
             .filter_map(|(i, v)| v.map(|v| (i as f64 + x0, v)))
             .collect();
         any |= !bars.is_empty();
-        chart
-            .draw_series(bars.iter().map(|&(x, v)| {
-                Rectangle::new(
-                    [(x + width * 0.08, 0.0), (x + width * 0.92, v)],
-                    color.filled(),
-                )
-            }))?
-            .label(s.label.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
+        chart.draw_series(bars.iter().map(|&(x, v)| {
+            Rectangle::new(
+                [(x + width * 0.08, 0.0), (x + width * 0.92, v)],
+                color.filled(),
+            )
+        }))?;
         chart.draw_series(bars.iter().map(|&(x, v)| {
             Text::new(
                 format!("{v:.1}"),
@@ -493,14 +669,17 @@ fn draw_bars<DB: DrawingBackend>(
             )
         }))?;
     }
-    draw_target(&mut chart, c.target, c.groups.len(), labels)?;
-    finish(
-        root,
-        &mut chart,
-        !any,
-        SeriesLabelPosition::UpperRight,
-        labels,
-    )
+    draw_target(&mut chart, c.target, c.groups.len())?;
+    if !any {
+        no_data(&plot, labels)?;
+    }
+    let mut entries: Vec<(String, Key)> = c
+        .series
+        .iter()
+        .map(|s| (s.label.clone(), Key::Bar(s.color)))
+        .collect();
+    entries.extend(target_entry(c.target, labels));
+    draw_legend(&side, &entries)
 }
 
 /// Light (0) to dark blue (max), a sequential scale readable by colour-blind readers.
@@ -514,19 +693,90 @@ fn heat(v: f64, max: f64) -> RGBColor {
     RGBColor(lerp(239, 8), lerp(243, 48), lerp(255, 107))
 }
 
-fn draw_grid<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    c: &GridChart,
-    labels: &Labels,
+/// Whether a heat-map cell is under the target.
+pub fn under_target(value: Option<f64>, target: Option<f64>) -> bool {
+    matches!((value, target), (Some(v), Some(t)) if v < t - 1e-9)
+}
+
+/// The colour scale of a heat map in the side column: a bar from 0 (bottom) to `max` (top) with
+/// five values, the target as a red line across it, and the key of the marked cells below.
+fn draw_scale<DB: DrawingBackend>(side: &Area<DB>, grid: &GridChart, labels: &Labels) -> Drawn<DB> {
+    let (_, height) = side.dim_in_pixel();
+    let (x0, x1, y0, y1) = (16, 40, 24, height as i32 - 110);
+    let span = f64::from(y1 - y0);
+    let y_of = |v: f64| y1 - ((v / grid.max.max(1e-9)).clamp(0.0, 1.0) * span).round() as i32;
+    let steps = 48;
+    for i in 0..steps {
+        let (bottom, top) = (
+            y1 - (span * f64::from(i) / f64::from(steps)) as i32,
+            y1 - (span * f64::from(i + 1) / f64::from(steps)) as i32,
+        );
+        let v = grid.max * (f64::from(i) + 0.5) / f64::from(steps);
+        side.draw(&Rectangle::new(
+            [(x0, top), (x1, bottom)],
+            heat(v, grid.max).filled(),
+        ))?;
+    }
+    side.draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))?;
+    for i in 0..=4 {
+        let v = grid.max * f64::from(i) / 4.0;
+        let y = y_of(v);
+        side.draw(&PathElement::new(
+            vec![(x1, y), (x1 + 5, y)],
+            BLACK.stroke_width(1),
+        ))?;
+        side.draw(&Text::new(fmt_value(v), (x1 + 8, y - 7), (FONT_FAMILY, 13)))?;
+    }
+    if let Some(t) = grid.target.filter(|t| *t <= grid.max) {
+        let y = y_of(t);
+        side.draw(&PathElement::new(
+            vec![(x0 - 6, y), (x1 + 6, y)],
+            TARGET_COLOR.stroke_width(3),
+        ))?;
+    }
+    if let Some(t) = grid.target {
+        let y = y1 + 30;
+        side.draw(&Rectangle::new(
+            [(x0, y), (x0 + 24, y + 20)],
+            WHITE.filled(),
+        ))?;
+        cell_mark(side, (x0, y), (x0 + 24, y + 20))?;
+        side.draw(&Text::new(
+            format!("{} {}", labels.below_target, fmt_value(t)),
+            (x0 + 32, y + 2),
+            (FONT_FAMILY, 14),
+        ))?;
+    }
+    Ok(())
+}
+
+/// The mark of a cell under target, in pixels: a red frame and a red flag in its top-left
+/// corner, which stays visible on a light cell and on a dark one.
+fn cell_mark<DB: DrawingBackend>(
+    area: &Area<DB>,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
 ) -> Drawn<DB> {
-    root.fill(&WHITE)?;
+    area.draw(&Rectangle::new(
+        [(x0 + 1, y0 + 1), (x1 - 1, y1 - 1)],
+        TARGET_COLOR.stroke_width(3),
+    ))?;
+    let f = ((x1 - x0).min(y1 - y0) / 2).max(4);
+    area.draw(&Polygon::new(
+        vec![(x0, y0), (x0 + f, y0), (x0, y0 + f)],
+        TARGET_COLOR.filled(),
+    ))
+}
+
+fn draw_grid<DB: DrawingBackend>(root: &Area<DB>, c: &GridChart, labels: &Labels) -> Drawn<DB> {
+    let (plot, side) = layout(root, &c.title)?;
     let (nr, nc) = (c.rows.len().max(1), c.cols.len().max(1));
     let rows = &c.rows;
     let cols = &c.cols;
     let longest = rows.iter().map(|r| r.chars().count()).max().unwrap_or(4);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, (FONT_FAMILY, TITLE_SIZE))
+    let mut chart = ChartBuilder::on(&plot)
         .margin(16)
+        .margin_right(8)
         .x_label_area_size(36)
         .y_label_area_size(u32::try_from(longest.clamp(4, 16) * 15 + 16).unwrap_or(200))
         .build_cartesian_2d(-0.5f64..(nc as f64 - 0.5), -0.5f64..(nr as f64 - 0.5))?;
@@ -569,6 +819,17 @@ fn draw_grid<DB: DrawingBackend>(
                 [(x - 0.48, y - 0.48), (x + 0.48, y + 0.48)],
                 fill.filled(),
             )))?;
+            if under_target(*v, c.target) {
+                let (left, upper) = (x - 0.47, y + 0.47);
+                chart.draw_series([Rectangle::new(
+                    [(left, upper), (x + 0.47, y - 0.47)],
+                    TARGET_COLOR.stroke_width(3),
+                )])?;
+                chart.draw_series([Polygon::new(
+                    vec![(left, upper), (left + 0.2, upper), (left, upper - 0.2)],
+                    TARGET_COLOR.filled(),
+                )])?;
+            }
             if c.show_values {
                 let text = v.map_or_else(|| "—".to_owned(), |v| format!("{v:.0}"));
                 let dark = v.is_some_and(|v| c.max > 0.0 && v / c.max > 0.55);
@@ -582,9 +843,9 @@ fn draw_grid<DB: DrawingBackend>(
         }
     }
     if !any {
-        no_data(root, labels)?;
+        no_data(&plot, labels)?;
     }
-    Ok(())
+    draw_scale(&side, c, labels)
 }
 
 /// Height of the band under a chart that carries its simulated-data caption, pixels.
@@ -677,7 +938,9 @@ pub fn png(chart: &Chart, labels: &Labels, note: Option<&str>) -> Result<Vec<u8>
 }
 
 /// Draws `chart` to `dir/stem.png` and `dir/stem.svg`, with the simulated-data `note` if any;
-/// returns the two paths and the SVG text.
+/// returns the two paths and the SVG text (without the font, for the PDF, which sets its own).
+/// The SVG file carries the subset of the CJK font its text needs
+/// ([`super::font::embed_in_svg`]), so it shows Chinese opened on its own on any machine.
 pub fn write(
     chart: &Chart,
     labels: &Labels,
@@ -702,7 +965,11 @@ pub fn write(
         path: svg_path.clone(),
         message: e.message,
     })?;
-    save(&svg_path, text.as_bytes())?;
+    let embedded = super::font::embed_in_svg(&text).map_err(|e| ChartError {
+        path: svg_path.clone(),
+        message: e.to_string(),
+    })?;
+    save(&svg_path, embedded.as_bytes())?;
     Ok((vec![png_path, svg_path], text))
 }
 
@@ -758,6 +1025,7 @@ mod tests {
                 labels.overall,
                 labels.target,
                 labels.no_data,
+                labels.below_target,
             ];
             texts.extend(labels.weekdays);
             for text in texts {
@@ -783,12 +1051,7 @@ mod tests {
             title: ZH.i26_by_carrier.to_owned(),
             y_label: ZH.mbps.to_owned(),
             groups: vec![ZH.carrier("cmcc")],
-            series: vec![Series {
-                label: ZH.carrier("cmcc"),
-                color: carrier_color("cmcc"),
-                values: vec![Some(40.0)],
-                bold: false,
-            }],
+            series: vec![Series::carrier("cmcc", &ZH, vec![Some(40.0)])],
             target: Some(25.0),
         });
         let note = "含模拟数据 99.6%，不代表真实网络";
@@ -851,6 +1114,178 @@ mod tests {
         let b = title_band("院", dir.path(), "e");
         assert!(ink(&a) > 20 && ink(&b) > 20);
         assert_ne!(a, b);
+    }
+
+    /// `(x, y)` of every `<tag …>` of `svg` whose attributes contain all of `attrs`.
+    fn elements(svg: &str, tag: &str, attrs: &[&str]) -> usize {
+        svg.split(&format!("<{tag} "))
+            .skip(1)
+            .map(|rest| &rest[..rest.find('>').unwrap_or(rest.len())])
+            .filter(|el| attrs.iter().all(|a| el.contains(a)))
+            .count()
+    }
+
+    /// Pixels of `color` (within 30 per channel) in the plot of a PNG, left of the side column.
+    fn plot_pixels(path: &Path, color: RGBColor) -> usize {
+        let bytes = std::fs::read(path).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let plot_width = (SIZE.0 - SIDE_WIDTH) as usize;
+        buf[..info.buffer_size()]
+            .chunks(info.line_size)
+            .flat_map(|row| row[..plot_width * 3].chunks(3))
+            .filter(|p| {
+                p[0].abs_diff(color.0) < 30
+                    && p[1].abs_diff(color.1) < 30
+                    && p[2].abs_diff(color.2) < 30
+            })
+            .count()
+    }
+
+    /// A carrier whose line is exactly the overall (the only carrier, or one far ahead) stays
+    /// visible: its own filled markers and the overall's rings are both drawn at every point,
+    /// the overall is drawn last as a dashed line, and the carrier's colour still shows in
+    /// the plot's pixels.
+    #[test]
+    fn a_carrier_line_under_the_overall_line_stays_visible() {
+        let values = vec![Some(0.0), Some(40.0), Some(40.0), Some(100.0)];
+        let chart = Chart::Trend(TrendChart {
+            title: ZH.i33_trend.to_owned(),
+            x_label: String::new(),
+            y_label: ZH.percent.to_owned(),
+            weeks: (1..=4).map(|w| format!("W{w:02}")).collect(),
+            series: vec![
+                Series::carrier("cmcc", &ZH, values.clone()),
+                Series::overall(&ZH, values),
+            ],
+            target: Some(50.0),
+        });
+        let svg = svg(&chart, &ZH, None).unwrap();
+        // Four points each, plus one marker each in the legend.
+        assert_eq!(
+            elements(&svg, "circle", &["fill=\"#0072B2\""]),
+            4 + 1,
+            "{svg}"
+        );
+        assert_eq!(
+            elements(
+                &svg,
+                "circle",
+                &["fill=\"none\"", "stroke=\"#333333\"", "r=\"9\""]
+            ),
+            4 + 1
+        );
+        let blue_line = svg.find("stroke=\"#0072B2\"").unwrap();
+        let grey_line = svg.find("stroke=\"#333333\"").unwrap();
+        assert!(blue_line < grey_line, "the overall is drawn on top");
+        // Dashed: many short pieces of grey line, not one polyline over the carrier's.
+        assert!(elements(&svg, "polyline", &["stroke=\"#333333\""]) > 10);
+
+        let dir = tempfile::tempdir().unwrap();
+        write(&chart, &ZH, dir.path(), "same", None).unwrap();
+        let blue = plot_pixels(&dir.path().join("same.png"), carrier_color("cmcc"));
+        assert!(
+            blue > 800,
+            "only {blue} pixels of the carrier's blue in the plot"
+        );
+    }
+
+    /// Every legend stands in the side column, right of the plot, never over the data.
+    #[test]
+    fn legends_stand_outside_the_plot() {
+        let trend = Chart::Trend(TrendChart {
+            title: ZH.i26_trend.to_owned(),
+            x_label: String::new(),
+            y_label: ZH.mbps.to_owned(),
+            weeks: vec!["W01".into(), "W02".into()],
+            series: vec![
+                Series::carrier("cu", &ZH, vec![Some(30.0), Some(90.0)]),
+                Series::overall(&ZH, vec![Some(30.0), Some(90.0)]),
+            ],
+            target: Some(25.0),
+        });
+        let bars = Chart::Bars(BarChart {
+            title: ZH.i26_by_carrier.to_owned(),
+            y_label: ZH.mbps.to_owned(),
+            groups: vec![ZH.carrier("cmcc"), ZH.carrier("cu")],
+            series: vec![
+                Series::carrier("cmcc", &ZH, vec![Some(40.0), None]),
+                Series::carrier("cu", &ZH, vec![None, Some(20.0)]),
+            ],
+            target: Some(25.0),
+        });
+        let side = SIZE.0 - SIDE_WIDTH;
+        for (chart, words) in [
+            (trend, vec!["中国联通", "总体", "目标 25"]),
+            (bars, vec!["中国移动", "中国联通", "目标 25"]),
+        ] {
+            let svg = svg(&chart, &ZH, None).unwrap();
+            for word in words {
+                let at = svg
+                    .rfind(&format!(">\n{word}\n</text>"))
+                    .unwrap_or_else(|| panic!("{word}: {svg}"));
+                let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+                let x: u32 = tag
+                    .split("x=\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .and_then(|x| x.parse().ok())
+                    .unwrap();
+                assert!(x > side, "{word} at x={x}, inside the plot (< {side})");
+            }
+            // The bars of the by-carrier chart: each in its carrier's colour.
+            if chart.title() == ZH.i26_by_carrier {
+                for id in ["cmcc", "cu"] {
+                    let RGBColor(r, g, b) = carrier_color(id);
+                    let fill = format!("fill=\"#{r:02X}{g:02X}{b:02X}\"");
+                    assert_eq!(elements(&svg, "rect", &[&fill]), 2, "{id}: a bar and a key");
+                }
+            }
+        }
+    }
+
+    /// A heat map has its colour scale (values from 0 to the max) and marks exactly the cells
+    /// under target with a red frame and flag.
+    #[test]
+    fn heat_maps_have_a_scale_and_mark_cells_under_target() {
+        let chart = Chart::Grid(GridChart {
+            title: ZH.site_5g.to_owned(),
+            rows: vec!["医院".into(), "车站".into()],
+            cols: vec![ZH.carrier("cmcc"), ZH.carrier("cu")],
+            values: vec![vec![Some(95.0), Some(89.0)], vec![None, Some(90.0)]],
+            max: 100.0,
+            show_values: true,
+            target: Some(90.0),
+        });
+        let svg = svg(&chart, &ZH, None).unwrap();
+        let red = "fill=\"#C80000\"";
+        // One flag in the grid (89 < 90; 90 and the empty cell are not under), one in the key.
+        assert_eq!(elements(&svg, "polygon", &[red]), 1 + 1, "{svg}");
+        for v in ["0", "25", "50", "75", "100", "低于目标 90"] {
+            assert!(
+                svg.contains(&format!(">\n{v}\n</text>")),
+                "scale value {v} missing"
+            );
+        }
+        assert!(under_target(Some(89.9), Some(90.0)));
+        assert!(!under_target(Some(90.0), Some(90.0)));
+        assert!(!under_target(None, Some(90.0)));
+        assert!(!under_target(Some(1.0), None));
+    }
+
+    #[test]
+    fn every_carrier_has_its_own_colour_and_marker() {
+        let ids = ["cmcc", "cu", "ct", "cbn", "overall"];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(carrier_color(a), carrier_color(b));
+                assert_ne!(carrier_marker(a), carrier_marker(b));
+            }
+        }
+        assert_eq!(carrier_color("overall"), OVERALL_COLOR);
     }
 
     #[test]

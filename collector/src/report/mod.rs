@@ -7,6 +7,7 @@
 pub mod change;
 pub mod charts;
 pub mod csv;
+pub mod font;
 pub mod html;
 pub mod map;
 pub mod pdf;
@@ -19,7 +20,7 @@ use crate::indicators::i33::{RadioGroup, radio_groups};
 use crate::indicators::radio_profile::{RadioProfile, radio_profiles};
 use crate::indicators::{self, WeekIndicators, simulated};
 use crate::store::{HourCell, SpeedBin, Store, StoreError};
-use charts::{BarChart, Chart, GridChart, Series, TrendChart, carrier_color};
+use charts::{BarChart, Chart, GridChart, Series, TrendChart};
 use chrono::Offset as _;
 use fathom_shared::{Carrier, IsoWeek, SiteCategory};
 use std::fmt;
@@ -200,20 +201,14 @@ fn trend_chart(
     let mut series = Vec::new();
     if let Some(f) = per_carrier {
         for c in view.carriers(trend.iter().flat_map(WeekIndicators::carriers)) {
-            series.push(Series {
-                label: view.labels.carrier(&c),
-                color: carrier_color(&c),
-                values: trend.iter().map(|w| f(w, &c)).collect(),
-                bold: false,
-            });
+            let values = trend.iter().map(|w| f(w, &c)).collect();
+            series.push(Series::carrier(&c, view.labels, values));
         }
     }
-    series.push(Series {
-        label: view.labels.overall.to_owned(),
-        color: carrier_color("overall"),
-        values: trend.iter().map(overall).collect(),
-        bold: true,
-    });
+    series.push(Series::overall(
+        view.labels,
+        trend.iter().map(overall).collect(),
+    ));
     Chart::Trend(TrendChart {
         title: title.to_owned(),
         x_label: String::new(),
@@ -231,8 +226,9 @@ fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// Per scene category and carrier: the mean over the category's sites of per-(site, carrier)
-/// means, as I26 weighs them.
+/// Per I26 scene and carrier: the mean over the scene's sites of per-(site, carrier) means, as
+/// I26 weighs them. Only the standard's five scenes: a school or a library is no I26 scene and
+/// has no place under the I26 target line.
 fn by_scene(data: &WeekData, config: &CollectorConfig, view: View<'_>, target: f64) -> Chart {
     let category_of = |site: &str| {
         config
@@ -244,6 +240,7 @@ fn by_scene(data: &WeekData, config: &CollectorConfig, view: View<'_>, target: f
     let carriers = view.carriers(data.speed.iter().map(|g| g.carrier.clone()));
     let categories: Vec<SiteCategory> = SiteCategory::ALL
         .into_iter()
+        .filter(|c| c.is_i26_scene())
         .filter(|c| {
             data.speed.iter().any(|g| {
                 g.tests > 0 && category_of(&g.site_id) == Some(*c) && view.keeps(&g.carrier)
@@ -252,10 +249,8 @@ fn by_scene(data: &WeekData, config: &CollectorConfig, view: View<'_>, target: f
         .collect();
     let series = carriers
         .iter()
-        .map(|c| Series {
-            label: view.labels.carrier(c),
-            color: carrier_color(c),
-            values: categories
+        .map(|c| {
+            let values = categories
                 .iter()
                 .map(|cat| {
                     let means: Vec<f64> = data
@@ -268,8 +263,8 @@ fn by_scene(data: &WeekData, config: &CollectorConfig, view: View<'_>, target: f
                         .collect();
                     mean(&means)
                 })
-                .collect(),
-            bold: false,
+                .collect();
+            Series::carrier(c, view.labels, values)
         })
         .collect();
     Chart::Bars(BarChart {
@@ -306,6 +301,7 @@ fn site_grid(
     title: &str,
     value: impl Fn(&str, &str) -> Option<f64>,
     max: Option<f64>,
+    target: f64,
 ) -> Chart {
     let carriers = grid_carriers(data, view);
     let values: Vec<Vec<Option<f64>>> = config
@@ -328,6 +324,7 @@ fn site_grid(
         values,
         max: top,
         show_values: true,
+        target: Some(target),
     })
 }
 
@@ -341,15 +338,11 @@ fn distribution(data: &WeekData, view: View<'_>) -> Chart {
                 counts[b.bin.clamp(0, BINS - 1) as usize] += b.tests;
             }
             let total: u64 = counts.iter().sum();
-            Series {
-                label: view.labels.carrier(c),
-                color: carrier_color(c),
-                values: counts
-                    .iter()
-                    .map(|&n| (total > 0).then(|| n as f64 * 100.0 / total as f64))
-                    .collect(),
-                bold: false,
-            }
+            let values = counts
+                .iter()
+                .map(|&n| (total > 0).then(|| n as f64 * 100.0 / total as f64))
+                .collect();
+            Series::carrier(c, view.labels, values)
         })
         .collect();
     let names = (0..BINS)
@@ -372,7 +365,8 @@ fn distribution(data: &WeekData, view: View<'_>) -> Chart {
     })
 }
 
-fn busy_hours(data: &WeekData, view: View<'_>) -> Chart {
+/// The busy hours, cells under the I26 target (`target`, Mbit/s) marked.
+fn busy_hours(data: &WeekData, view: View<'_>, target: f64) -> Chart {
     let mut values = vec![vec![None; 24]; 7];
     for h in &data.hours {
         if let Some(cell) = values
@@ -390,6 +384,7 @@ fn busy_hours(data: &WeekData, view: View<'_>) -> Chart {
         values,
         max,
         show_values: true,
+        target: Some(target),
     })
 }
 
@@ -405,6 +400,10 @@ pub fn chart_note(data: &WeekData, stem: &str) -> Option<String> {
 }
 
 /// The charts of the week: `(file stem, chart)`, in the report's order.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the report's charts in their order, one block each"
+)]
 pub fn week_charts(
     data: &WeekData,
     config: &CollectorConfig,
@@ -472,29 +471,56 @@ pub fn week_charts(
                 title: l.i26_by_carrier.to_owned(),
                 y_label: l.mbps.to_owned(),
                 groups: carriers.iter().map(|c| l.carrier(c)).collect(),
-                series: vec![Series {
-                    label: l.overall.to_owned(),
-                    color: carrier_color("cmcc"),
-                    values: carriers
-                        .iter()
-                        .map(|c| this.i26.by_carrier.get(c).copied())
-                        .collect(),
-                    bold: false,
-                }],
+                // One series per carrier, its value in its own group only: each bar in its
+                // carrier's colour, as in every other chart.
+                series: carriers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let values = (0..carriers.len())
+                            .map(|j| {
+                                (i == j)
+                                    .then(|| this.i26.by_carrier.get(c).copied())
+                                    .flatten()
+                            })
+                            .collect();
+                        Series::carrier(c, l, values)
+                    })
+                    .collect(),
                 target: Some(this.i26.target),
             }),
         ),
         ("by_scene", by_scene(data, config, view, this.i26.target)),
         (
             "site_speed",
-            site_grid(data, config, view, l.site_speed, speed_of, None),
+            site_grid(
+                data,
+                config,
+                view,
+                l.site_speed,
+                speed_of,
+                None,
+                config.indicators.i26_target_mbps,
+            ),
         ),
         (
             "site_5g",
-            site_grid(data, config, view, l.site_5g, share_5g, Some(100.0)),
+            // A (site, carrier) counts towards I33 from this share of samples meeting 5G.
+            site_grid(
+                data,
+                config,
+                view,
+                l.site_5g,
+                share_5g,
+                Some(100.0),
+                config.indicators.i33_min_share * 100.0,
+            ),
         ),
         ("speed_distribution", distribution(data, view)),
-        ("busy_hours", busy_hours(data, view)),
+        (
+            "busy_hours",
+            busy_hours(data, view, config.indicators.i26_target_mbps),
+        ),
     ]
 }
 
@@ -610,15 +636,26 @@ pub async fn write_report(
     }
     let now = chrono::Utc::now();
     let downloads = html::downloads(&|name: &str| name.to_owned());
+    let parts = html::PageParts {
+        previous: data.previous(),
+        as_of: as_of(week, config, now),
+        profiles: &data.profiles,
+        downloads: &downloads,
+        ..html::PageParts::plain(&figures, lang)
+    };
+    // The page carries the subset of the CJK font of its own characters: the characters are
+    // those of the page without it (the rule itself adds only ASCII, which CSS does not draw).
+    let bare = html::page(this, config, parts);
+    let font = font::data_url(&font::chars_of(&bare)).map_err(|e| ChartError {
+        path: out.join("index.html"),
+        message: e.to_string(),
+    })?;
     let page = html::page(
         this,
         config,
         html::PageParts {
-            previous: data.previous(),
-            as_of: as_of(week, config, now),
-            profiles: &data.profiles,
-            downloads: &downloads,
-            ..html::PageParts::plain(&figures, lang)
+            font_url: Some(&font),
+            ..parts
         },
     );
     write_file(out, "index.html", &page, &mut files)?;
@@ -899,6 +936,19 @@ mod tests {
 
             let html = read(&out, "index.html");
             assert!(html.contains(r#"<html lang="zh-CN">"#));
+            // The page and each SVG carry the font of their own glyphs, and stay small.
+            assert!(
+                html.contains("@font-face{font-family:FathomCJK;src:url(\"data:font/ttf;base64,")
+            );
+            assert!(html.len() < 400_000, "index.html is {} bytes", html.len());
+            for name in summary_svgs(&out) {
+                let svg = read(&out, &name);
+                assert!(
+                    svg.contains("<style>@font-face{font-family:FathomCJK;"),
+                    "{name}"
+                );
+                assert!(svg.len() < 200_000, "{name} is {} bytes", svg.len());
+            }
             // Phones: a viewport; every wide table scrolls inside its own box, the indicator
             // table turns into cards.
             assert!(html.contains(html::VIEWPORT));
@@ -1024,6 +1074,49 @@ mod tests {
                 .unwrap()
                 .contains("不代表真实网络")
         );
+    }
+
+    /// A library's speed tests are drawn nowhere under the I26 target line: the by-scene chart
+    /// has the I26 scenes only.
+    #[test]
+    fn the_by_scene_chart_has_only_i26_scenes() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let group = |site: &str, mbps: f64| SpeedGroup {
+            site_id: site.to_owned(),
+            carrier: "cmcc".to_owned(),
+            tests: 1,
+            sum_mbps: mbps,
+        };
+        let data = WeekData {
+            trend: Vec::new(),
+            speed: vec![group("county-hospital", 50.0), group("county-library", 5.0)],
+            radio: Vec::new(),
+            profiles: Vec::new(),
+            bins: Vec::new(),
+            hours: Vec::new(),
+        };
+        let view = View {
+            labels: &ZH,
+            carrier: None,
+        };
+        let Chart::Bars(chart) = by_scene(&data, &config, view, 25.0) else {
+            panic!("bars");
+        };
+        assert_eq!(chart.groups, ["医院"]);
+        assert_eq!(chart.series[0].values, [Some(50.0)]);
+        assert_eq!(chart.target, Some(25.0));
+    }
+
+    /// The SVG files in `dir`.
+    fn summary_svgs(dir: &Path) -> Vec<String> {
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| Path::new(n).extension().is_some_and(|e| e == "svg"))
+            .collect();
+        assert_eq!(names.len(), 9);
+        names
     }
 
     #[tokio::test]

@@ -358,6 +358,10 @@ impl<'a> Layout<'a> {
         }
     }
 
+    #[expect(
+        clippy::unused_self,
+        reason = "the page's width will come from the page"
+    )]
     fn widths(&self, shares: &[f32]) -> Vec<f32> {
         let total: f32 = shares.iter().sum();
         shares.iter().map(|s| s / total * TEXT_WIDTH).collect()

@@ -315,7 +315,45 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
             .await
             .expect("answer");
         assert_eq!(r.status(), 200);
-        assert!(r.text().await.expect("body").contains("<svg"));
+        let svg = r.text().await.expect("body");
+        assert!(svg.contains("<svg"));
+        // Served alone, the chart carries the glyphs it draws.
+        assert!(
+            svg.contains("<style>@font-face{font-family:FathomCJK;src:url(data:font/ttf;base64,")
+        );
+        // The dashboard's font: compressed, cached for good.
+        let page = get("/?week=2026-W47")
+            .await
+            .expect("answer")
+            .text()
+            .await
+            .expect("page");
+        let font = page
+            .split("src:url(\"")
+            .skip(1)
+            .find_map(|rest| {
+                rest.split(['"', '&'])
+                    .next()
+                    .filter(|u| u.starts_with("/dashboard/font/"))
+            })
+            .expect("the page names its font")
+            .to_owned();
+        let r = reqwest::Client::new()
+            .get(format!("{}{font}", collector.url))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .expect("ascii")
+                .contains("immutable")
+        );
+        let size = r.bytes().await.expect("font").len();
+        assert!(size < 2_500_000, "the font is {size} bytes on the wire");
         let r = get("/api/v1/health").await.expect("answer");
         assert_eq!(r.status(), 200);
         let r = get("/no/such/page").await.expect("answer");
@@ -621,4 +659,95 @@ fn indicators_json_follows_the_contract_and_trends_span_weeks() {
         .command()
         .args(["report", "--out", "x", "--lang", "fr"]));
     assert_eq!(status.code(), Some(2));
+}
+
+/// The report stands alone: on a browser whose only fonts are Latin (a fontconfig that lists
+/// DejaVu alone), a report SVG draws its Chinese title with the font it carries. The same SVG
+/// without its `<style>` draws different pixels there (missing-glyph boxes). The report and
+/// both screenshots are kept in `target/test-artifacts/report-fonts/` to look at.
+#[test]
+fn the_report_svgs_show_chinese_without_system_fonts() {
+    if !chromium_available() {
+        return;
+    }
+    let collector = Collector::new();
+    let file = collector.dir.path().join("results.jsonl");
+    std::fs::write(&file, results()).expect("results written");
+    collector.add_probe("hosp-01", "county-hospital");
+    collector.add_probe("bus-01", "bus-station");
+    let (status, out, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "import failed: {out}{err}");
+    let dir = artifacts().join("report-fonts");
+    let report = dir.join("report");
+    if report.exists() {
+        std::fs::remove_dir_all(&report).expect("old report removed");
+    }
+    let (status, out, err) = run(collector.command().args([
+        "report",
+        "--week",
+        "2026-W47",
+        "--out",
+        report.to_str().expect("a UTF-8 path"),
+    ]));
+    assert!(status.success(), "report failed: {out}{err}");
+    let svg = std::fs::read_to_string(report.join("i26_trend.svg")).expect("the chart");
+    let start = svg.find("<style>").expect("the SVG carries a style sheet");
+    let end = svg.find("</style>").expect("closed") + "</style>".len();
+    assert!(svg[start..end].contains("data:font/ttf;base64,"));
+    let bare = format!("{}{}", &svg[..start], &svg[end..]);
+
+    let conf = collector.dir.path().join("fonts.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n<fontconfig>\
+             <dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{}</cachedir></fontconfig>\n",
+            collector.dir.path().join("fc-cache").display()
+        ),
+    )
+    .expect("fontconfig written");
+    let mut shots = Vec::new();
+    for (name, text) in [("embedded", &svg), ("bare", &bare)] {
+        let file = dir.join(format!("{name}.svg"));
+        std::fs::write(&file, text).expect("svg copied");
+        let shot = dir.join(format!("{name}.png"));
+        if shot.exists() {
+            std::fs::remove_file(&shot).expect("old screenshot removed");
+        }
+        let profile = collector.dir.path().join(format!("chromium-{name}"));
+        let mut cmd = Command::new("timeout");
+        cmd.arg("120")
+            .arg(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1000,560",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("file://{}", file.display()))
+            .env("FONTCONFIG_FILE", &conf);
+        let (status, _, err) = run(&mut cmd);
+        assert!(status.success(), "chromium failed: {err}");
+        shots.push(title_band(&shot));
+    }
+    let inked = |band: &[u8]| band.iter().filter(|&&c| c < 128).count();
+    assert!(inked(&shots[0]) > 500, "the title band is nearly empty");
+    assert_ne!(
+        shots[0], shots[1],
+        "the embedded font changed nothing: the title draws the same without it"
+    );
+}
+
+/// The top 40 rows of a screenshot, as bytes.
+fn title_band(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).expect("screenshot written");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("one frame");
+    buf[..info.line_size * 40].to_vec()
 }

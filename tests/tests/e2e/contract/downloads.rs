@@ -149,9 +149,10 @@ fn check_pdf(pdf: &Path, name: &str) -> String {
         .expect("artifacts")
         .map(|e| e.expect("entry").path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|f| f.to_str())
-                .is_some_and(|f| f.starts_with(&format!("{name}-")) && f.ends_with(".png"))
+            p.extension().is_some_and(|e| e == "png")
+                && p.file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| f.starts_with(&format!("{name}-")))
         })
         .collect();
     assert_eq!(images.len(), pages, "{name}: one image per page");
