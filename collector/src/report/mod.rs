@@ -1130,7 +1130,8 @@ mod tests {
                 write_report(&store, &config, "2026-W01".parse().unwrap(), &out, Lang::Zh)
                     .await
                     .unwrap();
-            assert_eq!(summary.files.len(), 9 * 2 + 8);
+            // Nine charts as PNG and SVG; the page, the JSON, six CSV tables and the PDF.
+            assert_eq!(summary.files.len(), 9 * 2 + 9);
             for p in summary
                 .files
                 .iter()

@@ -206,6 +206,8 @@ pub fn wrap(text: &str, max: f32, size: f32, advance: &dyn Fn(char) -> f32) -> V
             continue;
         }
         let first = token.chars().next().expect("tokens are not empty");
+        // Closing punctuation hangs past the edge rather than start the next line.
+        let hangs = !line.is_empty() && width(&line) + width(&token) > max && no_line_start(first);
         if line.is_empty() || width(&line) + width(&token) <= max || no_line_start(first) {
             line.push_str(&token);
         } else {
@@ -213,7 +215,7 @@ pub fn wrap(text: &str, max: f32, size: f32, advance: &dyn Fn(char) -> f32) -> V
             line = token;
         }
         // A word wider than the line: cut it between characters.
-        while width(&line) > max && line.chars().count() > 1 && !line.contains(' ') {
+        while !hangs && width(&line) > max && line.chars().count() > 1 && !line.contains(' ') {
             let mut head = String::new();
             for c in line.chars() {
                 if !head.is_empty() && width(&head) + advance(c) * size > max {
