@@ -2,7 +2,8 @@
 //! dashboard (`packaging/grafana/fathom-dashboard.json`) against their own tool and the real
 //! `/metrics`: `promtool check rules`, `promtool test rules` (the rules' unit tests feed series
 //! and expect each alert to fire, not before its `for:`), `promtool check metrics` on a real
-//! collector's exposition, and every metric that a rule or a dashboard query names must be one
+//! collector's exposition, every dashboard query parsed by promtool (as a recording rule), and
+//! every metric that a rule or a dashboard query names must be one
 //! that the collector exposes, so renaming a metric fails here.
 //!
 //! Needs `promtool` on `PATH` (Debian package `prometheus`, which `scripts/test.sh` installs);
@@ -13,6 +14,7 @@ use fathom_e2e::{Agent, Collector, run};
 use fathom_shared::api::ALERT_KINDS;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -352,7 +354,7 @@ fn the_alert_rules_pass_promtool_and_their_unit_tests_and_cover_every_alert_kind
             let v = field(chunk, key).unwrap_or_else(|| panic!("{name}: no {key}"));
             let first = v.chars().find(|c| c.is_alphabetic()).unwrap_or(' ');
             assert!(
-                ('\u{4e00}'..='\u{9fff}').contains(&first) || v.starts_with("Fathom "),
+                ('\u{4e00}'..='\u{9fff}').contains(&first),
                 "{name}: {key} in Chinese first, then English: {v}"
             );
             assert!(
@@ -468,6 +470,27 @@ async fn the_real_metrics_pass_promtool_and_the_dashboard_and_rules_read_only_th
     let Some(promtool) = promtool("prometheus metrics") else {
         return;
     };
+    // Every dashboard query parses as PromQL: promtool checks it as a recording rule, with the
+    // dashboard's variables filled in as Grafana would.
+    let mut check = String::from("groups:\n  - name: fathom-dashboard-queries\n    rules:\n");
+    for (i, (_, q)) in queries.iter().enumerate() {
+        let q = q.replace("$__rate_interval", "4m").replace("$site", ".*");
+        let q = serde_json::to_string(&q).expect("a string");
+        writeln!(
+            check,
+            "      - record: fathom_dashboard_query_{i}\n        expr: {q}"
+        )
+        .unwrap();
+    }
+    let file = collector.dir.path().join("dashboard-queries.yml");
+    std::fs::write(&file, check).expect("written");
+    let (ok, out) = run_promtool(
+        &promtool,
+        &["check", "rules", file.to_str().expect("a UTF-8 path")],
+        None,
+    );
+    assert!(ok, "the dashboard's queries as PromQL:\n{out}");
+
     let (ok, out) = run_promtool(&promtool, &["check", "metrics"], Some(&text));
     assert!(
         ok,
