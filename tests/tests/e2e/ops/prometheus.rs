@@ -83,7 +83,7 @@ fn run_promtool(promtool: &Path, args: &[&str], stdin: Option<&str>) -> (bool, S
     (status.success(), format!("{out}{err}"))
 }
 
-/// The metric names a PromQL expression reads: its identifiers less functions, aggregations,
+/// The metric names a Prometheus query reads: its identifiers less functions, aggregations,
 /// keywords, label names (in `{…}`, `by (…)`, `on (…)`…), strings, durations and `$variables`.
 fn metric_names(expr: &str) -> BTreeSet<String> {
     const KEYWORDS: [&str; 20] = [
