@@ -21,7 +21,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # A C compiler (SQLite is compiled in through libsqlite3-sys); for the network lab iproute2 and
 # iperf3 (the reference the speed engine is judged against); Chromium for the dashboard test;
 # poppler-utils to read the report's PDF back; python3 to hold a database lock from another
-# process; systemd-analyze to check the units.
+# process; systemd-analyze to check the units; promtool, below, for the Prometheus rules.
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
@@ -42,6 +42,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "missing: ${missing[*]} (run as root to install them with apt-get)" >&2
     exit 1
+  fi
+fi
+
+# promtool (Debian package prometheus, without the recommended node exporter) for the
+# Prometheus rules and /metrics checks (ops::prometheus); under FATHOM_REQUIRE_NETLAB=1 a missing
+# promtool is a failure there.
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing promtool (Debian package prometheus)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+    command -v promtool >/dev/null 2>&1 || { echo "the prometheus package installed no promtool" >&2; exit 1; }
+  else
+    echo "no promtool: the Prometheus rules checks skip (run as root to install it with apt-get)" >&2
   fi
 fi
 

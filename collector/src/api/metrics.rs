@@ -104,6 +104,19 @@ pub fn exposition(m: &Metrics, fleet: &FleetResponse) -> String {
             ));
         }
     }
+    line("# HELP fathom_probe_alert Each probe's active alerts: 1 per probe and alert kind it has now (see /fleet for the carrier and what to do); a probe without alerts has no series.".into());
+    line("# TYPE fathom_probe_alert gauge".into());
+    for p in &fleet.probes {
+        // One series per kind, however many carriers it concerns: at most probes × kinds.
+        for kind in ALERT_KINDS {
+            if p.alerts.iter().any(|a| a.kind == kind) {
+                line(format!(
+                    "fathom_probe_alert{{probe=\"{}\",site=\"{}\",alert=\"{kind}\"}} 1",
+                    p.probe_id, p.site_id
+                ));
+            }
+        }
+    }
     t
 }
 
@@ -130,6 +143,8 @@ mod tests {
     use crate::alerts::tests::{NOW, healthy};
     use crate::alerts::{FleetRow, SILENT_AFTER_MS};
     use chrono::DateTime;
+    use fathom_shared::Carrier;
+    use fathom_shared::api::{ModemStatus, ProbeStatus};
 
     #[test]
     fn the_exposition_has_one_sample_per_line_with_help_and_type() {
@@ -157,5 +172,55 @@ mod tests {
             let (_, value) = l.rsplit_once(' ').unwrap();
             value.parse::<f64>().unwrap_or_else(|_| panic!("{l}"));
         }
+    }
+
+    fn row(probe: &str, last_seen_ms: Option<i64>, status: Option<ProbeStatus>) -> FleetRow {
+        FleetRow {
+            probe_id: probe.into(),
+            site_id: "county-hospital".into(),
+            revoked: false,
+            last_seen_ms,
+            status: status.map(|s| serde_json::to_string(&s).unwrap()),
+            over_budget_ms: None,
+        }
+    }
+
+    #[test]
+    fn each_probe_has_one_alert_series_per_active_kind_and_a_healthy_probe_none() {
+        // Two modems missing and a spent budget on one probe, a healthy one, one never seen.
+        let mut sick = healthy();
+        sick.modems[0].present = false;
+        sick.modems.push(ModemStatus {
+            present: false,
+            carrier: Carrier::Cu,
+            ..sick.modems[0].clone()
+        });
+        sick.budgets[0].used_bytes = 95;
+        let rows = vec![
+            row("hosp-01", Some(NOW), Some(sick)),
+            row("hosp-02", Some(NOW), Some(healthy())),
+            row("hosp-03", None, None),
+        ];
+        let now = DateTime::from_timestamp_millis(NOW).unwrap();
+        let text = exposition(&Metrics::default(), &fleet_view(rows, now));
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("fathom_probe_alert{"))
+            .collect();
+        assert_eq!(
+            series,
+            [
+                "fathom_probe_alert{probe=\"hosp-01\",site=\"county-hospital\",alert=\"modem_missing\"} 1",
+                "fathom_probe_alert{probe=\"hosp-01\",site=\"county-hospital\",alert=\"budget_nearly_spent\"} 1",
+                "fathom_probe_alert{probe=\"hosp-03\",site=\"county-hospital\",alert=\"never_seen\"} 1",
+            ],
+            "{text}"
+        );
+        assert!(text.contains("# TYPE fathom_probe_alert gauge\n"), "{text}");
+        // The per-kind counts agree with the per-probe series.
+        assert!(
+            text.contains("fathom_probes{alert=\"modem_missing\"} 1\n"),
+            "{text}"
+        );
     }
 }
