@@ -184,11 +184,17 @@ fn the_report_pdf_renders_to_a4_pages_in_chinese_with_its_verdicts() {
     ]));
     assert!(status.success(), "report --format pdf failed: {out}{err}");
     let text = check_pdf(&pdf, "field");
-    // I26 is 40.0 Mbit/s against 25: met; I32 has no check this week: not met.
+    // I26 is 40.0 Mbit/s against 25: met; I32 has no check this week: no data, never a red
+    // 未达标.
     assert!(text.contains("40.0 Mbit/s"), "{text}");
-    assert!(text.contains("未达标"), "{text}");
     assert!(
-        !text.contains("为模拟数据") && !text.contains("（模拟数据）") && !text.contains("含模拟数据"),
+        text.contains("无数据 no data") && !text.contains("未达标"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("为模拟数据")
+            && !text.contains("（模拟数据）")
+            && !text.contains("含模拟数据"),
         "a field week says nothing of simulation: {text}"
     );
     let size = std::fs::metadata(&pdf).expect("written").len();
