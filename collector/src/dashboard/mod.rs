@@ -553,7 +553,7 @@ fn not_found_page(path: &str) -> Response {
 
 /// What `serve` answers for a path no route takes: a report file name at the root
 /// (`/indicators.csv?week=…`) is sent on to its export with the same query; a browser asking
-/// for a page gets [`not_found_page`]; API clients keep the JSON error.
+/// for a page gets `not_found_page`; API clients keep the JSON error.
 pub async fn fallback(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     if let Some(name) = path.strip_prefix('/').filter(|n| is_report_file(n)) {

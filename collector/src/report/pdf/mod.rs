@@ -3,7 +3,7 @@
 //! placed as vectors through krilla-svg. No browser is involved.
 //!
 //! [`blocks`] says what the report holds, in the order and words of `index.html`; [`layout`]
-//! places it on pages (pure, unit-tested); [`render`] draws the pages.
+//! places it on pages (pure, unit-tested); `render` draws the pages.
 
 pub mod layout;
 
