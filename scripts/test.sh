@@ -147,19 +147,26 @@ QUIET_TESTS=(speed_lab:: netlab::speedtest_)
 skip_quiet=()
 for t in "${QUIET_TESTS[@]}"; do skip_quiet+=(--skip "$t"); done
 
+# Every `cargo test` run goes through `tested`, which keeps its output in one log: the gate ends
+# with a single closing line adding up what they ran ("tests: N passed, N failed"). Without it the
+# last summary printed would be schemathesis' pytest-style line, which counts no Rust test.
+test_log="$(mktemp -t fathom-tests.XXXXXX)"
+trap 'rm -f "$test_log"' EXIT
+tested() { "$@" 2>&1 | tee -a "$test_log"; }
+
 step "tests"
-cargo test --workspace --locked -- "${skip_quiet[@]}"
+tested cargo test --workspace --locked -- "${skip_quiet[@]}"
 
 # `--workspace --test e2e`, not `-p fathom-e2e`: features are unified over the packages a command
 # selects, so `-p` alone would build the dependencies a second time with other features.
 step "measurement tests, one at a time on a quiet machine"
-cargo test --workspace --test e2e --locked -- --test-threads=1 "${QUIET_TESTS[@]}"
+tested cargo test --workspace --test e2e --locked -- --test-threads=1 "${QUIET_TESTS[@]}"
 
 # The end-to-end tests that exercise the store, again with every collector on PostgreSQL.
 if pg_answers; then
   step "end-to-end store tests on PostgreSQL (FATHOM_TEST_DB=postgres)"
   for t in pipeline outage kill9 collector_kill credentials bad_uploads postgres ingest_load; do
-    FATHOM_TEST_DB=postgres cargo test --workspace --test e2e --locked "$t::"
+    FATHOM_TEST_DB=postgres tested cargo test --workspace --test e2e --locked "$t::"
   done
 fi
 
@@ -172,4 +179,6 @@ step "fuzzing (bounded: ${FATHOM_FUZZ_SECONDS:-20} s per target)"
 step "OpenAPI description against the server (schemathesis, ${FATHOM_SCHEMATHESIS_EXAMPLES:-100} cases per operation)"
 ./scripts/schemathesis.sh "${FATHOM_SCHEMATHESIS_EXAMPLES:-100}"
 
-printf '\nAll checks passed.\n'
+# Sums the "test result: ok. N passed; M failed; …" lines of every cargo test run above.
+awk '/^test result: /{ for (i = 1; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i-1); if ($i ~ /^failed;/) f += $(i-1) } }
+     END { printf "\nAll checks passed.\ntests: %d passed, %d failed\n", p, f }' "$test_log"
