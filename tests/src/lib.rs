@@ -11,6 +11,7 @@
 
 pub mod load;
 pub mod netlab;
+pub mod picture;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -250,29 +250,31 @@ mod tests {
 
     #[test]
     fn a_robot_that_answers_200_with_an_error_code_did_not_take_the_message() {
-        assert!(accepted(
-            Format::Wecom,
-            200,
-            r#"{"errcode":0,"errmsg":"ok"}"#
-        ));
-        assert!(!accepted(
-            Format::Wecom,
-            200,
-            r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#
-        ));
-        assert!(!accepted(Format::Dingtalk, 200, "not json"));
-        assert!(accepted(
-            Format::Feishu,
-            200,
-            r#"{"code":0,"msg":"success"}"#
-        ));
-        assert!(!accepted(
-            Format::Feishu,
-            200,
-            r#"{"code":19021,"msg":"sign match fail"}"#
-        ));
-        assert!(accepted(Format::Json, 204, ""));
-        assert!(!accepted(Format::Json, 500, ""));
+        for (format, status, body, taken) in [
+            (Format::Wecom, 200, r#"{"errcode":0,"errmsg":"ok"}"#, true),
+            (
+                Format::Wecom,
+                200,
+                r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
+                false,
+            ),
+            (Format::Dingtalk, 200, "not json", false),
+            (Format::Feishu, 200, r#"{"code":0,"msg":"success"}"#, true),
+            (
+                Format::Feishu,
+                200,
+                r#"{"code":19021,"msg":"sign match fail"}"#,
+                false,
+            ),
+            (Format::Json, 204, "", true),
+            (Format::Json, 500, "", false),
+        ] {
+            assert_eq!(
+                accepted(format, status, body),
+                taken,
+                "{format:?} {status} {body}"
+            );
+        }
     }
 
     #[test]

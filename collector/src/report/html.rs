@@ -5,6 +5,7 @@ use super::change::{Unit, week_change};
 use crate::config::CollectorConfig;
 use crate::indicators::WeekIndicators;
 use crate::indicators::i32::Ipv6Status;
+use crate::indicators::i33::I33Cell;
 use crate::indicators::radio_profile::RadioProfile;
 use crate::indicators::simulated;
 use chrono::{DateTime, Utc};
@@ -39,6 +40,18 @@ pub fn esc(s: &str) -> String {
 pub fn carrier_name(id: &str) -> String {
     id.parse::<Carrier>()
         .map_or_else(|_| id.to_owned(), |c| c.name_zh().to_owned())
+}
+
+/// One carrier at an I33 site, as the page and the PDF both write it: "中国移动：41/48（85.4%） ✓".
+pub fn i33_cell_text(c: &I33Cell) -> String {
+    format!(
+        "{}：{}/{}（{}）{}",
+        carrier_name(&c.carrier),
+        c.meeting,
+        c.samples,
+        simulated::percent(c.share),
+        if c.covered { " ✓" } else { "" }
+    )
 }
 
 /// A site by its configured name; the id only for a site the configuration no longer has.
@@ -471,16 +484,7 @@ pub fn page(w: &WeekIndicators, config: &CollectorConfig, parts: PageParts<'_>) 
             .carriers
             .iter()
             .filter(|c| parts.keeps(&c.carrier))
-            .map(|c| {
-                format!(
-                    "{}：{}/{}（{}）{}",
-                    carrier_name(&c.carrier),
-                    c.meeting,
-                    c.samples,
-                    simulated::percent(c.share),
-                    if c.covered { " ✓" } else { "" }
-                )
-            })
+            .map(i33_cell_text)
             .collect();
         // With a carrier chosen, "covered" is that carrier's own verdict at the site.
         let (no_data, covered) = match parts.carrier {

@@ -8,7 +8,9 @@
 pub mod layout;
 
 use super::charts::{self, FONT};
-use super::html::{carrier_name, category_name, local_str, pct, site_name, window_text};
+use super::html::{
+    carrier_name, category_name, i33_cell_text, local_str, pct, site_name, window_text,
+};
 use crate::config::CollectorConfig;
 use crate::indicators::WeekIndicators;
 use crate::indicators::i32::Ipv6Status;
@@ -247,20 +249,7 @@ pub fn blocks(w: &WeekIndicators, config: &CollectorConfig, figures: &[Figure]) 
             .sites
             .iter()
             .map(|r| {
-                let cells: Vec<String> = r
-                    .carriers
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}：{}/{}（{}）{}",
-                            carrier_name(&c.carrier),
-                            c.meeting,
-                            c.samples,
-                            simulated::percent(c.share),
-                            if c.covered { " ✓" } else { "" }
-                        )
-                    })
-                    .collect();
+                let cells: Vec<String> = r.carriers.iter().map(i33_cell_text).collect();
                 let state = if r.no_data {
                     Cell {
                         text: "无数据 no data".into(),

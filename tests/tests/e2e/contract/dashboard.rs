@@ -5,9 +5,10 @@
 //! Needs `/usr/bin/chromium` (Debian package `chromium`); without it the test says so and
 //! passes, unless `FATHOM_REQUIRE_CHROMIUM=1`, which makes a missing browser a failure.
 
-use fathom_e2e::{Collector, bin, run};
+use fathom_e2e::picture::{PngStats, artifacts, png_stats};
+use fathom_e2e::{Collector, run};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -69,39 +70,6 @@ fn results() -> String {
             "meets_5g": true}));
     }
     lines.iter().map(|l| l.to_string() + "\n").collect()
-}
-
-fn artifacts() -> PathBuf {
-    // target/<profile>/fathom-collector → target/test-artifacts
-    let dir = bin("fathom-collector")
-        .parent()
-        .and_then(Path::parent)
-        .expect("binaries live in target/<profile>")
-        .join("test-artifacts");
-    std::fs::create_dir_all(&dir).expect("artifact folder");
-    dir
-}
-
-/// The number of distinct colours of a PNG, and the share of pixels that are not white.
-fn png_stats(path: &Path) -> (usize, f64, (u32, u32)) {
-    let bytes = std::fs::read(path).expect("screenshot written");
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
-        .read_info()
-        .expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("one frame");
-    let step = info.color_type.samples();
-    let pixels: Vec<&[u8]> = buf[..info.buffer_size()]
-        .chunks(step)
-        .map(|p| &p[..3])
-        .collect();
-    let distinct: std::collections::HashSet<&[u8]> = pixels.iter().copied().collect();
-    let inked = pixels.iter().filter(|p| p.iter().any(|&c| c < 240)).count();
-    (
-        distinct.len(),
-        inked as f64 / pixels.len() as f64,
-        (info.width, info.height),
-    )
 }
 
 /// The texts of the SVG `<text>` elements of one chart of the page.
@@ -205,7 +173,7 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
     );
 
     // Screenshot kept as an artifact; it is a rendered page, not a blank one.
-    let shot = artifacts().join("dashboard.png");
+    let shot = artifacts("").join("dashboard.png");
     if shot.exists() {
         std::fs::remove_file(&shot).expect("old screenshot removed");
     }
@@ -219,7 +187,13 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         ],
         &url,
     );
-    let (colours, inked, size) = png_stats(&shot);
+    let PngStats {
+        colours,
+        inked,
+        width,
+        height,
+    } = png_stats(&shot);
+    let size = (width, height);
     assert_eq!(size, (1280, 2000));
     assert!(colours > 50, "the screenshot has only {colours} colours");
     assert!(inked > 0.05, "the screenshot is nearly blank ({inked:.3})");
@@ -500,7 +474,7 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
     assert!(status.success(), "report failed: {out}{err}");
     collector.start();
     let profile = collector.dir.path().join("chromium");
-    let shots = artifacts().join("pages");
+    let shots = artifacts("pages");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
 
     // A collector with an empty database: its pages must fit too, and show no banner.
@@ -540,7 +514,7 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
                 ],
                 url,
             );
-            let (colours, inked, _) = png_stats(&shot);
+            let PngStats { colours, inked, .. } = png_stats(&shot);
             // The fleet page is short: little ink on a tall window, but never none.
             assert!(
                 colours > 5 && inked > 0.001,
@@ -677,7 +651,7 @@ fn the_report_svgs_show_chinese_without_system_fonts() {
     collector.add_probe("bus-01", "bus-station");
     let (status, out, err) = run(collector.command().arg("import").arg(&file));
     assert!(status.success(), "import failed: {out}{err}");
-    let dir = artifacts().join("report-fonts");
+    let dir = artifacts("report-fonts");
     let report = dir.join("report");
     if report.exists() {
         std::fs::remove_dir_all(&report).expect("old report removed");

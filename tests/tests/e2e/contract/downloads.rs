@@ -3,7 +3,8 @@
 //! package `poppler-utils`, which `scripts/test.sh` installs), and every download link of the
 //! dashboard and of the written report answering with its file.
 
-use fathom_e2e::{Collector, bin, run};
+use fathom_e2e::picture::{PngStats, artifacts, png_stats};
+use fathom_e2e::{Collector, run};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,35 +66,6 @@ fn collector_with(simulated: bool) -> Collector {
     collector
 }
 
-/// The number of distinct colours of a PNG, and the share of pixels that are not white.
-fn png_stats(path: &Path) -> (usize, f64) {
-    let bytes = std::fs::read(path).expect("page image written");
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
-        .read_info()
-        .expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("one frame");
-    let step = info.color_type.samples();
-    let pixels: Vec<&[u8]> = buf[..info.buffer_size()]
-        .chunks(step)
-        .map(|p| &p[..3])
-        .collect();
-    let distinct: std::collections::HashSet<&[u8]> = pixels.iter().copied().collect();
-    let inked = pixels.iter().filter(|p| p.iter().any(|&c| c < 240)).count();
-    (distinct.len(), inked as f64 / pixels.len() as f64)
-}
-
-fn artifacts() -> PathBuf {
-    let dir = bin("fathom-collector")
-        .parent()
-        .and_then(Path::parent)
-        .expect("binaries live in target/<profile>")
-        .join("test-artifacts")
-        .join("pdf");
-    std::fs::create_dir_all(&dir).expect("artifact folder");
-    dir
-}
-
 /// Checks a report PDF as a reader would: A4 pages, Chinese text with the county and the
 /// verdicts, pages that render to images with ink on them. Returns the text.
 fn check_pdf(pdf: &Path, name: &str) -> String {
@@ -142,10 +114,10 @@ fn check_pdf(pdf: &Path, name: &str) -> String {
         text.contains("达标"),
         "{name}: no verdict in the PDF's text:\n{text}"
     );
-    let prefix = artifacts().join(name);
+    let prefix = artifacts("pdf").join(name);
     let prefix = prefix.to_str().expect("a UTF-8 path");
     poppler("pdftoppm", &["-r", "40", "-png", path, prefix]);
-    let images: Vec<PathBuf> = std::fs::read_dir(artifacts())
+    let images: Vec<PathBuf> = std::fs::read_dir(artifacts("pdf"))
         .expect("artifacts")
         .map(|e| e.expect("entry").path())
         .filter(|p| {
@@ -157,7 +129,7 @@ fn check_pdf(pdf: &Path, name: &str) -> String {
         .collect();
     assert_eq!(images.len(), pages, "{name}: one image per page");
     for image in &images {
-        let (colours, inked) = png_stats(image);
+        let PngStats { colours, inked, .. } = png_stats(image);
         assert!(
             colours > 8 && inked > 0.01,
             "{}: a blank page ({colours} colours, {:.2}% inked)",
