@@ -107,6 +107,14 @@ pub enum InvalidConfig {
         /// What is wrong.
         why: String,
     },
+    /// An `[access]` value that cannot work.
+    #[error("access.{key}: {why}")]
+    Access {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        why: String,
+    },
     /// A `[server]` or `[limits]` value outside what can work.
     #[error("{key} {why}")]
     OutOfBounds {
@@ -152,6 +160,24 @@ pub mod file {
         /// Alert messages to webhooks; optional.
         #[serde(default)]
         pub alerts: Alerts,
+        /// Accounts: cookies and the reverse proxy's user header; every key optional.
+        #[serde(default)]
+        pub access: Access,
+    }
+
+    /// `[access]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Access {
+        /// Mark session cookies `Secure` although the collector serves plain HTTP (a TLS proxy
+        /// is in front).
+        #[serde(default)]
+        pub secure_cookies: bool,
+        /// The header a reverse proxy names its authenticated user in; off when absent.
+        pub trusted_user_header: Option<String>,
+        /// The proxies (addresses or ranges) allowed to use that header.
+        #[serde(default)]
+        pub trusted_proxies: Vec<String>,
     }
 
     /// `[alerts]`.
@@ -240,6 +266,8 @@ pub mod file {
     pub struct County {
         /// Name, as reports print it.
         pub name: String,
+        /// The id accounts name the county by (default: the name).
+        pub id: Option<String>,
         /// IANA time zone of the reporting week.
         #[serde(default = "default_timezone")]
         pub timezone: String,
@@ -477,6 +505,39 @@ fn alerts(a: file::Alerts, sites: &[Site]) -> Result<crate::notify::AlertsConfig
     })
 }
 
+/// Checks `[access]`.
+fn access(a: file::Access) -> Result<crate::access::AccessSettings, InvalidConfig> {
+    let trusted_user_header = match a.trusted_user_header {
+        Some(h) => Some(axum::http::HeaderName::try_from(h.trim()).map_err(|_| {
+            InvalidConfig::Access {
+                key: "trusted_user_header",
+                why: format!("{h:?} is not a header name"),
+            }
+        })?),
+        None => None,
+    };
+    let trusted_proxies = a
+        .trusted_proxies
+        .iter()
+        .map(|p| crate::access::proxy::Cidr::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|why| InvalidConfig::Access {
+            key: "trusted_proxies",
+            why,
+        })?;
+    if trusted_user_header.is_some() && trusted_proxies.is_empty() {
+        return Err(InvalidConfig::Access {
+            key: "trusted_user_header",
+            why: "needs trusted_proxies: without them anyone could name any user".to_owned(),
+        });
+    }
+    Ok(crate::access::AccessSettings {
+        secure_cookies: a.secure_cookies,
+        trusted_user_header,
+        trusted_proxies,
+    })
+}
+
 /// Shortest `[server] read_token`: it guards pages on an open port, so it must not be
 /// guessable.
 pub const MIN_READ_TOKEN_CHARS: usize = 16;
@@ -532,6 +593,8 @@ fn server(
 pub struct CollectorConfig {
     /// The county's name.
     pub county_name: String,
+    /// The county's id, which accounts name (`[county] id`, default the name).
+    pub county_id: String,
     /// The county's time zone: reporting weeks run Monday to Monday there.
     pub timezone: Tz,
     /// Sites, in file order.
@@ -559,6 +622,8 @@ pub struct CollectorConfig {
     pub read_token: Option<String>,
     /// Alert messages to webhooks (`[alerts]`).
     pub alerts: crate::notify::AlertsConfig,
+    /// Accounts' cookies and the reverse proxy's user header (`[access]`).
+    pub access: crate::access::AccessSettings,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -668,7 +733,19 @@ impl CollectorConfig {
         .map_err(|e| invalid(InvalidConfig::ResultBudget(e)))?;
         let (connections, read_token) = server(file.server).map_err(invalid)?;
         let alerts = alerts(file.alerts, &sites).map_err(invalid)?;
+        let access = access(file.access).map_err(invalid)?;
+        let county_id = match file.county.id {
+            Some(id) if id.trim().is_empty() || id.contains(',') => {
+                return Err(invalid(InvalidConfig::Access {
+                    key: "county.id",
+                    why: "must not be empty or hold a comma".to_owned(),
+                }));
+            }
+            Some(id) => id.trim().to_owned(),
+            None => file.county.name.clone(),
+        };
         Ok(Self {
+            county_id,
             county_name: file.county.name,
             timezone,
             sites,
@@ -683,6 +760,7 @@ impl CollectorConfig {
             connections,
             read_token,
             alerts,
+            access,
             base_dir,
         })
     }
