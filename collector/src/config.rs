@@ -507,15 +507,16 @@ fn alerts(a: file::Alerts, sites: &[Site]) -> Result<crate::notify::AlertsConfig
 
 /// Checks `[access]`.
 fn access(a: file::Access) -> Result<crate::access::AccessSettings, InvalidConfig> {
-    let trusted_user_header = match a.trusted_user_header {
-        Some(h) => Some(axum::http::HeaderName::try_from(h.trim()).map_err(|_| {
-            InvalidConfig::Access {
-                key: "trusted_user_header",
-                why: format!("{h:?} is not a header name"),
-            }
-        })?),
-        None => None,
-    };
+    let trusted_user_header =
+        match a.trusted_user_header {
+            Some(h) => Some(axum::http::HeaderName::try_from(h.trim()).map_err(|_| {
+                InvalidConfig::Access {
+                    key: "trusted_user_header",
+                    why: format!("{h:?} is not a header name"),
+                }
+            })?),
+            None => None,
+        };
     let trusted_proxies = a
         .trusted_proxies
         .iter()

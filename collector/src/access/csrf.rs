@@ -58,10 +58,18 @@ mod tests {
         let host = Some("127.0.0.1:8787");
         assert!(same_origin(Some("http://127.0.0.1:8787"), None, host));
         assert!(same_origin(Some("https://127.0.0.1:8787"), None, host));
-        assert!(same_origin(None, Some("http://127.0.0.1:8787/login?next=/"), host));
+        assert!(same_origin(
+            None,
+            Some("http://127.0.0.1:8787/login?next=/"),
+            host
+        ));
         assert!(same_origin(None, None, host));
         assert!(!same_origin(Some("http://evil.example"), None, host));
-        assert!(!same_origin(Some("http://127.0.0.1:8787.evil.example"), None, host));
+        assert!(!same_origin(
+            Some("http://127.0.0.1:8787.evil.example"),
+            None,
+            host
+        ));
         assert!(!same_origin(Some("null"), None, host));
         assert!(!same_origin(None, Some("http://evil.example/x"), host));
         assert!(!same_origin(Some("http://127.0.0.1:8787"), None, None));

@@ -148,7 +148,7 @@ pub async fn gate(State(state): State<AccessState>, request: Request, next: Next
     let source = client(request.extensions());
     let target = path_and_query(request.uri());
     let is_api = request.uri().path().starts_with("/api/");
-    let who = match identify(&state, &request).await {
+    let who = match identify(&state, request.headers(), request.extensions()).await {
         Ok(who) => who,
         Err(response) => return response,
     };
@@ -167,7 +167,10 @@ pub async fn gate(State(state): State<AccessState>, request: Request, next: Next
             return next.run(request).await;
         }
         if is_api {
-            return json_error(StatusCode::UNAUTHORIZED, "login required: sign in at /login, or send the read token (Authorization: Bearer …) for the fleet");
+            return json_error(
+                StatusCode::UNAUTHORIZED,
+                "login required: sign in at /login, or send the read token (Authorization: Bearer …) for the fleet",
+            );
         }
         let to = format!(
             "{LOGIN_PATH}?{}",
@@ -191,7 +194,9 @@ pub async fn gate(State(state): State<AccessState>, request: Request, next: Next
         carrier_param(request.uri().query()).as_deref(),
     ) {
         Decision::Deny => {
-            state.audit(&account.name, action, &target, &src, "denied").await;
+            state
+                .audit(&account.name, action, &target, &src, "denied")
+                .await;
             if is_api {
                 return json_error(StatusCode::FORBIDDEN, "this account may not read this");
             }
@@ -215,8 +220,12 @@ pub async fn gate(State(state): State<AccessState>, request: Request, next: Next
 
 /// The account a request comes from: the trusted proxy's header (from a trusted address only),
 /// else the session cookie. `Err` for a proxy naming no account.
-async fn identify(state: &AccessState, request: &Request) -> Result<Option<Identified>, Response> {
-    if let Some(name) = proxy_user(&state.settings, request) {
+async fn identify(
+    state: &AccessState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<Option<Identified>, Response> {
+    if let Some(name) = proxy_user(&state.settings, headers, extensions) {
         let row = state
             .store
             .account(&name)
@@ -234,10 +243,7 @@ async fn identify(state: &AccessState, request: &Request) -> Result<Option<Ident
             csrf: None,
         }));
     }
-    let cookies = request
-        .headers()
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok());
+    let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
     let Some(id) = session::cookie(cookies, session::COOKIE) else {
         return Ok(None);
     };
@@ -255,21 +261,28 @@ async fn identify(state: &AccessState, request: &Request) -> Result<Option<Ident
         .account(&s.account)
         .await
         .map_err(|e| crate::http::ApiError::from(e).into_response())?;
-    Ok(row.as_ref().and_then(super::account_of).map(|account| Identified {
-        account,
-        csrf: Some(s.csrf),
-    }))
+    Ok(row
+        .as_ref()
+        .and_then(super::account_of)
+        .map(|account| Identified {
+            account,
+            csrf: Some(s.csrf),
+        }))
 }
 
 /// The user the trusted proxy names, when the header is switched on and the TCP peer is one of
 /// `[access] trusted_proxies`; from anyone else the header is ignored.
-fn proxy_user(settings: &AccessSettings, request: &Request) -> Option<String> {
+fn proxy_user(
+    settings: &AccessSettings,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<String> {
     let header_name = settings.trusted_user_header.as_ref()?;
-    let peer = request.extensions().get::<TcpPeer>()?.0.ip();
+    let peer = extensions.get::<TcpPeer>()?.0.ip();
     if !settings.trusted_proxies.iter().any(|c| c.contains(peer)) {
         return None;
     }
-    let name = request.headers().get(header_name)?.to_str().ok()?.trim();
+    let name = headers.get(header_name)?.to_str().ok()?.trim();
     (!name.is_empty()).then(|| name.to_owned())
 }
 
@@ -292,18 +305,25 @@ fn safe_next(next: Option<&str>) -> Option<String> {
         .then(|| n.to_owned())
 }
 
-async fn login_form(
-    State(state): State<AccessState>,
-    uri: axum::http::Uri,
-) -> Response {
+async fn login_form(State(state): State<AccessState>, uri: axum::http::Uri) -> Response {
     let next = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.into_owned());
-    form_page(&state, StatusCode::OK, safe_next(next.as_deref()).as_deref(), None)
+    form_page(
+        &state,
+        StatusCode::OK,
+        safe_next(next.as_deref()).as_deref(),
+        None,
+    )
 }
 
 /// The login page with a fresh double-submit token in its form and its cookie.
-fn form_page(state: &AccessState, status: StatusCode, next: Option<&str>, error: Option<&str>) -> Response {
+fn form_page(
+    state: &AccessState,
+    status: StatusCode,
+    next: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     let token = session::random_token();
     let page = pages::login(&state.county_name, next.unwrap_or("/"), &token, error);
     let cookie = session::set_cookie(
@@ -349,7 +369,9 @@ async fn login(
     let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
     let expected = session::cookie(cookies, session::LOGIN_COOKIE).unwrap_or_default();
     if !same_origin(&headers) || !csrf::token_matches(expected, field("csrf")) {
-        state.audit(&name, "login", LOGIN_PATH, &src, "csrf refused").await;
+        state
+            .audit(&name, "login", LOGIN_PATH, &src, "csrf refused")
+            .await;
         return pages::refused(
             StatusCode::FORBIDDEN,
             "登录表单已失效或不是从本系统的页面提交的，请回到登录页重新登录。",
@@ -361,8 +383,12 @@ async fn login(
         keys.push(Key::Source(crate::limits::source_key(ip)));
     }
     let now = std::time::Instant::now();
-    if let Err(wait) = state.limiter().check(&keys, now) {
-        state.audit(&name, "login", LOGIN_PATH, &src, "rate limited").await;
+    // The guard is dropped at the end of this statement, before any await.
+    let limited = state.limiter().check(&keys, now);
+    if let Err(wait) = limited {
+        state
+            .audit(&name, "login", LOGIN_PATH, &src, "rate limited")
+            .await;
         let minutes = wait.as_secs().div_ceil(60).max(1);
         let mut response = pages::refused(
             StatusCode::TOO_MANY_REQUESTS,
@@ -389,7 +415,9 @@ async fn login(
     let account = row.as_ref().and_then(super::account_of);
     let (true, Some(account)) = (good, account) else {
         state.limiter().failed(&keys, now);
-        state.audit(&name, "login", LOGIN_PATH, &src, "bad password").await;
+        state
+            .audit(&name, "login", LOGIN_PATH, &src, "bad password")
+            .await;
         return form_page(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -414,14 +442,21 @@ async fn login(
     {
         return crate::http::ApiError::from(e).into_response();
     }
-    state.audit(&account.name, "login", LOGIN_PATH, &src, "ok").await;
+    state
+        .audit(&account.name, "login", LOGIN_PATH, &src, "ok")
+        .await;
     tracing::info!(account = %account.name, source = %src, "Logged in.");
     let to = next.unwrap_or_else(|| home(&account).to_owned());
     let mut response = Redirect::to(&to).into_response();
     let h = response.headers_mut();
     for cookie in [
         session::set_cookie(session::COOKIE, &id, lifetime, state.secure),
-        session::set_cookie(session::LOGIN_COOKIE, "", std::time::Duration::ZERO, state.secure),
+        session::set_cookie(
+            session::LOGIN_COOKIE,
+            "",
+            std::time::Duration::ZERO,
+            state.secure,
+        ),
     ] {
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             h.append(header::SET_COOKIE, v);
@@ -452,8 +487,12 @@ async fn logout(
     let Some(s) = found else {
         return Redirect::to(LOGIN_PATH).into_response();
     };
-    if !same_origin(&headers) || !csrf::token_matches(&s.csrf, fields.get("csrf").map(String::as_str)) {
-        state.audit(&s.account, "logout", LOGOUT_PATH, &src, "csrf refused").await;
+    if !same_origin(&headers)
+        || !csrf::token_matches(&s.csrf, fields.get("csrf").map(String::as_str))
+    {
+        state
+            .audit(&s.account, "logout", LOGOUT_PATH, &src, "csrf refused")
+            .await;
         return pages::refused(
             StatusCode::FORBIDDEN,
             "退出请求不是从本系统的页面提交的，未执行。",
@@ -462,7 +501,9 @@ async fn logout(
     if let Err(e) = state.store.end_session(&hash).await {
         return crate::http::ApiError::from(e).into_response();
     }
-    state.audit(&s.account, "logout", LOGOUT_PATH, &src, "ok").await;
+    state
+        .audit(&s.account, "logout", LOGOUT_PATH, &src, "ok")
+        .await;
     let mut response = Redirect::to(LOGIN_PATH).into_response();
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(
         session::COOKIE,
@@ -486,14 +527,22 @@ mod tests {
             with_carrier(&uri, "cmcc"),
             "/site/a?week=2026-W48&lang=en&carrier=cmcc"
         );
-        assert_eq!(carrier_param(Some("week=1&carrier=cu")), Some("cu".to_owned()));
+        assert_eq!(
+            carrier_param(Some("week=1&carrier=cu")),
+            Some("cu".to_owned())
+        );
         assert_eq!(carrier_param(Some("carrier=")), None);
     }
 
     #[test]
     fn next_stays_on_this_collector() {
         assert_eq!(safe_next(Some("/fleet?x=1")), Some("/fleet?x=1".to_owned()));
-        for bad in ["//evil.example/", "https://evil.example/", "/\\evil", "fleet"] {
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "fleet",
+        ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
     }

@@ -13,9 +13,9 @@
 //! - `gate.rs`: the middleware in front of every route, the login and logout forms, and the
 //!   audit log's writes; `pages.rs`: the login page, the 403 page and the banners.
 
+pub mod csrf;
 mod gate;
 mod pages;
-pub mod csrf;
 pub mod password;
 pub mod proxy;
 pub mod ratelimit;

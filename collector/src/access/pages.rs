@@ -18,12 +18,7 @@ const STYLE: &str = "<style>.login{max-width:22em;margin:3em auto}.login label{d
 #access-bar form{margin:0}#access-bar button{font-size:100%}</style>";
 
 /// The login page: `error` above the form when the last try failed.
-pub(super) fn login(
-    county: &str,
-    next: &str,
-    csrf: &str,
-    error: Option<&str>,
-) -> String {
+pub(super) fn login(county: &str, next: &str, csrf: &str, error: Option<&str>) -> String {
     let error = error.map_or_else(String::new, |e| {
         format!("<p id=login-error class=banner role=alert>{}</p>", esc(e))
     });
@@ -124,7 +119,10 @@ pub(super) async fn inject(response: Response, fragment: &str) -> Response {
     };
     let page = String::from_utf8_lossy(&bytes);
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(inject_after_body(&page, fragment)))
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(inject_after_body(&page, fragment)),
+    )
 }
 
 #[cfg(test)]

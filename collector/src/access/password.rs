@@ -64,9 +64,8 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// A PHC string no password matches, verified against when the account does not exist so that
 /// the time a refusal takes does not say whether the name is taken.
 pub fn decoy() -> &'static str {
-    static DECOY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        hash("decoy password never used").unwrap_or_default()
-    });
+    static DECOY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash("decoy password never used").unwrap_or_default());
     &DECOY
 }
 

@@ -118,7 +118,10 @@ mod tests {
     use super::*;
 
     fn keys(name: &str, ip: &str) -> [Key; 2] {
-        [Key::Account(name.to_owned()), Key::Source(ip.parse().unwrap())]
+        [
+            Key::Account(name.to_owned()),
+            Key::Source(ip.parse().unwrap()),
+        ]
     }
 
     #[test]

@@ -107,8 +107,8 @@ pub const OPERATOR_EXPORTS: [&str; 3] = ["indicators.csv", "by_carrier.csv", "i3
 /// The area `path` belongs to.
 pub fn area(path: &str) -> Area {
     use fathom_shared::api::{
-        DOWNLOAD_PATH, ENROLL_PATH, FLEET_PATH, HEALTH_PATH, METRICS_PATH, OPENAPI_PATH,
-        PING_PATH, RESULTS_PATH,
+        DOWNLOAD_PATH, ENROLL_PATH, FLEET_PATH, HEALTH_PATH, METRICS_PATH, OPENAPI_PATH, PING_PATH,
+        RESULTS_PATH,
     };
     if [
         RESULTS_PATH,
@@ -132,7 +132,11 @@ pub fn area(path: &str) -> Area {
     if let Some(name) = path.strip_prefix(crate::dashboard::EXPORT_PREFIX) {
         return Area::Export(name.to_owned());
     }
-    if path == "/" || path == "/map" || path.starts_with("/site/") || path.starts_with("/dashboard/chart/") {
+    if path == "/"
+        || path == "/map"
+        || path.starts_with("/site/")
+        || path.starts_with("/dashboard/chart/")
+    {
         return Area::Indicators;
     }
     // The rest of the API answers probes (404 JSON for what does not exist); pages are gated.
@@ -257,7 +261,12 @@ mod tests {
             (&county, Area::Fleet, None, Decision::Allow),
             (&county, export("report.pdf"), None, Decision::Allow),
             (&county, Area::Other, None, Decision::Allow),
-            (&op, Area::Indicators, None, Decision::AsCarrier(Carrier::Cmcc)),
+            (
+                &op,
+                Area::Indicators,
+                None,
+                Decision::AsCarrier(Carrier::Cmcc),
+            ),
             (&op, Area::Indicators, Some("cmcc"), Decision::Allow),
             (&op, Area::Indicators, Some("cu"), Decision::Deny),
             (&op, Area::Indicators, Some("nonsense"), Decision::Deny),
@@ -268,7 +277,12 @@ mod tests {
             (&op, export("indicators.json"), None, Decision::Deny),
             (&op, export("report.pdf"), None, Decision::Deny),
             (&op, export("completeness.csv"), None, Decision::Deny),
-            (&op, export("site_speed.png"), None, Decision::AsCarrier(Carrier::Cmcc)),
+            (
+                &op,
+                export("site_speed.png"),
+                None,
+                Decision::AsCarrier(Carrier::Cmcc),
+            ),
             (&op, export("site_speed.svg"), Some("ct"), Decision::Deny),
             (&op, Area::Fleet, None, Decision::Deny),
             (&tech, Area::Fleet, None, Decision::Allow),
@@ -296,7 +310,11 @@ mod tests {
                 Area::Other,
                 Area::Export("indicators.csv".to_owned()),
             ] {
-                assert_eq!(decide(&a, "yiyuan", &area, None), Decision::Deny, "{role} {area:?}");
+                assert_eq!(
+                    decide(&a, "yiyuan", &area, None),
+                    Decision::Deny,
+                    "{role} {area:?}"
+                );
             }
             assert_eq!(decide(&a, "yiyuan", &Area::Open, None), Decision::Allow);
         }
@@ -305,7 +323,10 @@ mod tests {
     #[test]
     fn an_operator_without_a_carrier_sees_no_carrier_detail() {
         let a = account(Role::Operator, &["yiyuan"], None);
-        assert_eq!(decide(&a, "yiyuan", &Area::Indicators, None), Decision::Deny);
+        assert_eq!(
+            decide(&a, "yiyuan", &Area::Indicators, None),
+            Decision::Deny
+        );
     }
 
     #[test]

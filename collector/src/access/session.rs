@@ -57,7 +57,10 @@ mod tests {
             "fathom_session=abc; Max-Age=43200; Path=/; HttpOnly; SameSite=Strict"
         );
         assert!(set_cookie(COOKIE, "abc", LIFETIME, true).ends_with("; Secure"));
-        assert_eq!(cookie(Some("a=1; fathom_session=xyz; b=2"), COOKIE), Some("xyz"));
+        assert_eq!(
+            cookie(Some("a=1; fathom_session=xyz; b=2"), COOKIE),
+            Some("xyz")
+        );
         assert_eq!(cookie(Some("fathom_sessionx=1"), COOKIE), None);
         assert_eq!(cookie(Some("fathom_session="), COOKIE), None);
         assert_eq!(cookie(None, COOKIE), None);

@@ -34,16 +34,7 @@ pub(super) async fn serve(
     }
     let https = tls.tls_cert.is_some();
     let app = app(store, config, speed.clone(), https, &shutdown);
-    serve_app(
-        listen,
-        app,
-        speed,
-        limits,
-        &id,
-        https,
-        shutdown,
-    )
-    .await
+    serve_app(listen, app, speed, limits, &id, https, shutdown).await
 }
 
 /// `testserver`: the speed-test endpoints alone, until `shutdown`.

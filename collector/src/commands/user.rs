@@ -23,7 +23,18 @@ pub(super) async fn user_command(
             county,
             carrier,
             password_stdin,
-        } => add(store, config, &name, &role, county, carrier.as_deref(), password_stdin).await,
+        } => {
+            add(
+                store,
+                config,
+                &name,
+                &role,
+                county,
+                carrier.as_deref(),
+                password_stdin,
+            )
+            .await
+        }
         UserCommand::List => {
             for a in store.accounts().await? {
                 say(format_args!(
@@ -55,7 +66,9 @@ pub(super) async fn user_command(
             let phc = new_password(password_stdin)?;
             store.set_password(&name, &phc).await?;
             audit_cli(store, "user passwd", &name).await?;
-            say(format_args!("password of {name} changed; its sessions ended"))?;
+            say(format_args!(
+                "password of {name} changed; its sessions ended"
+            ))?;
             Ok(())
         }
         UserCommand::Audit { since } => {
@@ -158,7 +171,9 @@ async fn add(
             ))
         })?),
         (Role::Operator, None) => {
-            return Err(usage("an operator account needs --carrier (移动, 联通, 电信 or 广电)"));
+            return Err(usage(
+                "an operator account needs --carrier (移动, 联通, 电信 or 广电)",
+            ));
         }
         (_, Some(_)) => return Err(usage("--carrier is for operator accounts only")),
         (_, None) => None,
@@ -173,7 +188,9 @@ async fn add(
     }
     let county = match role {
         Role::Admin if !counties.is_empty() => {
-            return Err(usage("an admin account sees every county: leave out --county"));
+            return Err(usage(
+                "an admin account sees every county: leave out --county",
+            ));
         }
         Role::Admin => None,
         Role::County | Role::Technician if counties.len() > 1 => {

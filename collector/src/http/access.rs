@@ -88,7 +88,11 @@ pub async fn require_read_token(
         return next.run(request).await;
     };
     // An account the gate let through (`crate::access`) needs no token.
-    if request.extensions().get::<crate::access::Viewer>().is_some() {
+    if request
+        .extensions()
+        .get::<crate::access::Viewer>()
+        .is_some()
+    {
         return next.run(request).await;
     }
     let authorization = headers

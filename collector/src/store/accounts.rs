@@ -112,7 +112,12 @@ impl Store {
     pub async fn remove_account(&self, name: &str) -> Result<bool, StoreError> {
         // Sessions first: PostgreSQL would cascade, but not every SQLite connection has
         // foreign keys enforced by the time it runs a statement.
-        sql!(self, execute, "DELETE FROM sessions WHERE account = ?", name)?;
+        sql!(
+            self,
+            execute,
+            "DELETE FROM sessions WHERE account = ?",
+            name
+        )?;
         let done = sql!(self, execute, "DELETE FROM accounts WHERE name = ?", name)?;
         Ok(done == 1)
     }
@@ -126,7 +131,12 @@ impl Store {
             phc,
             name,
         )?;
-        sql!(self, execute, "DELETE FROM sessions WHERE account = ?", name)?;
+        sql!(
+            self,
+            execute,
+            "DELETE FROM sessions WHERE account = ?",
+            name
+        )?;
         Ok(done == 1)
     }
 

@@ -105,12 +105,22 @@ async fn login_form(c: &reqwest::Client, url: &str) -> (String, String) {
 }
 
 /// Posts the login form as a browser would (its token, its cookie, our own Origin).
-async fn post_login(c: &reqwest::Client, url: &str, name: &str, password: &str) -> reqwest::Response {
+async fn post_login(
+    c: &reqwest::Client,
+    url: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
     let (csrf, cookie) = login_form(c, url).await;
     c.post(format!("{url}/login"))
         .header(ORIGIN, url)
         .header(COOKIE, format!("fathom_login={cookie}"))
-        .form(&[("name", name), ("password", password), ("csrf", &csrf), ("next", "")])
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf", &csrf),
+            ("next", ""),
+        ])
         .send()
         .await
         .unwrap()
@@ -150,18 +160,48 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
         let resp = get(&c, &url, path, "").await;
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
         let page = resp.text().await.unwrap();
-        assert!(page.contains("id=access-open") && page.contains("未启用登录"), "{path}");
+        assert!(
+            page.contains("id=access-open") && page.contains("未启用登录"),
+            "{path}"
+        );
     }
-    assert_eq!(get(&c, &url, "/api/v1/fleet", "").await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&c, &url, "/api/v1/fleet", "").await.status(),
+        StatusCode::OK
+    );
     assert!(collector.proc().log().contains("No account exists"));
 
     // Bad usage exits 2 with a reason.
     for (args, stdin, why) in [
-        (vec!["add", "x", "--role", "operator", "--password-stdin"], "long enough pw\n", "--carrier"),
-        (vec!["add", "x", "--role", "admin", "--password-stdin"], "short\n", "at least 10"),
+        (
+            vec!["add", "x", "--role", "operator", "--password-stdin"],
+            "long enough pw\n",
+            "--carrier",
+        ),
+        (
+            vec!["add", "x", "--role", "admin", "--password-stdin"],
+            "short\n",
+            "at least 10",
+        ),
         (vec!["add", "x", "--role", "admin"], "", "--password-stdin"),
-        (vec!["add", "x y", "--role", "admin", "--password-stdin"], "long enough pw\n", "account name"),
-        (vec!["add", "x", "--role", "admin", "--county", "a", "--password-stdin"], "long enough pw\n", "--county"),
+        (
+            vec!["add", "x y", "--role", "admin", "--password-stdin"],
+            "long enough pw\n",
+            "account name",
+        ),
+        (
+            vec![
+                "add",
+                "x",
+                "--role",
+                "admin",
+                "--county",
+                "a",
+                "--password-stdin",
+            ],
+            "long enough pw\n",
+            "--county",
+        ),
         (vec!["remove", "nobody"], "", "no account"),
         (vec!["audit", "--since", "yesterday"], "", "--since"),
     ] {
@@ -178,7 +218,10 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
     assert!(list.starts_with("admin1\tadmin\t-\t-\t"), "{list}");
     let resp = get(&c, &url, "/?week=2026-W47", "").await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(resp.headers()[LOCATION], "/login?next=%2F%3Fweek%3D2026-W47");
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/login?next=%2F%3Fweek%3D2026-W47"
+    );
     let export = get(&c, &url, "/dashboard/export/indicators.csv", "").await;
     assert_eq!(export.status(), StatusCode::SEE_OTHER);
     let api = get(&c, &url, "/api/v1/fleet", "").await;
@@ -187,7 +230,11 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
     assert!(body["error"].as_str().unwrap().contains("login required"));
     // What probes and monitoring use stays as it was.
     for path in ["/api/v1/health", "/metrics", "/api/v1/openapi.json"] {
-        assert_eq!(get(&c, &url, path, "").await.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            get(&c, &url, path, "").await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
     }
 
     // A login POST without the form's token, with a wrong one, or from another site: refused.
@@ -196,19 +243,30 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
         (None, Some(cookie.as_str()), url.as_str()),
         (Some("0000"), Some(cookie.as_str()), url.as_str()),
         (Some(csrf.as_str()), None, url.as_str()),
-        (Some(csrf.as_str()), Some(cookie.as_str()), "http://evil.example"),
+        (
+            Some(csrf.as_str()),
+            Some(cookie.as_str()),
+            "http://evil.example",
+        ),
     ];
     for (token, cookie, origin) in attempts {
         let mut form = vec![("name", "admin1"), ("password", PASSWORD)];
         if let Some(t) = token {
             form.push(("csrf", t));
         }
-        let mut req = c.post(format!("{url}/login")).header(ORIGIN, origin).form(&form);
+        let mut req = c
+            .post(format!("{url}/login"))
+            .header(ORIGIN, origin)
+            .form(&form);
         if let Some(v) = cookie {
             req = req.header(COOKIE, format!("fathom_login={v}"));
         }
         let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{token:?} {cookie:?} {origin}");
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "{token:?} {cookie:?} {origin}"
+        );
         assert!(set_cookie(&resp, "fathom_session").is_none());
     }
 
@@ -222,14 +280,26 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
         line.contains("HttpOnly") && line.contains("SameSite=Strict") && line.contains("Path=/"),
         "{line}"
     );
-    assert!(!line.contains("Secure"), "plain HTTP without secure_cookies: {line}");
+    assert!(
+        !line.contains("Secure"),
+        "plain HTTP without secure_cookies: {line}"
+    );
     let session = format!("fathom_session={id}");
     let page = get(&c, &url, "/?week=2026-W47", &session).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("已登录：admin1") && !page.contains("id=access-open"));
-    assert_eq!(get(&c, &url, "/api/v1/fleet", &session).await.status(), StatusCode::OK);
-    let csv = get(&c, &url, "/dashboard/export/indicators.csv?week=2026-W47", &session).await;
+    assert_eq!(
+        get(&c, &url, "/api/v1/fleet", &session).await.status(),
+        StatusCode::OK
+    );
+    let csv = get(
+        &c,
+        &url,
+        "/dashboard/export/indicators.csv?week=2026-W47",
+        &session,
+    )
+    .await;
     assert_eq!(csv.status(), StatusCode::OK);
 
     // Logout is a form too: without the session's token it is refused.
@@ -253,7 +323,10 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    assert_eq!(get(&c, &url, "/", &session).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&c, &url, "/", &session).await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     // Who saw and changed what, from where.
     let log = audit(&collector);
@@ -277,7 +350,12 @@ async fn a_county_account_of_another_county_reads_nothing_and_a_technician_only_
     with_results(&collector);
     collector.append_config(&format!("[server]\nread_token = \"{TOKEN}\"\n"));
     add(&collector, "bureau", "county", &[]);
-    add(&collector, "other-bureau", "county", &["--county", "另一个县"]);
+    add(
+        &collector,
+        "other-bureau",
+        "county",
+        &["--county", "另一个县"],
+    );
     add(&collector, "tech", "technician", &[]);
     collector.start();
     let (url, c) = (collector.url.clone(), client());
@@ -299,9 +377,16 @@ async fn a_county_account_of_another_county_reads_nothing_and_a_technician_only_
     // The county's own bureau reads everything of its county.
     let bureau = login(&c, &url, "bureau").await;
     for path in pages.iter().chain(&exports[..2]) {
-        assert_eq!(get(&c, &url, path, &bureau).await.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            get(&c, &url, path, &bureau).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
     }
-    assert_eq!(get(&c, &url, "/api/v1/fleet", &bureau).await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&c, &url, "/api/v1/fleet", &bureau).await.status(),
+        StatusCode::OK
+    );
 
     // A bureau of another county: 403 on every page, export and API.
     let other = login(&c, &url, "other-bureau").await;
@@ -309,26 +394,49 @@ async fn a_county_account_of_another_county_reads_nothing_and_a_technician_only_
         let resp = get(&c, &url, path, &other).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
         let page = resp.text().await.unwrap();
-        assert!(page.contains("无权查看") && page.contains("other-bureau"), "{path}");
-        assert!(!page.contains("county-hospital") && !page.contains("县人民医院"), "{path}");
+        assert!(
+            page.contains("无权查看") && page.contains("other-bureau"),
+            "{path}"
+        );
+        assert!(
+            !page.contains("county-hospital") && !page.contains("县人民医院"),
+            "{path}"
+        );
     }
     // A report file asked at the root is sent on to its export, and refused there.
     let moved = get(&c, &url, &exports[2], &other).await;
     assert_eq!(moved.status(), StatusCode::FORBIDDEN);
     let api = get(&c, &url, "/api/v1/fleet", &other).await;
     assert_eq!(api.status(), StatusCode::FORBIDDEN);
-    assert!(api.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
 
     // A technician: the fleet and probe pages and the fleet API, nothing of the indicators.
     let tech = post_login(&c, &url, "tech", PASSWORD).await;
-    assert_eq!(tech.headers()[LOCATION], "/fleet", "a technician starts at the fleet");
+    assert_eq!(
+        tech.headers()[LOCATION],
+        "/fleet",
+        "a technician starts at the fleet"
+    );
     let (id, _) = set_cookie(&tech, "fathom_session").unwrap();
     let tech = format!("fathom_session={id}");
     for path in ["/fleet", "/probe/hosp-01", "/api/v1/fleet"] {
-        assert_eq!(get(&c, &url, path, &tech).await.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            get(&c, &url, path, &tech).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
     }
     for path in [&pages[0], &pages[1], &exports[0]] {
-        assert_eq!(get(&c, &url, path, &tech).await.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            get(&c, &url, path, &tech).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
     }
 
     // Machines keep the read token for the fleet, without an account.
@@ -369,20 +477,32 @@ async fn an_operator_sees_its_own_carrier_per_site_and_no_other_carriers_rows() 
     let bureau = login(&c, &url, "bureau").await;
     let page = get(&c, &url, &site, &bureau).await.text().await.unwrap();
     let rows = table(&page, "site-carriers");
-    assert!(rows.contains("中国移动") && rows.contains("中国联通"), "{rows}");
+    assert!(
+        rows.contains("中国移动") && rows.contains("中国联通"),
+        "{rows}"
+    );
 
     // The operator is sent to its own carrier's view, which holds no row of another carrier.
     let op = login(&c, &url, "cmcc-ops").await;
     let resp = get(&c, &url, &site, &op).await;
     assert_eq!(resp.status(), StatusCode::TEMPORARY_REDIRECT);
     let to = resp.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert_eq!(to, format!("/site/county-hospital?week={WEEK}&carrier=cmcc"));
+    assert_eq!(
+        to,
+        format!("/site/county-hospital?week={WEEK}&carrier=cmcc")
+    );
     let page = get(&c, &url, &to, &op).await.text().await.unwrap();
     let rows = table(&page, "site-carriers");
-    assert!(rows.contains("中国移动") && !rows.contains("中国联通"), "{rows}");
+    assert!(
+        rows.contains("中国移动") && !rows.contains("中国联通"),
+        "{rows}"
+    );
     assert!(page.contains("已登录：cmcc-ops（运营商）"));
     let index = get(&c, &url, &format!("/?week={WEEK}"), &op).await;
-    assert_eq!(index.headers()[LOCATION], format!("/?week={WEEK}&carrier=cmcc"));
+    assert_eq!(
+        index.headers()[LOCATION],
+        format!("/?week={WEEK}&carrier=cmcc")
+    );
 
     // Another carrier's view, the per-site exports and the fleet are refused.
     for path in [
@@ -393,10 +513,20 @@ async fn an_operator_sees_its_own_carrier_per_site_and_no_other_carriers_rows() 
         format!("/dashboard/export/report.pdf?week={WEEK}&carrier=cmcc"),
         "/fleet".to_owned(),
     ] {
-        assert_eq!(get(&c, &url, &path, &op).await.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            get(&c, &url, &path, &op).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
     }
     // Other carriers as the report publishes them: county-level figures per carrier.
-    let by_carrier = get(&c, &url, &format!("/dashboard/export/by_carrier.csv?week={WEEK}"), &op).await;
+    let by_carrier = get(
+        &c,
+        &url,
+        &format!("/dashboard/export/by_carrier.csv?week={WEEK}"),
+        &op,
+    )
+    .await;
     assert_eq!(by_carrier.status(), StatusCode::OK);
     let csv = by_carrier.text().await.unwrap();
     assert!(csv.contains("cu") || csv.contains("联通"), "{csv}");
@@ -423,9 +553,20 @@ async fn five_wrong_passwords_hold_back_even_the_right_one() {
     let resp = post_login(&c, &url, "nobody", PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let log = audit(&collector);
-    assert_eq!(log.matches("\tadmin1\tlogin\t/login\t127.0.0.1\tbad password").count(), 5, "{log}");
-    assert!(log.contains("\tadmin1\tlogin\t/login\t127.0.0.1\trate limited"), "{log}");
-    assert!(log.contains("\tnobody\tlogin\t/login\t127.0.0.1\tbad password"), "{log}");
+    assert_eq!(
+        log.matches("\tadmin1\tlogin\t/login\t127.0.0.1\tbad password")
+            .count(),
+        5,
+        "{log}"
+    );
+    assert!(
+        log.contains("\tadmin1\tlogin\t/login\t127.0.0.1\trate limited"),
+        "{log}"
+    );
+    assert!(
+        log.contains("\tnobody\tlogin\t/login\t127.0.0.1\tbad password"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
