@@ -961,6 +961,42 @@ mod tests {
     }
 
     #[test]
+    fn access_is_off_by_default_and_the_proxy_header_needs_its_proxies() {
+        let c = parse(SAMPLE).unwrap();
+        assert_eq!(c.county_id, "沂源县", "the county id defaults to its name");
+        assert!(c.access.trusted_user_header.is_none() && !c.access.secure_cookies);
+        let on = parse(&format!(
+            "{SAMPLE}\n[access]\ntrusted_user_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            on.access.trusted_user_header.map(|h| h.to_string()),
+            Some("x-remote-user".to_owned())
+        );
+        for (table, key) in [
+            (
+                "[access]\ntrusted_user_header = \"X-Remote-User\"",
+                "trusted_user_header",
+            ),
+            (
+                "[access]\ntrusted_proxies = [\"127.0.0.1/33\"]",
+                "trusted_proxies",
+            ),
+            (
+                "[access]\ntrusted_user_header = \"bad header\"\ntrusted_proxies = [\"::1\"]",
+                "trusted_user_header",
+            ),
+        ] {
+            let e = parse(&format!("{SAMPLE}\n{table}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{table}: {e}");
+        }
+        let id = parse(&SAMPLE.replacen("[county]\n", "[county]\nid = \"yiyuan\"\n", 1)).unwrap();
+        assert_eq!(id.county_id, "yiyuan");
+    }
+
+    #[test]
     fn bad_values_are_refused_with_the_reason() {
         let twice = format!(
             "{SAMPLE}\n[[site]]\nid = \"county-hospital\"\nname = \"x\"\ncategory = \"park\"\n"

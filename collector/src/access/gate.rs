@@ -426,6 +426,16 @@ async fn login(
         );
     };
     state.limiter().succeeded(&keys);
+    start_session(&state, &account, next, &src).await
+}
+
+/// A session for `account`, just logged in: its cookie, and the page it asked for.
+async fn start_session(
+    state: &AccessState,
+    account: &Account,
+    next: Option<String>,
+    src: &str,
+) -> Response {
     let id = session::random_token();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let lifetime = session::LIFETIME;
@@ -443,10 +453,10 @@ async fn login(
         return crate::http::ApiError::from(e).into_response();
     }
     state
-        .audit(&account.name, "login", LOGIN_PATH, &src, "ok")
+        .audit(&account.name, "login", LOGIN_PATH, src, "ok")
         .await;
     tracing::info!(account = %account.name, source = %src, "Logged in.");
-    let to = next.unwrap_or_else(|| home(&account).to_owned());
+    let to = next.unwrap_or_else(|| home(account).to_owned());
     let mut response = Redirect::to(&to).into_response();
     let h = response.headers_mut();
     for cookie in [

@@ -1,4 +1,4 @@
-//! Account passwords, hashed with Argon2id (the RustCrypto `argon2` crate) and kept as PHC
+//! Account passwords, hashed with Argon2id (the `argon2` crate of `RustCrypto`) and kept as PHC
 //! strings (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`): the salt (16 random bytes) and the
 //! parameters travel with the hash, so raising them later leaves old hashes verifiable.
 //!

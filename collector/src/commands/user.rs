@@ -29,7 +29,7 @@ pub(super) async fn user_command(
                 config,
                 &name,
                 &role,
-                county,
+                &county,
                 carrier.as_deref(),
                 password_stdin,
             )
@@ -154,7 +154,7 @@ async fn add(
     config: &CollectorConfig,
     name: &str,
     role: &str,
-    counties: Vec<String>,
+    counties: &[String],
     carrier: Option<&str>,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
