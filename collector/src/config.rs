@@ -108,7 +108,7 @@ pub enum InvalidConfig {
         why: String,
     },
     /// An `[access]` value that cannot work.
-    #[error("access.{key}: {why}")]
+    #[error("{key}: {why}")]
     Access {
         /// The key.
         key: &'static str,
@@ -505,13 +505,25 @@ fn alerts(a: file::Alerts, sites: &[Site]) -> Result<crate::notify::AlertsConfig
     })
 }
 
+/// The county's id for accounts: `[county] id`, else its name.
+fn county_id(county: &file::County) -> Result<String, InvalidConfig> {
+    match &county.id {
+        Some(id) if id.trim().is_empty() || id.contains(',') => Err(InvalidConfig::Access {
+            key: "county.id",
+            why: "must not be empty or hold a comma".to_owned(),
+        }),
+        Some(id) => Ok(id.trim().to_owned()),
+        None => Ok(county.name.clone()),
+    }
+}
+
 /// Checks `[access]`.
 fn access(a: file::Access) -> Result<crate::access::AccessSettings, InvalidConfig> {
     let trusted_user_header =
         match a.trusted_user_header {
             Some(h) => Some(axum::http::HeaderName::try_from(h.trim()).map_err(|_| {
                 InvalidConfig::Access {
-                    key: "trusted_user_header",
+                    key: "access.trusted_user_header",
                     why: format!("{h:?} is not a header name"),
                 }
             })?),
@@ -523,12 +535,12 @@ fn access(a: file::Access) -> Result<crate::access::AccessSettings, InvalidConfi
         .map(|p| crate::access::proxy::Cidr::parse(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|why| InvalidConfig::Access {
-            key: "trusted_proxies",
+            key: "access.trusted_proxies",
             why,
         })?;
     if trusted_user_header.is_some() && trusted_proxies.is_empty() {
         return Err(InvalidConfig::Access {
-            key: "trusted_user_header",
+            key: "access.trusted_user_header",
             why: "needs trusted_proxies: without them anyone could name any user".to_owned(),
         });
     }
@@ -735,16 +747,7 @@ impl CollectorConfig {
         let (connections, read_token) = server(file.server).map_err(invalid)?;
         let alerts = alerts(file.alerts, &sites).map_err(invalid)?;
         let access = access(file.access).map_err(invalid)?;
-        let county_id = match file.county.id {
-            Some(id) if id.trim().is_empty() || id.contains(',') => {
-                return Err(invalid(InvalidConfig::Access {
-                    key: "county.id",
-                    why: "must not be empty or hold a comma".to_owned(),
-                }));
-            }
-            Some(id) => id.trim().to_owned(),
-            None => file.county.name.clone(),
-        };
+        let county_id = county_id(&file.county).map_err(invalid)?;
         Ok(Self {
             county_id,
             county_name: file.county.name,

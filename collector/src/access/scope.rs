@@ -173,7 +173,11 @@ pub fn decide(account: &Account, county: &str, area: &Area, carrier: Option<&str
         (Role::Technician, _) | (Role::Operator, Area::Fleet) => Decision::Deny,
         (Role::Operator, Area::Indicators) => own_carrier(account, carrier),
         (Role::Operator, Area::Export(name)) => {
-            let chart = name.ends_with(".svg") || name.ends_with(".png");
+            // As the export handler tells a chart (case-sensitive: `X.SVG` is no chart there).
+            let chart = name
+                .strip_suffix(".svg")
+                .or_else(|| name.strip_suffix(".png"))
+                .is_some();
             if chart {
                 own_carrier(account, carrier)
             } else if OPERATOR_EXPORTS.contains(&name.as_str()) {

@@ -97,10 +97,14 @@ fn hidden(page: &str, name: &str) -> String {
 
 /// The login form: (its CSRF token, the cookie carrying the same).
 async fn login_form(c: &reqwest::Client, url: &str) -> (String, String) {
-    let resp = c.get(format!("{url}/login")).send().await.unwrap();
+    let resp = c
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .expect("GET /login");
     assert_eq!(resp.status(), StatusCode::OK);
     let (cookie, _) = set_cookie(&resp, "fathom_login").expect("the form sets its cookie");
-    let page = resp.text().await.unwrap();
+    let page = resp.text().await.expect("the login page");
     (hidden(&page, "csrf"), cookie)
 }
 
@@ -123,7 +127,7 @@ async fn post_login(
         ])
         .send()
         .await
-        .unwrap()
+        .expect("POST /login")
 }
 
 /// Logs in and returns the `Cookie` header of the session.
@@ -139,7 +143,7 @@ async fn get(c: &reqwest::Client, url: &str, path: &str, cookie: &str) -> reqwes
         .header(COOKIE, cookie)
         .send()
         .await
-        .unwrap()
+        .expect("GET")
 }
 
 /// The audit log as `user audit` prints it.
@@ -150,7 +154,7 @@ fn audit(collector: &Collector) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn open_until_the_first_account_then_login_with_checked_forms() {
+async fn without_accounts_the_pages_are_open_with_a_banner_until_the_first_account() {
     let mut collector = Collector::new();
     collector.start();
     let url = collector.url.clone();
@@ -236,7 +240,15 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
             "{path}"
         );
     }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_take_checked_forms_and_sessions_end_at_logout_passwd_and_remove() {
+    let mut collector = Collector::new();
+    add(&collector, "admin1", "admin", &[]);
+    collector.start();
+    let url = collector.url.clone();
+    let c = client();
     // A login POST without the form's token, with a wrong one, or from another site: refused.
     let (csrf, cookie) = login_form(&c, &url).await;
     let attempts = [
@@ -328,6 +340,30 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
         StatusCode::SEE_OTHER
     );
 
+    // A new password, or removing the account, ends its sessions at once.
+    let session = login(&c, &url, "admin1").await;
+    let (code, _, err) = user(
+        &collector,
+        &["passwd", "admin1", "--password-stdin"],
+        "another horse 43\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        get(&c, &url, "/", &session).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let resp = post_login(&c, &url, "admin1", "another horse 43").await;
+    let (id, _) = set_cookie(&resp, "fathom_session").expect("the new password logs in");
+    let session = format!("fathom_session={id}");
+    add(&collector, "admin2", "admin", &[]);
+    let (code, out, err) = user(&collector, &["remove", "admin1"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "removed admin1");
+    assert_eq!(
+        get(&c, &url, "/", &session).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
     // Who saw and changed what, from where.
     let log = audit(&collector);
     for needle in [
@@ -338,6 +374,8 @@ async fn open_until_the_first_account_then_login_with_checked_forms() {
         "\tadmin1\tapi\t/api/v1/fleet\t127.0.0.1\t200",
         "\tadmin1\tlogin\t/login\t127.0.0.1\tcsrf refused",
         "\tadmin1\tlogout\t/logout\t127.0.0.1\tok",
+        "\tcli\tuser passwd\tadmin1\tcli\tok",
+        "\tcli\tuser remove\tadmin1\tcli\tok",
     ] {
         assert!(log.contains(needle), "{needle:?} missing from\n{log}");
     }
