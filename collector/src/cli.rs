@@ -110,6 +110,68 @@ pub enum Command {
     },
     /// Print the OpenAPI description of the upload API.
     Openapi,
+    /// People's accounts for the pages and read APIs: add, list, remove, change a password,
+    /// read the audit log. With no account the pages are open to anyone who reaches the port;
+    /// from the first one on they need a login (docs/access.md).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account. The password is asked for on the terminal (twice), or read from the
+    /// first line of stdin with --password-stdin; never on the command line. At least 10
+    /// characters.
+    ///
+    /// Examples:
+    ///   fathom-collector user add zhang --role admin
+    ///   fathom-collector user add yiyuan-bureau --role county --county 沂源县
+    ///   fathom-collector user add cmcc-zibo --role operator --carrier 移动 --county 沂源县
+    #[command(verbatim_doc_comment)]
+    Add {
+        /// The login name: 1–64 ASCII letters, digits, `.`, `_`, `-`, `@`.
+        name: String,
+        /// admin (everything), county (its county), operator (its carrier in its counties)
+        /// or technician (the fleet of its county).
+        #[arg(long, value_name = "ROLE", value_parser = ["admin", "county", "operator", "technician"])]
+        role: String,
+        /// The county (`[county] id`, default its name) of a county or technician account, or a
+        /// county an operator is granted (repeat it for several). Default: this collector's.
+        #[arg(long, value_name = "ID")]
+        county: Vec<String>,
+        /// An operator's carrier: 移动, 联通, 电信, 广电, or cmcc, cu, ct, cbn.
+        #[arg(long, value_name = "CARRIER")]
+        carrier: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts: name, role, county, carrier, when made (tab-separated).
+    List,
+    /// Remove an account; its sessions end at once.
+    Remove {
+        /// The login name.
+        name: String,
+    },
+    /// Set an account's password (asked for, or --password-stdin); its sessions end at once.
+    Passwd {
+        /// The login name.
+        name: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print the audit log: time (UTC), account, action, target, client address, outcome
+    /// (tab-separated), oldest first.
+    ///
+    /// Example: fathom-collector user audit --since 24h
+    Audit {
+        /// From this time on: an RFC 3339 time, or a duration back from now (`24h`, `7days`).
+        /// Default: the whole log.
+        #[arg(long, value_name = "TIME|DURATION")]
+        since: Option<String>,
+    },
 }
 
 /// `probe …`.

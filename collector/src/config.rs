@@ -107,6 +107,14 @@ pub enum InvalidConfig {
         /// What is wrong.
         why: String,
     },
+    /// An `[access]` value that cannot work.
+    #[error("{key}: {why}")]
+    Access {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        why: String,
+    },
     /// A `[server]` or `[limits]` value outside what can work.
     #[error("{key} {why}")]
     OutOfBounds {
@@ -152,6 +160,24 @@ pub mod file {
         /// Alert messages to webhooks; optional.
         #[serde(default)]
         pub alerts: Alerts,
+        /// Accounts: cookies and the reverse proxy's user header; every key optional.
+        #[serde(default)]
+        pub access: Access,
+    }
+
+    /// `[access]`.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Access {
+        /// Mark session cookies `Secure` although the collector serves plain HTTP (a TLS proxy
+        /// is in front).
+        #[serde(default)]
+        pub secure_cookies: bool,
+        /// The header a reverse proxy names its authenticated user in; off when absent.
+        pub trusted_user_header: Option<String>,
+        /// The proxies (addresses or ranges) allowed to use that header.
+        #[serde(default)]
+        pub trusted_proxies: Vec<String>,
     }
 
     /// `[alerts]`.
@@ -240,6 +266,8 @@ pub mod file {
     pub struct County {
         /// Name, as reports print it.
         pub name: String,
+        /// The id accounts name the county by (default: the name).
+        pub id: Option<String>,
         /// IANA time zone of the reporting week.
         #[serde(default = "default_timezone")]
         pub timezone: String,
@@ -477,6 +505,52 @@ fn alerts(a: file::Alerts, sites: &[Site]) -> Result<crate::notify::AlertsConfig
     })
 }
 
+/// The county's id for accounts: `[county] id`, else its name.
+fn county_id(county: &file::County) -> Result<String, InvalidConfig> {
+    match &county.id {
+        Some(id) if id.trim().is_empty() || id.contains(',') => Err(InvalidConfig::Access {
+            key: "county.id",
+            why: "must not be empty or hold a comma".to_owned(),
+        }),
+        Some(id) => Ok(id.trim().to_owned()),
+        None => Ok(county.name.clone()),
+    }
+}
+
+/// Checks `[access]`.
+fn access(a: file::Access) -> Result<crate::access::AccessSettings, InvalidConfig> {
+    let trusted_user_header =
+        match a.trusted_user_header {
+            Some(h) => Some(axum::http::HeaderName::try_from(h.trim()).map_err(|_| {
+                InvalidConfig::Access {
+                    key: "access.trusted_user_header",
+                    why: format!("{h:?} is not a header name"),
+                }
+            })?),
+            None => None,
+        };
+    let trusted_proxies = a
+        .trusted_proxies
+        .iter()
+        .map(|p| crate::access::proxy::Cidr::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|why| InvalidConfig::Access {
+            key: "access.trusted_proxies",
+            why,
+        })?;
+    if trusted_user_header.is_some() && trusted_proxies.is_empty() {
+        return Err(InvalidConfig::Access {
+            key: "access.trusted_user_header",
+            why: "needs trusted_proxies: without them anyone could name any user".to_owned(),
+        });
+    }
+    Ok(crate::access::AccessSettings {
+        secure_cookies: a.secure_cookies,
+        trusted_user_header,
+        trusted_proxies,
+    })
+}
+
 /// Shortest `[server] read_token`: it guards pages on an open port, so it must not be
 /// guessable.
 pub const MIN_READ_TOKEN_CHARS: usize = 16;
@@ -532,6 +606,8 @@ fn server(
 pub struct CollectorConfig {
     /// The county's name.
     pub county_name: String,
+    /// The county's id, which accounts name (`[county] id`, default the name).
+    pub county_id: String,
     /// The county's time zone: reporting weeks run Monday to Monday there.
     pub timezone: Tz,
     /// Sites, in file order.
@@ -559,6 +635,8 @@ pub struct CollectorConfig {
     pub read_token: Option<String>,
     /// Alert messages to webhooks (`[alerts]`).
     pub alerts: crate::notify::AlertsConfig,
+    /// Accounts' cookies and the reverse proxy's user header (`[access]`).
+    pub access: crate::access::AccessSettings,
     /// The folder the file is in.
     pub base_dir: PathBuf,
 }
@@ -668,7 +746,10 @@ impl CollectorConfig {
         .map_err(|e| invalid(InvalidConfig::ResultBudget(e)))?;
         let (connections, read_token) = server(file.server).map_err(invalid)?;
         let alerts = alerts(file.alerts, &sites).map_err(invalid)?;
+        let access = access(file.access).map_err(invalid)?;
+        let county_id = county_id(&file.county).map_err(invalid)?;
         Ok(Self {
+            county_id,
             county_name: file.county.name,
             timezone,
             sites,
@@ -683,6 +764,7 @@ impl CollectorConfig {
             connections,
             read_token,
             alerts,
+            access,
             base_dir,
         })
     }
@@ -879,6 +961,42 @@ mod tests {
         }
         let err = parse(&format!("{SAMPLE}\n[indicators]\ni26_target = 30\n")).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn access_is_off_by_default_and_the_proxy_header_needs_its_proxies() {
+        let c = parse(SAMPLE).unwrap();
+        assert_eq!(c.county_id, "沂源县", "the county id defaults to its name");
+        assert!(c.access.trusted_user_header.is_none() && !c.access.secure_cookies);
+        let on = parse(&format!(
+            "{SAMPLE}\n[access]\ntrusted_user_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            on.access.trusted_user_header.map(|h| h.to_string()),
+            Some("x-remote-user".to_owned())
+        );
+        for (table, key) in [
+            (
+                "[access]\ntrusted_user_header = \"X-Remote-User\"",
+                "trusted_user_header",
+            ),
+            (
+                "[access]\ntrusted_proxies = [\"127.0.0.1/33\"]",
+                "trusted_proxies",
+            ),
+            (
+                "[access]\ntrusted_user_header = \"bad header\"\ntrusted_proxies = [\"::1\"]",
+                "trusted_user_header",
+            ),
+        ] {
+            let e = parse(&format!("{SAMPLE}\n{table}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{table}: {e}");
+        }
+        let id = parse(&SAMPLE.replacen("[county]\n", "[county]\nid = \"yiyuan\"\n", 1)).unwrap();
+        assert_eq!(id.county_id, "yiyuan");
     }
 
     #[test]

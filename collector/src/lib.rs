@@ -6,6 +6,8 @@
 //!   group of commands.
 //! - [`dashboard`]: the web pages: the week's indicators and charts at `/`, the fleet at
 //!   `/fleet`.
+//! - [`access`]: accounts and roles in front of the pages and read APIs: who may see what,
+//!   passwords, sessions, CSRF, the login rate limit, the audit log's writes.
 //! - [`api`]: the HTTP API's handlers (`/api/v1/…`: upload, enrollment, fleet, health,
 //!   OpenAPI) and `/metrics`.
 //! - [`testserver`]: the speed-test endpoints (download and ping, over HTTP and QUIC).
@@ -24,6 +26,7 @@
 //!   [`budget`]: each probe's results an hour, sized from its schedule;
 //!   [`probes`]: tokens, enrollment codes and probe lists; [`timing`]: how a result is dated.
 
+pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod budget;

@@ -5,6 +5,7 @@
 mod probe;
 mod results;
 mod serve;
+mod user;
 mod week;
 
 use crate::cli::{Cli, Command};
@@ -98,6 +99,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         } => {
             week::report(&store, &config, week, &out, &format, &lang).await?;
         }
+        Command::User(cmd) => user::user_command(&store, &config, cmd).await?,
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)

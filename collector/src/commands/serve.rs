@@ -25,17 +25,16 @@ pub(super) async fn serve(
         store.clone(),
         config.speed_limits,
     ));
-    let app = app(store, config, speed.clone(), &shutdown);
-    serve_app(
-        listen,
-        app,
-        speed,
-        limits,
-        &id,
-        tls.tls_cert.is_some(),
-        shutdown,
-    )
-    .await
+    match store.account_count().await {
+        Ok(0) => tracing::warn!(
+            "No account exists: the pages, exports and fleet API are open to anyone who reaches the port. Create an administrator with `fathom-collector user add NAME --role admin`."
+        ),
+        Ok(n) => tracing::info!(accounts = n, "Login required for the pages and read APIs."),
+        Err(e) => return Err(e.into()),
+    }
+    let https = tls.tls_cert.is_some();
+    let app = app(store, config, speed.clone(), https, &shutdown);
+    serve_app(listen, app, speed, limits, &id, https, shutdown).await
 }
 
 /// `testserver`: the speed-test endpoints alone, until `shutdown`.
@@ -65,8 +64,10 @@ fn app(
     store: Store,
     config: CollectorConfig,
     speed: std::sync::Arc<testserver::SpeedAccess>,
+    https: bool,
     shutdown: &CancellationToken,
 ) -> axum::Router {
+    let access = crate::access::AccessState::new(store.clone(), &config, https);
     let limiter = std::sync::Arc::new(limits::ProbeLimiter::new(config.upload_limit));
     let sources = std::sync::Arc::new(limits::SourceLimiter::new(config.failed_limit));
     let budgets = std::sync::Arc::new(crate::budget::ResultBudgets::new(
@@ -114,7 +115,13 @@ fn app(
         weeks,
     })
     .merge(dashboard)
+    .merge(crate::access::routes(access.clone()))
     .fallback(dashboard::fallback)
+    // Accounts (`access/`) in front of every route, the fallback included.
+    .layer(axum::middleware::from_fn_with_state(
+        access,
+        crate::access::gate,
+    ))
     .layer(axum::middleware::from_fn(http::access::harden))
 }
 

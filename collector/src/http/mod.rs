@@ -35,6 +35,11 @@ pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> 
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
 
+/// The TCP peer of a request itself, whatever `X-Forwarded-For` says: only a trusted proxy's
+/// own address may name the user in `[access] trusted_user_header`.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpPeer(pub std::net::SocketAddr);
+
 /// The peer of a request, when the server recorded one (a router run without
 /// [`serve`], as in unit tests, has none, and its requests are then not limited per source).
 pub(crate) type PeerInfo = Option<axum::Extension<axum::extract::ConnectInfo<Peer>>>;

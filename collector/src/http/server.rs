@@ -375,6 +375,7 @@ async fn serve_connection<I>(
             let client = limits.client(peer, forwarded);
             let mut request = request.map(axum::body::Body::new);
             request.extensions_mut().insert(ConnectInfo(Peer(client)));
+            request.extensions_mut().insert(super::TcpPeer(peer));
             let mut app = app.clone();
             async move {
                 let response = tower_service::Service::call(&mut app, request).await;

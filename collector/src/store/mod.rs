@@ -7,6 +7,7 @@
 //! same numbers and names.
 //!
 //! Files, by noun:
+//! - `accounts.rs`: people's accounts, their sessions and the audit log.
 //! - `results.rs`: the `results` rows: uploads, import, export.
 //! - `group.rs`: group commit of uploads, on either backend.
 //! - `probes.rs`: registered probes, their tokens, and the sites table.
@@ -30,6 +31,7 @@
 //! Ingest is idempotent: the result id is the primary key and inserts use
 //! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
 
+mod accounts;
 mod enrollment;
 mod fleet;
 mod group;
@@ -41,6 +43,7 @@ mod results;
 mod sql;
 mod sqlite;
 
+pub use accounts::{AccountRow, AuditRow, SessionRow};
 pub use enrollment::Enrollment;
 pub use fleet::LatestReading;
 pub use leader::Leadership;

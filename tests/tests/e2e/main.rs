@@ -16,6 +16,7 @@
 
 /// The wire, the API and the command line, as documented in `docs/wire.md` and `docs/cli.md`.
 mod contract {
+    mod accounts;
     mod alerts;
     mod bad_uploads;
     mod connections;
