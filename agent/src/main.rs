@@ -45,12 +45,14 @@ fn main() -> ExitCode {
             Some(Ok(f)) => Some(std::sync::Arc::new(f)),
             None => None,
         };
-        let writer = tracing_subscriber::fmt::writer::BoxMakeWriter::new(move || -> Box<dyn std::io::Write> {
-            match &file {
-                Some(f) => Box::new(std::sync::Arc::clone(f)),
-                None => Box::new(std::io::sink()),
-            }
-        });
+        let writer = tracing_subscriber::fmt::writer::BoxMakeWriter::new(
+            move || -> Box<dyn std::io::Write> {
+                match &file {
+                    Some(f) => Box::new(std::sync::Arc::clone(f)),
+                    None => Box::new(std::io::sink()),
+                }
+            },
+        );
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(writer)

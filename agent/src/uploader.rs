@@ -176,7 +176,7 @@ impl Uploader {
         let Some(store) = &self.survey else {
             return;
         };
-        if store.pending().map_or(true, |p| p.is_empty()) {
+        if !store.pending().is_ok_and(|p| !p.is_empty()) {
             return;
         }
         let collector = self.url.trim_end_matches(RESULTS_PATH);

@@ -97,7 +97,10 @@ impl SurveyMark {
                 ("sinr_median_db", c.sinr_median_db),
                 ("latest.rsrp_dbm", c.latest.rsrp_dbm),
                 ("latest.sinr_db", c.latest.sinr_db),
-                ("speed.download_mbps", c.speed.as_ref().and_then(|s| s.download_mbps)),
+                (
+                    "speed.download_mbps",
+                    c.speed.as_ref().and_then(|s| s.download_mbps),
+                ),
             ] {
                 if v.is_some_and(|v| !v.is_finite()) {
                     return Err(SurveyError::NotFinite(name));
@@ -199,7 +202,10 @@ mod tests {
             "B",
             vec![carrier(Carrier::Cu, Rat::NrNsa, Some(-95.0), Some(3.0))],
         );
-        let text = serde_json::to_string(&SurveyUpload { marks: vec![m.clone()] }).unwrap();
+        let text = serde_json::to_string(&SurveyUpload {
+            marks: vec![m.clone()],
+        })
+        .unwrap();
         let back: SurveyUpload = serde_json::from_str(&text).unwrap();
         assert_eq!(back.marks, vec![m]);
     }

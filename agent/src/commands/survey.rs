@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How often each modem is read.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
-/// The longest speed test of a survey point: enough for a rate, short enough to wait for.
+/// The longest speed test of a survey point (or the config's `max_duration`, if shorter): enough
+/// for a rate, short enough to wait for.
 const SURVEY_TEST: Duration = Duration::from_secs(5);
 
 /// Raw mode and the alternate screen, undone on drop (quit, error or panic alike).
@@ -87,7 +88,7 @@ pub(super) async fn survey_command(
 
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let stop = shutdown.child_token();
-    let _guard = TerminalGuard::enter()?;
+    let guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
     let keys_done = Arc::new(AtomicBool::new(false));
@@ -116,20 +117,23 @@ pub(super) async fn survey_command(
                     .and_then(|r| r.link_mbps());
                 let rat = state.modems[i].latest().map(|r| r.rat);
                 let (probe, tx, stop) = (probe.clone(), tx.clone(), stop.clone());
-                tx.send(Event::SpeedStarted(i)).await.ok();
+                let longest = SURVEY_TEST.min(config.max_duration);
+                let spent = match lang {
+                    Lang::Zh => "本月流量预算已用完，未测速",
+                    Lang::En => "month's data budget spent: no test",
+                };
+                // Straight into the state: this loop is the channel's only reader.
+                state.apply(Event::SpeedStarted(i), now_ms, ResultId::new);
                 tokio::spawn(async move {
-                    let event =
-                        match probe.metered_speed_test(&modem, link, SURVEY_TEST, &stop).await {
-                            Ok(Metered::Done(mut test)) => {
-                                test.rat = test.rat.or(rat);
-                                Event::SpeedFinished(i, test)
-                            }
-                            Ok(Metered::OverBudget) => {
-                                Event::SpeedRefused(i, "budget spent / 流量已用完".to_owned())
-                            }
-                            Ok(Metered::Abandoned) => return,
-                            Err(e) => Event::SpeedRefused(i, e.to_string()),
-                        };
+                    let event = match probe.metered_speed_test(&modem, link, longest, &stop).await {
+                        Ok(Metered::Done(mut test)) => {
+                            test.rat = test.rat.or(rat);
+                            Event::SpeedFinished(i, test)
+                        }
+                        Ok(Metered::OverBudget) => Event::SpeedRefused(i, spent.to_owned()),
+                        Ok(Metered::Abandoned) => return,
+                        Err(e) => Event::SpeedRefused(i, e.to_string()),
+                    };
                     tx.send(event).await.ok();
                 });
             }
@@ -156,8 +160,9 @@ pub(super) async fn survey_command(
     stop.cancel();
     keys_done.store(true, Ordering::Relaxed);
     drop(terminal);
-    drop(_guard);
-    // The reader notices within one poll interval.
+    drop(guard);
+    // A reader blocked on a full channel is let go; an idle one notices within one poll.
+    drop(rx);
     key_thread.join().ok();
     spool.close().await;
     Ok(ExitCode::SUCCESS)

@@ -192,7 +192,10 @@ mod tests {
     fn kept_marks_survive_until_removed_and_unreadable_files_stay() {
         let dir = tempfile::tempdir().unwrap();
         let store = MarkStore::beside(&dir.path().join("spool.db"));
-        assert!(store.pending().unwrap().is_empty(), "no folder yet: nothing pending");
+        assert!(
+            store.pending().unwrap().is_empty(),
+            "no folder yet: nothing pending"
+        );
         let (a, b) = (mark("A", 1_765_000_000_000), mark("B", 1_765_000_001_000));
         store.keep(&b).unwrap();
         store.keep(&a).unwrap();
@@ -203,9 +206,11 @@ mod tests {
         assert_eq!(again.pending().unwrap(), vec![b]);
         assert!(store.dir().join("torn.json").exists());
         assert!(
-            std::fs::read_dir(store.dir())
+            std::fs::read_dir(store.dir()).unwrap().all(|e| !e
                 .unwrap()
-                .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")),
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")),
             "no temporary file is left"
         );
     }
@@ -226,7 +231,10 @@ mod tests {
         let err = upload(&reqwest::Client::new(), &url, "t", &store)
             .await
             .unwrap_err();
-        assert!(matches!(err, MarkError::Refused { status: 401, .. }), "{err}");
+        assert!(
+            matches!(err, MarkError::Refused { status: 401, .. }),
+            "{err}"
+        );
         assert_eq!(store.pending().unwrap().len(), 1);
     }
 }

@@ -97,9 +97,10 @@ pub fn network_name(rat: Rat, lang: Lang) -> &'static str {
     }
 }
 
-/// The sparkline's height of an RSRP: dBm above −140 (the scale's floor), 0 for none.
-fn bar(rsrp: Option<f64>) -> u64 {
-    rsrp.map_or(0, |v| (v + 140.0).clamp(0.0, 96.0).round() as u64)
+/// The sparkline's height of an RSRP: dBm above −140 (the scale's floor); no bar without a value
+/// (an empty column, not a made-up floor).
+fn bar(rsrp: Option<f64>) -> Option<u64> {
+    rsrp.map(|v| (v + 140.0).clamp(0.0, 96.0).round() as u64)
 }
 
 /// Draws the whole screen.
@@ -117,7 +118,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &SurveyState) {
     let chunks = Layout::vertical(rows).split(area);
     let title = Line::from(vec![
         Span::styled(w.title, Style::default().add_modifier(Modifier::BOLD)),
-        Span::raw(format!("  {} {}  {} {}", w.site, state.site, w.pending, state.pending_upload)),
+        Span::raw(format!(
+            "  {} {}  {} {}",
+            w.site, state.site, w.pending, state.pending_upload
+        )),
         Span::styled(
             state
                 .upload_error
@@ -132,7 +136,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &SurveyState) {
     }
     let n = state.modems.len();
     let marks_area = chunks[n + 2];
-    let mut lines = vec![Line::styled(w.marks, Style::default().add_modifier(Modifier::BOLD))];
+    let mut lines = vec![Line::styled(
+        w.marks,
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
     if state.marks.is_empty() {
         lines.push(Line::raw(format!("  {}", w.no_marks)));
     }
@@ -180,7 +187,10 @@ fn draw_modem(frame: &mut Frame<'_>, state: &SurveyState, i: usize, area: Rect) 
                 ("RSRP", "SINR")
             };
             let num = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.0}"));
-            spans.push(Span::raw(format!(" {:<6}", network_name(r.rat, state.lang))));
+            spans.push(Span::raw(format!(
+                " {:<6}",
+                network_name(r.rat, state.lang)
+            )));
             spans.push(Span::raw(format!(
                 " {rsrp} {:>4} dBm {sinr} {:>3} dB ",
                 num(r.rsrp_dbm),
@@ -217,10 +227,10 @@ fn draw_modem(frame: &mut Frame<'_>, state: &SurveyState, i: usize, area: Rect) 
         Paragraph::new(format!("  {}", w.last_minute)).style(Style::default().fg(Color::DarkGray)),
         label,
     );
-    let data: Vec<u64> = m.readings.iter().map(|r| bar(r.rsrp_dbm)).collect();
+    let data: Vec<Option<u64>> = m.readings.iter().map(|r| bar(r.rsrp_dbm)).collect();
     frame.render_widget(
         Sparkline::default()
-            .data(&data)
+            .data(data)
             .max(96)
             .style(Style::default().fg(if state.meets_5g(i) {
                 Color::Green
@@ -245,9 +255,9 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         terminal.draw(|f| draw(f, state)).unwrap();
         let buffer = terminal.backend().buffer().clone();
-        (0..24)
+        (0..24u16)
             .map(|y| {
-                (0..80)
+                (0..80u16)
                     .map(|x| buffer[(x, y)].symbol().to_owned())
                     .collect::<String>()
                     .replace(' ', "")

@@ -157,7 +157,12 @@ pub struct SurveyState {
 
 impl SurveyState {
     /// A survey of `carriers` (one modem each) at `site`.
-    pub fn new(lang: Lang, site: &str, carriers: &[Carrier], thresholds: Meets5gThresholds) -> Self {
+    pub fn new(
+        lang: Lang,
+        site: &str,
+        carriers: &[Carrier],
+        thresholds: Meets5gThresholds,
+    ) -> Self {
         Self {
             lang,
             site: site.to_owned(),
@@ -179,7 +184,12 @@ impl SurveyState {
     }
 
     /// Applies `event`. `now_ms` and `new_id` are used only when the event makes a mark.
-    pub fn apply(&mut self, event: Event, now_ms: i64, new_id: impl FnOnce() -> ResultId) -> Action {
+    pub fn apply(
+        &mut self,
+        event: Event,
+        now_ms: i64,
+        new_id: impl FnOnce() -> ResultId,
+    ) -> Action {
         match event {
             Event::Key(key) => self.key(key, now_ms, new_id),
             Event::Reading { modem, reading } => {
@@ -362,7 +372,14 @@ pub(crate) mod tests {
         .into_iter()
         .enumerate()
         {
-            s.apply(Event::Reading { modem: i, reading: r }, 0, ResultId::new);
+            s.apply(
+                Event::Reading {
+                    modem: i,
+                    reading: r,
+                },
+                0,
+                ResultId::new,
+            );
         }
         s
     }
@@ -380,13 +397,23 @@ pub(crate) mod tests {
         let mut s = state(Lang::Zh);
         for k in 0..100 {
             let r = reading(Rat::NrSa, -120.0 + f64::from(k), 1.0);
-            s.apply(Event::Reading { modem: 0, reading: r }, 0, ResultId::new);
+            s.apply(
+                Event::Reading {
+                    modem: 0,
+                    reading: r,
+                },
+                0,
+                ResultId::new,
+            );
         }
         let m = &s.modems[0];
         assert_eq!(m.readings.len(), WINDOW);
         // The last 60 of -120..=-21: -80..=-21, median -50.5.
         assert_eq!(m.medians(), (Some(-50.5), Some(1.0)));
-        assert!(m.latest().unwrap().meets_5g, "the 5G rule is applied to each reading");
+        assert!(
+            m.latest().unwrap().meets_5g,
+            "the 5G rule is applied to each reading"
+        );
     }
 
     #[test]
@@ -398,13 +425,19 @@ pub(crate) mod tests {
         // A minute of weak SINR drags China Mobile below the rule even if the last reading is good.
         for _ in 0..59 {
             s.apply(
-                Event::Reading { modem: 0, reading: reading(Rat::NrSa, -88.0, -6.0) },
+                Event::Reading {
+                    modem: 0,
+                    reading: reading(Rat::NrSa, -88.0, -6.0),
+                },
                 0,
                 ResultId::new,
             );
         }
         s.apply(
-            Event::Reading { modem: 0, reading: reading(Rat::NrSa, -88.0, 15.0) },
+            Event::Reading {
+                modem: 0,
+                reading: reading(Rat::NrSa, -88.0, 15.0),
+            },
             0,
             ResultId::new,
         );
@@ -431,8 +464,15 @@ pub(crate) mod tests {
             rat: None,
         };
         s.apply(Event::SpeedFinished(0, test.clone()), 0, ResultId::new);
-        assert_eq!(s.apply(Event::Key(Key::Char('m')), 0, ResultId::new), Action::None);
-        assert_eq!(typed(&mut s, "A lobby"), Action::None, "typing is not a command");
+        assert_eq!(
+            s.apply(Event::Key(Key::Char('m')), 0, ResultId::new),
+            Action::None
+        );
+        assert_eq!(
+            typed(&mut s, "A lobby"),
+            Action::None,
+            "typing is not a command"
+        );
         s.apply(Event::Key(Key::Backspace), 0, ResultId::new);
         typed(&mut s, "y, west window ");
         let id = ResultId::at(1_765_000_000_000);
@@ -459,24 +499,46 @@ pub(crate) mod tests {
     #[test]
     fn keys_quit_select_and_test_and_escape_cancels_a_mark() {
         let mut s = state(Lang::Zh);
-        assert_eq!(s.apply(Event::Key(Key::Down), 0, ResultId::new), Action::None);
-        assert_eq!(s.apply(Event::Key(Key::Char('s')), 0, ResultId::new), Action::SpeedTest(1));
+        assert_eq!(
+            s.apply(Event::Key(Key::Down), 0, ResultId::new),
+            Action::None
+        );
+        assert_eq!(
+            s.apply(Event::Key(Key::Char('s')), 0, ResultId::new),
+            Action::SpeedTest(1)
+        );
         s.apply(Event::SpeedStarted(1), 0, ResultId::new);
         assert_eq!(
             s.apply(Event::Key(Key::Char('s')), 0, ResultId::new),
             Action::None,
             "one test at a time per modem"
         );
-        assert_eq!(s.apply(Event::Key(Key::Char('3')), 0, ResultId::new), Action::None);
+        assert_eq!(
+            s.apply(Event::Key(Key::Char('3')), 0, ResultId::new),
+            Action::None
+        );
         assert_eq!(s.selected, 2);
         s.apply(Event::Key(Key::Char('m')), 0, ResultId::new);
-        assert_eq!(typed(&mut s, "q"), Action::None, "q is text while the prompt is open");
-        assert_eq!(s.apply(Event::Key(Key::Enter), 0, ResultId::new), Action::None.clone());
+        assert_eq!(
+            typed(&mut s, "q"),
+            Action::None,
+            "q is text while the prompt is open"
+        );
+        assert_eq!(
+            s.apply(Event::Key(Key::Enter), 0, ResultId::new),
+            Action::None.clone()
+        );
         s.apply(Event::Key(Key::Esc), 0, ResultId::new);
         assert_eq!(s.prompt, None);
         assert!(s.marks.is_empty());
-        assert_eq!(s.apply(Event::Key(Key::Char('q')), 0, ResultId::new), Action::Quit);
-        assert_eq!(s.apply(Event::Key(Key::Interrupt), 0, ResultId::new), Action::Quit);
+        assert_eq!(
+            s.apply(Event::Key(Key::Char('q')), 0, ResultId::new),
+            Action::Quit
+        );
+        assert_eq!(
+            s.apply(Event::Key(Key::Interrupt), 0, ResultId::new),
+            Action::Quit
+        );
     }
 
     #[test]
@@ -484,7 +546,10 @@ pub(crate) mod tests {
         let mut s = state(Lang::Zh);
         s.apply(Event::Key(Key::Char('m')), 0, ResultId::new);
         typed(&mut s, "   ");
-        assert_eq!(s.apply(Event::Key(Key::Enter), 0, ResultId::new), Action::None);
+        assert_eq!(
+            s.apply(Event::Key(Key::Enter), 0, ResultId::new),
+            Action::None
+        );
         assert!(s.prompt.is_some(), "the prompt stays open");
     }
 }

@@ -97,7 +97,10 @@ pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProbeRow, ApiError> {
+pub(super) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<ProbeRow, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

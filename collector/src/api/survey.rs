@@ -48,9 +48,8 @@ pub(crate) async fn upload(
 
 /// Reads and checks the body: a [`SurveyUpload`] of at most [`MAX_MARKS_PER_UPLOAD`] valid marks.
 fn read_marks(body: &[u8]) -> Result<SurveyUpload, ApiError> {
-    let upload: SurveyUpload = serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!("the body must be {{\"marks\": [...]}}: {e}"))
-    })?;
+    let upload: SurveyUpload = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("the body must be {{\"marks\": [...]}}: {e}")))?;
     if upload.marks.len() > MAX_MARKS_PER_UPLOAD {
         return Err(ApiError::TooLarge(format!(
             "a survey upload holds at most {MAX_MARKS_PER_UPLOAD} marks; this one has {}",

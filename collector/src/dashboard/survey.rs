@@ -154,7 +154,8 @@ pub(crate) fn survey_html(
     put!(
         h,
         "<p class=note>★ 各运营商的最佳点位：先看是否达到5G标准（SS-RSRP ≥ {:.0} dBm 且 SS-SINR ≥ {:.0} dB），再看网络制式，再看 RSRP 中位数。</p>",
-        thresholds.min_rsrp_dbm, thresholds.min_sinr_db
+        thresholds.min_rsrp_dbm,
+        thresholds.min_sinr_db
     );
     h
 }
@@ -278,13 +279,25 @@ mod tests {
                 vec![carrier(Carrier::Cmcc, Rat::Lte, -80.0, 10.0)],
             ),
         ];
-        let page = survey_html("县医院", "county-hospital", &marks, &t, chrono_tz::Asia::Shanghai);
+        let page = survey_html(
+            "县医院",
+            "county-hospital",
+            &marks,
+            &t,
+            chrono_tz::Asia::Shanghai,
+        );
         assert!(page.contains("A 大厅&lt;西窗&gt;"), "{page}");
         assert!(page.contains("<th>中国移动</th>"), "{page}");
         assert!(page.contains("<td class=best>★ <b>5G SA</b><br>RSRP -88 dBm · SINR 15 dB<br><span class=ok>达到5G标准</span><br>下载 58.2 Mbit/s</td>"), "{page}");
         assert!(page.contains("<td><b>4G</b>"), "{page}");
         assert_eq!(page.matches("class=best").count(), 1);
-        let empty = survey_html("县医院", "county-hospital", &[], &t, chrono_tz::Asia::Shanghai);
+        let empty = survey_html(
+            "县医院",
+            "county-hospital",
+            &[],
+            &t,
+            chrono_tz::Asia::Shanghai,
+        );
         assert!(empty.contains("id=survey-empty"));
     }
 }

@@ -619,7 +619,11 @@ fn pages_to_check(base: &str, empty: &str, report: &Path) -> Vec<(&'static str, 
             true,
         ),
         ("map", format!("{base}/map?week=2026-W47"), true),
-        ("survey", format!("{base}/site/county-hospital/survey"), false),
+        (
+            "survey",
+            format!("{base}/site/county-hospital/survey"),
+            false,
+        ),
         (
             "probe",
             format!("{base}/probe/hosp-01?week=2026-W47"),

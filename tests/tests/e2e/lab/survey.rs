@@ -16,7 +16,11 @@ use std::process::Command;
 use std::time::Duration;
 
 fn tmux_available() -> bool {
-    if Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return true;
     }
     assert!(
@@ -63,7 +67,10 @@ impl Tmux {
     fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
         // UTF-8 whatever the test's locale: the screen holds Chinese.
-        c.env("LC_ALL", "C.UTF-8").arg("-u").arg("-S").arg(&self.socket);
+        c.env("LC_ALL", "C.UTF-8")
+            .arg("-u")
+            .arg("-S")
+            .arg(&self.socket);
         c
     }
 
@@ -87,13 +94,18 @@ impl Tmux {
 
     /// Whether the pane shows the alternate screen (a full-screen program holds it).
     fn alternate_on(&self) -> bool {
-        let (_, out, _) = run(self.cmd().args(["display", "-p", "-t", "survey", "#{alternate_on}"]));
+        let (_, out, _) =
+            run(self
+                .cmd()
+                .args(["display", "-p", "-t", "survey", "#{alternate_on}"]));
         out.trim() == "1"
     }
 
     /// The shell's pid.
     fn shell_pid(&self) -> u32 {
-        let (_, out, _) = run(self.cmd().args(["display", "-p", "-t", "survey", "#{pane_pid}"]));
+        let (_, out, _) = run(self
+            .cmd()
+            .args(["display", "-p", "-t", "survey", "#{pane_pid}"]));
         out.trim().parse().expect("a pid")
     }
 
@@ -258,7 +270,10 @@ fn survey_shows_each_carrier_marks_a_point_and_gives_the_terminal_back() {
             "未达5G标准",
         ],
     );
-    assert!(tmux.alternate_on(), "the survey holds the alternate screen:\n{screen}");
+    assert!(
+        tmux.alternate_on(),
+        "the survey holds the alternate screen:\n{screen}"
+    );
 
     // A short speed test through China Mobile's modem (the first, selected), then a mark.
     tmux.type_text("s");
@@ -275,8 +290,14 @@ fn survey_shows_each_carrier_marks_a_point_and_gives_the_terminal_back() {
     // The collector has it, with what each modem saw.
     let page = survey_page(&collector);
     assert!(page.contains("A 大厅西窗"), "{page}");
-    assert!(page.contains("<th>中国移动</th><th>中国联通</th><th>中国电信</th>"), "{page}");
-    assert!(page.contains("下载 "), "the speed test is on the page: {page}");
+    assert!(
+        page.contains("<th>中国移动</th><th>中国联通</th><th>中国电信</th>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("下载 "),
+        "the speed test is on the page: {page}"
+    );
     assert!(
         page.contains("<b>LTE</b>") || page.contains("<b>4G</b>"),
         "{page}"
@@ -317,7 +338,8 @@ fn survey_shows_each_carrier_marks_a_point_and_gives_the_terminal_back() {
         ],
     );
     let shell = tmux.shell_pid();
-    let (status, out, _) = run(Command::new("pgrep").args(["-P", &shell.to_string(), "-x", "fathom-agent"]));
+    let (status, out, _) =
+        run(Command::new("pgrep").args(["-P", &shell.to_string(), "-x", "fathom-agent"]));
     assert!(status.success(), "the survey runs under the shell");
     let pid = out.trim().to_owned();
     let (status, _, err) = run(Command::new("kill").args(["-TERM", &pid]));
