@@ -146,7 +146,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &SurveyState) {
     for m in state.marks.iter().rev().take(marks_shown as usize).rev() {
         lines.push(Line::raw(format!(
             "  {}  {}  {}/{} {}",
-            m.at.datetime().format("%H:%M:%S"),
+            m.at.datetime()
+                .with_timezone(&chrono::Local)
+                .format("%H:%M:%S"),
             m.label,
             m.meeting_5g,
             m.carriers,

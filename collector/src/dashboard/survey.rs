@@ -53,8 +53,8 @@ pub(super) async fn survey_page(
 }
 
 /// How a point ranks for a carrier: meeting the 5G rule first, then the network type (5G over
-/// 4G over none), then the median RSRP. Higher is better.
-fn rank(c: &SurveyCarrier, thresholds: &Meets5gThresholds) -> (bool, u8, i64) {
+/// 4G over none), then the median RSRP, then the speed if one was measured. Higher is better.
+fn rank(c: &SurveyCarrier, thresholds: &Meets5gThresholds) -> (bool, u8, i64, i64) {
     let network = match c.latest.rat {
         Rat::NrSa => 4,
         Rat::NrNsa => 3,
@@ -62,24 +62,28 @@ fn rank(c: &SurveyCarrier, thresholds: &Meets5gThresholds) -> (bool, u8, i64) {
         Rat::Wcdma | Rat::Gsm => 1,
         Rat::None => 0,
     };
-    // Tenths of a dB: enough to order, and an integer so the order is total.
-    let rsrp = c
-        .rsrp_median_dbm
-        .map_or(i64::MIN, |v| (v * 10.0).round() as i64);
-    (c.meets_5g(thresholds), network, rsrp)
+    // Tenths (of a dB, of a Mbit/s): enough to order, and integers so the order is total.
+    let tenths = |v: Option<f64>| v.map_or(i64::MIN, |v| (v * 10.0).round() as i64);
+    (
+        c.meets_5g(thresholds),
+        network,
+        tenths(c.rsrp_median_dbm),
+        tenths(c.speed.as_ref().and_then(|s| s.download_mbps)),
+    )
 }
 
-/// The best point (index into `marks`) of each carrier; a tie goes to the later mark.
+/// The best point (index into `marks`) of each carrier; of points that rank the same, the
+/// first marked.
 pub(crate) fn best_points(
     marks: &[StoredMark],
     thresholds: &Meets5gThresholds,
 ) -> BTreeMap<Carrier, usize> {
-    let mut best: BTreeMap<Carrier, (usize, (bool, u8, i64))> = BTreeMap::new();
+    let mut best: BTreeMap<Carrier, (usize, (bool, u8, i64, i64))> = BTreeMap::new();
     for (i, m) in marks.iter().enumerate() {
         for c in &m.carriers {
             let r = rank(c, thresholds);
             let entry = best.entry(c.carrier).or_insert((i, r));
-            if r >= entry.1 {
+            if r > entry.1 {
                 *entry = (i, r);
             }
         }
@@ -153,40 +157,40 @@ pub(crate) fn survey_html(
     put!(h, "</table></div>");
     put!(
         h,
-        "<p class=note>★ 各运营商的最佳点位：先看是否达到5G标准（SS-RSRP ≥ {:.0} dBm 且 SS-SINR ≥ {:.0} dB），再看网络制式，再看 RSRP 中位数。</p>",
+        "<p class=note>★ 各运营商的最佳点位：先看是否达到5G标准（SS-RSRP ≥ {:.0} dBm 且 SS-SINR ≥ {:.0} dB），再看网络制式，再看 RSRP 中位数，最后看下载速率；完全相同时取先标记的点位。</p>",
         thresholds.min_rsrp_dbm,
         thresholds.min_sinr_db
     );
     h
 }
 
-/// One carrier at one point.
+/// One carrier at one point: each value on its own line, none broken inside (a phone scrolls
+/// the table rather than split "-88 dBm").
 fn carrier_cell(c: &SurveyCarrier, thresholds: &Meets5gThresholds, best: bool) -> String {
-    let signal = match (c.rsrp_median_dbm, c.sinr_median_db) {
-        (None, None) => "无信号读数".to_owned(),
-        (rsrp, sinr) => format!(
-            "RSRP {} · SINR {}",
-            rsrp.map_or_else(|| "—".to_owned(), |v| format!("{v:.0} dBm")),
-            sinr.map_or_else(|| "—".to_owned(), |v| format!("{v:.0} dB"))
-        ),
+    let value = |name: &str, v: Option<f64>, unit: &str| {
+        v.map_or_else(
+            || format!("<span class=nw>{name} —</span>"),
+            |v| format!("<span class=nw>{name} {v:.0} {unit}</span>"),
+        )
     };
     let verdict = if c.meets_5g(thresholds) {
-        "<span class=ok>达到5G标准</span>"
+        "<span class=\"ok nw\">达到5G标准</span>"
     } else {
-        "<span class=no>未达5G标准</span>"
+        "<span class=\"no nw\">未达5G标准</span>"
     };
     let speed = c.speed.as_ref().map_or_else(String::new, |s| {
         s.download_mbps.map_or_else(
-            || "<br>测速失败".to_owned(),
-            |v| format!("<br>下载 {v:.1} Mbit/s"),
+            || "<br><span class=nw>测速失败</span>".to_owned(),
+            |v| format!("<br><span class=nw>下载 {v:.1} Mbit/s</span>"),
         )
     });
     format!(
-        "<td{}>{}<b>{}</b><br>{}<br>{}{}</td>",
+        "<td{}><b class=nw>{}{}</b><br>{}<br>{}<br>{}{}</td>",
         if best { " class=best" } else { "" },
         if best { "★ " } else { "" },
         super::fleet::rat_name(c.latest.rat),
-        esc(&signal),
+        value("RSRP", c.rsrp_median_dbm, "dBm"),
+        value("SINR", c.sinr_median_db, "dB"),
         verdict,
         speed
     )
@@ -249,13 +253,25 @@ mod tests {
         let best = best_points(&marks, &t);
         assert_eq!(best.get(&Carrier::Cmcc), Some(&1));
         assert_eq!(best.get(&Carrier::Cu), Some(&0));
+        // The same signal twice: the measured speed decides, and a full tie goes to the first.
+        let same = |mbps: Option<f64>| {
+            let mut c = carrier(Carrier::Ct, Rat::Lte, -100.0, 3.0);
+            c.speed = mbps.map(|m| fathom_shared::SpeedTest {
+                download_mbps: Some(m),
+                ..speed_test()
+            });
+            c
+        };
+        let marks = vec![
+            mark("A", 1, vec![same(None)]),
+            mark("B", 2, vec![same(Some(20.0))]),
+            mark("C", 3, vec![same(Some(20.0))]),
+        ];
+        assert_eq!(best_points(&marks, &t).get(&Carrier::Ct), Some(&1));
     }
 
-    #[test]
-    fn the_page_compares_points_per_carrier_and_marks_the_best() {
-        let t = Meets5gThresholds::default();
-        let mut a = carrier(Carrier::Cmcc, Rat::NrSa, -88.0, 15.0);
-        a.speed = Some(fathom_shared::SpeedTest {
+    fn speed_test() -> fathom_shared::SpeedTest {
+        fathom_shared::SpeedTest {
             download_mbps: Some(58.24),
             bytes_downloaded: 1,
             duration_ms: 1,
@@ -270,7 +286,14 @@ mod tests {
             ramp_up_ms: None,
             samples_mbps: vec![],
             rat: None,
-        });
+        }
+    }
+
+    #[test]
+    fn the_page_compares_points_per_carrier_and_marks_the_best() {
+        let t = Meets5gThresholds::default();
+        let mut a = carrier(Carrier::Cmcc, Rat::NrSa, -88.0, 15.0);
+        a.speed = Some(speed_test());
         let marks = vec![
             mark("A 大厅<西窗>", 1_765_000_000_000, vec![a]),
             mark(
@@ -288,8 +311,15 @@ mod tests {
         );
         assert!(page.contains("A 大厅&lt;西窗&gt;"), "{page}");
         assert!(page.contains("<th>中国移动</th>"), "{page}");
-        assert!(page.contains("<td class=best>★ <b>5G SA</b><br>RSRP -88 dBm · SINR 15 dB<br><span class=ok>达到5G标准</span><br>下载 58.2 Mbit/s</td>"), "{page}");
-        assert!(page.contains("<td><b>4G</b>"), "{page}");
+        assert!(
+            page.contains(
+                "<td class=best><b class=nw>★ 5G SA</b><br><span class=nw>RSRP -88 dBm</span><br>\
+                 <span class=nw>SINR 15 dB</span><br><span class=\"ok nw\">达到5G标准</span><br>\
+                 <span class=nw>下载 58.2 Mbit/s</span></td>"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("<td><b class=nw>4G</b>"), "{page}");
         assert_eq!(page.matches("class=best").count(), 1);
         let empty = survey_html(
             "县医院",
