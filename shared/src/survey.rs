@@ -20,7 +20,7 @@ pub const MAX_LABEL_CHARS: usize = 80;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SurveyMark {
-    /// The mark's id (UUIDv7), the same on every retry: the collector stores a mark once.
+    /// The mark's id (`UUIDv7`), the same on every retry: the collector stores a mark once.
     pub id: ResultId,
     /// The point, as the technician named it ("A 大厅西窗").
     pub label: String,

@@ -225,10 +225,11 @@ impl SurveyState {
         }
         if let Some(label) = &mut self.prompt {
             match key {
-                Key::Char(c) if !c.is_control() => {
-                    if label.chars().count() < fathom_shared::survey::MAX_LABEL_CHARS {
-                        label.push(c);
-                    }
+                Key::Char(c)
+                    if !c.is_control()
+                        && label.chars().count() < fathom_shared::survey::MAX_LABEL_CHARS =>
+                {
+                    label.push(c);
                 }
                 Key::Backspace => {
                     label.pop();

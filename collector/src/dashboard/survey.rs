@@ -52,9 +52,13 @@ pub(super) async fn survey_page(
     )))
 }
 
+/// A point's rank for a carrier, compared as a tuple: 5G rule met, network type, RSRP and
+/// speed in tenths.
+type Rank = (bool, u8, i64, i64);
+
 /// How a point ranks for a carrier: meeting the 5G rule first, then the network type (5G over
 /// 4G over none), then the median RSRP, then the speed if one was measured. Higher is better.
-fn rank(c: &SurveyCarrier, thresholds: &Meets5gThresholds) -> (bool, u8, i64, i64) {
+fn rank(c: &SurveyCarrier, thresholds: &Meets5gThresholds) -> Rank {
     let network = match c.latest.rat {
         Rat::NrSa => 4,
         Rat::NrNsa => 3,
@@ -78,7 +82,7 @@ pub(crate) fn best_points(
     marks: &[StoredMark],
     thresholds: &Meets5gThresholds,
 ) -> BTreeMap<Carrier, usize> {
-    let mut best: BTreeMap<Carrier, (usize, (bool, u8, i64, i64))> = BTreeMap::new();
+    let mut best: BTreeMap<Carrier, (usize, Rank)> = BTreeMap::new();
     for (i, m) in marks.iter().enumerate() {
         for c in &m.carriers {
             let r = rank(c, thresholds);

@@ -145,9 +145,9 @@ fn plug(link: &Path, file: &str, model: &str) -> Proc {
         .arg(link)
         .args(["--model", model, "--answer"])
         .arg(format!("AT+QENG=\"servingcell\"={}", fixture(file)));
-    let (modem, ready) = Proc::start_ready("fathom-fakemodem", cmd, &link.with_extension("log"));
+    let (fake, ready) = Proc::start_ready("fathom-fakemodem", cmd, &link.with_extension("log"));
     assert!(ready.starts_with("ready /dev/pts/"), "{ready}");
-    modem
+    fake
 }
 
 /// The current week's three indicators (`indicators --json`), without the parts that follow
@@ -211,6 +211,10 @@ fn get(collector: &Collector, path: &str) -> String {
 }
 
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one session at the terminal, step after step, reads best in one place"
+)]
 fn survey_shows_each_carrier_marks_a_point_and_gives_the_terminal_back() {
     if !tmux_available() {
         return;
@@ -309,7 +313,7 @@ fn survey_shows_each_carrier_marks_a_point_and_gives_the_terminal_back() {
     );
     // Nothing is left on the probe's disk once the collector has the mark.
     let kept = dir.path().join("spool.db.survey");
-    let left = std::fs::read_dir(&kept).map_or(0, |d| d.count());
+    let left = std::fs::read_dir(&kept).map_or(0, Iterator::count);
     assert_eq!(left, 0, "marks left in {}:\n{screen}", kept.display());
     // Survey marks are not results: the indicators are the same as before.
     assert_eq!(indicators(&collector), before);
