@@ -5,7 +5,7 @@
 #   ./scripts/test.sh
 #
 # Environment:
-#   FATHOM_REQUIRE_NETLAB=1   lab tests (network namespaces, root, iperf3) must run: a skip is a
+#   FATHOM_REQUIRE_NETLAB=1   lab tests (network namespaces, root, iperf3, tmux) must run: a skip is a
 #                             failure. CI sets it.
 #   FATHOM_REQUIRE_CHROMIUM=1 the dashboard test in headless Chromium must run. CI sets it.
 #   FATHOM_FUZZ_SECONDS=N     how long each cargo-fuzz target runs (default 20).
@@ -28,6 +28,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v kill >/dev/null 2>&1 || missing+=(procps)
 command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# tmux drives `fathom-agent survey` in a real 80x24 terminal (lab::survey).
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 # poppler-utils renders the report's PDF back to text and images (contract::downloads).
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -165,7 +167,7 @@ tested cargo test --workspace --test e2e --locked -- --test-threads=1 "${QUIET_T
 # The end-to-end tests that exercise the store, again with every collector on PostgreSQL.
 if pg_answers; then
   step "end-to-end store tests on PostgreSQL (FATHOM_TEST_DB=postgres)"
-  for t in pipeline outage kill9 collector_kill credentials accounts bad_uploads postgres ingest_load; do
+  for t in pipeline outage kill9 collector_kill credentials accounts bad_uploads postgres ingest_load survey; do
     FATHOM_TEST_DB=postgres tested cargo test --workspace --test e2e --locked "$t::"
   done
 fi

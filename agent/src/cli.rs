@@ -283,6 +283,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A live terminal view for choosing where a probe goes: per modem its carrier, network type
+    /// (NR SA, NR NSA, LTE, none), SS-RSRP/SINR (LTE RSRP/SINR on 4G), the last minute's RSRP as a
+    /// sparkline and whether the point meets the 5G rule (the last minute's median signal on the
+    /// latest network type), refreshed every second.
+    ///
+    /// Keys: ↑/↓ or 1-4 select a modem; s runs a short speed test (at most 5 s) through the
+    /// selected modem's interface, within its SIM's monthly budget; m marks the point: type its
+    /// name ("A 大厅西窗") and press Enter. q or Ctrl-C quit, as does SIGTERM; the terminal is
+    /// restored in every case (exit 0).
+    ///
+    /// A mark keeps the label, the time and per modem the latest reading, the last minute's median
+    /// RSRP/SINR and the speed test made at that point. It is written to disk first
+    /// (`<spool>.survey/`, fsynced), then sent to the collector (`POST /api/v1/survey`) and
+    /// deleted only once the collector has it; marks that could not be sent go at the next
+    /// `survey` start or with the daemon's next upload. Survey marks never count in indicators:
+    /// the collector shows them on the site's survey page (`/site/SITE/survey`).
+    ///
+    /// Works in an 80×24 terminal over SSH. Logs go to --log (the screen is the survey's).
+    ///
+    /// Examples:
+    ///
+    /// `fathom-agent survey --config /etc/fathom/agent.toml`
+    ///
+    /// `fathom-agent survey --config agent.toml --lang en --log /tmp/survey.log`
+    Survey {
+        /// The probe's configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Screen language: zh (simplified Chinese) or en.
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: crate::survey::Lang,
+        /// Append the log to this file (without it, nothing is logged).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
     /// Write simulated history for this probe's simulated modems, as JSON lines for
     /// `fathom-collector import`.
     ///

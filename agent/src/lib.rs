@@ -25,6 +25,8 @@
 //!   fingerprint).
 //! - [`clock`]: whether the wall clock is synchronised, and the boot clock.
 //! - [`doctor`]: the on-site readiness check; [`enroll`]: trading a one-time code for a config.
+//! - [`survey`]: `fathom-agent survey`, the live terminal view for choosing a mounting point,
+//!   and its marks kept until the collector has them.
 //! - [`backfill`]: simulated history for demos; [`reason`]: one-line error reasons;
 //!   [`answer`]: every HTTP answer read whole is read under a size cap.
 
@@ -48,6 +50,7 @@ pub mod shutdown;
 pub mod speed;
 pub mod spool;
 pub mod status;
+pub mod survey;
 pub mod trust;
 pub mod uploader;
 

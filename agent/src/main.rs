@@ -27,14 +27,44 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The survey owns the terminal: its log goes to --log, or nowhere.
+    if let fathom_agent::cli::Command::Survey { log, .. } = &cli.command {
+        let file = match log.as_deref().map(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("cannot open --log {}: {e}", p.display()))
+        }) {
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            Some(Ok(f)) => Some(std::sync::Arc::new(f)),
+            None => None,
+        };
+        let writer = tracing_subscriber::fmt::writer::BoxMakeWriter::new(
+            move || -> Box<dyn std::io::Write> {
+                match &file {
+                    Some(f) => Box::new(std::sync::Arc::clone(f)),
+                    None => Box::new(std::io::sink()),
+                }
+            },
+        );
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .with_ansi(false)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

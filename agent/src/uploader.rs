@@ -72,6 +72,8 @@ pub struct Uploader {
     /// Where the settings in the collector's answers go (a new version only).
     settings: Option<Arc<tokio::sync::watch::Sender<Option<ProbeSettings>>>>,
     status: Option<StatusSource>,
+    /// Survey marks waiting beside the spool, sent after the results.
+    survey: Option<crate::survey::MarkStore>,
 }
 
 /// Where the uploader finds the probe's health to send along with each upload.
@@ -139,6 +141,7 @@ impl Uploader {
             batch,
             settings: None,
             status: None,
+            survey: None,
         })
     }
 
@@ -159,8 +162,33 @@ impl Uploader {
         self
     }
 
-    /// Uploads until the spool is empty; returns how many results the collector acknowledged
-    /// (quarantined ones not counted).
+    /// Also sends the survey marks kept in `store` (left by `fathom-agent survey`) after each
+    /// drain of the results.
+    #[must_use]
+    pub fn with_survey_marks(mut self, store: crate::survey::MarkStore) -> Self {
+        self.survey = Some(store);
+        self
+    }
+
+    /// Sends the kept survey marks, if any. A failure is logged and the marks stay on disk for
+    /// the next drain: they never hold the results back.
+    async fn send_survey_marks(&self) {
+        let Some(store) = &self.survey else {
+            return;
+        };
+        if !store.pending().is_ok_and(|p| !p.is_empty()) {
+            return;
+        }
+        let collector = self.url.trim_end_matches(RESULTS_PATH);
+        if let Err(e) =
+            crate::survey::marks::upload(&self.client, collector, &self.token, store).await
+        {
+            tracing::warn!(error = %e, "Survey marks not uploaded; they stay on disk.");
+        }
+    }
+
+    /// Uploads until the spool is empty, then sends any kept survey marks; returns how many
+    /// results the collector acknowledged (quarantined ones not counted).
     pub async fn drain(&self) -> Result<u64, UploadError> {
         let mut batch = self.batch;
         let mut acked = 0;
@@ -170,6 +198,7 @@ impl Uploader {
         loop {
             let pending = self.spool.oldest(batch).await?;
             if pending.is_empty() {
+                self.send_survey_marks().await;
                 return Ok(acked);
             }
             match self.post(&pending, with_status).await? {

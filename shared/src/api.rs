@@ -500,6 +500,7 @@ mod tests {
             ENROLL_PATH,
             FLEET_PATH,
             METRICS_PATH,
+            crate::survey::SURVEY_PATH,
         ] {
             assert!(
                 spec["paths"].get(path).is_some(),
@@ -523,6 +524,28 @@ mod tests {
         assert_eq!(
             keys(&serde_json::to_value(&full).unwrap()),
             keys(&schema(&spec, "ProbeSettings")["properties"])
+        );
+    }
+
+    #[test]
+    fn the_survey_schemas_match_the_wire_types() {
+        let spec = spec();
+        let example = path_example(&spec, crate::survey::SURVEY_PATH, "post", None);
+        let upload: crate::survey::SurveyUpload =
+            serde_json::from_value(example.clone()).expect("the example is a SurveyUpload");
+        let mark = &upload.marks[0];
+        mark.validate().expect("the example is a valid mark");
+        let mut full = serde_json::to_value(&mark.carriers[0]).unwrap();
+        full["speed"] = serde_json::json!({});
+        let mut minimal = serde_json::to_value(&mark.carriers[0]).unwrap();
+        minimal["rsrp_median_dbm"] = Value::Null;
+        minimal["sinr_median_db"] = Value::Null;
+        assert_schema_matches(&spec, "SurveyCarrier", &full, &minimal);
+        let m = serde_json::to_value(mark).unwrap();
+        assert_schema_matches(&spec, "SurveyMark", &m, &m);
+        assert_eq!(
+            schema(&spec, "SurveyUpload")["properties"]["marks"]["maxItems"],
+            serde_json::json!(crate::survey::MAX_MARKS_PER_UPLOAD)
         );
     }
 

@@ -13,6 +13,8 @@
 //! - [`units`]: units as types ([`ByteSize`], data sizes as config files write them).
 //! - [`settings`]: what a probe runs by, in layers (defaults, the collector's `[probes]` and
 //!   overrides, the probe's own file) and their one merge.
+//! - [`survey`]: survey marks of candidate mounting points (`fathom-agent survey`), kept apart
+//!   from results.
 //! - [`api`]: the upload request, its answer and error bodies, and the OpenAPI description.
 #![warn(missing_docs)]
 
@@ -25,6 +27,7 @@ pub mod result;
 pub mod settings;
 pub mod site;
 pub mod stats;
+pub mod survey;
 pub mod time;
 pub mod units;
 pub mod week;

@@ -12,6 +12,7 @@ mod modem;
 mod run;
 mod speedtest;
 mod spool;
+mod survey;
 
 use crate::cli::{Cli, Command};
 use crate::config;
@@ -101,6 +102,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             config,
             json,
         } => modem::modem(backend.as_deref(), config.as_deref(), json).await,
+        Command::Survey { config, lang, .. } => {
+            survey::survey_command(&config, lang, shutdown).await
+        }
         Command::Spool { config, json } => spool::spool_command(&config, json).await,
         Command::Doctor { config, no_speed } => doctor::doctor_command(&config, !no_speed).await,
         Command::Enroll {

@@ -60,6 +60,17 @@ struct Stamp {
     boot: Option<BootInstant>,
 }
 
+/// What a speed test within the data budget came to.
+#[derive(Debug, Clone)]
+pub enum Metered {
+    /// It ran (the rate, or why it failed, in the result).
+    Done(fathom_shared::SpeedTest),
+    /// Too little of the month's budget is left for a test.
+    OverBudget,
+    /// A shutdown stopped it; its whole cap was charged.
+    Abandoned,
+}
+
 /// What every job shares.
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -207,10 +218,7 @@ impl Probe {
     }
 
     /// Runs one speed test through `modem` and spools it, within the modem's monthly data
-    /// budget: the test's byte cap is at most what is left, no test runs when too little is
-    /// left, and what it used goes into the ledger. A shutdown during the test abandons it (no
-    /// result: a cut-short download would understate the link), and its whole cap is charged,
-    /// since what it used is unknown.
+    /// budget ([`Probe::metered_speed_test`]).
     pub async fn speed_job(
         &self,
         modem: &ModemConfig,
@@ -218,7 +226,30 @@ impl Probe {
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
         let stamp = self.stamp().await;
-        let month = budget::month(stamp.at);
+        let Metered::Done(test) = self
+            .metered_speed_test(modem, link_mbps, self.config.max_duration, shutdown)
+            .await?
+        else {
+            return Ok(());
+        };
+        let r = self.record(modem, Measurement::Speed(test), &stamp, false);
+        self.spool(&r, &stamp).await
+    }
+
+    /// Runs one speed test through `modem`, at most `max_duration` long, within the modem's
+    /// monthly data budget: the test's byte cap is at most what is left, no test runs when too
+    /// little is left, and what it used goes into the ledger. A shutdown during the test
+    /// abandons it (no result: a cut-short download would understate the link), and its whole
+    /// cap is charged, since what it used is unknown. The result is not spooled: the caller
+    /// decides what it is (a scheduled result, or a survey point's test).
+    pub async fn metered_speed_test(
+        &self,
+        modem: &ModemConfig,
+        link_mbps: Option<f64>,
+        max_duration: std::time::Duration,
+        shutdown: &CancellationToken,
+    ) -> Result<Metered, SpoolError> {
+        let month = budget::month(Utc::now());
         let used = self.ledger.used(modem.carrier, &month).await?;
         let settings = self.settings();
         let monthly_budget =
@@ -230,11 +261,11 @@ impl Probe {
                 budget = monthly_budget,
                 "Speed test skipped: the month's data budget is spent."
             );
-            return Ok(());
+            return Ok(Metered::OverBudget);
         };
         let opts = SpeedOptions {
             interface: modem.interface.clone(),
-            max_duration: self.config.max_duration,
+            max_duration,
             max_bytes: cap,
             limit_mbps: link_mbps,
             protocol: self.config.speed_transport.protocol,
@@ -254,7 +285,7 @@ impl Probe {
             () = shutdown.cancelled() => {
                 tracing::info!(carrier = %modem.carrier, "Speed test abandoned: shutting down.");
                 self.ledger.add(modem.carrier, &month, budget::charge(cap)).await?;
-                return Ok(());
+                return Ok(Metered::Abandoned);
             }
         };
         self.ledger
@@ -265,8 +296,7 @@ impl Probe {
         }
         // The collector refuses a rate beyond what this network type can carry.
         test.rat = self.board.rat(modem.carrier);
-        let r = self.record(modem, Measurement::Speed(test), &stamp, false);
-        self.spool(&r, &stamp).await
+        Ok(Metered::Done(test))
     }
 
     /// Checks every configured website through `modem` and spools one result per site. A round
@@ -379,6 +409,7 @@ impl Probe {
             self.config.batch,
         )?
         .with_settings_sink(self.collector_settings.clone())
+        .with_survey_marks(crate::survey::MarkStore::beside(&self.config.spool))
         .with_status(StatusSource {
             board: self.board.clone(),
             modems: self.config.modems.clone(),

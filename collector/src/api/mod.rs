@@ -1,11 +1,12 @@
 //! The collector's HTTP API under `/api/v1/`: result upload (`results.rs`), enrollment
-//! (`enroll.rs`), the fleet (`fleet.rs`), `/metrics` (`metrics.rs`), health, the OpenAPI
+//! (`enroll.rs`), survey marks (`survey.rs`), the fleet (`fleet.rs`), `/metrics` (`metrics.rs`), health, the OpenAPI
 //! description, and (from [`crate::testserver`]) the speed-test endpoints, all on one port.
 
 mod enroll;
 mod fleet;
 pub mod metrics;
 mod results;
+mod survey;
 
 use crate::http::{ApiError, Peer, PeerInfo, method_not_allowed, not_found};
 use crate::store::Store;
@@ -60,6 +61,10 @@ pub fn router(state: AppState) -> Router {
                     state.clone(),
                     count_refused,
                 )),
+        )
+        .route(
+            fathom_shared::survey::SURVEY_PATH,
+            post(survey::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route(ENROLL_PATH, post(enroll::enroll))
         .route(FLEET_PATH, guarded(get(fleet::fleet_json)))

@@ -37,19 +37,7 @@ pub(crate) async fn upload(
         Err(e) => return Err(e),
     };
     rate_limit(&state, &probe)?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType(
-            "the body must be application/json",
-        ));
-    }
+    require_json(&headers)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(format!("the body is larger than {MAX_UPLOAD_BYTES} bytes"))
@@ -90,7 +78,29 @@ pub(crate) async fn upload(
     }))
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProbeRow, ApiError> {
+/// Refuses a body that is not `application/json`.
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "the body must be application/json",
+        ))
+    }
+}
+
+pub(super) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<ProbeRow, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -160,7 +170,7 @@ fn website_urls(state: &AppState) -> Vec<String> {
 }
 
 /// Takes one of the probe's upload tokens, or refuses with when to come back.
-fn rate_limit(state: &AppState, probe: &ProbeRow) -> Result<(), ApiError> {
+pub(super) fn rate_limit(state: &AppState, probe: &ProbeRow) -> Result<(), ApiError> {
     let Err(wait) = state.limiter.check(&probe.id, std::time::Instant::now()) else {
         return Ok(());
     };

@@ -66,7 +66,7 @@ pub(super) async fn fleet_page(
 }
 
 /// A network type as a technician says it (5G SA, 4G), not its wire id (`nr_sa`, `lte`).
-fn rat_name(rat: Rat) -> &'static str {
+pub(super) fn rat_name(rat: Rat) -> &'static str {
     match rat {
         Rat::NrSa => "5G SA",
         Rat::NrNsa => "5G NSA",

@@ -15,6 +15,7 @@ pub mod font;
 mod map;
 mod probe;
 mod site;
+mod survey;
 
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
@@ -64,6 +65,7 @@ pub fn router(state: DashboardState) -> Router {
         .route("/", get(index))
         .route("/dashboard/chart/{name}", get(chart))
         .route("/site/{id}", get(site::site_page))
+        .route("/site/{id}/survey", get(survey::survey_page))
         .route("/map", get(map::map_page))
         .route(EXPORT_PREFIX_ROUTE, get(export))
         .route("/dashboard/font/{file}", get(font::serve))

@@ -52,7 +52,7 @@ pub(super) async fn site_page(
     );
     put!(
         h,
-        "<nav><p><a href=\"/?week={week}\">← 本周指标 indicators</a><a href=\"/site/{id}?week={prev}\">← {prev}</a>{next}<a href=\"/map?week={week}\">站点地图 map</a></p></nav><p class=note>统计周期：{}</p>",
+        "<nav><p><a href=\"/?week={week}\">← 本周指标 indicators</a><a href=\"/site/{id}?week={prev}\">← {prev}</a>{next}<a href=\"/map?week={week}\">站点地图 map</a><a href=\"/site/{id}/survey\">选点勘测 survey</a></p></nav><p class=note>统计周期：{}</p>",
         esc(&html::window_text(w.week, config.timezone)),
         week = w.week,
         id = esc(&id),

@@ -280,6 +280,7 @@ pub const PAGE_CSS: &str = "\
 body{font-family:\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 10px;text-align:left}
 th{background:#f0f0f0}.ok{color:#0a7a2f;font-weight:bold}.no{color:#b00020;font-weight:bold}
+.best{background:#e3f4e8;outline:2px solid #0a7a2f}.nw{white-space:nowrap}
 .sim{color:#777;background:#eee;font-weight:bold}.nodata{color:#666;background:#f2f2f2}
 .chg.up{color:#0a7a2f}.chg.down{color:#b00020}.chg.flat,.chg.none{color:#666}
 .simnote{color:#b00020}.banner{background:#fff3cd;border:2px solid #b00020;color:#7a0010;padding:.6em 1em;font-size:110%;font-weight:bold}

@@ -14,6 +14,8 @@
 //! - `enrollment.rs`: one-time enrollment codes.
 //! - `fleet.rs`: each probe with its latest status.
 //! - `report.rs`: the aggregate queries behind the indicators, the charts and the report.
+//! - `survey.rs`: survey marks of candidate mounting points, apart from results (no indicator
+//!   reads them).
 //! - `leader.rs`: which of several collectors on one database runs a job that must run once.
 //! - `sql.rs`: one SQL text for both backends; `sqlite.rs`, `postgres.rs`: opening each.
 //!
@@ -42,6 +44,7 @@ mod report;
 mod results;
 mod sql;
 mod sqlite;
+mod survey;
 
 pub use accounts::{AccountRow, AuditRow, SessionRow};
 pub use enrollment::Enrollment;
@@ -50,6 +53,7 @@ pub use leader::Leadership;
 pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};
 pub use results::{ExportFilter, InsertCounts, ResultWriter};
+pub use survey::StoredMark;
 
 use sqlx::{PgPool, SqlitePool};
 

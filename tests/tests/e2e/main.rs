@@ -8,7 +8,7 @@
 //! |-------|----------------|
 //! | [`contract`] | the wire, the API and the command line as documented: uploads, enrollment, credentials, TLS, settings in the answer, rate limits, fleet status, the dashboard |
 //! | [`faults`] | nothing acknowledged is lost or stored twice when something breaks: collector or agent killed, outages, a database that refuses writes, a full disk, a cut network, an unsynchronised clock |
-//! | [`lab`] | the machine's edges, real or faked there: shaped links and the delay line in network namespaces (speed, IPv6), fake AT modems and a fake `mmcli` |
+//! | [`lab`] | the machine's edges, real or faked there: shaped links and the delay line in network namespaces (speed, IPv6), fake AT modems and a fake `mmcli`, `fathom-agent survey` in tmux |
 //! | [`ops`] | running the fleet: packaging, PostgreSQL, the ingest load run, the data budget, `doctor`, the Prometheus rules and Grafana dashboard against `promtool` and the real `/metrics`, and the docs checked against the binaries |
 //!
 //! `scripts/test.sh` selects some tests by a substring of their path (`speed_lab::`,
@@ -63,6 +63,7 @@ mod lab {
     mod modem;
     mod netlab;
     mod speed_lab;
+    mod survey;
 }
 
 /// Operations: packaging, PostgreSQL, load, the data budget, the probe's self-check, the

@@ -458,7 +458,7 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
         })
         .collect();
     std::fs::write(&file, simulated).expect("results written");
-    collector.add_probe("hosp-01", "county-hospital");
+    let hosp_token = collector.add_probe("hosp-01", "county-hospital");
     collector.add_probe("bus-01", "bus-station");
     collector.add_probe("plaza-01", "central-plaza");
     let (status, out, err) = run(collector.command().arg("import").arg(&file));
@@ -473,6 +473,7 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
     ]));
     assert!(status.success(), "report failed: {out}{err}");
     collector.start();
+    post_survey_marks(&collector.url, &hosp_token);
     let profile = collector.dir.path().join("chromium");
     let shots = artifacts("pages");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
@@ -526,6 +527,50 @@ fn every_page_fits_a_phone_and_says_when_its_data_is_simulated() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Three candidate mounting points surveyed at the hospital, through the probe API: the survey
+/// page compares them (China Mobile best at B, China Unicom at A, China Telecom nowhere on 5G).
+fn post_survey_marks(base: &str, token: &str) {
+    let carrier = |c: &str, rat: &str, rsrp: f64, sinr: f64, mbps: Option<f64>| {
+        let mut v = json!({"carrier": c, "latest": {"plmn": null, "rat": rat, "rsrp_dbm": rsrp,
+            "rsrq_db": -11.0, "sinr_db": sinr, "band": null, "cell_id": null, "meets_5g": false,
+            "reason": null}, "rsrp_median_dbm": rsrp, "sinr_median_db": sinr, "readings": 60,
+            "readings_5g": 0});
+        if let Some(m) = mbps {
+            v["speed"] = json!({"download_mbps": m, "bytes_downloaded": 20_000_000,
+                "duration_ms": 5000, "latency_idle_ms": 30.0, "latency_loaded_ms": 70.0,
+                "streams": 4, "protocol": "http", "server": "http://127.0.0.1/", "error": null});
+        }
+        v
+    };
+    let marks = json!({"marks": [
+        {"id": "0192b6e2-7c1a-7d3e-9f00-3a5c1e2b0a01", "label": "A 门诊大厅西窗",
+         "marked_at": "2026-11-17T02:00:00Z", "carriers": [
+            carrier("cmcc", "nr_sa", -98.0, 4.0, Some(61.3)),
+            carrier("cu", "nr_nsa", -92.0, 8.0, None),
+            carrier("ct", "lte", -101.0, 3.0, None)]},
+        {"id": "0192b6e2-7c1a-7d3e-9f00-3a5c1e2b0a02", "label": "B 二楼护士站",
+         "marked_at": "2026-11-17T02:10:00Z", "carriers": [
+            carrier("cmcc", "nr_sa", -86.0, 14.0, Some(88.0)),
+            carrier("cu", "lte", -95.0, 6.0, None),
+            carrier("ct", "lte", -99.0, 5.0, Some(23.5))]},
+        {"id": "0192b6e2-7c1a-7d3e-9f00-3a5c1e2b0a03", "label": "C 地下一层设备间",
+         "marked_at": "2026-11-17T02:25:00Z", "carriers": [
+            carrier("cmcc", "lte", -112.0, -4.0, None),
+            carrier("cu", "none", -140.0, -20.0, None),
+            carrier("ct", "lte", -115.0, -6.0, None)]}]});
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/api/v1/survey"))
+            .bearer_auth(token)
+            .json(&marks)
+            .send()
+            .await
+            .expect("the survey upload answers");
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    });
+}
+
 /// The pages the phone test opens: (name, URL, whether the simulated-data banner must show,
 /// as on numbers of a simulated week).
 fn pages_to_check(base: &str, empty: &str, report: &Path) -> Vec<(&'static str, String, bool)> {
@@ -549,6 +594,11 @@ fn pages_to_check(base: &str, empty: &str, report: &Path) -> Vec<(&'static str, 
         ),
         ("map", format!("{base}/map?week=2026-W47"), true),
         (
+            "survey",
+            format!("{base}/site/county-hospital/survey"),
+            false,
+        ),
+        (
             "probe",
             format!("{base}/probe/hosp-01?week=2026-W47"),
             false,
@@ -562,6 +612,11 @@ fn pages_to_check(base: &str, empty: &str, report: &Path) -> Vec<(&'static str, 
         ("empty-db-dashboard", format!("{empty}/"), false),
         ("empty-db-fleet", format!("{empty}/fleet"), false),
         ("empty-db-map", format!("{empty}/map"), false),
+        (
+            "empty-db-survey",
+            format!("{empty}/site/county-hospital/survey"),
+            false,
+        ),
     ]
 }
 
