@@ -94,7 +94,7 @@ pub enum Area {
     Indicators,
     /// One file of the week: `/dashboard/export/NAME`.
     Export(String),
-    /// The fleet: `/fleet`, `/probe/…`, `/api/v1/fleet`.
+    /// The fleet: `/fleet`, `/probe/…`, `/api/v1/fleet`, and the sites' survey pages `/site/…/survey`.
     Fleet,
     /// Any other path (a 404, or a report file name sent on to its export): needs an account
     /// of this county, whatever its role.
@@ -126,7 +126,12 @@ pub fn area(path: &str) -> Area {
     {
         return Area::Open;
     }
-    if path == FLEET_PATH || path == "/fleet" || path.starts_with("/probe/") {
+    // A site's survey page compares candidate mounting points (`fathom-agent survey`): the
+    // technicians' work, not the site's service, so it goes with the fleet pages.
+    let survey = path
+        .strip_prefix("/site/")
+        .is_some_and(|rest| rest.ends_with("/survey"));
+    if path == FLEET_PATH || path == "/fleet" || path.starts_with("/probe/") || survey {
         return Area::Fleet;
     }
     if let Some(name) = path.strip_prefix(crate::dashboard::EXPORT_PREFIX) {
@@ -226,6 +231,8 @@ mod tests {
         );
         assert_eq!(area("/fleet"), Area::Fleet);
         assert_eq!(area("/probe/yy-hosp-01"), Area::Fleet);
+        assert_eq!(area("/site/county-hospital/survey"), Area::Fleet);
+        assert_eq!(area("/site/county-hospital"), Area::Indicators);
         assert_eq!(area("/api/v1/fleet"), Area::Fleet);
         for open in [
             "/api/v1/results",
