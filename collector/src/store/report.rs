@@ -51,6 +51,46 @@ impl Store {
             .collect())
     }
 
+    /// The window's completed speed tests of both directions, read from the stored results,
+    /// for the supporting figures (upload rate, latency under load, RPM): what they need lives
+    /// only in the result's body, so it is read from there (no column, no migration). A body
+    /// that no longer parses is left out with a warning, never turned into a figure.
+    pub async fn supporting_tests(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<crate::report::supporting::SupportingTest>, StoreError> {
+        let rows: Vec<(String, String, String)> = sql!(
+            self,
+            fetch_all,
+            "SELECT site_id, carrier, body FROM results \
+             WHERE kind = 'speed' AND error IS NULL \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+             ORDER BY measured_at_ms",
+            start_ms,
+            end_ms,
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(site, carrier, body)| {
+                match fathom_shared::ResultRecord::from_json_str(&body) {
+                    Ok(r) => match &r.measurement {
+                        fathom_shared::Measurement::Speed(t) => {
+                            crate::report::supporting::SupportingTest::from_test(
+                                &site, &carrier, t,
+                            )
+                        }
+                        _ => None,
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "A stored speed result does not parse; left out of the supporting figures.");
+                        None
+                    }
+                }
+            })
+            .collect())
+    }
+
     /// Valid download tests per (site, carrier, probe) in the window: the outlier rule's input
     /// ([`crate::indicators::outliers`]).
     pub async fn speed_by_probe(
