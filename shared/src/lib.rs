@@ -34,8 +34,7 @@ pub use ids::{InterfaceName, ProbeId, ResultId, SiteId};
 pub use radio::{Meets5gThresholds, Rat};
 pub use result::{
     Ipv6Check, Measurement, RadioSample, ResultHeader, ResultKind, ResultRecord, SpeedDirection,
-    SpeedProtocol,
-    SpeedTest, ValidationError, WireError,
+    SpeedProtocol, SpeedTest, ValidationError, WireError,
 };
 pub use site::SiteCategory;
 pub use time::UtcTime;

@@ -612,12 +612,7 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
     }
     match (s.mbps(), &s.error) {
         (Some(mbps), None) => {
-            check_range(
-                field,
-                mbps,
-                (0.0, limits::MAX_DOWNLOAD_MBPS),
-                "Mbit/s",
-            )?;
+            check_range(field, mbps, (0.0, limits::MAX_DOWNLOAD_MBPS), "Mbit/s")?;
             let cap = crate::plausible::max_download_mbps(s.rat);
             if mbps > cap {
                 let link = s.rat.map_or_else(
@@ -661,7 +656,12 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
     check_opt_range("latency_idle_ms", s.latency_idle_ms, latency, "ms")?;
     check_opt_range("latency_loaded_ms", s.latency_loaded_ms, latency, "ms")?;
     check_opt_range("latency_idle_p90_ms", s.latency_idle_p90_ms, latency, "ms")?;
-    check_opt_range("latency_loaded_p90_ms", s.latency_loaded_p90_ms, latency, "ms")?;
+    check_opt_range(
+        "latency_loaded_p90_ms",
+        s.latency_loaded_p90_ms,
+        latency,
+        "ms",
+    )?;
     // At least one round trip a minute (60 s is the longest latency accepted), at most one per
     // microsecond: anything beyond is no measurement.
     check_opt_range("rpm", s.rpm, (1.0, 60_000_000.0), "round trips a minute")?;

@@ -87,7 +87,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             )?;
             if direction == crate::cli::Direction::Upload && limit_mbps.is_some() {
                 // The simulated link paces what the agent reads; an upload reads nothing.
-                return Err(usage("--limit-mbps simulates a download link: not with --direction upload"));
+                return Err(usage(
+                    "--limit-mbps simulates a download link: not with --direction upload",
+                ));
             }
             opts.direction = direction.into();
             if let Some(probe) = &probe {

@@ -115,7 +115,8 @@ pub(super) async fn speedtest(opts: &speed::SpeedOptions, json: bool) -> anyhow:
             ms(test.latency_loaded_ms),
             ms(test.latency_loaded_p90_ms),
             ms(test.jitter_ms),
-            test.rpm.map_or_else(|| "no RPM".to_owned(), |r| format!("{r:.0} RPM")),
+            test.rpm
+                .map_or_else(|| "no RPM".to_owned(), |r| format!("{r:.0} RPM")),
         )?;
     }
     match &test.error {

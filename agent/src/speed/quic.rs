@@ -304,13 +304,14 @@ impl Quic {
     /// the server confirms it.
     async fn send_up(&self, ctx: &StreamCtx) -> Result<()> {
         let (_endpoint, conn) = self.connect().await?;
-        let broke = |confirmed: u64, want: u64, source: Box<dyn std::error::Error + Send + Sync>| {
-            SpeedError::UploadBroke {
-                confirmed,
-                want,
-                source,
-            }
-        };
+        let broke =
+            |confirmed: u64, want: u64, source: Box<dyn std::error::Error + Send + Sync>| {
+                SpeedError::UploadBroke {
+                    confirmed,
+                    want,
+                    source,
+                }
+            };
         loop {
             let want = ctx.allowance.take();
             if want == 0 {
@@ -334,12 +335,13 @@ impl Quic {
             let read = async {
                 let mut confirmed = Confirmations::default();
                 loop {
-                    let chunk = recv.read_chunk(usize::MAX, true).await.map_err(|e| {
-                        match refusal_of_read(&e) {
-                            Some(status) => SpeedError::Status(status),
-                            None => broke(confirmed.total(), want, e.into()),
-                        }
-                    })?;
+                    let chunk =
+                        recv.read_chunk(usize::MAX, true).await.map_err(
+                            |e| match refusal_of_read(&e) {
+                                Some(status) => SpeedError::Status(status),
+                                None => broke(confirmed.total(), want, e.into()),
+                            },
+                        )?;
                     let Some(chunk) = chunk else { break };
                     let new = confirmed
                         .push(&chunk.bytes, want)

@@ -144,7 +144,10 @@ mod tests {
         assert_eq!(r.rpm, None, "three round trips are not enough");
         assert_eq!(r.loaded_median_ms, Some(110.0));
         assert_eq!(r.idle_median_ms, None);
-        let broken = compute(&[f64::NAN], &[f64::INFINITY, -5.0, 0.0, f64::NAN, 1e-300 * 0.0]);
+        let broken = compute(
+            &[f64::NAN],
+            &[f64::INFINITY, -5.0, 0.0, f64::NAN, 1e-300 * 0.0],
+        );
         assert_eq!(broken, Responsiveness::default());
     }
 }

@@ -202,16 +202,14 @@ async fn upload(
         while !ended {
             match data.poll_next_unpin(cx) {
                 std::task::Poll::Pending => return std::task::Poll::Pending,
-                std::task::Poll::Ready(Some(Ok(bytes))) => {
-                    match count.add(bytes.len() as u64) {
-                        Ok(Some(total)) => return confirm(total),
-                        Ok(None) => {}
-                        Err(e) => {
-                            ended = true;
-                            return std::task::Poll::Ready(Some(Err(std::io::Error::other(e))));
-                        }
+                std::task::Poll::Ready(Some(Ok(bytes))) => match count.add(bytes.len() as u64) {
+                    Ok(Some(total)) => return confirm(total),
+                    Ok(None) => {}
+                    Err(e) => {
+                        ended = true;
+                        return std::task::Poll::Ready(Some(Err(std::io::Error::other(e))));
                     }
-                }
+                },
                 std::task::Poll::Ready(Some(Err(e))) => {
                     ended = true;
                     return std::task::Poll::Ready(Some(Err(std::io::Error::other(e))));
@@ -265,7 +263,11 @@ mod tests {
         assert_eq!(c.add(10_000), Ok(None));
         assert_eq!(c.add(30_000), Ok(Some(40_000)));
         assert_eq!(c.add(59_000), Ok(Some(99_000)));
-        assert_eq!(c.add(1_000), Ok(Some(100_000)), "the last byte is confirmed");
+        assert_eq!(
+            c.add(1_000),
+            Ok(Some(100_000)),
+            "the last byte is confirmed"
+        );
         assert_eq!(c.finish(), None);
         assert!(c.add(1).is_err(), "more than announced");
         // A body that ends early is confirmed as far as it went.

@@ -289,12 +289,7 @@ async fn uploads_past_a_probes_limits_get_429_and_another_probe_is_unaffected() 
         assert_eq!(resp.status(), 200);
         open.push((tx, resp));
     }
-    let refused = probe
-        .post(&url)
-        .body(vec![0u8; 1000])
-        .send()
-        .await
-        .unwrap();
+    let refused = probe.post(&url).body(vec![0u8; 1000]).send().await.unwrap();
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
     // Another probe is not held back.

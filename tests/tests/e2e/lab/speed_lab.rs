@@ -82,23 +82,25 @@ fn agent_with(
     protocol: &str,
     extra: &[&str],
 ) -> Value {
-    let (status, out, err) = run(lab.in_probe(&bin("fathom-agent")).args([
-        "speedtest",
-        "--server",
-        url,
-        "--interface",
-        iface,
-        "--protocol",
-        protocol,
-        "--ca",
-        ca,
-        // Room for a slow ramp and the 2 s stable span even on a slow debug build, so the figure
-        // judged is the engine's, not the byte cap's.
-        "--max-bytes",
-        "500000000",
-        "--json",
-    ])
-    .args(extra));
+    let (status, out, err) = run(lab
+        .in_probe(&bin("fathom-agent"))
+        .args([
+            "speedtest",
+            "--server",
+            url,
+            "--interface",
+            iface,
+            "--protocol",
+            protocol,
+            "--ca",
+            ca,
+            // Room for a slow ramp and the 2 s stable span even on a slow debug build, so the figure
+            // judged is the engine's, not the byte cap's.
+            "--max-bytes",
+            "500000000",
+            "--json",
+        ])
+        .args(extra));
     assert!(
         status.success(),
         "speedtest {protocol} failed: {err}\n{out}"
@@ -167,14 +169,7 @@ fn upload_http_and_quic_are_within_5_percent_of_iperf3() {
             "iperf3 sent {reference} Mbit/s up a {rate} Mbit/s link"
         );
         for protocol in ["http", "quic"] {
-            let v = agent_with(
-                &lab,
-                &url,
-                &ca,
-                iface,
-                protocol,
-                &["--direction", "upload"],
-            );
+            let v = agent_with(&lab, &url, &ca, iface, protocol, &["--direction", "upload"]);
             assert_eq!(v["direction"], "upload", "{v}");
             assert!(v["download_mbps"].is_null(), "{v}");
             let mbps = v["upload_mbps"].as_f64().expect("an upload rate");
@@ -220,16 +215,25 @@ fn a_deep_uplink_queue_shows_as_loaded_latency_and_low_rpm() {
     let p90 = up["latency_loaded_p90_ms"].as_f64().expect("loaded p90");
     let rpm = up["rpm"].as_f64().expect("an RPM");
     assert!((35.0..80.0).contains(&idle), "idle {idle} ms\n{up}");
-    assert!(loaded > 4.0 * idle, "loaded {loaded} ms, idle {idle} ms\n{up}");
+    assert!(
+        loaded > 4.0 * idle,
+        "loaded {loaded} ms, idle {idle} ms\n{up}"
+    );
     assert!(p90 >= loaded, "{up}");
     // 60 000 / RPM is the trimmed mean of the loaded round trips: between the median's half
     // and the 90th percentile, and far above the idle round trip.
     let mean = 60_000.0 / rpm;
     assert!(mean > 0.5 * loaded && mean <= p90, "rpm {rpm}\n{up}");
-    assert!(rpm < 60_000.0 / (4.0 * idle), "rpm {rpm}, idle {idle} ms\n{up}");
+    assert!(
+        rpm < 60_000.0 / (4.0 * idle),
+        "rpm {rpm}, idle {idle} ms\n{up}"
+    );
     let down = agent(&lab, &url, &ca, iface, "http");
     let down_rpm = down["rpm"].as_f64().expect("an RPM");
-    assert!(down_rpm > 2.0 * rpm, "download rpm {down_rpm}, upload rpm {rpm}\n{down}");
+    assert!(
+        down_rpm > 2.0 * rpm,
+        "download rpm {down_rpm}, upload rpm {rpm}\n{down}"
+    );
     eprintln!(
         "bufferbloat: upload idle {idle} ms, loaded {loaded} ms (p90 {p90}), rpm {rpm:.0}; download loaded {} ms, rpm {down_rpm:.0}",
         down["latency_loaded_ms"]
