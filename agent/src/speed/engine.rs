@@ -220,6 +220,10 @@ async fn idle_latency<T: Transport>(transport: &T, m: &mut SpeedTest) -> Result<
     for _ in 0..IDLE_PINGS {
         rtts.push(ping(&mut idle).await?);
     }
+    // Set now, so that a test failing later still reports its idle latency.
+    let idle = responsiveness::compute(&rtts, &[]);
+    m.latency_idle_ms = idle.idle_median_ms;
+    m.latency_idle_p90_ms = idle.idle_p90_ms;
     m.jitter_ms = jitter(&rtts);
     Ok(rtts)
 }

@@ -82,7 +82,7 @@ pub fn per_carrier(
                 let v: Vec<f64> = tests
                     .iter()
                     .filter(|t| t.direction == d)
-                    .filter_map(|t| f(t))
+                    .filter_map(|&t| f(t))
                     .collect();
                 median(&v)
             };
