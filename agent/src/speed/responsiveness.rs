@@ -134,7 +134,8 @@ mod tests {
         let light = compute(&idle, &light);
         let bloated = compute(&idle, &bloated);
         assert!(light.rpm.unwrap() > 1500.0, "{light:?}");
-        assert!(bloated.rpm.unwrap() < 120.0, "{bloated:?}");
+        // Round trips of 300-690 ms: about 120 a minute.
+        assert!(bloated.rpm.unwrap() < 150.0, "{bloated:?}");
         assert!(bloated.loaded_p90_ms > bloated.loaded_median_ms);
     }
 
