@@ -280,6 +280,26 @@ fn collect(streams: &[Arc<AtomicU64>], est: &mut Estimator, since: Duration, now
     }
 }
 
+/// The round-trip figures ([`responsiveness`]) of `idle` and `loaded` into `m`.
+fn record_latency(m: &mut SpeedTest, idle: &[f64], loaded: &[f64]) {
+    let r = responsiveness::compute(idle, loaded);
+    m.latency_idle_ms = r.idle_median_ms;
+    m.latency_idle_p90_ms = r.idle_p90_ms;
+    m.latency_loaded_ms = r.loaded_median_ms;
+    m.latency_loaded_p90_ms = r.loaded_p90_ms;
+    m.rpm = r.rpm;
+}
+
+/// The error of an estimate that gives no rate, naming the direction that stalled.
+fn estimate_error(direction: SpeedDirection, e: super::estimator::EstimateError) -> SpeedError {
+    match (direction, e) {
+        (SpeedDirection::Upload, e @ super::estimator::EstimateError::Stalled(..)) => {
+            SpeedError::UploadStalled(e)
+        }
+        (_, e) => SpeedError::from_estimate(e),
+    }
+}
+
 async fn measure<T: Transport>(
     transport: &T,
     opts: &EngineOptions,
@@ -369,13 +389,7 @@ async fn measure<T: Transport>(
     stop.cancel();
     tasks.abort_all();
     collect(&streams, &mut est, collected, end);
-    let loaded = pinger.await.unwrap_or_default();
-    let r = responsiveness::compute(&idle, &loaded);
-    m.latency_idle_ms = r.idle_median_ms;
-    m.latency_idle_p90_ms = r.idle_p90_ms;
-    m.latency_loaded_ms = r.loaded_median_ms;
-    m.latency_loaded_p90_ms = r.loaded_p90_ms;
-    m.rpm = r.rpm;
+    record_latency(m, &idle, &pinger.await.unwrap_or_default());
     m.streams = est.streams();
     let moved = est.total_bytes();
     match opts.direction {
@@ -383,13 +397,7 @@ async fn measure<T: Transport>(
         SpeedDirection::Upload => m.bytes_uploaded = moved,
     }
     m.duration_ms = millis(end);
-    let stalled = |e: super::estimator::EstimateError| match opts.direction {
-        SpeedDirection::Download => SpeedError::from_estimate(e),
-        SpeedDirection::Upload => match e {
-            super::estimator::EstimateError::Stalled(..) => SpeedError::UploadStalled(e),
-            other => SpeedError::from_estimate(other),
-        },
-    };
+    let stalled = |e| estimate_error(opts.direction, e);
     let reason = outcome?;
     let e = est.finish(end).map_err(stalled)?;
     // The estimator fails a test (`Decision::Fail`) only on a stall, which `finish` reports.

@@ -219,14 +219,23 @@ fn a_deep_uplink_queue_shows_as_loaded_latency_and_low_rpm() {
     let mbps = up["upload_mbps"].as_f64().expect("an upload rate");
     assert!((35.0..80.0).contains(&idle), "idle {idle} ms\n{up}");
     // What reached the server, never above the link.
-    assert!((8.0..10.0).contains(&mbps), "{mbps} Mbit/s up a 10 Mbit/s link\n{up}");
-    assert!(loaded > 2.0 * idle, "loaded {loaded} ms, idle {idle} ms\n{up}");
+    assert!(
+        (8.0..10.0).contains(&mbps),
+        "{mbps} Mbit/s up a 10 Mbit/s link\n{up}"
+    );
+    assert!(
+        loaded > 2.0 * idle,
+        "loaded {loaded} ms, idle {idle} ms\n{up}"
+    );
     assert!(p90 >= loaded, "{up}");
     // 60 000 / RPM is the trimmed mean of the loaded round trips: between half the median and
     // the 90th percentile, and far above the idle round trip.
     let mean = 60_000.0 / rpm;
     assert!(mean > 0.5 * loaded && mean <= p90, "rpm {rpm}\n{up}");
-    assert!(rpm < 60_000.0 / (2.0 * idle), "rpm {rpm}, idle {idle} ms\n{up}");
+    assert!(
+        rpm < 60_000.0 / (2.0 * idle),
+        "rpm {rpm}, idle {idle} ms\n{up}"
+    );
     eprintln!(
         "bufferbloat: upload {mbps:.1} Mbit/s, idle {idle} ms, loaded {loaded} ms (p90 {p90}), rpm {rpm:.0}"
     );
