@@ -290,6 +290,20 @@ fn record_latency(m: &mut SpeedTest, idle: &[f64], loaded: &[f64]) {
     m.rpm = r.rpm;
 }
 
+/// The bytes moved and the rate (when there is one) into the fields of `direction`.
+fn set_load(m: &mut SpeedTest, direction: SpeedDirection, bytes: u64, mbps: Option<f64>) {
+    match direction {
+        SpeedDirection::Download => {
+            m.bytes_downloaded = bytes;
+            m.download_mbps = mbps;
+        }
+        SpeedDirection::Upload => {
+            m.bytes_uploaded = bytes;
+            m.upload_mbps = mbps;
+        }
+    }
+}
+
 /// The error of an estimate that gives no rate, naming the direction that stalled.
 fn estimate_error(direction: SpeedDirection, e: super::estimator::EstimateError) -> SpeedError {
     match (direction, e) {
@@ -392,10 +406,7 @@ async fn measure<T: Transport>(
     record_latency(m, &idle, &pinger.await.unwrap_or_default());
     m.streams = est.streams();
     let moved = est.total_bytes();
-    match opts.direction {
-        SpeedDirection::Download => m.bytes_downloaded = moved,
-        SpeedDirection::Upload => m.bytes_uploaded = moved,
-    }
+    set_load(m, opts.direction, moved, None);
     m.duration_ms = millis(end);
     let stalled = |e| estimate_error(opts.direction, e);
     let reason = outcome?;
@@ -407,10 +418,7 @@ async fn measure<T: Transport>(
             moved,
         ))
     })?;
-    match opts.direction {
-        SpeedDirection::Download => m.download_mbps = Some(e.mbps),
-        SpeedDirection::Upload => m.upload_mbps = Some(e.mbps),
-    }
+    set_load(m, opts.direction, moved, Some(e.mbps));
     m.stable = Some(e.stable);
     m.samples_mbps = e.per_second_mbps;
     m.ramp_up_ms = Some(millis(e.measured_from));
