@@ -145,7 +145,9 @@ cargo build --workspace --bins --locked
 # moments of a replayed LTE trace, iperf3 against HTTP and QUIC, about 100 s on the debug build),
 # which reads the traces from ../shared/traces/mahimahi (or FATHOM_TRACES); under
 # FATHOM_REQUIRE_NETLAB=1 a missing trace is a failure.
-QUIET_TESTS=(speed_lab:: netlab::speedtest_)
+# `pipeline::an_upload_` sends at loopback's full rate for seconds: run apart, it cannot slow the
+# rate-judging tests beside it (`one_testserver_serves_many_probes_at_once`).
+QUIET_TESTS=(speed_lab:: netlab::speedtest_ pipeline::an_upload_)
 skip_quiet=()
 for t in "${QUIET_TESTS[@]}"; do skip_quiet+=(--skip "$t"); done
 

@@ -6,7 +6,7 @@
 
 use crate::radio::sim::{SimModem, SimWebsite};
 use chrono::{DateTime, Duration, Timelike, Utc};
-use fathom_shared::result::{Ipv6Check, RadioSample, SpeedTest, limits};
+use fathom_shared::result::{Ipv6Check, RadioSample, SpeedDirection, SpeedTest, limits};
 use fathom_shared::{
     InterfaceName, Measurement, Meets5gThresholds, ProbeId, Rat, ResultHeader, ResultId,
     ResultRecord, SCHEMA_VERSION, SiteId, SpeedProtocol, radio::meets_5g,
@@ -110,6 +110,12 @@ fn speed(
         ramp_up_ms: None,
         samples_mbps: Vec::new(),
         rat: None,
+        direction: SpeedDirection::Download,
+        upload_mbps: None,
+        bytes_uploaded: 0,
+        latency_idle_p90_ms: None,
+        latency_loaded_p90_ms: None,
+        rpm: None,
     }
 }
 

@@ -25,6 +25,24 @@ pub enum Protocol {
     Quic,
 }
 
+/// Which way a speed test's load goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Direction {
+    /// Server to probe (the county's I26 indicator).
+    Download,
+    /// Probe to server (a supporting figure), counted as the server confirms it.
+    Upload,
+}
+
+impl From<Direction> for fathom_shared::SpeedDirection {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Download => Self::Download,
+            Direction::Upload => Self::Upload,
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -55,16 +73,19 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// One download test against a test server: several parallel connections, stopped as soon
-    /// as the rate is stable.
+    /// One download or upload test against a test server: several parallel connections,
+    /// stopped as soon as the rate is stable.
     ///
     /// Starts 4 connections (separate TCP connections for HTTP/1.1, separate QUIC connections
     /// for QUIC) and adds more while throughput still rises and each carries at least 5 Mbit/s
     /// (up to 16). Bytes are counted every 50 ms; slow start is excluded; the test stops once the last 2 s agree within 3 %, or at
     /// --max-duration or --max-bytes (the server is never asked for more than --max-bytes).
-    /// Idle latency: median of 5 pings before the load; jitter: mean difference of consecutive
-    /// idle pings. Loaded latency: median of pings every 200 ms during the load, on their own
-    /// connection. Rate: payload bits / seconds / 10^6. Every connection is bound to
+    /// Idle latency: median (and 90th percentile) of 10 pings before the load; jitter: mean
+    /// difference of consecutive idle pings. Loaded latency: median (and 90th percentile) of
+    /// pings every 100 ms during the load, on their own connection; responsiveness (`rpm`):
+    /// 60 000 / the trimmed mean of those in ms. With --direction upload the probe sends and
+    /// the rate counts what the server confirms it received.
+    /// Rate: payload bits / seconds / 10^6. Every connection is bound to
     /// --interface. A failed test (no route, timeout, reset, server error, stall) prints its
     /// reason and exits 1; with --json it is still one object, with `download_mbps: null` and
     /// `error`. A progress bar goes to stderr when stdout is a terminal.
@@ -78,6 +99,8 @@ pub enum Command {
     ///
     /// `fathom-agent speedtest --server http://198.18.0.1:8787 --protocol quic --ca speed-cert.pem`
     ///
+    /// `fathom-agent speedtest --server https://collector.example.cn:8787 --direction upload`
+    ///
     /// `fathom-agent speedtest --server http://127.0.0.1:8787 --limit-mbps 40 --max-duration 5s`
     Speedtest {
         /// Test server base URL (a collector or `fathom-collector testserver`).
@@ -89,14 +112,17 @@ pub enum Command {
         /// Transport.
         #[arg(long, value_enum, default_value = "http")]
         protocol: Protocol,
-        /// Longest download, e.g. 10s.
+        /// Which way the load goes.
+        #[arg(long, value_enum, default_value = "download")]
+        direction: Direction,
+        /// Longest load, e.g. 10s.
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
         max_duration: Duration,
-        /// Most bytes to download.
+        /// Most bytes to move (download or upload).
         #[arg(long, value_name = "BYTES", default_value_t = crate::defaults::DEFAULT_MAX_BYTES)]
         max_bytes: u64,
         /// Read no faster than this (Mbit/s), as if the link were that slow; used by simulated
-        /// modems.
+        /// modems. Downloads only.
         #[arg(long, value_name = "MBPS")]
         limit_mbps: Option<f64>,
         /// Trust the certificate(s) in this PEM file: over QUIC the endpoint's own (e.g. the

@@ -36,3 +36,7 @@ pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(10);
 /// while a 200 or 300 MB cap ends the streams early (698-754 Mbit/s). A slower link stops on a
 /// stable rate long before, and a modem's monthly budget lowers the cap further.
 pub const DEFAULT_MAX_BYTES: u64 = 400_000_000;
+/// Default `[speedtest] upload_every`: an upload test after every fourth download of a modem.
+/// Uploads are supporting figures, not the standard's indicators, so they get a quarter of the
+/// downloads' turns (and of their data): at the default cadence, a few a day per carrier.
+pub const DEFAULT_UPLOAD_EVERY: u32 = 4;

@@ -9,6 +9,8 @@ pub const RESULTS_PATH: &str = "/api/v1/results";
 pub const HEALTH_PATH: &str = "/api/v1/health";
 /// Path of the download endpoint of the speed test.
 pub const DOWNLOAD_PATH: &str = "/api/v1/download";
+/// Path of the upload endpoint of the speed test (`POST`, the body discarded as it arrives).
+pub const SPEED_UPLOAD_PATH: &str = "/api/v1/upload";
 /// Path of the latency endpoint of the speed test.
 pub const PING_PATH: &str = "/api/v1/ping";
 /// Path where the collector serves [`OPENAPI_JSON`].
@@ -20,6 +22,8 @@ pub const MAX_RESULTS_PER_UPLOAD: usize = 1000;
 pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 /// Largest download one speed-test request may ask for, in bytes.
 pub const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Largest upload one speed-test request may announce, in bytes (the same as a download).
+pub const MAX_SPEED_UPLOAD_BYTES: u64 = MAX_DOWNLOAD_BYTES;
 
 /// The OpenAPI 3.1 description of the collector's probe-facing API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -496,6 +500,7 @@ mod tests {
             RESULTS_PATH,
             HEALTH_PATH,
             DOWNLOAD_PATH,
+            SPEED_UPLOAD_PATH,
             PING_PATH,
             ENROLL_PATH,
             FLEET_PATH,
@@ -751,6 +756,13 @@ mod tests {
             }
             if r.header.age_ms.is_none() {
                 described.remove("age_ms");
+            }
+            // A download does not write the upload's fields (nor its direction, the default).
+            if matches!(&r.measurement, crate::result::Measurement::Speed(s) if s.direction.is_download())
+            {
+                for upload_only in ["direction", "upload_mbps", "bytes_uploaded"] {
+                    described.remove(upload_only);
+                }
             }
             if matches!(&r.measurement, crate::result::Measurement::Radio(s) if !s.sinr_scale_uncertain)
             {

@@ -36,8 +36,8 @@ pub use carrier::Carrier;
 pub use ids::{InterfaceName, ProbeId, ResultId, SiteId};
 pub use radio::{Meets5gThresholds, Rat};
 pub use result::{
-    Ipv6Check, Measurement, RadioSample, ResultHeader, ResultKind, ResultRecord, SpeedProtocol,
-    SpeedTest, ValidationError, WireError,
+    Ipv6Check, Measurement, RadioSample, ResultHeader, ResultKind, ResultRecord, SpeedDirection,
+    SpeedProtocol, SpeedTest, ValidationError, WireError,
 };
 pub use site::SiteCategory;
 pub use time::UtcTime;

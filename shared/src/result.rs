@@ -99,10 +99,44 @@ pub enum SpeedProtocol {
     Quic,
 }
 
-/// `kind: "speed"`: one download test.
+/// Which way a speed test's load went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeedDirection {
+    /// Server to probe: the county's I26 indicator.
+    #[default]
+    Download,
+    /// Probe to server: a supporting figure, never counted in I26.
+    Upload,
+}
+
+impl SpeedDirection {
+    /// The wire name.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Download => "download",
+            Self::Upload => "upload",
+        }
+    }
+
+    /// Whether this is the default, download (left out of the wire form, so a download result
+    /// reads as it did before uploads existed).
+    pub fn is_download(&self) -> bool {
+        *self == Self::Download
+    }
+}
+
+impl fmt::Display for SpeedDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// `kind: "speed"`: one download or upload test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeedTest {
-    /// Payload rate in Mbit/s (10^6 bit/s); null when the test failed.
+    /// Payload rate of a download in Mbit/s (10^6 bit/s); null when the test failed or was an
+    /// upload.
     pub download_mbps: Option<f64>,
     /// Payload bytes received.
     pub bytes_downloaded: u64,
@@ -138,6 +172,44 @@ pub struct SpeedTest {
     /// ([`crate::plausible`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rat: Option<Rat>,
+    /// Which way the load went (absent: download, as from older probes).
+    #[serde(default, skip_serializing_if = "SpeedDirection::is_download")]
+    pub direction: SpeedDirection,
+    /// Payload rate of an upload in Mbit/s, counted from what the server confirmed it
+    /// received; null when the test failed or was a download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_mbps: Option<f64>,
+    /// Payload bytes the server confirmed it received (uploads only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes_uploaded: u64,
+    /// 90th percentile of the idle round trips, ms (absent from older probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_idle_p90_ms: Option<f64>,
+    /// 90th percentile of the round trips during the load, ms (absent from older probes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_loaded_p90_ms: Option<f64>,
+    /// Responsiveness under load, round trips per minute: 60 000 over the trimmed mean of the
+    /// loaded round trips in ms (`docs/speed.md` says how it differs from the IETF draft).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<f64>,
+}
+
+impl SpeedTest {
+    /// The rate in the test's direction, Mbit/s; null when it failed.
+    pub fn mbps(&self) -> Option<f64> {
+        match self.direction {
+            SpeedDirection::Download => self.download_mbps,
+            SpeedDirection::Upload => self.upload_mbps,
+        }
+    }
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `kind: "radio"`: one radio sample of one modem. When an NR leg is active the three signal
@@ -528,14 +600,19 @@ fn shorten(s: &str) -> String {
 }
 
 fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
-    match (s.download_mbps, &s.error) {
+    let (field, other_field, other) = match s.direction {
+        SpeedDirection::Download => ("download_mbps", "upload_mbps", s.upload_mbps),
+        SpeedDirection::Upload => ("upload_mbps", "download_mbps", s.download_mbps),
+    };
+    if other.is_some() {
+        return Err(invalid(
+            other_field,
+            format!("must be null when direction is {}", s.direction),
+        ));
+    }
+    match (s.mbps(), &s.error) {
         (Some(mbps), None) => {
-            check_range(
-                "download_mbps",
-                mbps,
-                (0.0, limits::MAX_DOWNLOAD_MBPS),
-                "Mbit/s",
-            )?;
+            check_range(field, mbps, (0.0, limits::MAX_DOWNLOAD_MBPS), "Mbit/s")?;
             let cap = crate::plausible::max_download_mbps(s.rat);
             if mbps > cap {
                 let link = s.rat.map_or_else(
@@ -543,7 +620,7 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
                     |r| format!("a link of type {r}"),
                 );
                 return Err(invalid(
-                    "download_mbps",
+                    field,
                     format!("{mbps} Mbit/s is beyond what {link} can carry (at most {cap} Mbit/s)"),
                 ));
             }
@@ -552,12 +629,12 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
         (Some(_), Some(_)) => {
             return Err(invalid(
                 "error",
-                "a failed test must have download_mbps null",
+                format!("a failed test must have {field} null"),
             ));
         }
         (None, None) => {
             return Err(invalid(
-                "download_mbps",
+                field,
                 "is null but error gives no reason; a failed test says why",
             ));
         }
@@ -572,19 +649,29 @@ fn validate_speed(s: &SpeedTest) -> Result<(), ValidationError> {
             ),
         ));
     }
-    if s.download_mbps.is_some() && s.duration_ms == 0 {
+    if s.mbps().is_some() && s.duration_ms == 0 {
         return Err(invalid("duration_ms", "is 0 for a completed test"));
     }
     let latency = (0.0, limits::MAX_LATENCY_MS);
     check_opt_range("latency_idle_ms", s.latency_idle_ms, latency, "ms")?;
     check_opt_range("latency_loaded_ms", s.latency_loaded_ms, latency, "ms")?;
+    check_opt_range("latency_idle_p90_ms", s.latency_idle_p90_ms, latency, "ms")?;
+    check_opt_range(
+        "latency_loaded_p90_ms",
+        s.latency_loaded_p90_ms,
+        latency,
+        "ms",
+    )?;
+    // At least one round trip a minute (60 s is the longest latency accepted), at most one per
+    // microsecond: anything beyond is no measurement.
+    check_opt_range("rpm", s.rpm, (1.0, 60_000_000.0), "round trips a minute")?;
     if s.streams > limits::MAX_STREAMS {
         return Err(invalid(
             "streams",
             format!("{} is more than {}", s.streams, limits::MAX_STREAMS),
         ));
     }
-    if s.download_mbps.is_some() && s.streams == 0 {
+    if s.mbps().is_some() && s.streams == 0 {
         return Err(invalid("streams", "is 0 for a completed test"));
     }
     check_opt_range("jitter_ms", s.jitter_ms, latency, "ms")?;
@@ -928,6 +1015,22 @@ mod tests {
                 "error: must be one line",
             ),
             (
+                with(speed(), &json!({"upload_mbps": 20.0})),
+                "upload_mbps: must be null when direction is download",
+            ),
+            (
+                with(speed(), &json!({"direction": "upload"})),
+                "download_mbps: must be null when direction is upload",
+            ),
+            (
+                with(speed(), &json!({"rpm": 0.5})),
+                "rpm: 0.5 round trips a minute is outside",
+            ),
+            (
+                with(speed(), &json!({"direction": "sideways"})),
+                "direction: unknown variant",
+            ),
+            (
                 with(radio(), &json!({"rsrp_dbm": -200.0})),
                 "rsrp_dbm: -200 dBm is outside -156..=-31 dBm",
             ),
@@ -979,6 +1082,40 @@ mod tests {
             .unwrap()
             .validate(now())
             .unwrap();
+    }
+
+    #[test]
+    fn an_upload_test_carries_its_own_rate_and_the_responsiveness_figures() {
+        let v = with(
+            speed(),
+            &json!({"direction": "upload", "download_mbps": null, "bytes_downloaded": 0,
+                    "upload_mbps": 19.2, "bytes_uploaded": 24_000_000,
+                    "latency_idle_p90_ms": 33.0, "latency_loaded_p90_ms": 410.0, "rpm": 180.5}),
+        );
+        let r = ResultRecord::from_json(&v).unwrap();
+        r.validate(now()).unwrap();
+        let Measurement::Speed(s) = &r.measurement else {
+            panic!("not a speed test")
+        };
+        assert_eq!(s.direction, SpeedDirection::Upload);
+        assert_eq!(s.mbps(), Some(19.2));
+        // The round trip through the wire keeps every field.
+        assert_eq!(ResultRecord::from_json(&r.to_json()).unwrap(), r);
+    }
+
+    #[test]
+    fn a_download_without_the_new_fields_reads_as_before() {
+        let r = ResultRecord::from_json(&speed()).unwrap();
+        let Measurement::Speed(s) = &r.measurement else {
+            panic!("not a speed test")
+        };
+        assert_eq!(s.direction, SpeedDirection::Download);
+        assert_eq!((s.upload_mbps, s.rpm, s.bytes_uploaded), (None, None, 0));
+        // And its wire form has none of them: an old collector reads it unchanged.
+        let wire = r.to_json().to_string();
+        for absent in ["direction", "upload_mbps", "bytes_uploaded", "rpm", "p90"] {
+            assert!(!wire.contains(absent), "{absent} in {wire}");
+        }
     }
 
     #[test]

@@ -186,6 +186,8 @@ pub struct CarrierLab {
     pub server_ip: String,
     /// The carrier links, in the order of the rates given.
     pub links: Vec<CarrierLink>,
+    /// The router's interface towards the server (where [`CarrierLab::shape_uplink`] shapes).
+    router_server_if: String,
     delayline: Option<std::process::Child>,
 }
 
@@ -249,6 +251,7 @@ impl CarrierLab {
             probe_ns: format!("fp{tag}"),
             server_ip: format!("198.19.{}.1", n % 250),
             links: Vec::new(),
+            router_server_if: format!("rs{tag}"),
             delayline: None,
         };
         for ns in [&lab.server_ns, &lab.router_ns, &lab.probe_ns] {
@@ -427,6 +430,31 @@ impl CarrierLab {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.probe_ns]).arg(program);
         c
+    }
+
+    /// Shapes the upload direction (probe to server) of every link with tbf at `rate_mbit`, its
+    /// queue `queue_ms` deep at that rate, on the router's interface towards the server: a
+    /// bottleneck away from the sender, as the download's is. The links share it, so upload tests
+    /// use one link at a time; called again, it replaces the shaping.
+    pub fn shape_uplink(&self, rate_mbit: u32, queue_ms: u32) {
+        in_ns(
+            &self.router_ns,
+            &[
+                "tc",
+                "qdisc",
+                "replace",
+                "dev",
+                &self.router_server_if,
+                "root",
+                "tbf",
+                "rate",
+                &format!("{rate_mbit}mbit"),
+                "burst",
+                "32kb",
+                "latency",
+                &format!("{queue_ms}ms"),
+            ],
+        );
     }
 
     /// Packets the tbf of link `k` dropped so far (`tc -s qdisc`): the bottleneck's drops.

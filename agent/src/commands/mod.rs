@@ -61,6 +61,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             server,
             interface,
             protocol,
+            direction,
             max_duration,
             max_bytes,
             limit_mbps,
@@ -85,6 +86,13 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
                 cert_sha256,
                 dns.as_deref(),
             )?;
+            if direction == crate::cli::Direction::Upload && limit_mbps.is_some() {
+                // The simulated link paces what the agent reads; an upload reads nothing.
+                return Err(usage(
+                    "--limit-mbps simulates a download link: not with --direction upload",
+                ));
+            }
+            opts.direction = direction.into();
             if let Some(probe) = &probe {
                 opts.token = crate::speed::token_for(&opts.server, &probe.collector, &probe.token);
                 if opts.token.is_none() {

@@ -1,4 +1,4 @@
-//! `fathom-agent speedtest`: one download test from the command line.
+//! `fathom-agent speedtest`: one download or upload test from the command line.
 
 use super::usage;
 use crate::cli::Protocol;
@@ -72,6 +72,7 @@ pub(super) fn speed_options(
         ca,
         cert_sha256,
         token: None,
+        direction: fathom_shared::SpeedDirection::Download,
     })
 }
 
@@ -102,16 +103,20 @@ pub(super) async fn speedtest(opts: &speed::SpeedOptions, json: bool) -> anyhow:
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
-    } else if let Some(mbps) = test.download_mbps {
+    } else if let Some(mbps) = test.mbps() {
         writeln!(
             out,
-            "{mbps:.1} Mbit/s  ({} bytes in {} ms, {} streams; idle latency {}; loaded latency {}; jitter {})",
-            test.bytes_downloaded,
+            "{} {mbps:.1} Mbit/s  ({} bytes in {} ms, {} streams; idle latency {}; loaded latency {} (p90 {}); jitter {}; {})",
+            test.direction,
+            test.bytes_downloaded + test.bytes_uploaded,
             test.duration_ms,
             test.streams,
             ms(test.latency_idle_ms),
             ms(test.latency_loaded_ms),
+            ms(test.latency_loaded_p90_ms),
             ms(test.jitter_ms),
+            test.rpm
+                .map_or_else(|| "no RPM".to_owned(), |r| format!("{r:.0} RPM")),
         )?;
     }
     match &test.error {

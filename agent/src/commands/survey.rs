@@ -9,7 +9,7 @@ use crate::spool::Spool;
 use crate::survey::marks::{self, MarkStore};
 use crate::survey::state::{Action, Event, Key};
 use crate::survey::{Lang, SurveyState, render};
-use fathom_shared::{Meets5gThresholds, ResultId};
+use fathom_shared::{Meets5gThresholds, ResultId, SpeedDirection};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers};
@@ -125,7 +125,10 @@ pub(super) async fn survey_command(
                 // Straight into the state: this loop is the channel's only reader.
                 state.apply(Event::SpeedStarted(i), now_ms, ResultId::new);
                 tokio::spawn(async move {
-                    let event = match probe.metered_speed_test(&modem, link, longest, &stop).await {
+                    let event = match probe
+                        .metered_speed_test(&modem, link, SpeedDirection::Download, longest, &stop)
+                        .await
+                    {
                         Ok(Metered::Done(mut test)) => {
                             test.rat = test.rat.or(rat);
                             Event::SpeedFinished(i, test)

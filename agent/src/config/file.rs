@@ -109,6 +109,8 @@ pub struct Speedtest {
     pub ca: Option<PathBuf>,
     /// QUIC: SHA-256 fingerprint (hex) of the server certificate to trust.
     pub cert_sha256: Option<String>,
+    /// An upload test after every this many downloads of a modem (0: never).
+    pub upload_every: Option<u32>,
 }
 
 /// `[[modem]]`.

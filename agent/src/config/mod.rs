@@ -16,7 +16,7 @@ pub use error::{ConfigError, InvalidConfig};
 use crate::defaults::{
     DEFAULT_BATCH, DEFAULT_IPV6_CONNECT_TIMEOUT, DEFAULT_IPV6_EVERY, DEFAULT_IPV6_PAGE_TIMEOUT,
     DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION, DEFAULT_RADIO_EVERY, DEFAULT_RETRY_MAX,
-    DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY,
+    DEFAULT_RETRY_MIN, DEFAULT_SPEED_EVERY, DEFAULT_UPLOAD_EVERY,
 };
 use fathom_shared::settings::{Settings, SettingsLayer};
 use fathom_shared::{Carrier, InterfaceName, ProbeId, SiteId};
@@ -183,6 +183,8 @@ pub struct AgentConfig {
     pub max_duration: Duration,
     /// Most bytes per speed test.
     pub max_bytes: u64,
+    /// An upload test after every this many downloads of a modem (0: never).
+    pub upload_every: u32,
     /// Speed-test transport and, for QUIC, what to trust.
     pub speed_transport: SpeedTransport,
     /// The modems, one per carrier.
@@ -431,6 +433,7 @@ impl AgentConfig {
                 DEFAULT_MAX_DURATION,
             )?,
             max_bytes,
+            upload_every: f.speedtest.upload_every.unwrap_or(DEFAULT_UPLOAD_EVERY),
             speed_transport,
             modems,
             ipv6,
@@ -492,6 +495,7 @@ mod tests {
         assert_eq!(spelled.own_settings().ipv6_every, DEFAULT_IPV6_EVERY);
         assert_eq!(spelled.max_duration, DEFAULT_MAX_DURATION);
         assert_eq!(spelled.max_bytes, DEFAULT_MAX_BYTES);
+        assert_eq!(spelled.upload_every, DEFAULT_UPLOAD_EVERY);
     }
 
     #[test]

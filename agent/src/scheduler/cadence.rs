@@ -98,9 +98,23 @@ impl Cadence {
     }
 }
 
+/// Whether the `done`-th download of a modem (counted from 1) is followed by an upload, with
+/// an upload after every `every` downloads (0: never).
+pub(super) fn upload_due(done: u32, every: u32) -> bool {
+    every > 0 && done > 0 && done.is_multiple_of(every)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_follows_every_nth_download_or_none() {
+        let due: Vec<u32> = (1..=12).filter(|&n| upload_due(n, 4)).collect();
+        assert_eq!(due, [4, 8, 12]);
+        assert!((1..=12).all(|n| !upload_due(n, 0)), "0 means never");
+        assert!((1..=3).all(|n| upload_due(n, 1)), "1 means after each");
+    }
 
     #[test]
     fn a_period_of_any_length_never_panics_and_waits_at_most_the_longest_period() {

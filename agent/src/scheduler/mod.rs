@@ -1,7 +1,8 @@
 //! The daemon: measurement jobs on their cadences, each result spooled before upload, and the
 //! uploader woken after every result.
 //!
-//! Per modem there is a radio job and a speed job. There is one IPv6 job per probe, over the
+//! Per modem there is a radio job and a speed job (a download test, and after every
+//! `[speedtest] upload_every` of them an upload test of the same modem). There is one IPv6 job per probe, over the
 //! modems bound to an interface: each round checks every website (from `[ipv6]`, else from the
 //! collector) through one modem, the modems taking turns round by round (one carrier's view per
 //! round is enough for I32, and a daily round on every SIM would spend data for no new verdict);
@@ -45,7 +46,7 @@ use chrono::Utc;
 use fathom_shared::api::ProbeSettings;
 use fathom_shared::{
     InterfaceName, Measurement, Meets5gThresholds, ResultHeader, ResultId, ResultRecord,
-    SCHEMA_VERSION,
+    SCHEMA_VERSION, SpeedDirection,
 };
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -85,6 +86,8 @@ pub struct Probe {
     /// The collector's last settings, as the uploader hands them over.
     collector_settings: Arc<watch::Sender<Option<ProbeSettings>>>,
     board: StatusBoard,
+    /// Downloads run per carrier since the start, for `[speedtest] upload_every`.
+    downloads: Arc<std::sync::Mutex<std::collections::HashMap<fathom_shared::Carrier, u32>>>,
 }
 
 impl Probe {
@@ -103,6 +106,7 @@ impl Probe {
             settings_tx: Arc::new(settings_tx),
             collector_settings: Arc::new(watch::channel(None).0),
             board: StatusBoard::default(),
+            downloads: Arc::default(),
         }
     }
 
@@ -217,17 +221,54 @@ impl Probe {
         self.spool(&r, &stamp).await
     }
 
-    /// Runs one speed test through `modem` and spools it, within the modem's monthly data
-    /// budget ([`Probe::metered_speed_test`]).
+    /// Runs one download test through `modem` and spools it, then, after every
+    /// `[speedtest] upload_every` downloads of the modem, an upload test the same way
+    /// ([`Probe::metered_speed_test`]). A simulated modem (`link_mbps`) makes no uploads: its
+    /// link is a download pace only.
     pub async fn speed_job(
         &self,
         modem: &ModemConfig,
         link_mbps: Option<f64>,
         shutdown: &CancellationToken,
     ) -> Result<(), SpoolError> {
+        self.speed_test(modem, link_mbps, SpeedDirection::Download, shutdown)
+            .await?;
+        let done = {
+            let mut counts = self
+                .downloads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = counts.entry(modem.carrier).or_insert(0);
+            *n = n.wrapping_add(1);
+            *n
+        };
+        if link_mbps.is_none()
+            && cadence::upload_due(done, self.config.upload_every)
+            && !shutdown.is_cancelled()
+        {
+            self.speed_test(modem, None, SpeedDirection::Upload, shutdown)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Runs one scheduled speed test through `modem` in `direction` and spools it.
+    async fn speed_test(
+        &self,
+        modem: &ModemConfig,
+        link_mbps: Option<f64>,
+        direction: SpeedDirection,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SpoolError> {
         let stamp = self.stamp().await;
         let Metered::Done(test) = self
-            .metered_speed_test(modem, link_mbps, self.config.max_duration, shutdown)
+            .metered_speed_test(
+                modem,
+                link_mbps,
+                direction,
+                self.config.max_duration,
+                shutdown,
+            )
             .await?
         else {
             return Ok(());
@@ -236,16 +277,17 @@ impl Probe {
         self.spool(&r, &stamp).await
     }
 
-    /// Runs one speed test through `modem`, at most `max_duration` long, within the modem's
-    /// monthly data budget: the test's byte cap is at most what is left, no test runs when too
-    /// little is left, and what it used goes into the ledger. A shutdown during the test
-    /// abandons it (no result: a cut-short download would understate the link), and its whole
-    /// cap is charged, since what it used is unknown. The result is not spooled: the caller
-    /// decides what it is (a scheduled result, or a survey point's test).
+    /// Runs one speed test through `modem` in `direction`, at most `max_duration` long, within
+    /// the modem's monthly data budget: the test's byte cap is at most what is left, no test
+    /// runs when too little is left, and what it used (both directions) goes into the ledger. A
+    /// shutdown during the test abandons it (no result: a cut-short test would understate the
+    /// link), and its whole cap is charged, since what it used is unknown. The result is not
+    /// spooled: the caller decides what it is (a scheduled result, or a survey point's test).
     pub async fn metered_speed_test(
         &self,
         modem: &ModemConfig,
         link_mbps: Option<f64>,
+        direction: SpeedDirection,
         max_duration: std::time::Duration,
         shutdown: &CancellationToken,
     ) -> Result<Metered, SpoolError> {
@@ -257,6 +299,7 @@ impl Probe {
         let Some(cap) = budget::test_cap(self.config.max_bytes, monthly_budget, used) else {
             tracing::info!(
                 carrier = %modem.carrier,
+                %direction,
                 used,
                 budget = monthly_budget,
                 "Speed test skipped: the month's data budget is spent."
@@ -269,6 +312,7 @@ impl Probe {
             max_bytes: cap,
             limit_mbps: link_mbps,
             protocol: self.config.speed_transport.protocol,
+            direction,
             ca: self.speed_ca(),
             cert_sha256: self.speed_pin(),
             dns: modem.dns,
@@ -289,10 +333,14 @@ impl Probe {
             }
         };
         self.ledger
-            .add(modem.carrier, &month, budget::charge(test.bytes_downloaded))
+            .add(
+                modem.carrier,
+                &month,
+                budget::charge(test.bytes_downloaded + test.bytes_uploaded),
+            )
             .await?;
         if let Some(e) = &test.error {
-            tracing::warn!(carrier = %modem.carrier, error = %e, "Speed test failed.");
+            tracing::warn!(carrier = %modem.carrier, %direction, error = %e, "Speed test failed.");
         }
         // The collector refuses a rate beyond what this network type can carry.
         test.rat = self.board.rat(modem.carrier);

@@ -1,18 +1,21 @@
-//! The multi-stream download engine, the same for every transport.
+//! The multi-stream engine, the same for every transport and both directions.
 //!
 //! One test: a warm-up ping, then idle pings (median = idle latency, mean absolute difference of
-//! consecutive pings = jitter); then the load: `start_streams` separate connections, each asking
-//! the server for chunks of a shared byte allowance (so the server never sends more than
-//! `max_bytes` in all), while a pinger on its own connection measures loaded latency. Every
-//! `TICK` the bytes each stream received are handed to the pure [`Estimator`], which says
+//! consecutive pings = jitter); then the load: `start_streams` separate connections, each moving
+//! chunks of a shared byte allowance (so no more than `max_bytes` cross the link in all), while
+//! a pinger on its own connection measures loaded latency ([`super::responsiveness`]). A
+//! download stream counts the bytes it received; an upload stream counts the bytes the server
+//! confirmed it received ([`super::upload`]), never what it wrote into its socket. Every
+//! `TICK` the bytes each stream counted are handed to the pure [`Estimator`], which says
 //! whether to add streams, stop (stable, time or byte cap) or fail (stall). Any stream's error
 //! (reset, server error, no route) fails the test: the result then carries the reason and no
 //! rate.
 
 use super::error::{Result, SpeedError};
 use super::estimator::{Decision, Estimator, EstimatorConfig, StopReason};
-use super::{SpeedReport, describe, median, millis, pace};
-use fathom_shared::SpeedTest;
+use super::responsiveness;
+use super::{SpeedReport, describe, millis, pace};
+use fathom_shared::{SpeedDirection, SpeedTest};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,10 +26,12 @@ use tokio_util::sync::CancellationToken;
 
 /// How often stream counters are read.
 const TICK: Duration = Duration::from_millis(50);
-/// Pings before the load (after one that opens the connection).
-const IDLE_PINGS: usize = 5;
-/// Interval of pings during the load.
-const LOADED_PING_EVERY: Duration = Duration::from_millis(200);
+/// Pings before the load (after one that opens the connection): ten, so that their 90th
+/// percentile is not simply the slowest.
+const IDLE_PINGS: usize = 10;
+/// Interval of pings during the load: about 30 in a 3 s test, enough for a 90th percentile
+/// and the responsiveness's trimmed mean, and 10 small requests a second cost the load nothing.
+const LOADED_PING_EVERY: Duration = Duration::from_millis(100);
 /// Longest wait for one ping.
 pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -127,6 +132,8 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// Downloads on a connection of its own, chunk after chunk from the allowance, until the
     /// allowance is spent or `ctx.stop` is cancelled. An error is the reason the stream broke.
     fn stream(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static;
+    /// Uploads the same way, counting (`ctx.received`) what the server confirms it received.
+    fn upload(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static;
 }
 
 /// A connection that measures round trips.
@@ -154,6 +161,7 @@ pub(crate) struct EngineOptions {
     pub(crate) estimator: EstimatorConfig,
     pub(crate) start_streams: u32,
     pub(crate) limit_mbps: Option<f64>,
+    pub(crate) direction: SpeedDirection,
 }
 
 /// Mean absolute difference of consecutive values.
@@ -185,6 +193,8 @@ pub(crate) async fn run<T: Transport>(
 /// Marks `test` failed with `e`: no rate, and the reason as one line.
 pub(crate) fn fail(test: &mut SpeedTest, e: &SpeedError) {
     test.download_mbps = None;
+    test.upload_mbps = None;
+    test.rpm = None;
     test.stable = None;
     test.ramp_up_ms = None;
     test.error = Some(describe(e));
@@ -197,8 +207,8 @@ async fn ping(p: &mut impl Pinger) -> Result<f64> {
     }
 }
 
-/// Idle latency and jitter, on a connection of their own before the load.
-async fn idle_latency<T: Transport>(transport: &T, m: &mut SpeedTest) -> Result<()> {
+/// Idle latency and jitter, on a connection of their own before the load; the round trips.
+async fn idle_latency<T: Transport>(transport: &T, m: &mut SpeedTest) -> Result<Vec<f64>> {
     let unreachable = |e: SpeedError| SpeedError::Unreachable(Box::new(e));
     let mut idle = tokio::time::timeout(PING_TIMEOUT * 2, transport.pinger())
         .await
@@ -210,9 +220,12 @@ async fn idle_latency<T: Transport>(transport: &T, m: &mut SpeedTest) -> Result<
     for _ in 0..IDLE_PINGS {
         rtts.push(ping(&mut idle).await?);
     }
-    m.latency_idle_ms = median(&rtts);
+    // Set now, so that a test failing later still reports its idle latency.
+    let idle = responsiveness::compute(&rtts, &[]);
+    m.latency_idle_ms = idle.idle_median_ms;
+    m.latency_idle_p90_ms = idle.idle_p90_ms;
     m.jitter_ms = jitter(&rtts);
-    Ok(())
+    Ok(rtts)
 }
 
 /// Pings every [`LOADED_PING_EVERY`] until `stop`; the task returns the round trips.
@@ -267,13 +280,47 @@ fn collect(streams: &[Arc<AtomicU64>], est: &mut Estimator, since: Duration, now
     }
 }
 
+/// The round-trip figures ([`responsiveness`]) of `idle` and `loaded` into `m`.
+fn record_latency(m: &mut SpeedTest, idle: &[f64], loaded: &[f64]) {
+    let r = responsiveness::compute(idle, loaded);
+    m.latency_idle_ms = r.idle_median_ms;
+    m.latency_idle_p90_ms = r.idle_p90_ms;
+    m.latency_loaded_ms = r.loaded_median_ms;
+    m.latency_loaded_p90_ms = r.loaded_p90_ms;
+    m.rpm = r.rpm;
+}
+
+/// The bytes moved and the rate (when there is one) into the fields of `direction`.
+fn set_load(m: &mut SpeedTest, direction: SpeedDirection, bytes: u64, mbps: Option<f64>) {
+    match direction {
+        SpeedDirection::Download => {
+            m.bytes_downloaded = bytes;
+            m.download_mbps = mbps;
+        }
+        SpeedDirection::Upload => {
+            m.bytes_uploaded = bytes;
+            m.upload_mbps = mbps;
+        }
+    }
+}
+
+/// The error of an estimate that gives no rate, naming the direction that stalled.
+fn estimate_error(direction: SpeedDirection, e: super::estimator::EstimateError) -> SpeedError {
+    match (direction, e) {
+        (SpeedDirection::Upload, e @ super::estimator::EstimateError::Stalled(..)) => {
+            SpeedError::UploadStalled(e)
+        }
+        (_, e) => SpeedError::from_estimate(e),
+    }
+}
+
 async fn measure<T: Transport>(
     transport: &T,
     opts: &EngineOptions,
     progress: &mut (dyn FnMut(Progress) + Send),
     m: &mut SpeedTest,
 ) -> Result<(StopReason, Option<f64>)> {
-    idle_latency(transport, m).await?;
+    let idle = idle_latency(transport, m).await?;
 
     // The loaded-latency pinger connects before the load, so its handshake is not under load.
     let mut loaded = transport.pinger().await?;
@@ -300,7 +347,10 @@ async fn measure<T: Transport>(
                 ..ctx.clone()
             };
             streams.push(c.fresh.clone());
-            tasks.spawn(transport.stream(c));
+            match opts.direction {
+                SpeedDirection::Download => tasks.spawn(transport.stream(c)),
+                SpeedDirection::Upload => tasks.spawn(transport.upload(c)),
+            };
         }
     };
     open(opts.start_streams.max(1), &mut streams, &mut tasks);
@@ -353,18 +403,22 @@ async fn measure<T: Transport>(
     stop.cancel();
     tasks.abort_all();
     collect(&streams, &mut est, collected, end);
-    let loaded = pinger.await.unwrap_or_default();
-    m.latency_loaded_ms = median(&loaded);
+    record_latency(m, &idle, &pinger.await.unwrap_or_default());
     m.streams = est.streams();
-    m.bytes_downloaded = est.total_bytes();
+    let moved = est.total_bytes();
+    set_load(m, opts.direction, moved, None);
     m.duration_ms = millis(end);
+    let stalled = |e| estimate_error(opts.direction, e);
     let reason = outcome?;
-    let e = est.finish(end).map_err(SpeedError::from_estimate)?;
+    let e = est.finish(end).map_err(stalled)?;
     // The estimator fails a test (`Decision::Fail`) only on a stall, which `finish` reports.
-    let reason = reason.ok_or(SpeedError::Stalled(
-        super::estimator::EstimateError::Stalled(opts.estimator.stall_limit, m.bytes_downloaded),
-    ))?;
-    m.download_mbps = Some(e.mbps);
+    let reason = reason.ok_or_else(|| {
+        stalled(super::estimator::EstimateError::Stalled(
+            opts.estimator.stall_limit,
+            moved,
+        ))
+    })?;
+    set_load(m, opts.direction, moved, Some(e.mbps));
     m.stable = Some(e.stable);
     m.samples_mbps = e.per_second_mbps;
     m.ramp_up_ms = Some(millis(e.measured_from));

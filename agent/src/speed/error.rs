@@ -144,6 +144,30 @@ pub enum SpeedError {
         /// Bytes asked for.
         want: u64,
     },
+    /// An upload broke off.
+    #[error("the upload broke after the server confirmed {confirmed} of {want} bytes")]
+    UploadBroke {
+        /// Bytes of this chunk the server confirmed.
+        confirmed: u64,
+        /// Bytes sent in this chunk.
+        want: u64,
+        /// What the transport said.
+        source: Cause,
+    },
+    /// The server ended an upload's answer before confirming it whole.
+    #[error("the test server confirmed {confirmed} of {want} uploaded bytes and closed")]
+    UploadShort {
+        /// Bytes of this chunk the server confirmed.
+        confirmed: u64,
+        /// Bytes sent in this chunk.
+        want: u64,
+    },
+    /// The server's confirmations make no sense.
+    #[error("the test server's upload confirmations")]
+    Confirmation(#[source] super::upload::BadConfirmation),
+    /// The upload stalled: the server confirmed nothing for the stall limit.
+    #[error("the upload stalled")]
+    UploadStalled(#[source] EstimateError),
     /// A stream's task ended abnormally.
     #[error("a download stream ended abnormally")]
     StreamTask(#[source] tokio::task::JoinError),
@@ -189,7 +213,7 @@ fn status_hint(status: reqwest::StatusCode) -> &'static str {
             " (the collector's speed test is for registered probes: is this probe's token valid, and is the server the probe's own collector?)"
         }
         429 => {
-            " (this probe's downloads are over the collector's limits: [limits] speed_streams_per_probe, speed_bytes_per_hour)"
+            " (this probe's speed tests are over the collector's limits: [limits] speed_streams_per_probe, speed_bytes_per_hour)"
         }
         _ => "",
     }

@@ -1,4 +1,10 @@
-//! The HTTP transport: `GET /api/v1/download?bytes=N` and `GET /api/v1/ping` over HTTP/1.1.
+//! The HTTP transport: `GET /api/v1/download?bytes=N`, `POST /api/v1/upload?bytes=N` and
+//! `GET /api/v1/ping` over HTTP/1.1.
+//!
+//! An upload is one request whose body is the N bytes; the server answers at once and, while the
+//! body still arrives, streams its running total of bytes received (big-endian `u64`s,
+//! [`super::upload::Confirmations`]): HTTP/1.1 lets both directions of one exchange flow at
+//! once, and hyper on both ends does.
 //!
 //! Each download stream and each pinger has a client of its own with at most one idle
 //! connection, and every client speaks HTTP/1.1 only: parallel streams are separate TCP
@@ -9,7 +15,8 @@ use super::SpeedOptions;
 use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
 use super::error::{Result, SpeedError};
-use fathom_shared::api::{DOWNLOAD_PATH, PING_PATH};
+use super::upload::{self, Confirmations};
+use fathom_shared::api::{DOWNLOAD_PATH, PING_PATH, SPEED_UPLOAD_PATH};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -189,6 +196,61 @@ impl Transport for Http {
                 () = stop.cancelled() => Ok(()),
                 r = download(&client, &base, &ctx) => r,
             }
+        }
+    }
+
+    fn upload(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static {
+        let client = self.client();
+        let base = format!("{}{SPEED_UPLOAD_PATH}", self.server);
+        async move {
+            let client = client?;
+            let stop = ctx.stop.clone();
+            tokio::select! {
+                () = stop.cancelled() => Ok(()),
+                r = send_up(&client, &base, &ctx) => r,
+            }
+        }
+    }
+}
+
+/// Upload after upload until the allowance is spent, each counted as the server confirms it.
+async fn send_up(client: &reqwest::Client, base: &str, ctx: &StreamCtx) -> Result<()> {
+    loop {
+        let want = ctx.allowance.take();
+        if want == 0 {
+            return Ok(());
+        }
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(
+            upload::pieces(want).map(Ok::<_, std::io::Error>),
+        ));
+        let mut resp = client
+            .post(format!("{base}?bytes={want}"))
+            .header(reqwest::header::CONTENT_LENGTH, want)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SpeedError::Request(SpeedError::cause(e)))?;
+        if !resp.status().is_success() {
+            return Err(SpeedError::Status(resp.status()));
+        }
+        let mut confirmed = Confirmations::default();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| SpeedError::UploadBroke {
+            confirmed: confirmed.total(),
+            want,
+            source: SpeedError::cause(e),
+        })? {
+            let new = confirmed
+                .push(&chunk, want)
+                .map_err(SpeedError::Confirmation)?;
+            ctx.received(usize::try_from(new).unwrap_or(usize::MAX))
+                .await;
+        }
+        if confirmed.total() < want {
+            return Err(SpeedError::UploadShort {
+                confirmed: confirmed.total(),
+                want,
+            });
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Download speed tests: the pure [`estimator`], the transport-independent [`engine`], and the
-//! transports ([`http`], and QUIC in [`quic`]).
+//! Download and upload speed tests: the pure [`estimator`] and [`responsiveness`], the
+//! transport-independent [`engine`], and the transports ([`http`], and QUIC in [`quic`]).
 //!
 //! A test is several parallel connections (4 at first, more while throughput still rises, up to
 //! 16), each bound to the modem's interface; bytes are counted every 50 ms, ramp-up is excluded
@@ -11,10 +11,12 @@ pub mod error;
 pub mod estimator;
 pub mod http;
 pub mod quic;
+pub mod responsiveness;
+pub mod upload;
 pub mod window;
 
 pub use error::SpeedError;
-use fathom_shared::{InterfaceName, SpeedProtocol, SpeedTest};
+use fathom_shared::{InterfaceName, SpeedDirection, SpeedProtocol, SpeedTest};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub struct SpeedOptions {
     pub interface: Option<InterfaceName>,
     /// Transport.
     pub protocol: SpeedProtocol,
+    /// Which way the load goes.
+    pub direction: SpeedDirection,
     /// Longest download.
     pub max_duration: Duration,
     /// Most bytes downloaded (the server is never asked for more).
@@ -57,6 +61,7 @@ impl SpeedOptions {
             server: server.into(),
             interface: None,
             protocol: SpeedProtocol::Http,
+            direction: SpeedDirection::Download,
             max_duration: crate::defaults::DEFAULT_MAX_DURATION,
             max_bytes: crate::defaults::DEFAULT_MAX_BYTES,
             limit_mbps: None,
@@ -220,6 +225,7 @@ async fn run_here(
         },
         start_streams: streams,
         limit_mbps: opts.limit_mbps,
+        direction: opts.direction,
     };
     let blank = blank_report(opts);
     match opts.protocol {
@@ -252,6 +258,12 @@ fn blank_report(opts: &SpeedOptions) -> SpeedReport {
             jitter_ms: None,
             samples_mbps: Vec::new(),
             rat: None,
+            direction: opts.direction,
+            upload_mbps: None,
+            bytes_uploaded: 0,
+            latency_idle_p90_ms: None,
+            latency_loaded_p90_ms: None,
+            rpm: None,
         },
         interface: opts.interface.as_ref().map(|i| i.as_str().to_owned()),
         stop: None,

@@ -1,6 +1,10 @@
 //! The QUIC transport: the collector's QUIC endpoint on the server URL's port number over UDP
 //! (ALPN `fathom-speed/1`). A request is a bidirectional stream carrying the wanted byte count
-//! as a big-endian `u64`; the answer is that many bytes and a finish; zero bytes is a ping.
+//! as a big-endian `u64`; the answer is that many bytes and a finish; zero bytes is a ping. An
+//! upload sets the size's top bit ([`UPLOAD`]), then gives the token's length (big-endian `u16`),
+//! the token and the bytes; the server answers with its running totals of bytes received
+//! (big-endian `u64`s) and finishes once it has them all. The agent counts those totals, not
+//! what it wrote ([`super::upload`]).
 //!
 //! Each download stream and each pinger has a QUIC connection (and a UDP socket) of its own, so
 //! parallel streams have separate congestion controllers, like the HTTP transport's separate TCP
@@ -13,8 +17,9 @@
 use super::dns::ServerLookup;
 use super::engine::{Pinger, StreamCtx, Transport};
 use super::error::{Result, SpeedError};
+use super::upload::{self, Confirmations};
 use super::window::{self, ReceiveWindow};
-use super::{SpeedOptions, parse_fingerprint};
+use super::{SpeedOptions, describe, parse_fingerprint};
 use crate::trust::Trust;
 use fathom_shared::InterfaceName;
 use rustls::pki_types::CertificateDer;
@@ -103,6 +108,19 @@ pub(crate) struct Quic {
     config: quinn::ClientConfig,
     /// The probe's token, sent after the size in every request to a collector.
     token: Option<String>,
+}
+
+/// The size's top bit in an upload's request (the collector's `testserver::quic::UPLOAD`). A
+/// server that predates uploads sees a size beyond its cap and refuses it.
+const UPLOAD: u64 = 1 << 63;
+
+/// An upload's request head: the size with [`UPLOAD`] set, the token's length and the token.
+fn upload_request(size: u64, token: Option<&str>) -> Vec<u8> {
+    let token = token.unwrap_or_default().as_bytes();
+    let mut r = (size | UPLOAD).to_be_bytes().to_vec();
+    r.extend_from_slice(&u16::try_from(token.len()).unwrap_or(u16::MAX).to_be_bytes());
+    r.extend_from_slice(token);
+    r
 }
 
 /// A request: the size wanted (big-endian), then the token if any.
@@ -268,9 +286,96 @@ impl Transport for Quic {
             }
         }
     }
+
+    fn upload(&self, ctx: StreamCtx) -> impl Future<Output = Result<()>> + Send + 'static {
+        let me = self.clone();
+        async move {
+            let stop = ctx.stop.clone();
+            tokio::select! {
+                () = stop.cancelled() => Ok(()),
+                r = me.send_up(&ctx) => r,
+            }
+        }
+    }
 }
 
 impl Quic {
+    /// Upload after upload, each on a new stream of one connection, one at a time, counted as
+    /// the server confirms it.
+    async fn send_up(&self, ctx: &StreamCtx) -> Result<()> {
+        let (_endpoint, conn) = self.connect().await?;
+        let broke =
+            |confirmed: u64, want: u64, source: Box<dyn std::error::Error + Send + Sync>| {
+                SpeedError::UploadBroke {
+                    confirmed,
+                    want,
+                    source,
+                }
+            };
+        loop {
+            let want = ctx.allowance.take();
+            if want == 0 {
+                conn.close(0u32.into(), b"done");
+                return Ok(());
+            }
+            let (mut send, mut recv) =
+                conn.open_bi().await.map_err(|e| broke(0, want, e.into()))?;
+            let head = upload_request(want, self.token.as_deref());
+            let write = async {
+                send.write_all(&head)
+                    .await
+                    .map_err(|e| broke(0, want, e.into()))?;
+                for piece in upload::pieces(want) {
+                    send.write_chunk(piece)
+                        .await
+                        .map_err(|e| broke(0, want, e.into()))?;
+                }
+                send.finish().map_err(|e| broke(0, want, e.into()))
+            };
+            let read = async {
+                let mut confirmed = Confirmations::default();
+                loop {
+                    let chunk =
+                        recv.read_chunk(usize::MAX, true).await.map_err(
+                            |e| match refusal_of_read(&e) {
+                                Some(status) => SpeedError::Status(status),
+                                None => broke(confirmed.total(), want, e.into()),
+                            },
+                        )?;
+                    let Some(chunk) = chunk else { break };
+                    let new = confirmed
+                        .push(&chunk.bytes, want)
+                        .map_err(SpeedError::Confirmation)?;
+                    ctx.received(usize::try_from(new).unwrap_or(usize::MAX))
+                        .await;
+                }
+                if confirmed.total() < want {
+                    return Err(SpeedError::UploadShort {
+                        confirmed: confirmed.total(),
+                        want,
+                    });
+                }
+                Ok(())
+            };
+            // The answer decides: a refusal resets it while the bytes still go out (the write
+            // then fails too, as the server stops reading), and the reset's code is the reason.
+            // A write that fails alone is logged; the answer then ends in an error or a stall.
+            tokio::pin!(read, write);
+            let mut writing = true;
+            loop {
+                tokio::select! {
+                    r = &mut read => { r?; break; }
+                    w = &mut write, if writing => {
+                        writing = false;
+                        if let Err(e) = w {
+                            tracing::debug!(error = %describe(&e), "Upload write ended early.");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Chunk after chunk, each a request on a new stream of one connection, one at a time.
     async fn download(&self, ctx: &StreamCtx) -> Result<()> {
         let (_endpoint, conn) = self.connect().await?;

@@ -392,6 +392,13 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
             &svg,
         ));
     }
+    // Upload, latency under load and RPM per carrier, county-wide: after the indicators'
+    // charts, labelled as not being indicators.
+    let keeps = |k: &str| c.carrier.as_deref().is_none_or(|x| x == k);
+    figures.push_str(&report::supporting::section(
+        "by-carrier-supporting",
+        &report::supporting::per_carrier(&data.supporting, |t| keeps(&t.carrier)),
+    ));
     let Some(this) = data.this() else {
         return Err(error_page(
             StatusCode::NOT_FOUND,

@@ -5,7 +5,7 @@
 use super::{DashboardState, Params, error_page, week_data};
 use crate::report::charts::{self, Chart, Series, TrendChart};
 use crate::report::html::{self, carrier_name, esc, probe_link};
-use crate::report::{WeekData, chart_note};
+use crate::report::{WeekData, chart_note, supporting};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -117,6 +117,10 @@ pub(super) async fn site_page(
         note.as_deref(),
         &svg,
     ));
+    // Upload, latency under load and RPM: beside the indicators, never among them.
+    let figures =
+        supporting::per_carrier(&data.supporting, |t| t.site_id == id && keeps(&t.carrier));
+    h.push_str(&supporting::section("site-supporting", &figures));
     // The probes installed here, from the store: silent ones and outliers marked.
     let probes = state
         .store

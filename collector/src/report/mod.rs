@@ -11,6 +11,7 @@ pub mod font;
 pub mod html;
 pub mod map;
 pub mod pdf;
+pub mod supporting;
 
 pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
@@ -109,6 +110,9 @@ pub struct WeekData {
     pub bins: Vec<SpeedBin>,
     /// The week's mean download rate per (weekday, hour), local time.
     pub hours: Vec<HourCell>,
+    /// The week's completed speed tests, both directions, for the supporting figures (upload,
+    /// latency under load, RPM), every site.
+    pub supporting: Vec<supporting::SupportingTest>,
 }
 
 impl WeekData {
@@ -161,6 +165,7 @@ pub async fn gather(
         profiles: radio_profiles(&samples),
         bins: store.speed_bins(s, e, BIN_MBPS, carrier).await?,
         hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
+        supporting: store.supporting_tests(s, e).await?,
     })
 }
 
@@ -1095,6 +1100,7 @@ mod tests {
             profiles: Vec::new(),
             bins: Vec::new(),
             hours: Vec::new(),
+            supporting: Vec::new(),
         };
         let view = View {
             labels: &ZH,

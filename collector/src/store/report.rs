@@ -51,6 +51,46 @@ impl Store {
             .collect())
     }
 
+    /// The window's completed speed tests of both directions, read from the stored results,
+    /// for the supporting figures (upload rate, latency under load, RPM): what they need lives
+    /// only in the result's body, so it is read from there (no column, no migration). A body
+    /// that no longer parses is left out with a warning, never turned into a figure.
+    pub async fn supporting_tests(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<crate::report::supporting::SupportingTest>, StoreError> {
+        let rows: Vec<(String, String, String)> = sql!(
+            self,
+            fetch_all,
+            "SELECT site_id, carrier, body FROM results \
+             WHERE kind = 'speed' AND error IS NULL \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+             ORDER BY measured_at_ms",
+            start_ms,
+            end_ms,
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(site, carrier, body)| {
+                match fathom_shared::ResultRecord::from_json_str(&body) {
+                    Ok(r) => match &r.measurement {
+                        fathom_shared::Measurement::Speed(t) => {
+                            crate::report::supporting::SupportingTest::from_test(
+                                &site, &carrier, t,
+                            )
+                        }
+                        _ => None,
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "A stored speed result does not parse; left out of the supporting figures.");
+                        None
+                    }
+                }
+            })
+            .collect())
+    }
+
     /// Valid download tests per (site, carrier, probe) in the window: the outlier rule's input
     /// ([`crate::indicators::outliers`]).
     pub async fn speed_by_probe(
@@ -438,6 +478,74 @@ mod tests {
     use fathom_shared::radio::meets_5g;
 
     const HOUR: i64 = 3_600_000;
+
+    /// A speed result as a probe sends it: a download at 42.5 Mbit/s, or an upload at `up`.
+    fn wire_speed(n: u32, up: Option<f64>) -> fathom_shared::ResultRecord {
+        let load = match up {
+            None => r#""download_mbps": 42.5, "bytes_downloaded": 26000000"#.to_owned(),
+            Some(mbps) => format!(
+                r#""direction": "upload", "download_mbps": null, "bytes_downloaded": 0,
+                   "upload_mbps": {mbps}, "bytes_uploaded": 12000000, "rpm": 240.0"#
+            ),
+        };
+        fathom_shared::ResultRecord::from_json_str(&format!(
+            r#"{{"schema": 1, "id": "0192b6e2-7c1a-7d3e-9f00-{n:012}", "probe_id": "hosp-01",
+               "site_id": "hosp", "carrier": "cmcc", "interface": "wwan0",
+               "measured_at": "2026-11-23T01:15:00Z", "clock_synced": true, "kind": "speed",
+               {load}, "duration_ms": 4900, "latency_idle_ms": 31.0, "latency_loaded_ms": 250.0,
+               "streams": 4, "protocol": "http", "server": "http://127.0.0.1/", "error": null}}"#
+        ))
+        .expect("a valid result")
+    }
+
+    #[tokio::test]
+    async fn an_upload_test_does_not_change_i26() {
+        use crate::config::Site;
+        use fathom_shared::{SiteCategory, SiteId};
+        let sites = [Site {
+            id: SiteId::parse("hosp").unwrap(),
+            name: "医院".to_owned(),
+            category: SiteCategory::Hospital,
+            location: None,
+        }];
+        let (start, end) = (0, i64::MAX);
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.unwrap();
+            store
+                .store_upload(&[wire_speed(1, None)], 1_800_000_000_000, "hosp-01", None)
+                .await
+                .unwrap();
+            let before = store.speed_groups(start, end).await.unwrap();
+            let i26_before = crate::indicators::i26::compute(&before, &sites, 25.0);
+            assert_eq!(i26_before.value, Some(42.5), "{}", db.backend);
+            // An upload far faster than the download, and a failed upload.
+            let counts = store
+                .store_upload(
+                    &[wire_speed(2, Some(95.0)), {
+                        let mut failed = wire_speed(3, Some(1.0));
+                        if let fathom_shared::Measurement::Speed(s) = &mut failed.measurement {
+                            s.upload_mbps = None;
+                            s.rpm = None;
+                            s.error = Some("the upload stalled".to_owned());
+                        }
+                        failed
+                    }],
+                    1_800_000_000_001,
+                    "hosp-01",
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(counts.accepted, 2, "{}: both stored", db.backend);
+            let after = store.speed_groups(start, end).await.unwrap();
+            assert_eq!(after, before, "{}", db.backend);
+            let i26_after = crate::indicators::i26::compute(&after, &sites, 25.0);
+            assert_eq!(i26_after.value, i26_before.value, "{}", db.backend);
+            let by_probe = store.speed_by_probe(start, end).await.unwrap();
+            assert_eq!(by_probe.len(), 1, "{}", db.backend);
+            assert_eq!(by_probe[0].tests, 1, "{}: the download alone", db.backend);
+        }
+    }
 
     fn text(s: &str) -> Bind {
         Bind::Text(Some(s.to_owned()))

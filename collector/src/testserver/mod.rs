@@ -1,4 +1,5 @@
-//! The speed-test endpoints: a download of N incompressible bytes made on the fly, and an empty
+//! The speed-test endpoints: a download of N incompressible bytes made on the fly, an upload
+//! sink that discards what it receives and answers with its running count of it, and an empty
 //! ping for latency, over HTTP; the same over QUIC ([`quic`]) on the same port number over UDP.
 //! Served by `fathom-collector serve` beside the API, to registered probes within their limits,
 //! and alone by `fathom-collector testserver --open`, to anyone, for a test server placed
@@ -21,12 +22,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use fathom_shared::SCHEMA_VERSION;
 use fathom_shared::api::{
-    DOWNLOAD_PATH, HEALTH_PATH, HealthResponse, MAX_DOWNLOAD_BYTES, PING_PATH,
+    DOWNLOAD_PATH, HEALTH_PATH, HealthResponse, MAX_DOWNLOAD_BYTES, PING_PATH, SPEED_UPLOAD_PATH,
 };
+use futures_util::StreamExt as _;
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 use serde::Deserialize;
@@ -34,11 +36,16 @@ use std::sync::Arc;
 
 /// Size of each generated chunk: large enough for few syscalls, small enough for many clients.
 const CHUNK: usize = 64 * 1024;
+/// An upload's running total is sent back each time this much more arrived (and at the end):
+/// 8 bytes back per 32 kB, a quarter of a second's worth at 1 Mbit/s, so the agent's estimator
+/// sees progress finer than its 100 ms intervals on any link it can measure well.
+pub const CONFIRM_EVERY: u64 = 32 * 1024;
 
 /// The speed-test routes under `access`, for any router state.
 pub fn routes<S: Clone + Send + Sync + 'static>(access: Arc<SpeedAccess>) -> Router<S> {
     Router::new()
         .route(DOWNLOAD_PATH, get(download))
+        .route(SPEED_UPLOAD_PATH, post(upload))
         .route(PING_PATH, get(ping))
         .with_state(access)
 }
@@ -116,6 +123,117 @@ async fn download(
     Ok(response)
 }
 
+/// Running totals of an upload's bytes as they arrive: `Some(total)` when the agent should be
+/// told (every [`CONFIRM_EVERY`] and at the end). Pure bookkeeping for both transports.
+#[derive(Debug)]
+pub struct UploadCount {
+    announced: u64,
+    received: u64,
+    confirmed: u64,
+}
+
+/// An upload that sent more than it announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the upload sent more than the {announced} bytes it announced")]
+pub struct UploadTooLong {
+    /// The bytes announced.
+    pub announced: u64,
+}
+
+impl UploadCount {
+    /// An upload that announced `announced` bytes.
+    pub fn new(announced: u64) -> Self {
+        Self {
+            announced,
+            received: 0,
+            confirmed: 0,
+        }
+    }
+
+    /// Counts `n` bytes; the total to confirm, if it is time to.
+    pub fn add(&mut self, n: u64) -> Result<Option<u64>, UploadTooLong> {
+        self.received += n;
+        if self.received > self.announced {
+            return Err(UploadTooLong {
+                announced: self.announced,
+            });
+        }
+        let due = self.received - self.confirmed >= CONFIRM_EVERY
+            || (self.received == self.announced && self.confirmed < self.received);
+        Ok(due.then(|| {
+            self.confirmed = self.received;
+            self.received
+        }))
+    }
+
+    /// At the end of the body: the total not yet confirmed, if any.
+    pub fn finish(&mut self) -> Option<u64> {
+        (self.confirmed < self.received).then(|| {
+            self.confirmed = self.received;
+            self.received
+        })
+    }
+}
+
+/// `POST /api/v1/upload?bytes=N`: reads and discards the body, answering at once with a stream
+/// of big-endian `u64` running totals of the bytes received. The agent counts those, so its rate
+/// is what reached this server, not what it wrote into its own socket. `N` is what the probe's
+/// limits are charged, as for a download.
+async fn upload(
+    State(access): State<Arc<SpeedAccess>>,
+    headers: HeaderMap,
+    query: Result<Query<DownloadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let probe = access.authorize(bearer(&headers)).await?;
+    let raw = query.map_err(|e| ApiError::BadRequest(crate::http::one_line(&e.body_text())))?;
+    let total = requested_bytes(raw.0.bytes.as_deref())?;
+    let permit = access.admit(probe.as_deref(), total)?;
+    let mut data = body.into_data_stream();
+    let mut count = UploadCount::new(total);
+    let mut ended = false;
+    let confirmations = futures_util::stream::poll_fn(move |cx| {
+        let _held = &permit;
+        let confirm = |total: u64| {
+            std::task::Poll::Ready(Some(Ok::<_, std::io::Error>(Bytes::copy_from_slice(
+                &total.to_be_bytes(),
+            ))))
+        };
+        while !ended {
+            match data.poll_next_unpin(cx) {
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+                std::task::Poll::Ready(Some(Ok(bytes))) => match count.add(bytes.len() as u64) {
+                    Ok(Some(total)) => return confirm(total),
+                    Ok(None) => {}
+                    Err(e) => {
+                        ended = true;
+                        return std::task::Poll::Ready(Some(Err(std::io::Error::other(e))));
+                    }
+                },
+                std::task::Poll::Ready(Some(Err(e))) => {
+                    ended = true;
+                    return std::task::Poll::Ready(Some(Err(std::io::Error::other(e))));
+                }
+                std::task::Poll::Ready(None) => {
+                    ended = true;
+                    if let Some(total) = count.finish() {
+                        return confirm(total);
+                    }
+                }
+            }
+        }
+        std::task::Poll::Ready(None)
+    });
+    let mut response = Body::from_stream(confirmations).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
 async fn ping(
     State(access): State<Arc<SpeedAccess>>,
     headers: HeaderMap,
@@ -138,6 +256,25 @@ async fn health() -> Json<HealthResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_is_confirmed_every_few_kilobytes_and_at_its_end() {
+        let mut c = UploadCount::new(100_000);
+        assert_eq!(c.add(10_000), Ok(None));
+        assert_eq!(c.add(30_000), Ok(Some(40_000)));
+        assert_eq!(c.add(59_000), Ok(Some(99_000)));
+        assert_eq!(
+            c.add(1_000),
+            Ok(Some(100_000)),
+            "the last byte is confirmed"
+        );
+        assert_eq!(c.finish(), None);
+        assert!(c.add(1).is_err(), "more than announced");
+        // A body that ends early is confirmed as far as it went.
+        let mut short = UploadCount::new(100_000);
+        assert_eq!(short.add(5_000), Ok(None));
+        assert_eq!(short.finish(), Some(5_000));
+    }
 
     #[test]
     fn the_requested_size_is_checked() {

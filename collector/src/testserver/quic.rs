@@ -8,11 +8,18 @@
 //! without a valid token (under `serve`) with [`UNAUTHORIZED`], one past the probe's limits with
 //! [`OVER_LIMIT`] ([`super::access`]). Every connection and stream is served on its own task, so
 //! many probes can test at once.
+//!
+//! An upload sets the size's top bit ([`UPLOAD`]) and follows it with the token's length
+//! (big-endian `u16`), the token and the bytes, without waiting; the server discards them,
+//! answers with its running totals of bytes received (big-endian `u64`s, every
+//! [`super::CONFIRM_EVERY`] and at the end) and finishes. A refusal resets the answer and stops
+//! the upload with the same codes. A server that predates uploads refuses such a size as beyond
+//! its cap ([`REFUSED`]).
 
 use super::SpeedAccess;
 use super::tls::Identity;
 use bytes::Bytes;
-use fathom_shared::api::MAX_DOWNLOAD_BYTES;
+use fathom_shared::api::{MAX_DOWNLOAD_BYTES, MAX_SPEED_UPLOAD_BYTES};
 use rand::rngs::SmallRng;
 use rand::{RngCore as _, SeedableRng as _};
 use std::net::SocketAddr;
@@ -28,6 +35,8 @@ pub const REFUSED: u32 = 1;
 pub const UNAUTHORIZED: u32 = 2;
 /// Error code of a request past the probe's limits.
 pub const OVER_LIMIT: u32 = 3;
+/// The size's top bit in an upload's request.
+pub const UPLOAD: u64 = 1 << 63;
 /// Longest token a request may carry (a probe's is 68 characters).
 pub const MAX_TOKEN_BYTES: usize = 256;
 /// Size of each generated chunk.
@@ -145,10 +154,19 @@ async fn answer(
     let refuse = |send: &mut quinn::SendStream, code: u32| {
         send.reset(quinn::VarInt::from_u32(code)).ok();
     };
-    let buf = recv
-        .read_to_end(8 + MAX_TOKEN_BYTES)
+    let mut head = [0u8; 8];
+    recv.read_exact(&mut head)
         .await
         .map_err(|e| e.to_string())?;
+    if u64::from_be_bytes(head) & UPLOAD != 0 {
+        return sink(send, recv, u64::from_be_bytes(head) & !UPLOAD, access).await;
+    }
+    let mut buf = head.to_vec();
+    buf.extend(
+        recv.read_to_end(MAX_TOKEN_BYTES)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     let Some((mut left, token)) = requested(&buf) else {
         refuse(&mut send, REFUSED);
         return Err(format!("refused a request of {} bytes", buf.len()));
@@ -184,6 +202,75 @@ async fn answer(
     }
     send.finish().map_err(|e| e.to_string())?;
     // Wait until the client has it all (or gives up), so the stream is not cut short.
+    let _ignored = send.stopped().await;
+    Ok(())
+}
+
+/// An upload of `size` bytes: its token, then the bytes, counted and discarded, with running
+/// totals sent back.
+async fn sink(
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+    size: u64,
+    access: &SpeedAccess,
+) -> Result<(), String> {
+    let refuse = |send: &mut quinn::SendStream, recv: &mut quinn::RecvStream, code: u32| {
+        send.reset(quinn::VarInt::from_u32(code)).ok();
+        recv.stop(quinn::VarInt::from_u32(code)).ok();
+    };
+    let mut len = [0u8; 2];
+    recv.read_exact(&mut len).await.map_err(|e| e.to_string())?;
+    let len = usize::from(u16::from_be_bytes(len));
+    if size == 0 || size > MAX_SPEED_UPLOAD_BYTES || len > MAX_TOKEN_BYTES {
+        refuse(&mut send, &mut recv, REFUSED);
+        return Err(format!("refused an upload of {size} bytes"));
+    }
+    let mut token = vec![0u8; len];
+    recv.read_exact(&mut token)
+        .await
+        .map_err(|e| e.to_string())?;
+    let probe = match access
+        .authorize(Some(std::str::from_utf8(&token).unwrap_or_default()))
+        .await
+    {
+        Ok(probe) => probe,
+        Err(e) => {
+            refuse(&mut send, &mut recv, UNAUTHORIZED);
+            return Err(e.to_string());
+        }
+    };
+    let _permit = match access.admit(probe.as_deref(), size) {
+        Ok(permit) => permit,
+        Err(e) => {
+            refuse(&mut send, &mut recv, OVER_LIMIT);
+            return Err(e.to_string());
+        }
+    };
+    let mut count = super::UploadCount::new(size);
+    // Unordered: the bytes are only counted, so each packet's data is taken as it arrives.
+    while let Some(chunk) = recv
+        .read_chunk(usize::MAX, false)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        match count.add(chunk.bytes.len() as u64) {
+            Ok(Some(total)) => send
+                .write_all(&total.to_be_bytes())
+                .await
+                .map_err(|e| e.to_string())?,
+            Ok(None) => {}
+            Err(e) => {
+                refuse(&mut send, &mut recv, REFUSED);
+                return Err(e.to_string());
+            }
+        }
+    }
+    if let Some(total) = count.finish() {
+        send.write_all(&total.to_be_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    send.finish().map_err(|e| e.to_string())?;
     let _ignored = send.stopped().await;
     Ok(())
 }

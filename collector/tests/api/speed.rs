@@ -184,3 +184,123 @@ async fn a_probe_has_at_most_sixteen_downloads_open_and_gets_its_place_back() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The running totals of an upload's answer.
+fn totals(body: &[u8]) -> Vec<u64> {
+    assert_eq!(body.len() % 8, 0, "whole big-endian u64s");
+    body.chunks_exact(8)
+        .map(|w| u64::from_be_bytes(w.try_into().expect("8 bytes")))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upload_is_discarded_and_confirmed_as_it_arrives() {
+    let s = start().await;
+    let probe = probe_client(&s, "hosp-01").await;
+    let n: u64 = 3 * 1024 * 1024 + 17;
+    let resp = probe
+        .post(format!("{}/api/v1/upload?bytes={n}", s.url))
+        .header("content-length", n)
+        .body(vec![7u8; usize::try_from(n).unwrap()])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let t = totals(&resp.bytes().await.unwrap());
+    // A total every 32 KiB (or more, as the body's pieces fall), rising, the last all of it.
+    assert!(t.len() >= 10, "{} totals", t.len());
+    assert!(t.windows(2).all(|w| w[0] < w[1]), "{t:?}");
+    assert_eq!(t.last(), Some(&n));
+    // A refused size, as for a download.
+    let resp = probe
+        .post(format!("{}/api/v1/upload?bytes=0", s.url))
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    // Only registered probes.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/upload?bytes=10", s.url))
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn the_upload_answer_starts_before_the_body_ends() {
+    let s = start().await;
+    let probe = probe_client(&s, "hosp-01").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let n = 1_000_000u64;
+    let mut resp = probe
+        .post(format!("{}/api/v1/upload?bytes={n}", s.url))
+        .header("content-length", n)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Half the body: the server confirms it while the rest has not been sent.
+    tx.send(Ok(vec![1u8; 500_000])).await.unwrap();
+    let mut seen = Vec::new();
+    // Totals come every 32 KiB: the last before 500 000 is 491 520 (15 x 32 768).
+    while totals_so_far(&seen).last().copied().unwrap_or(0) < 491_520 {
+        let chunk = resp.chunk().await.unwrap().expect("more totals");
+        seen.extend_from_slice(&chunk);
+    }
+    tx.send(Ok(vec![1u8; 500_000])).await.unwrap();
+    drop(tx);
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        seen.extend_from_slice(&chunk);
+    }
+    assert_eq!(totals(&seen).last(), Some(&n));
+}
+
+fn totals_so_far(body: &[u8]) -> Vec<u64> {
+    totals(&body[..body.len() / 8 * 8])
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[tokio::test]
+async fn uploads_past_a_probes_limits_get_429_and_another_probe_is_unaffected() {
+    let s = start().await;
+    let probe = probe_client(&s, "hosp-01").await;
+    let url = format!("{}/api/v1/upload?bytes=100000000", s.url);
+    // Sixteen uploads whose bodies never come: each holds its place.
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let resp = probe
+            .post(&url)
+            .header("content-length", 100_000_000)
+            .body(reqwest::Body::wrap_stream(tokio_stream_from(rx)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        open.push((tx, resp));
+    }
+    let refused = probe.post(&url).body(vec![0u8; 1000]).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // Another probe is not held back.
+    let other = probe_client(&s, "hub-01").await;
+    let resp = other
+        .post(format!("{}/api/v1/upload?bytes=1000", s.url))
+        .body(vec![0u8; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(totals(&resp.bytes().await.unwrap()).last(), Some(&1000));
+}

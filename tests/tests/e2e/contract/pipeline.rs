@@ -220,3 +220,66 @@ fn one_testserver_serves_many_probes_at_once() {
         assert!(v["stable"].is_boolean(), "{v}");
     }
 }
+
+/// `speedtest --direction upload` against a real test server over HTTP and QUIC: the rate and
+/// bytes are what the server confirmed, within the byte cap, with the latency-under-load
+/// figures; and an upload refuses the simulated download link.
+#[test]
+fn an_upload_counts_what_the_testserver_confirmed() {
+    use fathom_e2e::{Proc, bin, run};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(bin("fathom-collector"));
+    cmd.args([
+        "testserver",
+        "--open",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-dir",
+    ]);
+    cmd.arg(dir.path());
+    let (_server, line) = Proc::start_ready("testserver", cmd, &dir.path().join("ts.log"));
+    let url = line
+        .strip_prefix("listening on ")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let ca = dir.path().join("speed-cert.pem");
+    for protocol in ["http", "quic"] {
+        let (status, out, err) = run(std::process::Command::new(bin("fathom-agent"))
+            .args(["speedtest", "--server", &url, "--protocol", protocol])
+            .arg("--ca")
+            .arg(&ca)
+            .args(["--direction", "upload", "--json"])
+            .args(["--max-bytes", "400000000", "--max-duration", "3s"]));
+        assert!(status.success(), "{protocol}: {out}\n{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["direction"], "upload", "{v}");
+        assert!(v["download_mbps"].is_null(), "{v}");
+        assert_eq!(v["bytes_downloaded"], 0, "{v}");
+        let mbps = v["upload_mbps"].as_f64().expect("an upload rate");
+        let bytes = v["bytes_uploaded"].as_u64().expect("bytes confirmed");
+        assert!(mbps > 1.0, "{protocol}: {mbps} Mbit/s\n{v}");
+        // Confirmed bytes: never more than were sent, which the byte cap bounds.
+        assert!(bytes > 0 && bytes <= 400_000_000, "{v}");
+        assert!(v["latency_idle_p90_ms"].as_f64().is_some(), "{v}");
+        // Loopback may spend the byte cap in under a second: the loaded figures need pings
+        // during the load (the lab's upload tests check them on links of known rates).
+        if v["duration_ms"].as_u64().unwrap() >= 1000 {
+            let loaded = v["latency_loaded_ms"].as_f64().expect("loaded latency");
+            let p90 = v["latency_loaded_p90_ms"].as_f64().expect("loaded p90");
+            assert!(p90 >= loaded, "{v}");
+            assert!(v["rpm"].as_f64().is_some_and(|r| r > 0.0), "{v}");
+        }
+    }
+    let (status, _, err) = run(std::process::Command::new(bin("fathom-agent")).args([
+        "speedtest",
+        "--server",
+        &url,
+        "--direction",
+        "upload",
+        "--limit-mbps",
+        "20",
+    ]));
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("--limit-mbps"), "{err}");
+}
