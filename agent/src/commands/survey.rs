@@ -57,6 +57,14 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// What the screen says when the SIM's month is spent and no test runs.
+fn budget_spent(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "本月流量预算已用完，未测速",
+        Lang::En => "month's data budget spent: no test",
+    }
+}
+
 /// `fathom-agent survey --config FILE`.
 pub(super) async fn survey_command(
     config_path: &Path,
@@ -118,10 +126,7 @@ pub(super) async fn survey_command(
                 let rat = state.modems[i].latest().map(|r| r.rat);
                 let (probe, tx, stop) = (probe.clone(), tx.clone(), stop.clone());
                 let longest = SURVEY_TEST.min(config.max_duration);
-                let spent = match lang {
-                    Lang::Zh => "本月流量预算已用完，未测速",
-                    Lang::En => "month's data budget spent: no test",
-                };
+                let spent = budget_spent(lang);
                 // Straight into the state: this loop is the channel's only reader.
                 state.apply(Event::SpeedStarted(i), now_ms, ResultId::new);
                 tokio::spawn(async move {
@@ -131,7 +136,7 @@ pub(super) async fn survey_command(
                     {
                         Ok(Metered::Done(mut test)) => {
                             test.rat = test.rat.or(rat);
-                            Event::SpeedFinished(i, test)
+                            Event::SpeedFinished(i, *test)
                         }
                         Ok(Metered::OverBudget) => Event::SpeedRefused(i, spent.to_owned()),
                         Ok(Metered::Abandoned) => return,

@@ -64,8 +64,9 @@ struct Stamp {
 /// What a speed test within the data budget came to.
 #[derive(Debug, Clone)]
 pub enum Metered {
-    /// It ran (the rate, or why it failed, in the result).
-    Done(fathom_shared::SpeedTest),
+    /// It ran (the rate, or why it failed, in the result). Boxed: a test is large beside the
+    /// other answers.
+    Done(Box<fathom_shared::SpeedTest>),
     /// Too little of the month's budget is left for a test.
     OverBudget,
     /// A shutdown stopped it; its whole cap was charged.
@@ -273,7 +274,7 @@ impl Probe {
         else {
             return Ok(());
         };
-        let r = self.record(modem, Measurement::Speed(test), &stamp, false);
+        let r = self.record(modem, Measurement::Speed(*test), &stamp, false);
         self.spool(&r, &stamp).await
     }
 
@@ -344,7 +345,7 @@ impl Probe {
         }
         // The collector refuses a rate beyond what this network type can carry.
         test.rat = self.board.rat(modem.carrier);
-        Ok(Metered::Done(test))
+        Ok(Metered::Done(Box::new(test)))
     }
 
     /// Checks every configured website through `modem` and spools one result per site. A round

@@ -85,8 +85,8 @@ pub enum Speed {
     None,
     /// Running.
     Running,
-    /// Finished (rate or error in the result).
-    Done(SpeedTest),
+    /// Finished (rate or error in the result). Boxed: a test is large beside the other states.
+    Done(Box<SpeedTest>),
     /// Could not start, and why.
     Refused(String),
 }
@@ -202,7 +202,7 @@ impl SurveyState {
                 Action::None
             }
             Event::SpeedStarted(i) => self.set_speed(i, Speed::Running),
-            Event::SpeedFinished(i, test) => self.set_speed(i, Speed::Done(test)),
+            Event::SpeedFinished(i, test) => self.set_speed(i, Speed::Done(Box::new(test))),
             Event::SpeedRefused(i, why) => self.set_speed(i, Speed::Refused(why)),
             Event::Uploaded { pending, error } => {
                 self.pending_upload = pending;
@@ -292,7 +292,7 @@ impl SurveyState {
                     readings: m.readings.len() as u32,
                     readings_5g: m.readings.iter().filter(|r| r.meets_5g).count() as u32,
                     speed: match &m.speed {
-                        Speed::Done(t) => Some(t.clone()),
+                        Speed::Done(t) => Some(SpeedTest::clone(t)),
                         _ => None,
                     },
                 }
@@ -463,6 +463,12 @@ pub(crate) mod tests {
             ramp_up_ms: None,
             samples_mbps: vec![],
             rat: None,
+            direction: fathom_shared::SpeedDirection::Download,
+            upload_mbps: None,
+            bytes_uploaded: 0,
+            latency_idle_p90_ms: None,
+            latency_loaded_p90_ms: None,
+            rpm: None,
         };
         s.apply(Event::SpeedFinished(0, test.clone()), 0, ResultId::new);
         assert_eq!(

@@ -290,6 +290,12 @@ mod tests {
             ramp_up_ms: None,
             samples_mbps: vec![],
             rat: None,
+            direction: fathom_shared::SpeedDirection::Download,
+            upload_mbps: None,
+            bytes_uploaded: 0,
+            latency_idle_p90_ms: None,
+            latency_loaded_p90_ms: None,
+            rpm: None,
         }
     }
 
