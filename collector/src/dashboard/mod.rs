@@ -398,6 +398,7 @@ async fn index_page(state: &DashboardState, params: &Params) -> Result<Html<Stri
     figures.push_str(&report::supporting::section(
         "by-carrier-supporting",
         &report::supporting::per_carrier(&data.supporting, |t| keeps(&t.carrier)),
+        c.lang.labels(),
     ));
     let Some(this) = data.this() else {
         return Err(error_page(

@@ -120,7 +120,11 @@ pub(super) async fn site_page(
     // Upload, latency under load and RPM: beside the indicators, never among them.
     let figures =
         supporting::per_carrier(&data.supporting, |t| t.site_id == id && keeps(&t.carrier));
-    h.push_str(&supporting::section("site-supporting", &figures));
+    h.push_str(&supporting::section(
+        "site-supporting",
+        &figures,
+        c.lang.labels(),
+    ));
     // The probes installed here, from the store: silent ones and outliers marked.
     let probes = state
         .store

@@ -2,7 +2,8 @@
 //! responsiveness (RPM) per carrier. They are not indicators of the county's standard (I26 counts
 //! downloads only) and the pages say so. Pure: the store hands over the week's speed results.
 
-use crate::report::html::{carrier_name, esc};
+use crate::report::charts::{self, BarChart, Chart, Labels, Series};
+use crate::report::html::{carrier_name, esc, figure_inline};
 use fathom_shared::stats::median;
 use fathom_shared::{SpeedDirection, SpeedTest};
 use std::collections::BTreeMap;
@@ -104,9 +105,41 @@ pub fn per_carrier(
         .collect()
 }
 
-/// The supporting figures' section: a heading that says they are not indicators, and one row
-/// per carrier. `id` names the table for tests and styles.
-pub fn section(id: &str, figures: &[CarrierFigures]) -> String {
+/// Round trips per carrier, idle and under each direction's load, as grouped bars: the gap
+/// between the idle bar and the loaded ones is the queueing a user feels while the link is busy.
+pub fn latency_chart(figures: &[CarrierFigures], labels: &Labels) -> Chart {
+    let (title, groups) = match labels.lang {
+        charts::Lang::Zh => (
+            "各运营商往返时延：空闲与负载下（中位数，ms）",
+            ["空闲", "下载时", "上传时"],
+        ),
+        charts::Lang::En => (
+            "Round trip per carrier: idle and under load (median, ms)",
+            ["idle", "during download", "during upload"],
+        ),
+    };
+    Chart::Bars(BarChart {
+        title: title.to_owned(),
+        y_label: "ms".to_owned(),
+        groups: groups.map(str::to_owned).to_vec(),
+        series: figures
+            .iter()
+            .map(|f| {
+                Series::carrier(
+                    &f.carrier,
+                    labels,
+                    vec![f.idle_ms, f.loaded_download_ms, f.loaded_upload_ms],
+                )
+            })
+            .collect(),
+        target: None,
+    })
+}
+
+/// The supporting figures' section: a heading that says they are not indicators, one row per
+/// carrier, and the latency chart when any carrier has figures. `id` names the table for tests
+/// and styles, and the chart (`chart-{id}-latency`).
+pub fn section(id: &str, figures: &[CarrierFigures], labels: &Labels) -> String {
     let mut h = String::new();
     let cell = |v: Option<f64>, digits: usize| {
         v.map_or_else(|| "—".to_owned(), |v| format!("{v:.digits$}"))
@@ -144,6 +177,19 @@ pub fn section(id: &str, figures: &[CarrierFigures]) -> String {
         .expect("writing to a String cannot fail");
     }
     h.push_str("</table></div>");
+    if !figures.is_empty() {
+        let chart = latency_chart(figures, labels);
+        // A chart that cannot be drawn leaves the table, which holds the same numbers.
+        match charts::svg(&chart, labels, None) {
+            Ok(svg) => h.push_str(&figure_inline(
+                &format!("{id}-latency"),
+                chart.title(),
+                None,
+                &svg,
+            )),
+            Err(e) => tracing::warn!(error = %e, "Latency chart failed."),
+        }
+    }
     h
 }
 
@@ -183,10 +229,20 @@ mod tests {
         assert_eq!(f[0].rpm_download, Some(1000.0));
         assert_eq!(f[1].upload_mbps, None, "cu made no upload");
         assert_eq!(f[1].uploads, 0);
-        let html = section("x", &f);
+        let zh = charts::Lang::Zh.labels();
+        let html = section("x", &f, zh);
         assert!(html.contains("非考核指标"), "{html}");
         assert!(html.contains("22.0（2）"), "{html}");
-        assert!(section("x", &[]).contains("nodata"));
+        // The chart: one bar group per state, one bar per carrier, and only with figures.
+        assert!(html.contains("id=\"chart-x-latency\""), "{html}");
+        let Chart::Bars(bars) = latency_chart(&f, zh) else {
+            panic!("bars")
+        };
+        assert_eq!(bars.groups, ["空闲", "下载时", "上传时"]);
+        assert_eq!(bars.series[0].values, [Some(30.0), Some(60.0), Some(500.0)]);
+        assert_eq!(bars.series[1].values, [Some(30.0), Some(100.0), None]);
+        let empty = section("x", &[], zh);
+        assert!(empty.contains("nodata") && !empty.contains("chart-x-latency"));
     }
 
     #[test]
