@@ -2,6 +2,7 @@
 
 use crate::helpers::{Server, start};
 use std::collections::HashSet;
+use std::time::Duration;
 
 /// A client that sends a registered probe's token with every request.
 async fn probe_client(s: &Server, id: &str) -> reqwest::Client {
@@ -248,11 +249,18 @@ async fn the_upload_answer_starts_before_the_body_ends() {
     // Half the body: the server confirms it while the rest has not been sent.
     tx.send(Ok(vec![1u8; 500_000])).await.unwrap();
     let mut seen = Vec::new();
-    // Totals come every 32 KiB: the last before 500 000 is 491 520 (15 x 32 768).
-    while totals_so_far(&seen).last().copied().unwrap_or(0) < 491_520 {
-        let chunk = resp.chunk().await.unwrap().expect("more totals");
-        seen.extend_from_slice(&chunk);
-    }
+    // A total comes once at least 32 KiB more arrived than the last one said, whatever the size
+    // of the reads: after 500 000 bytes the last total is above 500 000 − 32 KiB. Bounded in
+    // time, so that a server holding its answer back fails the test instead of hanging it.
+    let half_confirmed = 500_000 - fathom_collector::testserver::CONFIRM_EVERY;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while totals_so_far(&seen).last().copied().unwrap_or(0) <= half_confirmed {
+            let chunk = resp.chunk().await.unwrap().expect("more totals");
+            seen.extend_from_slice(&chunk);
+        }
+    })
+    .await
+    .expect("the first half is confirmed before the second is sent");
     tx.send(Ok(vec![1u8; 500_000])).await.unwrap();
     drop(tx);
     while let Some(chunk) = resp.chunk().await.unwrap() {
