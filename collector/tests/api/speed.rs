@@ -166,7 +166,7 @@ async fn a_probe_has_at_most_sixteen_downloads_open_and_gets_its_place_back() {
     drop(resp);
     // A download that ends gives its place back.
     drop(open.pop());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let resp = probe
             .get(format!("{}/api/v1/download?bytes=1000", s.url))
@@ -182,7 +182,7 @@ async fn a_probe_has_at_most_sixteen_downloads_open_and_gets_its_place_back() {
             std::time::Instant::now() < deadline,
             "the place never came back: {status} {body}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
