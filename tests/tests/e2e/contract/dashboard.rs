@@ -144,7 +144,12 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         assert!(dom.contains(text), "{text:?} not on the page");
     }
     let svgs = dom.matches("<svg").count();
-    assert_eq!(svgs, 9, "one inline SVG per chart");
+    // Nine indicator charts, and the supporting figures' round-trip chart (not an indicator).
+    assert_eq!(svgs, 10, "one inline SVG per chart");
+    assert!(
+        dom.contains(r#"id="chart-by-carrier-supporting-latency""#),
+        "the supporting figures' round-trip chart"
+    );
     for chart in [
         "i26_trend",
         "i33_trend",
