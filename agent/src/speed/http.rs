@@ -3,7 +3,7 @@
 //!
 //! An upload is one request whose body is the N bytes; the server answers at once and, while the
 //! body still arrives, streams its running total of bytes received (big-endian `u64`s,
-//! [`super::upload::Confirmations`]): HTTP/1.1 lets both directions of one exchange flow at
+//! `upload::Confirmations`): HTTP/1.1 lets both directions of one exchange flow at
 //! once, and hyper on both ends does.
 //!
 //! Each download stream and each pinger has a client of its own with at most one idle

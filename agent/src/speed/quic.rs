@@ -1,7 +1,7 @@
 //! The QUIC transport: the collector's QUIC endpoint on the server URL's port number over UDP
 //! (ALPN `fathom-speed/1`). A request is a bidirectional stream carrying the wanted byte count
 //! as a big-endian `u64`; the answer is that many bytes and a finish; zero bytes is a ping. An
-//! upload sets the size's top bit ([`UPLOAD`]), then gives the token's length (big-endian `u16`),
+//! upload sets the size's top bit (`UPLOAD`), then gives the token's length (big-endian `u16`),
 //! the token and the bytes; the server answers with its running totals of bytes received
 //! (big-endian `u64`s) and finishes once it has them all. The agent counts those totals, not
 //! what it wrote ([`super::upload`]).

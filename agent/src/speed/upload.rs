@@ -5,7 +5,7 @@
 //! its send buffer (megabytes with Linux's autotuning) at once, and a QUIC stream up to its send
 //! window, so counting writes would show the first second's rate several times too high and
 //! count bytes still queued at the end. The server instead answers each upload with its running
-//! total of bytes received ([`Confirmations`]); the engine's estimator sees those, so every rate
+//! total of bytes received (`Confirmations`); the engine's estimator sees those, so every rate
 //! is what reached the server, as a download's is what reached the probe. Pure: no I/O here.
 
 use bytes::Bytes;
