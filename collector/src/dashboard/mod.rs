@@ -176,6 +176,15 @@ impl IntoResponse for BadQuery {
     }
 }
 
+/// The 404 page a site page and a survey page answer for a site id the configuration lacks.
+fn no_such_site(id: &str) -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        &format!("没有编号为“{id}”的站点：请从指标页或站点地图进入。"),
+        "no such site in collector.toml",
+    )
+}
+
 /// A page that says what went wrong, in Chinese first, with a way back: a person who typed a
 /// week by hand gets a sentence, not an API's JSON.
 pub(crate) fn error_page(status: StatusCode, zh: &str, en: &str) -> Response {

@@ -2,7 +2,7 @@
 //! download speed and 5G samples, what the modems saw (networks, median signal), the last
 //! weeks' trend and the probes installed there, each linked to its page.
 
-use super::{DashboardState, Params, error_page, week_data};
+use super::{DashboardState, Params, error_page, no_such_site, week_data};
 use crate::report::charts::{self, Chart, Series, TrendChart};
 use crate::report::html::{self, carrier_name, esc, probe_link};
 use crate::report::{WeekData, chart_note, supporting};
@@ -28,11 +28,7 @@ pub(super) async fn site_page(
     Query(params): Query<Params>,
 ) -> Result<Html<String>, Response> {
     let Some(site) = state.config.sites.iter().find(|s| s.id.as_str() == id) else {
-        return Err(error_page(
-            StatusCode::NOT_FOUND,
-            &format!("没有编号为“{id}”的站点：请从指标页或站点地图进入。"),
-            "no such site in collector.toml",
-        ));
+        return Err(no_such_site(&id));
     };
     let (c, data) = week_data(&state, &params).await?;
     let Some(w) = data.this() else {

@@ -4,11 +4,10 @@
 //! point of each carrier highlighted. Survey marks are not results: this page is the only place
 //! they show, and no indicator counts them.
 
-use super::{DashboardState, error_page};
+use super::{DashboardState, no_such_site};
 use crate::report::html::{self, esc};
 use crate::store::StoredMark;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use fathom_shared::survey::SurveyCarrier;
 use fathom_shared::{Carrier, Meets5gThresholds, Rat};
@@ -27,11 +26,7 @@ pub(super) async fn survey_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, Response> {
     let Some(site) = state.config.sites.iter().find(|s| s.id.as_str() == id) else {
-        return Err(error_page(
-            StatusCode::NOT_FOUND,
-            &format!("没有编号为“{id}”的站点：请从指标页或站点地图进入。"),
-            "no such site in collector.toml",
-        ));
+        return Err(no_such_site(&id));
     };
     let marks = state
         .store

@@ -337,6 +337,16 @@ fn the_dashboard_shows_indicators_and_charts_in_a_real_browser() {
         assert_eq!(r.status(), 200);
         let r = get("/no/such/page").await.expect("answer");
         assert_eq!(r.status(), 404);
+        // A site id the configuration lacks: the site page and its survey page say so alike.
+        for path in ["/site/no-such-site", "/site/no-such-site/survey"] {
+            let r = get(path).await.expect("answer");
+            assert_eq!(r.status(), 404, "{path}");
+            let page = r.text().await.expect("page");
+            assert!(
+                page.contains("没有编号为“no-such-site”的站点"),
+                "{path}: {page}"
+            );
+        }
     });
 }
 
