@@ -115,6 +115,19 @@ pub enum Command {
     /// from the first one on they need a login (docs/access.md).
     #[command(subcommand)]
     User(UserCommand),
+    /// The rollups every indicator and chart reads, kept as results arrive (docs/storage.md).
+    #[command(subcommand)]
+    Rollups(RollupsCommand),
+}
+
+/// `rollups …`.
+#[derive(Debug, Subcommand)]
+pub enum RollupsCommand {
+    /// Make the rollups again from the raw results kept, by this configuration's time zone and
+    /// 5G thresholds. Needed after either changed: the collector refuses to serve, import or
+    /// report until then, so that no week mixes two rules. In one transaction: the pages show
+    /// the old rollups until it is done. Progress on stderr.
+    Rebuild,
 }
 
 /// `user …`.

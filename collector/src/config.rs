@@ -769,6 +769,16 @@ impl CollectorConfig {
         })
     }
 
+    /// What the store's rollups decide as results arrive: the week (time zone), meets 5G (the
+    /// thresholds) and the rate bins of the distribution chart.
+    pub fn rollup_rules(&self) -> crate::store::RollupRules {
+        crate::store::RollupRules {
+            timezone: self.timezone,
+            meets_5g: self.indicators.meets_5g,
+            bin_mbps: crate::report::BIN_MBPS,
+        }
+    }
+
     /// The database to use: `--db` if given, else the file's `[database] url`, else
     /// `sqlite://fathom.db` beside the config file.
     pub fn database_url(&self, cli: Option<&str>) -> String {

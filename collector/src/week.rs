@@ -16,7 +16,7 @@ pub async fn compute_week(
     let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
     let inputs = WeekInputs {
         speed: store.speed_groups(s, e).await?,
-        radio: store.radio_samples(s, e).await?,
+        radio: store.radio_groups(s, e).await?,
         ipv6: store.ipv6_checks(s, e).await?,
         completeness: store.window_counts(s, e).await?,
         silent_probes: store
@@ -142,22 +142,20 @@ impl WeekCache {
 mod tests {
     use super::*;
     use crate::store::scratch::each_backend;
-    use crate::store::testing::{Bind, exec};
+    use crate::store::testing::exec;
+    use crate::store::wire::{At, ipv6, radio, record, speed};
 
+    /// Stores a download of `mbps` at `at_ms` as a probe would upload it. `id` names it.
     async fn speed_test(store: &Store, id: &str, at_ms: i64, mbps: f64) {
-        exec(
-            store,
-            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, body) \
-             VALUES (?, 'speed', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, FALSE, ?, '{}')",
-            &[
-                Bind::Text(Some(id.to_owned())),
-                Bind::Int(at_ms),
-                Bind::Int(at_ms),
-                Bind::Real(Some(mbps)),
-            ],
-        )
-        .await;
+        let n = u32::from(id.as_bytes()[0]);
+        let at = At {
+            site: "county-hospital",
+            ..At::new(n, at_ms)
+        };
+        store
+            .store_upload(&[record(&at, speed(Some(mbps)))], at_ms, "p", None)
+            .await
+            .expect("stored");
     }
 
     #[tokio::test]
@@ -192,6 +190,83 @@ mod tests {
             cache.forget([in_past], tz);
             let fresh = cache.trend(&store, &config, current, 2, now).await.unwrap();
             assert_eq!(value(&fresh), (Some(20.0), Some(30.0)), "{}", db.backend);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_weeks_indicators_stay_the_same_after_its_raw_results_are_dropped() {
+        let config = CollectorConfig::from_toml(
+            include_str!("../collector.example.toml"),
+            std::path::Path::new("c.toml"),
+            std::env::temp_dir(),
+        )
+        .unwrap();
+        let week: IsoWeek = "2026-W48".parse().unwrap();
+        let start = week.window(config.timezone).0.timestamp_millis();
+        let hour = 3_600_000;
+        let sites = ["county-hospital", "bus-station", "central-plaza"];
+        let carriers = ["cmcc", "cu", "ct"];
+        let mut results = Vec::new();
+        let mut n = 0;
+        for (si, site) in sites.into_iter().enumerate() {
+            for (ci, carrier) in carriers.into_iter().enumerate() {
+                for k in 0..12_i64 {
+                    n += 1;
+                    let at = At {
+                        site,
+                        carrier,
+                        probe: "p",
+                        ..At::new(n, start + k * 7 * hour + (si * 3 + ci) as i64 * 60_000)
+                    };
+                    let m = match k % 4 {
+                        0 => speed(Some(5.0 + (n % 40) as f64 * 1.25)),
+                        1 => speed(None),
+                        2 => radio(
+                            if (n + ci as u32) % 3 == 0 {
+                                "lte"
+                            } else {
+                                "nr_sa"
+                            },
+                            Some(-112.0 + f64::from(n % 20)),
+                            Some(-6.0 + f64::from(n % 11)),
+                        ),
+                        _ => ipv6(
+                            "https://www.yiyuan.gov.cn/",
+                            n % 5 != 0,
+                            usize::from(n % 2 == 0),
+                            18 + n % 3,
+                        ),
+                    };
+                    results.push(record(&at, m));
+                }
+            }
+        }
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.unwrap();
+            store
+                .sync_sites(&config.sites, &config.county_id)
+                .await
+                .unwrap();
+            store
+                .store_upload(&results, start + 7 * 24 * hour, "p", None)
+                .await
+                .unwrap();
+            let before = compute_week(&store, &config, week).await.unwrap();
+            assert!(
+                before.i26.value.is_some(),
+                "{}: the week has data",
+                db.backend
+            );
+            assert!(before.i33.value.is_some(), "{}", db.backend);
+            // Retention drops the week's raw results; the rollups stay.
+            exec(&store, "DELETE FROM results", &[]).await;
+            let after = compute_week(&store, &config, week).await.unwrap();
+            assert_eq!(
+                serde_json::to_value(&after).unwrap(),
+                serde_json::to_value(&before).unwrap(),
+                "{}",
+                db.backend
+            );
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod probe;
 mod results;
+mod rollups;
 mod serve;
 mod user;
 mod week;
@@ -77,7 +78,17 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
     let config = CollectorConfig::load(&cli.config)?;
     let db_url = config.database_url(cli.db.as_deref());
     let store = Store::open(&db_url).await?;
-    store.sync_sites(&config.sites).await?;
+    store.sync_sites(&config.sites, &config.county_id).await?;
+    store.set_rollup_rules(config.rollup_rules());
+    if matches!(
+        cli.command,
+        Command::Serve { .. }
+            | Command::Import { .. }
+            | Command::Indicators { .. }
+            | Command::Report { .. }
+    ) {
+        rollups::ensure(&store, &config).await?;
+    }
     match cli.command {
         Command::Serve { listen, tls } => {
             serve::serve(store, config, &db_url, listen, &tls, shutdown).await?;
@@ -100,6 +111,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             week::report(&store, &config, week, &out, &format, &lang).await?;
         }
         Command::User(cmd) => user::user_command(&store, &config, cmd).await?,
+        Command::Rollups(crate::cli::RollupsCommand::Rebuild) => {
+            rollups::rebuild(&store).await?;
+        }
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)

@@ -1,36 +1,17 @@
 //! I33, 5G coverage of key public areas (城区重点公共区域5G网络覆盖率).
 //!
 //! Rule: a radio sample meets 5G when registered on NR with SS-RSRP and SS-SINR at or above the
-//! thresholds, [`meets_5g`], the rule the probes apply, decided here from the raw values the
-//! store counts ([`radio_groups`]). A (key site, carrier) is covered when at least
+//! thresholds, `meets_5g` of `fathom-shared`, the rule the probes apply, decided for each sample
+//! as the collector stores it, with the collector's own thresholds (`store/rollup.rs`), which
+//! hands this rule [`RadioGroup`]s. A (key site, carrier) is covered when at least
 //! `min_share` of at least `min_samples` samples meet 5G. A key site is covered when any carrier
 //! covers it. The denominator is every key public area of the configuration: a site without data
 //! counts as not covered and is flagged `no_data`, never dropped.
 
 use super::round;
 use crate::config::{IndicatorSettings, Site};
-use fathom_shared::radio::meets_5g;
-use fathom_shared::{Meets5gThresholds, Rat};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Radio samples of one (site, carrier) in a window that share their raw values: the store
-/// counts them; whether they meet 5G is decided by [`radio_groups`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct RadioSamples {
-    /// Site id.
-    pub site_id: String,
-    /// Carrier id.
-    pub carrier: String,
-    /// The registration; `None` when not one this build knows.
-    pub rat: Option<Rat>,
-    /// SS-RSRP (or RSRP), dBm.
-    pub rsrp_dbm: Option<f64>,
-    /// SS-SINR (or SINR), dB.
-    pub sinr_db: Option<f64>,
-    /// How many samples had exactly these values.
-    pub samples: u64,
-}
 
 /// Radio samples of one (site, carrier) in a window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,39 +24,6 @@ pub struct RadioGroup {
     pub samples: u64,
     /// Samples that meet 5G by the collector's thresholds.
     pub meeting: u64,
-}
-
-/// Samples and samples meeting 5G per (site, carrier), by [`meets_5g`] with the collector's
-/// thresholds `t` (the probe's own verdict is not used), by site then carrier.
-pub fn radio_groups(samples: &[RadioSamples], t: &Meets5gThresholds) -> Vec<RadioGroup> {
-    let mut groups: Vec<RadioGroup> = Vec::new();
-    for s in samples {
-        let meeting = if s
-            .rat
-            .is_some_and(|rat| meets_5g(rat, s.rsrp_dbm, s.sinr_db, t))
-        {
-            s.samples
-        } else {
-            0
-        };
-        match groups
-            .iter_mut()
-            .find(|g| g.site_id == s.site_id && g.carrier == s.carrier)
-        {
-            Some(g) => {
-                g.samples += s.samples;
-                g.meeting += meeting;
-            }
-            None => groups.push(RadioGroup {
-                site_id: s.site_id.clone(),
-                carrier: s.carrier.clone(),
-                samples: s.samples,
-                meeting,
-            }),
-        }
-    }
-    groups.sort_by(|a, b| (&a.site_id, &a.carrier).cmp(&(&b.site_id, &b.carrier)));
-    groups
 }
 
 /// The rule, as the report prints it, for the configured thresholds.
@@ -220,63 +168,6 @@ pub fn compute(groups: &[RadioGroup], sites: &[Site], s: &IndicatorSettings) -> 
 mod tests {
     use super::*;
     use fathom_shared::{SiteCategory, SiteId};
-
-    fn samples(
-        site: &str,
-        carrier: &str,
-        rat: Option<Rat>,
-        rsrp: Option<f64>,
-        sinr: Option<f64>,
-        n: u64,
-    ) -> RadioSamples {
-        RadioSamples {
-            site_id: site.into(),
-            carrier: carrier.into(),
-            rat,
-            rsrp_dbm: rsrp,
-            sinr_db: sinr,
-            samples: n,
-        }
-    }
-
-    #[test]
-    fn samples_meet_5g_by_the_shared_rule_with_the_collectors_thresholds() {
-        let t = Meets5gThresholds::default();
-        let rows = [
-            samples("hub", "cu", Some(Rat::NrSa), Some(-105.0), Some(-3.0), 4),
-            samples("hub", "cu", Some(Rat::NrNsa), Some(-105.5), Some(10.0), 3),
-            samples("hub", "cu", Some(Rat::Lte), Some(-70.0), Some(20.0), 2),
-            samples("hub", "cu", Some(Rat::NrSa), None, Some(20.0), 1),
-            // A RAT the store could not read never meets 5G, whatever its signal.
-            samples("hub", "cu", None, Some(-70.0), Some(20.0), 5),
-            samples("hub", "ct", Some(Rat::NrNsa), Some(-90.0), Some(12.0), 6),
-            samples("hosp", "cu", Some(Rat::NrSa), Some(-80.0), Some(0.0), 2),
-            // The same (site, carrier) again, after others: still one group.
-            samples("hub", "cu", Some(Rat::NrSa), Some(-100.0), Some(0.0), 10),
-        ];
-        let counts = |t: &Meets5gThresholds| -> Vec<(String, String, u64, u64)> {
-            radio_groups(&rows, t)
-                .into_iter()
-                .map(|g| (g.site_id, g.carrier, g.samples, g.meeting))
-                .collect()
-        };
-        assert_eq!(
-            counts(&t),
-            [
-                ("hosp".into(), "cu".into(), 2, 2),
-                ("hub".into(), "ct".into(), 6, 6),
-                ("hub".into(), "cu".into(), 25, 14),
-            ]
-        );
-        // Stricter collector thresholds count fewer, whatever the probe said.
-        let strict = Meets5gThresholds {
-            min_rsrp_dbm: -95.0,
-            min_sinr_db: 5.0,
-        };
-        assert_eq!(counts(&strict)[2], ("hub".into(), "cu".into(), 25, 0));
-        assert_eq!(counts(&strict)[1].3, 6);
-        assert!(radio_groups(&[], &t).is_empty());
-    }
 
     fn site(id: &str, category: SiteCategory) -> Site {
         Site {

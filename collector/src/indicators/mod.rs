@@ -211,8 +211,8 @@ pub fn carrier_order(ids: impl IntoIterator<Item = String>) -> Vec<String> {
 pub struct WeekInputs {
     /// Completed download tests per (site, carrier).
     pub speed: Vec<i26::SpeedGroup>,
-    /// Radio samples per (site, carrier) and distinct raw values.
-    pub radio: Vec<i33::RadioSamples>,
+    /// Radio samples and those meeting 5G per (site, carrier).
+    pub radio: Vec<i33::RadioGroup>,
     /// The latest IPv6 checks per website.
     pub ipv6: Vec<i32::Ipv6CheckRow>,
     /// What the window holds.
@@ -233,7 +233,7 @@ pub fn compute_week(
     inputs: WeekInputs,
 ) -> WeekIndicators {
     let settings = &config.indicators;
-    let radio = i33::radio_groups(&inputs.radio, &settings.meets_5g);
+    let radio = inputs.radio;
     let sites_without_data = config
         .sites
         .iter()

@@ -2,8 +2,6 @@
 //! 5G NSA, 4G, none) and the median signal. Not an indicator of the standard: it tells an
 //! operator *why* a site misses the 5G rule (weak signal, or the modem held on 4G).
 
-use super::i33::RadioSamples;
-use fathom_shared::Rat;
 use fathom_shared::stats::weighted_median;
 use std::collections::BTreeMap;
 
@@ -37,90 +35,108 @@ impl RadioProfile {
     }
 }
 
-/// One profile per (site, carrier) present in `samples`, by site then carrier id.
-pub fn radio_profiles(samples: &[RadioSamples]) -> Vec<RadioProfile> {
-    type Readings = (Vec<(f64, u64)>, Vec<(f64, u64)>);
-    let mut groups: BTreeMap<(&str, &str), (RadioProfile, Readings)> = BTreeMap::new();
-    for s in samples {
-        let (p, (rsrp, sinr)) = groups
-            .entry((s.site_id.as_str(), s.carrier.as_str()))
-            .or_insert_with(|| {
-                (
-                    RadioProfile {
-                        site_id: s.site_id.clone(),
-                        carrier: s.carrier.clone(),
-                        samples: 0,
-                        nr_sa: 0,
-                        nr_nsa: 0,
-                        lte: 0,
-                        other: 0,
-                        rsrp_median_dbm: None,
-                        sinr_median_db: None,
-                    },
-                    (Vec::new(), Vec::new()),
-                )
-            });
-        p.samples += s.samples;
-        match s.rat {
-            Some(Rat::NrSa) => p.nr_sa += s.samples,
-            Some(Rat::NrNsa) => p.nr_nsa += s.samples,
-            Some(Rat::Lte) => p.lte += s.samples,
-            _ => p.other += s.samples,
-        }
-        // A sample without service carries no signal worth a median.
-        if s.rat.is_some_and(|r| r != Rat::None) {
-            if let Some(v) = s.rsrp_dbm {
-                rsrp.push((v, s.samples));
-            }
-            if let Some(v) = s.sinr_db {
-                sinr.push((v, s.samples));
-            }
-        }
+/// RSRP or SINR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// RSRP (SS-RSRP on 5G), dBm.
+    Rsrp,
+    /// SINR (SS-SINR on 5G), dB.
+    Sinr,
+}
+
+/// How many samples with service of one (site, carrier) had one value of a signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalValue {
+    /// Site id.
+    pub site_id: String,
+    /// Carrier id.
+    pub carrier: String,
+    /// Which signal.
+    pub signal: Signal,
+    /// The value.
+    pub value: f64,
+    /// Samples with it.
+    pub samples: u64,
+}
+
+/// The profiles of `counts` (samples per network type, medians not yet known) with the
+/// medians of `values`, the distinct signal values of the samples with service (a sample
+/// without service carries no signal worth a median), by site then carrier id.
+pub fn radio_profiles(counts: Vec<RadioProfile>, values: &[SignalValue]) -> Vec<RadioProfile> {
+    let mut out: Vec<RadioProfile> = counts;
+    out.sort_by(|a, b| (&a.site_id, &a.carrier).cmp(&(&b.site_id, &b.carrier)));
+    let mut readings: BTreeMap<(&str, &str, bool), Vec<(f64, u64)>> = BTreeMap::new();
+    for v in values {
+        readings
+            .entry((&v.site_id, &v.carrier, v.signal == Signal::Rsrp))
+            .or_default()
+            .push((v.value, v.samples));
     }
-    groups
-        .into_values()
-        .map(|(mut p, (rsrp, sinr))| {
-            p.rsrp_median_dbm = weighted_median(&rsrp);
-            p.sinr_median_db = weighted_median(&sinr);
-            p
-        })
-        .collect()
+    for p in &mut out {
+        let median = |rsrp: bool| {
+            readings
+                .get(&(p.site_id.as_str(), p.carrier.as_str(), rsrp))
+                .and_then(|r| weighted_median(r))
+        };
+        p.rsrp_median_dbm = median(true);
+        p.sinr_median_db = median(false);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn s(
-        site: &str,
-        carrier: &str,
-        rat: Option<Rat>,
-        rsrp: f64,
-        sinr: f64,
-        n: u64,
-    ) -> RadioSamples {
-        RadioSamples {
+    fn counts(site: &str, carrier: &str, [sa, nsa, lte, other]: [u64; 4]) -> RadioProfile {
+        RadioProfile {
             site_id: site.into(),
             carrier: carrier.into(),
-            rat,
-            rsrp_dbm: Some(rsrp),
-            sinr_db: Some(sinr),
-            samples: n,
+            samples: sa + nsa + lte + other,
+            nr_sa: sa,
+            nr_nsa: nsa,
+            lte,
+            other,
+            rsrp_median_dbm: None,
+            sinr_median_db: None,
+        }
+    }
+
+    fn v(carrier: &str, signal: Signal, value: f64, samples: u64) -> SignalValue {
+        SignalValue {
+            site_id: "h".into(),
+            carrier: carrier.into(),
+            signal,
+            value,
+            samples,
         }
     }
 
     #[test]
-    fn a_profile_counts_networks_and_takes_medians_per_site_and_carrier() {
-        let samples = [
-            s("h", "cu", Some(Rat::NrSa), -95.0, 8.0, 3),
-            s("h", "cu", Some(Rat::Lte), -110.0, -2.0, 6),
-            s("h", "cu", Some(Rat::NrNsa), -100.0, 3.0, 1),
-            s("h", "cu", Some(Rat::None), -140.0, -20.0, 2),
-            s("h", "cmcc", Some(Rat::NrSa), -80.0, 20.0, 4),
+    fn a_profile_takes_the_medians_of_its_own_site_and_carrier() {
+        let values = [
+            // cu: 3 samples at −95, 6 at −110, 1 at −100 (SA, LTE, NSA).
+            v("cu", Signal::Rsrp, -95.0, 3),
+            v("cu", Signal::Rsrp, -110.0, 6),
+            v("cu", Signal::Rsrp, -100.0, 1),
+            v("cu", Signal::Sinr, 8.0, 3),
+            v("cu", Signal::Sinr, -2.0, 6),
+            v("cu", Signal::Sinr, 3.0, 1),
+            v("cmcc", Signal::Rsrp, -80.0, 4),
         ];
-        let p = radio_profiles(&samples);
+        let p = radio_profiles(
+            vec![
+                counts("h", "cu", [3, 1, 6, 2]),
+                counts("h", "cmcc", [4, 0, 0, 0]),
+            ],
+            &values,
+        );
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].carrier.as_str(), p[0].samples), ("cmcc", 4));
+        assert_eq!(
+            (p[0].rsrp_median_dbm, p[0].sinr_median_db),
+            (Some(-80.0), None)
+        );
         let cu = &p[1];
         assert_eq!(
             (cu.samples, cu.nr_sa, cu.nr_nsa, cu.lte, cu.other),
@@ -134,11 +150,11 @@ mod tests {
 
     #[test]
     fn no_service_alone_has_no_signal_medians() {
-        let p = radio_profiles(&[s("h", "ct", None, -50.0, 30.0, 5)]);
+        let p = radio_profiles(vec![counts("h", "ct", [0, 0, 0, 5])], &[]);
         assert_eq!(
             (p[0].other, p[0].rsrp_median_dbm, p[0].sinr_median_db),
             (5, None, None)
         );
-        assert_eq!(radio_profiles(&[]), []);
+        assert_eq!(radio_profiles(Vec::new(), &[]), []);
     }
 }

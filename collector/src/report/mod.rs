@@ -17,8 +17,8 @@ pub use charts::{ChartError, EN, Labels, Lang, ZH};
 
 use crate::config::CollectorConfig;
 use crate::indicators::i26::SpeedGroup;
-use crate::indicators::i33::{RadioGroup, radio_groups};
-use crate::indicators::radio_profile::{RadioProfile, radio_profiles};
+use crate::indicators::i33::RadioGroup;
+use crate::indicators::radio_profile::RadioProfile;
 use crate::indicators::{self, WeekIndicators, simulated};
 use crate::store::{HourCell, SpeedBin, Store, StoreError};
 use charts::{BarChart, Chart, GridChart, Series, TrendChart};
@@ -157,13 +157,12 @@ pub async fn gather(
             .fix()
             .local_minus_utc(),
     ) * 1000;
-    let samples = store.radio_samples(s, e).await?;
     Ok(WeekData {
         trend,
         speed: store.speed_groups(s, e).await?,
-        radio: radio_groups(&samples, &config.indicators.meets_5g),
-        profiles: radio_profiles(&samples),
-        bins: store.speed_bins(s, e, BIN_MBPS, carrier).await?,
+        radio: store.radio_groups(s, e).await?,
+        profiles: store.radio_profiles(s, e).await?,
+        bins: store.speed_bins(s, e, carrier).await?,
         hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
         supporting: store.supporting_tests(s, e).await?,
     })
@@ -709,85 +708,77 @@ mod tests {
     use super::*;
     use crate::config::CollectorConfig;
     use crate::store::scratch::{ScratchDb, each_backend};
-    use crate::store::testing::{Bind, exec};
+    use crate::store::wire;
 
     const CONFIG: &str = include_str!("../../collector.example.toml");
     const HOUR: i64 = 3_600_000;
-
-    fn text(s: &str) -> Bind {
-        Bind::Text(Some(s.to_owned()))
-    }
 
     fn config(dir: &Path) -> CollectorConfig {
         CollectorConfig::from_toml(CONFIG, Path::new("c.toml"), dir.to_owned()).unwrap()
     }
 
+    /// A fresh result number: each test's results have ids of their own.
+    fn next_n() -> u32 {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stores `m` measured at `at` as a probe would upload it.
+    async fn put(store: &Store, at: wire::At, m: serde_json::Value) {
+        let received = at.ms;
+        store
+            .store_upload(&[wire::record(&at, m)], received, "p", None)
+            .await
+            .expect("stored");
+    }
+
+    fn at(ms: i64, site: &'static str, carrier: &'static str) -> wire::At {
+        wire::At {
+            site,
+            carrier,
+            ..wire::At::new(next_n(), ms)
+        }
+    }
+
     /// One speed test; `None` is a failed test.
     async fn speed(
         store: &Store,
-        at: i64,
-        site: &str,
-        carrier: &str,
+        ms: i64,
+        site: &'static str,
+        carrier: &'static str,
         mbps: Option<f64>,
         sim: bool,
     ) {
-        exec(
-            store,
-            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, error, body) \
-             VALUES (?, 'speed', 'p', ?, ?, ?, ?, TRUE, ?, ?, ?, '{}')",
-            &[
-                Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
-                text(site),
-                text(carrier),
-                Bind::Int(at),
-                Bind::Int(at),
-                Bind::Flag(Some(sim)),
-                Bind::Real(mbps),
-                Bind::Text(mbps.is_none().then(|| "timeout".to_owned())),
-            ],
-        )
-        .await;
+        let at = wire::At {
+            simulated: sim,
+            ..at(ms, site, carrier)
+        };
+        put(store, at, wire::speed(mbps)).await;
     }
 
-    async fn radio(store: &Store, at: i64, site: &str, carrier: &str, n: usize, rsrp: f64) {
+    async fn radio(
+        store: &Store,
+        ms: i64,
+        site: &'static str,
+        carrier: &'static str,
+        n: usize,
+        rsrp: f64,
+    ) {
         for i in 0..n {
-            exec(
+            put(
                 store,
-                "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-                 received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
-                 VALUES (?, 'radio', 'p', ?, ?, ?, ?, TRUE, 'nr_sa', ?, 8.0, '{}')",
-                &[
-                    Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
-                    text(site),
-                    text(carrier),
-                    Bind::Int(at + i as i64),
-                    Bind::Int(at),
-                    Bind::Real(Some(rsrp)),
-                ],
+                at(ms + i as i64, site, carrier),
+                wire::radio("nr_sa", Some(rsrp), Some(8.0)),
             )
             .await;
         }
     }
 
-    async fn ipv6(store: &Store, at: i64, url: &str, probe_ipv6: bool) {
-        let body = format!(
-            r#"{{"url":"{url}","aaaa":["fd00::1"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":19,"probe_ipv6":{probe_ipv6}}}"#
-        );
-        exec(
+    async fn ipv6(store: &Store, ms: i64, url: &str, probe_ipv6: bool) {
+        put(
             store,
-            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, url, supports_ipv6, probe_ipv6, body) \
-             VALUES (?, 'ipv6', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, ?, ?, ?, ?)",
-            &[
-                Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
-                Bind::Int(at),
-                Bind::Int(at),
-                text(url),
-                Bind::Flag(probe_ipv6.then_some(true)),
-                Bind::Flag(Some(probe_ipv6)),
-                Bind::Text(Some(body)),
-            ],
+            at(ms, "county-hospital", "cmcc"),
+            wire::ipv6(url, probe_ipv6, 1, 19),
         )
         .await;
     }

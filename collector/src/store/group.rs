@@ -16,11 +16,12 @@
 //! The rows are made by the request's own task, so the writers only write.
 //!
 //! Several collectors may share one PostgreSQL database. A group's transaction takes its row
-//! locks in one global order, every result id in ascending order and then every probe's status
-//! row in ascending probe id, so two groups that overlap wait for each other instead of
+//! locks in one global order, every result id in ascending order, then its rollup rows
+//! (`store/rollup.rs`), then every probe's status row in ascending probe id, so two groups that overlap wait for each other instead of
 //! deadlocking.
 
 use super::results::{Row, Upload, insert_rows};
+use super::rollup::{Deltas, SharedRules};
 use super::sql::sql;
 use super::{Db, InsertCounts, StoreError};
 use std::collections::{BTreeMap, HashSet};
@@ -54,7 +55,7 @@ pub(super) struct Uploads {
 
 impl Uploads {
     /// Starts the writers for `db` on the current runtime.
-    pub(super) fn spawn(db: &Db) -> Self {
+    pub(super) fn spawn(db: &Db, rules: &SharedRules) -> Self {
         let writers = match db {
             Db::Sqlite(_) => 1,
             Db::Postgres(_) => POSTGRES_WRITERS,
@@ -62,7 +63,7 @@ impl Uploads {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..writers {
-            tokio::spawn(run(db.clone(), queue.clone()));
+            tokio::spawn(run(db.clone(), rules.clone(), queue.clone()));
         }
         Self { jobs }
     }
@@ -84,7 +85,7 @@ impl Uploads {
 
 /// One writer: takes whatever waits (at least one upload), writes it in one transaction,
 /// answers each upload, and again.
-async fn run(db: Db, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run(db: Db, rules: SharedRules, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
     loop {
         let group = {
             let mut queue = queue.lock().await;
@@ -103,7 +104,7 @@ async fn run(db: Db, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
         };
         let (uploads, replies): (Vec<Upload>, Vec<_>) =
             group.into_iter().map(|job| (job.upload, job.reply)).unzip();
-        match commit(&db, &uploads).await {
+        match commit(&db, &rules, &uploads).await {
             Ok(counts) => {
                 for (reply, counts) in replies.into_iter().zip(counts) {
                     // An upload whose client went away is stored all the same; its probe will
@@ -124,7 +125,11 @@ async fn run(db: Db, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
 }
 
 /// Writes a group in one transaction and returns each upload's counts, in the group's order.
-async fn commit(db: &Db, group: &[Upload]) -> Result<Vec<InsertCounts>, StoreError> {
+async fn commit(
+    db: &Db,
+    rules: &SharedRules,
+    group: &[Upload],
+) -> Result<Vec<InsertCounts>, StoreError> {
     let mut rows: Vec<&Row> = group.iter().flat_map(|u| &u.rows).collect();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     // Each probe's status once: its latest upload's time, and the latest status it sent. An
@@ -143,8 +148,15 @@ async fn commit(db: &Db, group: &[Upload]) -> Result<Vec<InsertCounts>, StoreErr
             touch.1 = u.status.as_deref();
         }
     }
+    let rules = super::rollup::current(rules);
+    let mut deltas = Deltas::default();
     let mut tx = db.begin().await?;
-    let mut stored: HashSet<String> = insert_rows(&mut tx, &rows).await?.into_iter().collect();
+    let mut stored: HashSet<String> = insert_rows(&mut tx, &rows, &mut deltas, &rules)
+        .await?
+        .into_iter()
+        .collect();
+    // After every result row and before any status row: the lock order of the module's doc.
+    deltas.write(&mut tx).await?;
     for (probe_id, (seen_ms, status)) in touches {
         sql!(tx, execute, TOUCH, probe_id, seen_ms, status)?;
     }

@@ -13,7 +13,8 @@
 //! - `probes.rs`: registered probes, their tokens, and the sites table.
 //! - `enrollment.rs`: one-time enrollment codes.
 //! - `fleet.rs`: each probe with its latest status.
-//! - `report.rs`: the aggregate queries behind the indicators, the charts and the report.
+//! - `rollup.rs`: the rollups every indicator and chart reads, kept as results are stored.
+//! - `report.rs`: the queries behind the indicators, the charts and the report (on rollups).
 //! - `survey.rs`: survey marks of candidate mounting points, apart from results (no indicator
 //!   reads them).
 //! - `leader.rs`: which of several collectors on one database runs a job that must run once.
@@ -42,6 +43,7 @@ mod postgres;
 mod probes;
 mod report;
 mod results;
+mod rollup;
 mod sql;
 mod sqlite;
 mod survey;
@@ -53,6 +55,7 @@ pub use leader::Leadership;
 pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};
 pub use results::{ExportFilter, InsertCounts, ResultWriter};
+pub use rollup::{RollupRules, RulesCheck};
 pub use survey::StoredMark;
 
 use sqlx::{PgPool, SqlitePool};
@@ -105,6 +108,8 @@ pub struct Store {
     /// Turns of the uploads' token lookups (see [`Store::probe_by_token`]): the pool's
     /// connections less the writers' and two for the pages.
     lookups: std::sync::Arc<tokio::sync::Semaphore>,
+    /// What rollups decide as results arrive (`store/rollup.rs`), shared with the writers.
+    rules: rollup::SharedRules,
 }
 
 /// The backend: one pool of either kind.
@@ -129,8 +134,10 @@ impl Store {
             Db::Sqlite(_) => sqlite::CONNECTIONS as usize - 1 - 2,
             Db::Postgres(_) => postgres::CONNECTIONS as usize - group::POSTGRES_WRITERS - 2,
         };
+        let rules = rollup::SharedRules::default();
         Ok(Self {
-            uploads: group::Uploads::spawn(&db),
+            uploads: group::Uploads::spawn(&db, &rules),
+            rules,
             lookups: std::sync::Arc::new(tokio::sync::Semaphore::new(lookups)),
             db,
         })
@@ -154,6 +161,92 @@ impl Store {
 
 #[cfg(test)]
 pub(crate) mod scratch;
+
+/// Results as probes send them, for the store's tests: each goes through ingest and so into
+/// the rollups, as in production.
+#[cfg(test)]
+pub(crate) mod wire {
+    use fathom_shared::ResultRecord;
+    use serde_json::{Value, json};
+
+    /// Who measured and when.
+    #[derive(Debug, Clone)]
+    pub(crate) struct At {
+        /// Distinguishes the result id.
+        pub(crate) n: u32,
+        /// `measured_at`, Unix ms.
+        pub(crate) ms: i64,
+        pub(crate) site: &'static str,
+        pub(crate) carrier: &'static str,
+        pub(crate) probe: &'static str,
+        pub(crate) synced: bool,
+        pub(crate) simulated: bool,
+        pub(crate) age_ms: Option<u64>,
+    }
+
+    impl At {
+        /// Result `n` of probe `p` at site `h`, carrier cmcc, at `ms` on a synchronised clock.
+        pub(crate) fn new(n: u32, ms: i64) -> Self {
+            Self {
+                n,
+                ms,
+                site: "h",
+                carrier: "cmcc",
+                probe: "p",
+                synced: true,
+                simulated: false,
+                age_ms: None,
+            }
+        }
+    }
+
+    /// The record of `measurement` (the kind's fields, `kind` included) taken at `at`.
+    pub(crate) fn record(at: &At, measurement: Value) -> ResultRecord {
+        let mut v = json!({
+            "schema": 1, "id": format!("0192b6e2-7c1a-7d3e-9f00-{:012}", at.n),
+            "probe_id": at.probe, "site_id": at.site, "carrier": at.carrier,
+            "interface": "wwan0",
+            "measured_at": chrono::DateTime::from_timestamp_millis(at.ms)
+                .expect("a representable time")
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "clock_synced": at.synced, "simulated": at.simulated,
+        });
+        if let Some(age) = at.age_ms {
+            v["age_ms"] = json!(age);
+        }
+        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), measurement) {
+            obj.extend(extra);
+        }
+        ResultRecord::from_json(&v).expect("a valid result")
+    }
+
+    /// A download at `mbps`, or a failed one.
+    pub(crate) fn speed(mbps: Option<f64>) -> Value {
+        json!({"kind": "speed", "download_mbps": mbps,
+            "bytes_downloaded": if mbps.is_some() { 26_000_000 } else { 0 },
+            "duration_ms": 4900, "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0,
+            "streams": 4, "protocol": "http", "server": "http://127.0.0.1/",
+            "error": if mbps.is_some() { Value::Null } else { json!("timeout") }})
+    }
+
+    /// A radio sample.
+    pub(crate) fn radio(rat: &str, rsrp: Option<f64>, sinr: Option<f64>) -> Value {
+        json!({"kind": "radio", "plmn": "46000", "rat": rat, "rsrp_dbm": rsrp,
+            "rsrq_db": -11.0, "sinr_db": sinr, "band": "n41", "cell_id": "1A2B3C4D5",
+            // The probe's own verdict, which the collector never uses.
+            "meets_5g": true})
+    }
+
+    /// An IPv6 check of `url`.
+    pub(crate) fn ipv6(url: &str, probe_ipv6: bool, aaaa: usize, links_ok: u32) -> Value {
+        let addrs: Vec<String> = (1..=aaaa).map(|i| format!("fd00::{i}")).collect();
+        json!({"kind": "ipv6", "url": url, "host": "a.example", "aaaa": addrs,
+            "home_ok_v6": probe_ipv6.then_some(true), "links_checked": 20,
+            "links_ok_v6": links_ok, "supports_ipv6": probe_ipv6.then_some(links_ok >= 18),
+            "probe_ipv6": probe_ipv6,
+            "reason": if probe_ipv6 { Value::Null } else { json!("no IPv6 route") }})
+    }
+}
 
 /// Raw SQL for tests that set up rows the API would refuse (a body that is not JSON) or that
 /// need exact columns: one statement written with `?` placeholders, run on either backend.

@@ -42,17 +42,24 @@ pub enum TokenChange {
 }
 
 impl Store {
-    /// Makes the `sites` table match the configuration (the config is the source of truth).
-    /// Writes only when something changed, so read-only commands (`export`, `indicators`,
-    /// `report`) work while another process holds the write lock.
-    pub async fn sync_sites(&self, sites: &[Site]) -> Result<(), StoreError> {
-        let stored: Vec<(String, String, String)> =
-            sql!(self, fetch_all, "SELECT id, name, category FROM sites")?;
+    /// Makes the `sites` table match the configuration (the config is the source of truth),
+    /// each site filed under `county` (the county's id). Writes only when something changed, so
+    /// read-only commands (`export`, `indicators`, `report`) work while another process holds
+    /// the write lock.
+    pub async fn sync_sites(&self, sites: &[Site], county: &str) -> Result<(), StoreError> {
+        let stored: Vec<(String, String, String, String)> = sql!(
+            self,
+            fetch_all,
+            "SELECT id, name, category, county FROM sites"
+        )?;
         let changed: Vec<&Site> = sites
             .iter()
             .filter(|s| {
-                !stored.iter().any(|(id, name, category)| {
-                    id == s.id.as_str() && *name == s.name && category == s.category.id()
+                !stored.iter().any(|(id, name, category, c)| {
+                    id == s.id.as_str()
+                        && *name == s.name
+                        && category == s.category.id()
+                        && c == county
                 })
             })
             .collect();
@@ -64,11 +71,13 @@ impl Store {
             sql!(
                 tx,
                 execute,
-                "INSERT INTO sites (id, name, category) VALUES (?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category",
+                "INSERT INTO sites (id, name, category, county) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, \
+                   county = excluded.county",
                 s.id.as_str(),
                 &s.name,
                 s.category.id(),
+                county,
             )?;
         }
         tx.commit().await?;

@@ -1,16 +1,21 @@
-//! The aggregate queries behind the indicators and the report's charts: one GROUP BY per
-//! indicator over a week window `[start_ms, end_ms)`, so a week of millions of results never
-//! travels into memory. The rules themselves are pure functions in [`crate::indicators`], whose
-//! input types these queries fill; the queries only count.
+//! The queries behind the indicators and the report's charts, on the rollups
+//! (`store/rollup.rs`): one GROUP BY per indicator over the weeks of a window, so a week of a
+//! province is thousands of rows, and a week whose raw results retention dropped reads the
+//! same as before. The rules themselves are pure functions in [`crate::indicators`], whose input
+//! types these queries fill; the queries only add up.
+//!
+//! A window is whole ISO weeks, `[start_ms, end_ms)` from [`fathom_shared::IsoWeek::window`]
+//! in the county's time zone: the weekly rollups whose week starts in it are the window's.
+//! The time-of-day chart reads the hourly rollup, whose hours fall in the window.
 
 use super::sql::sql;
 use super::{Store, StoreError};
 use crate::indicators::WindowCounts;
 use crate::indicators::i26::SpeedGroup;
 use crate::indicators::i32::Ipv6CheckRow;
-use crate::indicators::i33::RadioSamples;
+use crate::indicators::i33::RadioGroup;
 use crate::indicators::outliers::ProbeSpeed;
-use fathom_shared::Rat;
+use crate::indicators::radio_profile::{RadioProfile, Signal, SignalValue};
 
 fn count(v: i64) -> u64 {
     v.unsigned_abs()
@@ -21,21 +26,18 @@ fn small(v: Option<i64>) -> Option<u32> {
 }
 
 impl Store {
-    /// Completed download tests per (site, carrier) in `[start_ms, end_ms)`. Failed tests
-    /// (`download_mbps` null) are not valid tests and are left out here.
+    /// Completed download tests per (site, carrier) in the window. Failed tests (no rate) are
+    /// not valid tests and were never counted in.
     pub async fn speed_groups(
         &self,
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<SpeedGroup>, StoreError> {
-        // `clock_synced` alone is a condition on both backends (an integer in SQLite, a
-        // BOOLEAN in PostgreSQL).
         let rows: Vec<(String, String, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, COUNT(*), SUM(download_mbps) FROM results \
-             WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+            "SELECT site_id, carrier, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) FROM rollup_week \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND speed_tests > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
@@ -53,7 +55,8 @@ impl Store {
 
     /// The window's completed speed tests of both directions, read from the stored results,
     /// for the supporting figures (upload rate, latency under load, RPM): what they need lives
-    /// only in the result's body, so it is read from there (no column, no migration). A body
+    /// only in the result's body, so it is read from there (no column, no migration). Not a
+    /// rollup: a week whose raw results retention dropped has no supporting figures. A body
     /// that no longer parses is left out with a warning, never turned into a figure.
     pub async fn supporting_tests(
         &self,
@@ -101,72 +104,119 @@ impl Store {
         let rows: Vec<(String, String, String, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, probe_id, COUNT(*), AVG(download_mbps) FROM results \
-             WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+            "SELECT site_id, carrier, probe_id, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
+             FROM rollup_week \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND speed_tests > 0 \
              GROUP BY site_id, carrier, probe_id ORDER BY site_id, carrier, probe_id",
             start_ms,
             end_ms,
         )?;
         Ok(rows
             .into_iter()
-            .map(|(site_id, carrier, probe_id, n, mean)| ProbeSpeed {
+            .map(|(site_id, carrier, probe_id, n, sum)| ProbeSpeed {
                 site_id,
                 carrier,
                 probe_id,
                 tests: count(n),
-                mean_mbps: mean,
+                mean_mbps: sum / n as f64,
             })
             .collect())
     }
 
-    /// Radio samples per (site, carrier) in the window, counted per distinct raw values (RAT,
-    /// RSRP, SINR): whether they meet 5G is decided by the I33 rule
-    /// ([`crate::indicators::i33::radio_groups`]), not here. Modems report RSRP and SINR in
-    /// whole or tenth dB, so a week's samples collapse to fewer distinct values. In no particular
-    /// order: the rule orders its groups itself (an `ORDER BY` here cost SQLite a second sort).
-    pub async fn radio_samples(
+    /// Radio samples and those meeting 5G per (site, carrier) in the window, by site then
+    /// carrier: the I33 rule's input. Whether a sample meets 5G was decided as it was stored,
+    /// by `meets_5g` with the collector's thresholds (`store/rollup.rs`).
+    pub async fn radio_groups(
         &self,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<RadioSamples>, StoreError> {
-        type Raw = (
-            String,
-            String,
-            Option<String>,
-            Option<f64>,
-            Option<f64>,
-            i64,
-        );
-        let rows: Vec<Raw> = sql!(
+    ) -> Result<Vec<RadioGroup>, StoreError> {
+        let rows: Vec<(String, String, i64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, rat, rsrp_dbm, sinr_db, COUNT(*) FROM results \
-             WHERE kind = 'radio' AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
-             GROUP BY site_id, carrier, rat, rsrp_dbm, sinr_db",
+            "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_meeting) AS BIGINT) FROM rollup_week \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND radio_samples > 0 \
+             GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
         )?;
         Ok(rows
             .into_iter()
-            .map(
-                |(site_id, carrier, rat, rsrp_dbm, sinr_db, n)| RadioSamples {
+            .map(|(site_id, carrier, n, meeting)| RadioGroup {
+                site_id,
+                carrier,
+                samples: count(n),
+                meeting: count(meeting),
+            })
+            .collect())
+    }
+
+    /// What each carrier's modem saw at each site in the window: samples per network type and
+    /// the median signal ([`crate::indicators::radio_profile`]).
+    pub async fn radio_profiles(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<RadioProfile>, StoreError> {
+        type Counts = (String, String, i64, i64, i64, i64, i64);
+        let counts: Vec<Counts> = sql!(
+            self,
+            fetch_all,
+            "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_nr_sa) AS BIGINT), CAST(SUM(radio_nr_nsa) AS BIGINT), \
+               CAST(SUM(radio_lte) AS BIGINT), CAST(SUM(radio_other) AS BIGINT) FROM rollup_week \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND radio_samples > 0 \
+             GROUP BY site_id, carrier",
+            start_ms,
+            end_ms,
+        )?;
+        let values: Vec<(String, String, String, f64, i64)> = sql!(
+            self,
+            fetch_all,
+            "SELECT site_id, carrier, measure, value, CAST(SUM(samples) AS BIGINT) FROM rollup_radio_values \
+             WHERE week_start_ms >= ? AND week_start_ms < ? \
+             GROUP BY site_id, carrier, measure, value",
+            start_ms,
+            end_ms,
+        )?;
+        let counts = counts
+            .into_iter()
+            .map(|(site_id, carrier, n, sa, nsa, lte, other)| RadioProfile {
+                site_id,
+                carrier,
+                samples: count(n),
+                nr_sa: count(sa),
+                nr_nsa: count(nsa),
+                lte: count(lte),
+                other: count(other),
+                rsrp_median_dbm: None,
+                sinr_median_db: None,
+            })
+            .collect();
+        let values: Vec<SignalValue> = values
+            .into_iter()
+            .filter_map(|(site_id, carrier, measure, value, n)| {
+                Some(SignalValue {
                     site_id,
                     carrier,
-                    // A RAT this build does not know is no 5G registration.
-                    rat: rat.and_then(|id| Rat::ALL.into_iter().find(|r| r.id() == id)),
-                    rsrp_dbm,
-                    sinr_db,
+                    signal: match measure.as_str() {
+                        "rsrp" => Signal::Rsrp,
+                        "sinr" => Signal::Sinr,
+                        _ => return None,
+                    },
+                    value,
                     samples: count(n),
-                },
-            )
-            .collect())
+                })
+            })
+            .collect();
+        Ok(crate::indicators::radio_profile::radio_profiles(
+            counts, &values,
+        ))
     }
 
     /// Per website and carrier, the latest check in the window made with a working probe IPv6
     /// path and the latest made without one (at most two rows per URL and carrier; the I32 rule
-    /// judges the valid ones and uses the others only to say why a website is unknown). Raw values come from the stored
-    /// body through `json_extract`; a body that is not JSON gives `None`s, never an error.
+    /// judges the valid ones and uses the others only to say why a website is unknown), with
+    /// the raw values the rule judges, by URL, carrier, valid first.
     pub async fn ipv6_checks(
         &self,
         start_ms: i64,
@@ -176,56 +226,25 @@ impl Store {
             String,
             String,
             i64,
-            i64,
+            bool,
+            Option<bool>,
             Option<i64>,
-            Option<i64>,
-            Option<i64>,
+            Option<bool>,
             Option<i64>,
             Option<i64>,
             Option<String>,
         );
-        // Differs: the JSON functions and boolean types (see the comment on the PostgreSQL text).
+        // The latest of the window's weeks and sites, by the order the rollup keeps.
         let rows: Vec<Raw> = sql!(
             self,
             fetch_all,
-            sqlite: "SELECT url, carrier, measured_at_ms, valid, supports_ipv6, \
-                       CASE WHEN json_valid(body) AND json_type(body, '$.aaaa') = 'array' \
-                         THEN json_array_length(body, '$.aaaa') END, \
-                       CASE WHEN json_valid(body) THEN json_extract(body, '$.home_ok_v6') END, \
-                       CASE WHEN json_valid(body) THEN json_extract(body, '$.links_checked') END, \
-                       CASE WHEN json_valid(body) THEN json_extract(body, '$.links_ok_v6') END, \
-                       error \
-                     FROM ( \
-                       SELECT url, carrier, measured_at_ms, supports_ipv6, body, error, \
-                         COALESCE(probe_ipv6, 0) AS valid, \
-                         ROW_NUMBER() OVER ( \
-                           PARTITION BY url, carrier, COALESCE(probe_ipv6, 0) \
-                           ORDER BY measured_at_ms DESC, id DESC) AS rank \
-                       FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
-                         AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced) \
-                     WHERE rank = 1 ORDER BY url, carrier, valid DESC",
-            // Booleans come back as 0/1 and JSON numbers as integers, as SQLite's json_extract
-            // gives them; `fathom_try_jsonb` (migration 0001) is NULL for a body that is not JSON.
-            postgres: "SELECT url, carrier, measured_at_ms, valid::int::int8, supports_ipv6::int::int8, \
-                         CASE WHEN jsonb_typeof(j->'aaaa') = 'array' \
-                           THEN jsonb_array_length(j->'aaaa')::int8 END, \
-                         CASE jsonb_typeof(j->'home_ok_v6') \
-                           WHEN 'boolean' THEN (j->>'home_ok_v6')::boolean::int::int8 \
-                           WHEN 'number' THEN (j->>'home_ok_v6')::numeric::int8 END, \
-                         CASE WHEN jsonb_typeof(j->'links_checked') = 'number' \
-                           THEN (j->>'links_checked')::numeric::int8 END, \
-                         CASE WHEN jsonb_typeof(j->'links_ok_v6') = 'number' \
-                           THEN (j->>'links_ok_v6')::numeric::int8 END, \
-                         error \
-                       FROM ( \
-                         SELECT url, carrier, measured_at_ms, supports_ipv6, fathom_try_jsonb(body) AS j, error, \
-                           COALESCE(probe_ipv6, FALSE) AS valid, \
-                           ROW_NUMBER() OVER ( \
-                             PARTITION BY url, carrier, COALESCE(probe_ipv6, FALSE) \
-                             ORDER BY measured_at_ms DESC, id DESC) AS rank \
-                         FROM results WHERE kind = 'ipv6' AND url IS NOT NULL \
-                           AND measured_at_ms >= $1 AND measured_at_ms < $2 AND clock_synced) AS latest \
-                       WHERE rank = 1 ORDER BY url, carrier, valid DESC",
+            "SELECT url, carrier, measured_at_ms, probe_ipv6, supports_ipv6, aaaa, home_ok_v6, \
+               links_checked, links_ok_v6, reason FROM ( \
+               SELECT *, ROW_NUMBER() OVER ( \
+                 PARTITION BY url, carrier, probe_ipv6 \
+                 ORDER BY measured_at_ms DESC, result_id DESC) AS rank \
+               FROM rollup_ipv6 WHERE week_start_ms >= ? AND week_start_ms < ?) AS latest \
+             WHERE rank = 1 ORDER BY url, carrier, probe_ipv6 DESC",
             start_ms,
             end_ms,
         )?;
@@ -248,10 +267,10 @@ impl Store {
                         url,
                         carrier,
                         measured_at_ms,
-                        probe_ipv6: valid != 0,
-                        supports_ipv6: supports.map(|v| v != 0),
+                        probe_ipv6: valid,
+                        supports_ipv6: supports,
                         aaaa: small(aaaa),
-                        home_ok_v6: home.map(|v| v != 0),
+                        home_ok_v6: home,
                         links_checked: small(checked),
                         links_ok_v6: small(ok),
                         reason,
@@ -261,44 +280,32 @@ impl Store {
             .collect())
     }
 
-    /// How many results the window holds.
+    /// How many results the window holds: filed in it on a synchronised (or re-dated) clock,
+    /// simulated and re-dated among them, and undated ones received in it (left out of every
+    /// indicator).
     pub async fn window_counts(
         &self,
         start_ms: i64,
         end_ms: i64,
     ) -> Result<WindowCounts, StoreError> {
-        // Filed in the window (synchronised or re-dated); re-dated among them; undated ones
-        // received in the window (left out of every indicator). The filters repeat the partial
-        // indexes' conditions so that the planner uses them.
-        let (results, simulated): (i64, Option<i64>) = sql!(
+        let (results, simulated, unverified, corrected): (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        ) = sql!(
             self,
             fetch_one,
-            "SELECT COUNT(*), SUM(CASE WHEN simulated THEN 1 ELSE 0 END) FROM results \
-             WHERE kind IN ('speed', 'radio', 'ipv6') \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced",
-            start_ms,
-            end_ms,
-        )?;
-        // Two counts, one statement: each subquery keeps the filter of its own partial index,
-        // and both see the same moment.
-        let (corrected, unverified): (i64, i64) = sql!(
-            self,
-            fetch_one,
-            "SELECT \
-               (SELECT COUNT(*) FROM results WHERE time_status = 'corrected' \
-                  AND measured_at_ms >= ? AND measured_at_ms < ?), \
-               (SELECT COUNT(*) FROM results WHERE time_status = 'unverified' \
-                  AND received_at_ms >= ? AND received_at_ms < ?)",
-            start_ms,
-            end_ms,
+            "SELECT CAST(SUM(results) AS BIGINT), CAST(SUM(simulated) AS BIGINT), CAST(SUM(unverified) AS BIGINT), CAST(SUM(corrected) AS BIGINT) \
+             FROM rollup_week WHERE week_start_ms >= ? AND week_start_ms < ?",
             start_ms,
             end_ms,
         )?;
         Ok(WindowCounts {
-            results: count(results),
+            results: count(results.unwrap_or(0)),
             simulated: count(simulated.unwrap_or(0)),
-            clock_unsynced: count(unverified),
-            time_corrected: count(corrected),
+            clock_unsynced: count(unverified.unwrap_or(0)),
+            time_corrected: count(corrected.unwrap_or(0)),
         })
     }
 }
@@ -328,34 +335,27 @@ pub struct HourCell {
 }
 
 impl Store {
-    /// Completed download tests per (carrier, speed bin of `width` Mbit/s) in the window, for
-    /// the distribution chart; `carrier` restricts to one carrier.
+    /// Completed download tests per (carrier, speed bin) in the window, for the distribution
+    /// chart; `carrier` restricts to one carrier. The bins are `RollupRules::bin_mbps` wide
+    /// (the report's [`crate::report::BIN_MBPS`]).
     pub async fn speed_bins(
         &self,
         start_ms: i64,
         end_ms: i64,
-        width: f64,
         carrier: Option<&str>,
     ) -> Result<Vec<SpeedBin>, StoreError> {
-        // Differs: the integer cast (see the comment on the PostgreSQL text), and PostgreSQL
-        // types the carrier it tests for NULL.
+        // The carrier is bound once typed for its `IS NULL` test (PostgreSQL must know a
+        // parameter's type) and once for the comparison.
         let rows: Vec<(String, i64, i64)> = sql!(
             self,
             fetch_all,
-            sqlite: "SELECT carrier, CAST(download_mbps / ?1 AS INTEGER) AS bin, COUNT(*) \
-                     FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                       AND measured_at_ms >= ?2 AND measured_at_ms < ?3 AND clock_synced \
-                       AND (?4 IS NULL OR carrier = ?4) \
-                     GROUP BY carrier, bin ORDER BY carrier, bin",
-            // SQLite's CAST to INTEGER truncates; PostgreSQL's rounds, hence trunc() first.
-            postgres: "SELECT carrier, trunc(download_mbps / $1)::int8 AS bin, COUNT(*) \
-                       FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-                         AND measured_at_ms >= $2 AND measured_at_ms < $3 AND clock_synced \
-                         AND ($4::text IS NULL OR carrier = $4) \
-                       GROUP BY carrier, bin ORDER BY carrier, bin",
-            width,
+            "SELECT carrier, bin, CAST(SUM(tests) AS BIGINT) FROM rollup_speed_bins \
+             WHERE week_start_ms >= ? AND week_start_ms < ? \
+               AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
+             GROUP BY carrier, bin ORDER BY carrier, bin",
             start_ms,
             end_ms,
+            carrier,
             carrier,
         )?;
         Ok(rows
@@ -378,17 +378,14 @@ impl Store {
         offset_ms: i64,
         carrier: Option<&str>,
     ) -> Result<Vec<HourCell>, StoreError> {
-        // Integer division and remainder of BIGINT truncate the same way on both backends. The
-        // offset is bound once per use, the carrier once typed for its `IS NULL` test
-        // (PostgreSQL must know a parameter's type) and once for the comparison.
+        // Integer division and remainder of BIGINT truncate the same way on both backends.
         let rows: Vec<(i64, i64, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT ((measured_at_ms + ?) / 86400000 + 3) % 7 AS wd, \
-                    ((measured_at_ms + ?) / 3600000) % 24 AS hr, \
-                    COUNT(*), AVG(download_mbps) \
-             FROM results WHERE kind = 'speed' AND download_mbps IS NOT NULL \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+            "SELECT ((hour_ms + ?) / 86400000 + 3) % 7 AS wd, \
+                    ((hour_ms + ?) / 3600000) % 24 AS hr, \
+                    CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
+             FROM rollup_hour WHERE hour_ms >= ? AND hour_ms < ? \
                AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
              GROUP BY wd, hr ORDER BY wd, hr",
             offset_ms,
@@ -400,12 +397,12 @@ impl Store {
         )?;
         Ok(rows
             .into_iter()
-            .filter_map(|(wd, hr, n, mean)| {
+            .filter_map(|(wd, hr, n, sum)| {
                 Some(HourCell {
                     weekday: u8::try_from(wd).ok()?,
                     hour: u8::try_from(hr).ok()?,
                     tests: count(n),
-                    mean_mbps: mean,
+                    mean_mbps: sum / n as f64,
                 })
             })
             .collect())
@@ -421,44 +418,40 @@ impl Store {
             self,
             fetch_all,
             "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
-               SELECT 1 FROM results r WHERE r.probe_id = p.id \
-               AND r.measured_at_ms >= ? AND r.measured_at_ms < ?) ORDER BY p.id",
+               SELECT 1 FROM rollup_week r WHERE r.probe_id = p.id AND r.measured > 0 \
+               AND r.week_start_ms >= ? AND r.week_start_ms < ?) ORDER BY p.id",
             start_ms,
             end_ms,
         )?)
     }
 
-    /// The sites with at least one result measured in the window, by id.
+    /// The sites with at least one result filed in the window, by id.
     pub async fn sites_with_data(
         &self,
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        // `kind IN (…)` lets the (kind, measured_at_ms) index serve the window.
         let rows: Vec<(String,)> = sql!(
             self,
             fetch_all,
-            "SELECT DISTINCT site_id FROM results \
-             WHERE kind IN ('speed', 'radio', 'ipv6') \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced",
+            "SELECT DISTINCT site_id FROM rollup_week \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND results > 0 ORDER BY site_id",
             start_ms,
             end_ms,
         )?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Whether each window holds at least one measurement (speed, radio or IPv6 result), for
-    /// the week picker: one index seek per window, so offering a year of weeks stays cheap on
-    /// a database of millions of results.
+    /// Whether each window holds at least one measurement, dated or not, for the week picker:
+    /// one index seek per window, so offering a year of weeks stays cheap.
     pub async fn windows_with_data(&self, windows: &[(i64, i64)]) -> Result<Vec<bool>, StoreError> {
         let mut out = Vec::with_capacity(windows.len());
         for &(start_ms, end_ms) in windows {
             let row: Option<(i32,)> = sql!(
                 self,
                 fetch_optional,
-                "SELECT 1 FROM results \
-                 WHERE kind IN ('speed', 'radio', 'ipv6') \
-                   AND measured_at_ms >= ? AND measured_at_ms < ? LIMIT 1",
+                "SELECT 1 FROM rollup_week \
+                 WHERE week_start_ms >= ? AND week_start_ms < ? AND measured > 0 LIMIT 1",
                 start_ms,
                 end_ms,
             )?;
@@ -469,18 +462,37 @@ impl Store {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "sums of a few exact binary fractions are exact"
+)]
 mod tests {
     use super::*;
-    use crate::indicators::i33::radio_groups;
+    use crate::store::RollupRules;
     use crate::store::scratch::each_backend;
-    use crate::store::testing::{Bind, exec};
-    use fathom_shared::Meets5gThresholds;
-    use fathom_shared::radio::meets_5g;
+    use crate::store::wire::{At, ipv6, radio, record, speed};
+    use fathom_shared::{IsoWeek, Meets5gThresholds, ResultRecord};
 
     const HOUR: i64 = 3_600_000;
+    const WEEK: i64 = 7 * 24 * HOUR;
+
+    /// 2026-W48 in Shanghai, as Unix ms.
+    fn w48() -> (i64, i64) {
+        let (s, e) = IsoWeek::new(2026, 48)
+            .unwrap()
+            .window(chrono_tz::Asia::Shanghai);
+        (s.timestamp_millis(), e.timestamp_millis())
+    }
+
+    async fn put(store: &Store, results: &[ResultRecord], received_at_ms: i64) {
+        store
+            .store_upload(results, received_at_ms, "p", None)
+            .await
+            .expect("stored");
+    }
 
     /// A speed result as a probe sends it: a download at 42.5 Mbit/s, or an upload at `up`.
-    fn wire_speed(n: u32, up: Option<f64>) -> fathom_shared::ResultRecord {
+    fn wire_speed(n: u32, up: Option<f64>) -> ResultRecord {
         let load = match up {
             None => r#""download_mbps": 42.5, "bytes_downloaded": 26000000"#.to_owned(),
             Some(mbps) => format!(
@@ -488,7 +500,7 @@ mod tests {
                    "upload_mbps": {mbps}, "bytes_uploaded": 12000000, "rpm": 240.0"#
             ),
         };
-        fathom_shared::ResultRecord::from_json_str(&format!(
+        ResultRecord::from_json_str(&format!(
             r#"{{"schema": 1, "id": "0192b6e2-7c1a-7d3e-9f00-{n:012}", "probe_id": "hosp-01",
                "site_id": "hosp", "carrier": "cmcc", "interface": "wwan0",
                "measured_at": "2026-11-23T01:15:00Z", "clock_synced": true, "kind": "speed",
@@ -508,7 +520,7 @@ mod tests {
             category: SiteCategory::Hospital,
             location: None,
         }];
-        let (start, end) = (0, i64::MAX);
+        let (start, end) = w48();
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             store
@@ -547,83 +559,62 @@ mod tests {
         }
     }
 
-    fn text(s: &str) -> Bind {
-        Bind::Text(Some(s.to_owned()))
-    }
-
-    async fn speed(store: &Store, id: &str, at: i64, site: &str, mbps: Option<f64>) {
-        exec(
-            store,
-            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, error, body) \
-             VALUES (?, 'speed', 'p', ?, 'cmcc', ?, ?, TRUE, FALSE, ?, ?, '{}')",
-            &[
-                text(id),
-                text(site),
-                Bind::Int(at),
-                Bind::Int(at),
-                Bind::Real(mbps),
-                Bind::Text(mbps.is_none().then(|| "timeout".to_owned())),
-            ],
-        )
-        .await;
-    }
-
-    async fn ipv6(store: &Store, id: &str, at: i64, probe_ipv6: bool, body: &str) {
-        exec(
-            store,
-            "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, url, supports_ipv6, probe_ipv6, body) \
-             VALUES (?, 'ipv6', 'p', 's', 'ct', ?, ?, TRUE, TRUE, 'https://a/', ?, ?, ?)",
-            &[
-                text(id),
-                Bind::Int(at),
-                Bind::Int(at),
-                Bind::Flag(probe_ipv6.then_some(true)),
-                Bind::Flag(Some(probe_ipv6)),
-                text(body),
-            ],
-        )
-        .await;
-    }
-
     #[tokio::test]
     async fn each_probes_valid_tests_are_counted_and_averaged_per_site_and_carrier() {
+        let (start, end) = w48();
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            speed(&store, "a", HOUR, "h", Some(10.0)).await;
-            speed(&store, "b", HOUR, "h", Some(30.0)).await;
-            speed(&store, "c", HOUR, "h", None).await;
-            speed(&store, "d", HOUR, "h", Some(500.0)).await;
-            speed(&store, "late", 10 * HOUR, "h", Some(1.0)).await;
-            exec(
+            let q = At {
+                probe: "q",
+                ..At::new(4, start + HOUR)
+            };
+            put(
                 &store,
-                "UPDATE results SET probe_id = 'q' WHERE id = 'd'",
-                &[],
+                &[
+                    record(&At::new(1, start + HOUR), speed(Some(10.0))),
+                    record(&At::new(2, start + 2 * HOUR), speed(Some(30.0))),
+                    record(&At::new(3, start + HOUR), speed(None)),
+                    record(&q, speed(Some(500.0))),
+                    record(&At::new(5, end + HOUR), speed(Some(1.0))),
+                ],
+                end + 2 * HOUR,
             )
             .await;
-            let rows = store.speed_by_probe(0, 5 * HOUR).await.unwrap();
+            let rows = store.speed_by_probe(start, end).await.unwrap();
             let got: Vec<_> = rows
                 .iter()
                 .map(|r| (r.probe_id.as_str(), r.tests, r.mean_mbps))
                 .collect();
             assert_eq!(got, [("p", 2, 20.0), ("q", 1, 500.0)], "{}", db.backend);
+            // A second upload of the same results adds nothing.
+            put(
+                &store,
+                &[record(&At::new(1, start + HOUR), speed(Some(10.0)))],
+                end + 3 * HOUR,
+            )
+            .await;
+            assert_eq!(store.speed_by_probe(start, end).await.unwrap(), rows);
         }
     }
 
     #[tokio::test]
-    async fn the_week_picker_knows_which_windows_hold_results() {
+    async fn the_week_picker_knows_which_weeks_hold_results() {
+        let (start, _) = w48();
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            speed(&store, "a", 5 * HOUR, "h", Some(10.0)).await;
             // A failed test is a result too: the week has data, its speed has none.
-            speed(&store, "b", 25 * HOUR, "h", None).await;
-            let windows = [
-                (0, 5 * HOUR),
-                (5 * HOUR, 10 * HOUR),
-                (10 * HOUR, 20 * HOUR),
-                (20 * HOUR, 30 * HOUR),
-            ];
+            put(
+                &store,
+                &[
+                    record(&At::new(1, start + HOUR), speed(Some(10.0))),
+                    record(&At::new(2, start + 2 * WEEK + HOUR), speed(None)),
+                ],
+                start + 3 * WEEK,
+            )
+            .await;
+            let windows: Vec<(i64, i64)> = (-1..3)
+                .map(|i| (start + i * WEEK, start + (i + 1) * WEEK))
+                .collect();
             assert_eq!(
                 store.windows_with_data(&windows).await.unwrap(),
                 [false, true, false, true],
@@ -634,15 +625,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failed_tests_and_tests_outside_the_window_are_not_valid_tests() {
+    async fn failed_tests_and_tests_outside_the_week_are_not_valid_tests() {
+        let (start, end) = w48();
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            let (start, end) = (100 * HOUR, 200 * HOUR);
-            speed(&store, "a", start, "h", Some(10.0)).await;
-            speed(&store, "b", start + HOUR, "h", Some(20.0)).await;
-            speed(&store, "c", start + 2 * HOUR, "h", None).await;
-            speed(&store, "d", start - 1, "h", Some(999.0)).await;
-            speed(&store, "e", end, "h", Some(999.0)).await;
+            put(
+                &store,
+                &[
+                    record(&At::new(1, start), speed(Some(10.0))),
+                    record(&At::new(2, start + HOUR), speed(Some(20.0))),
+                    record(&At::new(3, start + 2 * HOUR), speed(None)),
+                    record(&At::new(4, start - 1), speed(Some(999.0))),
+                    record(&At::new(5, end), speed(Some(999.0))),
+                ],
+                end + HOUR,
+            )
+            .await;
             let groups = store.speed_groups(start, end).await.unwrap();
             assert_eq!(
                 groups,
@@ -655,141 +653,195 @@ mod tests {
                 "{}",
                 db.backend
             );
+            let bins = store.speed_bins(start, end, None).await.unwrap();
+            let bins: Vec<_> = bins.iter().map(|b| (b.bin, b.tests)).collect();
+            assert_eq!(bins, [(1, 1), (2, 1)], "{}: 10 and 20 Mbit/s", db.backend);
+            let hours = store
+                .speed_by_hour(start, end, 8 * HOUR, None)
+                .await
+                .unwrap();
+            let hours: Vec<_> = hours
+                .iter()
+                .map(|h| (h.weekday, h.hour, h.tests, h.mean_mbps))
+                .collect();
+            assert_eq!(
+                hours,
+                [(0, 0, 1, 10.0), (0, 1, 1, 20.0)],
+                "{}: Monday 00:00 and 01:00 local",
+                db.backend
+            );
         }
     }
 
     #[tokio::test]
-    async fn stored_radio_samples_meet_5g_exactly_by_the_shared_rule() {
-        let t = Meets5gThresholds::default();
-        // (rat, rsrp, sinr); the probe's own flag is stored as "meets" for every row and must
-        // not matter.
+    async fn radio_samples_meet_5g_by_the_shared_rule_with_the_collectors_thresholds() {
+        let (start, end) = w48();
+        // (rat, rsrp, sinr); the probe's own flag says "meets" for every one and must not matter.
         let samples = [
-            (Rat::NrSa, Some(-105.0), Some(-3.0)),
-            (Rat::NrNsa, Some(-90.0), Some(12.0)),
-            (Rat::NrSa, Some(-105.5), Some(10.0)),
-            (Rat::NrSa, Some(-80.0), Some(-3.5)),
-            (Rat::Lte, Some(-70.0), Some(20.0)),
-            (Rat::NrSa, None, Some(20.0)),
-            (Rat::NrNsa, Some(-80.0), None),
-            (Rat::None, None, None),
+            ("nr_sa", Some(-105.0), Some(-3.0)),
+            ("nr_nsa", Some(-90.0), Some(12.0)),
+            ("nr_sa", Some(-105.5), Some(10.0)),
+            ("nr_sa", Some(-80.0), Some(-3.5)),
+            ("lte", Some(-70.0), Some(20.0)),
+            ("nr_sa", None, Some(20.0)),
+            ("nr_nsa", Some(-80.0), None),
+            ("none", None, None),
         ];
-        let expected = samples
+        let records: Vec<ResultRecord> = samples
             .iter()
-            .filter(|(r, p, s)| meets_5g(*r, *p, *s, &t))
-            .count() as u64;
-        assert_eq!(expected, 2, "the table covers both outcomes");
+            .enumerate()
+            .map(|(i, (rat, rsrp, sinr))| {
+                record(
+                    &At {
+                        carrier: "cu",
+                        ..At::new(i as u32, start + HOUR)
+                    },
+                    radio(rat, *rsrp, *sinr),
+                )
+            })
+            .collect();
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            for (i, (rat, rsrp, sinr)) in samples.iter().enumerate() {
-                exec(
-                    &store,
-                    "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-                     received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
-                     VALUES (?, 'radio', 'p', 'hub', 'cu', ?, ?, TRUE, ?, ?, ?, '{\"meets_5g\":true}')",
-                    &[
-                        Bind::Text(Some(format!("r{i}"))),
-                        Bind::Int(HOUR),
-                        Bind::Int(HOUR),
-                        text(rat.id()),
-                        Bind::Real(*rsrp),
-                        Bind::Real(*sinr),
-                    ],
-                )
-                .await;
-            }
-            let samples = store.radio_samples(0, 2 * HOUR).await.unwrap();
-            let groups = radio_groups(&samples, &t);
+            put(&store, &records, end).await;
+            let groups = store.radio_groups(start, end).await.unwrap();
             assert_eq!(groups.len(), 1);
             assert_eq!(
                 (groups[0].samples, groups[0].meeting),
-                (8, expected),
+                (8, 2),
                 "{}",
                 db.backend
             );
-            // Stricter collector thresholds count fewer, whatever the probe said.
-            let strict = Meets5gThresholds {
-                min_rsrp_dbm: -95.0,
-                min_sinr_db: 0.0,
-            };
-            let groups = radio_groups(&samples, &strict);
-            assert_eq!(groups[0].meeting, 1, "{}", db.backend);
+            let profile = store.radio_profiles(start, end).await.unwrap();
+            assert_eq!(
+                (
+                    profile[0].nr_sa,
+                    profile[0].nr_nsa,
+                    profile[0].lte,
+                    profile[0].other
+                ),
+                (4, 2, 1, 1),
+                "{}",
+                db.backend
+            );
+            // Seven RSRPs with service: −105.5, −105, −90, −80, −80, −70 → the median of six.
+            assert!(profile[0].rsrp_median_dbm.is_some(), "{}", db.backend);
+            // Stricter collector thresholds, made again from the raw results, count fewer.
+            store.set_rollup_rules(RollupRules {
+                meets_5g: Meets5gThresholds {
+                    min_rsrp_dbm: -95.0,
+                    min_sinr_db: 0.0,
+                },
+                ..RollupRules::default()
+            });
+            let (read, unreadable) = store.rebuild_rollups(0, |_| {}).await.unwrap();
+            assert_eq!((read, unreadable), (8, 0));
+            let groups = store.radio_groups(start, end).await.unwrap();
+            assert_eq!(
+                (groups[0].samples, groups[0].meeting),
+                (8, 1),
+                "{}",
+                db.backend
+            );
         }
     }
 
     #[tokio::test]
     async fn the_latest_check_of_each_validity_is_returned_with_its_raw_values() {
-        let body = |links_ok: u32| {
-            format!(
-                r#"{{"aaaa":["fd00::1","fd00::2"],"home_ok_v6":true,"links_checked":20,"links_ok_v6":{links_ok}}}"#
-            )
+        let (start, end) = w48();
+        let url = "https://a.example/";
+        let at = |n, ms| At {
+            carrier: "ct",
+            ..At::new(n, ms)
         };
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            ipv6(&store, "old", HOUR, true, &body(20)).await;
-            ipv6(&store, "new", 2 * HOUR, true, &body(17)).await;
-            ipv6(&store, "newer-invalid", 3 * HOUR, false, "{}").await;
-            ipv6(&store, "broken", 2 * HOUR + 1, false, "not json").await;
-            ipv6(&store, "next-week", 10 * HOUR, true, &body(20)).await;
-            let rows = store.ipv6_checks(0, 5 * HOUR).await.unwrap();
-            assert_eq!(rows.len(), 2, "{}: {rows:?}", db.backend);
-            let valid = &rows[0];
-            assert!(valid.probe_ipv6);
-            assert_eq!(valid.measured_at_ms, 2 * HOUR, "the latest valid check");
+            put(
+                &store,
+                &[
+                    record(&at(1, start + HOUR), ipv6(url, true, 2, 20)),
+                    record(&at(2, start + 2 * HOUR), ipv6(url, true, 2, 17)),
+                    record(&at(3, start + 3 * HOUR), ipv6(url, false, 0, 0)),
+                    record(&at(4, end + HOUR), ipv6(url, true, 2, 20)),
+                    // Another carrier's older valid check is its own row.
+                    record(
+                        &At {
+                            carrier: "cmcc",
+                            site: "other-site",
+                            ..At::new(5, start + HOUR)
+                        },
+                        ipv6(url, true, 1, 20),
+                    ),
+                ],
+                end + 2 * HOUR,
+            )
+            .await;
+            let rows = store.ipv6_checks(start, end).await.unwrap();
+            let keys: Vec<_> = rows
+                .iter()
+                .map(|r| (r.carrier.as_str(), r.probe_ipv6, r.measured_at_ms))
+                .collect();
+            assert_eq!(
+                keys,
+                [
+                    ("cmcc", true, start + HOUR),
+                    ("ct", true, start + 2 * HOUR),
+                    ("ct", false, start + 3 * HOUR)
+                ],
+                "{}",
+                db.backend
+            );
+            let valid = &rows[1];
             assert_eq!(valid.aaaa, Some(2));
             assert_eq!(valid.home_ok_v6, Some(true));
             assert_eq!(
                 (valid.links_checked, valid.links_ok_v6),
                 (Some(20), Some(17))
             );
-            let invalid = &rows[1];
-            assert!(!invalid.probe_ipv6);
-            assert_eq!(invalid.measured_at_ms, 3 * HOUR);
-            assert_eq!((invalid.aaaa, invalid.home_ok_v6), (None, None));
-            // A body that is not JSON gives no raw values rather than failing the query.
-            let rows = store.ipv6_checks(2 * HOUR + 1, 3 * HOUR).await.unwrap();
-            assert_eq!((rows.len(), rows[0].aaaa), (1, None), "{}", db.backend);
-            // Each carrier's latest check is its own row: another carrier's older valid check
-            // comes back beside ct's.
-            exec(
-                &store,
-                "UPDATE results SET carrier = 'cmcc' WHERE id = 'old'",
-                &[],
-            )
-            .await;
-            let rows = store.ipv6_checks(0, 5 * HOUR).await.unwrap();
-            let valid: Vec<_> = rows
-                .iter()
-                .filter(|r| r.probe_ipv6)
-                .map(|r| (r.carrier.as_str(), r.measured_at_ms))
-                .collect();
-            assert_eq!(valid, [("cmcc", HOUR), ("ct", 2 * HOUR)], "{}", db.backend);
+            let invalid = &rows[2];
+            assert_eq!((invalid.aaaa, invalid.home_ok_v6), (Some(0), None));
+            assert_eq!(invalid.reason.as_deref(), Some("no IPv6 route"));
         }
     }
 
     #[tokio::test]
-    async fn window_counts_count_simulated_and_unsynchronised_results() {
+    async fn window_counts_count_simulated_redated_and_undatable_results() {
+        let (start, end) = w48();
+        let received = start + 2 * HOUR;
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            speed(&store, "a", HOUR, "h", Some(1.0)).await;
-            ipv6(&store, "b", HOUR, true, "{}").await;
-            speed(&store, "c", HOUR, "h", Some(2.0)).await;
-            speed(&store, "d", HOUR, "h", Some(3.0)).await;
-            // `a` could not be dated (probe time 1970, received in the window); `c` was
-            // re-dated.
-            exec(
+            put(
                 &store,
-                "UPDATE results SET clock_synced = FALSE, time_status = 'unverified', \
-                 measured_at_ms = 5 WHERE id = 'a'",
-                &[],
+                &[
+                    // Undatable: probe time 1970, no age; received in the week.
+                    record(
+                        &At {
+                            synced: false,
+                            ..At::new(1, 5)
+                        },
+                        speed(Some(1.0)),
+                    ),
+                    record(
+                        &At {
+                            simulated: true,
+                            ..At::new(2, start + HOUR)
+                        },
+                        ipv6("https://a.example/", true, 1, 20),
+                    ),
+                    // Re-dated: unsynchronised, but sent with its age.
+                    record(
+                        &At {
+                            synced: false,
+                            age_ms: Some(HOUR as u64),
+                            ..At::new(3, 5)
+                        },
+                        speed(Some(2.0)),
+                    ),
+                    record(&At::new(4, start + HOUR), speed(Some(3.0))),
+                ],
+                received,
             )
             .await;
-            exec(
-                &store,
-                "UPDATE results SET time_status = 'corrected' WHERE id = 'c'",
-                &[],
-            )
-            .await;
-            let c = store.window_counts(0, 2 * HOUR).await.unwrap();
+            let c = store.window_counts(start, end).await.unwrap();
             assert_eq!(
                 c,
                 WindowCounts {
@@ -801,8 +853,8 @@ mod tests {
                 "{}",
                 db.backend
             );
-            // The undated result is in no indicator, even in the window its probe time falls in.
-            let groups = store.speed_groups(0, 2 * HOUR).await.unwrap();
+            // The undated result is in no indicator.
+            let groups = store.speed_groups(start, end).await.unwrap();
             assert_eq!(
                 (groups[0].tests, groups[0].sum_mbps),
                 (2, 5.0),
@@ -810,7 +862,7 @@ mod tests {
                 db.backend
             );
             assert_eq!(
-                store.window_counts(2 * HOUR, 3 * HOUR).await.unwrap(),
+                store.window_counts(end, end + WEEK).await.unwrap(),
                 WindowCounts::default()
             );
         }

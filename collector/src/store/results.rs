@@ -1,10 +1,12 @@
 //! The `results` rows: an upload's results (stored in groups, see `group.rs`), imports, and
 //! the export.
 
+use super::rollup::{Deltas, RollupRules};
 use super::sql::{Tx, fetch_all_built, numbered};
 use super::{Db, Store, StoreError};
 use crate::timing::{TimeStatus, file_time};
 use fathom_shared::{Measurement, ResultRecord};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 /// How many results of a batch were new and how many were already stored.
@@ -40,11 +42,17 @@ pub(super) const ROWS_PER_STATEMENT: usize = 200;
 
 /// Inserts `rows` in statements of [`ROWS_PER_STATEMENT`], in the order given, and returns the
 /// ids stored now: an id already stored, or repeated in `rows`, is skipped
-/// (`ON CONFLICT DO NOTHING`; both backends insert a statement's rows in order).
+/// (`ON CONFLICT DO NOTHING`; both backends insert a statement's rows in order). Each row stored
+/// now is added to `deltas`, which the caller writes before it commits (`store/rollup.rs`).
 ///
 /// Callers pass rows in id order: two PostgreSQL transactions inserting overlapping ids then
 /// take the ids' locks in the same order and wait for each other instead of deadlocking.
-pub(super) async fn insert_rows(tx: &mut Tx, rows: &[&Row]) -> Result<Vec<String>, StoreError> {
+pub(super) async fn insert_rows(
+    tx: &mut Tx,
+    rows: &[&Row],
+    deltas: &mut Deltas,
+    rules: &RollupRules,
+) -> Result<Vec<String>, StoreError> {
     let mut stored = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let ids = fetch_all_built!(tx, (String,), RESULT_COLUMNS, |q| {
@@ -73,6 +81,13 @@ pub(super) async fn insert_rows(tx: &mut Tx, rows: &[&Row]) -> Result<Vec<String
             });
             q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
         })?;
+        let mut now: HashSet<&str> = ids.iter().map(|(id,)| id.as_str()).collect();
+        // A repeated id was stored with its first row (the statement's order).
+        for row in chunk {
+            if now.remove(row.id.as_str()) {
+                deltas.add(row, rules);
+            }
+        }
         stored.extend(ids.into_iter().map(|(id,)| id));
     }
     Ok(stored)
@@ -85,6 +100,10 @@ pub struct ResultWriter {
     tx: Tx,
     pending: Vec<Row>,
     counts: InsertCounts,
+    /// What the stored rows add to the rollups, written at commit: after every result row, in
+    /// the lock order of `store/rollup.rs`.
+    deltas: Deltas,
+    rules: std::sync::Arc<RollupRules>,
 }
 
 impl ResultWriter {
@@ -106,7 +125,9 @@ impl ResultWriter {
         let mut rows = std::mem::take(&mut self.pending);
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         let rows: Vec<&Row> = rows.iter().collect();
-        let stored = insert_rows(&mut self.tx, &rows).await?.len() as u64;
+        let stored = insert_rows(&mut self.tx, &rows, &mut self.deltas, &self.rules)
+            .await?
+            .len() as u64;
         self.counts.accepted += stored;
         self.counts.duplicate += (rows.len() as u64).saturating_sub(stored);
         Ok(())
@@ -115,6 +136,7 @@ impl ResultWriter {
     /// Writes what is buffered, makes everything durable and visible, and returns the counts.
     pub async fn commit(mut self) -> Result<InsertCounts, StoreError> {
         self.flush().await?;
+        self.deltas.write(&mut self.tx).await?;
         self.tx.commit().await?;
         Ok(self.counts)
     }
@@ -153,28 +175,43 @@ impl Upload {
 /// SQL over columns, not over JSON), and the whole result as `body`.
 pub(super) struct Row {
     pub(super) id: String,
-    kind: &'static str,
-    probe_id: String,
-    site_id: String,
-    carrier: &'static str,
-    interface: Option<String>,
-    measured_at_ms: i64,
-    received_at_ms: i64,
-    clock_synced: bool,
-    simulated: bool,
-    download_mbps: Option<f64>,
-    rat: Option<&'static str>,
-    rsrp_dbm: Option<f64>,
-    sinr_db: Option<f64>,
-    url: Option<String>,
-    supports_ipv6: Option<bool>,
-    probe_ipv6: Option<bool>,
+    pub(super) kind: &'static str,
+    pub(super) probe_id: String,
+    pub(super) site_id: String,
+    pub(super) carrier: &'static str,
+    pub(super) interface: Option<String>,
+    pub(super) measured_at_ms: i64,
+    pub(super) received_at_ms: i64,
+    pub(super) clock_synced: bool,
+    pub(super) simulated: bool,
+    pub(super) download_mbps: Option<f64>,
+    pub(super) rat: Option<&'static str>,
+    pub(super) rsrp_dbm: Option<f64>,
+    pub(super) sinr_db: Option<f64>,
+    pub(super) url: Option<String>,
+    pub(super) supports_ipv6: Option<bool>,
+    pub(super) probe_ipv6: Option<bool>,
     /// Speed `error`, radio or ipv6 `reason`.
-    error: Option<String>,
-    body: String,
+    pub(super) error: Option<String>,
+    pub(super) body: String,
     /// The probe's `measured_at` when the collector re-dated the result.
-    probe_measured_at_ms: Option<i64>,
-    time_status: &'static str,
+    pub(super) probe_measured_at_ms: Option<i64>,
+    pub(super) time_status: &'static str,
+    /// What the I32 rule judges of an IPv6 check beyond its columns (kept in the rollups).
+    pub(super) ipv6_detail: Ipv6Detail,
+}
+
+/// An IPv6 check's raw fields that have no column of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Ipv6Detail {
+    /// AAAA records found.
+    pub(super) aaaa: Option<i64>,
+    /// Whether the home page loaded over IPv6.
+    pub(super) home_ok_v6: Option<bool>,
+    /// Same-site links checked.
+    pub(super) links_checked: Option<i64>,
+    /// Links that loaded over IPv6.
+    pub(super) links_ok_v6: Option<i64>,
 }
 
 impl Row {
@@ -206,6 +243,7 @@ impl Row {
             body: r.to_json().to_string(),
             probe_measured_at_ms: (filing.status == TimeStatus::Corrected).then_some(probe_ms),
             time_status: filing.status.id(),
+            ipv6_detail: Ipv6Detail::default(),
         };
         match &r.measurement {
             Measurement::Speed(s) => {
@@ -223,6 +261,12 @@ impl Row {
                 row.supports_ipv6 = c.supports_ipv6;
                 row.probe_ipv6 = Some(c.probe_ipv6);
                 row.error.clone_from(&c.reason);
+                row.ipv6_detail = Ipv6Detail {
+                    aaaa: i64::try_from(c.aaaa.len()).ok(),
+                    home_ok_v6: c.home_ok_v6,
+                    links_checked: Some(i64::from(c.links_checked)),
+                    links_ok_v6: Some(i64::from(c.links_ok_v6)),
+                };
             }
         }
         row
@@ -264,6 +308,8 @@ impl Store {
             tx: self.begin().await?,
             pending: Vec::with_capacity(ROWS_PER_STATEMENT),
             counts: InsertCounts::default(),
+            deltas: Deltas::default(),
+            rules: self.rollup_rules(),
         })
     }
 
