@@ -148,13 +148,14 @@ mod tests {
         exec(
             store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, body) \
-             VALUES (?, 'speed', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, FALSE, ?, '{}')",
+             received_at_ms, clock_synced, simulated, download_mbps, body, probe_time_ms) \
+             VALUES (?, 'speed', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, FALSE, ?, '{}', ?)",
             &[
                 Bind::Text(Some(id.to_owned())),
                 Bind::Int(at_ms),
                 Bind::Int(at_ms),
                 Bind::Real(Some(mbps)),
+                Bind::Int(at_ms),
             ],
         )
         .await;

@@ -734,8 +734,8 @@ mod tests {
         exec(
             store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, error, body) \
-             VALUES (?, 'speed', 'p', ?, ?, ?, ?, TRUE, ?, ?, ?, '{}')",
+             received_at_ms, clock_synced, simulated, download_mbps, error, body, probe_time_ms) \
+             VALUES (?, 'speed', 'p', ?, ?, ?, ?, TRUE, ?, ?, ?, '{}', ?)",
             &[
                 Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
                 text(site),
@@ -745,6 +745,7 @@ mod tests {
                 Bind::Flag(Some(sim)),
                 Bind::Real(mbps),
                 Bind::Text(mbps.is_none().then(|| "timeout".to_owned())),
+                Bind::Int(at),
             ],
         )
         .await;
@@ -755,8 +756,8 @@ mod tests {
             exec(
                 store,
                 "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-                 received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
-                 VALUES (?, 'radio', 'p', ?, ?, ?, ?, TRUE, 'nr_sa', ?, 8.0, '{}')",
+                 received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body, probe_time_ms) \
+                 VALUES (?, 'radio', 'p', ?, ?, ?, ?, TRUE, 'nr_sa', ?, 8.0, '{}', ?)",
                 &[
                     Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
                     text(site),
@@ -764,6 +765,7 @@ mod tests {
                     Bind::Int(at + i as i64),
                     Bind::Int(at),
                     Bind::Real(Some(rsrp)),
+                    Bind::Int(at + i as i64),
                 ],
             )
             .await;
@@ -777,8 +779,8 @@ mod tests {
         exec(
             store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, url, supports_ipv6, probe_ipv6, body) \
-             VALUES (?, 'ipv6', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, ?, ?, ?, ?)",
+             received_at_ms, clock_synced, url, supports_ipv6, probe_ipv6, body, probe_time_ms) \
+             VALUES (?, 'ipv6', 'p', 'county-hospital', 'cmcc', ?, ?, TRUE, ?, ?, ?, ?, ?)",
             &[
                 Bind::Text(Some(uuid::Uuid::now_v7().to_string())),
                 Bind::Int(at),
@@ -787,6 +789,7 @@ mod tests {
                 Bind::Flag(probe_ipv6.then_some(true)),
                 Bind::Flag(Some(probe_ipv6)),
                 Bind::Text(Some(body)),
+                Bind::Int(at),
             ],
         )
         .await;

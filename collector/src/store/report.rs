@@ -555,8 +555,8 @@ mod tests {
         exec(
             store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, error, body) \
-             VALUES (?, 'speed', 'p', ?, 'cmcc', ?, ?, TRUE, FALSE, ?, ?, '{}')",
+             received_at_ms, clock_synced, simulated, download_mbps, error, body, probe_time_ms) \
+             VALUES (?, 'speed', 'p', ?, 'cmcc', ?, ?, TRUE, FALSE, ?, ?, '{}', ?)",
             &[
                 text(id),
                 text(site),
@@ -564,6 +564,7 @@ mod tests {
                 Bind::Int(at),
                 Bind::Real(mbps),
                 Bind::Text(mbps.is_none().then(|| "timeout".to_owned())),
+                Bind::Int(at),
             ],
         )
         .await;
@@ -573,8 +574,9 @@ mod tests {
         exec(
             store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, url, supports_ipv6, probe_ipv6, body) \
-             VALUES (?, 'ipv6', 'p', 's', 'ct', ?, ?, TRUE, TRUE, 'https://a/', ?, ?, ?)",
+             received_at_ms, clock_synced, simulated, url, supports_ipv6, probe_ipv6, body, \
+             probe_time_ms) \
+             VALUES (?, 'ipv6', 'p', 's', 'ct', ?, ?, TRUE, TRUE, 'https://a/', ?, ?, ?, ?)",
             &[
                 text(id),
                 Bind::Int(at),
@@ -582,6 +584,7 @@ mod tests {
                 Bind::Flag(probe_ipv6.then_some(true)),
                 Bind::Flag(Some(probe_ipv6)),
                 text(body),
+                Bind::Int(at),
             ],
         )
         .await;
@@ -684,8 +687,8 @@ mod tests {
                 exec(
                     &store,
                     "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-                     received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body) \
-                     VALUES (?, 'radio', 'p', 'hub', 'cu', ?, ?, TRUE, ?, ?, ?, '{\"meets_5g\":true}')",
+                     received_at_ms, clock_synced, rat, rsrp_dbm, sinr_db, body, probe_time_ms) \
+                     VALUES (?, 'radio', 'p', 'hub', 'cu', ?, ?, TRUE, ?, ?, ?, '{\"meets_5g\":true}', ?)",
                     &[
                         Bind::Text(Some(format!("r{i}"))),
                         Bind::Int(HOUR),
@@ -693,6 +696,7 @@ mod tests {
                         text(rat.id()),
                         Bind::Real(*rsrp),
                         Bind::Real(*sinr),
+                        Bind::Int(HOUR),
                     ],
                 )
                 .await;
