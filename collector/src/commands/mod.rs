@@ -3,6 +3,7 @@
 //! is [`exit_code_for`].
 
 mod probe;
+mod prune;
 mod results;
 mod serve;
 mod user;
@@ -100,6 +101,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             week::report(&store, &config, week, &out, &format, &lang).await?;
         }
         Command::User(cmd) => user::user_command(&store, &config, cmd).await?,
+        Command::Prune { dry_run, keep_days } => {
+            prune::prune(&store, &config, dry_run, keep_days).await?;
+        }
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
