@@ -429,8 +429,12 @@ fn site_location(
     }
 }
 
-/// Checks `[database]`'s retention and maintenance keys.
-fn maintenance(d: &file::Database) -> Result<crate::maintenance::MaintenanceConfig, InvalidConfig> {
+/// Checks `[database]`: its URL resolved against the file's folder, and retention and the
+/// maintenance job's interval.
+fn database(
+    d: file::Database,
+    base_dir: &Path,
+) -> Result<(Option<String>, crate::maintenance::MaintenanceConfig), InvalidConfig> {
     use crate::maintenance::{DEFAULT_EVERY, MIN_KEEP_RAW_DAYS};
     if d.keep_raw_days.is_some_and(|days| days < MIN_KEEP_RAW_DAYS) {
         return Err(InvalidConfig::OutOfBounds {
@@ -447,10 +451,14 @@ fn maintenance(d: &file::Database) -> Result<crate::maintenance::MaintenanceConf
             why: "must be between 1s and 24h",
         });
     }
-    Ok(crate::maintenance::MaintenanceConfig {
-        keep_raw_days: d.keep_raw_days,
-        every,
-    })
+    let url = d.url.map(|u| resolve_sqlite_path(&u, base_dir));
+    Ok((
+        url,
+        crate::maintenance::MaintenanceConfig {
+            keep_raw_days: d.keep_raw_days,
+            every,
+        },
+    ))
 }
 
 /// Checks `[alerts]`.
@@ -761,11 +769,7 @@ impl CollectorConfig {
                 return Err(invalid(InvalidConfig::NotAFraction { key, value }));
             }
         }
-        let maintenance = maintenance(&file.database).map_err(invalid)?;
-        let database_url = file
-            .database
-            .url
-            .map(|u| resolve_sqlite_path(&u, &base_dir));
+        let (database_url, maintenance) = database(file.database, &base_dir).map_err(invalid)?;
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(e.into()))?;
         let (upload_limit, failed_limit) = limits(&file.limits).map_err(invalid)?;

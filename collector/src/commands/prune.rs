@@ -46,13 +46,14 @@ pub(super) async fn prune(
     let rows: u64 = pruned.iter().map(|p| p.rows).sum();
     let months = pruned.iter().filter(|p| p.estimated).count();
     eprintln!(
-        "{} {months} months and {rows} rows{}; raw results are kept from {} on.",
+        "{} {months} months and {rows} rows{}; raw results {} kept from {} on.",
         if dry_run { "Would drop" } else { "Dropped" },
         if months > 0 {
             " (months' rows estimated)"
         } else {
             ""
         },
+        if dry_run { "would be" } else { "are" },
         time(cutoff)
     );
     if !dry_run {

@@ -203,6 +203,26 @@ mod tests {
         n
     }
 
+    /// The numbers of the stored results (as given to [`speed`]), in order.
+    async fn ids(store: &Store) -> Vec<u32> {
+        let ids: Vec<(String,)> = match store.executor() {
+            Backend::Sqlite(pool) => {
+                sqlx::query_as("SELECT id FROM results ORDER BY id")
+                    .fetch_all(pool)
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_as("SELECT id FROM results ORDER BY id")
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+        .expect("ids");
+        ids.iter()
+            .map(|(id,)| u32::from_str_radix(&id[24..], 16).expect("a test id"))
+            .collect()
+    }
+
     /// The table (partition) holding result `id`, on PostgreSQL.
     async fn home(store: &Store, id: u32) -> String {
         let Backend::Postgres(pool) = store.executor() else {
@@ -340,26 +360,7 @@ mod tests {
             assert_eq!(store.raw_kept_from_ms().await.unwrap(), None);
 
             let pruned = store.prune_raw(JUL_1, false, |_| {}).await.unwrap();
-            let mut ids: Vec<(String,)> = match store.executor() {
-                Backend::Sqlite(pool) => {
-                    sqlx::query_as("SELECT id FROM results ORDER BY id")
-                        .fetch_all(pool)
-                        .await
-                }
-                Backend::Postgres(pool) => {
-                    sqlx::query_as("SELECT id FROM results ORDER BY id")
-                        .fetch_all(pool)
-                        .await
-                }
-            }
-            .unwrap();
-            ids.iter_mut().for_each(|(id,)| id.replace_range(..24, ""));
-            assert_eq!(
-                ids,
-                [("000000000004".to_owned(),), ("000000000005".to_owned(),)],
-                "{}",
-                db.backend
-            );
+            assert_eq!(ids(&store).await, [4, 5], "{}", db.backend);
             assert_eq!(
                 count(&store, "SELECT COUNT(*) FROM rollup_test").await,
                 1,

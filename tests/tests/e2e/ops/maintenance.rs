@@ -1,11 +1,12 @@
 //! The database maintenance (partitions ahead, retention) with three real collectors on one
 //! PostgreSQL database: each round runs once among the three, never two runs at once, and when
-//! the leader is killed another collector takes over.
+//! the leader is killed another collector takes over. Then `prune`, retention from the command
+//! line, on the test's backend (`FATHOM_TEST_DB`).
 //!
-//! Skips (with a message) when PostgreSQL does not answer on 127.0.0.1:5432, unless
-//! `FATHOM_REQUIRE_POSTGRES=1`.
+//! The three-collector test skips (with a message) when PostgreSQL does not answer on
+//! 127.0.0.1:5432, unless `FATHOM_REQUIRE_POSTGRES=1`.
 
-use fathom_e2e::{Collector, PgDatabase, wait_for};
+use fathom_e2e::{Collector, PgDatabase, run, wait_for};
 use sqlx::Connection as _;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -112,4 +113,57 @@ fn three_collectors_run_each_maintenance_round_once_and_another_takes_over() {
         .map(&who)
         .collect();
     assert_eq!(successors.len(), 1, "one successor: {after:#?}");
+}
+
+/// A speed result of the test county measured at `at` (RFC 3339), as the wire takes it.
+fn speed_line(id: &str, at: &str) -> String {
+    serde_json::json!({"schema": 1, "id": id, "probe_id": "hosp-01", "site_id": "county-hospital",
+        "carrier": "cmcc", "interface": "wwan0", "measured_at": at, "clock_synced": true,
+        "kind": "speed", "download_mbps": 42.5, "bytes_downloaded": 26_000_000,
+        "duration_ms": 4900, "latency_idle_ms": 31.0, "latency_loaded_ms": 80.0, "streams": 1,
+        "protocol": "http", "server": "http://127.0.0.1/", "error": null})
+    .to_string()
+}
+
+#[test]
+fn prune_drops_old_raw_results_and_keeps_the_rest() {
+    let collector = Collector::new();
+    collector.add_probe("hosp-01", "county-hospital");
+    let old = "0190a000-0000-7000-8000-000000000001";
+    let new = "0190a000-0000-7000-8000-000000000002";
+    let recent = chrono::Utc::now() - chrono::TimeDelta::days(2);
+    let file = collector.dir.path().join("results.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            speed_line(old, "2020-01-15T01:15:00Z"),
+            speed_line(
+                new,
+                &recent.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        ),
+    )
+    .expect("results written");
+    let (status, _, err) = run(collector.command().arg("import").arg(&file));
+    assert!(status.success(), "{err}");
+
+    // Without a retention there is nothing to do: exit 2, say why.
+    let (status, _, err) = run(collector.command().args(["prune", "--dry-run"]));
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("keep_raw_days"), "{err}");
+
+    let (status, out, err) =
+        run(collector
+            .command()
+            .args(["prune", "--dry-run", "--keep-days", "31"]));
+    assert!(status.success(), "{err}");
+    assert!(out.lines().any(|l| l.ends_with("\t1 rows")), "{out}");
+    assert!(err.contains("Would drop"), "{err}");
+    assert_eq!(collector.stored_ids().len(), 2, "a dry run drops nothing");
+
+    let (status, _, err) = run(collector.command().args(["prune", "--keep-days", "31"]));
+    assert!(status.success(), "{err}");
+    assert!(err.contains("Dropped"), "{err}");
+    assert_eq!(collector.stored_ids(), [new]);
 }
