@@ -5,7 +5,8 @@
 //! (migration 0011, whose plpgsql functions do the work): retention drops whole months, which
 //! takes about a second however many rows they hold, where a `DELETE` takes time in proportion to
 //! its rows and leaves them dead in the table until a `VACUUM` has read it all again (BENCHMARKS.md,
-//! "Dropping a month of results": 3 million rows, 0.9 s against 7.8 s plus 45 s of `VACUUM`). A month without its partition goes to the default partition until
+//! "Dropping a month of results": 3 million rows, under a second against 5–8 s plus 5–45 s of
+//! `VACUUM`). A month without its partition goes to the default partition until
 //! its partition is made; the maintenance job makes them ahead. On SQLite (one county, small)
 //! retention is a `DELETE` in batches.
 //!
