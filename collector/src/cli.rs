@@ -108,6 +108,29 @@ pub enum Command {
         #[arg(long, value_name = "zh|en", default_value = "zh", value_parser = ["zh", "en"])]
         lang: String,
     },
+    /// Apply retention now: drop the raw results older than `[database] keep_raw_days` (or
+    /// --keep-days), as `serve`'s hourly maintenance does.
+    ///
+    /// On PostgreSQL whole months go (`results` is partitioned by month: dropping one takes
+    /// seconds however many rows it holds), once they end before the cutoff; the default
+    /// partition (results of clocks that were far off) loses its rows measured before it. On
+    /// SQLite the rows measured before the cutoff are deleted in batches. Nothing but raw results
+    /// is touched: rollups stay. Raw results before the cutoff cannot be brought back; the
+    /// horizon is recorded in the database. Progress and a summary go to stderr.
+    ///
+    /// Examples:
+    ///   fathom-collector prune --dry-run
+    ///   fathom-collector prune --keep-days 400
+    #[command(verbatim_doc_comment)]
+    Prune {
+        /// List what would go (one line a table: name, up to when, rows) on stdout and drop
+        /// nothing. A whole month's row count is PostgreSQL's estimate.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep this many days of raw results, instead of `[database] keep_raw_days`.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(i64::from(crate::maintenance::MIN_KEEP_RAW_DAYS)..))]
+        keep_days: Option<u32>,
+    },
     /// Print the OpenAPI description of the upload API.
     Openapi,
     /// People's accounts for the pages and read APIs: add, list, remove, change a password,

@@ -334,6 +334,11 @@ pub mod file {
     pub struct Database {
         /// `sqlite://PATH` (relative to the config file) or `postgres://…`.
         pub url: Option<String>,
+        /// Days raw results are kept; absent: kept forever.
+        pub keep_raw_days: Option<u32>,
+        /// How often `serve` runs the maintenance job.
+        #[serde(default, with = "humantime_serde")]
+        pub maintenance_every: Option<std::time::Duration>,
     }
 }
 
@@ -422,6 +427,38 @@ fn site_location(
         }
         _ => Err(InvalidConfig::SiteLocation(id.clone())),
     }
+}
+
+/// Checks `[database]`: its URL resolved against the file's folder, and retention and the
+/// maintenance job's interval.
+fn database(
+    d: file::Database,
+    base_dir: &Path,
+) -> Result<(Option<String>, crate::maintenance::MaintenanceConfig), InvalidConfig> {
+    use crate::maintenance::{DEFAULT_EVERY, MIN_KEEP_RAW_DAYS};
+    if d.keep_raw_days.is_some_and(|days| days < MIN_KEEP_RAW_DAYS) {
+        return Err(InvalidConfig::OutOfBounds {
+            key: "database.keep_raw_days",
+            why: "must be at least 31 (a month): raw results younger than that feed this and last week's pages",
+        });
+    }
+    let every = d.maintenance_every.unwrap_or(DEFAULT_EVERY);
+    if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(86_400))
+        .contains(&every)
+    {
+        return Err(InvalidConfig::OutOfBounds {
+            key: "database.maintenance_every",
+            why: "must be between 1s and 24h",
+        });
+    }
+    let url = d.url.map(|u| resolve_sqlite_path(&u, base_dir));
+    Ok((
+        url,
+        crate::maintenance::MaintenanceConfig {
+            keep_raw_days: d.keep_raw_days,
+            every,
+        },
+    ))
 }
 
 /// Checks `[alerts]`.
@@ -618,6 +655,8 @@ pub struct CollectorConfig {
     pub indicators: IndicatorSettings,
     /// Database URL from the file, already resolved against the file's folder.
     pub database_url: Option<String>,
+    /// Retention and the maintenance job (`[database]`).
+    pub maintenance: crate::maintenance::MaintenanceConfig,
     /// What probes are told (`[probes]` and its overrides).
     pub probes: crate::probe_settings::ProbeSettingsConfig,
     /// Each probe's upload rate limit.
@@ -730,10 +769,7 @@ impl CollectorConfig {
                 return Err(invalid(InvalidConfig::NotAFraction { key, value }));
             }
         }
-        let database_url = file
-            .database
-            .url
-            .map(|u| resolve_sqlite_path(&u, &base_dir));
+        let (database_url, maintenance) = database(file.database, &base_dir).map_err(invalid)?;
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(e.into()))?;
         let (upload_limit, failed_limit) = limits(&file.limits).map_err(invalid)?;
@@ -756,6 +792,7 @@ impl CollectorConfig {
             websites,
             indicators,
             database_url,
+            maintenance,
             probes,
             upload_limit,
             failed_limit,

@@ -16,6 +16,8 @@
 //! - [`report`]: the weekly report: charts, HTML and CSV.
 //! - [`week`]: one week's indicators: the store's queries handed to the rules.
 //! - [`import`]: loading and exporting results as JSON lines.
+//! - [`maintenance`]: the database's maintenance job (partitions and retention), run once per
+//!   round among the collectors sharing a database.
 //! - [`store`]: probes and results in SQLite or PostgreSQL, through sqlx; the backend is private
 //!   to it.
 //! - [`indicators`]: the pure I26 (`indicators/i26.rs`), I33 (`i33.rs`) and I32 (`i32.rs`)
@@ -38,6 +40,7 @@ pub mod http;
 pub mod import;
 pub mod indicators;
 pub mod limits;
+pub mod maintenance;
 pub mod notify;
 pub mod probe_settings;
 pub mod probes;

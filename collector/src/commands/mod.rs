@@ -3,6 +3,7 @@
 //! is [`exit_code_for`].
 
 mod probe;
+mod prune;
 mod results;
 mod rollups;
 mod serve;
@@ -113,6 +114,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::User(cmd) => user::user_command(&store, &config, cmd).await?,
         Command::Rollups(crate::cli::RollupsCommand::Rebuild) => {
             rollups::rebuild(&store).await?;
+        }
+        Command::Prune { dry_run, keep_days } => {
+            prune::prune(&store, &config, dry_run, keep_days).await?;
         }
         Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
     }

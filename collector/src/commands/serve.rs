@@ -90,6 +90,12 @@ fn app(
             }
         }
     });
+    // Partitions ahead and retention, run by one of the collectors sharing the database.
+    tokio::spawn(crate::maintenance::run(
+        store.clone(),
+        config.maintenance.clone(),
+        shutdown.clone(),
+    ));
     if !config.alerts.webhooks.is_empty() {
         tokio::spawn(crate::notify::run(
             store.clone(),

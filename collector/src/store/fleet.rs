@@ -136,8 +136,9 @@ mod tests {
         exec(
             store,
             "INSERT INTO results (id, kind, probe_id, site_id, carrier, measured_at_ms, \
-             received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, body) \
-             VALUES (?, ?, 'p', 's', ?, ?, ?, TRUE, FALSE, ?, ?, ?, ?, '{}')",
+             received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, body, \
+             probe_time_ms) \
+             VALUES (?, ?, 'p', 's', ?, ?, ?, TRUE, FALSE, ?, ?, ?, ?, '{}', ?)",
             &[
                 Bind::Text(Some(id.to_owned())),
                 Bind::Text(Some(kind.to_owned())),
@@ -148,6 +149,7 @@ mod tests {
                 Bind::Text((kind == "radio").then(|| "nr_sa".to_owned())),
                 Bind::Real((kind == "radio").then_some(v)),
                 Bind::Real((kind == "radio").then_some(5.0)),
+                Bind::Int(at),
             ],
         )
         .await;

@@ -18,6 +18,9 @@
 //! - `survey.rs`: survey marks of candidate mounting points, apart from results (no indicator
 //!   reads them).
 //! - `leader.rs`: which of several collectors on one database runs a job that must run once.
+//! - `jobs.rs`: the record of such jobs' runs (`job_runs`).
+//! - `retention.rs`: the monthly partitions of `results` (PostgreSQL), retention of raw results
+//!   and the horizon it leaves.
 //! - `sql.rs`: one SQL text for both backends; `sqlite.rs`, `postgres.rs`: opening each.
 //!
 //! How the backends share SQL (see `store/sql.rs`):
@@ -31,18 +34,22 @@
 //!   either (SQLite's numbered `?1` where PostgreSQL reuses `$1`). `export`, which streams,
 //!   matches on the backend instead.
 //!
-//! Ingest is idempotent: the result id is the primary key and inserts use
-//! `ON CONFLICT (id) DO NOTHING`, so a retried upload is counted as duplicate, never stored twice.
+//! Ingest is idempotent: the result id is the primary key (on PostgreSQL, whose `results` is
+//! partitioned by month, with the probe's own time `probe_time_ms`, the same on every retry) and
+//! inserts use `ON CONFLICT DO NOTHING`, so a retried upload is counted as duplicate, never stored
+//! twice.
 
 mod accounts;
 mod enrollment;
 mod fleet;
 mod group;
+mod jobs;
 mod leader;
 mod postgres;
 mod probes;
 mod report;
 mod results;
+mod retention;
 mod rollup;
 mod sql;
 mod sqlite;
@@ -51,10 +58,12 @@ mod survey;
 pub use accounts::{AccountRow, AuditRow, SessionRow};
 pub use enrollment::Enrollment;
 pub use fleet::LatestReading;
+pub use jobs::JobRun;
 pub use leader::Leadership;
 pub use probes::{ProbeRow, TokenChange};
 pub use report::{HourCell, SpeedBin};
 pub use results::{ExportFilter, InsertCounts, ResultWriter};
+pub use retention::Pruned;
 pub use rollup::{RollupRules, RulesCheck};
 pub use survey::StoredMark;
 
@@ -279,6 +288,11 @@ pub(crate) mod testing {
             }
             q
         }};
+    }
+
+    /// How many raw results are stored.
+    pub(crate) async fn count_results(store: &Store) -> (i64,) {
+        super::sql::sql!(store, fetch_one, "SELECT COUNT(*) FROM results").expect("counts")
     }
 
     /// Runs `sql` with `binds`; on PostgreSQL the `?`s become `$1`, `$2`, … (as in `sql!`).

@@ -1,8 +1,8 @@
 //! The PostgreSQL backend: `postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME`.
 //!
 //! Several collectors may share one database: ingest relies only on the primary key of
-//! `results` (`ON CONFLICT (id) DO NOTHING` waits for a concurrent insert of the same id to
-//! commit, then counts it as duplicate), migrations are serialised by sqlx's advisory lock, and
+//! `results`, `(id, probe_time_ms)` (`ON CONFLICT DO NOTHING` waits for a concurrent insert of the
+//! same key to commit, then counts it as duplicate), migrations are serialised by sqlx's advisory lock, and
 //! creating a missing database tolerates a concurrent creator.
 
 use super::StoreError;

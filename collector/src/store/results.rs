@@ -34,16 +34,21 @@ pub struct ExportFilter {
 /// Columns of `results` written by ingest, in bind order.
 const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, interface, \
      measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, \
-     url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, time_status) ";
+     url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, time_status, probe_time_ms) ";
 
 /// Rows per multi-row `INSERT`. One statement per row costs a round trip to SQLite's worker
-/// thread each; 200 rows of 21 values stay far below SQLite's 32766 bound parameters.
+/// thread each; 200 rows of 22 values stay far below SQLite's 32766 bound parameters.
 pub(super) const ROWS_PER_STATEMENT: usize = 200;
 
 /// Inserts `rows` in statements of [`ROWS_PER_STATEMENT`], in the order given, and returns the
 /// ids stored now: an id already stored, or repeated in `rows`, is skipped
 /// (`ON CONFLICT DO NOTHING`; both backends insert a statement's rows in order). Each row stored
 /// now is added to `deltas`, which the caller writes before it commits (`store/rollup.rs`).
+///
+/// The conflict has no target: SQLite's key is `id`, partitioned PostgreSQL's
+/// `(id, probe_time_ms)` (a partitioned table's unique keys must hold its partition key,
+/// migration 0011). `probe_time_ms` is the probe's own time, the same on every retry of an
+/// upload, so a retry meets the stored row on either backend, however the collector re-dated it.
 ///
 /// Callers pass rows in id order: two PostgreSQL transactions inserting overlapping ids then
 /// take the ids' locks in the same order and wait for each other instead of deadlocking.
@@ -77,9 +82,10 @@ pub(super) async fn insert_rows(
                     .push_bind(row.error.as_deref())
                     .push_bind(row.body.as_str())
                     .push_bind(row.probe_measured_at_ms)
-                    .push_bind(row.time_status);
+                    .push_bind(row.time_status)
+                    .push_bind(row.probe_time_ms);
             });
-            q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            q.push(" ON CONFLICT DO NOTHING RETURNING id");
         })?;
         let mut now: HashSet<&str> = ids.iter().map(|(id,)| id.as_str()).collect();
         // A repeated id was stored with its first row (the statement's order).
@@ -197,6 +203,8 @@ pub(super) struct Row {
     /// The probe's `measured_at` when the collector re-dated the result.
     pub(super) probe_measured_at_ms: Option<i64>,
     pub(super) time_status: &'static str,
+    /// The probe's own `measured_at`, whatever the filing time: PostgreSQL's partition key.
+    pub(super) probe_time_ms: i64,
     /// What the I32 rule judges of an IPv6 check beyond its columns (kept in the rollups).
     pub(super) ipv6_detail: Ipv6Detail,
 }
@@ -243,6 +251,7 @@ impl Row {
             body: r.to_json().to_string(),
             probe_measured_at_ms: (filing.status == TimeStatus::Corrected).then_some(probe_ms),
             time_status: filing.status.id(),
+            probe_time_ms: probe_ms,
             ipv6_detail: Ipv6Detail::default(),
         };
         match &r.measurement {

@@ -151,7 +151,7 @@ type Ipv6Key = (i64, String, String, String, bool);
 
 /// What a set of newly stored results adds to the rollups, per table and key (ordered: see the
 /// module's lock order). Pure: [`Deltas::add`] decides, [`Deltas::write`] only writes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Deltas {
     weeks: BTreeMap<WeekKey, WeekCounts>,
     hours: BTreeMap<HourKey, (i64, f64)>,
@@ -161,9 +161,19 @@ pub(super) struct Deltas {
     /// The last week found, as its window in Unix ms: results come in bursts of one week, and
     /// a time-zone conversion per result would cost more than the rest of `add`.
     week_cache: Option<(i64, i64)>,
+    /// Weeks and hours before this are left alone (a rebuild after retention: their raw
+    /// results are gone, their rollups stay as they were).
+    floor_ms: i64,
 }
 
 const HOUR_MS: i64 = 3_600_000;
+
+impl Default for Deltas {
+    /// Deltas of every week.
+    fn default() -> Self {
+        Self::from(i64::MIN)
+    }
+}
 
 impl Deltas {
     /// The start (Unix ms) of the ISO week holding `at_ms` in the rules' time zone; `None` for
@@ -179,6 +189,19 @@ impl Deltas {
         let (start, end) = (start.timestamp_millis(), end.timestamp_millis());
         self.week_cache = Some((start, end));
         Some(start)
+    }
+
+    /// Deltas that leave every week starting before `floor_ms` alone.
+    fn from(floor_ms: i64) -> Self {
+        Self {
+            weeks: BTreeMap::new(),
+            hours: BTreeMap::new(),
+            bins: BTreeMap::new(),
+            values: BTreeMap::new(),
+            ipv6: BTreeMap::new(),
+            week_cache: None,
+            floor_ms,
+        }
     }
 
     fn week(&mut self, week: i64, row: &Row) -> &mut WeekCounts {
@@ -199,10 +222,14 @@ impl Deltas {
         // Undatable results are counted in the week they arrived, and nowhere else.
         if row.time_status == "unverified"
             && let Some(week) = self.week_start(row.received_at_ms, tz)
+            && week >= self.floor_ms
         {
             self.week(week, row).unverified += 1;
         }
-        let Some(week) = self.week_start(row.measured_at_ms, tz) else {
+        let Some(week) = self
+            .week_start(row.measured_at_ms, tz)
+            .filter(|w| *w >= self.floor_ms)
+        else {
             return;
         };
         let counts = self.week(week, row);
@@ -512,11 +539,50 @@ impl Store {
                 .execute(conn)
                 .await?;
         }
-        sql!(tx, execute, "DELETE FROM rollup_week")?;
-        sql!(tx, execute, "DELETE FROM rollup_hour")?;
-        sql!(tx, execute, "DELETE FROM rollup_speed_bins")?;
-        sql!(tx, execute, "DELETE FROM rollup_radio_values")?;
-        sql!(tx, execute, "DELETE FROM rollup_ipv6")?;
+        // Retention dropped the raw results before its horizon: the weeks from the first one
+        // wholly after it are made again, earlier ones keep their rollups (and the verdicts of
+        // the rules they were made with).
+        let floor = match self.raw_kept_from_ms().await? {
+            None => i64::MIN,
+            Some(horizon) => {
+                let mut d = Deltas::default();
+                match d.week_start(horizon, rules.timezone) {
+                    Some(w) if w == horizon => w,
+                    Some(w) => w + 7 * 24 * HOUR_MS,
+                    None => i64::MAX,
+                }
+            }
+        };
+        sql!(
+            tx,
+            execute,
+            "DELETE FROM rollup_week WHERE week_start_ms >= ?",
+            floor
+        )?;
+        sql!(
+            tx,
+            execute,
+            "DELETE FROM rollup_hour WHERE hour_ms >= ?",
+            floor
+        )?;
+        sql!(
+            tx,
+            execute,
+            "DELETE FROM rollup_speed_bins WHERE week_start_ms >= ?",
+            floor
+        )?;
+        sql!(
+            tx,
+            execute,
+            "DELETE FROM rollup_radio_values WHERE week_start_ms >= ?",
+            floor
+        )?;
+        sql!(
+            tx,
+            execute,
+            "DELETE FROM rollup_ipv6 WHERE week_start_ms >= ?",
+            floor
+        )?;
         let (mut read, mut unreadable) = (0_u64, 0_u64);
         let mut after = String::new();
         loop {
@@ -531,7 +597,7 @@ impl Store {
                 break;
             };
             after.clone_from(last);
-            let mut deltas = Deltas::default();
+            let mut deltas = Deltas::from(floor);
             for (_, body, received_at_ms) in &page {
                 match fathom_shared::ResultRecord::from_json_str(body) {
                     Ok(r) => deltas.add(&Row::new(&r, *received_at_ms), &rules),

@@ -9,7 +9,7 @@
 //! | [`contract`] | the wire, the API and the command line as documented: uploads, enrollment, credentials, TLS, settings in the answer, rate limits, fleet status, the dashboard |
 //! | [`faults`] | nothing acknowledged is lost or stored twice when something breaks: collector or agent killed, outages, a database that refuses writes, a full disk, a cut network, an unsynchronised clock |
 //! | [`lab`] | the machine's edges, real or faked there: shaped links and the delay line in network namespaces (speed, IPv6), fake AT modems and a fake `mmcli`, `fathom-agent survey` in tmux |
-//! | [`ops`] | running the fleet: packaging, PostgreSQL, the ingest load run, the data budget, `doctor`, the Prometheus rules and Grafana dashboard against `promtool` and the real `/metrics`, and the docs checked against the binaries |
+//! | [`ops`] | running the fleet: packaging, PostgreSQL, the maintenance job shared by three collectors, the ingest load run, the data budget, `doctor`, the Prometheus rules and Grafana dashboard against `promtool` and the real `/metrics`, and the docs checked against the binaries |
 //!
 //! `scripts/test.sh` selects some tests by a substring of their path (`speed_lab::`,
 //! `netlab::speedtest_`, `pipeline::`…), so a module's own name stays unique across the groups.
@@ -73,6 +73,7 @@ mod ops {
     mod docs;
     mod doctor;
     mod ingest_load;
+    mod maintenance;
     mod packaging;
     mod postgres;
     mod prometheus;
