@@ -219,10 +219,10 @@ mod tests {
                         ..At::new(n, start + k * 7 * hour + (si * 3 + ci) as i64 * 60_000)
                     };
                     let m = match k % 4 {
-                        0 => speed(Some(5.0 + (n % 40) as f64 * 1.25)),
+                        0 => speed(Some(5.0 + f64::from(n % 40) * 1.25)),
                         1 => speed(None),
                         2 => radio(
-                            if (n + ci as u32) % 3 == 0 {
+                            if (n + ci as u32).is_multiple_of(3) {
                                 "lte"
                             } else {
                                 "nr_sa"

@@ -35,6 +35,9 @@ impl RadioProfile {
     }
 }
 
+/// (site, carrier, RSRP rather than SINR) → (value, samples).
+type Readings<'a> = BTreeMap<(&'a str, &'a str, bool), Vec<(f64, u64)>>;
+
 /// RSRP or SINR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
@@ -65,7 +68,7 @@ pub struct SignalValue {
 pub fn radio_profiles(counts: Vec<RadioProfile>, values: &[SignalValue]) -> Vec<RadioProfile> {
     let mut out: Vec<RadioProfile> = counts;
     out.sort_by(|a, b| (&a.site_id, &a.carrier).cmp(&(&b.site_id, &b.carrier)));
-    let mut readings: BTreeMap<(&str, &str, bool), Vec<(f64, u64)>> = BTreeMap::new();
+    let mut readings: Readings<'_> = BTreeMap::new();
     for v in values {
         readings
             .entry((&v.site_id, &v.carrier, v.signal == Signal::Rsrp))

@@ -462,10 +462,6 @@ impl Store {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::float_cmp,
-    reason = "sums of a few exact binary fractions are exact"
-)]
 mod tests {
     use super::*;
     use crate::store::RollupRules;
