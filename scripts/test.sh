@@ -169,7 +169,7 @@ tested cargo test --workspace --test e2e --locked -- --test-threads=1 "${QUIET_T
 # The end-to-end tests that exercise the store, again with every collector on PostgreSQL.
 if pg_answers; then
   step "end-to-end store tests on PostgreSQL (FATHOM_TEST_DB=postgres)"
-  for t in pipeline outage kill9 collector_kill credentials accounts bad_uploads postgres maintenance ingest_load survey; do
+  for t in pipeline outage kill9 collector_kill credentials accounts province bad_uploads postgres maintenance ingest_load survey; do
     FATHOM_TEST_DB=postgres tested cargo test --workspace --test e2e --locked "$t::"
   done
 fi

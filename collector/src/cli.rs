@@ -88,6 +88,10 @@ pub enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// In a province: this county's indicators (its id). Without it a province prints the
+        /// overview of the week, every county ranked on I26, I33 and I32.
+        #[arg(long, value_name = "ID")]
+        county: Option<String>,
     },
     /// Write the week's report: index.html, charts (PNG and SVG), CSV, JSON and report.pdf; or,
     /// with --format pdf, the PDF alone.
@@ -107,6 +111,9 @@ pub enum Command {
         /// Language of the charts' titles, axes and legends: zh (default) or en.
         #[arg(long, value_name = "zh|en", default_value = "zh", value_parser = ["zh", "en"])]
         lang: String,
+        /// In a province: the county the report is of (its id); needed there.
+        #[arg(long, value_name = "ID")]
+        county: Option<String>,
     },
     /// Apply retention now: drop the raw results older than `[database] keep_raw_days` (or
     /// --keep-days), as `serve`'s hourly maintenance does.
@@ -141,6 +148,38 @@ pub enum Command {
     /// The rollups every indicator and chart reads, kept as results arrive (docs/storage.md).
     #[command(subcommand)]
     Rollups(RollupsCommand),
+    /// A county's site list as a spreadsheet-friendly CSV: export it, or check one before
+    /// `[county] site_list` points at it (docs/province.md).
+    #[command(subcommand)]
+    Sites(SitesCommand),
+}
+
+/// `sites …`.
+#[derive(Debug, Subcommand)]
+pub enum SitesCommand {
+    /// Write a county's sites as CSV (UTF-8 with a byte-order mark, so Excel shows the
+    /// Chinese): id, name, category, lat, lon. To stdout, or to --out.
+    ///
+    /// Examples:
+    ///   fathom-collector sites export > yiyuan-sites.csv
+    ///   fathom-collector sites export --county zichuan --out zichuan-sites.csv
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// In a province: the county (its id); needed there.
+        #[arg(long, value_name = "ID")]
+        county: Option<String>,
+        /// The file to write instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Read a CSV site list as `[county] site_list` would, and say what is wrong with it, line
+    /// by line, or how many sites of each category it holds. Exit 2 when it cannot be used.
+    ///
+    /// Example: fathom-collector sites check yiyuan-sites.csv
+    Check {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 /// `rollups …`.

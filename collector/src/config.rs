@@ -1,6 +1,12 @@
 //! The collector's configuration: one TOML file declaring the county, its sites, the ten
 //! websites, the indicator thresholds and (optionally) the database.
 //!
+//! A province deployment declares `[province]` instead of `[county]`, and lists one file per
+//! county (each holding that county's `[county]`, `[[site]]`, `[[website]]` and targets); the
+//! typed config then holds every county ([`CollectorConfig::counties`]), and
+//! [`CollectorConfig::county`] gives one county's view, which the indicator code reads exactly
+//! as it reads a one-county file.
+//!
 //! Reading happens in two steps: serde reads [`file::ConfigFile`] (unknown keys are refused, so a
 //! typo fails loudly), then [`CollectorConfig::from_file`] checks it and builds the typed config
 //! the rest of the collector sees.
@@ -21,7 +27,7 @@ pub const DEFAULT_DB_FILE: &str = "fathom.db";
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -54,6 +60,37 @@ pub enum InvalidConfig {
     /// `county.timezone` is not an IANA time zone.
     #[error("county.timezone {0:?} is not an IANA time zone")]
     Timezone(String),
+    /// Neither `[county]` nor `[province]`, or both.
+    #[error("{0}")]
+    Deployment(&'static str),
+    /// A county file whose time zone is not the province's.
+    #[error(
+        "county {county}: timezone {timezone:?} differs from the province's {province:?}; one deployment keeps one reporting week"
+    )]
+    CountyTimezone {
+        /// The county's id.
+        county: String,
+        /// Its time zone.
+        timezone: String,
+        /// The province's.
+        province: String,
+    },
+    /// Two counties with one id.
+    #[error("county id {0} is declared twice")]
+    CountyTwice(String),
+    /// A key a county file may not set: the province decides it for all.
+    #[error(
+        "indicators.{0} is the province's (every county's 5G samples are judged by one rule as they arrive): set it in the province file's [indicators]"
+    )]
+    ProvinceOnly(&'static str),
+    /// `[county] site_list` cannot be read.
+    #[error("county.site_list {path}: {why}")]
+    SiteList {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// A `[[site]]` id that is not an id.
     #[error("site: {0}")]
     SiteId(fathom_shared::ids::IdError),
@@ -134,8 +171,10 @@ pub mod file {
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ConfigFile {
-        /// The county.
-        pub county: County,
+        /// The county (a one-county deployment).
+        pub county: Option<County>,
+        /// The province (a deployment of several counties, each in its own file).
+        pub province: Option<Province>,
         /// Sites, each a `[[site]]` table.
         #[serde(default, rename = "site")]
         pub sites: Vec<Site>,
@@ -260,6 +299,36 @@ pub mod file {
         pub speed_bytes_per_hour: Option<fathom_shared::ByteSize>,
     }
 
+    /// `[province]`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Province {
+        /// Name, as the overview prints it.
+        pub name: String,
+        /// IANA time zone of every county's reporting week.
+        #[serde(default = "default_timezone")]
+        pub timezone: String,
+        /// The county files, relative to this file's folder.
+        pub counties: Vec<String>,
+    }
+
+    /// One county's file in a province deployment.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CountyFile {
+        /// The county.
+        pub county: County,
+        /// Its sites.
+        #[serde(default, rename = "site")]
+        pub sites: Vec<Site>,
+        /// Its main websites.
+        #[serde(default, rename = "website")]
+        pub websites: Vec<Website>,
+        /// Its targets; the 5G signal thresholds are the province's.
+        #[serde(default)]
+        pub indicators: Indicators,
+    }
+
     /// `[county]`.
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -268,13 +337,19 @@ pub mod file {
         pub name: String,
         /// The id accounts name the county by (default: the name).
         pub id: Option<String>,
-        /// IANA time zone of the reporting week.
-        #[serde(default = "default_timezone")]
-        pub timezone: String,
+        /// IANA time zone of the reporting week (default Asia/Shanghai; in a province, the
+        /// province's).
+        pub timezone: Option<String>,
+        /// A CSV site list (`sites export` writes one), relative to this file's folder: its
+        /// sites come after the `[[site]]` tables.
+        pub site_list: Option<String>,
     }
 
+    /// The time zone when the file names none.
+    pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+
     fn default_timezone() -> String {
-        "Asia/Shanghai".to_owned()
+        DEFAULT_TIMEZONE.to_owned()
     }
 
     /// `[[site]]`.
@@ -307,7 +382,7 @@ pub mod file {
     }
 
     /// `[indicators]`.
-    #[derive(Debug, Default, Deserialize)]
+    #[derive(Debug, Clone, Default, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Indicators {
         /// I26 target, Mbit/s.
@@ -638,7 +713,28 @@ fn server(
     Ok((limits, read_token))
 }
 
+/// One county: what its indicators are computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountyConfig {
+    /// Its id, which accounts and `county=` name (`[county] id`, default the name).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its sites, in file order.
+    pub sites: Vec<Site>,
+    /// Its main websites, in file order.
+    pub websites: Vec<Website>,
+    /// Its thresholds.
+    pub indicators: IndicatorSettings,
+}
+
 /// The validated configuration.
+///
+/// The county fields (`county_name` to `indicators`) are those of the county a page or command
+/// is about: the one county of a one-county file, or the county a view was made for
+/// ([`CollectorConfig::county`]). In a province's own config, before a view is made, they are
+/// the province's name and id, every county's sites and websites together (which probes
+/// upload for and alerts name), and the province's thresholds.
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
     /// The county's name.
@@ -653,6 +749,13 @@ pub struct CollectorConfig {
     pub websites: Vec<Website>,
     /// Indicator thresholds.
     pub indicators: IndicatorSettings,
+    /// The province's name, in a deployment of several counties.
+    pub province: Option<String>,
+    /// Every county of the deployment, in file order (one for a one-county file).
+    pub counties: Vec<CountyConfig>,
+    /// The county whose results the store's queries keep: set in a county's view of a province,
+    /// `None` where every result is the county's.
+    pub scope: Option<String>,
     /// Database URL from the file, already resolved against the file's folder.
     pub database_url: Option<String>,
     /// Retention and the maintenance job (`[database]`).
@@ -710,65 +813,38 @@ impl CollectorConfig {
             path: path.to_owned(),
             problem,
         };
-        let timezone: Tz = file
-            .county
-            .timezone
-            .parse()
-            .map_err(|_| invalid(InvalidConfig::Timezone(file.county.timezone.clone())))?;
+        let province_defaults =
+            indicator_settings(&file.indicators, &IndicatorSettings::default()).map_err(invalid)?;
+        let (timezone, province, counties) = deployment(
+            file.county,
+            file.province,
+            file.sites,
+            file.websites,
+            &province_defaults,
+            &base_dir,
+            path,
+        )?;
         let mut seen = HashSet::new();
-        let mut sites = Vec::with_capacity(file.sites.len());
-        for s in file.sites {
-            let id = SiteId::parse(&s.id).map_err(|e| invalid(InvalidConfig::SiteId(e)))?;
-            if !seen.insert(id.clone()) {
-                return Err(invalid(InvalidConfig::SiteTwice(id)));
+        for site in counties.iter().flat_map(|c| &c.sites) {
+            if !seen.insert(site.id.clone()) {
+                return Err(invalid(InvalidConfig::SiteTwice(site.id.clone())));
             }
-            let location = site_location(&id, s.lat, s.lon).map_err(invalid)?;
-            sites.push(Site {
-                id,
-                name: s.name,
-                category: s.category,
-                location,
-            });
         }
-        let mut websites = Vec::with_capacity(file.websites.len());
-        let mut seen_urls = HashSet::new();
-        for w in file.websites {
-            let host = url_host(&w.url)
-                .ok_or_else(|| invalid(InvalidConfig::WebsiteUrl(w.url.clone())))?;
-            if !seen_urls.insert(w.url.clone()) {
-                return Err(invalid(InvalidConfig::WebsiteTwice(w.url.clone())));
+        let sites: Vec<Site> = counties.iter().flat_map(|c| c.sites.clone()).collect();
+        let mut websites: Vec<Website> = Vec::new();
+        for w in counties.iter().flat_map(|c| &c.websites) {
+            if !websites.iter().any(|k| k.url == w.url) {
+                websites.push(w.clone());
             }
-            let name = w.name.unwrap_or_else(|| host.to_owned());
-            websites.push(Website {
-                url: w.url,
-                kind: w.kind,
-                name,
-            });
         }
-        let d = IndicatorSettings::default();
-        let i = file.indicators;
-        let indicators = IndicatorSettings {
-            i26_target_mbps: i.i26_target_mbps.unwrap_or(d.i26_target_mbps),
-            i33_target: i.i33_target.unwrap_or(d.i33_target),
-            i32_target: i.i32_target.unwrap_or(d.i32_target),
-            meets_5g: Meets5gThresholds {
-                min_rsrp_dbm: i.min_rsrp_dbm.unwrap_or(d.meets_5g.min_rsrp_dbm),
-                min_sinr_db: i.min_sinr_db.unwrap_or(d.meets_5g.min_sinr_db),
-            },
-            i33_min_samples: i.i33_min_samples.unwrap_or(d.i33_min_samples),
-            i33_min_share: i.i33_min_share.unwrap_or(d.i33_min_share),
-            i32_min_link_share: i.i32_min_link_share.unwrap_or(d.i32_min_link_share),
+        let (county_id, county_name, indicators) = match &province {
+            Some(name) => (name.clone(), name.clone(), province_defaults),
+            None => (
+                counties[0].id.clone(),
+                counties[0].name.clone(),
+                counties[0].indicators.clone(),
+            ),
         };
-        for (key, value) in [
-            ("i33_target", indicators.i33_target),
-            ("i32_target", indicators.i32_target),
-            ("i33_min_share", indicators.i33_min_share),
-            ("i32_min_link_share", indicators.i32_min_link_share),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(invalid(InvalidConfig::NotAFraction { key, value }));
-            }
-        }
         let (database_url, maintenance) = database(file.database, &base_dir).map_err(invalid)?;
         let probes = crate::probe_settings::ProbeSettingsConfig::from_file(file.probes)
             .map_err(|e| invalid(e.into()))?;
@@ -783,14 +859,16 @@ impl CollectorConfig {
         let (connections, read_token) = server(file.server).map_err(invalid)?;
         let alerts = alerts(file.alerts, &sites).map_err(invalid)?;
         let access = access(file.access).map_err(invalid)?;
-        let county_id = county_id(&file.county).map_err(invalid)?;
         Ok(Self {
             county_id,
-            county_name: file.county.name,
+            county_name,
             timezone,
             sites,
             websites,
             indicators,
+            province,
+            counties,
+            scope: None,
             database_url,
             maintenance,
             probes,
@@ -831,6 +909,253 @@ impl CollectorConfig {
     pub fn site(&self, id: &SiteId) -> Option<&Site> {
         self.sites.iter().find(|s| &s.id == id)
     }
+
+    /// Whether this deployment holds several counties (a `[province]` file).
+    pub fn is_province(&self) -> bool {
+        self.province.is_some()
+    }
+
+    /// Whether `site` is one of county `county`'s sites (`None`: of any county).
+    pub fn county_holds(&self, county: Option<&str>, site: &str) -> bool {
+        self.counties
+            .iter()
+            .filter(|c| county.is_none_or(|id| c.id == id))
+            .any(|c| c.sites.iter().any(|s| s.id.as_str() == site))
+    }
+
+    /// The county a site belongs to.
+    pub fn county_of_site(&self, id: &SiteId) -> Option<&CountyConfig> {
+        self.counties
+            .iter()
+            .find(|c| c.sites.iter().any(|s| &s.id == id))
+    }
+
+    /// One county's view of the deployment: this config with the county fields of county `id`,
+    /// whose store queries keep that county's results (in a province); `None` for no such
+    /// county.
+    pub fn county(&self, id: &str) -> Option<CollectorConfig> {
+        let county = self.counties.iter().find(|c| c.id == id)?;
+        let mut view = self.clone();
+        view.county_id.clone_from(&county.id);
+        view.county_name.clone_from(&county.name);
+        view.sites.clone_from(&county.sites);
+        view.websites.clone_from(&county.websites);
+        view.indicators = county.indicators.clone();
+        view.scope = self.is_province().then(|| county.id.clone());
+        Some(view)
+    }
+}
+/// The deployment a file describes: one `[county]` with its sites and websites, or a
+/// `[province]` listing its counties' files. Returns the timezone, the province's name and
+/// the counties.
+fn deployment(
+    county: Option<file::County>,
+    province: Option<file::Province>,
+    sites: Vec<file::Site>,
+    websites: Vec<file::Website>,
+    province_defaults: &IndicatorSettings,
+    base_dir: &Path,
+    path: &Path,
+) -> Result<(Tz, Option<String>, Vec<CountyConfig>), ConfigError> {
+    let invalid = |problem: InvalidConfig| ConfigError::Invalid {
+        path: path.to_owned(),
+        problem,
+    };
+    Ok(match (county, province) {
+        (Some(county), None) => {
+            let zone = county
+                .timezone
+                .clone()
+                .unwrap_or_else(|| file::DEFAULT_TIMEZONE.to_owned());
+            let timezone = parse_timezone(&zone).map_err(invalid)?;
+            let one = county_config(county, sites, websites, province_defaults.clone(), base_dir)
+                .map_err(invalid)?;
+            (timezone, None, vec![one])
+        }
+        (None, Some(p)) => {
+            if !sites.is_empty() || !websites.is_empty() {
+                return Err(invalid(InvalidConfig::Deployment(
+                    "a [province] file lists its counties' files; [[site]] and [[website]] go in those",
+                )));
+            }
+            let timezone = parse_timezone(&p.timezone).map_err(invalid)?;
+            let counties = province_counties(&p, province_defaults, base_dir)?;
+            if counties.is_empty() {
+                return Err(invalid(InvalidConfig::Deployment(
+                    "[province] counties lists no county file",
+                )));
+            }
+            (timezone, Some(p.name), counties)
+        }
+        (Some(_), Some(_)) => {
+            return Err(invalid(InvalidConfig::Deployment(
+                "[county] and [province] together: a file is one county, or a province listing its counties' files",
+            )));
+        }
+        (None, None) => {
+            return Err(invalid(InvalidConfig::Deployment(
+                "no [county] table (or [province], for several counties)",
+            )));
+        }
+    })
+}
+
+fn parse_timezone(zone: &str) -> Result<Tz, InvalidConfig> {
+    zone.parse()
+        .map_err(|_| InvalidConfig::Timezone(zone.to_owned()))
+}
+
+/// `[indicators]` over `base`: the keys it sets, checked.
+fn indicator_settings(
+    i: &file::Indicators,
+    base: &IndicatorSettings,
+) -> Result<IndicatorSettings, InvalidConfig> {
+    let d = base;
+    let indicators = IndicatorSettings {
+        i26_target_mbps: i.i26_target_mbps.unwrap_or(d.i26_target_mbps),
+        i33_target: i.i33_target.unwrap_or(d.i33_target),
+        i32_target: i.i32_target.unwrap_or(d.i32_target),
+        meets_5g: Meets5gThresholds {
+            min_rsrp_dbm: i.min_rsrp_dbm.unwrap_or(d.meets_5g.min_rsrp_dbm),
+            min_sinr_db: i.min_sinr_db.unwrap_or(d.meets_5g.min_sinr_db),
+        },
+        i33_min_samples: i.i33_min_samples.unwrap_or(d.i33_min_samples),
+        i33_min_share: i.i33_min_share.unwrap_or(d.i33_min_share),
+        i32_min_link_share: i.i32_min_link_share.unwrap_or(d.i32_min_link_share),
+    };
+    for (key, value) in [
+        ("i33_target", indicators.i33_target),
+        ("i32_target", indicators.i32_target),
+        ("i33_min_share", indicators.i33_min_share),
+        ("i32_min_link_share", indicators.i32_min_link_share),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(InvalidConfig::NotAFraction { key, value });
+        }
+    }
+    Ok(indicators)
+}
+
+/// Sites as the file or a site list gives them, checked: ids, no id twice, locations.
+pub fn checked_sites(
+    sites: impl IntoIterator<Item = file::Site>,
+) -> Result<Vec<Site>, InvalidConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for s in sites {
+        let id = SiteId::parse(&s.id).map_err(InvalidConfig::SiteId)?;
+        if !seen.insert(id.clone()) {
+            return Err(InvalidConfig::SiteTwice(id));
+        }
+        let location = site_location(&id, s.lat, s.lon)?;
+        out.push(Site {
+            id,
+            name: s.name,
+            category: s.category,
+            location,
+        });
+    }
+    Ok(out)
+}
+
+/// One county: its sites (the `[[site]]` tables, then its CSV site list), websites and
+/// thresholds, checked.
+fn county_config(
+    county: file::County,
+    file_sites: Vec<file::Site>,
+    file_websites: Vec<file::Website>,
+    indicators: IndicatorSettings,
+    base_dir: &Path,
+) -> Result<CountyConfig, InvalidConfig> {
+    let id = county_id(&county)?;
+    let mut listed = Vec::new();
+    if let Some(list) = &county.site_list {
+        let path = base_dir.join(list);
+        let text = std::fs::read_to_string(&path).map_err(|e| InvalidConfig::SiteList {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        listed = crate::sites_csv::parse(&text).map_err(|e| InvalidConfig::SiteList {
+            path,
+            why: e.to_string(),
+        })?;
+    }
+    let sites = checked_sites(file_sites.into_iter().chain(listed))?;
+    let mut websites = Vec::with_capacity(file_websites.len());
+    let mut seen_urls = HashSet::new();
+    for w in file_websites {
+        let host = url_host(&w.url).ok_or_else(|| InvalidConfig::WebsiteUrl(w.url.clone()))?;
+        if !seen_urls.insert(w.url.clone()) {
+            return Err(InvalidConfig::WebsiteTwice(w.url.clone()));
+        }
+        let name = w.name.unwrap_or_else(|| host.to_owned());
+        websites.push(Website {
+            url: w.url,
+            kind: w.kind,
+            name,
+        });
+    }
+    Ok(CountyConfig {
+        id,
+        name: county.name,
+        sites,
+        websites,
+        indicators,
+    })
+}
+
+/// The counties a `[province]` file lists, each read from its own file; errors name that file.
+fn province_counties(
+    p: &file::Province,
+    defaults: &IndicatorSettings,
+    base_dir: &Path,
+) -> Result<Vec<CountyConfig>, ConfigError> {
+    let mut counties: Vec<CountyConfig> = Vec::with_capacity(p.counties.len());
+    for name in &p.counties {
+        let path = base_dir.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let f: file::CountyFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: one_line(&e.to_string()),
+        })?;
+        let invalid = |problem: InvalidConfig| ConfigError::Invalid {
+            path: path.clone(),
+            problem,
+        };
+        if f.indicators.min_rsrp_dbm.is_some() {
+            return Err(invalid(InvalidConfig::ProvinceOnly("min_rsrp_dbm")));
+        }
+        if f.indicators.min_sinr_db.is_some() {
+            return Err(invalid(InvalidConfig::ProvinceOnly("min_sinr_db")));
+        }
+        if let Some(zone) = f.county.timezone.as_deref().filter(|z| *z != p.timezone) {
+            return Err(invalid(InvalidConfig::CountyTimezone {
+                county: f.county.name.clone(),
+                timezone: zone.to_owned(),
+                province: p.timezone.clone(),
+            }));
+        }
+        let indicators = indicator_settings(&f.indicators, defaults).map_err(invalid)?;
+        let folder = path.parent().map(Path::to_owned).unwrap_or_default();
+        let county =
+            county_config(f.county, f.sites, f.websites, indicators, &folder).map_err(invalid)?;
+        if counties.iter().any(|c| c.id == county.id) {
+            return Err(invalid(InvalidConfig::CountyTwice(county.id)));
+        }
+        // Site ids are the probes' and unique in the deployment: named in the later file.
+        if let Some(site) = county.sites.iter().find(|s| {
+            counties
+                .iter()
+                .any(|c| c.sites.iter().any(|k| k.id == s.id))
+        }) {
+            return Err(invalid(InvalidConfig::SiteTwice(site.id.clone())));
+        }
+        counties.push(county);
+    }
+    Ok(counties)
 }
 
 /// A relative `sqlite://` path in the file is taken relative to the file's folder, so a config
@@ -993,6 +1318,139 @@ mod tests {
         assert_eq!(s.monthly_budget_bytes, Some(2_000_000_000), "\"2 GB\"");
         assert_eq!(s.speed_every_s, Some(1800), "the override");
         assert_eq!(s.radio_every_s, Some(60));
+    }
+
+    /// A province folder: `collector.toml` listing the example county and a second county
+    /// whose sites come from a CSV list; `extra` goes into the second county's file.
+    fn province(extra: &str) -> (tempfile::TempDir, Result<CollectorConfig, ConfigError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("counties")).unwrap();
+        std::fs::write(
+            d.join("collector.toml"),
+            "[province]\nname = \"淄博市\"\ncounties = [\"counties/yiyuan.toml\", \"counties/zichuan.toml\"]\n[indicators]\nmin_rsrp_dbm = -110.0\ni26_target_mbps = 30.0\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("counties/yiyuan.toml"),
+            SAMPLE.replacen("# id = \"yiyuan\"", "id = \"yiyuan\"", 1),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("counties/zichuan-sites.csv"),
+            "\u{feff}编号 id,名称 name,类别 category,纬度 lat,经度 lon\r\nzc-hospital,淄川区医院,医院,36.64,117.97\r\nzc-station,淄川汽车站,transit_hub,,\r\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("counties/zichuan.toml"),
+            format!(
+                "[county]\nname = \"淄川区\"\nid = \"zichuan\"\nsite_list = \"zichuan-sites.csv\"\n[[website]]\nurl = \"https://www.zichuan.gov.cn/\"\nkind = \"gov_portal\"\n{extra}"
+            ),
+        )
+        .unwrap();
+        let config = CollectorConfig::load(&d.join("collector.toml"));
+        (dir, config)
+    }
+
+    #[test]
+    fn a_province_reads_each_countys_file_and_site_list() {
+        let (_dir, c) = province("[indicators]\ni33_target = 0.6\n");
+        let c = c.unwrap();
+        assert!(c.is_province());
+        assert_eq!(c.county_name, "淄博市");
+        let ids: Vec<&str> = c.counties.iter().map(|k| k.id.as_str()).collect();
+        assert_eq!(ids, ["yiyuan", "zichuan"]);
+        assert_eq!(c.sites.len(), 7 + 2, "every county's sites, for ingest");
+        let zc = c.county("zichuan").expect("the second county");
+        assert_eq!(
+            zc.scope.as_deref(),
+            Some("zichuan"),
+            "its queries keep its results"
+        );
+        assert_eq!(zc.county_name, "淄川区");
+        assert_eq!(zc.sites.len(), 2);
+        assert_eq!(zc.sites[0].name, "淄川区医院");
+        assert_eq!(zc.sites[0].location, Some((36.64, 117.97)));
+        assert_eq!(zc.websites.len(), 1);
+        // Targets: the county's own over the province's over the standard's.
+        assert!((zc.indicators.i33_target - 0.6).abs() < 1e-9);
+        assert!((zc.indicators.i26_target_mbps - 30.0).abs() < 1e-9);
+        assert!((zc.indicators.meets_5g.min_rsrp_dbm + 110.0).abs() < 1e-9);
+        let yy = c.county("yiyuan").unwrap();
+        assert!((yy.indicators.i33_target - 0.5).abs() < 1e-9);
+        assert_eq!(yy.websites.len(), 10);
+        let site = SiteId::parse("zc-station").unwrap();
+        assert_eq!(
+            c.county_of_site(&site).map(|k| k.id.as_str()),
+            Some("zichuan")
+        );
+        assert!(c.county_holds(Some("zichuan"), "zc-station"));
+        assert!(!c.county_holds(Some("yiyuan"), "zc-station"));
+        assert!(c.county("nowhere").is_none());
+        // One county's file alone is a one-county config whose views keep every result.
+        let one = parse(SAMPLE).unwrap();
+        assert_eq!(one.counties.len(), 1);
+        assert_eq!(one.county(&one.county_id).unwrap().scope, None);
+    }
+
+    #[test]
+    fn a_province_refuses_what_would_mix_its_counties() {
+        for (extra, says) in [
+            (
+                "[indicators]\nmin_sinr_db = 0.0\n",
+                "indicators.min_sinr_db is the province's",
+            ),
+            (
+                "[[site]]\nid = \"county-hospital\"\nname = \"x\"\ncategory = \"park\"\n",
+                "site id county-hospital is declared twice",
+            ),
+            (
+                "[database]\nurl = \"sqlite://x.db\"\n",
+                "unknown field `database`",
+            ),
+        ] {
+            let (_dir, c) = province(extra);
+            let e = c.unwrap_err().to_string();
+            assert!(e.contains(says), "{extra}: {e}");
+            assert!(
+                e.contains("zichuan.toml"),
+                "the error names the county's file: {e}"
+            );
+        }
+        let (dir, _) = province("");
+        let zc = dir.path().join("counties/zichuan.toml");
+        let text = std::fs::read_to_string(&zc).unwrap();
+        std::fs::write(
+            &zc,
+            text.replacen("[county]\n", "[county]\ntimezone = \"Asia/Urumqi\"\n", 1),
+        )
+        .unwrap();
+        let e = CollectorConfig::load(&dir.path().join("collector.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("differs from the province's"), "{e}");
+        std::fs::write(&zc, text.replacen("zichuan-sites.csv", "missing.csv", 1)).unwrap();
+        let e = CollectorConfig::load(&dir.path().join("collector.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("county.site_list") && e.contains("missing.csv"),
+            "{e}"
+        );
+        for (text, says) in [
+            (
+                format!("{SAMPLE}\n[province]\nname = \"x\"\ncounties = []\n"),
+                "[county] and [province] together",
+            ),
+            (
+                "[province]\nname = \"x\"\ncounties = []\n".to_owned(),
+                "lists no county file",
+            ),
+            ("[database]\n".to_owned(), "no [county] table"),
+        ] {
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! Layout, each module depending only on those listed after it:
 //! - [`commands`]: carries out the command line ([`cli`], its clap definition); one file per
 //!   group of commands.
-//! - [`dashboard`]: the web pages: the week's indicators and charts at `/`, the fleet at
-//!   `/fleet`.
+//! - [`dashboard`]: the web pages: the week's indicators and charts at `/` (in a province, its
+//!   overview ranking the counties, `dashboard/province.rs`), the fleet at `/fleet`.
 //! - [`access`]: accounts and roles in front of the pages and read APIs: who may see what,
 //!   passwords, sessions, CSRF, the login rate limit, the audit log's writes.
 //! - [`api`]: the HTTP API's handlers (`/api/v1/…`: upload, enrollment, fleet, health,
@@ -21,9 +21,10 @@
 //! - [`store`]: probes and results in SQLite or PostgreSQL, through sqlx; the backend is private
 //!   to it.
 //! - [`indicators`]: the pure I26 (`indicators/i26.rs`), I33 (`i33.rs`) and I32 (`i32.rs`)
-//!   rules and their input types.
+//!   rules and their input types; `province.rs` ranks a province's counties on them.
 //! - [`alerts`]: the pure fleet-health rules and the fleet view.
-//! - [`config`] and [`probe_settings`]: the collector's TOML configuration and what probes are
+//! - [`config`] and [`probe_settings`]: the collector's TOML configuration (one county, or a
+//!   province of county files; [`sites_csv`]: a county's site list as CSV) and what probes are
 //!   told with each upload's answer; [`limits`]: the per-probe and per-source rate limits;
 //!   [`budget`]: each probe's results an hour, sized from its schedule;
 //!   [`probes`]: tokens, enrollment codes and probe lists; [`timing`]: how a result is dated.
@@ -45,6 +46,7 @@ pub mod notify;
 pub mod probe_settings;
 pub mod probes;
 pub mod report;
+pub mod sites_csv;
 pub mod store;
 pub mod testserver;
 pub mod timing;

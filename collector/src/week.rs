@@ -14,19 +14,20 @@ pub async fn compute_week(
 ) -> Result<WeekIndicators, StoreError> {
     let (start, end) = week.window(config.timezone);
     let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
+    let county = config.scope.as_deref();
     let inputs = WeekInputs {
-        speed: store.speed_groups(s, e).await?,
-        radio: store.radio_groups(s, e).await?,
-        ipv6: store.ipv6_checks(s, e).await?,
-        completeness: store.window_counts(s, e).await?,
+        speed: store.speed_groups(s, e, county).await?,
+        radio: store.radio_groups(s, e, county).await?,
+        ipv6: store.ipv6_checks(s, e, county).await?,
+        completeness: store.window_counts(s, e, county).await?,
         silent_probes: store
-            .silent_probes(s, e)
+            .silent_probes(s, e, county)
             .await?
             .into_iter()
             .map(|(probe_id, site_id)| SilentProbe { probe_id, site_id })
             .collect(),
-        sites_with_data: store.sites_with_data(s, e).await?,
-        speed_by_probe: store.speed_by_probe(s, e).await?,
+        sites_with_data: store.sites_with_data(s, e, county).await?,
+        speed_by_probe: store.speed_by_probe(s, e, county).await?,
     };
     Ok(indicators::compute_week(config, week, (start, end), inputs))
 }
@@ -41,6 +42,31 @@ pub async fn compute_trend(
     let mut out = Vec::with_capacity(n);
     for w in indicators::last_weeks(last, n) {
         out.push(compute_week(store, config, w).await?);
+    }
+    Ok(out)
+}
+
+/// Each county's `week` and the week before, in the configuration's order: the province
+/// overview's input ([`indicators::province`]). Past weeks from `cache` when given.
+pub async fn province_weeks(
+    store: &Store,
+    config: &CollectorConfig,
+    week: IsoWeek,
+    cache: Option<&WeekCache>,
+) -> Result<Vec<(String, WeekIndicators, WeekIndicators)>, StoreError> {
+    let now = chrono::Utc::now();
+    let mut out = Vec::with_capacity(config.counties.len());
+    for county in &config.counties {
+        let Some(view) = config.county(&county.id) else {
+            continue;
+        };
+        let mut two = match cache {
+            Some(cache) => cache.trend(store, &view, week, 2, now).await?,
+            None => compute_trend(store, &view, week, 2).await?,
+        };
+        if let (Some(this), Some(previous)) = (two.pop(), two.pop()) {
+            out.push((county.id.clone(), this, previous));
+        }
     }
     Ok(out)
 }
@@ -65,7 +91,8 @@ pub struct WeekCache {
 
 #[derive(Debug, Default)]
 struct CacheState {
-    weeks: std::collections::HashMap<IsoWeek, (std::time::Instant, WeekIndicators)>,
+    /// By (county id, week): a province's counties share one cache.
+    weeks: std::collections::HashMap<(String, IsoWeek), (std::time::Instant, WeekIndicators)>,
     /// Bumped by every [`WeekCache::forget`]: a week computed while results arrived is not
     /// kept, since it may have missed them.
     generation: u64,
@@ -83,11 +110,12 @@ impl WeekCache {
     pub fn forget(&self, times_ms: impl IntoIterator<Item = i64>, tz: chrono_tz::Tz) {
         let mut state = self.lock();
         state.generation += 1;
-        for ms in times_ms {
-            if let Some(t) = chrono::DateTime::from_timestamp_millis(ms) {
-                state.weeks.remove(&IsoWeek::containing(t, tz));
-            }
-        }
+        let weeks: std::collections::HashSet<IsoWeek> = times_ms
+            .into_iter()
+            .filter_map(chrono::DateTime::from_timestamp_millis)
+            .map(|t| IsoWeek::containing(t, tz))
+            .collect();
+        state.weeks.retain(|(_, w), _| !weeks.contains(w));
     }
 
     /// The indicators of the `n` weeks ending with `last`, oldest first, as
@@ -105,7 +133,7 @@ impl WeekCache {
         for w in indicators::last_weeks(last, n) {
             let generation = {
                 let state = self.lock();
-                if let Some((at, week)) = state.weeks.get(&w)
+                if let Some((at, week)) = state.weeks.get(&(config.county_id.clone(), w))
                     && at.elapsed() < WEEK_CACHE_TTL
                 {
                     out.push(week.clone());
@@ -122,14 +150,15 @@ impl WeekCache {
                             .weeks
                             .iter()
                             .min_by_key(|(_, (at, _))| *at)
-                            .map(|(k, _)| *k);
+                            .map(|(k, _)| k.clone());
                         if let Some(k) = oldest {
                             state.weeks.remove(&k);
                         }
                     }
-                    state
-                        .weeks
-                        .insert(w, (std::time::Instant::now(), week.clone()));
+                    state.weeks.insert(
+                        (config.county_id.clone(), w),
+                        (std::time::Instant::now(), week.clone()),
+                    );
                 }
             }
             out.push(week);
@@ -243,10 +272,7 @@ mod tests {
         }
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
-            store
-                .sync_sites(&config.sites, &config.county_id)
-                .await
-                .unwrap();
+            store.sync_sites(&config.counties).await.unwrap();
             store
                 .store_upload(&results, start + 7 * 24 * hour, "p", None)
                 .await

@@ -275,6 +275,30 @@ impl Collector {
         }
     }
 
+    /// A collector folder with `config` as its `collector.toml` and `files` (path relative to
+    /// the folder, text) beside it, on the test's database like [`Collector::new`]: a province's
+    /// config with its county files.
+    pub fn with_files(config: &str, files: &[(&str, &str)]) -> Self {
+        let pg = match std::env::var("FATHOM_TEST_DB").as_deref() {
+            Ok("postgres") => Some(
+                PgDatabase::new()
+                    .unwrap_or_else(|| panic!("FATHOM_TEST_DB=postgres needs {PG_SERVER}")),
+            ),
+            _ => None,
+        };
+        let config = match &pg {
+            Some(pg) => format!("{config}\n[database]\nurl = \"{}\"\n", pg.url),
+            None => config.to_owned(),
+        };
+        let c = Self::with_config(config);
+        for (path, text) in files {
+            let path = c.dir.path().join(path);
+            fs::create_dir_all(path.parent().expect("a file in a folder")).expect("folder made");
+            fs::write(path, text).expect("file written");
+        }
+        Self { _pg: pg, ..c }
+    }
+
     /// A collector on the database at `url` (which it does not own: several collectors may
     /// share one PostgreSQL database).
     pub fn on_database(url: &str) -> Self {

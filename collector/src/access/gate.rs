@@ -32,7 +32,11 @@ use std::sync::{Arc, Mutex};
 pub struct AccessState {
     store: Store,
     settings: Arc<AccessSettings>,
-    county_id: Arc<str>,
+    /// The county a request without `county=` is about: the only one of a one-county
+    /// deployment; `None` in a province (the province as a whole).
+    county_id: Option<Arc<str>>,
+    /// Each site's county: a site page is about its site's county.
+    site_county: Arc<std::collections::HashMap<String, String>>,
     county_name: Arc<str>,
     read_token: Option<Arc<str>>,
     /// Cookies are `Secure`: the collector serves HTTPS, or `[access] secure_cookies`.
@@ -47,7 +51,14 @@ impl AccessState {
             store,
             secure: https || config.access.secure_cookies,
             settings: Arc::new(config.access.clone()),
-            county_id: config.county_id.as_str().into(),
+            county_id: (!config.is_province()).then(|| config.county_id.as_str().into()),
+            site_county: Arc::new(
+                config
+                    .counties
+                    .iter()
+                    .flat_map(|c| c.sites.iter().map(|s| (s.id.to_string(), c.id.clone())))
+                    .collect(),
+            ),
             county_name: config.county_name.as_str().into(),
             read_token: config.read_token.as_deref().map(Into::into),
             limiter: Arc::new(Mutex::new(LoginLimiter::new())),
@@ -106,21 +117,44 @@ fn path_and_query(uri: &axum::http::Uri) -> String {
 
 /// The `carrier=` a query names, if any.
 fn carrier_param(query: Option<&str>) -> Option<String> {
+    param(query, "carrier")
+}
+
+/// The query's non-empty `name=`.
+fn param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .find(|(k, v)| k == "carrier" && !v.is_empty())
+        .find(|(k, v)| k == name && !v.is_empty())
         .map(|(_, v)| v.into_owned())
 }
 
-/// `uri` with `carrier=` set to `carrier`.
-fn with_carrier(uri: &axum::http::Uri, carrier: &str) -> String {
+/// `uri` with `name=` set to `value`.
+fn with_param(uri: &axum::http::Uri, name: &str, value: &str) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
-        if k != "carrier" {
+        if k != name {
             q.append_pair(&k, &v);
         }
     }
-    q.append_pair("carrier", carrier);
+    q.append_pair(name, value);
     format!("{}?{}", uri.path(), q.finish())
+}
+
+impl AccessState {
+    /// The county a request is about: its `county=`, else the county of the site its path
+    /// names, else the deployment's only county; `None` for the province as a whole.
+    fn request_county(&self, uri: &axum::http::Uri) -> Option<String> {
+        if let Some(c) = param(uri.query(), "county") {
+            return Some(c);
+        }
+        let site = uri
+            .path()
+            .strip_prefix("/site/")
+            .map(|rest| rest.split('/').next().unwrap_or(rest));
+        if let Some(county) = site.and_then(|id| self.site_county.get(id)) {
+            return Some(county.clone());
+        }
+        self.county_id.as_deref().map(str::to_owned)
+    }
 }
 
 /// Where an account starts: the page its role may see.
@@ -187,9 +221,10 @@ pub async fn gate(State(state): State<AccessState>, request: Request, next: Next
         _ => "view",
     };
     let src = source_text(source);
+    let county = state.request_county(request.uri());
     match scope::decide(
         &account,
-        &state.county_id,
+        county.as_deref(),
         &area,
         carrier_param(request.uri().query()).as_deref(),
     ) {
@@ -203,7 +238,11 @@ pub async fn gate(State(state): State<AccessState>, request: Request, next: Next
             return pages::forbidden(&account.name, account.role.name_zh(), home(&account));
         }
         Decision::AsCarrier(k) => {
-            return Redirect::temporary(&with_carrier(request.uri(), k.id())).into_response();
+            return Redirect::temporary(&with_param(request.uri(), "carrier", k.id()))
+                .into_response();
+        }
+        Decision::AsCounty(c) => {
+            return Redirect::temporary(&with_param(request.uri(), "county", &c)).into_response();
         }
         Decision::Allow => {}
     }
@@ -534,7 +573,7 @@ mod tests {
     fn an_operator_is_sent_to_its_carrier_keeping_the_rest_of_the_query() {
         let uri: axum::http::Uri = "/site/a?week=2026-W48&carrier=&lang=en".parse().unwrap();
         assert_eq!(
-            with_carrier(&uri, "cmcc"),
+            with_param(&uri, "carrier", "cmcc"),
             "/site/a?week=2026-W48&lang=en&carrier=cmcc"
         );
         assert_eq!(

@@ -8,8 +8,11 @@
 //! | `operator` | in the counties it is granted: the indicator pages and charts always filtered to its own carrier (every per-site table then holds its carrier's rows only), and of the exports only the county-level tables (`indicators.csv`, `by_carrier.csv`, `i32_websites.csv`) and its own carrier's charts. Other carriers only as the county-level figures per carrier the weekly report publishes, never per site; no fleet |
 //! | `technician` | the fleet page, the probe pages and `/api/v1/fleet` of its county |
 //!
-//! Today a collector serves one county (`[county] id`); an account of another county sees
-//! nothing here.
+//! A one-county collector serves its `[county] id`; an account of another county sees nothing
+//! there. In a province each request is about one county (its `county=` parameter, or the
+//! county of the site its path names) or about the province as a whole (no county: the
+//! province overview at `/`, the whole fleet): only the administrator sees the province as a
+//! whole; anyone else is sent on to their own county ([`Decision::AsCounty`]).
 
 use fathom_shared::Carrier;
 use std::fmt;
@@ -158,16 +161,30 @@ pub enum Decision {
     Allow,
     /// Serve it with `carrier=` set to this carrier (an operator's page without one).
     AsCarrier(Carrier),
+    /// Serve it with `county=` set to this county (the province as a whole asked by an account
+    /// that sees only its counties).
+    AsCounty(String),
     /// Refuse it (403).
     Deny,
 }
 
-/// Whether `account` may have `area` of the collector of county `county`, asking for
-/// `carrier` (the request's `carrier=`, when it names one).
-pub fn decide(account: &Account, county: &str, area: &Area, carrier: Option<&str>) -> Decision {
+/// Whether `account` may have `area` of county `county` (`None`: the province as a whole),
+/// asking for `carrier` (the request's `carrier=`, when it names one).
+pub fn decide(
+    account: &Account,
+    county: Option<&str>,
+    area: &Area,
+    carrier: Option<&str>,
+) -> Decision {
     if *area == Area::Open || account.role == Role::Admin {
         return Decision::Allow;
     }
+    let Some(county) = county else {
+        return match account.counties.first() {
+            Some(own) => Decision::AsCounty(own.clone()),
+            None => Decision::Deny,
+        };
+    };
     if !account.counties.iter().any(|c| c == county) {
         return Decision::Deny;
     }
@@ -303,7 +320,7 @@ mod tests {
         ];
         for (who, area, carrier, expected) in table {
             assert_eq!(
-                decide(who, here, &area, carrier),
+                decide(who, Some(here), &area, carrier),
                 expected,
                 "{:?} {area:?} {carrier:?}",
                 who.role
@@ -322,12 +339,15 @@ mod tests {
                 Area::Export("indicators.csv".to_owned()),
             ] {
                 assert_eq!(
-                    decide(&a, "yiyuan", &area, None),
+                    decide(&a, Some("yiyuan"), &area, None),
                     Decision::Deny,
                     "{role} {area:?}"
                 );
             }
-            assert_eq!(decide(&a, "yiyuan", &Area::Open, None), Decision::Allow);
+            assert_eq!(
+                decide(&a, Some("yiyuan"), &Area::Open, None),
+                Decision::Allow
+            );
         }
     }
 
@@ -335,7 +355,36 @@ mod tests {
     fn an_operator_without_a_carrier_sees_no_carrier_detail() {
         let a = account(Role::Operator, &["yiyuan"], None);
         assert_eq!(
-            decide(&a, "yiyuan", &Area::Indicators, None),
+            decide(&a, Some("yiyuan"), &Area::Indicators, None),
+            Decision::Deny
+        );
+    }
+
+    #[test]
+    fn only_the_administrator_sees_the_province_as_a_whole() {
+        let admin = account(Role::Admin, &[], None);
+        assert_eq!(
+            decide(&admin, None, &Area::Indicators, None),
+            Decision::Allow
+        );
+        for role in [Role::County, Role::Operator, Role::Technician] {
+            let a = account(role, &["yiyuan", "zichuan"], Some(Carrier::Cmcc));
+            for area in [Area::Indicators, Area::Fleet, Area::Other] {
+                assert_eq!(
+                    decide(&a, None, &area, None),
+                    Decision::AsCounty("yiyuan".to_owned()),
+                    "{role} {area:?}"
+                );
+            }
+            // The next county's page is another matter: granted or not.
+            let zichuan = decide(&a, Some("zichuan"), &Area::Other, None);
+            assert_eq!(zichuan, Decision::Allow, "{role}");
+            let boshan = decide(&a, Some("boshan"), &Area::Other, None);
+            assert_eq!(boshan, Decision::Deny, "{role}");
+        }
+        let nowhere = account(Role::County, &[], None);
+        assert_eq!(
+            decide(&nowhere, None, &Area::Indicators, None),
             Decision::Deny
         );
     }

@@ -68,7 +68,7 @@ pub(crate) async fn upload(
         duplicate = counts.duplicate,
         "Upload stored."
     );
-    let websites = website_urls(&state);
+    let websites = website_urls(&state, &probe.site_id);
     Ok(Json(UploadResponse {
         accepted: counts.accepted,
         duplicate: counts.duplicate,
@@ -136,7 +136,12 @@ fn result_budget(
     now_ms: i64,
 ) -> Result<(), ApiError> {
     let settings = fathom_shared::ProbeId::parse(&probe.id)
-        .map(|id| state.config.probes.for_probe(&id, &website_urls(state)))
+        .map(|id| {
+            state
+                .config
+                .probes
+                .for_probe(&id, &website_urls(state, &probe.site_id))
+        })
         .unwrap_or_default();
     let modems = status.map_or(crate::budget::MAX_MODEMS, |s| s.modems.len());
     let scheduled = crate::budget::results_per_hour(&settings, modems);
@@ -159,11 +164,16 @@ fn result_budget(
     })
 }
 
-/// The county's websites, as probes are told them.
-fn website_urls(state: &AppState) -> Vec<String> {
-    state
+/// The websites of the county of the probe's site, as probes are told them (in a province,
+/// each county checks its own ten).
+fn website_urls(state: &AppState, site: &str) -> Vec<String> {
+    let county = state
         .config
-        .websites
+        .counties
+        .iter()
+        .find(|c| c.sites.iter().any(|s| s.id.as_str() == site));
+    county
+        .map_or(&state.config.websites, |c| &c.websites)
         .iter()
         .map(|w| w.url.clone())
         .collect()

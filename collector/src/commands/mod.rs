@@ -7,6 +7,7 @@ mod prune;
 mod results;
 mod rollups;
 mod serve;
+mod sites;
 mod user;
 mod week;
 
@@ -46,6 +47,34 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     if usage { 2 } else { 1 }
 }
 
+/// The view of the county `--county` names; with none, a one-county deployment's county, or
+/// `None` for a province as a whole.
+pub(crate) fn county_view(
+    config: &CollectorConfig,
+    county: Option<&str>,
+) -> anyhow::Result<Option<CollectorConfig>> {
+    match county {
+        Some(id) => config.county(id).map(Some).ok_or_else(|| {
+            usage(format!(
+                "no county {id:?} in the configuration (counties: {})",
+                county_list(config)
+            ))
+        }),
+        None if config.is_province() => Ok(None),
+        None => Ok(Some(config.clone())),
+    }
+}
+
+/// The deployment's county ids, for messages.
+pub(crate) fn county_list(config: &CollectorConfig) -> String {
+    config
+        .counties
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
@@ -76,10 +105,13 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         }
         _ => {}
     }
+    if let Command::Sites(cmd) = &cli.command {
+        return sites::sites_command(&cli.config, cmd);
+    }
     let config = CollectorConfig::load(&cli.config)?;
     let db_url = config.database_url(cli.db.as_deref());
     let store = Store::open(&db_url).await?;
-    store.sync_sites(&config.sites, &config.county_id).await?;
+    store.sync_sites(&config.counties).await?;
     store.set_rollup_rules(config.rollup_rules());
     if matches!(
         cli.command,
@@ -102,14 +134,31 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
             from,
             to,
             json,
-        } => week::indicators(&store, &config, week, from, to, json).await?,
+            county,
+        } => match county_view(&config, county.as_deref())? {
+            Some(view) => week::indicators(&store, &view, week, from, to, json).await?,
+            None if from.is_some() => {
+                return Err(usage(format!(
+                    "a trend is one county's: add --county ({})",
+                    county_list(&config)
+                )));
+            }
+            None => week::province(&store, &config, week, json).await?,
+        },
         Command::Report {
             week,
             out,
             format,
             lang,
+            county,
         } => {
-            week::report(&store, &config, week, &out, &format, &lang).await?;
+            let Some(view) = county_view(&config, county.as_deref())? else {
+                return Err(usage(format!(
+                    "a report is one county's: add --county ({})",
+                    county_list(&config)
+                )));
+            };
+            week::report(&store, &view, week, &out, &format, &lang).await?;
         }
         Command::User(cmd) => user::user_command(&store, &config, cmd).await?,
         Command::Rollups(crate::cli::RollupsCommand::Rebuild) => {
@@ -118,7 +167,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Prune { dry_run, keep_days } => {
             prune::prune(&store, &config, dry_run, keep_days).await?;
         }
-        Command::Testserver { .. } | Command::Openapi => unreachable!("handled above"),
+        Command::Testserver { .. } | Command::Openapi | Command::Sites(_) => {
+            unreachable!("handled above")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -104,12 +104,12 @@ fn app(
             shutdown.clone(),
         ));
     }
-    let dashboard = dashboard::router(dashboard::DashboardState {
-        store: store.clone(),
-        config: config.clone(),
-        budgets: budgets.clone(),
-        weeks: weeks.clone(),
-    });
+    let dashboard = dashboard::router(dashboard::DashboardState::new(
+        store.clone(),
+        config.clone(),
+        budgets.clone(),
+        weeks.clone(),
+    ));
     api::router(api::AppState {
         store,
         config,

@@ -198,16 +198,28 @@ async fn add(
                 "a {role} account belongs to one county: give --county once"
             )));
         }
+        _ if counties.is_empty() && config.is_province() => {
+            return Err(usage(format!(
+                "this province has {} counties: name the account's with --county ({})",
+                config.counties.len(),
+                super::county_list(config)
+            )));
+        }
         _ if counties.is_empty() => Some(config.county_id.clone()),
         _ => Some(counties.join(",")),
     };
-    if let Some(c) = &county
-        && !c.split(',').any(|c| c == config.county_id)
-    {
-        eprintln!(
-            "note: this collector serves county {:?}; an account of {c:?} sees nothing here",
-            config.county_id
-        );
+    if let Some(c) = &county {
+        let unknown: Vec<&str> = c
+            .split(',')
+            .filter(|c| !config.counties.iter().any(|k| k.id == *c))
+            .collect();
+        if !unknown.is_empty() {
+            eprintln!(
+                "note: this deployment has no county {}; an account of it sees nothing here (counties: {})",
+                unknown.join(", "),
+                super::county_list(config)
+            );
+        }
     }
     if store.account(name).await?.is_some() {
         return Err(usage(format!("an account named {name:?} already exists")));

@@ -10,7 +10,7 @@ use crate::http::ApiError;
 use crate::indicators::simulated::percent;
 use crate::report::html::{PAGE_CSS, PHONE_CSS, VIEWPORT, esc, local_str, local_time, zone_name};
 use crate::store::LatestReading;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use chrono::{DateTime, Utc};
 use fathom_shared::Rat;
@@ -41,12 +41,26 @@ struct History {
 /// `GET /fleet`.
 pub(super) async fn fleet_page(
     State(state): State<DashboardState>,
-) -> Result<Html<String>, ApiError> {
+    Query(params): Query<super::Params>,
+) -> Result<Html<String>, axum::response::Response> {
+    // A province's county (`county=`): its probes only, named in its view.
+    let state = state
+        .county(params.county.as_deref(), None)?
+        .unwrap_or(state);
+    fleet_of(&state)
+        .await
+        .map_err(axum::response::IntoResponse::into_response)
+}
+
+/// The fleet page of `state`'s county (of every county, for the province as a whole).
+async fn fleet_of(state: &DashboardState) -> Result<Html<String>, ApiError> {
     let now = Utc::now();
+    let mut rows = state.store.fleet().await?;
+    if let Some(county) = state.config.scope.as_deref() {
+        rows.retain(|r| state.config.county_holds(Some(county), &r.site_id));
+    }
     let view = fleet_view(
-        crate::alerts::mark_over_budget(state.store.fleet().await?, |p| {
-            state.budgets.refused_at_ms(p)
-        }),
+        crate::alerts::mark_over_budget(rows, |p| state.budgets.refused_at_ms(p)),
         now,
     );
     let since = now.timestamp_millis() - HISTORY_MS;

@@ -12,6 +12,7 @@ pub(super) async fn map_page(
     State(state): State<DashboardState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, Response> {
+    let state = state.one_county(params.county.as_deref(), "/map")?;
     let (c, data) = week_data(&state, &params).await?;
     let Some(w) = data.this() else {
         return Err(super::error_page(

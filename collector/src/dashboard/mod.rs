@@ -14,6 +14,7 @@ mod fleet;
 pub mod font;
 mod map;
 mod probe;
+mod province;
 mod site;
 mod survey;
 
@@ -54,6 +55,76 @@ pub struct DashboardState {
     /// Past weeks' indicators, shared with the upload handler that forgets the weeks its
     /// results land in.
     pub weeks: Arc<crate::week::WeekCache>,
+    /// Each county's view of `config` (one for a one-county file), made once.
+    counties: Arc<std::collections::HashMap<String, Arc<CollectorConfig>>>,
+}
+
+impl DashboardState {
+    /// The pages' state over `config`, every county's view made once.
+    pub fn new(
+        store: Store,
+        config: Arc<CollectorConfig>,
+        budgets: Arc<crate::budget::ResultBudgets>,
+        weeks: Arc<crate::week::WeekCache>,
+    ) -> Self {
+        let counties = config
+            .counties
+            .iter()
+            .filter_map(|c| Some((c.id.clone(), Arc::new(config.county(&c.id)?))))
+            .collect();
+        Self {
+            store,
+            config,
+            budgets,
+            weeks,
+            counties: Arc::new(counties),
+        }
+    }
+
+    /// The state of the county a request is about, whose `config` is that county's view: the
+    /// one `county=` names, else the county of `site`, else a one-county deployment's county.
+    /// `Ok(None)` for the province as a whole (a province, no county named); a 404 page for a
+    /// county the deployment lacks.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the response itself, made once per request"
+    )]
+    fn county(&self, asked: Option<&str>, site: Option<&str>) -> Result<Option<Self>, Response> {
+        let asked = asked.filter(|c| !c.is_empty());
+        let id = match (asked, site) {
+            (Some(c), _) => c.to_owned(),
+            (None, Some(site)) => match fathom_shared::SiteId::parse(site)
+                .ok()
+                .and_then(|s| self.config.county_of_site(&s))
+            {
+                Some(c) => c.id.clone(),
+                None => return Ok(None),
+            },
+            (None, None) if self.config.is_province() => return Ok(None),
+            (None, None) => self.config.county_id.clone(),
+        };
+        let Some(view) = self.counties.get(&id) else {
+            return Err(error_page(
+                StatusCode::NOT_FOUND,
+                &format!("没有编号为“{id}”的县（区）。"),
+                "no such county in collector.toml",
+            ));
+        };
+        let mut state = self.clone();
+        state.config = view.clone();
+        Ok(Some(state))
+    }
+
+    /// The state of the county a page of one county is about; in a province without a county
+    /// named, a page that asks which one.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the response itself, made once per request"
+    )]
+    fn one_county(&self, asked: Option<&str>, path: &str) -> Result<Self, Response> {
+        self.county(asked, None)?
+            .ok_or_else(|| province::choose_county(&self.config, path))
+    }
 }
 
 /// The dashboard's routes: `/`, `/dashboard/chart/{name}`, `/dashboard/export/{name}`, the
@@ -101,6 +172,10 @@ pub struct Params {
     pub carrier: Option<String>,
     /// `zh` or `en`.
     pub lang: Option<String>,
+    /// A county's id, in a province.
+    pub county: Option<String>,
+    /// The province overview's order: `i26`, `i33` or `i32`.
+    pub sort: Option<String>,
 }
 
 /// The parameters, checked.
@@ -109,6 +184,8 @@ struct Checked {
     current: IsoWeek,
     carrier: Option<String>,
     lang: Lang,
+    /// The county of a province the page is about, kept in every link.
+    county: Option<String>,
 }
 
 fn check(p: &Params, config: &CollectorConfig) -> Result<Checked, BadQuery> {
@@ -148,12 +225,17 @@ fn check(p: &Params, config: &CollectorConfig) -> Result<Checked, BadQuery> {
         current,
         carrier,
         lang,
+        county: config.scope.clone(),
     })
 }
 
 /// A link to the dashboard with these parameters.
-fn href(week: IsoWeek, carrier: Option<&str>, lang: Lang) -> String {
+fn href(week: IsoWeek, county: Option<&str>, carrier: Option<&str>, lang: Lang) -> String {
     let mut q = format!("/?week={week}");
+    if let Some(c) = county {
+        q.push_str("&county=");
+        q.extend(url::form_urlencoded::byte_serialize(c.as_bytes()));
+    }
     if let Some(c) = carrier {
         push!(q, "&carrier={c}");
     }
@@ -217,7 +299,7 @@ async fn picker_weeks(
         .collect();
     let with_data = state
         .store
-        .windows_with_data(&windows)
+        .windows_with_data(&windows, state.config.scope.as_deref())
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     let mut offered: Vec<(IsoWeek, bool)> = weeks
@@ -234,7 +316,6 @@ async fn picker_weeks(
 
 /// The week picker, the carrier filter and the language switch.
 fn nav(c: &Checked, weeks: &[(IsoWeek, bool)], tz: chrono_tz::Tz) -> String {
-    let labels = c.lang.labels();
     let mut h = String::from("<nav><form method=get action=\"/\">");
     h.push_str("<label>周 week <select name=week>");
     for &(w, data) in weeks {
@@ -273,25 +354,51 @@ fn nav(c: &Checked, weeks: &[(IsoWeek, bool)], tz: chrono_tz::Tz) -> String {
     if c.lang == Lang::En {
         h.push_str("<input type=hidden name=lang value=en>");
     }
+    if let Some(county) = &c.county {
+        push!(
+            h,
+            "<input type=hidden name=county value=\"{}\">",
+            html::esc(county)
+        );
+    }
     h.push_str(" <button type=submit>显示 show</button></form><p>");
+    h.push_str(&nav_links(c));
+    h
+}
+
+/// The links under the form: weeks before and after, each carrier, the other language, the
+/// province, the map and the fleet.
+fn nav_links(c: &Checked) -> String {
+    let labels = c.lang.labels();
+    let mut h = String::new();
     let prev = c.week.previous();
     push!(
         h,
         "<a href=\"{}\">← {prev}</a>",
-        html::esc(&href(prev, c.carrier.as_deref(), c.lang))
+        html::esc(&href(
+            prev,
+            c.county.as_deref(),
+            c.carrier.as_deref(),
+            c.lang
+        ))
     );
     if c.week < c.current {
         let next = c.week.next();
         push!(
             h,
             "<a href=\"{}\">{next} →</a>",
-            html::esc(&href(next, c.carrier.as_deref(), c.lang))
+            html::esc(&href(
+                next,
+                c.county.as_deref(),
+                c.carrier.as_deref(),
+                c.lang
+            ))
         );
     }
     push!(
         h,
         "<a href=\"{}\">{}</a>",
-        html::esc(&href(c.week, None, c.lang)),
+        html::esc(&href(c.week, c.county.as_deref(), None, c.lang)),
         if c.lang == Lang::En {
             "all carriers"
         } else {
@@ -302,7 +409,7 @@ fn nav(c: &Checked, weeks: &[(IsoWeek, bool)], tz: chrono_tz::Tz) -> String {
         push!(
             h,
             "<a href=\"{}\">{}</a>",
-            html::esc(&href(c.week, Some(&k), c.lang)),
+            html::esc(&href(c.week, c.county.as_deref(), Some(&k), c.lang)),
             html::esc(&labels.carrier(&k))
         );
     }
@@ -314,7 +421,12 @@ fn nav(c: &Checked, weeks: &[(IsoWeek, bool)], tz: chrono_tz::Tz) -> String {
     push!(
         h,
         "<a href=\"{}\">{}</a>",
-        html::esc(&href(c.week, c.carrier.as_deref(), other)),
+        html::esc(&href(
+            c.week,
+            c.county.as_deref(),
+            c.carrier.as_deref(),
+            other
+        )),
         if other == Lang::En {
             "English"
         } else {
@@ -323,10 +435,34 @@ fn nav(c: &Checked, weeks: &[(IsoWeek, bool)], tz: chrono_tz::Tz) -> String {
     );
     // The bureau looks at the fleet from the same place as the indicators; the label is
     // Chinese first like every other on the page.
+    let county_q = c.county.as_deref().map_or_else(String::new, |k| {
+        format!(
+            "county={}",
+            url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>()
+        )
+    });
+    let fleet = if county_q.is_empty() {
+        FLEET_PAGE.to_owned()
+    } else {
+        format!("{FLEET_PAGE}?{county_q}")
+    };
+    let map = if county_q.is_empty() {
+        format!("/map?week={}", c.week)
+    } else {
+        format!("/map?week={}&{county_q}", c.week)
+    };
+    if c.county.is_some() {
+        push!(
+            h,
+            "<a id=nav-province href=\"{}\">各县（区）概览 overview</a>",
+            html::esc(&format!("/?week={}", c.week))
+        );
+    }
     push!(
         h,
-        "<a id=nav-map href=\"{}\">站点地图 map</a><a id=nav-fleet href=\"{FLEET_PAGE}\">探针状态 fleet</a></p></nav>",
-        html::esc(&format!("/map?week={}", c.week))
+        "<a id=nav-map href=\"{}\">站点地图 map</a><a id=nav-fleet href=\"{}\">探针状态 fleet</a></p></nav>",
+        html::esc(&map),
+        html::esc(&fleet)
     );
     h
 }
@@ -344,7 +480,10 @@ async fn index(
     State(state): State<DashboardState>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, Response> {
-    index_page(&state, &params).await
+    match state.county(params.county.as_deref(), None)? {
+        Some(county) => index_page(&county, &params).await,
+        None => province::province_page(&state, &params).await,
+    }
 }
 
 /// The week the parameters ask for, checked, and its data for the carrier they name.
@@ -375,9 +514,13 @@ impl Checked {
     }
 }
 
-/// The query string that gives an export the page's week, carrier and language.
+/// The query string that gives an export the page's week, county, carrier and language.
 fn query(c: &Checked) -> String {
     let mut q = format!("week={}", c.week);
+    if let Some(k) = &c.county {
+        q.push_str("&county=");
+        q.extend(url::form_urlencoded::byte_serialize(k.as_bytes()));
+    }
     if let Some(k) = &c.carrier {
         push!(q, "&carrier={k}");
     }
@@ -485,6 +628,10 @@ async fn chart(
     Path(name): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, Response> {
+    let state = state.one_county(
+        params.county.as_deref(),
+        &format!("/dashboard/chart/{name}"),
+    )?;
     let (c, data) = week_data(&state, &params).await?;
     let Some((kind, bytes)) = chart_file(&state, &c, &data, &name)? else {
         return Err(ApiError::NotFound(format!("/dashboard/chart/{name}")).into_response());
@@ -500,6 +647,7 @@ async fn export(
     Path(name): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Response, Response> {
+    let state = state.one_county(params.county.as_deref(), &format!("{EXPORT_PREFIX}{name}"))?;
     let (c, data) = week_data(&state, &params).await?;
     let not_found = || not_found_page(&format!("{EXPORT_PREFIX}{name}"));
     let Some(this) = data.this() else {
@@ -532,7 +680,12 @@ async fn export(
         .as_deref()
         .filter(|_| per_carrier)
         .map_or_else(String::new, |k| format!("{k}-"));
-    let filename = format!("fathom-{}-{carrier}{name}", c.week);
+    // A province's files name their county: a folder of downloads stays readable.
+    let county = c
+        .county
+        .as_deref()
+        .map_or_else(String::new, |k| format!("{k}-"));
+    let filename = format!("fathom-{county}{}-{carrier}{name}", c.week);
     Ok((
         [
             (header::CONTENT_TYPE, kind.to_owned()),
@@ -603,6 +756,7 @@ mod tests {
             current: week,
             carrier: Some("cu".to_owned()),
             lang,
+            county: None,
         }
     }
 

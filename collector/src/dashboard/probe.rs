@@ -63,6 +63,10 @@ pub(super) async fn probe_page(
     Path(id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, Response> {
+    // In a province, the county `county=` names must hold the probe's site.
+    let state = state
+        .county(params.county.as_deref(), None)?
+        .unwrap_or(state);
     let c = check(&params, &state.config).map_err(IntoResponse::into_response)?;
     let store_error = |e| ApiError::from(e).into_response();
     let now = Utc::now();
@@ -72,7 +76,14 @@ pub(super) async fn probe_page(
         }),
         now,
     );
-    let Some(probe) = fleet.probes.iter().find(|p| p.probe_id == id) else {
+    let Some(probe) = fleet.probes.iter().find(|p| {
+        p.probe_id == id
+            && state
+                .config
+                .scope
+                .as_deref()
+                .is_none_or(|county| state.config.county_holds(Some(county), &p.site_id))
+    }) else {
         return Err(error_page(
             StatusCode::NOT_FOUND,
             &format!("没有编号为“{id}”的探针：请从探针状态页进入。"),
@@ -84,7 +95,7 @@ pub(super) async fn probe_page(
     let (start, end) = c.week.window(tz);
     let speeds = state
         .store
-        .speed_by_probe(start.timestamp_millis(), end.timestamp_millis())
+        .speed_by_probe(start.timestamp_millis(), end.timestamp_millis(), None)
         .await
         .map_err(store_error)?;
     let mut h = String::new();

@@ -27,6 +27,10 @@ pub(super) async fn site_page(
     Path(id): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<Html<String>, Response> {
+    // The site's county: the one `county=` names must hold it, else it is not found.
+    let Some(state) = state.county(params.county.as_deref(), Some(&id))? else {
+        return Err(no_such_site(&id));
+    };
     let Some(site) = state.config.sites.iter().find(|s| s.id.as_str() == id) else {
         return Err(no_such_site(&id));
     };

@@ -8,6 +8,7 @@ pub mod i26;
 pub mod i32;
 pub mod i33;
 pub mod outliers;
+pub mod province;
 pub mod radio_profile;
 mod round;
 pub mod simulated;
@@ -324,6 +325,27 @@ pub fn trend_text(trend: &[WeekIndicators]) -> String {
 mod tests {
     use super::i26::SpeedGroup;
     use super::*;
+
+    /// A week of `county` with no data, the standard's targets: tests set the values.
+    pub(crate) fn empty_week(county: &str) -> WeekIndicators {
+        let s = crate::config::IndicatorSettings::default();
+        WeekIndicators {
+            week: "2026-W48".parse().unwrap(),
+            county: county.to_owned(),
+            window_start: String::new(),
+            window_end: String::new(),
+            i26: i26::compute(&[], &[], s.i26_target_mbps),
+            i33: i33::compute(&[], &[], &s),
+            i32: i32::compute(&[], &[], s.i32_target, s.i32_min_link_share),
+            simulated_results: 0,
+            simulated_share: None,
+            simulated_warning: None,
+            completeness: WindowCounts::default(),
+            silent_probes: Vec::new(),
+            sites_without_data: Vec::new(),
+            outlier_probes: Vec::new(),
+        }
+    }
 
     #[test]
     fn last_weeks_run_oldest_first_across_the_year_end() {

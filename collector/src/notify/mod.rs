@@ -130,7 +130,14 @@ pub fn event_message(event: &Event, config: &CollectorConfig, now: DateTime<Utc>
         (None, Some(c)) => format!(" · {}", carrier_name(c)),
         (None, None) => String::new(),
     };
-    let title = format!("{tag}{} · {site}{who}", config.county_name);
+    // In a province the county is the site's, not the province's.
+    let county = n
+        .site_id
+        .parse()
+        .ok()
+        .and_then(|id| config.county_of_site(&id))
+        .map_or_else(|| config.county_name.clone(), |c| c.name.clone());
+    let title = format!("{tag}{county} · {site}{who}");
     let text = match event {
         Event::Started(_) => n.text.clone(),
         Event::Ended(_) => format!("已恢复 resolved：{}", n.text),
@@ -138,7 +145,7 @@ pub fn event_message(event: &Event, config: &CollectorConfig, now: DateTime<Utc>
     Message {
         event: kind,
         rule: n.rule.clone(),
-        county: config.county_name.clone(),
+        county,
         site: (n.site_id.clone(), site),
         probe_id: n.probe_id.clone(),
         carrier: n.carrier.clone(),

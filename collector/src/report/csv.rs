@@ -19,10 +19,10 @@ use fathom_shared::Carrier;
 pub const BOM: &str = "\u{feff}";
 
 /// The characters that make a spreadsheet read a cell as a formula.
-const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+pub(crate) const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// A cell as written: neutralised if it could start a formula, then quoted if needed.
-fn field(s: &str) -> String {
+pub(crate) fn field(s: &str) -> String {
     let s = if s.starts_with(FORMULA_START) && s.trim().parse::<f64>().is_err() {
         format!("'{s}")
     } else {

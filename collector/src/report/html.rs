@@ -109,7 +109,7 @@ pub(crate) fn pct(v: Option<f64>) -> String {
 
 /// The verdict cell; on a week with simulated results it says so, on a week without a value it
 /// says 无数据 (see [`simulated::verdict`]).
-fn met(value: Option<f64>, m: bool, share: Option<f64>) -> String {
+pub(crate) fn met(value: Option<f64>, m: bool, share: Option<f64>) -> String {
     let v = simulated::verdict(simulated::Outcome::of(value, m), share);
     format!("<td class={}>{}</td>", v.class, esc(&v.text))
 }
@@ -269,7 +269,7 @@ pub fn probe_link(id: &str, week: IsoWeek, links: bool) -> String {
 }
 
 /// The change cell of a value against the week before.
-fn change_cell(current: Option<f64>, previous: Option<f64>, unit: Unit) -> String {
+pub(crate) fn change_cell(current: Option<f64>, previous: Option<f64>, unit: Unit) -> String {
     let c = week_change(current, previous, unit);
     format!("<td class=\"chg {}\">{}</td>", c.class, esc(&c.text))
 }

@@ -150,6 +150,7 @@ pub async fn gather(
     };
     let (start, end) = week.window(config.timezone);
     let (s, e) = (start.timestamp_millis(), end.timestamp_millis());
+    let county = config.scope.as_deref();
     let offset_ms = i64::from(
         start
             .with_timezone(&config.timezone)
@@ -159,12 +160,14 @@ pub async fn gather(
     ) * 1000;
     Ok(WeekData {
         trend,
-        speed: store.speed_groups(s, e).await?,
-        radio: store.radio_groups(s, e).await?,
-        profiles: store.radio_profiles(s, e).await?,
-        bins: store.speed_bins(s, e, carrier).await?,
-        hours: store.speed_by_hour(s, e, offset_ms, carrier).await?,
-        supporting: store.supporting_tests(s, e).await?,
+        speed: store.speed_groups(s, e, county).await?,
+        radio: store.radio_groups(s, e, county).await?,
+        profiles: store.radio_profiles(s, e, county).await?,
+        bins: store.speed_bins(s, e, county, carrier).await?,
+        hours: store
+            .speed_by_hour(s, e, county, offset_ms, carrier)
+            .await?,
+        supporting: store.supporting_tests(s, e, county).await?,
     })
 }
 

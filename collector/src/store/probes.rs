@@ -3,7 +3,7 @@
 
 use super::sql::{execute_built, sql};
 use super::{Store, StoreError};
-use crate::config::Site;
+use crate::config::{CountyConfig, Site};
 
 /// A registered probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,23 +43,25 @@ pub enum TokenChange {
 
 impl Store {
     /// Makes the `sites` table match the configuration (the config is the source of truth),
-    /// each site filed under `county` (the county's id). Writes only when something changed, so
-    /// read-only commands (`export`, `indicators`, `report`) work while another process holds
-    /// the write lock.
-    pub async fn sync_sites(&self, sites: &[Site], county: &str) -> Result<(), StoreError> {
+    /// each site filed under its county's id (what a county's pages select by). Writes only
+    /// when something changed, so read-only commands (`export`, `indicators`, `report`) work
+    /// while another process holds the write lock.
+    pub async fn sync_sites(&self, counties: &[CountyConfig]) -> Result<(), StoreError> {
         let stored: Vec<(String, String, String, String)> = sql!(
             self,
             fetch_all,
             "SELECT id, name, category, county FROM sites"
         )?;
-        let changed: Vec<&Site> = sites
+        let stored: std::collections::HashMap<String, (String, String, String)> = stored
+            .into_iter()
+            .map(|(id, name, category, county)| (id, (name, category, county)))
+            .collect();
+        let changed: Vec<(&Site, &str)> = counties
             .iter()
-            .filter(|s| {
-                !stored.iter().any(|(id, name, category, c)| {
-                    id == s.id.as_str()
-                        && *name == s.name
-                        && category == s.category.id()
-                        && c == county
+            .flat_map(|c| c.sites.iter().map(|s| (s, c.id.as_str())))
+            .filter(|(s, county)| {
+                stored.get(s.id.as_str()).is_none_or(|(name, category, c)| {
+                    *name != s.name || category != s.category.id() || c != county
                 })
             })
             .collect();
@@ -67,7 +69,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        for s in changed {
+        for (s, county) in changed {
             sql!(
                 tx,
                 execute,

@@ -32,15 +32,18 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<SpeedGroup>, StoreError> {
         let rows: Vec<(String, String, i64, f64)> = sql!(
             self,
             fetch_all,
             "SELECT site_id, carrier, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND speed_tests > 0 \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND speed_tests > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(rows
             .into_iter()
@@ -62,16 +65,19 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<crate::report::supporting::SupportingTest>, StoreError> {
         let rows: Vec<(String, String, String)> = sql!(
             self,
             fetch_all,
             "SELECT site_id, carrier, body FROM results \
              WHERE kind = 'speed' AND error IS NULL \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND clock_synced \
+               AND measured_at_ms >= ? AND measured_at_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND clock_synced \
              ORDER BY measured_at_ms",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(rows
             .into_iter()
@@ -100,16 +106,19 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<ProbeSpeed>, StoreError> {
         let rows: Vec<(String, String, String, i64, f64)> = sql!(
             self,
             fetch_all,
             "SELECT site_id, carrier, probe_id, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
              FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND speed_tests > 0 \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND speed_tests > 0 \
              GROUP BY site_id, carrier, probe_id ORDER BY site_id, carrier, probe_id",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(rows
             .into_iter()
@@ -130,15 +139,18 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<RadioGroup>, StoreError> {
         let rows: Vec<(String, String, i64, i64)> = sql!(
             self,
             fetch_all,
             "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_meeting) AS BIGINT) FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND radio_samples > 0 \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND radio_samples > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(rows
             .into_iter()
@@ -157,28 +169,33 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<RadioProfile>, StoreError> {
         type Counts = (String, String, i64, i64, i64, i64, i64);
-        let counts: Vec<Counts> = sql!(
+        let by_type: Vec<Counts> = sql!(
             self,
             fetch_all,
             "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_nr_sa) AS BIGINT), CAST(SUM(radio_nr_nsa) AS BIGINT), \
                CAST(SUM(radio_lte) AS BIGINT), CAST(SUM(radio_other) AS BIGINT) FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND radio_samples > 0 \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND radio_samples > 0 \
              GROUP BY site_id, carrier",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         let values: Vec<(String, String, String, f64, i64)> = sql!(
             self,
             fetch_all,
             "SELECT site_id, carrier, measure, value, CAST(SUM(samples) AS BIGINT) FROM rollup_radio_values \
-             WHERE week_start_ms >= ? AND week_start_ms < ? \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) \
              GROUP BY site_id, carrier, measure, value",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
-        let counts = counts
+        let profiles = by_type
             .into_iter()
             .map(|(site_id, carrier, n, sa, nsa, lte, other)| RadioProfile {
                 site_id,
@@ -209,7 +226,7 @@ impl Store {
             })
             .collect();
         Ok(crate::indicators::radio_profile::radio_profiles(
-            counts, &values,
+            profiles, &values,
         ))
     }
 
@@ -221,6 +238,7 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<Ipv6CheckRow>, StoreError> {
         type Raw = (
             String,
@@ -243,10 +261,12 @@ impl Store {
                SELECT *, ROW_NUMBER() OVER ( \
                  PARTITION BY url, carrier, probe_ipv6 \
                  ORDER BY measured_at_ms DESC, result_id DESC) AS rank \
-               FROM rollup_ipv6 WHERE week_start_ms >= ? AND week_start_ms < ?) AS latest \
+               FROM rollup_ipv6 WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?))) AS latest \
              WHERE rank = 1 ORDER BY url, carrier, probe_ipv6 DESC",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(rows
             .into_iter()
@@ -287,6 +307,7 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<WindowCounts, StoreError> {
         let (results, simulated, unverified, corrected): (
             Option<i64>,
@@ -297,9 +318,11 @@ impl Store {
             self,
             fetch_one,
             "SELECT CAST(SUM(results) AS BIGINT), CAST(SUM(simulated) AS BIGINT), CAST(SUM(unverified) AS BIGINT), CAST(SUM(corrected) AS BIGINT) \
-             FROM rollup_week WHERE week_start_ms >= ? AND week_start_ms < ?",
+             FROM rollup_week WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?))",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(WindowCounts {
             results: count(results.unwrap_or(0)),
@@ -342,6 +365,7 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
         carrier: Option<&str>,
     ) -> Result<Vec<SpeedBin>, StoreError> {
         // The carrier is bound once typed for its `IS NULL` test (PostgreSQL must know a
@@ -350,11 +374,13 @@ impl Store {
             self,
             fetch_all,
             "SELECT carrier, bin, CAST(SUM(tests) AS BIGINT) FROM rollup_speed_bins \
-             WHERE week_start_ms >= ? AND week_start_ms < ? \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) \
                AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
              GROUP BY carrier, bin ORDER BY carrier, bin",
             start_ms,
             end_ms,
+            county,
+            county,
             carrier,
             carrier,
         )?;
@@ -375,6 +401,7 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
         offset_ms: i64,
         carrier: Option<&str>,
     ) -> Result<Vec<HourCell>, StoreError> {
@@ -385,13 +412,15 @@ impl Store {
             "SELECT ((hour_ms + ?) / 86400000 + 3) % 7 AS wd, \
                     ((hour_ms + ?) / 3600000) % 24 AS hr, \
                     CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
-             FROM rollup_hour WHERE hour_ms >= ? AND hour_ms < ? \
+             FROM rollup_hour WHERE hour_ms >= ? AND hour_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) \
                AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
              GROUP BY wd, hr ORDER BY wd, hr",
             offset_ms,
             offset_ms,
             start_ms,
             end_ms,
+            county,
+            county,
             carrier,
             carrier,
         )?;
@@ -413,15 +442,18 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError> {
         Ok(sql!(
             self,
             fetch_all,
             "SELECT p.id, p.site_id FROM probes p WHERE NOT EXISTS ( \
                SELECT 1 FROM rollup_week r WHERE r.probe_id = p.id AND r.measured > 0 \
-               AND r.week_start_ms >= ? AND r.week_start_ms < ?) ORDER BY p.id",
+               AND r.week_start_ms >= ? AND r.week_start_ms < ?) AND (CAST(? AS TEXT) IS NULL OR p.site_id IN (SELECT id FROM sites WHERE county = ?)) ORDER BY p.id",
             start_ms,
             end_ms,
+            county,
+            county,
         )?)
     }
 
@@ -430,30 +462,39 @@ impl Store {
         &self,
         start_ms: i64,
         end_ms: i64,
+        county: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sql!(
             self,
             fetch_all,
             "SELECT DISTINCT site_id FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND results > 0 ORDER BY site_id",
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND results > 0 ORDER BY site_id",
             start_ms,
             end_ms,
+            county,
+            county,
         )?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Whether each window holds at least one measurement, dated or not, for the week picker:
     /// one index seek per window, so offering a year of weeks stays cheap.
-    pub async fn windows_with_data(&self, windows: &[(i64, i64)]) -> Result<Vec<bool>, StoreError> {
+    pub async fn windows_with_data(
+        &self,
+        windows: &[(i64, i64)],
+        county: Option<&str>,
+    ) -> Result<Vec<bool>, StoreError> {
         let mut out = Vec::with_capacity(windows.len());
         for &(start_ms, end_ms) in windows {
             let row: Option<(i32,)> = sql!(
                 self,
                 fetch_optional,
                 "SELECT 1 FROM rollup_week \
-                 WHERE week_start_ms >= ? AND week_start_ms < ? AND measured > 0 LIMIT 1",
+                 WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND measured > 0 LIMIT 1",
                 start_ms,
                 end_ms,
+                county,
+                county,
             )?;
             out.push(row.is_some());
         }
@@ -523,7 +564,7 @@ mod tests {
                 .store_upload(&[wire_speed(1, None)], 1_800_000_000_000, "hosp-01", None)
                 .await
                 .unwrap();
-            let before = store.speed_groups(start, end).await.unwrap();
+            let before = store.speed_groups(start, end, None).await.unwrap();
             let i26_before = crate::indicators::i26::compute(&before, &sites, 25.0);
             assert_eq!(i26_before.value, Some(42.5), "{}", db.backend);
             // An upload far faster than the download, and a failed upload.
@@ -545,11 +586,11 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(counts.accepted, 2, "{}: both stored", db.backend);
-            let after = store.speed_groups(start, end).await.unwrap();
+            let after = store.speed_groups(start, end, None).await.unwrap();
             assert_eq!(after, before, "{}", db.backend);
             let i26_after = crate::indicators::i26::compute(&after, &sites, 25.0);
             assert_eq!(i26_after.value, i26_before.value, "{}", db.backend);
-            let by_probe = store.speed_by_probe(start, end).await.unwrap();
+            let by_probe = store.speed_by_probe(start, end, None).await.unwrap();
             assert_eq!(by_probe.len(), 1, "{}", db.backend);
             assert_eq!(by_probe[0].tests, 1, "{}: the download alone", db.backend);
         }
@@ -576,7 +617,7 @@ mod tests {
                 end + 2 * HOUR,
             )
             .await;
-            let rows = store.speed_by_probe(start, end).await.unwrap();
+            let rows = store.speed_by_probe(start, end, None).await.unwrap();
             let got: Vec<_> = rows
                 .iter()
                 .map(|r| (r.probe_id.as_str(), r.tests, r.mean_mbps))
@@ -589,7 +630,7 @@ mod tests {
                 end + 3 * HOUR,
             )
             .await;
-            assert_eq!(store.speed_by_probe(start, end).await.unwrap(), rows);
+            assert_eq!(store.speed_by_probe(start, end, None).await.unwrap(), rows);
         }
     }
 
@@ -612,7 +653,7 @@ mod tests {
                 .map(|i| (start + i * WEEK, start + (i + 1) * WEEK))
                 .collect();
             assert_eq!(
-                store.windows_with_data(&windows).await.unwrap(),
+                store.windows_with_data(&windows, None).await.unwrap(),
                 [false, true, false, true],
                 "{}",
                 db.backend
@@ -637,7 +678,7 @@ mod tests {
                 end + HOUR,
             )
             .await;
-            let groups = store.speed_groups(start, end).await.unwrap();
+            let groups = store.speed_groups(start, end, None).await.unwrap();
             assert_eq!(
                 groups,
                 vec![SpeedGroup {
@@ -649,11 +690,11 @@ mod tests {
                 "{}",
                 db.backend
             );
-            let bins = store.speed_bins(start, end, None).await.unwrap();
+            let bins = store.speed_bins(start, end, None, None).await.unwrap();
             let bins: Vec<_> = bins.iter().map(|b| (b.bin, b.tests)).collect();
             assert_eq!(bins, [(1, 1), (2, 1)], "{}: 10 and 20 Mbit/s", db.backend);
             let hours = store
-                .speed_by_hour(start, end, 8 * HOUR, None)
+                .speed_by_hour(start, end, None, 8 * HOUR, None)
                 .await
                 .unwrap();
             let hours: Vec<_> = hours
@@ -699,7 +740,7 @@ mod tests {
         for db in each_backend() {
             let store = Store::open(&db.url).await.unwrap();
             put(&store, &records, end).await;
-            let groups = store.radio_groups(start, end).await.unwrap();
+            let groups = store.radio_groups(start, end, None).await.unwrap();
             assert_eq!(groups.len(), 1);
             assert_eq!(
                 (groups[0].samples, groups[0].meeting),
@@ -707,7 +748,7 @@ mod tests {
                 "{}",
                 db.backend
             );
-            let profile = store.radio_profiles(start, end).await.unwrap();
+            let profile = store.radio_profiles(start, end, None).await.unwrap();
             assert_eq!(
                 (
                     profile[0].nr_sa,
@@ -731,7 +772,7 @@ mod tests {
             });
             let (read, unreadable) = store.rebuild_rollups(0, |_| {}).await.unwrap();
             assert_eq!((read, unreadable), (8, 0));
-            let groups = store.radio_groups(start, end).await.unwrap();
+            let groups = store.radio_groups(start, end, None).await.unwrap();
             assert_eq!(
                 (groups[0].samples, groups[0].meeting),
                 (8, 1),
@@ -771,7 +812,7 @@ mod tests {
                 end + 2 * HOUR,
             )
             .await;
-            let rows = store.ipv6_checks(start, end).await.unwrap();
+            let rows = store.ipv6_checks(start, end, None).await.unwrap();
             let keys: Vec<_> = rows
                 .iter()
                 .map(|r| (r.carrier.as_str(), r.probe_ipv6, r.measured_at_ms))
@@ -837,7 +878,7 @@ mod tests {
                 received,
             )
             .await;
-            let c = store.window_counts(start, end).await.unwrap();
+            let c = store.window_counts(start, end, None).await.unwrap();
             assert_eq!(
                 c,
                 WindowCounts {
@@ -850,7 +891,7 @@ mod tests {
                 db.backend
             );
             // The undated result is in no indicator.
-            let groups = store.speed_groups(start, end).await.unwrap();
+            let groups = store.speed_groups(start, end, None).await.unwrap();
             assert_eq!(
                 (groups[0].tests, groups[0].sum_mbps),
                 (2, 5.0),
@@ -858,7 +899,7 @@ mod tests {
                 db.backend
             );
             assert_eq!(
-                store.window_counts(end, end + WEEK).await.unwrap(),
+                store.window_counts(end, end + WEEK, None).await.unwrap(),
                 WindowCounts::default()
             );
         }

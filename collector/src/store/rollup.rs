@@ -798,7 +798,7 @@ mod tests {
                 end,
             )
             .unwrap();
-            let rolled = store.speed_groups(start, end).await.unwrap();
+            let rolled = store.speed_groups(start, end, None).await.unwrap();
             assert_eq!(rolled.len(), raw.len(), "{}", db.backend);
             for (r, (site, carrier, n, sum)) in rolled.iter().zip(&raw) {
                 assert_eq!(
@@ -826,7 +826,7 @@ mod tests {
                 );
             }
             let rolled: BTreeMap<(String, String), (u64, u64)> = store
-                .radio_groups(start, end)
+                .radio_groups(start, end, None)
                 .await
                 .unwrap()
                 .into_iter()
@@ -849,7 +849,7 @@ mod tests {
             )
             .unwrap();
             let rolled: Vec<(String, String, bool, i64)> = store
-                .ipv6_checks(start, end)
+                .ipv6_checks(start, end, None)
                 .await
                 .unwrap()
                 .into_iter()
@@ -866,17 +866,17 @@ mod tests {
             )
             .unwrap();
             assert_eq!(
-                store.window_counts(start, end).await.unwrap().results,
+                store.window_counts(start, end, None).await.unwrap().results,
                 n.unsigned_abs(),
                 "{}",
                 db.backend
             );
             // And a rebuild from the raw results gives the same again.
-            let groups = store.speed_groups(start, end).await.unwrap();
+            let groups = store.speed_groups(start, end, None).await.unwrap();
             let (read, _) = store.rebuild_rollups(0, |_| {}).await.unwrap();
             assert_eq!(read, 600);
             // The same counts; sums equal but for the order floating-point additions ran in.
-            let again = store.speed_groups(start, end).await.unwrap();
+            let again = store.speed_groups(start, end, None).await.unwrap();
             assert_eq!(again.len(), groups.len());
             for (a, g) in again.iter().zip(&groups) {
                 assert_eq!(

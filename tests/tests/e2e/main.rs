@@ -26,6 +26,7 @@ mod contract {
     mod enroll;
     mod fleet;
     mod pipeline;
+    mod province;
     mod rate_limit;
     mod remote_settings;
     mod secrets;

@@ -361,6 +361,7 @@ fn config_kind(block: &Block) -> Option<ConfigKind> {
         Some(ConfigKind::SimModems)
     } else if has(&[
         "[county]",
+        "[province]",
         "[[site]]",
         "[[website]]",
         "[database]",
@@ -403,7 +404,9 @@ fn has_table(text: &str, header: &str) -> bool {
 /// The block made a whole file: the keys its loader requires and it leaves out are added.
 fn complete(kind: ConfigKind, block: &str) -> String {
     match kind {
-        ConfigKind::Collector if !has_table(block, "[county]") => {
+        ConfigKind::Collector
+            if !has_table(block, "[county]") && !has_table(block, "[province]") =>
+        {
             format!("{block}\n[county]\nname = \"沂源县\"\ntimezone = \"Asia/Shanghai\"\n")
         }
         ConfigKind::Agent => {
@@ -431,12 +434,48 @@ fn complete(kind: ConfigKind, block: &str) -> String {
     }
 }
 
+/// The files a collector block names but cannot hold: a province's county files (each a
+/// county of its own name) and a county's CSV site list (a header alone), so the block itself is
+/// what the loader judges.
+fn write_referenced_files(text: &str, dir: &Path) {
+    let quoted = |line: &str| -> Vec<String> {
+        line.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    for line in text.lines().map(str::trim) {
+        let file = |name: &str| {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().expect("a file in a folder"))
+                .expect("make the folder");
+            path
+        };
+        if line.starts_with("counties") {
+            for (i, name) in quoted(line).iter().enumerate() {
+                std::fs::write(
+                    file(name),
+                    format!("[county]\nname = \"县{i}\"\nid = \"c{i}\"\n"),
+                )
+                .expect("write a county file");
+            }
+        } else if line.starts_with("site_list") {
+            for name in quoted(line) {
+                std::fs::write(file(&name), "id,name,category,lat,lon\n")
+                    .expect("write a site list");
+            }
+        }
+    }
+}
+
 /// Gives a whole file to its real loader; `None` when accepted, else the loader's words.
 fn load_refusal(kind: ConfigKind, text: &str, dir: &Path) -> Option<String> {
     match kind {
         ConfigKind::Collector => {
             let config = dir.join("collector.toml");
             std::fs::write(&config, text).expect("write the config");
+            write_referenced_files(text, dir);
             let db = format!("sqlite://{}", dir.join("fathom.db").display());
             let (status, _, err) = run(Command::new(bin(COLLECTOR))
                 .arg("--config")
