@@ -21,7 +21,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "building (release)"
 cargo build --release --bins --locked
-BIN=$ROOT/target/release
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 COLLECTOR=("$BIN/fathom-collector" --config "$OUT/collector.toml")
 started=$(date +%s)
 

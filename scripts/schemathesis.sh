@@ -19,7 +19,7 @@ if [ ! -x "$venv/bin/st" ]; then
     "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
 fi
 cargo build --locked --bin fathom-collector
-collector="$PWD/target/debug/fathom-collector"
+collector="${CARGO_TARGET_DIR:-$PWD/target}/debug/fathom-collector"
 work="$(mktemp -d)"
 pid=""
 cleanup() {

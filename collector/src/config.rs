@@ -945,6 +945,7 @@ impl CollectorConfig {
         Some(view)
     }
 }
+
 /// The deployment a file describes: one `[county]` with its sites and websites, or a
 /// `[province]` listing its counties' files. Returns the timezone, the province's name and
 /// the counties.
@@ -1242,7 +1243,7 @@ fn rate_limit(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const SAMPLE: &str = include_str!("../collector.example.toml");
@@ -1322,7 +1323,11 @@ mod tests {
 
     /// A province folder: `collector.toml` listing the example county and a second county
     /// whose sites come from a CSV list; `extra` goes into the second county's file.
-    fn province(extra: &str) -> (tempfile::TempDir, Result<CollectorConfig, ConfigError>) {
+    /// A province of two counties in a temporary directory: Yiyuan (the example) and Zichuan
+    /// (two sites from a CSV, one website), `extra` added to Zichuan's file.
+    pub(crate) fn province(
+        extra: &str,
+    ) -> (tempfile::TempDir, Result<CollectorConfig, ConfigError>) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir(d.join("counties")).unwrap();

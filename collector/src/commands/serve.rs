@@ -74,18 +74,26 @@ fn app(
         config.result_budget_margin,
     ));
     let config = std::sync::Arc::new(config);
-    let weeks = std::sync::Arc::new(crate::week::WeekCache::default());
+    let weeks = std::sync::Arc::new(crate::week::WeekCache::new(config.counties.len()));
     // The first visitor after a start should not wait seconds for the trend's twelve weeks on a
-    // big database: compute them now, in the background.
+    // big database (in a province, for the overview's last week of every county): compute them
+    // now, in the background.
     tokio::spawn({
         let (weeks, store, config) = (weeks.clone(), store.clone(), config.clone());
         async move {
             let now = chrono::Utc::now();
             let current = fathom_shared::IsoWeek::containing(now, config.timezone);
-            if let Err(e) = weeks
-                .trend(&store, &config, current, crate::report::TREND_WEEKS, now)
-                .await
-            {
+            let ahead = if config.is_province() {
+                crate::week::province_weeks(&store, &config, current, Some(&weeks))
+                    .await
+                    .map(drop)
+            } else {
+                weeks
+                    .trend(&store, &config, current, crate::report::TREND_WEEKS, now)
+                    .await
+                    .map(drop)
+            };
+            if let Err(e) = ahead {
                 tracing::warn!(error = %e, "Cannot compute the trend weeks ahead.");
             }
         }

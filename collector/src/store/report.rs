@@ -25,6 +25,53 @@ fn small(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
 }
 
+/// A `rollup_ipv6` row as read: the URL, the carrier, when, whether the probe had IPv6, and
+/// the raw values the I32 rule judges.
+type Ipv6Raw = (
+    String,
+    String,
+    i64,
+    bool,
+    Option<bool>,
+    Option<i64>,
+    Option<bool>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// [`Ipv6Raw`] after the county of its site.
+type CountyIpv6Raw = (
+    String,
+    String,
+    String,
+    i64,
+    bool,
+    Option<bool>,
+    Option<i64>,
+    Option<bool>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+fn ipv6_row(
+    (url, carrier, measured_at_ms, valid, supports, aaaa, home, checked, ok, reason): Ipv6Raw,
+) -> Ipv6CheckRow {
+    Ipv6CheckRow {
+        url,
+        carrier,
+        measured_at_ms,
+        probe_ipv6: valid,
+        supports_ipv6: supports,
+        aaaa: small(aaaa),
+        home_ok_v6: home,
+        links_checked: small(checked),
+        links_ok_v6: small(ok),
+        reason,
+    }
+}
+
 impl Store {
     /// Completed download tests per (site, carrier) in the window. Failed tests (no rate) are
     /// not valid tests and were never counted in.
@@ -240,20 +287,8 @@ impl Store {
         end_ms: i64,
         county: Option<&str>,
     ) -> Result<Vec<Ipv6CheckRow>, StoreError> {
-        type Raw = (
-            String,
-            String,
-            i64,
-            bool,
-            Option<bool>,
-            Option<i64>,
-            Option<bool>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-        );
         // The latest of the window's weeks and sites, by the order the rollup keeps.
-        let rows: Vec<Raw> = sql!(
+        let rows: Vec<Ipv6Raw> = sql!(
             self,
             fetch_all,
             "SELECT url, carrier, measured_at_ms, probe_ipv6, supports_ipv6, aaaa, home_ok_v6, \
@@ -268,33 +303,41 @@ impl Store {
             county,
             county,
         )?;
+        Ok(rows.into_iter().map(ipv6_row).collect())
+    }
+
+    /// [`Store::ipv6_checks`] of every county at once, each row with its county: the latest
+    /// checks are chosen within each county, whose own probes judge its websites (two counties
+    /// may list one website).
+    pub async fn ipv6_checks_by_county(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, Ipv6CheckRow)>, StoreError> {
+        let rows: Vec<CountyIpv6Raw> = sql!(
+            self,
+            fetch_all,
+            "SELECT county, url, carrier, measured_at_ms, probe_ipv6, supports_ipv6, aaaa, home_ok_v6, \
+               links_checked, links_ok_v6, reason FROM ( \
+               SELECT s.county, r.*, ROW_NUMBER() OVER ( \
+                 PARTITION BY s.county, r.url, r.carrier, r.probe_ipv6 \
+                 ORDER BY r.measured_at_ms DESC, r.result_id DESC) AS rank \
+               FROM rollup_ipv6 r JOIN sites s ON s.id = r.site_id \
+               WHERE r.week_start_ms >= ? AND r.week_start_ms < ?) AS latest \
+             WHERE rank = 1 ORDER BY county, url, carrier, probe_ipv6 DESC",
+            start_ms,
+            end_ms,
+        )?;
         Ok(rows
             .into_iter()
             .map(
-                |(
-                    url,
-                    carrier,
-                    measured_at_ms,
-                    valid,
-                    supports,
-                    aaaa,
-                    home,
-                    checked,
-                    ok,
-                    reason,
-                )| {
-                    Ipv6CheckRow {
-                        url,
-                        carrier,
-                        measured_at_ms,
-                        probe_ipv6: valid,
-                        supports_ipv6: supports,
-                        aaaa: small(aaaa),
-                        home_ok_v6: home,
-                        links_checked: small(checked),
-                        links_ok_v6: small(ok),
-                        reason,
-                    }
+                |(county, url, carrier, at, valid, supports, aaaa, home, checked, ok, reason)| {
+                    (
+                        county,
+                        ipv6_row((
+                            url, carrier, at, valid, supports, aaaa, home, checked, ok, reason,
+                        )),
+                    )
                 },
             )
             .collect())
@@ -330,6 +373,36 @@ impl Store {
             clock_unsynced: count(unverified.unwrap_or(0)),
             time_corrected: count(corrected.unwrap_or(0)),
         })
+    }
+
+    /// [`Store::window_counts`] per site, for splitting a province's window by county.
+    pub async fn window_counts_by_site(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, WindowCounts)>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = sql!(
+            self,
+            fetch_all,
+            "SELECT site_id, CAST(SUM(results) AS BIGINT), CAST(SUM(simulated) AS BIGINT), CAST(SUM(unverified) AS BIGINT), CAST(SUM(corrected) AS BIGINT) \
+             FROM rollup_week WHERE week_start_ms >= ? AND week_start_ms < ? GROUP BY site_id",
+            start_ms,
+            end_ms,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(site, results, simulated, unverified, corrected)| {
+                (
+                    site,
+                    WindowCounts {
+                        results: count(results),
+                        simulated: count(simulated),
+                        clock_unsynced: count(unverified),
+                        time_corrected: count(corrected),
+                    },
+                )
+            })
+            .collect())
     }
 }
 
