@@ -84,8 +84,8 @@ impl Store {
         let rows: Vec<(String, String, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND speed_tests > 0 \
+            "SELECT site_id, carrier, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND speed_tests > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
@@ -159,8 +159,8 @@ impl Store {
             self,
             fetch_all,
             "SELECT site_id, carrier, probe_id, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
-             FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND speed_tests > 0 \
+             FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND speed_tests > 0 \
              GROUP BY site_id, carrier, probe_id ORDER BY site_id, carrier, probe_id",
             start_ms,
             end_ms,
@@ -191,8 +191,8 @@ impl Store {
         let rows: Vec<(String, String, i64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_meeting) AS BIGINT) FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND radio_samples > 0 \
+            "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_meeting) AS BIGINT) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND radio_samples > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
             end_ms,
@@ -223,8 +223,8 @@ impl Store {
             self,
             fetch_all,
             "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_nr_sa) AS BIGINT), CAST(SUM(radio_nr_nsa) AS BIGINT), \
-               CAST(SUM(radio_lte) AS BIGINT), CAST(SUM(radio_other) AS BIGINT) FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND radio_samples > 0 \
+               CAST(SUM(radio_lte) AS BIGINT), CAST(SUM(radio_other) AS BIGINT) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND radio_samples > 0 \
              GROUP BY site_id, carrier",
             start_ms,
             end_ms,
@@ -234,8 +234,8 @@ impl Store {
         let values: Vec<(String, String, String, f64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, measure, value, CAST(SUM(samples) AS BIGINT) FROM rollup_radio_values \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) \
+            "SELECT site_id, carrier, measure, value, CAST(SUM(samples) AS BIGINT) FROM rollup_radio_values LEFT JOIN sites ON sites.id = rollup_radio_values.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) \
              GROUP BY site_id, carrier, measure, value",
             start_ms,
             end_ms,
@@ -296,7 +296,7 @@ impl Store {
                SELECT *, ROW_NUMBER() OVER ( \
                  PARTITION BY url, carrier, probe_ipv6 \
                  ORDER BY measured_at_ms DESC, result_id DESC) AS rank \
-               FROM rollup_ipv6 WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?))) AS latest \
+               FROM rollup_ipv6 LEFT JOIN sites ON sites.id = rollup_ipv6.site_id WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?)) AS latest \
              WHERE rank = 1 ORDER BY url, carrier, probe_ipv6 DESC",
             start_ms,
             end_ms,
@@ -361,7 +361,7 @@ impl Store {
             self,
             fetch_one,
             "SELECT CAST(SUM(results) AS BIGINT), CAST(SUM(simulated) AS BIGINT), CAST(SUM(unverified) AS BIGINT), CAST(SUM(corrected) AS BIGINT) \
-             FROM rollup_week WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?))",
+             FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?)",
             start_ms,
             end_ms,
             county,
@@ -446,8 +446,8 @@ impl Store {
         let rows: Vec<(String, i64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT carrier, bin, CAST(SUM(tests) AS BIGINT) FROM rollup_speed_bins \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) \
+            "SELECT carrier, bin, CAST(SUM(tests) AS BIGINT) FROM rollup_speed_bins LEFT JOIN sites ON sites.id = rollup_speed_bins.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) \
                AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
              GROUP BY carrier, bin ORDER BY carrier, bin",
             start_ms,
@@ -485,7 +485,7 @@ impl Store {
             "SELECT ((hour_ms + ?) / 86400000 + 3) % 7 AS wd, \
                     ((hour_ms + ?) / 3600000) % 24 AS hr, \
                     CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
-             FROM rollup_hour WHERE hour_ms >= ? AND hour_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) \
+             FROM rollup_hour LEFT JOIN sites ON sites.id = rollup_hour.site_id WHERE hour_ms >= ? AND hour_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) \
                AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
              GROUP BY wd, hr ORDER BY wd, hr",
             offset_ms,
@@ -540,8 +540,8 @@ impl Store {
         let rows: Vec<(String,)> = sql!(
             self,
             fetch_all,
-            "SELECT DISTINCT site_id FROM rollup_week \
-             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND results > 0 ORDER BY site_id",
+            "SELECT DISTINCT site_id FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+             WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND results > 0 ORDER BY site_id",
             start_ms,
             end_ms,
             county,
@@ -562,8 +562,8 @@ impl Store {
             let row: Option<(i32,)> = sql!(
                 self,
                 fetch_optional,
-                "SELECT 1 FROM rollup_week \
-                 WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND measured > 0 LIMIT 1",
+                "SELECT 1 FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+                 WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND measured > 0 LIMIT 1",
                 start_ms,
                 end_ms,
                 county,
