@@ -28,13 +28,11 @@ pub(super) async fn open(url: &str) -> Result<PgPool, StoreError> {
         url: shown.clone(),
         source,
     };
-    // Every statement is planned for its own parameters (`plan_cache_mode`): a county's read
-    // folds `CAST($3 AS TEXT) IS NULL` away and walks that county's sites by index, where a
-    // generic plan would read the whole province. No JIT: it compiled for a second to save
-    // milliseconds on these queries (BENCHMARKS.md, "A province on PostgreSQL").
+    // No JIT: it compiled for a second to save milliseconds on the rollups' reads
+    // (BENCHMARKS.md, "A province on PostgreSQL").
     let options = PgConnectOptions::from_str(url)
         .map_err(open_err)?
-        .options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")]);
+        .options([("jit", "off")]);
     // One direct connection first: the pool would retry a refused connection until its
     // acquire timeout, where the operator wants the reason at once.
     match PgConnection::connect_with(&options).await {

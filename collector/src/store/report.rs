@@ -84,7 +84,7 @@ impl Store {
         let rows: Vec<(String, String, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+            planned_per_call: "SELECT site_id, carrier, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND speed_tests > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
@@ -158,7 +158,7 @@ impl Store {
         let rows: Vec<(String, String, String, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, probe_id, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
+            planned_per_call: "SELECT site_id, carrier, probe_id, CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
              FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND speed_tests > 0 \
              GROUP BY site_id, carrier, probe_id ORDER BY site_id, carrier, probe_id",
@@ -191,7 +191,7 @@ impl Store {
         let rows: Vec<(String, String, i64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_meeting) AS BIGINT) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+            planned_per_call: "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_meeting) AS BIGINT) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND radio_samples > 0 \
              GROUP BY site_id, carrier ORDER BY site_id, carrier",
             start_ms,
@@ -222,7 +222,7 @@ impl Store {
         let by_type: Vec<Counts> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_nr_sa) AS BIGINT), CAST(SUM(radio_nr_nsa) AS BIGINT), \
+            planned_per_call: "SELECT site_id, carrier, CAST(SUM(radio_samples) AS BIGINT), CAST(SUM(radio_nr_sa) AS BIGINT), CAST(SUM(radio_nr_nsa) AS BIGINT), \
                CAST(SUM(radio_lte) AS BIGINT), CAST(SUM(radio_other) AS BIGINT) FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND radio_samples > 0 \
              GROUP BY site_id, carrier",
@@ -234,7 +234,7 @@ impl Store {
         let values: Vec<(String, String, String, f64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, measure, value, CAST(SUM(samples) AS BIGINT) FROM rollup_radio_values LEFT JOIN sites ON sites.id = rollup_radio_values.site_id \
+            planned_per_call: "SELECT site_id, carrier, measure, value, CAST(SUM(samples) AS BIGINT) FROM rollup_radio_values LEFT JOIN sites ON sites.id = rollup_radio_values.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) \
              GROUP BY site_id, carrier, measure, value",
             start_ms,
@@ -291,7 +291,7 @@ impl Store {
         let rows: Vec<Ipv6Raw> = sql!(
             self,
             fetch_all,
-            "SELECT url, carrier, measured_at_ms, probe_ipv6, supports_ipv6, aaaa, home_ok_v6, \
+            planned_per_call: "SELECT url, carrier, measured_at_ms, probe_ipv6, supports_ipv6, aaaa, home_ok_v6, \
                links_checked, links_ok_v6, reason FROM ( \
                SELECT *, ROW_NUMBER() OVER ( \
                  PARTITION BY url, carrier, probe_ipv6 \
@@ -360,7 +360,7 @@ impl Store {
         ) = sql!(
             self,
             fetch_one,
-            "SELECT CAST(SUM(results) AS BIGINT), CAST(SUM(simulated) AS BIGINT), CAST(SUM(unverified) AS BIGINT), CAST(SUM(corrected) AS BIGINT) \
+            planned_per_call: "SELECT CAST(SUM(results) AS BIGINT), CAST(SUM(simulated) AS BIGINT), CAST(SUM(unverified) AS BIGINT), CAST(SUM(corrected) AS BIGINT) \
              FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?)",
             start_ms,
             end_ms,
@@ -446,7 +446,7 @@ impl Store {
         let rows: Vec<(String, i64, i64)> = sql!(
             self,
             fetch_all,
-            "SELECT carrier, bin, CAST(SUM(tests) AS BIGINT) FROM rollup_speed_bins LEFT JOIN sites ON sites.id = rollup_speed_bins.site_id \
+            planned_per_call: "SELECT carrier, bin, CAST(SUM(tests) AS BIGINT) FROM rollup_speed_bins LEFT JOIN sites ON sites.id = rollup_speed_bins.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) \
                AND (CAST(? AS TEXT) IS NULL OR carrier = ?) \
              GROUP BY carrier, bin ORDER BY carrier, bin",
@@ -482,7 +482,7 @@ impl Store {
         let rows: Vec<(i64, i64, i64, f64)> = sql!(
             self,
             fetch_all,
-            "SELECT ((hour_ms + ?) / 86400000 + 3) % 7 AS wd, \
+            planned_per_call: "SELECT ((hour_ms + ?) / 86400000 + 3) % 7 AS wd, \
                     ((hour_ms + ?) / 3600000) % 24 AS hr, \
                     CAST(SUM(speed_tests) AS BIGINT), SUM(speed_sum_mbps) \
              FROM rollup_hour LEFT JOIN sites ON sites.id = rollup_hour.site_id WHERE hour_ms >= ? AND hour_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) \
@@ -540,7 +540,7 @@ impl Store {
         let rows: Vec<(String,)> = sql!(
             self,
             fetch_all,
-            "SELECT DISTINCT site_id FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+            planned_per_call: "SELECT DISTINCT site_id FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
              WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND results > 0 ORDER BY site_id",
             start_ms,
             end_ms,
@@ -562,7 +562,7 @@ impl Store {
             let row: Option<(i32,)> = sql!(
                 self,
                 fetch_optional,
-                "SELECT 1 FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
+                planned_per_call: "SELECT 1 FROM rollup_week LEFT JOIN sites ON sites.id = rollup_week.site_id \
                  WHERE week_start_ms >= ? AND week_start_ms < ? AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND measured > 0 LIMIT 1",
                 start_ms,
                 end_ms,

@@ -95,18 +95,34 @@ impl Tx {
 ///
 /// A query whose SQL differs between the backends gives both texts, side by side, and binds the
 /// same values to either: `sql!(store, fetch_all, sqlite: "…", postgres: "…", start, end)`.
+///
+/// `sql!(store, fetch_all, planned_per_call: "…", …)` is not kept prepared: the database plans
+/// it for the values of each call. The reads that serve one county or the whole province
+/// (`county IS NULL OR …`) need that: a plan kept for all calls reads the whole province for
+/// one county. Ingest statements stay prepared, planned once.
 macro_rules! sql {
     (@run $on:expr, $make:ident, $run:ident, $sqlite:expr, $postgres:expr $(, $bind:expr)*;
         $($then:tt)*) => {
+        $crate::store::sql::sql!(@run_kept true, $on, $make, $run, $sqlite, $postgres $(, $bind)*;
+            $($then)*)
+    };
+    (@run_kept $kept:expr, $on:expr, $make:ident, $run:ident, $sqlite:expr, $postgres:expr
+        $(, $bind:expr)*; $($then:tt)*) => {
         match $on.executor() {
             $crate::store::sql::Backend::Sqlite(e) => {
-                sqlx::$make($sqlite)$(.bind($bind))*.$run(e).await $($then)*
+                sqlx::$make($sqlite).persistent($kept)$(.bind($bind))*.$run(e).await $($then)*
             }
             $crate::store::sql::Backend::Postgres(e) => {
-                sqlx::$make($postgres)$(.bind($bind))*.$run(e).await $($then)*
+                sqlx::$make($postgres).persistent($kept)$(.bind($bind))*.$run(e).await $($then)*
             }
         }
     };
+    ($on:expr, $fetch:ident, planned_per_call: $sql:expr $(, $bind:expr)* $(,)?) => {{
+        static POSTGRES: ::std::sync::LazyLock<String> =
+            ::std::sync::LazyLock::new(|| $crate::store::sql::numbered($sql));
+        $crate::store::sql::sql!(@run_kept false, $on, query_as, $fetch, $sql, POSTGRES.as_str()
+            $(, $bind)*;)
+    }};
     ($on:expr, $fetch:ident, sqlite: $sqlite:expr, postgres: $postgres:expr
         $(, $bind:expr)* $(,)?) => {
         $crate::store::sql::sql!(@run $on, query_as, $fetch, $sqlite, $postgres $(, $bind)*;)
