@@ -25,50 +25,42 @@ fn small(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
 }
 
-/// A `rollup_ipv6` row as read: the URL, the carrier, when, whether the probe had IPv6, and
-/// the raw values the I32 rule judges.
-type Ipv6Raw = (
-    String,
-    String,
-    i64,
-    bool,
-    Option<bool>,
-    Option<i64>,
-    Option<bool>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// A `rollup_ipv6` row as read: the latest check of a website by a carrier, with the raw
+/// values the I32 rule judges.
+#[derive(sqlx::FromRow)]
+struct Ipv6Raw {
+    url: String,
+    carrier: String,
+    measured_at_ms: i64,
+    probe_ipv6: bool,
+    supports_ipv6: Option<bool>,
+    aaaa: Option<i64>,
+    home_ok_v6: Option<bool>,
+    links_checked: Option<i64>,
+    links_ok_v6: Option<i64>,
+    reason: Option<String>,
+}
 
-/// [`Ipv6Raw`] after the county of its site.
-type CountyIpv6Raw = (
-    String,
-    String,
-    String,
-    i64,
-    bool,
-    Option<bool>,
-    Option<i64>,
-    Option<bool>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// [`Ipv6Raw`] with the county of the site whose probe checked.
+#[derive(sqlx::FromRow)]
+struct CountyIpv6Raw {
+    county: String,
+    #[sqlx(flatten)]
+    check: Ipv6Raw,
+}
 
-fn ipv6_row(
-    (url, carrier, measured_at_ms, valid, supports, aaaa, home, checked, ok, reason): Ipv6Raw,
-) -> Ipv6CheckRow {
+fn ipv6_row(r: Ipv6Raw) -> Ipv6CheckRow {
     Ipv6CheckRow {
-        url,
-        carrier,
-        measured_at_ms,
-        probe_ipv6: valid,
-        supports_ipv6: supports,
-        aaaa: small(aaaa),
-        home_ok_v6: home,
-        links_checked: small(checked),
-        links_ok_v6: small(ok),
-        reason,
+        url: r.url,
+        carrier: r.carrier,
+        measured_at_ms: r.measured_at_ms,
+        probe_ipv6: r.probe_ipv6,
+        supports_ipv6: r.supports_ipv6,
+        aaaa: small(r.aaaa),
+        home_ok_v6: r.home_ok_v6,
+        links_checked: small(r.links_checked),
+        links_ok_v6: small(r.links_ok_v6),
+        reason: r.reason,
     }
 }
 
@@ -330,16 +322,7 @@ impl Store {
         )?;
         Ok(rows
             .into_iter()
-            .map(
-                |(county, url, carrier, at, valid, supports, aaaa, home, checked, ok, reason)| {
-                    (
-                        county,
-                        ipv6_row((
-                            url, carrier, at, valid, supports, aaaa, home, checked, ok, reason,
-                        )),
-                    )
-                },
-            )
+            .map(|r| (r.county, ipv6_row(r.check)))
             .collect())
     }
 

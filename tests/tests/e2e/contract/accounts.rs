@@ -11,11 +11,15 @@ use serde_json::json;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-const PASSWORD: &str = "correct horse 42";
-const WEEK: &str = "2026-W47";
+pub(super) const PASSWORD: &str = "correct horse 42";
+pub(super) const WEEK: &str = "2026-W47";
 
 /// Runs `fathom-collector user …` with `stdin` on its standard input.
-fn user(collector: &Collector, args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+pub(super) fn user(
+    collector: &Collector,
+    args: &[&str],
+    stdin: &str,
+) -> (Option<i32>, String, String) {
     let mut child = Command::new(bin("fathom-collector"))
         .arg("--config")
         .arg(collector.config())
@@ -70,7 +74,7 @@ fn with_results(collector: &Collector) {
     assert!(status.success(), "import failed: {out}{err}");
 }
 
-fn client() -> reqwest::Client {
+pub(super) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -131,14 +135,19 @@ async fn post_login(
 }
 
 /// Logs in and returns the `Cookie` header of the session.
-async fn login(c: &reqwest::Client, url: &str, name: &str) -> String {
+pub(super) async fn login(c: &reqwest::Client, url: &str, name: &str) -> String {
     let resp = post_login(c, url, name, PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {name}");
     let (id, _) = set_cookie(&resp, "fathom_session").expect("a session cookie");
     format!("fathom_session={id}")
 }
 
-async fn get(c: &reqwest::Client, url: &str, path: &str, cookie: &str) -> reqwest::Response {
+pub(super) async fn get(
+    c: &reqwest::Client,
+    url: &str,
+    path: &str,
+    cookie: &str,
+) -> reqwest::Response {
     c.get(format!("{url}{path}"))
         .header(COOKIE, cookie)
         .send()

@@ -4,15 +4,11 @@
 //! before, the county's websites told to its probes, and accounts held to their county on
 //! pages, APIs and exports.
 
-use fathom_e2e::{Collector, bin, run};
+use super::accounts::{PASSWORD, WEEK, client, get, login, user};
+use fathom_e2e::{Collector, run};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::LOCATION;
 use serde_json::{Value, json};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-const PASSWORD: &str = "correct horse 42";
-const WEEK: &str = "2026-W47";
 
 const PROVINCE: &str = r#"
 [province]
@@ -126,83 +122,13 @@ fn with_results(collector: &Collector) {
     assert!(status.success(), "import failed: {out}{err}");
 }
 
+/// `user add ARGS` with the accounts tests' password: its exit code and standard error.
 fn user_add(collector: &Collector, args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(bin("fathom-collector"))
-        .arg("--config")
-        .arg(collector.config())
-        .args(["user", "add"])
-        .args(args)
-        .arg("--password-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fathom-collector starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password written");
-    let out = child.wait_with_output().expect("user add ends");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-fn cookie_of(resp: &reqwest::Response, name: &str) -> String {
-    resp.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .find_map(|v| {
-            let value = v.to_str().ok()?.strip_prefix(&format!("{name}="))?;
-            Some(value.split(';').next()?.to_owned())
-        })
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-}
-
-/// Logs in as `name`: the `Cookie` header of its session.
-async fn login(c: &reqwest::Client, url: &str, name: &str) -> String {
-    let form = c
-        .get(format!("{url}/login"))
-        .send()
-        .await
-        .expect("GET /login");
-    let login_cookie = cookie_of(&form, "fathom_login");
-    let page = form.text().await.expect("the login page");
-    let at = page.find("name=csrf value=\"").expect("a csrf field") + 17;
-    let csrf = &page[at..at + page[at..].find('"').expect("closed")];
-    let resp = c
-        .post(format!("{url}/login"))
-        .header(ORIGIN, url)
-        .header(COOKIE, format!("fathom_login={login_cookie}"))
-        .form(&[
-            ("name", name),
-            ("password", PASSWORD),
-            ("csrf", csrf),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .expect("POST /login");
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login of {name}");
-    format!("fathom_session={}", cookie_of(&resp, "fathom_session"))
-}
-
-async fn get(c: &reqwest::Client, url: &str, path: &str, cookie: &str) -> reqwest::Response {
-    c.get(format!("{url}{path}"))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .expect("GET")
+    let mut all = vec!["add"];
+    all.extend_from_slice(args);
+    all.push("--password-stdin");
+    let (code, _, err) = user(collector, &all, &format!("{PASSWORD}\n"));
+    (code, err)
 }
 
 #[test]
