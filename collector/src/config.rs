@@ -313,6 +313,9 @@ pub mod file {
     }
 
     /// One county's file in a province deployment.
+    ///
+    /// Its tables are [`ConfigFile`]'s county part, written out again: serde's `flatten`
+    /// cannot be combined with `deny_unknown_fields`, and a misspelt key must stay an error.
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct CountyFile {
@@ -1355,6 +1358,17 @@ pub(crate) mod tests {
         .unwrap();
         let config = CollectorConfig::load(&d.join("collector.toml"));
         (dir, config)
+    }
+
+    #[test]
+    fn a_missing_file_is_named_with_its_reason_once() {
+        let err = CollectorConfig::load(Path::new("/nonexistent/collector.toml")).unwrap_err();
+        let text = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(text.matches("No such file").count(), 1, "{text}");
+        assert!(
+            text.starts_with("cannot read config /nonexistent/collector.toml: "),
+            "{text}"
+        );
     }
 
     #[test]

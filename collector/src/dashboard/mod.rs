@@ -229,12 +229,17 @@ fn check(p: &Params, config: &CollectorConfig) -> Result<Checked, BadQuery> {
     })
 }
 
+/// `county=ID`, the id percent-encoded: the parameter every page of one county carries.
+pub(super) fn county_param(county: &str) -> String {
+    let id: String = url::form_urlencoded::byte_serialize(county.as_bytes()).collect();
+    format!("county={id}")
+}
+
 /// A link to the dashboard with these parameters.
 fn href(week: IsoWeek, county: Option<&str>, carrier: Option<&str>, lang: Lang) -> String {
     let mut q = format!("/?week={week}");
     if let Some(c) = county {
-        q.push_str("&county=");
-        q.extend(url::form_urlencoded::byte_serialize(c.as_bytes()));
+        push!(q, "&{}", county_param(c));
     }
     if let Some(c) = carrier {
         push!(q, "&carrier={c}");
@@ -435,12 +440,7 @@ fn nav_links(c: &Checked) -> String {
     );
     // The bureau looks at the fleet from the same place as the indicators; the label is
     // Chinese first like every other on the page.
-    let county_q = c.county.as_deref().map_or_else(String::new, |k| {
-        format!(
-            "county={}",
-            url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>()
-        )
-    });
+    let county_q = c.county.as_deref().map_or_else(String::new, county_param);
     let fleet = if county_q.is_empty() {
         FLEET_PAGE.to_owned()
     } else {
@@ -518,8 +518,7 @@ impl Checked {
 fn query(c: &Checked) -> String {
     let mut q = format!("week={}", c.week);
     if let Some(k) = &c.county {
-        q.push_str("&county=");
-        q.extend(url::form_urlencoded::byte_serialize(k.as_bytes()));
+        push!(q, "&{}", county_param(k));
     }
     if let Some(k) = &c.carrier {
         push!(q, "&carrier={k}");

@@ -3,7 +3,7 @@
 //! miss each target ([`crate::indicators::province`]). Each county's name leads to its own
 //! dashboard (`/?county=ID`), which is the one-county dashboard.
 
-use super::{BadQuery, DashboardState, FLEET_PAGE, Params, check, font};
+use super::{BadQuery, DashboardState, FLEET_PAGE, Params, check, county_param, font};
 use crate::config::CollectorConfig;
 use crate::http::ApiError;
 use crate::indicators::province::{CountyWeeks, Indicator, Overview, overview};
@@ -138,8 +138,8 @@ fn table(week: IsoWeek, sort: Indicator, o: &Overview) -> String {
     for l in &o.counties {
         put!(
             h,
-            "<tr><td class=nw><a href=\"/?county={}&amp;week={week}\">{}</a></td>",
-            esc(&url_part(&l.id)),
+            "<tr><td class=nw><a href=\"/?{}&amp;week={week}\">{}</a></td>",
+            esc(&county_param(&l.id)),
             esc(&l.name)
         );
         for i in Indicator::ALL {
@@ -241,10 +241,6 @@ fn target_text(t: f64, unit: Unit) -> String {
     }
 }
 
-fn url_part(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// A page of one county (`path`) asked in a province without naming the county: which one?
 pub(super) fn choose_county(config: &CollectorConfig, path: &str) -> Response {
     let mut body = String::from(
@@ -253,9 +249,9 @@ pub(super) fn choose_county(config: &CollectorConfig, path: &str) -> Response {
     for c in &config.counties {
         put!(
             body,
-            "<li><a href=\"{}?county={}\">{}</a></li>",
+            "<li><a href=\"{}?{}\">{}</a></li>",
             esc(path),
-            esc(&url_part(&c.id)),
+            esc(&county_param(&c.id)),
             esc(&c.name)
         );
     }
