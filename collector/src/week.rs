@@ -371,6 +371,40 @@ mod tests {
         }
     }
 
+    /// The supporting figures (read from raw results, not rollups) of a county are its own
+    /// sites' (the province of [`a_provinces_one_pass_gives_each_county_what_its_own_queries_give`]).
+    async fn each_countys_supporting_tests_are_its_own(
+        store: &Store,
+        week: IsoWeek,
+        config: &CollectorConfig,
+        backend: &str,
+    ) {
+        let (start, end) = week.window(config.timezone);
+        let (start, end) = (start.timestamp_millis(), end.timestamp_millis());
+        for (county, own) in [
+            (Some("yiyuan"), &["bus-station", "county-hospital"][..]),
+            (Some("zichuan"), &["zc-hospital", "zc-station"][..]),
+            (
+                None,
+                &[
+                    "bus-station",
+                    "county-hospital",
+                    "zc-hospital",
+                    "zc-station",
+                ][..],
+            ),
+        ] {
+            let tests = store.supporting_tests(start, end, county).await.unwrap();
+            let sites: std::collections::BTreeSet<&str> =
+                tests.iter().map(|t| t.site_id.as_str()).collect();
+            assert_eq!(
+                sites.into_iter().collect::<Vec<_>>(),
+                own,
+                "{backend}: {county:?}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_provinces_one_pass_gives_each_county_what_its_own_queries_give() {
         let (_dir, config) = crate::config::tests::province("");
@@ -458,6 +492,7 @@ mod tests {
                 .map(|p| p.probe_id.as_str())
                 .collect();
             assert_eq!(silent, ["zc-quiet"], "{}", db.backend);
+            each_countys_supporting_tests_are_its_own(&store, week, &config, db.backend).await;
         }
     }
 

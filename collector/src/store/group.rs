@@ -22,7 +22,7 @@
 
 use super::results::{Row, Upload, insert_rows};
 use super::rollup::{Deltas, SharedRules};
-use super::sql::sql;
+use super::sql::{Tx, sql};
 use super::{Db, InsertCounts, StoreError};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -39,6 +39,13 @@ pub(super) const POSTGRES_WRITERS: usize = 4;
 
 /// Records an upload's time and status (a status-less upload keeps the last one).
 const TOUCH: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
+     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
+       status = COALESCE(excluded.status, probe_status.status)";
+
+/// [`TOUCH`] for every probe of a group at once on PostgreSQL, where each statement is a round
+/// trip to the server: one array per column, rows in the order given.
+const TOUCH_UNNEST: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) \
+     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[]) \
      ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
        status = COALESCE(excluded.status, probe_status.status)";
 
@@ -157,11 +164,33 @@ async fn commit(
         .collect();
     // After every result row and before any status row: the lock order of the module's doc.
     deltas.write(&mut tx).await?;
-    for (probe_id, (seen_ms, status)) in touches {
-        sql!(tx, execute, TOUCH, probe_id, seen_ms, status)?;
-    }
+    touch(&mut tx, &touches).await?;
     tx.commit().await?;
     Ok(counts_by_upload(group, &mut stored))
+}
+
+/// Writes each probe's upload time and status, in probe id order (the module's lock order).
+async fn touch(
+    tx: &mut Tx,
+    touches: &BTreeMap<&str, (i64, Option<&str>)>,
+) -> Result<(), sqlx::Error> {
+    match tx {
+        Tx::Sqlite(_) => {
+            for (probe_id, (seen_ms, status)) in touches {
+                sql!(tx, execute, TOUCH, probe_id, seen_ms, status)?;
+            }
+        }
+        Tx::Postgres(pg) if !touches.is_empty() => {
+            sqlx::query(TOUCH_UNNEST)
+                .bind(touches.keys().copied().collect::<Vec<_>>())
+                .bind(touches.values().map(|t| t.0).collect::<Vec<_>>())
+                .bind(touches.values().map(|t| t.1).collect::<Vec<_>>())
+                .execute(&mut **pg)
+                .await?;
+        }
+        Tx::Postgres(_) => {}
+    }
+    Ok(())
 }
 
 /// Each upload's counts: a result whose id was stored now is accepted for the first upload (in
@@ -287,6 +316,52 @@ mod tests {
                 .await
                 .expect("stored");
             assert_eq!(seen().await, Some(4_000), "{}", db.backend);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_probe_of_a_group_gets_its_own_time_and_a_status_less_upload_keeps_its_status() {
+        for db in each_backend() {
+            let store = Store::open(&db.url).await.expect("opens");
+            let probes: Vec<String> = (0..12).map(|i| format!("probe-{i:02}")).collect();
+            for (i, probe) in probes.iter().enumerate() {
+                let status = format!(r#"{{"n": {i}}}"#);
+                store
+                    .store_upload(&[], 1_000, probe, Some(&status))
+                    .await
+                    .expect("stored");
+            }
+            // All at once, so that groups hold several probes (on PostgreSQL one statement
+            // writes them all): each must get its own time and keep its own status.
+            let mut tasks = Vec::new();
+            for (i, probe) in probes.iter().enumerate() {
+                let (store, probe) = (store.clone(), probe.clone());
+                let n = u32::try_from(i).expect("small");
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .store_upload(&[speed(n)], 2_000 + i64::from(n), &probe, None)
+                        .await
+                        .expect("stored")
+                }));
+            }
+            for t in tasks {
+                t.await.expect("task");
+            }
+            let rows: Vec<(String, i64, Option<String>)> = sql!(
+                store,
+                fetch_all,
+                "SELECT probe_id, last_seen_ms, status FROM probe_status ORDER BY probe_id"
+            )
+            .expect("reads");
+            let expected: Vec<(String, i64, Option<String>)> = probes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let i = i64::try_from(i).expect("small");
+                    (p.clone(), 2_000 + i, Some(format!(r#"{{"n": {i}}}"#)))
+                })
+                .collect();
+            assert_eq!(rows, expected, "{}", db.backend);
         }
     }
 

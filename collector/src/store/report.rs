@@ -109,10 +109,12 @@ impl Store {
         let rows: Vec<(String, String, String)> = sql!(
             self,
             fetch_all,
-            "SELECT site_id, carrier, body FROM results \
-             WHERE kind = 'speed' AND error IS NULL \
-               AND measured_at_ms >= ? AND measured_at_ms < ? AND (CAST(? AS TEXT) IS NULL OR site_id IN (SELECT id FROM sites WHERE county = ?)) AND clock_synced \
-             ORDER BY measured_at_ms",
+            planned_per_call: "SELECT results.site_id, results.carrier, results.body \
+             FROM results LEFT JOIN sites ON sites.id = results.site_id \
+             WHERE results.kind = 'speed' AND results.error IS NULL \
+               AND results.measured_at_ms >= ? AND results.measured_at_ms < ? \
+               AND (CAST(? AS TEXT) IS NULL OR sites.county = ?) AND results.clock_synced \
+             ORDER BY results.measured_at_ms",
             start_ms,
             end_ms,
             county,

@@ -2,7 +2,7 @@
 //! the export.
 
 use super::rollup::{Deltas, RollupRules};
-use super::sql::{Tx, fetch_all_built, numbered};
+use super::sql::{Backend, Tx, numbered};
 use super::{Db, Store, StoreError};
 use crate::timing::{TimeStatus, file_time};
 use fathom_shared::{Measurement, ResultRecord};
@@ -36,13 +36,32 @@ const RESULT_COLUMNS: &str = "INSERT INTO results (id, kind, probe_id, site_id, 
      measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, rsrp_dbm, sinr_db, \
      url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, time_status, probe_time_ms) ";
 
-/// Rows per multi-row `INSERT`. One statement per row costs a round trip to SQLite's worker
-/// thread each; 200 rows of 22 values stay far below SQLite's 32766 bound parameters.
+/// Rows per multi-row `INSERT` on SQLite. One statement per row costs a round trip to SQLite's
+/// worker thread each; 200 rows of 22 values stay far below SQLite's 32766 bound parameters.
 pub(super) const ROWS_PER_STATEMENT: usize = 200;
 
-/// Inserts `rows` in statements of [`ROWS_PER_STATEMENT`], in the order given, and returns the
-/// ids stored now: an id already stored, or repeated in `rows`, is skipped
-/// (`ON CONFLICT DO NOTHING`; both backends insert a statement's rows in order). Each row stored
+/// Rows per `INSERT … SELECT FROM UNNEST` on PostgreSQL: 22 arrays whatever the rows, so a
+/// group (at most 20 000 rows) is a few statements.
+const ROWS_PER_UNNEST: usize = 5_000;
+
+/// PostgreSQL's ingest statement: one array per column, so the text never changes and is
+/// prepared and planned once per connection. A multi-row `VALUES` has a text per row count,
+/// each parsed and planned again, with 22 parameters a row to bind (BENCHMARKS.md, "Ingest
+/// with partitions and rollups").
+const RESULTS_UNNEST: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, \
+     interface, measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, \
+     rsrp_dbm, sinr_db, url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, \
+     time_status, probe_time_ms) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+       $6::text[], $7::bigint[], $8::bigint[], $9::boolean[], $10::boolean[], \
+       $11::float8[], $12::text[], $13::float8[], $14::float8[], $15::text[], \
+       $16::boolean[], $17::boolean[], $18::text[], $19::text[], $20::bigint[], \
+       $21::text[], $22::bigint[]) \
+     ON CONFLICT DO NOTHING RETURNING id";
+
+/// Inserts `rows` in multi-row statements, in the order given, and returns the ids stored now:
+/// an id already stored, or repeated in `rows`, is skipped (`ON CONFLICT DO NOTHING`; both
+/// backends insert a statement's rows in order, `VALUES` and `UNNEST` alike). Each row stored
 /// now is added to `deltas`, which the caller writes before it commits (`store/rollup.rs`).
 ///
 /// The conflict has no target: SQLite's key is `id`, partitioned PostgreSQL's
@@ -58,9 +77,30 @@ pub(super) async fn insert_rows(
     deltas: &mut Deltas,
     rules: &RollupRules,
 ) -> Result<Vec<String>, StoreError> {
+    let per_statement = match tx {
+        Tx::Sqlite(_) => ROWS_PER_STATEMENT,
+        Tx::Postgres(_) => ROWS_PER_UNNEST,
+    };
     let mut stored = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let ids = fetch_all_built!(tx, (String,), RESULT_COLUMNS, |q| {
+    for chunk in rows.chunks(per_statement) {
+        let ids = insert_chunk(tx, chunk).await?;
+        let mut now: HashSet<&str> = ids.iter().map(|(id,)| id.as_str()).collect();
+        // A repeated id was stored with its first row (the statement's order).
+        for row in chunk {
+            if now.remove(row.id.as_str()) {
+                deltas.add(row, rules);
+            }
+        }
+        stored.extend(ids.into_iter().map(|(id,)| id));
+    }
+    Ok(stored)
+}
+
+/// One statement of [`insert_rows`]: the ids it stored.
+async fn insert_chunk(tx: &mut Tx, chunk: &[&Row]) -> Result<Vec<(String,)>, sqlx::Error> {
+    match tx.executor() {
+        Backend::Sqlite(e) => {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(RESULT_COLUMNS);
             q.push_values(chunk, |mut b, row| {
                 b.push_bind(row.id.as_str())
                     .push_bind(row.kind)
@@ -86,17 +126,42 @@ pub(super) async fn insert_rows(
                     .push_bind(row.probe_time_ms);
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING id");
-        })?;
-        let mut now: HashSet<&str> = ids.iter().map(|(id,)| id.as_str()).collect();
-        // A repeated id was stored with its first row (the statement's order).
-        for row in chunk {
-            if now.remove(row.id.as_str()) {
-                deltas.add(row, rules);
-            }
+            q.build_query_as().fetch_all(e).await
         }
-        stored.extend(ids.into_iter().map(|(id,)| id));
+        Backend::Postgres(e) => {
+            // One array per column, in the statement's order.
+            macro_rules! column {
+                ($value:expr) => {
+                    chunk.iter().copied().map($value).collect::<Vec<_>>()
+                };
+            }
+            sqlx::query_as(RESULTS_UNNEST)
+                .bind(column!(|r| r.id.as_str()))
+                .bind(column!(|r| r.kind))
+                .bind(column!(|r| r.probe_id.as_str()))
+                .bind(column!(|r| r.site_id.as_str()))
+                .bind(column!(|r| r.carrier))
+                .bind(column!(|r| r.interface.as_deref()))
+                .bind(column!(|r| r.measured_at_ms))
+                .bind(column!(|r| r.received_at_ms))
+                .bind(column!(|r| r.clock_synced))
+                .bind(column!(|r| r.simulated))
+                .bind(column!(|r| r.download_mbps))
+                .bind(column!(|r| r.rat))
+                .bind(column!(|r| r.rsrp_dbm))
+                .bind(column!(|r| r.sinr_db))
+                .bind(column!(|r| r.url.as_deref()))
+                .bind(column!(|r| r.supports_ipv6))
+                .bind(column!(|r| r.probe_ipv6))
+                .bind(column!(|r| r.error.as_deref()))
+                .bind(column!(|r| r.body.as_str()))
+                .bind(column!(|r| r.probe_measured_at_ms))
+                .bind(column!(|r| r.time_status))
+                .bind(column!(|r| r.probe_time_ms))
+                .fetch_all(e)
+                .await
+        }
     }
-    Ok(stored)
 }
 
 /// Stores results in one transaction (see [`Store::writer`]): `import`'s path, where one file

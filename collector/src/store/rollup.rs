@@ -17,14 +17,16 @@
 //! deadlocking.
 
 use super::results::Row;
-use super::sql::{Tx, execute_built, sql};
+use super::sql::{Tx, sql};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use fathom_shared::radio::meets_5g;
 use fathom_shared::{IsoWeek, Meets5gThresholds, Rat};
+use sqlx::{PgConnection, QueryBuilder, Sqlite, SqliteConnection};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// What rollups decide as results arrive.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,7 +170,7 @@ pub(super) struct Deltas {
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// Rows per multi-row upsert: 17 values a row stay far below either backend's bound parameters.
+/// Rows per multi-row upsert on SQLite: 17 values a row stay far below its bound parameters.
 const CHUNK: usize = 500;
 
 impl Default for Deltas {
@@ -339,127 +341,257 @@ impl Deltas {
         }
     }
 
-    /// Writes the deltas in `tx`, table by table in key order.
+    /// Writes the deltas in `tx`, table by table in key order: multi-row `VALUES` on SQLite,
+    /// one `UNNEST` of column arrays per table on PostgreSQL (as `results`, see
+    /// `store/results.rs`).
     pub(super) async fn write(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        match tx {
+            Tx::Sqlite(tx) => self.write_values(tx).await?,
+            Tx::Postgres(tx) => self.write_unnest(tx).await?,
+        }
+        Ok(())
+    }
+
+    /// SQLite: statements of at most [`CHUNK`] rows.
+    async fn write_values(&self, tx: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         let weeks: Vec<_> = self.weeks.iter().collect();
         for chunk in weeks.chunks(CHUNK) {
-            execute_built!(tx, WEEK_INSERT, |q| {
-                q.push_values(chunk, |mut b, ((week, site, carrier, probe), c)| {
-                    b.push_bind(*week)
-                        .push_bind(site.as_str())
-                        .push_bind(carrier.as_str())
-                        .push_bind(probe.as_str())
-                        .push_bind(c.speed_tests)
-                        .push_bind(c.speed_sum_mbps)
-                        .push_bind(c.radio_samples)
-                        .push_bind(c.radio_meeting)
-                        .push_bind(c.radio_nr_sa)
-                        .push_bind(c.radio_nr_nsa)
-                        .push_bind(c.radio_lte)
-                        .push_bind(c.radio_other)
-                        .push_bind(c.results)
-                        .push_bind(c.simulated)
-                        .push_bind(c.corrected)
-                        .push_bind(c.measured)
-                        .push_bind(c.unverified);
-                });
-                q.push(WEEK_UPSERT);
-            })?;
+            let mut q = QueryBuilder::<Sqlite>::new(WEEK_INSERT);
+            q.push_values(chunk, |mut b, ((week, site, carrier, probe), c)| {
+                b.push_bind(*week)
+                    .push_bind(site.as_str())
+                    .push_bind(carrier.as_str())
+                    .push_bind(probe.as_str())
+                    .push_bind(c.speed_tests)
+                    .push_bind(c.speed_sum_mbps)
+                    .push_bind(c.radio_samples)
+                    .push_bind(c.radio_meeting)
+                    .push_bind(c.radio_nr_sa)
+                    .push_bind(c.radio_nr_nsa)
+                    .push_bind(c.radio_lte)
+                    .push_bind(c.radio_other)
+                    .push_bind(c.results)
+                    .push_bind(c.simulated)
+                    .push_bind(c.corrected)
+                    .push_bind(c.measured)
+                    .push_bind(c.unverified);
+            });
+            q.push(WEEK_UPSERT).build().execute(&mut *tx).await?;
         }
         let hours: Vec<_> = self.hours.iter().collect();
         for chunk in hours.chunks(CHUNK) {
-            execute_built!(
-                tx,
-                "INSERT INTO rollup_hour (hour_ms, site_id, carrier, speed_tests, speed_sum_mbps) ",
-                |q| {
-                    q.push_values(chunk, |mut b, ((hour, site, carrier), (n, sum))| {
-                        b.push_bind(*hour)
-                            .push_bind(site.as_str())
-                            .push_bind(carrier.as_str())
-                            .push_bind(*n)
-                            .push_bind(*sum);
-                    });
-                    q.push(
-                        " ON CONFLICT (hour_ms, site_id, carrier) DO UPDATE SET \
-                         speed_tests = rollup_hour.speed_tests + excluded.speed_tests, \
-                         speed_sum_mbps = rollup_hour.speed_sum_mbps + excluded.speed_sum_mbps",
-                    );
-                }
-            )?;
+            let mut q = QueryBuilder::<Sqlite>::new(HOUR_INSERT);
+            q.push_values(chunk, |mut b, ((hour, site, carrier), (n, sum))| {
+                b.push_bind(*hour)
+                    .push_bind(site.as_str())
+                    .push_bind(carrier.as_str())
+                    .push_bind(*n)
+                    .push_bind(*sum);
+            });
+            q.push(HOUR_UPSERT).build().execute(&mut *tx).await?;
         }
         let bins: Vec<_> = self.bins.iter().collect();
         for chunk in bins.chunks(CHUNK) {
-            execute_built!(
-                tx,
-                "INSERT INTO rollup_speed_bins (week_start_ms, site_id, carrier, bin, tests) ",
-                |q| {
-                    q.push_values(chunk, |mut b, ((week, site, carrier, bin), n)| {
-                        b.push_bind(*week)
-                            .push_bind(site.as_str())
-                            .push_bind(carrier.as_str())
-                            .push_bind(*bin)
-                            .push_bind(*n);
-                    });
-                    q.push(
-                        " ON CONFLICT (week_start_ms, site_id, carrier, bin) DO UPDATE SET \
-                         tests = rollup_speed_bins.tests + excluded.tests",
-                    );
-                }
-            )?;
+            let mut q = QueryBuilder::<Sqlite>::new(BINS_INSERT);
+            q.push_values(chunk, |mut b, ((week, site, carrier, bin), n)| {
+                b.push_bind(*week)
+                    .push_bind(site.as_str())
+                    .push_bind(carrier.as_str())
+                    .push_bind(*bin)
+                    .push_bind(*n);
+            });
+            q.push(BINS_UPSERT).build().execute(&mut *tx).await?;
         }
-        self.write_details(tx).await
-    }
-
-    /// The second half of [`Deltas::write`]: signal values and IPv6 checks.
-    async fn write_details(&self, tx: &mut Tx) -> Result<(), StoreError> {
         let values: Vec<_> = self.values.iter().collect();
         for chunk in values.chunks(CHUNK) {
-            execute_built!(
-                tx,
-                "INSERT INTO rollup_radio_values (week_start_ms, site_id, carrier, measure, value, samples) ",
-                |q| {
-                    q.push_values(
-                        chunk,
-                        |mut b, ((week, site, carrier, measure, value), n)| {
-                            b.push_bind(*week)
-                                .push_bind(site.as_str())
-                                .push_bind(carrier.as_str())
-                                .push_bind(*measure)
-                                .push_bind(value.0)
-                                .push_bind(*n);
-                        },
-                    );
-                    q.push(
-                        " ON CONFLICT (week_start_ms, site_id, carrier, measure, value) DO UPDATE SET \
-                         samples = rollup_radio_values.samples + excluded.samples",
-                    );
-                }
-            )?;
+            let mut q = QueryBuilder::<Sqlite>::new(VALUES_INSERT);
+            q.push_values(
+                chunk,
+                |mut b, ((week, site, carrier, measure, value), n)| {
+                    b.push_bind(*week)
+                        .push_bind(site.as_str())
+                        .push_bind(carrier.as_str())
+                        .push_bind(*measure)
+                        .push_bind(value.0)
+                        .push_bind(*n);
+                },
+            );
+            q.push(VALUES_UPSERT).build().execute(&mut *tx).await?;
         }
         let checks: Vec<_> = self.ipv6.iter().collect();
         for chunk in checks.chunks(CHUNK) {
-            execute_built!(tx, IPV6_INSERT, |q| {
-                q.push_values(chunk, |mut b, ((week, site, url, carrier, valid), c)| {
-                    b.push_bind(*week)
-                        .push_bind(site.as_str())
-                        .push_bind(url.as_str())
-                        .push_bind(carrier.as_str())
-                        .push_bind(*valid)
-                        .push_bind(c.measured_at_ms)
-                        .push_bind(c.result_id.as_str())
-                        .push_bind(c.supports_ipv6)
-                        .push_bind(c.aaaa)
-                        .push_bind(c.home_ok_v6)
-                        .push_bind(c.links_checked)
-                        .push_bind(c.links_ok_v6)
-                        .push_bind(c.reason.as_deref());
-                });
-                q.push(IPV6_UPSERT);
-            })?;
+            let mut q = QueryBuilder::<Sqlite>::new(IPV6_INSERT);
+            q.push_values(chunk, |mut b, ((week, site, url, carrier, valid), c)| {
+                b.push_bind(*week)
+                    .push_bind(site.as_str())
+                    .push_bind(url.as_str())
+                    .push_bind(carrier.as_str())
+                    .push_bind(*valid)
+                    .push_bind(c.measured_at_ms)
+                    .push_bind(c.result_id.as_str())
+                    .push_bind(c.supports_ipv6)
+                    .push_bind(c.aaaa)
+                    .push_bind(c.home_ok_v6)
+                    .push_bind(c.links_checked)
+                    .push_bind(c.links_ok_v6)
+                    .push_bind(c.reason.as_deref());
+            });
+            q.push(IPV6_UPSERT).build().execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL: one statement per table that has rows, whatever their number.
+    async fn write_unnest(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        // One array per column of a map's entries, in key order.
+        macro_rules! column {
+            ($map:expr, $value:expr) => {
+                $map.iter().map($value).collect::<Vec<_>>()
+            };
+        }
+        let weeks = &self.weeks;
+        if !weeks.is_empty() {
+            sqlx::query(&WEEK_UNNEST)
+                .bind(column!(weeks, |(k, _)| k.0))
+                .bind(column!(weeks, |(k, _)| k.1.as_str()))
+                .bind(column!(weeks, |(k, _)| k.2.as_str()))
+                .bind(column!(weeks, |(k, _)| k.3.as_str()))
+                .bind(column!(weeks, |(_, c)| c.speed_tests))
+                .bind(column!(weeks, |(_, c)| c.speed_sum_mbps))
+                .bind(column!(weeks, |(_, c)| c.radio_samples))
+                .bind(column!(weeks, |(_, c)| c.radio_meeting))
+                .bind(column!(weeks, |(_, c)| c.radio_nr_sa))
+                .bind(column!(weeks, |(_, c)| c.radio_nr_nsa))
+                .bind(column!(weeks, |(_, c)| c.radio_lte))
+                .bind(column!(weeks, |(_, c)| c.radio_other))
+                .bind(column!(weeks, |(_, c)| c.results))
+                .bind(column!(weeks, |(_, c)| c.simulated))
+                .bind(column!(weeks, |(_, c)| c.corrected))
+                .bind(column!(weeks, |(_, c)| c.measured))
+                .bind(column!(weeks, |(_, c)| c.unverified))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let hours = &self.hours;
+        if !hours.is_empty() {
+            sqlx::query(&HOUR_UNNEST)
+                .bind(column!(hours, |(k, _)| k.0))
+                .bind(column!(hours, |(k, _)| k.1.as_str()))
+                .bind(column!(hours, |(k, _)| k.2.as_str()))
+                .bind(column!(hours, |(_, (n, _))| *n))
+                .bind(column!(hours, |(_, (_, sum))| *sum))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let bins = &self.bins;
+        if !bins.is_empty() {
+            sqlx::query(&BINS_UNNEST)
+                .bind(column!(bins, |(k, _)| k.0))
+                .bind(column!(bins, |(k, _)| k.1.as_str()))
+                .bind(column!(bins, |(k, _)| k.2.as_str()))
+                .bind(column!(bins, |(k, _)| k.3))
+                .bind(column!(bins, |(_, n)| *n))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let values = &self.values;
+        if !values.is_empty() {
+            sqlx::query(&VALUES_UNNEST)
+                .bind(column!(values, |(k, _)| k.0))
+                .bind(column!(values, |(k, _)| k.1.as_str()))
+                .bind(column!(values, |(k, _)| k.2.as_str()))
+                .bind(column!(values, |(k, _)| k.3))
+                .bind(column!(values, |(k, _)| k.4.0))
+                .bind(column!(values, |(_, n)| *n))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let checks = &self.ipv6;
+        if !checks.is_empty() {
+            sqlx::query(&IPV6_UNNEST)
+                .bind(column!(checks, |(k, _)| k.0))
+                .bind(column!(checks, |(k, _)| k.1.as_str()))
+                .bind(column!(checks, |(k, _)| k.2.as_str()))
+                .bind(column!(checks, |(k, _)| k.3.as_str()))
+                .bind(column!(checks, |(k, _)| k.4))
+                .bind(column!(checks, |(_, c)| c.measured_at_ms))
+                .bind(column!(checks, |(_, c)| c.result_id.as_str()))
+                .bind(column!(checks, |(_, c)| c.supports_ipv6))
+                .bind(column!(checks, |(_, c)| c.aaaa))
+                .bind(column!(checks, |(_, c)| c.home_ok_v6))
+                .bind(column!(checks, |(_, c)| c.links_checked))
+                .bind(column!(checks, |(_, c)| c.links_ok_v6))
+                .bind(column!(checks, |(_, c)| c.reason.as_deref()))
+                .execute(&mut *tx)
+                .await?;
         }
         Ok(())
     }
 }
+
+/// PostgreSQL's text of a rollup upsert: `insert`'s columns from one array each (`types`, in
+/// order), then `upsert`.
+fn unnest(insert: &str, types: &[&str], upsert: &str) -> String {
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", i + 1))
+        .collect();
+    format!(
+        "{insert}SELECT * FROM UNNEST({}){upsert}",
+        arrays.join(", ")
+    )
+}
+
+static WEEK_UNNEST: LazyLock<String> = LazyLock::new(|| {
+    let mut types = vec!["bigint", "text", "text", "text", "bigint", "float8"];
+    types.extend(["bigint"; 11]);
+    unnest(WEEK_INSERT, &types, WEEK_UPSERT)
+});
+static HOUR_UNNEST: LazyLock<String> = LazyLock::new(|| {
+    unnest(
+        HOUR_INSERT,
+        &["bigint", "text", "text", "bigint", "float8"],
+        HOUR_UPSERT,
+    )
+});
+static BINS_UNNEST: LazyLock<String> = LazyLock::new(|| {
+    unnest(
+        BINS_INSERT,
+        &["bigint", "text", "text", "bigint", "bigint"],
+        BINS_UPSERT,
+    )
+});
+static VALUES_UNNEST: LazyLock<String> = LazyLock::new(|| {
+    unnest(
+        VALUES_INSERT,
+        &["bigint", "text", "text", "text", "float8", "bigint"],
+        VALUES_UPSERT,
+    )
+});
+static IPV6_UNNEST: LazyLock<String> = LazyLock::new(|| {
+    let types = [
+        "bigint", "text", "text", "text", "boolean", "bigint", "text", "boolean", "bigint",
+        "boolean", "bigint", "bigint", "text",
+    ];
+    unnest(IPV6_INSERT, &types, IPV6_UPSERT)
+});
+
+const HOUR_INSERT: &str =
+    "INSERT INTO rollup_hour (hour_ms, site_id, carrier, speed_tests, speed_sum_mbps) ";
+const HOUR_UPSERT: &str = " ON CONFLICT (hour_ms, site_id, carrier) DO UPDATE SET \
+     speed_tests = rollup_hour.speed_tests + excluded.speed_tests, \
+     speed_sum_mbps = rollup_hour.speed_sum_mbps + excluded.speed_sum_mbps";
+
+const BINS_INSERT: &str =
+    "INSERT INTO rollup_speed_bins (week_start_ms, site_id, carrier, bin, tests) ";
+const BINS_UPSERT: &str = " ON CONFLICT (week_start_ms, site_id, carrier, bin) DO UPDATE SET \
+     tests = rollup_speed_bins.tests + excluded.tests";
+
+const VALUES_INSERT: &str = "INSERT INTO rollup_radio_values (week_start_ms, site_id, carrier, \
+     measure, value, samples) ";
+const VALUES_UPSERT: &str = " ON CONFLICT (week_start_ms, site_id, carrier, measure, value) \
+     DO UPDATE SET samples = rollup_radio_values.samples + excluded.samples";
 
 const WEEK_INSERT: &str = "INSERT INTO rollup_week (week_start_ms, site_id, carrier, probe_id, \
      speed_tests, speed_sum_mbps, radio_samples, radio_meeting, radio_nr_sa, radio_nr_nsa, \

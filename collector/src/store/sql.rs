@@ -3,7 +3,8 @@
 //! A statement is written once, with SQLite's `?` placeholders, and run by [`sql!`] on whichever
 //! backend a [`Store`] (its pool) or a [`Tx`] (a transaction) holds; PostgreSQL gets the same
 //! text with `$1`, `$2`, … ([`numbered`]), rewritten once per call site. Multi-row inserts are
-//! assembled by sqlx's `QueryBuilder`, which numbers placeholders itself ([`execute_built!`]).
+//! assembled by sqlx's `QueryBuilder`, which numbers placeholders itself ([`execute_built!`]),
+//! except ingest's on PostgreSQL, which binds one array per column (`store/results.rs`).
 //! A statement whose SQL differs between the backends gives `sql!` both texts.
 
 use super::{Db, Store};
@@ -161,26 +162,6 @@ macro_rules! execute_built {
     };
 }
 pub(super) use execute_built;
-
-/// Like [`execute_built!`], for a statement that returns rows (`… RETURNING id`): gives them as
-/// a `Result<Vec<$row>, sqlx::Error>`.
-macro_rules! fetch_all_built {
-    ($on:expr, $row:ty, $start:expr, |$q:ident| $build:block) => {
-        match $on.executor() {
-            $crate::store::sql::Backend::Sqlite(e) => {
-                let mut $q = sqlx::QueryBuilder::<sqlx::Sqlite>::new($start);
-                $build
-                $q.build_query_as::<$row>().fetch_all(e).await
-            }
-            $crate::store::sql::Backend::Postgres(e) => {
-                let mut $q = sqlx::QueryBuilder::<sqlx::Postgres>::new($start);
-                $build
-                $q.build_query_as::<$row>().fetch_all(e).await
-            }
-        }
-    };
-}
-pub(super) use fetch_all_built;
 
 /// `sql`, written with `?` placeholders, as PostgreSQL wants it: `$1`, `$2`, … in order.
 ///
