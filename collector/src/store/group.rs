@@ -22,10 +22,10 @@
 
 use super::results::{Row, Upload, insert_rows};
 use super::rollup::{Deltas, SharedRules};
-use super::sql::{Tx, sql};
+use super::sql::{Tx, sql, unnest_insert};
 use super::{Db, InsertCounts, StoreError};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Rows one transaction takes at most: bounds how long a writer holds SQLite's lock, and the
@@ -37,17 +37,20 @@ const QUEUE: usize = 4096;
 /// (the pool has 16). SQLite has one, as it has one writer.
 pub(super) const POSTGRES_WRITERS: usize = 4;
 
-/// Records an upload's time and status (a status-less upload keeps the last one).
-const TOUCH: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) VALUES (?, ?, ?) \
-     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
-       status = COALESCE(excluded.status, probe_status.status)";
+/// Records an upload's time and status (a status-less upload keeps the last one): the insert and
+/// its conflict clause, shared by both backends' statements.
+const TOUCH_INSERT: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) ";
+const TOUCH_UPSERT: &str = " ON CONFLICT (probe_id) DO UPDATE SET \
+     last_seen_ms = excluded.last_seen_ms, status = COALESCE(excluded.status, probe_status.status)";
 
-/// [`TOUCH`] for every probe of a group at once on PostgreSQL, where each statement is a round
-/// trip to the server: one array per column, rows in the order given.
-const TOUCH_UNNEST: &str = "INSERT INTO probe_status (probe_id, last_seen_ms, status) \
-     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[]) \
-     ON CONFLICT (probe_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, \
-       status = COALESCE(excluded.status, probe_status.status)";
+/// SQLite's: one probe a statement (in-process, no round trip).
+static TOUCH: LazyLock<String> =
+    LazyLock::new(|| format!("{TOUCH_INSERT}VALUES (?, ?, ?){TOUCH_UPSERT}"));
+
+/// PostgreSQL's: every probe of a group in one statement, where each statement is a round trip
+/// to the server; rows in the order given.
+static TOUCH_UNNEST: LazyLock<String> =
+    LazyLock::new(|| unnest_insert(TOUCH_INSERT, &["text", "bigint", "text"], TOUCH_UPSERT));
 
 struct Job {
     upload: Upload,
@@ -177,11 +180,11 @@ async fn touch(
     match tx {
         Tx::Sqlite(_) => {
             for (probe_id, (seen_ms, status)) in touches {
-                sql!(tx, execute, TOUCH, probe_id, seen_ms, status)?;
+                sql!(tx, execute, TOUCH.as_str(), probe_id, seen_ms, status)?;
             }
         }
         Tx::Postgres(pg) if !touches.is_empty() => {
-            sqlx::query(TOUCH_UNNEST)
+            sqlx::query(&TOUCH_UNNEST)
                 .bind(touches.keys().copied().collect::<Vec<_>>())
                 .bind(touches.values().map(|t| t.0).collect::<Vec<_>>())
                 .bind(touches.values().map(|t| t.1).collect::<Vec<_>>())

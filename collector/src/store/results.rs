@@ -2,7 +2,7 @@
 //! the export.
 
 use super::rollup::{Deltas, RollupRules};
-use super::sql::{Backend, Tx, numbered};
+use super::sql::{Backend, Tx, numbered, unnest_insert};
 use super::{Db, Store, StoreError};
 use crate::timing::{TimeStatus, file_time};
 use fathom_shared::{Measurement, ResultRecord};
@@ -44,20 +44,21 @@ pub(super) const ROWS_PER_STATEMENT: usize = 200;
 /// group (at most 20 000 rows) is a few statements.
 const ROWS_PER_UNNEST: usize = 5_000;
 
-/// PostgreSQL's ingest statement: one array per column, so the text never changes and is
-/// prepared and planned once per connection. A multi-row `VALUES` has a text per row count,
-/// each parsed and planned again, with 22 parameters a row to bind (BENCHMARKS.md, "Ingest
-/// with partitions and rollups").
-const RESULTS_UNNEST: &str = "INSERT INTO results (id, kind, probe_id, site_id, carrier, \
-     interface, measured_at_ms, received_at_ms, clock_synced, simulated, download_mbps, rat, \
-     rsrp_dbm, sinr_db, url, supports_ipv6, probe_ipv6, error, body, probe_measured_at_ms, \
-     time_status, probe_time_ms) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-       $6::text[], $7::bigint[], $8::bigint[], $9::boolean[], $10::boolean[], \
-       $11::float8[], $12::text[], $13::float8[], $14::float8[], $15::text[], \
-       $16::boolean[], $17::boolean[], $18::text[], $19::text[], $20::bigint[], \
-       $21::text[], $22::bigint[]) \
-     ON CONFLICT DO NOTHING RETURNING id";
+/// What an ingest statement does with an id already stored; see [`insert_rows`].
+const RESULT_CONFLICT: &str = " ON CONFLICT DO NOTHING RETURNING id";
+
+/// PostgreSQL's ingest statement: one array per column of [`RESULT_COLUMNS`], in its order
+/// ([`unnest_insert`]), so it is prepared and planned once per connection instead of once per
+/// row count, with 22 parameters a row to bind (BENCHMARKS.md, "Ingest with partitions and
+/// rollups").
+static RESULTS_UNNEST: LazyLock<String> = LazyLock::new(|| {
+    let types = [
+        "text", "text", "text", "text", "text", "text", "bigint", "bigint", "boolean", "boolean",
+        "float8", "text", "float8", "float8", "text", "boolean", "boolean", "text", "text",
+        "bigint", "text", "bigint",
+    ];
+    unnest_insert(RESULT_COLUMNS, &types, RESULT_CONFLICT)
+});
 
 /// Inserts `rows` in multi-row statements, in the order given, and returns the ids stored now:
 /// an id already stored, or repeated in `rows`, is skipped (`ON CONFLICT DO NOTHING`; both
@@ -125,7 +126,7 @@ async fn insert_chunk(tx: &mut Tx, chunk: &[&Row]) -> Result<Vec<(String,)>, sql
                     .push_bind(row.time_status)
                     .push_bind(row.probe_time_ms);
             });
-            q.push(" ON CONFLICT DO NOTHING RETURNING id");
+            q.push(RESULT_CONFLICT);
             q.build_query_as().fetch_all(e).await
         }
         Backend::Postgres(e) => {
@@ -135,7 +136,7 @@ async fn insert_chunk(tx: &mut Tx, chunk: &[&Row]) -> Result<Vec<(String,)>, sql
                     chunk.iter().copied().map($value).collect::<Vec<_>>()
                 };
             }
-            sqlx::query_as(RESULTS_UNNEST)
+            sqlx::query_as(&RESULTS_UNNEST)
                 .bind(column!(|r| r.id.as_str()))
                 .bind(column!(|r| r.kind))
                 .bind(column!(|r| r.probe_id.as_str()))

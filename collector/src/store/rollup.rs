@@ -17,7 +17,7 @@
 //! deadlocking.
 
 use super::results::Row;
-use super::sql::{Tx, sql};
+use super::sql::{Tx, sql, unnest_insert};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -529,41 +529,27 @@ impl Deltas {
     }
 }
 
-/// PostgreSQL's text of a rollup upsert: `insert`'s columns from one array each (`types`, in
-/// order), then `upsert`.
-fn unnest(insert: &str, types: &[&str], upsert: &str) -> String {
-    let arrays: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("${}::{t}[]", i + 1))
-        .collect();
-    format!(
-        "{insert}SELECT * FROM UNNEST({}){upsert}",
-        arrays.join(", ")
-    )
-}
-
 static WEEK_UNNEST: LazyLock<String> = LazyLock::new(|| {
     let mut types = vec!["bigint", "text", "text", "text", "bigint", "float8"];
     types.extend(["bigint"; 11]);
-    unnest(WEEK_INSERT, &types, WEEK_UPSERT)
+    unnest_insert(WEEK_INSERT, &types, WEEK_UPSERT)
 });
 static HOUR_UNNEST: LazyLock<String> = LazyLock::new(|| {
-    unnest(
+    unnest_insert(
         HOUR_INSERT,
         &["bigint", "text", "text", "bigint", "float8"],
         HOUR_UPSERT,
     )
 });
 static BINS_UNNEST: LazyLock<String> = LazyLock::new(|| {
-    unnest(
+    unnest_insert(
         BINS_INSERT,
         &["bigint", "text", "text", "bigint", "bigint"],
         BINS_UPSERT,
     )
 });
 static VALUES_UNNEST: LazyLock<String> = LazyLock::new(|| {
-    unnest(
+    unnest_insert(
         VALUES_INSERT,
         &["bigint", "text", "text", "text", "float8", "bigint"],
         VALUES_UPSERT,
@@ -574,7 +560,7 @@ static IPV6_UNNEST: LazyLock<String> = LazyLock::new(|| {
         "bigint", "text", "text", "text", "boolean", "bigint", "text", "boolean", "bigint",
         "boolean", "bigint", "bigint", "text",
     ];
-    unnest(IPV6_INSERT, &types, IPV6_UPSERT)
+    unnest_insert(IPV6_INSERT, &types, IPV6_UPSERT)
 });
 
 const HOUR_INSERT: &str =

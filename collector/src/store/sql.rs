@@ -163,6 +163,19 @@ macro_rules! execute_built {
 }
 pub(super) use execute_built;
 
+/// PostgreSQL's form of a multi-row insert: `insert` (`INSERT INTO t (columns) `) fed from one
+/// array parameter per column (`types`, in the columns' order), then `tail` (`ON CONFLICT …`).
+/// Its text does not depend on the number of rows, so it is prepared once per connection, where
+/// a multi-row `VALUES` has a text, parsed and planned anew, for each row count.
+pub(super) fn unnest_insert(insert: &str, types: &[&str], tail: &str) -> String {
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", i + 1))
+        .collect();
+    format!("{insert}SELECT * FROM UNNEST({}){tail}", arrays.join(", "))
+}
+
 /// `sql`, written with `?` placeholders, as PostgreSQL wants it: `$1`, `$2`, … in order.
 ///
 /// A `?` inside quotes (a string literal or a quoted identifier) is not a placeholder and is left
@@ -241,6 +254,18 @@ mod tests {
         assert!(numbered(&many).ends_with("$11, $12"));
         assert_eq!(numbered("SELECT 1"), "SELECT 1");
         assert_eq!(numbered(""), "");
+    }
+
+    #[test]
+    fn an_unnest_insert_binds_one_typed_array_per_column() {
+        assert_eq!(
+            unnest_insert(
+                "INSERT INTO t (a, b) ",
+                &["text", "bigint"],
+                " ON CONFLICT DO NOTHING"
+            ),
+            "INSERT INTO t (a, b) SELECT * FROM UNNEST($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING"
+        );
     }
 
     #[test]
